@@ -1,0 +1,58 @@
+"""Value objects that several services' events carry."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.envelope import Money
+
+
+class Locale(StrEnum):
+    ZH_CN = "zh-CN"
+    ZH_TW = "zh-TW"
+    EN = "en"
+
+
+class PaymentMethod(StrEnum):
+    WALLET = "wallet"
+    ONLINE_BANKING = "online_banking"
+    CARD = "card"
+    CASH_ON_DELIVERY = "cash_on_delivery"
+    PAY_FOR_ME = "pay_for_me"
+
+
+class Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OrderLine(Value):
+    line_id: str
+    sku: str
+    name: str
+    variant: str | None = None
+    quantity: int = Field(ge=1)
+    unit_price: Money
+
+
+class Contact(Value):
+    phone: str | None = None
+    email: str | None = None
+
+
+class Address(Value):
+    recipient: str
+    phone: str | None = None
+    line1: str
+    line2: str | None = None
+    city: str
+    region: str | None = None
+    postal_code: str | None = None
+    country: str
+
+
+class LineQuantity(Value):
+    line_id: str
+    sku: str
+    quantity: int = Field(ge=1)

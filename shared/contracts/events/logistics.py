@@ -1,0 +1,109 @@
+"""Events published by the logistics service.
+
+`shipments.v1` is keyed by order id; `stock.v1` (LowStock) is keyed by SKU.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from shared.contracts.envelope import Event, Money
+from shared.contracts.events.common import Address, LineQuantity, OrderLine, Value
+
+
+class ShortLine(Value):
+    sku: str
+    requested: int
+    available: int
+
+
+class StockReserved(Event):
+    TYPE = "StockReserved"
+
+    lines: tuple[LineQuantity, ...]
+    promised_ship_date: date
+
+
+class StockShortage(Event):
+    TYPE = "StockShortage"
+
+    lines: tuple[ShortLine, ...]
+
+
+class StockReleased(Event):
+    TYPE = "StockReleased"
+
+    reason: str
+
+
+class ShipmentShipped(Event):
+    TYPE = "ShipmentShipped"
+
+    shipment_id: str
+    courier: str
+    tracking_number: str
+    lines: tuple[OrderLine, ...]
+    address: Address
+    shipped_at: datetime
+    cash_on_delivery: Money | None = None
+
+
+class CheckpointReached(Event):
+    TYPE = "CheckpointReached"
+
+    shipment_id: str
+    courier: str
+    tracking_number: str
+    checkpoint_at: datetime
+    city: str
+    status: str
+    description: str
+
+
+class ShipmentOutForDelivery(Event):
+    TYPE = "ShipmentOutForDelivery"
+
+    shipment_id: str
+    courier: str
+    tracking_number: str
+    checkpoint_at: datetime
+    city: str
+
+
+class ShipmentDelivered(Event):
+    TYPE = "ShipmentDelivered"
+
+    shipment_id: str
+    courier: str
+    tracking_number: str
+    delivered_at: datetime
+    city: str
+    cash_collected: Money | None = None
+
+
+class ShipmentDelayed(Event):
+    TYPE = "ShipmentDelayed"
+
+    reason: Literal["not_shipped_by_promise", "no_checkpoint"]
+    shipment_id: str | None = None
+    previous_date: date
+    new_expected_date: date
+
+
+class ShipmentCancelled(Event):
+    TYPE = "ShipmentCancelled"
+
+    reason: str
+
+
+class LowStock(Event):
+    """Published on `stock.v1` once each time a SKU falls under its threshold."""
+
+    TYPE = "LowStock"
+
+    sku: str
+    available: int = Field(ge=0)
+    threshold: int = Field(ge=0)

@@ -1,0 +1,66 @@
+"""Events published by the order service on `orders.v1`, keyed by order id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from shared.contracts.envelope import Event, Money
+from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
+
+
+class OrderPlaced(Event):
+    TYPE = "OrderPlaced"
+
+    customer_id: str | None
+    lines: tuple[OrderLine, ...]
+    total: Money
+    contact: Contact
+    address: Address
+    locale: Locale
+    time_zone: str
+    payment_method: PaymentMethod
+    payment_due_at: datetime | None
+    gift_message: str | None = None
+    order_url: str
+
+
+class OrderPaid(Event):
+    TYPE = "OrderPaid"
+
+    amount: Money
+    payment_method: PaymentMethod
+    paid_at: datetime
+
+
+class OrderCancellationRequested(Event):
+    """A paid order the customer cancelled before shipping: a refund must follow."""
+
+    TYPE = "OrderCancellationRequested"
+
+    reason: str
+    paid: Money
+
+
+class OrderCancelled(Event):
+    TYPE = "OrderCancelled"
+
+    reason: Literal[
+        "customer_request", "stock_shortage", "payment_failed", "refunded_before_shipping"
+    ]
+    was_paid: bool
+
+
+class OrderClosed(Event):
+    """The payment window ran out on an unpaid order."""
+
+    TYPE = "OrderClosed"
+
+    reason: Literal["payment_window_expired"] = "payment_window_expired"
+
+
+class OrderCompleted(Event):
+    TYPE = "OrderCompleted"
+
+    confirmed_by: Literal["customer", "auto"]
+    review_url: str | None = None
