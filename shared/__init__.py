@@ -1,0 +1,1 @@
+"""Code shared by the five services: contracts and plumbing. Never imports a service."""

@@ -1,0 +1,292 @@
+"""Consuming: decode, route by event type to the service's handler table, record, commit.
+
+Each message is handled in one transaction with its inbox record, so a
+redelivery has no second effect. What cannot be handled is never swallowed:
+transient failures are retried with backoff; poison (bytes that do not decode,
+an unknown type, an unsupported schema version, a handler that keeps failing)
+is written to the service's dead-letter topic, through the outbox, with the
+original bytes and headers, the reason, the consumer and the attempt count,
+and the partition moves on. While the database itself is unreachable nothing
+can be recorded, so the message waits (retried with capped backoff) rather
+than being lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+import structlog
+from pydantic import ValidationError
+
+from shared import inbox, metrics, outbox
+from shared.contracts.envelope import Envelope, Event, event_types
+from shared.contracts.registry import dead_letter_topic, topic
+from shared.logging import get_logger
+from shared.unit import Unit, unit_of_work
+
+log = get_logger(component="consumer")
+E = TypeVar("E", bound=Event)
+
+TRANSIENT = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def position(self) -> str:
+        return f"{self.topic}:{self.partition}:{self.offset}"
+
+
+@dataclass(frozen=True)
+class Incoming(Generic[E]):
+    envelope: Envelope
+    payload: E
+    raw: RawMessage
+
+    @property
+    def order_id(self) -> str:
+        if self.envelope.order_id is None:
+            raise ValueError(f"{self.envelope.type} carries no order_id")
+        return self.envelope.order_id
+
+
+Handler = Callable[[Unit, Incoming[Any]], Awaitable[None]]
+
+
+class Poison(Exception):
+    def __init__(self, reason: str, detail: str, envelope: Envelope | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.envelope = envelope
+
+
+def decode(raw: RawMessage) -> Incoming[Event]:
+    if not raw.value:
+        raise Poison("undecodable", "empty message value")
+    try:
+        envelope = Envelope.model_validate_json(raw.value)
+    except ValidationError as exc:
+        raise Poison("undecodable", _short(exc)) from exc
+    known = event_types()
+    model = known.get((envelope.type, envelope.schema_version))
+    if model is None:
+        versions = sorted(v for (t, v) in known if t == envelope.type)
+        if versions:
+            raise Poison(
+                "unsupported_schema_version",
+                f"{envelope.type} v{envelope.schema_version}; supported: {versions}",
+                envelope,
+            )
+        raise Poison("unknown_event_type", f"{envelope.type!r} is not a declared event", envelope)
+    if model not in topic(raw.topic).events:
+        raise Poison("wrong_topic", f"{envelope.type} is not declared on {raw.topic}", envelope)
+    try:
+        payload = model.model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise Poison("invalid_payload", _short(exc), envelope) from exc
+    return Incoming(envelope, payload, raw)
+
+
+def _short(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'message'}: {err['msg']}"
+        for err in exc.errors()[:5]
+    )
+
+
+class MessageProcessor:
+    def __init__(
+        self,
+        service: str,
+        pool: asyncpg.Pool,
+        handlers: Mapping[str, Handler],
+        *,
+        deps: Any = None,
+        max_attempts: int = 5,
+        backoff_seconds: float = 0.2,
+        backoff_max_seconds: float = 10.0,
+    ) -> None:
+        self.service = service
+        self.pool = pool
+        self.handlers = handlers
+        self.deps = deps
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.backoff_max_seconds = backoff_max_seconds
+
+    async def process(self, raw: RawMessage) -> str:
+        """Handles one message to its end; returns the outcome for metrics and tests."""
+        try:
+            incoming = decode(raw)
+        except Poison as poison:
+            return await self._settle_poison(raw, poison, attempts=1)
+        envelope = incoming.envelope
+        with structlog.contextvars.bound_contextvars(
+            event_id=str(envelope.event_id),
+            event_type=envelope.type,
+            order_id=envelope.order_id,
+            correlation_id=envelope.correlation_id,
+        ):
+            handler = self.handlers.get(envelope.type)
+            if handler is None:
+                metrics.EVENTS_CONSUMED.labels(raw.topic, envelope.type, "ignored").inc()
+                return "ignored"
+            return await self._handle(handler, incoming)
+
+    async def _handle(self, handler: Handler, incoming: Incoming[Event]) -> str:
+        envelope, raw = incoming.envelope, incoming.raw
+        failures = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                async with unit_of_work(
+                    self.pool,
+                    self.service,
+                    correlation_id=envelope.correlation_id,
+                    causation_id=str(envelope.event_id),
+                    deps=self.deps,
+                ) as unit:
+                    fresh = await inbox.record(
+                        unit.conn,
+                        str(envelope.event_id),
+                        topic=raw.topic,
+                        partition=raw.partition,
+                        offset=raw.offset,
+                        event_type=envelope.type,
+                    )
+                    if fresh:
+                        await handler(unit, incoming)
+                outcome = "handled" if fresh else "duplicate"
+                metrics.HANDLER_SECONDS.labels(envelope.type).observe(time.perf_counter() - started)
+                metrics.EVENTS_CONSUMED.labels(raw.topic, envelope.type, outcome).inc()
+                if not fresh:
+                    log.info("duplicate message skipped")
+                return outcome
+            except asyncio.CancelledError:
+                raise
+            except TRANSIENT as exc:
+                failures += 1
+                metrics.HANDLER_RETRIES.labels(envelope.type, "transient").inc()
+                log.warning("transient failure; retrying", attempt=failures, error=repr(exc))
+            except Exception as exc:
+                failures += 1
+                metrics.HANDLER_RETRIES.labels(envelope.type, "handler").inc()
+                if failures >= self.max_attempts:
+                    poison = Poison("handler_failed", repr(exc), envelope)
+                    log.exception("handler keeps failing; dead-lettering", attempts=failures)
+                    return await self._settle_poison(raw, poison, attempts=failures)
+                log.warning("handler failed; retrying", attempt=failures, error=repr(exc))
+            await asyncio.sleep(self._backoff(failures))
+
+    def _backoff(self, failures: int) -> float:
+        return float(min(self.backoff_max_seconds, self.backoff_seconds * 2 ** (failures - 1)))
+
+    async def _settle_poison(self, raw: RawMessage, poison: Poison, *, attempts: int) -> str:
+        failures = 0
+        while True:
+            try:
+                return await self._dead_letter(raw, poison, attempts)
+            except asyncio.CancelledError:
+                raise
+            except TRANSIENT as exc:
+                failures += 1
+                log.warning("cannot record dead letter yet; retrying", error=repr(exc))
+                await asyncio.sleep(self._backoff(failures))
+
+    async def _dead_letter(self, raw: RawMessage, poison: Poison, attempts: int) -> str:
+        envelope = poison.envelope
+        message_id = str(envelope.event_id) if envelope else raw.position
+        event_type = envelope.type if envelope else None
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await inbox.record(
+                conn,
+                message_id,
+                topic=raw.topic,
+                partition=raw.partition,
+                offset=raw.offset,
+                event_type=event_type,
+                outcome="dead_lettered",
+            )
+            if not fresh:
+                return "duplicate"
+            await outbox.add_raw(
+                conn,
+                topic=dead_letter_topic(self.service).name,
+                key=raw.key,
+                value=raw.value or b"",
+                headers=[*raw.headers, *dead_letter_headers(self.service, raw, poison, attempts)],
+                event_id=message_id,
+                event_type=event_type,
+            )
+            await conn.execute(
+                """INSERT INTO dead_letters (message_id, topic, partition, "offset",
+                   event_type, reason, error, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                message_id,
+                raw.topic,
+                raw.partition,
+                raw.offset,
+                event_type,
+                poison.reason,
+                poison.detail,
+                attempts,
+            )
+        metrics.DEAD_LETTERED.labels(raw.topic, poison.reason).inc()
+        metrics.EVENTS_CONSUMED.labels(
+            raw.topic, event_type or "undecodable", "dead_lettered"
+        ).inc()
+        log.error(
+            "message dead-lettered",
+            reason=poison.reason,
+            detail=poison.detail,
+            position=raw.position,
+            attempts=attempts,
+        )
+        return "dead_lettered"
+
+
+def dead_letter_headers(
+    service: str, raw: RawMessage, poison: Poison, attempts: int
+) -> list[tuple[str, bytes]]:
+    info = {
+        "dlq.reason": poison.reason,
+        "dlq.error": poison.detail[:2000],
+        "dlq.consumer": service,
+        "dlq.attempts": str(attempts),
+        "dlq.original_topic": raw.topic,
+        "dlq.original_partition": str(raw.partition),
+        "dlq.original_offset": str(raw.offset),
+        "dlq.failed_at": datetime.now(UTC).isoformat(),
+    }
+    return [(name, value.encode()) for name, value in info.items()]
+
+
+def dead_letter_info(headers: Mapping[str, bytes]) -> dict[str, Any]:
+    """Reads the dead-letter headers back (for operations tools and tests)."""
+    return {
+        name.removeprefix("dlq."): value.decode()
+        for name, value in headers.items()
+        if name.startswith("dlq.")
+    }

@@ -1,0 +1,167 @@
+"""The HTTP edge every service shares: health, readiness, metrics, errors and API keys.
+
+Services add their own routers; this module gives them the same error shape
+(`{"error": ..., "message": ..., "fields": [...]}`) and the same key checks.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import SecretStr
+
+from shared import metrics
+from shared.tokens import token_opens
+
+
+class ApiError(Exception):
+    """A refusal with a status, a machine-readable code and a sentence for people."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class Unprocessable(ApiError):
+    status = 422
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+def _field(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "body"
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    names = ", ".join(sorted({f["field"] for f in fields}))
+    return JSONResponse(
+        status_code=422,
+        content={"error": "invalid_request", "message": f"invalid: {names}", "fields": fields},
+    )
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(
+        status_code=exc.status,
+        content={"error": exc.code, "message": exc.message, **exc.details},
+    )
+
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def create_http_app(
+    service: str,
+    *,
+    readiness: ReadinessCheck,
+    routers: Sequence[APIRouter] = (),
+    version: str = "1",
+) -> FastAPI:
+    app = FastAPI(title=f"fulfil {service}", version=version, openapi_url="/openapi.json")
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ApiError, _api_error)
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        return response
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive", "service": service}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> JSONResponse:
+        checks = await readiness()
+        ready = all(check.get("ok") for check in checks.values())
+        return JSONResponse(
+            status_code=200 if ready else 503,
+            content={"status": "ready" if ready else "not_ready", "checks": checks},
+        )
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token.strip()
+
+
+def key_matches(token: str | None, key: SecretStr) -> bool:
+    return token is not None and hmac.compare_digest(
+        token.encode(), key.get_secret_value().encode()
+    )
+
+
+def require_key(request: Request, *keys: SecretStr) -> None:
+    """401 without a bearer token, 403 when it is none of the accepted keys."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("unauthorized", "an Authorization: Bearer token is required")
+    if not any(key_matches(token, key) for key in keys):
+        raise Forbidden("forbidden", "this key may not do that")
+
+
+def order_access(
+    request: Request,
+    order_id: str,
+    *,
+    shop_key: SecretStr,
+    token_secret: SecretStr,
+    ops_key: SecretStr | None = None,
+) -> str:
+    """Who may act on `order_id`: "shop" (shop key), "ops" (ops key) or "token" (that order's
+    access token). 401 without credentials, 403 with credentials that do not open this order."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("unauthorized", "an Authorization: Bearer token is required")
+    if key_matches(token, shop_key):
+        return "shop"
+    if ops_key is not None and key_matches(token, ops_key):
+        return "ops"
+    if token_opens(token_secret.get_secret_value(), order_id, token):
+        return "token"
+    raise Forbidden("forbidden", "this token does not open this order")

@@ -1,0 +1,1 @@
+"""Kafka plumbing: topic administration and the faust consumer wiring."""

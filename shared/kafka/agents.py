@@ -1,0 +1,84 @@
+"""The faust app of a service: one agent per consumed topic, no business in it.
+
+Each agent keeps one message in flight (concurrency 1; faust-streaming can
+commit past unfinished messages above that) and hands every record, as raw
+bytes, to the MessageProcessor, which owns decoding, routing, retries and dead
+letters. faust's exactly-once mode is not used: the inbox and the outbox give
+effectively-once processing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from shared import metrics
+from shared.consumer import MessageProcessor, RawMessage
+from shared.contracts.registry import Topic
+
+
+def build_faust_app(service: str, bootstrap: str, *, group_suffix: str = "") -> faust.App:
+    return faust.App(
+        f"fulfil-{service}{group_suffix}",
+        broker=[f"kafka://{host}" for host in bootstrap.split(",")],
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
+        autodiscover=False,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=100,
+        broker_commit_interval=1.0,
+        producer_acks=-1,
+        loghandlers=[],
+    )
+
+
+def _raw(message: Any) -> RawMessage:
+    headers = message.headers or ()
+    if isinstance(headers, dict):
+        headers = headers.items()
+    return RawMessage(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        headers=tuple((str(k), bytes(v or b"")) for k, v in headers),
+    )
+
+
+def attach_agents(app: faust.App, topics: tuple[Topic, ...], processor: MessageProcessor) -> None:
+    """One agent per topic; each record goes to the processor, then is acknowledged."""
+    for declared in topics:
+        channel = app.topic(
+            declared.name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            allow_empty=True,
+        )
+
+        async def consume(stream: Any) -> None:
+            async for event in stream.events():
+                raw = _raw(event.message)
+                await processor.process(raw)
+                _record_lag(app, raw)
+
+        app.agent(channel, name=f"{app.conf.id}.{declared.name}", concurrency=1)(consume)
+
+
+def _record_lag(app: faust.App, raw: RawMessage) -> None:
+    try:
+        from faust.types import TP
+
+        highwater = app.consumer.highwater(TP(raw.topic, raw.partition))
+    except Exception:  # lag is best effort; never fail a message over a metric
+        return
+    if highwater is not None:
+        metrics.CONSUMER_LAG.labels(raw.topic, str(raw.partition)).set(
+            max(0, highwater - raw.offset - 1)
+        )

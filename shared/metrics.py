@@ -1,0 +1,37 @@
+"""Prometheus metrics a person running the system asks for. One process is one service."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "fulfil_events_consumed_total",
+    "Messages consumed, by topic, event type and outcome",
+    ["topic", "type", "outcome"],
+)
+EVENTS_PUBLISHED = Counter(
+    "fulfil_events_published_total", "Records published by the outbox relay", ["topic"]
+)
+HANDLER_SECONDS = Histogram(
+    "fulfil_handler_seconds",
+    "Time to handle one message, transaction included",
+    ["type"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+HANDLER_RETRIES = Counter(
+    "fulfil_handler_retries_total",
+    "Handler attempts that failed and were retried",
+    ["type", "kind"],
+)
+DEAD_LETTERED = Counter(
+    "fulfil_dead_lettered_total", "Messages set aside on the dead-letter topic", ["topic", "reason"]
+)
+OUTBOX_BACKLOG = Gauge("fulfil_outbox_backlog", "Outbox rows not yet published")
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "fulfil_outbox_publish_failures_total", "Outbox records the broker did not acknowledge"
+)
+CONSUMER_LAG = Gauge(
+    "fulfil_consumer_lag", "Records behind the partition's end", ["topic", "partition"]
+)
+TIMERS_FIRED = Counter("fulfil_timers_fired_total", "Timers fired", ["kind", "outcome"])
+HTTP_REQUESTS = Counter(
+    "fulfil_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
+)

@@ -1,0 +1,174 @@
+"""The transactional outbox and its relay.
+
+`add` writes an event in the caller's transaction. The relay, one per service
+(held by an advisory lock, so replicas take over from each other), publishes
+unsent rows in id order through an idempotent producer with `acks=all`, marks
+what the broker acknowledged, and leaves the rest for the next pass: a crash
+anywhere loses nothing and can only repeat a record, which consumers' inboxes
+absorb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from shared import metrics
+from shared.contracts.envelope import Envelope
+from shared.contracts.registry import Topic
+from shared.logging import get_logger
+
+log = get_logger(component="outbox")
+_RELAY_LOCK = 0x0F0F_2002
+
+Headers = list[tuple[str, bytes]]
+
+
+async def add(conn: asyncpg.Connection, topic: Topic, envelope: Envelope) -> None:
+    await add_raw(
+        conn,
+        topic=topic.name,
+        key=topic.key_of(envelope).encode(),
+        value=envelope.to_bytes(),
+        headers=envelope.headers(),
+        event_id=str(envelope.event_id),
+        event_type=envelope.type,
+    )
+
+
+async def add_raw(
+    conn: asyncpg.Connection,
+    *,
+    topic: str,
+    key: bytes | None,
+    value: bytes,
+    headers: Headers,
+    event_id: str | None = None,
+    event_type: str | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO outbox (topic, key, value, headers, event_id, event_type)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        topic,
+        key,
+        value,
+        [[name, raw.decode("latin-1")] for name, raw in headers],
+        event_id,
+        event_type,
+    )
+
+
+def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+        request_timeout_ms=30000,
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        dsn: str,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self.pool = pool
+        self.dsn = dsn
+        self.producer = producer
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Publishes until cancelled; waits for the leader lock when another replica holds it."""
+        while True:
+            try:
+                await self._lead()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; restarting")
+                await asyncio.sleep(1)
+
+    async def _lead(self) -> None:
+        conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
+                await asyncio.sleep(self.poll_seconds * 4)
+            await conn.add_listener("outbox", self._notified)
+            while True:
+                self._wake.clear()
+                while await self.publish_batch() == self.batch_size:
+                    pass
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(conn.close())
+
+    def _notified(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def publish_batch(self) -> int:
+        """Publishes one batch of unsent rows; returns how many rows it read."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id, topic, key, value, headers FROM outbox"
+                " WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+                self.batch_size,
+            )
+            if not rows:
+                return 0
+            futures = [
+                await self.producer.send(
+                    row["topic"],
+                    value=row["value"],
+                    key=row["key"],
+                    headers=[(name, raw.encode("latin-1")) for name, raw in row["headers"]],
+                )
+                for row in rows
+            ]
+            results = await asyncio.gather(*futures, return_exceptions=True)
+            sent = [
+                row["id"]
+                for row, r in zip(rows, results, strict=True)
+                if not isinstance(r, BaseException)
+            ]
+            failed = len(rows) - len(sent)
+            await conn.execute(
+                "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", sent
+            )
+        for row, result in zip(rows, results, strict=True):
+            if not isinstance(result, BaseException):
+                metrics.EVENTS_PUBLISHED.labels(row["topic"]).inc()
+        if failed:
+            metrics.OUTBOX_PUBLISH_FAILURES.inc(failed)
+            error = next(r for r in results if isinstance(r, BaseException))
+            log.warning(
+                "outbox records not acknowledged; will retry", failed=failed, error=repr(error)
+            )
+            await asyncio.sleep(self.poll_seconds)
+        return len(rows)
+
+
+async def backlog(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+
+
+async def purge(conn: asyncpg.Connection, older_than_hours: float) -> int:
+    result = await conn.execute(
+        "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)",
+        older_than_hours * 3600,
+    )
+    return int(result.split()[-1])

@@ -1,0 +1,251 @@
+"""A service at run time: pool, migrations, consumer, relay, timers and HTTP in one process.
+
+`ServiceDefinition` is what a service's builder returns; tests call the same
+builder and swap only the edges (deps). Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import uvicorn
+from fastapi import APIRouter, FastAPI
+
+from shared import db, inbox, metrics, outbox
+from shared.consumer import Handler, MessageProcessor
+from shared.contracts.registry import consumed_by
+from shared.http import create_http_app
+from shared.kafka.agents import attach_agents, build_faust_app
+from shared.logging import configure_logging, get_logger
+from shared.settings import ServiceSettings
+from shared.timers import Timer, TimerHandler, TimerPoller
+from shared.unit import Unit, unit_of_work
+
+log = get_logger(component="runtime")
+Background = Callable[["Runtime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    settings: ServiceSettings
+    migrations_dir: Path
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    timers: Mapping[str, TimerHandler] = field(default_factory=dict)
+    routers: Sequence[APIRouter] = ()
+    deps: Any = None
+    background: Sequence[Background] = ()
+    consumer_group_suffix: str = ""
+
+    def migrations(self) -> list[db.Migration]:
+        return db.all_migrations(self.name, self.migrations_dir)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the runtime owns shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+    def install_signal_handlers(self) -> None:
+        return None
+
+
+class Runtime:
+    def __init__(self, definition: ServiceDefinition) -> None:
+        self.definition = definition
+        self.settings = definition.settings
+        self.name = definition.name
+        self.pool: asyncpg.Pool | None = None
+        self.http: FastAPI | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._faust: Any = None
+        self._producer: Any = None
+        self._server: _Server | None = None
+        self.migrations = definition.migrations()
+
+    @property
+    def db(self) -> asyncpg.Pool:
+        assert self.pool is not None, "runtime not started"
+        return self.pool
+
+    @contextlib.asynccontextmanager
+    async def unit(
+        self, *, correlation_id: str | None = None, causation_id: str | None = None
+    ) -> AsyncIterator[Unit]:
+        async with unit_of_work(
+            self.db,
+            self.name,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            deps=self.definition.deps,
+        ) as unit:
+            yield unit
+
+    async def start(self, *, http: bool = True) -> None:
+        s = self.settings
+        self.pool = await db.create_pool(s.database_url, size=s.database_pool_size)
+        async with self.pool.acquire() as conn:
+            applied = await db.apply_migrations(conn, self.migrations)
+        if applied:
+            log.info("migrations applied", migrations=applied)
+        self._producer = outbox.make_producer(s.kafka_bootstrap, f"{self.name}-outbox")
+        await self._producer.start()
+        relay = outbox.OutboxRelay(
+            self.pool,
+            s.database_url,
+            self._producer,
+            batch_size=s.outbox_batch_size,
+            poll_seconds=s.outbox_poll_seconds,
+        )
+        poller = TimerPoller(
+            self.pool,
+            self.definition.timers,
+            self._timer_unit,
+            poll_seconds=s.timer_poll_seconds,
+            max_attempts=s.timer_max_attempts,
+        )
+        self._spawn(relay.run(), "outbox-relay")
+        self._spawn(poller.run(), "timers")
+        self._spawn(self._housekeeping(), "housekeeping")
+        for background in self.definition.background:
+            self._spawn(background(self), getattr(background, "__name__", "background"))
+        await self._start_consumer()
+        if http:
+            await self._start_http()
+        log.info("service started", http_port=s.http_port if http else None)
+
+    async def _start_consumer(self) -> None:
+        topics = consumed_by(self.name)
+        if not topics:
+            return
+        processor = MessageProcessor(
+            self.name,
+            self.db,
+            self.definition.handlers,
+            deps=self.definition.deps,
+            max_attempts=self.settings.consumer_max_attempts,
+            backoff_seconds=self.settings.consumer_backoff_seconds,
+            backoff_max_seconds=self.settings.consumer_backoff_max_seconds,
+        )
+        self._faust = build_faust_app(
+            self.name,
+            self.settings.kafka_bootstrap,
+            group_suffix=self.definition.consumer_group_suffix,
+        )
+        attach_agents(self._faust, topics, processor)
+        await self._faust.start()
+
+    async def _start_http(self) -> None:
+        self.http = create_http_app(
+            self.name, readiness=self.readiness, routers=self.definition.routers
+        )
+        self.http.state.runtime = self
+        config = uvicorn.Config(
+            self.http,
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+        self._server = _Server(config)
+        self._spawn(self._server.serve(), "http")
+        while not self._server.started:
+            task = self._tasks[-1]
+            if task.done():
+                task.result()
+                raise RuntimeError("HTTP server stopped while starting")
+            await asyncio.sleep(0.02)
+
+    def _timer_unit(self, conn: asyncpg.Connection, timer: Timer) -> Unit:
+        return Unit(
+            conn,
+            self.name,
+            correlation_id=timer.correlation_id,
+            causation_id=f"timer:{timer.kind}:{timer.key}",
+            deps=self.definition.deps,
+        )
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"{self.name}:{name}")
+        task.add_done_callback(self._task_done)
+        self._tasks.append(task)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task died", task=task.get_name(), error=repr(task.exception()))
+
+    async def _housekeeping(self) -> None:
+        s = self.settings
+        while True:
+            try:
+                async with self.db.acquire() as conn:
+                    metrics.OUTBOX_BACKLOG.set(await outbox.backlog(conn))
+                    await outbox.purge(conn, s.outbox_retention_hours)
+                    await inbox.purge(conn, s.inbox_retention_days)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("housekeeping failed", error=repr(exc))
+            await asyncio.sleep(5)
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            async with self.db.acquire() as conn:
+                pending = await db.pending_migrations(conn, self.migrations)
+            checks["database"] = {"ok": True}
+            checks["migrations"] = {"ok": not pending, "pending": pending}
+        except Exception as exc:
+            checks["database"] = {"ok": False, "error": repr(exc)}
+        try:
+            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), 3)
+            checks["kafka"] = {"ok": True}
+        except Exception as exc:
+            checks["kafka"] = {"ok": False, "error": repr(exc)}
+        return checks
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._faust is not None:
+            await self._faust.stop()
+        for task in reversed(self._tasks):
+            if task.get_name().endswith(":http"):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, 10)
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._producer is not None:
+            await self._producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+        log.info("service stopped")
+
+
+def run_service(build: Callable[[], ServiceDefinition]) -> None:
+    """The `python -m services.<name>` entry point: run until SIGTERM or SIGINT."""
+    definition = build()
+    s = definition.settings
+    configure_logging(definition.name, fmt=s.resolved_log_format, level=s.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        runtime = Runtime(definition)
+        await runtime.start()
+        await stop.wait()
+        log.info("stopping")
+        await runtime.stop()
+
+    asyncio.run(main())
