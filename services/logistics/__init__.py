@@ -1,0 +1,1 @@
+"""The logistics service: stock reservation, shipping, courier tracking, delivery."""

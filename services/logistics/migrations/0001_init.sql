@@ -1,0 +1,2 @@
+-- The logistics service's own tables start here.
+SELECT 1;

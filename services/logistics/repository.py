@@ -1,0 +1,1 @@
+"""SQL of the logistics service: the only module that knows its tables."""

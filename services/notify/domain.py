@@ -1,0 +1,1 @@
+"""The notify service's business rules: pure functions and values, no I/O."""

@@ -1,0 +1,2 @@
+-- The notify service's own tables start here.
+SELECT 1;

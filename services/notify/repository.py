@@ -1,0 +1,1 @@
+"""SQL of the notify service: the only module that knows its tables."""

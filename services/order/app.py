@@ -1,0 +1,24 @@
+"""Wiring: builds the order service from its settings. Nothing connects at import time."""
+
+from pathlib import Path
+from typing import Any
+
+from services.order.handlers import HANDLERS, TIMERS
+from services.order.settings import OrderSettings
+from services.order.views import router
+from shared.runtime import ServiceDefinition
+
+NAME = "order"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(settings: OrderSettings | None = None, deps: Any = None) -> ServiceDefinition:
+    return ServiceDefinition(
+        name=NAME,
+        settings=settings or OrderSettings(),
+        migrations_dir=MIGRATIONS,
+        handlers=HANDLERS,
+        timers=TIMERS,
+        routers=[router],
+        deps=deps,
+    )

@@ -1,0 +1,2 @@
+-- The order service's own tables start here.
+SELECT 1;

@@ -1,0 +1,1 @@
+"""SQL of the order service: the only module that knows its tables."""

@@ -1,0 +1,1 @@
+"""The payment service: payment requests, provider callbacks, the payment window, refunds."""

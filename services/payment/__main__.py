@@ -1,0 +1,5 @@
+from services.payment.app import build
+from shared.runtime import run_service
+
+if __name__ == "__main__":
+    run_service(build)

@@ -1,0 +1,1 @@
+"""The payment service's business rules: pure functions and values, no I/O."""

@@ -1,0 +1,2 @@
+-- The payment service's own tables start here.
+SELECT 1;

@@ -1,0 +1,1 @@
+"""SQL of the payment service: the only module that knows its tables."""

@@ -1,0 +1,1 @@
+"""The returns service: refund and return requests and their three flows."""

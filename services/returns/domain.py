@@ -1,0 +1,1 @@
+"""The returns service's business rules: pure functions and values, no I/O."""

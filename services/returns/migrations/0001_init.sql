@@ -1,0 +1,2 @@
+-- The returns service's own tables start here.
+SELECT 1;

@@ -1,0 +1,1 @@
+"""SQL of the returns service: the only module that knows its tables."""
