@@ -1,0 +1,42 @@
+"""Session-wide fixtures: the real Kafka broker and PostgreSQL the tests run against."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from shared.logging import configure_logging
+from tests.support.infra import Infra, start_infra
+from tests.support.kafka import TopicTail
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    configure_logging("tests", fmt="console", level="WARNING")
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    started = start_infra()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+async def database(infra: Infra) -> str:
+    """A fresh, empty database for one test."""
+    return await infra.create_database()
+
+
+@pytest.fixture
+async def tail(infra: Infra) -> AsyncIterator[TopicTail]:
+    """Everything published on the registry's topics from the start of the test."""
+    from shared.contracts.registry import TOPICS
+
+    observer = await TopicTail(infra.bootstrap, [t.name for t in TOPICS]).start()
+    try:
+        yield observer
+    finally:
+        await observer.stop()

@@ -1,0 +1,102 @@
+"""Durable timers fire through the outbox, also after the process that set them is gone."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from services.payment.app import build
+from services.payment.settings import PaymentSettings
+from shared.contracts.events.payment import PaymentFailed
+from shared.timers import Timer
+from shared.unit import Unit
+from tests.support.infra import Infra
+from tests.support.kafka import TopicTail
+from tests.support.polling import eventually
+from tests.support.services import running, settings_for
+
+FLAKY_FAILURES: dict[str, int] = {}
+
+
+async def emit_failure(unit: Unit, timer: Timer) -> None:
+    if FLAKY_FAILURES.get(timer.key, 0) > 0:
+        FLAKY_FAILURES[timer.key] -= 1
+        raise ConnectionError("provider unreachable")
+    await unit.emit(
+        PaymentFailed(
+            attempt_id=timer.payload["attempt"],
+            method="card",
+            reason="timer_fired",
+            message="the payment session expired",
+            retry_allowed=True,
+        ),
+        order_id=timer.key,
+    )
+
+
+def definition(infra: Infra, dsn: str) -> object:
+    d = build(settings_for(PaymentSettings, infra.bootstrap, dsn))
+    d.timers = {"probe": emit_failure}
+    return d
+
+
+async def timer_row(runtime: object, key: str) -> dict[str, object]:
+    async with runtime.db.acquire() as conn:  # type: ignore[attr-defined]
+        row = await conn.fetchrow(
+            "SELECT state, attempts, last_error FROM timers WHERE key = $1", key
+        )
+    return dict(row)
+
+
+async def test_a_timer_set_before_a_restart_fires_after_it(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    order_id = f"ord_{uuid.uuid4().hex[:8]}"
+    async with running(definition(infra, database), http=False) as first:
+        async with first.unit() as unit:
+            await unit.schedule(
+                "probe", order_id, unit.now + timedelta(seconds=2), {"attempt": "a1"}
+            )
+        pending_at_stop = await timer_row(first, order_id)
+    assert pending_at_stop["state"] == "pending", "the first process must be gone before it is due"
+    async with running(definition(infra, database), http=False) as second:
+        [record] = await tail.wait_for(lambda r: r.key == order_id.encode(), timeout=20)
+        fired = await eventually(lambda: _fired(second, order_id), what="timer marked fired")
+    assert record.type == "PaymentFailed"
+    assert record.json()["payload"]["attempt_id"] == "a1"
+    assert fired["attempts"] == 0
+    assert len([r for r in tail.records if r.key == order_id.encode()]) == 1
+
+
+async def _fired(runtime: object, key: str) -> dict[str, object] | None:
+    row = await timer_row(runtime, key)
+    return row if row["state"] == "fired" else None
+
+
+async def test_a_failing_timer_is_retried_with_backoff_then_fires_once(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    order_id = f"ord_{uuid.uuid4().hex[:8]}"
+    FLAKY_FAILURES[order_id] = 2
+    async with running(definition(infra, database), http=False) as runtime:
+        async with runtime.unit() as unit:
+            await unit.schedule("probe", order_id, unit.now, {"attempt": "a2"})
+        await tail.wait_for(lambda r: r.key == order_id.encode(), timeout=20)
+        row = await eventually(lambda: _fired(runtime, order_id), what="timer fired")
+    assert row["attempts"] == 2 and "provider unreachable" in str(row["last_error"])
+    assert len([r for r in tail.records if r.key == order_id.encode()]) == 1
+
+
+async def test_a_cancelled_timer_never_fires(infra: Infra, database: str, tail: TopicTail) -> None:
+    order_id = f"ord_{uuid.uuid4().hex[:8]}"
+    control = f"ord_{uuid.uuid4().hex[:8]}"
+    async with running(definition(infra, database), http=False) as runtime:
+        async with runtime.unit() as unit:
+            due = unit.now + timedelta(seconds=1)
+            await unit.schedule("probe", order_id, due, {"attempt": "a3"})
+            await unit.schedule("probe", control, due, {"attempt": "a4"})
+        async with runtime.unit() as unit:
+            assert await unit.cancel_timer("probe", order_id)
+        await tail.wait_for(lambda r: r.key == control.encode(), timeout=20)
+        assert (await timer_row(runtime, order_id))["state"] == "cancelled"
+    assert not [r for r in tail.records if r.key == order_id.encode()]

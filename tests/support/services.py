@@ -1,0 +1,53 @@
+"""Running a service in the test process with the same builder production uses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from deploy.local.ports import free_port
+from shared.runtime import Runtime, ServiceDefinition
+from shared.settings import ServiceSettings
+
+
+def settings_for(
+    settings_cls: type[ServiceSettings], bootstrap: str, dsn: str, **overrides: Any
+) -> Any:
+    values: dict[str, Any] = {
+        "env": "test",
+        "kafka_bootstrap": bootstrap,
+        "database_url": dsn,
+        "http_port": free_port(),
+        "outbox_poll_seconds": 0.2,
+        "timer_poll_seconds": 0.2,
+        "consumer_backoff_seconds": 0.05,
+        "consumer_backoff_max_seconds": 0.5,
+    }
+    values.update(overrides)
+    return settings_cls(**values)
+
+
+@asynccontextmanager
+async def running(
+    definition: ServiceDefinition, *, http: bool = True, group: str | None = None
+) -> AsyncIterator[Runtime]:
+    """Starts the service and stops it after.
+
+    Every test instance of a service shares one consumer group (`-test`), so each
+    starts where the previous one stopped instead of replaying the session's topics.
+    """
+    definition.consumer_group_suffix = group or "-test"
+    runtime = Runtime(definition)
+    await runtime.start(http=http)
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+def base_url(runtime: Runtime) -> str:
+    return f"http://127.0.0.1:{runtime.settings.http_port}"
+
+
+Builder = Callable[..., ServiceDefinition]
