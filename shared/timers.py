@@ -146,7 +146,10 @@ class TimerPoller:
             metrics.TIMERS_FIRED.labels(timer.kind, "failed" if failed else "retry").inc()
             log.warning("timer handler failed", attempts=attempts, gave_up=failed, error=repr(exc))
             return
+        # A handler may re-arm its own timer (same kind and key): then it stays pending.
         await conn.execute(
-            "UPDATE timers SET state = 'fired', fired_at = now() WHERE id = $1", timer.id
+            "UPDATE timers SET state = 'fired', fired_at = now() WHERE id = $1 AND due_at = $2",
+            timer.id,
+            timer.due_at,
         )
         metrics.TIMERS_FIRED.labels(timer.kind, "fired").inc()

@@ -100,3 +100,30 @@ async def test_a_cancelled_timer_never_fires(infra: Infra, database: str, tail: 
         await tail.wait_for(lambda r: r.key == control.encode(), timeout=20)
         assert (await timer_row(runtime, order_id))["state"] == "cancelled"
     assert not [r for r in tail.records if r.key == order_id.encode()]
+
+
+REARMS: dict[str, int] = {}
+
+
+async def rearm_once(unit: Unit, timer: Timer) -> None:
+    """A retrying handler: the first firing re-arms its own timer, the second emits."""
+    if REARMS.get(timer.key, 0) == 0:
+        REARMS[timer.key] = 1
+        await unit.schedule(timer.kind, timer.key, unit.now + timedelta(seconds=1), timer.payload)
+        return
+    await emit_failure(unit, timer)
+
+
+async def test_a_timer_that_re_arms_itself_fires_again(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    order_id = f"ord_{uuid.uuid4().hex[:8]}"
+    d = build(settings_for(PaymentSettings, infra.bootstrap, database))
+    d.timers = {"probe": rearm_once}
+    async with running(d, http=False) as runtime:
+        async with runtime.unit() as unit:
+            await unit.schedule("probe", order_id, unit.now, {"attempt": "a5"})
+        [record] = await tail.wait_for(lambda r: r.key == order_id.encode(), timeout=20)
+        row = await eventually(lambda: _fired(runtime, order_id), what="timer fired")
+    assert record.json()["payload"]["attempt_id"] == "a5"
+    assert row["state"] == "fired"
