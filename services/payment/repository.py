@@ -1,1 +1,300 @@
 """SQL of the payment service: the only module that knows its tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.payment.domain import (
+    Attempt,
+    AttemptStatus,
+    LedgerEntry,
+    PaymentState,
+    Refund,
+    Totals,
+)
+from shared.contracts.events.common import PaymentMethod
+
+# payments
+
+
+async def insert_payment(conn: asyncpg.Connection, payment: PaymentState, now: datetime) -> bool:
+    """Records what an order owes; False when the order is known already."""
+    row = await conn.fetchrow(
+        """INSERT INTO payments (order_id, method, amount, currency, payment_due_at,
+               created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (order_id) DO NOTHING
+           RETURNING order_id""",
+        payment.order_id,
+        payment.method.value,
+        payment.amount,
+        payment.currency,
+        payment.payment_due_at,
+        now,
+    )
+    return row is not None
+
+
+async def get_payment(
+    conn: asyncpg.Connection, order_id: str, *, lock: bool = False
+) -> PaymentState | None:
+    """The order's payment; `lock` serialises every change to one order's money."""
+    sql = """SELECT order_id, method, amount, currency, payment_due_at, paid_attempt_id, ended
+             FROM payments WHERE order_id = $1"""
+    row = await conn.fetchrow(sql + (" FOR UPDATE" if lock else ""), order_id)
+    if row is None:
+        return None
+    return PaymentState(**{**dict(row), "method": PaymentMethod(row["method"])})
+
+
+async def mark_paid(
+    conn: asyncpg.Connection, order_id: str, attempt_id: str, now: datetime
+) -> None:
+    await _update_payment(conn, order_id, now, "paid_attempt_id", attempt_id)
+
+
+async def set_method(conn: asyncpg.Connection, order_id: str, method: str, now: datetime) -> None:
+    await _update_payment(conn, order_id, now, "method", method)
+
+
+async def mark_ended(conn: asyncpg.Connection, order_id: str, ended: str, now: datetime) -> None:
+    await _update_payment(conn, order_id, now, "ended", ended)
+
+
+async def _update_payment(
+    conn: asyncpg.Connection, order_id: str, now: datetime, column: str, value: str
+) -> None:
+    assert column in {"paid_attempt_id", "method", "ended"}, column
+    await conn.execute(
+        f"UPDATE payments SET {column} = $2, updated_at = $3 WHERE order_id = $1",  # noqa: S608
+        order_id,
+        value,
+        now,
+    )
+
+
+# attempts
+
+_ATTEMPT = """SELECT attempt_id, order_id, number, method, provider, session_id, checkout_url,
+                     pay_link, status, failure_reason, created_at FROM attempts"""
+
+
+def _attempt(row: asyncpg.Record) -> Attempt:
+    method, status = PaymentMethod(row["method"]), AttemptStatus(row["status"])
+    return Attempt(**{**dict(row), "method": method, "status": status})
+
+
+async def next_attempt_number(conn: asyncpg.Connection, order_id: str) -> int:
+    value = await conn.fetchval(
+        "SELECT coalesce(max(number), 0) + 1 FROM attempts WHERE order_id = $1", order_id
+    )
+    return int(value)
+
+
+async def insert_attempt(conn: asyncpg.Connection, attempt: Attempt) -> None:
+    await conn.execute(
+        """INSERT INTO attempts (attempt_id, order_id, number, method, provider, session_id,
+               checkout_url, pay_link, status, failure_reason, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)""",
+        attempt.attempt_id,
+        attempt.order_id,
+        attempt.number,
+        attempt.method.value,
+        attempt.provider,
+        attempt.session_id,
+        attempt.checkout_url,
+        attempt.pay_link,
+        attempt.status.value,
+        attempt.failure_reason,
+        attempt.created_at,
+    )
+
+
+async def attempt_by_session(
+    conn: asyncpg.Connection, provider: str, session_id: str
+) -> Attempt | None:
+    row = await conn.fetchrow(
+        _ATTEMPT + " WHERE provider = $1 AND session_id = $2", provider, session_id
+    )
+    return _attempt(row) if row else None
+
+
+async def attempts_of(conn: asyncpg.Connection, order_id: str) -> list[Attempt]:
+    rows = await conn.fetch(_ATTEMPT + " WHERE order_id = $1 ORDER BY number", order_id)
+    return [_attempt(r) for r in rows]
+
+
+async def set_attempt_status(
+    conn: asyncpg.Connection,
+    attempt_id: str,
+    status: AttemptStatus,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    await conn.execute(
+        """UPDATE attempts SET status = $2, failure_reason = coalesce($3, failure_reason),
+               updated_at = $4 WHERE attempt_id = $1""",
+        attempt_id,
+        status.value,
+        reason,
+        now,
+    )
+
+
+async def close_live_attempts(
+    conn: asyncpg.Connection, order_id: str, status: AttemptStatus, now: datetime
+) -> None:
+    """Open or failed attempts of the order become superseded (a retry) or expired (the end)."""
+    await conn.execute(
+        """UPDATE attempts SET status = $2, updated_at = $3
+           WHERE order_id = $1 AND status IN ('open', 'failed')""",
+        order_id,
+        status.value,
+        now,
+    )
+
+
+# provider callbacks
+
+
+async def claim_provider_event(
+    conn: asyncpg.Connection, provider: str, event_id: str, order_id: str, outcome: str
+) -> bool:
+    """True the first time a provider event is seen; a concurrent twin waits, then gets False."""
+    row = await conn.fetchrow(
+        """INSERT INTO provider_events (provider, event_id, order_id, outcome, effect)
+           VALUES ($1, $2, $3, $4, 'received') ON CONFLICT DO NOTHING RETURNING event_id""",
+        provider,
+        event_id,
+        order_id,
+        outcome,
+    )
+    return row is not None
+
+
+async def set_provider_event_effect(
+    conn: asyncpg.Connection, provider: str, event_id: str, effect: str
+) -> None:
+    await conn.execute(
+        "UPDATE provider_events SET effect = $3 WHERE provider = $1 AND event_id = $2",
+        provider,
+        event_id,
+        effect,
+    )
+
+
+# ledger
+
+_LEDGER = """SELECT entry_id, order_id, kind, purpose, amount, currency, attempt_id, refund_id,
+                    provider, provider_reference, recorded_at FROM ledger"""
+
+
+async def add_entry(conn: asyncpg.Connection, entry: LedgerEntry) -> None:
+    await conn.execute(
+        """INSERT INTO ledger (entry_id, order_id, kind, purpose, amount, currency, attempt_id,
+               refund_id, provider, provider_reference, recorded_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+        entry.entry_id,
+        entry.order_id,
+        entry.kind,
+        entry.purpose,
+        entry.amount,
+        entry.currency,
+        entry.attempt_id,
+        entry.refund_id,
+        entry.provider,
+        entry.provider_reference,
+        entry.recorded_at,
+    )
+
+
+async def charge_of(conn: asyncpg.Connection, attempt_id: str) -> LedgerEntry | None:
+    row = await conn.fetchrow(_LEDGER + " WHERE attempt_id = $1 AND kind = 'charge'", attempt_id)
+    return LedgerEntry(**dict(row)) if row else None
+
+
+async def payment_charge(conn: asyncpg.Connection, order_id: str) -> LedgerEntry | None:
+    """The charge that counts as the order's payment (there is at most one)."""
+    row = await conn.fetchrow(
+        _LEDGER + " WHERE order_id = $1 AND kind = 'charge' AND purpose = 'payment'", order_id
+    )
+    return LedgerEntry(**dict(row)) if row else None
+
+
+async def entries_of(conn: asyncpg.Connection, order_id: str) -> list[LedgerEntry]:
+    rows = await conn.fetch(_LEDGER + " WHERE order_id = $1 ORDER BY recorded_at, kind", order_id)
+    return [LedgerEntry(**dict(r)) for r in rows]
+
+
+async def totals(conn: asyncpg.Connection, order_id: str) -> Totals:
+    row = await conn.fetchrow(
+        """SELECT coalesce(sum(amount) FILTER (WHERE kind = 'charge'), 0) AS captured,
+                  coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0) AS refunded
+           FROM ledger WHERE order_id = $1""",
+        order_id,
+    )
+    return Totals(captured=int(row["captured"]), refunded=int(row["refunded"]))
+
+
+# refunds
+
+_REFUND = """SELECT refund_id, order_id, refund_request_id, charge_attempt_id, reason,
+                    requested_amount, amount, currency, status, attempts, last_error
+             FROM refunds"""
+
+
+async def insert_refund(conn: asyncpg.Connection, refund: Refund, now: datetime) -> bool:
+    """False when this approval (or this charge's automatic refund) is recorded already."""
+    row = await conn.fetchrow(
+        """INSERT INTO refunds (refund_id, order_id, refund_request_id, charge_attempt_id,
+               reason, requested_amount, amount, currency, status, attempts, last_error,
+               created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+           ON CONFLICT DO NOTHING RETURNING refund_id""",
+        refund.refund_id,
+        refund.order_id,
+        refund.refund_request_id,
+        refund.charge_attempt_id,
+        refund.reason,
+        refund.requested_amount,
+        refund.amount,
+        refund.currency,
+        refund.status,
+        refund.attempts,
+        refund.last_error,
+        now,
+    )
+    return row is not None
+
+
+async def refund_by_id(conn: asyncpg.Connection, refund_id: str) -> Refund | None:
+    row = await conn.fetchrow(_REFUND + " WHERE refund_id = $1", refund_id)
+    return Refund(**dict(row)) if row else None
+
+
+async def refunds_of(conn: asyncpg.Connection, order_id: str) -> list[Refund]:
+    rows = await conn.fetch(_REFUND + " WHERE order_id = $1 ORDER BY created_at", order_id)
+    return [Refund(**dict(r)) for r in rows]
+
+
+async def refunding(conn: asyncpg.Connection, charge_attempt_id: str) -> int:
+    """What is refunded or being refunded from one charge."""
+    value = await conn.fetchval(
+        """SELECT coalesce(sum(amount), 0) FROM refunds
+           WHERE charge_attempt_id = $1 AND status IN ('pending', 'paid')""",
+        charge_attempt_id,
+    )
+    return int(value)
+
+
+async def update_refund(conn: asyncpg.Connection, refund_id: str, **changes: Any) -> None:
+    assert set(changes) <= {"status", "attempts", "last_error", "provider_reference", "updated_at"}
+    columns = list(changes)
+    assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(columns))
+    await conn.execute(
+        f"UPDATE refunds SET {assignments} WHERE refund_id = $1",  # noqa: S608 (fixed names)
+        refund_id,
+        *(changes[name] for name in columns),
+    )

@@ -22,6 +22,10 @@ class PaymentRequested(Event):
 
 
 class PaymentSucceeded(Event):
+    """Money captured for one attempt. Published for every capture, also one that came too
+    late (the order ended) or a second one (the order was already paid): each of those is
+    followed at once by its RefundPaid (`late_payment`, `duplicate_payment`)."""
+
     TYPE = "PaymentSucceeded"
 
     attempt_id: str
@@ -43,6 +47,15 @@ class PaymentFailed(Event):
 
 
 class RefundPaid(Event):
+    """A refund paid back to the customer.
+
+    `refund_request_id` is null for automatic refunds: `late_payment` (a capture for
+    an order already closed or cancelled) and `duplicate_payment` (a second capture
+    for an order already paid); each refunds a capture published as PaymentSucceeded.
+    `requested_amount` is set when the approval asked for more than was left to
+    refund: `amount` is what was paid.
+    """
+
     TYPE = "RefundPaid"
 
     refund_id: str
@@ -50,9 +63,13 @@ class RefundPaid(Event):
     amount: Money
     reason: str
     paid_at: datetime
+    requested_amount: Money | None = None
 
 
 class RefundFailed(Event):
+    """A refund not paid: `will_retry` while the provider is retried, false when given up
+    or refused (`nothing_left_to_refund`, `nothing_captured`, `currency_mismatch`)."""
+
     TYPE = "RefundFailed"
 
     refund_id: str

@@ -1,0 +1,179 @@
+"""Charges: opening payment requests and applying what providers report.
+
+Used by handlers and HTTP views alike, inside the caller's unit (one
+transaction). The order's payment row is locked first, so one order's money
+changes one at a time; the ledger's unique indexes back "one charge per order".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.payment import repository as repo
+from services.payment.deps import PaymentDeps, new_id
+from services.payment.domain import (
+    Attempt,
+    AttemptStatus,
+    Charge,
+    LedgerEntry,
+    PaymentState,
+    classify_success,
+    failure_counts,
+    failure_message,
+    window_open,
+)
+from services.payment.providers import Callback, SessionRequest
+from services.payment.refunds import start_refund
+from shared.contracts.envelope import Money
+from shared.contracts.events.common import PaymentMethod
+from shared.contracts.events.payment import (
+    PaymentFailed,
+    PaymentRequested,
+    PaymentSucceeded,
+)
+from shared.logging import get_logger
+from shared.unit import Unit
+
+log = get_logger(component="payment")
+COURIER = "courier"  # who collects cash on delivery
+
+
+async def open_attempt(unit: Unit, payment: PaymentState, method: PaymentMethod) -> Attempt:
+    """Opens a payment request for `method` and tells the customer how to pay."""
+    deps: PaymentDeps = unit.deps
+    attempt_id = new_id("pat")
+    amount = Money(amount=payment.amount, currency=payment.currency)
+    provider_name, session_id, checkout_url, pay_link = COURIER, None, None, None
+    if method != PaymentMethod.CASH_ON_DELIVERY:
+        provider = deps.provider()
+        request = SessionRequest(
+            payment.order_id, attempt_id, method, amount, payment.payment_due_at
+        )
+        session = await provider.create_session(request)
+        provider_name, session_id = provider.name, session.session_id
+        checkout_url, pay_link = session.checkout_url, session.pay_link
+    attempt = Attempt(
+        attempt_id=attempt_id,
+        order_id=payment.order_id,
+        number=await repo.next_attempt_number(unit.conn, payment.order_id),
+        method=method,
+        provider=provider_name,
+        session_id=session_id,
+        checkout_url=checkout_url,
+        pay_link=pay_link,
+        status=AttemptStatus.OPEN,
+        failure_reason=None,
+        created_at=unit.now,
+    )
+    await repo.close_live_attempts(unit.conn, payment.order_id, AttemptStatus.SUPERSEDED, unit.now)
+    await repo.insert_attempt(unit.conn, attempt)
+    await repo.set_method(unit.conn, payment.order_id, method.value, unit.now)
+    await unit.emit(
+        PaymentRequested(
+            attempt_id=attempt_id,
+            method=method,
+            amount=amount,
+            checkout_url=checkout_url,
+            pay_link=pay_link,
+            expires_at=payment.payment_due_at if method != PaymentMethod.CASH_ON_DELIVERY else None,
+        ),
+        order_id=payment.order_id,
+    )
+    return attempt
+
+
+async def apply_callback(unit: Unit, provider: str, callback: Callback) -> str:
+    """Applies one verified provider callback; returns its effect (for the reply and the log)."""
+    attempt = await repo.attempt_by_session(unit.conn, provider, callback.session_id)
+    if attempt is None or attempt.order_id != callback.order_id:
+        return "unknown_session"
+    payment = await repo.get_payment(unit.conn, attempt.order_id, lock=True)
+    assert payment is not None, "an attempt always belongs to a payment"
+    if not await repo.claim_provider_event(
+        unit.conn, provider, callback.event_id, attempt.order_id, callback.outcome
+    ):
+        return "duplicate"
+    if callback.outcome == "succeeded":
+        effect = await _succeeded(unit, payment, attempt, callback)
+    else:
+        effect = await _failed(unit, payment, attempt, callback.reason or "unknown")
+    await repo.set_provider_event_effect(unit.conn, provider, callback.event_id, effect)
+    log.info("provider callback applied", order_id=payment.order_id, effect=effect)
+    return effect
+
+
+async def _succeeded(
+    unit: Unit, payment: PaymentState, attempt: Attempt, callback: Callback
+) -> str:
+    charged = await repo.charge_of(unit.conn, attempt.attempt_id)
+    kind = classify_success(payment, attempt_charged=charged is not None)
+    if kind == Charge.ALREADY_APPLIED:
+        return kind.value
+    reference = callback.reference or callback.event_id
+    charge = await record_charge(
+        unit, attempt, kind, callback.amount, reference, callback.occurred_at
+    )
+    if kind != Charge.PAYMENT:
+        await start_refund(unit, charge, charge.amount, reason=kind.value)
+    return kind.value
+
+
+async def record_charge(
+    unit: Unit,
+    attempt: Attempt,
+    kind: Charge,
+    amount: Money,
+    reference: str,
+    paid_at: datetime,
+) -> LedgerEntry:
+    """Money captured for `attempt`: the order's payment, or a late or duplicate charge."""
+    entry = LedgerEntry(
+        entry_id=new_id("led"),
+        order_id=attempt.order_id,
+        kind="charge",
+        purpose=kind.value,
+        amount=amount.amount,
+        currency=amount.currency,
+        attempt_id=attempt.attempt_id,
+        refund_id=None,
+        provider=attempt.provider,
+        provider_reference=reference,
+        recorded_at=unit.now,
+    )
+    await repo.add_entry(unit.conn, entry)
+    await repo.set_attempt_status(unit.conn, attempt.attempt_id, AttemptStatus.SUCCEEDED, unit.now)
+    if kind == Charge.PAYMENT:
+        await repo.mark_paid(unit.conn, attempt.order_id, attempt.attempt_id, unit.now)
+    # every capture is published, so what others count as paid matches the ledger;
+    # a late or duplicate one is followed by its refund in the same transaction
+    await unit.emit(
+        PaymentSucceeded(
+            attempt_id=attempt.attempt_id,
+            method=attempt.method,
+            amount=amount,
+            provider=attempt.provider,
+            provider_reference=reference,
+            paid_at=paid_at,
+        ),
+        order_id=attempt.order_id,
+    )
+    return entry
+
+
+async def _failed(unit: Unit, payment: PaymentState, attempt: Attempt, reason: str) -> str:
+    if not failure_counts(payment, attempt.status):
+        return "stale_failure"
+    await repo.set_attempt_status(
+        unit.conn, attempt.attempt_id, AttemptStatus.FAILED, unit.now, reason
+    )
+    await unit.emit(
+        PaymentFailed(
+            attempt_id=attempt.attempt_id,
+            method=attempt.method,
+            reason=reason,
+            message=failure_message(reason),
+            retry_allowed=window_open(payment, unit.now),
+        ),
+        order_id=payment.order_id,
+    )
+    return "failed"

@@ -1,0 +1,203 @@
+"""A sandbox provider that behaves like an external one.
+
+It serves checkout sessions (see `sandbox_views`), and when told how a session
+ends it reports the outcome to the payment service's webhook over real HTTP,
+signed, asynchronously: once, several times (`repeat`) or late (`delay_seconds`).
+Session ids are signed and self-describing, so sessions survive a restart.
+It can also be told to fail the next refunds, to exercise refund retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from services.payment.providers.base import (
+    Callback,
+    InvalidCallback,
+    MalformedCallback,
+    ProviderError,
+    RefundReceipt,
+    Session,
+    SessionRequest,
+)
+from shared import signing
+from shared.contracts.envelope import Money
+from shared.contracts.events.common import PaymentMethod
+from shared.logging import get_logger
+
+log = get_logger(component="sandbox-provider")
+
+
+class CallbackBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    type: Literal["payment.succeeded", "payment.failed"]
+    session_id: str
+    order_id: str
+    attempt_id: str
+    amount: Money
+    reference: str | None = None
+    reason: str | None = None
+    occurred_at: AwareDatetime
+
+
+@dataclass(frozen=True)
+class SandboxSession:
+    session_id: str
+    order_id: str
+    attempt_id: str
+    method: PaymentMethod
+    amount: Money
+
+
+class SandboxProvider:
+    name = "sandbox"
+
+    def __init__(
+        self, *, secret: str, public_url: str, webhook_url: str, tolerance_seconds: int = 300
+    ) -> None:
+        self._secret = secret
+        self._tolerance = tolerance_seconds
+        self._public_url = public_url.rstrip("/")
+        self.webhook_url = webhook_url
+        self.outcomes: dict[str, str] = {}
+        self._refunds: dict[str, RefundReceipt] = {}
+        self._refund_failures: list[str] = []
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def create_session(self, request: SessionRequest) -> Session:
+        claims = {
+            "o": request.order_id,
+            "a": request.attempt_id,
+            "m": request.method.value,
+            "v": request.amount.amount,
+            "c": request.amount.currency,
+        }
+        blob = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        session_id = f"{blob}.{self._mac(blob)}"
+        if request.method == PaymentMethod.PAY_FOR_ME:
+            return Session(session_id, pay_link=f"{self._public_url}/sandbox/pay/{session_id}")
+        return Session(session_id, checkout_url=f"{self._public_url}/sandbox/checkout/{session_id}")
+
+    def session(self, session_id: str) -> SandboxSession | None:
+        blob, _, mac = session_id.partition(".")
+        if not mac or not hmac.compare_digest(mac, self._mac(blob)):
+            return None
+        claims = json.loads(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
+        return SandboxSession(
+            session_id,
+            claims["o"],
+            claims["a"],
+            PaymentMethod(claims["m"]),
+            Money(amount=claims["v"], currency=claims["c"]),
+        )
+
+    def _mac(self, blob: str) -> str:
+        return hmac.new(self._secret.encode(), blob.encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def refund(self, reference: str, amount: Money, idempotency_key: str) -> RefundReceipt:
+        if idempotency_key in self._refunds:
+            return self._refunds[idempotency_key]
+        if self._refund_failures:
+            raise ProviderError(self._refund_failures.pop(0))
+        receipt = RefundReceipt(f"sbx_rf_{uuid.uuid4().hex[:16]}")
+        self._refunds[idempotency_key] = receipt
+        return receipt
+
+    def fail_next_refunds(self, count: int, reason: str = "provider_unavailable") -> None:
+        self._refund_failures.extend([reason] * count)
+
+    def verify_callback(self, headers: Mapping[str, str], body: bytes) -> Callback:
+        try:
+            signing.verify(
+                self._secret, headers.get(signing.HEADER), body, tolerance=self._tolerance
+            )
+        except signing.SignatureError as exc:
+            raise InvalidCallback(str(exc)) from exc
+        try:
+            parsed = CallbackBody.model_validate_json(body)
+        except ValidationError as exc:
+            raise MalformedCallback(str(exc.errors()[:3])) from exc
+        return Callback(
+            event_id=parsed.id,
+            session_id=parsed.session_id,
+            order_id=parsed.order_id,
+            outcome="succeeded" if parsed.type == "payment.succeeded" else "failed",
+            amount=parsed.amount,
+            reference=parsed.reference,
+            reason=parsed.reason,
+            occurred_at=parsed.occurred_at,
+        )
+
+    def complete(
+        self,
+        session: SandboxSession,
+        *,
+        outcome: Literal["succeed", "fail"],
+        reason: str | None,
+        repeat: int = 1,
+        delay_seconds: float = 0.0,
+    ) -> dict[str, Any]:
+        """Ends the session as told; the callback(s) follow asynchronously."""
+        succeeded = outcome == "succeed"
+        body = {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "payment.succeeded" if succeeded else "payment.failed",
+            "session_id": session.session_id,
+            "order_id": session.order_id,
+            "attempt_id": session.attempt_id,
+            "amount": session.amount.model_dump(),
+            "reference": f"sbx_ch_{uuid.uuid4().hex[:16]}" if succeeded else None,
+            "reason": None if succeeded else (reason or "card_declined"),
+            "occurred_at": datetime.now(UTC).isoformat(),
+        }
+        self.outcomes[session.session_id] = "succeeded" if succeeded else "failed"
+        task = asyncio.ensure_future(self._send(json.dumps(body).encode(), repeat, delay_seconds))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+        return {"event_id": body["id"], "callbacks": repeat, "delay_seconds": delay_seconds}
+
+    async def _send(self, body: bytes, repeat: int, delay_seconds: float) -> None:
+        await asyncio.sleep(delay_seconds)
+        async with httpx.AsyncClient(timeout=10) as client:
+            for _ in range(repeat):
+                await self._deliver(client, body)
+
+    async def _deliver(self, client: httpx.AsyncClient, body: bytes) -> None:
+        """Like a real provider: retries a few times until the webhook answers 2xx."""
+        for attempt in range(1, 6):
+            headers = {signing.HEADER: signing.sign(self._secret, body)}
+            headers["Content-Type"] = "application/json"
+            try:
+                response = await client.post(self.webhook_url, content=body, headers=headers)
+                if response.status_code < 500:
+                    return
+            except httpx.HTTPError as exc:
+                log.warning("callback delivery failed", attempt=attempt, error=repr(exc))
+            await asyncio.sleep(0.5 * attempt)
+
+    @property
+    def in_flight(self) -> int:
+        """Callbacks told but not yet delivered."""
+        return len(self._sending)
+
+    async def run(self, _runtime: object) -> None:
+        """Background task of the service: on shutdown, stops callbacks still in flight."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            for task in list(self._sending):
+                task.cancel()

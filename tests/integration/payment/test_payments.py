@@ -1,0 +1,242 @@
+"""Paying an order: every method, through the sandbox provider and its signed callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from services.payment.providers.sandbox import SandboxProvider
+from shared import signing
+from shared.contracts.envelope import Envelope, Money
+from shared.contracts.events.common import PaymentMethod
+from shared.contracts.events.logistics import ShipmentDelivered
+from shared.runtime import Runtime
+from tests.integration.payment.conftest import (
+    SECRET,
+    assert_balanced,
+    callback,
+    complete,
+    deliver,
+    new_order_id,
+    outbox_types,
+    placed,
+    published,
+    send,
+    token_header,
+    view,
+    view_when,
+)
+from tests.support.infra import Infra
+from tests.support.kafka import TopicTail, publish
+from tests.support.polling import eventually
+
+UPFRONT = [
+    PaymentMethod.WALLET,
+    PaymentMethod.ONLINE_BANKING,
+    PaymentMethod.CARD,
+    PaymentMethod.PAY_FOR_ME,
+]
+
+
+async def test_each_upfront_method_is_paid_through_the_sandbox_checkout(
+    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
+) -> None:
+    orders = {method: new_order_id() for method in UPFRONT}
+    for method, order_id in orders.items():
+        await send(infra, placed(method, amount=10_000 + len(method)), order_id)
+
+    for method, order_id in orders.items():
+        [requested] = await published(tail, order_id, "PaymentRequested")
+        assert requested["method"] == method.value
+        assert requested["amount"] == {"amount": 10_000 + len(method), "currency": "CNY"}
+        assert requested["expires_at"] is not None
+        if method == PaymentMethod.PAY_FOR_ME:
+            assert requested["checkout_url"] is None
+            url = requested["pay_link"]
+            assert "/sandbox/pay/" in url
+        else:
+            assert requested["pay_link"] is None
+            url = requested["checkout_url"]
+        page = (await client.get(httpx.URL(url).path)).json()  # no credentials: a link
+        assert (page["order_id"], page["status"]) == (order_id, "open")
+        await complete(client, url, outcome="succeed")
+
+    for method, order_id in orders.items():
+        [paid] = await published(tail, order_id, "PaymentSucceeded")
+        assert (paid["method"], paid["provider"]) == (method.value, "sandbox")
+        body = await view_when(client, order_id, "paid")
+        assert body["method"] == method.value
+        assert (body["captured"], body["refunded"], body["net"]) == (
+            10_000 + len(method),
+            0,
+            body["captured"],
+        )
+        assert [a["status"] for a in body["attempts"]] == ["succeeded"]
+        assert_balanced(body)
+
+
+async def test_cash_on_delivery_is_paid_once_when_the_courier_collects(
+    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
+) -> None:
+    order_id = new_order_id()
+    await send(infra, placed(PaymentMethod.CASH_ON_DELIVERY, amount=5_000), order_id)
+    [requested] = await published(tail, order_id, "PaymentRequested")
+    assert (requested["checkout_url"], requested["pay_link"]) == (None, None)
+    assert (await view(client, order_id))["status"] == "due_on_delivery"
+
+    delivered = ShipmentDelivered(
+        shipment_id="shp_1",
+        courier="sf",
+        tracking_number="SF1",
+        delivered_at=datetime.now(UTC),
+        city="Hangzhou",
+        cash_collected=Money(amount=5_000, currency="CNY"),
+    )
+    first = await send(infra, delivered, order_id, producer="logistics")
+    await publish(infra.bootstrap, first)  # the same event delivered twice
+    second = await send(infra, delivered, order_id, producer="logistics")  # reported again
+
+    [paid] = await published(tail, order_id, "PaymentSucceeded")
+    assert (paid["method"], paid["provider"]) == ("cash_on_delivery", "courier")
+    body = await view_when(client, order_id, "paid")
+    await eventually(lambda: _handled(payment, first, second), what="both reports handled")
+    assert await outbox_types(payment, order_id) == ["PaymentRequested", "PaymentSucceeded"]
+    assert (body["captured"], body["net"]) == (5_000, 5_000)
+    assert_balanced(body)
+
+
+async def _handled(runtime: Runtime, *envelopes: Envelope) -> bool:
+    ids = [str(e.event_id) for e in envelopes]
+    async with runtime.db.acquire() as conn:
+        count = await conn.fetchval("SELECT count(*) FROM inbox WHERE message_id = ANY($1)", ids)
+    return int(count) == len(ids)
+
+
+async def test_one_callback_sent_ten_times_charges_once(
+    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
+) -> None:
+    order_id = new_order_id()
+    await send(infra, placed(PaymentMethod.CARD), order_id)
+    [requested] = await published(tail, order_id, "PaymentRequested")
+    await complete(client, requested["checkout_url"], outcome="succeed", repeat=10)
+    sandbox = payment.definition.deps.providers["sandbox"]
+    assert isinstance(sandbox, SandboxProvider)
+    await eventually(lambda: _idle(sandbox), what="all ten callbacks delivered")
+
+    body = callback(order_id, requested, "succeeded")  # a new event id, replayed ten times
+    replies = await asyncio.gather(*(deliver(client, body) for _ in range(10)))
+    effects = sorted(r.json()["effect"] for r in replies)
+    assert effects == ["already_applied"] + ["duplicate"] * 9
+
+    await published(tail, order_id, "PaymentSucceeded")
+    assert await outbox_types(payment, order_id) == ["PaymentRequested", "PaymentSucceeded"]
+    result = await view(client, order_id)
+    assert (result["status"], result["captured"], len(result["ledger"])) == ("paid", 12_900, 1)
+    assert_balanced(result)
+
+
+async def _idle(sandbox: SandboxProvider) -> bool:
+    return sandbox.in_flight == 0
+
+
+async def test_callbacks_out_of_order_a_failure_after_the_success_changes_nothing(
+    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
+) -> None:
+    order_id = new_order_id()
+    await send(infra, placed(PaymentMethod.WALLET), order_id)
+    [requested] = await published(tail, order_id, "PaymentRequested")
+
+    success = await deliver(client, callback(order_id, requested, "succeeded"))
+    failure = await deliver(client, callback(order_id, requested, "failed", reason="bank_limit"))
+    again = await deliver(client, callback(order_id, requested, "succeeded"))
+
+    assert [r.json()["effect"] for r in (success, failure, again)] == [
+        "payment",
+        "stale_failure",
+        "already_applied",
+    ]
+    await published(tail, order_id, "PaymentSucceeded")
+    assert await outbox_types(payment, order_id) == ["PaymentRequested", "PaymentSucceeded"]
+    result = await view(client, order_id)
+    assert (result["status"], result["captured"]) == ("paid", 12_900)
+
+
+async def test_a_failure_then_a_late_success_of_the_same_session_pays(
+    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
+) -> None:
+    order_id = new_order_id()
+    await send(infra, placed(PaymentMethod.ONLINE_BANKING), order_id)
+    [requested] = await published(tail, order_id, "PaymentRequested")
+    await complete(client, requested["checkout_url"], outcome="fail", reason="wrong_password")
+    [failed] = await published(tail, order_id, "PaymentFailed")
+    assert (failed["reason"], failed["retry_allowed"]) == ("wrong_password", True)
+    assert (await view(client, order_id))["status"] == "failed"
+
+    await complete(client, requested["checkout_url"], outcome="succeed", delay_seconds=0.5)
+    await published(tail, order_id, "PaymentSucceeded")
+    assert (await view(client, order_id))["status"] == "paid"
+
+
+async def test_forged_stale_and_unsigned_callbacks_are_refused_and_change_nothing(
+    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
+) -> None:
+    order_id = new_order_id()
+    await send(infra, placed(PaymentMethod.CARD), order_id)
+    [requested] = await published(tail, order_id, "PaymentRequested")
+    body = callback(order_id, requested, "succeeded")
+
+    forged = await deliver(client, body, secret="not-the-secret")
+    stale = await deliver(client, body, timestamp=1_000_000_000)
+    unsigned = await client.post("/v1/webhooks/sandbox", content=body)
+    tampered_body = body.replace(b'"amount": 12900', b'"amount": 1')
+    tampered = await client.post(
+        "/v1/webhooks/sandbox",
+        content=tampered_body,
+        headers={signing.HEADER: signing.sign(SECRET, body)},
+    )
+
+    for response in (forged, stale, unsigned, tampered):
+        assert response.status_code == 401, response.text
+        assert response.json()["error"] == "invalid_signature"
+    result = await view(client, order_id)
+    assert (result["status"], result["captured"], result["ledger"]) == ("awaiting_payment", 0, [])
+    assert await outbox_types(payment, order_id) == ["PaymentRequested"]
+    genuine = await deliver(client, body)
+    assert genuine.json()["effect"] == "payment", "the genuine callback still applies after"
+
+
+async def test_a_signed_callback_for_an_unknown_session_is_not_found(
+    client: httpx.AsyncClient,
+) -> None:
+    requested = {
+        "checkout_url": "http://127.0.0.1/sandbox/checkout/nope",
+        "pay_link": None,
+        "attempt_id": "pat_x",
+        "amount": {"amount": 1, "currency": "CNY"},
+    }
+    body = callback(new_order_id(), requested, "succeeded")
+    response = await deliver(client, body)
+    assert response.status_code == 404
+    malformed = await deliver(client, json.dumps({"id": "evt_1"}).encode())
+    assert malformed.status_code == 422
+
+
+@pytest.mark.parametrize("credentials", ["none", "other_order"])
+async def test_the_payment_is_shown_only_to_the_shop_and_the_order_holder(
+    credentials: str, infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
+) -> None:
+    order_id = new_order_id()
+    await send(infra, placed(PaymentMethod.CARD), order_id)
+    await published(tail, order_id, "PaymentRequested")
+    own = await client.get(f"/v1/orders/{order_id}/payment", headers=token_header(order_id))
+    assert own.status_code == 200 and own.json()["method"] == "card"
+    headers = {} if credentials == "none" else token_header(new_order_id())
+    refused = await client.get(f"/v1/orders/{order_id}/payment", headers=headers)
+    assert refused.status_code == (401 if credentials == "none" else 403)
+    unknown = new_order_id()
+    missing = await client.get(f"/v1/orders/{unknown}/payment", headers=token_header(unknown))
+    assert missing.status_code == 404
