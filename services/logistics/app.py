@@ -1,8 +1,10 @@
 """Wiring: builds the logistics service from its settings. Nothing connects at import time."""
 
 from pathlib import Path
-from typing import Any
 
+from services.logistics.carriers import sandbox_routes
+from services.logistics.catalogue import load_on_start
+from services.logistics.deps import Deps, make_deps
 from services.logistics.handlers import HANDLERS, TIMERS
 from services.logistics.settings import LogisticsSettings
 from services.logistics.views import router
@@ -12,13 +14,16 @@ NAME = "logistics"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def build(settings: LogisticsSettings | None = None, deps: Any = None) -> ServiceDefinition:
+def build(settings: LogisticsSettings | None = None, deps: Deps | None = None) -> ServiceDefinition:
+    settings = settings or LogisticsSettings()
+    routers = [router, sandbox_routes.router] if settings.sandbox else [router]
     return ServiceDefinition(
         name=NAME,
-        settings=settings or LogisticsSettings(),
+        settings=settings,
         migrations_dir=MIGRATIONS,
         handlers=HANDLERS,
         timers=TIMERS,
-        routers=[router],
-        deps=deps,
+        routers=routers,
+        deps=deps or make_deps(settings),
+        background=[load_on_start, sandbox_routes.auto_advance],
     )

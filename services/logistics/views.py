@@ -1,5 +1,191 @@
-"""HTTP routes of the logistics service."""
+"""HTTP routes of the logistics service: stock for operations, the carriers' checkpoint
+webhook, and an order's shipment with its tracking timeline."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from services.logistics import catalogue, shipping, stock
+from services.logistics import repository as repo
+from services.logistics.domain import CheckpointStatus
+from services.logistics.settings import LogisticsSettings
+from shared import signing
+from shared.http import Conflict, NotFound, Unauthorized, order_access, require_key
+from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["logistics"])
+
+
+def _runtime(request: Request) -> tuple[Runtime, LogisticsSettings]:
+    runtime: Runtime = request.app.state.runtime
+    settings = runtime.settings
+    assert isinstance(settings, LogisticsSettings)
+    return runtime, settings
+
+
+class StockUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on_hand: int = Field(ge=0)
+    low_stock_threshold: int = Field(default=0, ge=0)
+    warehouse: str | None = Field(default=None, min_length=1, max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+    variant: str | None = Field(default=None, max_length=200)
+
+
+def _stock_view(sku: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    warehouses = [
+        {
+            "warehouse": r["warehouse"],
+            "on_hand": r["on_hand"],
+            "reserved": r["reserved"],
+            "available": r["on_hand"] - r["reserved"],
+            "low_stock_threshold": r["low_stock_threshold"],
+        }
+        for r in rows
+    ]
+    names = [r["name"] for r in rows if r["name"]]
+    variants = [r["variant"] for r in rows if r["variant"]]
+    return {
+        "sku": sku,
+        "name": names[0] if names else None,
+        "variant": variants[0] if variants else None,
+        "on_hand": sum(w["on_hand"] for w in warehouses),
+        "reserved": sum(w["reserved"] for w in warehouses),
+        "available": sum(w["available"] for w in warehouses),
+        "warehouses": warehouses,
+    }
+
+
+@router.put("/stock/{sku}")
+async def put_stock(sku: str, body: StockUpdate, request: Request) -> dict[str, Any]:
+    """Sets a SKU's count on hand and its low-stock threshold in one warehouse."""
+    runtime, settings = _runtime(request)
+    require_key(request, settings.ops_api_key)
+    warehouse = body.warehouse or settings.default_warehouse
+    correlation = request.headers.get("X-Correlation-ID")
+    try:
+        async with runtime.unit(correlation_id=correlation) as unit:
+            await stock.put(
+                unit,
+                sku,
+                warehouse,
+                on_hand=body.on_hand,
+                threshold=body.low_stock_threshold,
+                name=body.name,
+                variant=body.variant,
+            )
+            rows = await repo.stock_of(unit.conn, sku)
+    except stock.BelowReserved as exc:
+        raise Conflict(
+            "below_reserved",
+            f"on hand cannot go below the {exc.reserved} units orders hold",
+            field="on_hand",
+            reserved=exc.reserved,
+        ) from exc
+    return _stock_view(sku, rows)
+
+
+@router.get("/stock/{sku}")
+async def get_stock(sku: str, request: Request) -> dict[str, Any]:
+    runtime, settings = _runtime(request)
+    require_key(request, settings.ops_api_key)
+    async with runtime.db.acquire() as conn:
+        rows = await repo.stock_of(conn, sku)
+    if not rows:
+        raise NotFound("unknown_sku", f"no stock is recorded for {sku}")
+    return _stock_view(sku, rows)
+
+
+@router.post("/stock/catalogue")
+async def load_catalogue(request: Request) -> dict[str, Any]:
+    """Loads the demo catalogue: every SKU not yet stocked gets its demo count."""
+    runtime, settings = _runtime(request)
+    require_key(request, settings.ops_api_key)
+    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
+        added = await catalogue.stock_missing(unit, settings.default_warehouse)
+    return {"added": added, "skus": [item["sku"] for item in catalogue.items()]}
+
+
+class CheckpointBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    tracking_number: str = Field(min_length=1, max_length=64)
+    checkpoint_id: str = Field(min_length=1, max_length=128)
+    checkpoint_at: AwareDatetime
+    city: str = Field(min_length=1, max_length=100)
+    status: CheckpointStatus
+    description: str = Field(default="", max_length=500)
+
+
+@router.post("/webhooks/carriers/{carrier}")
+async def carrier_checkpoint(carrier: str, request: Request) -> dict[str, Any]:
+    """A courier's tracking checkpoint, signed like the payment callbacks."""
+    runtime, settings = _runtime(request)
+    raw = await request.body()
+    try:
+        signing.verify(
+            settings.carrier_webhook_secret.get_secret_value(),
+            request.headers.get(signing.HEADER),
+            raw,
+        )
+    except signing.SignatureError as exc:
+        raise Unauthorized("bad_signature", str(exc)) from exc
+    if carrier not in runtime.definition.deps.carriers:
+        raise NotFound("unknown_carrier", f"{carrier} is not a configured courier")
+    try:
+        body = CheckpointBody.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
+        shipment = await repo.shipment_by_tracking(unit.conn, carrier, body.tracking_number)
+        if shipment is None:
+            raise NotFound("unknown_parcel", f"{carrier} has no parcel {body.tracking_number}")
+        order_correlation = await repo.order_correlation(unit.conn, shipment.order_id)
+        unit.correlation_id = order_correlation or unit.correlation_id
+        checkpoint = shipping.Checkpoint(
+            body.checkpoint_id, body.checkpoint_at, body.city, body.status, body.description
+        )
+        fresh = await shipping.take_checkpoint(unit, shipment, checkpoint)
+    return {"accepted": True, "duplicate": not fresh, "shipment_id": shipment.shipment_id}
+
+
+@router.get("/orders/{order_id}/shipment")
+async def order_shipment(order_id: str, request: Request) -> dict[str, Any]:
+    """The order's shipment: courier, tracking number and every checkpoint by time."""
+    runtime, settings = _runtime(request)
+    order_access(
+        request,
+        order_id,
+        shop_key=settings.shop_api_key,
+        token_secret=settings.order_token_secret,
+        ops_key=settings.ops_api_key,
+    )
+    async with runtime.db.acquire() as conn:
+        shipment = await repo.shipment_of_order(conn, order_id, lock=False)
+        if shipment is None:
+            raise NotFound("no_shipment", f"order {order_id} has no shipment")
+        checkpoints = await repo.timeline(conn, shipment.shipment_id)
+    return {
+        "order_id": order_id,
+        "shipment_id": shipment.shipment_id,
+        "status": shipment.status.value,
+        "courier": shipment.courier,
+        "tracking_number": shipment.tracking_number,
+        "promised_ship_date": shipment.promised_ship_date.isoformat(),
+        "expected_date": shipment.expected_date.isoformat(),
+        "shipped_at": _iso(shipment.shipped_at),
+        "delivered_at": _iso(shipment.delivered_at),
+        "checkpoints": [
+            {**cp, "checkpoint_at": cp["checkpoint_at"].isoformat()} for cp in checkpoints
+        ],
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

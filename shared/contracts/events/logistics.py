@@ -49,6 +49,7 @@ class ShipmentShipped(Event):
     address: Address
     shipped_at: datetime
     cash_on_delivery: Money | None = None
+    expected_delivery_date: date | None = None
 
 
 class CheckpointReached(Event):
@@ -107,3 +108,4 @@ class LowStock(Event):
     sku: str
     available: int = Field(ge=0)
     threshold: int = Field(ge=0)
+    warehouse: str | None = None

@@ -1,0 +1,1 @@
+"""Couriers behind one interface; the sandbox carrier stands in for real ones locally."""

@@ -1,0 +1,71 @@
+"""The sandbox carrier: books parcels locally and, like a real courier, posts signed
+tracking checkpoints to the logistics webhook over HTTP.
+
+Its script walks a parcel from the origin city to the recipient's city:
+picked up, at the hub, arrived, out for delivery, delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from services.logistics.carriers.base import Parcel
+from shared import signing
+
+
+@dataclass
+class SandboxCarrier:
+    name: str
+    prefix: str
+
+    async def book(self, parcel: Parcel) -> str:
+        return f"{self.prefix}{secrets.randbelow(10**12):012d}"
+
+
+def sandbox_carriers(names: list[str]) -> dict[str, SandboxCarrier]:
+    return {name: SandboxCarrier(name, name.upper()) for name in names}
+
+
+# (status, where: "origin" | "hub" | "destination", description)
+SCRIPT: tuple[tuple[str, str, str], ...] = (
+    ("in_transit", "origin", "Parcel picked up by the courier"),
+    ("in_transit", "hub", "Parcel at the sorting hub"),
+    ("in_transit", "destination", "Parcel arrived in the destination city"),
+    ("out_for_delivery", "destination", "Courier is out for delivery"),
+    ("delivered", "destination", "Parcel delivered"),
+)
+HUB_CITY = "Hangzhou"
+
+
+def next_checkpoint(
+    tracking_number: str, step: int, origin: str, destination: str, now: datetime
+) -> dict[str, Any] | None:
+    """The checkpoint the courier reports after `step` earlier ones; None once delivered."""
+    if step >= len(SCRIPT):
+        return None
+    status, where, description = SCRIPT[step]
+    city = {"origin": origin, "hub": HUB_CITY, "destination": destination}[where]
+    return {
+        "tracking_number": tracking_number,
+        "checkpoint_id": f"{tracking_number}-{step + 1}",
+        "checkpoint_at": now.isoformat(),
+        "city": city,
+        "status": status,
+        "description": description,
+    }
+
+
+async def post_checkpoint(
+    base_url: str, carrier: str, secret: str, checkpoint: dict[str, Any]
+) -> httpx.Response:
+    """Posts one checkpoint to the webhook, signed like a real courier's callback."""
+    body = json.dumps(checkpoint).encode()
+    headers = {"Content-Type": "application/json", signing.HEADER: signing.sign(secret, body)}
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        return await client.post(f"/v1/webhooks/carriers/{carrier}", content=body, headers=headers)

@@ -1,0 +1,72 @@
+"""The sandbox carrier's own edge, mounted on the logistics app outside production:
+`POST /sandbox/carriers/{carrier}/parcels/{tracking}/advance` makes the courier report
+the parcel's next checkpoint, and `auto_advance` walks every parcel on its way
+through the script on its own (the demo uses it)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+from fastapi import APIRouter, Request
+
+from services.logistics import repository as repo
+from services.logistics.carriers.sandbox import next_checkpoint, post_checkpoint
+from shared.http import Conflict, NotFound
+from shared.logging import get_logger
+from shared.runtime import Runtime
+
+router = APIRouter(prefix="/sandbox/carriers", tags=["sandbox"])
+log = get_logger(component="sandbox-carrier")
+
+
+async def advance(runtime: Runtime, carrier: str, tracking_number: str) -> dict[str, Any] | None:
+    """Posts the parcel's next checkpoint to the webhook; None when there is no such parcel."""
+    settings: Any = runtime.settings
+    async with runtime.db.acquire() as conn:
+        shipment = await repo.shipment_by_tracking_unlocked(conn, carrier, tracking_number)
+        if shipment is None:
+            return None
+        step = await repo.checkpoint_count(conn, shipment.shipment_id)
+        destination = await repo.destination_city(conn, shipment.order_id)
+    checkpoint = next_checkpoint(
+        tracking_number, step, settings.sandbox_origin_city, destination, datetime.now(UTC)
+    )
+    if checkpoint is None:
+        return {"checkpoint": None, "webhook_status": None}
+    response = await post_checkpoint(
+        settings.base_url, carrier, settings.carrier_webhook_secret.get_secret_value(), checkpoint
+    )
+    return {"checkpoint": checkpoint, "webhook_status": response.status_code}
+
+
+@router.post("/{carrier}/parcels/{tracking_number}/advance")
+async def advance_parcel(carrier: str, tracking_number: str, request: Request) -> dict[str, Any]:
+    outcome = await advance(request.app.state.runtime, carrier, tracking_number)
+    if outcome is None:
+        raise NotFound("unknown_parcel", f"{carrier} has no parcel {tracking_number}")
+    if outcome["checkpoint"] is None:
+        raise Conflict("delivered", "the parcel is delivered; nothing follows", status="delivered")
+    return outcome
+
+
+async def auto_advance(runtime: Runtime) -> None:
+    """Background task: every parcel quiet for the configured seconds moves one step."""
+    settings: Any = runtime.settings
+    every = settings.auto_advance_seconds
+    if every <= 0:
+        return
+    couriers = list(runtime.definition.deps.carriers)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with runtime.db.acquire() as conn:
+                quiet_since = datetime.now(UTC) - timedelta(seconds=every)
+                parcels = await repo.quiet_parcels(conn, couriers, quiet_since)
+            for carrier, tracking_number in parcels:
+                await advance(runtime, carrier, tracking_number)
+        except (OSError, httpx.HTTPError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("sandbox auto-advance failed; trying again", error=repr(exc))

@@ -1,1 +1,0 @@
-"""SQL of the logistics service: the only module that knows its tables."""

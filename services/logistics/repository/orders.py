@@ -1,0 +1,228 @@
+"""SQL for stock, orders (fulfilments), reservations and restocks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeAlias
+
+import asyncpg
+
+from services.logistics.domain import Allocation, StockLevel
+
+Conn: TypeAlias = asyncpg.Connection
+
+# --- stock -----------------------------------------------------------------
+
+_LEVEL = """sku, warehouse, on_hand, reserved, low_stock_threshold AS threshold,
+            low_stock_warned AS warned"""
+
+
+def _level(row: asyncpg.Record) -> StockLevel:
+    return StockLevel(**dict(row))
+
+
+async def lock_stock(conn: Conn, skus: Sequence[str]) -> list[StockLevel]:
+    """Locks the SKUs' rows in one fixed order (SKU, warehouse), so racing orders queue
+    instead of deadlocking."""
+    rows = await conn.fetch(
+        f"""SELECT {_LEVEL} FROM stock WHERE sku = ANY($1::text[])
+            ORDER BY sku, warehouse FOR UPDATE""",  # noqa: S608
+        sorted(set(skus)),
+    )
+    return [_level(r) for r in rows]
+
+
+async def stock_of(conn: Conn, sku: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        """SELECT sku, warehouse, name, variant, on_hand, reserved, low_stock_threshold
+           FROM stock WHERE sku = $1 ORDER BY warehouse""",
+        sku,
+    )
+    return [dict(r) for r in rows]
+
+
+async def put_stock(
+    conn: Conn,
+    sku: str,
+    warehouse: str,
+    *,
+    on_hand: int,
+    threshold: int,
+    name: str | None,
+    variant: str | None,
+) -> StockLevel:
+    row = await conn.fetchrow(
+        f"""INSERT INTO stock (sku, warehouse, name, variant, on_hand, low_stock_threshold)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (sku, warehouse) DO UPDATE SET
+                on_hand = EXCLUDED.on_hand, low_stock_threshold = EXCLUDED.low_stock_threshold,
+                name = COALESCE(EXCLUDED.name, stock.name),
+                variant = COALESCE(EXCLUDED.variant, stock.variant), updated_at = now()
+            RETURNING {_LEVEL}""",  # noqa: S608
+        sku,
+        warehouse,
+        name,
+        variant,
+        on_hand,
+        threshold,
+    )
+    assert row is not None
+    return _level(row)
+
+
+async def add_stock_if_absent(
+    conn: Conn,
+    sku: str,
+    warehouse: str,
+    name: str,
+    variant: str | None,
+    on_hand: int,
+    threshold: int,
+) -> bool:
+    result = await conn.execute(
+        """INSERT INTO stock (sku, warehouse, name, variant, on_hand, low_stock_threshold)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+        sku,
+        warehouse,
+        name,
+        variant,
+        on_hand,
+        threshold,
+    )
+    return bool(result.endswith(" 1"))
+
+
+async def adjust_stock(
+    conn: Conn, sku: str, warehouse: str, *, on_hand: int = 0, reserved: int = 0
+) -> StockLevel:
+    """Moves on-hand and reserved counts by the given amounts; returns the new level."""
+    row = await conn.fetchrow(
+        f"""UPDATE stock SET on_hand = on_hand + $3, reserved = reserved + $4, updated_at = now()
+            WHERE sku = $1 AND warehouse = $2 RETURNING {_LEVEL}""",  # noqa: S608
+        sku,
+        warehouse,
+        on_hand,
+        reserved,
+    )
+    if row is None:
+        raise LookupError(f"no stock row for {sku} in {warehouse}")
+    return _level(row)
+
+
+async def ensure_stock_row(conn: Conn, sku: str, warehouse: str) -> None:
+    await conn.execute(
+        "INSERT INTO stock (sku, warehouse, on_hand) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
+        sku,
+        warehouse,
+    )
+
+
+async def set_warned(conn: Conn, sku: str, warehouse: str, warned: bool) -> None:
+    await conn.execute(
+        "UPDATE stock SET low_stock_warned = $3 WHERE sku = $1 AND warehouse = $2",
+        sku,
+        warehouse,
+        warned,
+    )
+
+
+# --- fulfilments and reservations --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fulfilment:
+    order_id: str
+    state: str
+    payment_method: str | None
+    lines: list[dict[str, Any]]
+    address: dict[str, Any] | None
+    total: dict[str, Any] | None
+    correlation_id: str | None
+    placed_at: datetime | None
+    paid_at: datetime | None
+    promised_ship_date: date | None
+
+
+async def fulfilment(conn: Conn, order_id: str) -> Fulfilment | None:
+    """The order's record, locked for this transaction."""
+    row = await conn.fetchrow(
+        """SELECT order_id, state, payment_method, lines, address, total, correlation_id,
+                  placed_at, paid_at, promised_ship_date
+           FROM fulfilments WHERE order_id = $1 FOR UPDATE""",
+        order_id,
+    )
+    if row is None:
+        return None
+    values = dict(row)
+    values["lines"] = values["lines"] or []
+    return Fulfilment(**values)
+
+
+async def insert_fulfilment(conn: Conn, record: Fulfilment) -> None:
+    await conn.execute(
+        """INSERT INTO fulfilments (order_id, state, payment_method, lines, address, total,
+               correlation_id, placed_at, paid_at, promised_ship_date)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+        record.order_id,
+        record.state,
+        record.payment_method,
+        record.lines,
+        record.address,
+        record.total,
+        record.correlation_id,
+        record.placed_at,
+        record.paid_at,
+        record.promised_ship_date,
+    )
+
+
+async def set_state(conn: Conn, order_id: str, state: str) -> None:
+    await conn.execute(
+        "UPDATE fulfilments SET state = $2, updated_at = now() WHERE order_id = $1",
+        order_id,
+        state,
+    )
+
+
+async def set_paid(conn: Conn, order_id: str, paid_at: datetime) -> None:
+    await conn.execute(
+        "UPDATE fulfilments SET paid_at = $2, updated_at = now() WHERE order_id = $1",
+        order_id,
+        paid_at,
+    )
+
+
+async def add_reservations(conn: Conn, order_id: str, allocations: Sequence[Allocation]) -> None:
+    await conn.executemany(
+        "INSERT INTO reservations (order_id, sku, warehouse, quantity) VALUES ($1, $2, $3, $4)",
+        [(order_id, a.sku, a.warehouse, a.quantity) for a in allocations],
+    )
+
+
+async def reservations(conn: Conn, order_id: str) -> list[Allocation]:
+    rows = await conn.fetch(
+        """SELECT sku, warehouse, quantity FROM reservations WHERE order_id = $1
+           ORDER BY sku, warehouse""",
+        order_id,
+    )
+    return [Allocation(**dict(r)) for r in rows]
+
+
+async def mark_restocked(conn: Conn, refund_request_id: str, order_id: str) -> bool:
+    """False when this return was put back on the shelf before."""
+    result = await conn.execute(
+        "INSERT INTO restocks (refund_request_id, order_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        refund_request_id,
+        order_id,
+    )
+    return bool(result.endswith(" 1"))
+
+
+async def order_correlation(conn: Conn, order_id: str) -> str | None:
+    """The correlation id the order's flow began with (for events a courier causes)."""
+    value = await conn.fetchval(
+        "SELECT correlation_id FROM fulfilments WHERE order_id = $1", order_id
+    )
+    return str(value) if value else None

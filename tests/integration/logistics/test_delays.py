@@ -1,0 +1,91 @@
+"""Delays told before the customer notices: an order not shipped by its promise, a parcel
+silent too long. Both timers are durable: they fire after a restart."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from tests.integration.logistics.support import (
+    logistics,
+    new_id,
+    of,
+    paid,
+    payload,
+    placed,
+    post_checkpoint,
+    put_stock,
+    send,
+)
+from tests.support.infra import Infra
+from tests.support.kafka import TopicTail
+from tests.support.polling import eventually
+
+
+async def test_an_order_not_shipped_by_its_promise_is_told_the_new_date_even_after_a_restart(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    sku, order_id = new_id("SKU"), new_id("ord")
+    slow_warehouse = {"ship_delay_seconds": 120, "ship_by_seconds": 3}
+    async with logistics(infra, database, **slow_warehouse) as first:
+        await put_stock(first, sku, on_hand=3)
+        await send(infra, placed([(sku, 1)]), order_id)
+        [reserved] = await tail.wait_for(of(order_id, "StockReserved"))
+        await send(infra, paid(), order_id)
+
+        async def pending() -> bool:
+            async with first.db.acquire() as conn:
+                status = await conn.fetchval(
+                    "SELECT status FROM shipments WHERE order_id = $1", order_id
+                )
+            return status == "pending"
+
+        await eventually(pending, what="a shipment waiting for the warehouse")
+    assert not [r for r in tail.records if of(order_id, "ShipmentDelayed")(r)]
+    async with logistics(infra, database, **slow_warehouse):
+        first_delay, second_delay = await tail.wait_for(
+            of(order_id, "ShipmentDelayed"), count=2, timeout=30
+        )
+    one, two = payload(first_delay), payload(second_delay)
+    assert one["reason"] == "not_shipped_by_promise" and one["shipment_id"]
+    promised = date.fromisoformat(payload(reserved)["promised_ship_date"])
+    assert date.fromisoformat(one["previous_date"]) >= promised
+    assert one["new_expected_date"] > one["previous_date"]
+    assert two["previous_date"] == one["new_expected_date"], "the next period watches the new date"
+    assert not [r for r in tail.records if of(order_id, "ShipmentShipped")(r)]
+
+
+async def test_a_parcel_silent_too_long_is_told_once_per_silence_and_never_after_delivery(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    sku, order_id = new_id("SKU"), new_id("ord")
+    quiet = {"checkpoint_silence_seconds": 3}
+    async with logistics(infra, database, **quiet) as first:
+        await put_stock(first, sku, on_hand=3)
+        await send(infra, placed([(sku, 1)]), order_id)
+        await send(infra, paid(), order_id)
+        [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
+    courier, tracking = payload(shipped)["courier"], payload(shipped)["tracking_number"]
+    async with logistics(infra, database, **quiet) as second:
+        [silent] = await tail.wait_for(of(order_id, "ShipmentDelayed"), timeout=30)
+        now = datetime.now(UTC)
+        moving = await post_checkpoint(second, courier, tracking, "cp-1", now, "in_transit")
+        assert moving.status_code == 200
+        await tail.wait_for(of(order_id, "ShipmentDelayed"), count=2, timeout=30)
+        again = await post_checkpoint(second, courier, tracking, "cp-2", now, "in_transit")
+        assert again.status_code == 200
+        done = await post_checkpoint(second, courier, tracking, "cp-3", now, "delivered")
+        assert done.status_code == 200
+        await tail.wait_for(of(order_id, "ShipmentDelivered"))
+        async with second.db.acquire() as conn:
+            timer = await conn.fetchval(
+                "SELECT state FROM timers WHERE kind = 'checkpoint_silence' AND key = $1",
+                payload(shipped)["shipment_id"],
+            )
+    body = payload(silent)
+    assert body["reason"] == "no_checkpoint"
+    assert body["shipment_id"] == payload(shipped)["shipment_id"]
+    assert body["previous_date"] == payload(shipped)["expected_delivery_date"]
+    assert body["new_expected_date"] > body["previous_date"]
+    assert timer == "cancelled", "a delivered parcel is never reported delayed"
+    delays = [r for r in tail.records if of(order_id, "ShipmentDelayed")(r)]
+    assert len(delays) == 2, "one per silent period: before and after the checkpoint"

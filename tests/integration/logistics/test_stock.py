@@ -1,0 +1,179 @@
+"""Stock: no overselling (through Kafka and under concurrent transactions), release on
+cancel and close, the low-stock warning once per crossing, and the operations API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from services.logistics.handlers import on_order_placed
+from shared.consumer import Incoming, RawMessage
+from shared.contracts.envelope import Envelope
+from shared.contracts.events.order import OrderCancelled, OrderClosed
+from tests.integration.logistics.support import (
+    OPS,
+    client,
+    logistics,
+    new_id,
+    of,
+    payload,
+    placed,
+    put_stock,
+    send,
+    stock,
+)
+from tests.support.infra import Infra
+from tests.support.kafka import TopicTail
+
+
+async def test_fifty_orders_racing_for_ten_units_get_ten_reservations_and_forty_shortages(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    sku = new_id("SKU")
+    orders = [new_id("ord") for _ in range(50)]
+    async with logistics(infra, database) as runtime:
+        await put_stock(runtime, sku, on_hand=10, threshold=3)
+        await asyncio.gather(*(send(infra, placed([(sku, 1)]), order_id) for order_id in orders))
+        outcomes = await tail.wait_for(
+            lambda r: (
+                r.key in {o.encode() for o in orders}
+                and r.type in ("StockReserved", "StockShortage")
+            ),
+            count=50,
+            timeout=60,
+        )
+        level = await stock(runtime, sku)
+        await tail.poll()
+    by_type = [r.type for r in outcomes]
+    assert by_type.count("StockReserved") == 10
+    assert by_type.count("StockShortage") == 40
+    shortage = next(payload(r) for r in outcomes if r.type == "StockShortage")
+    assert shortage["lines"] == [{"sku": sku, "requested": 1, "available": 0}]
+    assert (level["on_hand"], level["reserved"], level["available"]) == (10, 10, 0)
+    warnings = [r for r in tail.records if r.topic == "stock.v1" and r.key == sku.encode()]
+    assert len(warnings) == 1, "LowStock once per crossing, not on every order"
+    assert payload(warnings[0])["available"] == 2 and payload(warnings[0])["threshold"] == 3
+
+
+async def test_fifty_concurrent_transactions_never_reserve_more_than_is_on_hand(
+    infra: Infra, database: str
+) -> None:
+    """Replicas reserve in parallel: the row locks, not the single consumer, keep the count."""
+    sku, other = new_id("SKU"), new_id("SKU")
+    async with logistics(infra, database, http=True, database_pool_size=25) as runtime:
+        await put_stock(runtime, sku, on_hand=10)
+        await put_stock(runtime, other, on_hand=100)
+
+        async def place(i: int) -> list[str]:
+            lines = [(sku, 1), (other, 1)] if i % 2 else [(other, 1), (sku, 1)]
+            envelope = Envelope.wrap(placed(lines), producer="order", order_id=new_id("ord"))
+            message: Incoming[Any] = Incoming(
+                envelope, placed(lines), RawMessage("orders.v1", 0, i, None, None)
+            )
+            async with runtime.unit(correlation_id=envelope.correlation_id) as unit:
+                await on_order_placed(unit, message)
+                return [e.type for e in unit.emitted]
+
+        emitted = await asyncio.gather(*(place(i) for i in range(50)))
+        level, rest = await stock(runtime, sku), await stock(runtime, other)
+    served = [types for types in emitted if "StockReserved" in types]
+    assert len(served) == 10
+    assert sum("StockShortage" in types for types in emitted) == 40
+    assert (level["reserved"], level["available"]) == (10, 0)
+    assert rest["reserved"] == 10, "a short order holds none of its other lines either"
+
+
+async def test_cancel_and_close_give_the_stock_back_once(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    sku = new_id("SKU")
+    cancelled, closed = new_id("ord"), new_id("ord")
+    async with logistics(infra, database) as runtime:
+        await put_stock(runtime, sku, on_hand=5, threshold=2)
+        await send(infra, placed([(sku, 2)]), cancelled)
+        await send(infra, placed([(sku, 2)]), closed)
+        await tail.wait_for(
+            lambda r: r.type == "StockReserved" and r.key in _keys(cancelled, closed), count=2
+        )
+        assert (await stock(runtime, sku))["available"] == 1
+        cancel = await send(
+            infra, OrderCancelled(reason="customer_request", was_paid=False), cancelled
+        )
+        from tests.support.kafka import publish
+
+        await publish(infra.bootstrap, cancel)  # the same event delivered twice
+        await send(infra, OrderCancelled(reason="customer_request", was_paid=False), cancelled)
+        await send(infra, OrderClosed(), closed)
+        released = await tail.wait_for(
+            lambda r: r.type == "StockReleased" and r.key in _keys(cancelled, closed), count=2
+        )
+        marker = new_id("ord")
+        await send(infra, placed([(sku, 1)]), marker)
+        await tail.wait_for(of(marker, "StockReserved"))
+        level = await stock(runtime, sku)
+    assert sorted(payload(r)["reason"] for r in released) == [
+        "order_cancelled:customer_request",
+        "order_closed:payment_window_expired",
+    ]
+    assert (
+        len(
+            [
+                r
+                for r in tail.records
+                if r.type == "StockReleased" and r.key in _keys(cancelled, closed)
+            ]
+        )
+        == 2
+    )
+    assert (level["reserved"], level["available"]) == (1, 4)
+    warnings = [r for r in tail.records if r.topic == "stock.v1" and r.key == sku.encode()]
+    assert len(warnings) == 1, "warned under 2 once; the release cleared it; 4 is above it"
+
+
+async def test_an_order_cancelled_before_logistics_saw_it_placed_reserves_nothing(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    sku, order_id = new_id("SKU"), new_id("ord")
+    async with logistics(infra, database) as runtime:
+        await put_stock(runtime, sku, on_hand=3)
+        await send(infra, OrderCancelled(reason="customer_request", was_paid=False), order_id)
+        await send(infra, placed([(sku, 1)]), order_id)
+        marker = new_id("ord")
+        await send(infra, placed([(sku, 1)]), marker)
+        await tail.wait_for(of(marker, "StockReserved"))
+        level = await stock(runtime, sku)
+    assert not [r for r in tail.records if of(order_id)(r)]
+    assert level["reserved"] == 1
+
+
+async def test_the_stock_api_needs_the_ops_key_and_refuses_bad_counts(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    sku, order_id = new_id("SKU"), new_id("ord")
+    async with logistics(infra, database) as runtime, client(runtime) as http:
+        anonymous = await http.put(f"/v1/stock/{sku}", json={"on_hand": 5})
+        wrong = await http.put(
+            f"/v1/stock/{sku}", json={"on_hand": 5}, headers={"Authorization": "Bearer no"}
+        )
+        negative = await http.put(f"/v1/stock/{sku}", json={"on_hand": -1}, headers=OPS)
+        unknown = await http.get(f"/v1/stock/{sku}", headers=OPS)
+        await put_stock(runtime, sku, on_hand=4)
+        await send(infra, placed([(sku, 3)]), order_id)
+        await tail.wait_for(of(order_id, "StockReserved"))
+        below = await http.put(f"/v1/stock/{sku}", json={"on_hand": 2}, headers=OPS)
+        east = await http.put(
+            f"/v1/stock/{sku}", json={"on_hand": 6, "warehouse": "east"}, headers=OPS
+        )
+        catalogue = await http.post("/v1/stock/catalogue", headers=OPS)
+        demo = await http.get("/v1/stock/TEE-WHT-M", headers=OPS)
+    assert (anonymous.status_code, wrong.status_code) == (401, 403)
+    assert negative.status_code == 422 and negative.json()["fields"][0]["field"] == "on_hand"
+    assert unknown.status_code == 404
+    assert below.status_code == 409 and below.json()["reserved"] == 3
+    assert east.json()["on_hand"] == 10 and east.json()["available"] == 7
+    assert catalogue.json()["added"] == 10
+    assert demo.json()["name"] == "Cotton T-shirt" and demo.json()["available"] == 120
+
+
+def _keys(*order_ids: str) -> set[bytes]:
+    return {o.encode() for o in order_ids}
