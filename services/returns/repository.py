@@ -1,1 +1,294 @@
 """SQL of the returns service: the only module that knows its tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.returns.domain import OPEN_STATUSES, Decision, Holdings, Line, OrderView, Reason
+from shared.contracts.events.common import LineQuantity
+from shared.contracts.events.payment import RefundPaid
+
+_OPEN = [str(s) for s in OPEN_STATUSES]
+_LIVE = [*_OPEN, "refunded"]
+_ORDER = "SELECT * FROM orders WHERE order_id = $1"
+_ORDER_LOCKED = _ORDER + " FOR UPDATE"
+_REQUEST = "SELECT * FROM refund_requests WHERE id = $1"
+_REQUEST_LOCKED = _REQUEST + " FOR UPDATE"
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    id: str
+    order_id: str
+    flow: str
+    reason: str
+    status: str
+    amount: int
+    currency: str
+    lines: tuple[LineQuantity, ...]
+    return_shipping_paid_by: str | None
+    evidence_urls: tuple[str, ...]
+    return_courier: str | None
+    return_tracking_number: str | None
+    rejection_reason: str | None
+    requested_by: str
+    rule_due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Step:
+    actor: str
+    action: str
+    at: datetime
+    details: dict[str, Any]
+
+
+# -- the order read model -------------------------------------------------------------
+
+
+_PLACED_FACTS = ("currency", "total", "lines", "paid_amount")
+_LATER_FACTS = ("promised_ship_date", "shipped_at", "delivered_at", "ended", "auto_refund_reason")
+ORDER_FACTS = _PLACED_FACTS + _LATER_FACTS
+
+
+async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: Any) -> None:
+    """Upserts what one event says (columns named in ORDER_FACTS); facts already known are
+    kept: the first shipping and delivery win, the paid amount only grows."""
+    unknown = set(facts) - set(ORDER_FACTS)
+    if unknown:
+        raise TypeError(f"not an order fact: {sorted(unknown)}")
+    await conn.execute(
+        """INSERT INTO orders (order_id, currency, total, lines, paid_amount, promised_ship_date,
+               shipped_at, delivered_at, ended, auto_refund_reason)
+           VALUES ($1, $2, $3, $4, COALESCE($5, 0), $6, $7, $8, $9, $10)
+           ON CONFLICT (order_id) DO UPDATE SET
+               currency = COALESCE(EXCLUDED.currency, orders.currency),
+               total = COALESCE(EXCLUDED.total, orders.total),
+               lines = COALESCE(EXCLUDED.lines, orders.lines),
+               paid_amount = GREATEST(EXCLUDED.paid_amount, orders.paid_amount),
+               promised_ship_date = COALESCE(EXCLUDED.promised_ship_date,
+                                             orders.promised_ship_date),
+               shipped_at = COALESCE(orders.shipped_at, EXCLUDED.shipped_at),
+               delivered_at = COALESCE(orders.delivered_at, EXCLUDED.delivered_at),
+               ended = COALESCE(EXCLUDED.ended, orders.ended),
+               auto_refund_reason = COALESCE(orders.auto_refund_reason,
+                                             EXCLUDED.auto_refund_reason),
+               updated_at = now()""",
+        order_id,
+        *(facts.get(name) for name in ORDER_FACTS),
+    )
+
+
+async def load_order(
+    conn: asyncpg.Connection, order_id: str, *, lock: bool = False
+) -> OrderView | None:
+    """The order as returns knows it; `lock` serialises requests on one order."""
+    sql = _ORDER_LOCKED if lock else _ORDER
+    row = await conn.fetchrow(sql, order_id)
+    if row is None:
+        return None
+    lines = {
+        line["line_id"]: Line(
+            line["line_id"], line["sku"], line["quantity"], line["unit_price"]["amount"]
+        )
+        for line in row["lines"] or []
+    }
+    facts = ("currency", "promised_ship_date", "shipped_at", "delivered_at", "ended")
+    return OrderView(
+        order_id=order_id,
+        lines=lines,
+        paid=row["paid_amount"],
+        auto_refund_reason=row["auto_refund_reason"],
+        **{name: row[name] for name in facts},
+    )
+
+
+async def holdings(conn: asyncpg.Connection, order_id: str) -> Holdings:
+    """Refunded money, open requests' amounts, lines held by open requests and the
+    quantities live return requests take."""
+    committed = await conn.fetchval(
+        """SELECT (SELECT COALESCE(SUM(amount), 0)::bigint FROM refunds WHERE order_id = $1)
+                + (SELECT COALESCE(SUM(amount), 0)::bigint FROM refund_requests
+                   WHERE order_id = $1 AND status = ANY($2::text[]))""",
+        order_id,
+        _OPEN,
+    )
+    rows = await conn.fetch(
+        """SELECT l.line_id, l.open, l.quantity, r.reason, r.status
+           FROM refund_request_lines l JOIN refund_requests r ON r.id = l.request_id
+           WHERE l.order_id = $1""",
+        order_id,
+    )
+    used: dict[str, int] = {}
+    for row in rows:
+        if row["reason"] != Reason.PRICE_DROPPED and row["status"] in _LIVE:
+            used[row["line_id"]] = used.get(row["line_id"], 0) + row["quantity"]
+    open_lines = frozenset(row["line_id"] for row in rows if row["open"])
+    return Holdings(committed=committed, open_lines=open_lines, used_quantity=used)
+
+
+# -- refunds ----------------------------------------------------------------------------
+
+
+async def record_refund(conn: asyncpg.Connection, order_id: str, refund: RefundPaid) -> bool:
+    """Records a refund paid for a request, once per refund id; False when it was known."""
+    inserted = await conn.fetchval(
+        """INSERT INTO refunds (refund_id, order_id, refund_request_id, amount, currency, paid_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (refund_id) DO NOTHING RETURNING true""",
+        refund.refund_id,
+        order_id,
+        refund.refund_request_id,
+        refund.amount.amount,
+        refund.amount.currency,
+        refund.paid_at,
+    )
+    return bool(inserted)
+
+
+# -- requests ---------------------------------------------------------------------------
+
+
+async def insert_request(
+    conn: asyncpg.Connection,
+    *,
+    request_id: str,
+    order_id: str,
+    idempotency_key: str | None,
+    decision: Decision,
+    evidence_urls: list[str],
+    requested_by: str,
+    now: datetime,
+) -> bool:
+    """Inserts a request and its lines; False when the idempotency key was used before."""
+    inserted = await conn.fetchval(
+        """INSERT INTO refund_requests (id, order_id, idempotency_key, flow, reason, status,
+               amount, currency, lines, return_shipping_paid_by, evidence_urls, requested_by,
+               rule_due_at, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7, $8, $9, $10, $11, $12, $13, $13)
+           ON CONFLICT (order_id, idempotency_key) DO NOTHING RETURNING true""",
+        request_id,
+        order_id,
+        idempotency_key,
+        decision.flow.value,
+        decision.reason,
+        decision.amount,
+        decision.currency,
+        [line.model_dump() for line in decision.lines],
+        decision.return_shipping_paid_by,
+        evidence_urls,
+        requested_by,
+        decision.rule_due_at,
+        now,
+    )
+    if not inserted:
+        return False
+    await conn.executemany(
+        """INSERT INTO refund_request_lines (request_id, order_id, line_id, sku, quantity)
+           VALUES ($1, $2, $3, $4, $5)""",
+        [(request_id, order_id, ln.line_id, ln.sku, ln.quantity) for ln in decision.lines],
+    )
+    return True
+
+
+async def find_by_key(conn: asyncpg.Connection, order_id: str, key: str) -> RefundRequest | None:
+    sql = "SELECT * FROM refund_requests WHERE order_id = $1 AND idempotency_key = $2"
+    return _one(await conn.fetchrow(sql, order_id, key))
+
+
+async def get_request(
+    conn: asyncpg.Connection, request_id: str, *, lock: bool = False
+) -> RefundRequest | None:
+    return _one(await conn.fetchrow(_REQUEST_LOCKED if lock else _REQUEST, request_id))
+
+
+async def list_requests(conn: asyncpg.Connection, order_id: str) -> list[RefundRequest]:
+    sql = "SELECT * FROM refund_requests WHERE order_id = $1 ORDER BY created_at, id"
+    return [_request(row) for row in await conn.fetch(sql, order_id)]
+
+
+async def find_return(
+    conn: asyncpg.Connection, order_id: str, tracking_number: str
+) -> RefundRequest | None:
+    """The request whose return parcel travels under `tracking_number` (locked)."""
+    sql = """SELECT * FROM refund_requests
+             WHERE order_id = $1 AND return_tracking_number = $2 FOR UPDATE"""
+    return _one(await conn.fetchrow(sql, order_id, tracking_number))
+
+
+async def update_request(
+    conn: asyncpg.Connection,
+    request_id: str,
+    *,
+    status: str,
+    now: datetime,
+    flow: str | None = None,
+    return_courier: str | None = None,
+    return_tracking_number: str | None = None,
+    rejection_reason: str | None = None,
+) -> None:
+    """Moves a request on; a request that is no longer open frees its lines."""
+    await conn.execute(
+        """UPDATE refund_requests SET status = $2, updated_at = $3,
+               flow = COALESCE($4, flow),
+               return_courier = COALESCE($5, return_courier),
+               return_tracking_number = COALESCE($6, return_tracking_number),
+               rejection_reason = COALESCE($7, rejection_reason)
+           WHERE id = $1""",
+        request_id,
+        status,
+        now,
+        flow,
+        return_courier,
+        return_tracking_number,
+        rejection_reason,
+    )
+    if status not in _OPEN:
+        await conn.execute(
+            "UPDATE refund_request_lines SET open = false WHERE request_id = $1", request_id
+        )
+
+
+async def add_step(
+    conn: asyncpg.Connection,
+    request_id: str,
+    *,
+    actor: str,
+    action: str,
+    at: datetime,
+    details: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        """INSERT INTO refund_request_steps (request_id, actor, action, at, details)
+           VALUES ($1, $2, $3, $4, $5)""",
+        request_id,
+        actor,
+        action,
+        at,
+        details or {},
+    )
+
+
+async def steps(conn: asyncpg.Connection, request_id: str) -> list[Step]:
+    rows = await conn.fetch(
+        """SELECT actor, action, at, details FROM refund_request_steps
+           WHERE request_id = $1 ORDER BY id""",
+        request_id,
+    )
+    return [Step(r["actor"], r["action"], r["at"], r["details"]) for r in rows]
+
+
+def _one(row: asyncpg.Record | None) -> RefundRequest | None:
+    return _request(row) if row else None
+
+
+def _request(row: asyncpg.Record) -> RefundRequest:
+    values = {name: row[name] for name in RefundRequest.__dataclass_fields__}
+    values["lines"] = tuple(LineQuantity(**line) for line in row["lines"])
+    values["evidence_urls"] = tuple(row["evidence_urls"])
+    return RefundRequest(**values)

@@ -1,5 +1,298 @@
-"""HTTP routes of the returns service."""
+"""HTTP routes of the returns service.
 
-from fastapi import APIRouter
+Customers (the order's access token, or the shop's key on their behalf) ask for
+refunds and report return parcels; operations (the ops key) approve, reject and
+record returns received. Every command runs in one unit: state, audit and events
+commit together, and a refused command writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+from services.returns import repository as repo
+from services.returns import workflow
+from services.returns.domain import (
+    UNDECIDED,
+    Ask,
+    Reason,
+    Refused,
+    Status,
+    decide,
+    require_return,
+    require_status,
+)
+from services.returns.repository import RefundRequest
+from services.returns.settings import ReturnsSettings
+from shared.contracts.envelope import Money
+from shared.contracts.events.returns import Actor, RefundFlow
+from shared.http import (
+    ApiError,
+    Conflict,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+    bearer_token,
+    order_access,
+    require_key,
+)
+from shared.runtime import Runtime
+from shared.unit import Unit
 
 router = APIRouter(prefix="/v1", tags=["returns"])
+
+
+class Body_(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LineAsk(Body_):
+    line_id: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(ge=1)
+
+
+class RefundRequestBody(Body_):
+    reason: Reason
+    lines: list[LineAsk] | None = Field(default=None, min_length=1, max_length=200)
+    amount: Money | None = None
+    evidence_urls: list[AnyHttpUrl] = Field(default_factory=list, max_length=10)
+
+
+class ReturnShipmentBody(Body_):
+    courier: str = Field(min_length=1, max_length=100)
+    tracking_number: str = Field(min_length=1, max_length=100)
+
+
+class RejectBody(Body_):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ApproveBody(Body_):
+    note: str | None = Field(default=None, max_length=500)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _settings(request: Request) -> ReturnsSettings:
+    settings: ReturnsSettings = _runtime(request).settings  # type: ignore[assignment]
+    return settings
+
+
+async def order_actor(request: Request, order_id: str) -> Actor:
+    """The customer (the order's token, or the shop on their behalf) or operations."""
+    s = _settings(request)
+    keys = {"shop_key": s.shop_api_key, "ops_key": s.ops_api_key}
+    access = order_access(request, order_id, token_secret=s.order_token_secret, **keys)
+    return "operations" if access == "ops" else "customer"
+
+
+async def request_actor(request: Request, request_id: str) -> Actor:
+    """Who acts on a request: the key or token must open the request's order."""
+    if bearer_token(request) is None:
+        raise Unauthorized("unauthorized", "an Authorization: Bearer token is required")
+    async with _runtime(request).db.acquire() as conn:
+        found = await repo.get_request(conn, request_id)
+    if found is None:
+        raise NotFound("refund_request_not_found", f"no refund request {request_id}")
+    return await order_actor(request, found.order_id)
+
+
+async def operations(request: Request) -> Actor:
+    require_key(request, _settings(request).ops_api_key)
+    return "operations"
+
+
+OrderActor = Annotated[Actor, Depends(order_actor)]
+RequestActor = Annotated[Actor, Depends(request_actor)]
+Operations = Annotated[Actor, Depends(operations)]
+
+
+@asynccontextmanager
+async def command(request: Request) -> AsyncIterator[Unit]:
+    """One unit for an HTTP command; the rules' refusals become HTTP errors."""
+    runtime = _runtime(request)
+    try:
+        async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
+            yield unit
+    except Refused as refused:
+        raise _api_error(refused) from refused
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(
+            "line_has_open_request", "a line already has an open refund request", state="open"
+        ) from exc
+
+
+@router.post("/orders/{order_id}/refund-requests", status_code=201)
+async def request_refund(
+    order_id: str,
+    body: RefundRequestBody,
+    request: Request,
+    actor: OrderActor,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    lines = tuple((ln.line_id, ln.quantity) for ln in body.lines) if body.lines else None
+    amount, currency = (body.amount.amount, body.amount.currency) if body.amount else (None, None)
+    ask = Ask(body.reason, lines, amount, currency)
+    async with command(request) as unit:
+        order = await repo.load_order(unit.conn, order_id, lock=True)
+        if idempotency_key and (
+            same := await repo.find_by_key(unit.conn, order_id, idempotency_key)
+        ):
+            return await _respond(unit.conn, same, status=200)
+        held = await repo.holdings(unit.conn, order_id)
+        decision = decide(order, ask, held, workflow.policy_of(unit), unit.now)
+        created = await workflow.open_request(
+            unit,
+            order_id,
+            decision,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            evidence_urls=[str(url) for url in body.evidence_urls],
+        )
+        return await _respond(unit.conn, created, status=201)
+
+
+@router.get("/orders/{order_id}/refund-requests")
+async def list_refund_requests(order_id: str, request: Request, _: OrderActor) -> dict[str, Any]:
+    async with _runtime(request).db.acquire() as conn:
+        found = await repo.list_requests(conn, order_id)
+        return {"order_id": order_id, "refund_requests": [await _view(conn, r) for r in found]}
+
+
+@router.get("/refund-requests/{request_id}")
+async def get_refund_request(request_id: str, request: Request, _: RequestActor) -> dict[str, Any]:
+    async with _runtime(request).db.acquire() as conn:
+        found = await repo.get_request(conn, request_id)
+        assert found is not None
+        return await _view(conn, found)
+
+
+@router.post("/refund-requests/{request_id}/return-shipment")
+async def report_return_shipment(
+    request_id: str, body: ReturnShipmentBody, request: Request, actor: RequestActor
+) -> JSONResponse:
+    async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
+        require_return(found.flow, found.status, "report a return parcel")
+        if found.status == Status.RETURN_SHIPPED and (
+            found.return_courier,
+            found.return_tracking_number,
+        ) == (body.courier, body.tracking_number):
+            return found  # the same report again
+        require_status(found.status, (Status.REQUESTED,), "report a return parcel for")
+        return await workflow.ship_return(
+            unit, found, actor=actor, courier=body.courier, tracking_number=body.tracking_number
+        )
+
+    return await _act(request, request_id, step)
+
+
+@router.post("/refund-requests/{request_id}/approve")
+async def approve_refund(
+    request_id: str,
+    request: Request,
+    actor: Operations,
+    body: Annotated[ApproveBody | None, Body()] = None,
+) -> JSONResponse:
+    async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
+        require_status(found.status, UNDECIDED, "approve")
+        details: dict[str, Any] = {"note": body.note} if body and body.note else {}
+        if found.flow == "with_return":
+            details["return_waived"] = True
+            return await workflow.approve(
+                unit, found, actor=actor, flow=RefundFlow.NO_RETURN, details=details
+            )
+        return await workflow.approve(unit, found, actor=actor, details=details)
+
+    return await _act(request, request_id, step)
+
+
+@router.post("/refund-requests/{request_id}/reject")
+async def reject_refund(
+    request_id: str, body: RejectBody, request: Request, actor: Operations
+) -> JSONResponse:
+    async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
+        require_status(found.status, UNDECIDED, "reject")
+        return await workflow.reject(unit, found, actor=actor, reason=body.reason)
+
+    return await _act(request, request_id, step)
+
+
+@router.post("/refund-requests/{request_id}/return-received")
+async def record_return_received(
+    request_id: str, request: Request, actor: Operations
+) -> JSONResponse:
+    async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
+        require_return(found.flow, found.status, "receive a return")
+        require_status(found.status, UNDECIDED, "receive the return of")
+        return await workflow.receive_return(unit, found, actor=actor)
+
+    return await _act(request, request_id, step)
+
+
+Step = Callable[[Unit, RefundRequest], Awaitable[RefundRequest]]
+
+
+async def _act(request: Request, request_id: str, step: Step) -> JSONResponse:
+    async with command(request) as unit:
+        found = await repo.get_request(unit.conn, request_id, lock=True)
+        if found is None:
+            raise NotFound("refund_request_not_found", f"no refund request {request_id}")
+        return await _respond(unit.conn, await step(unit, found), status=200)
+
+
+async def _respond(conn: asyncpg.Connection, found: RefundRequest, *, status: int) -> JSONResponse:
+    return JSONResponse(status_code=status, content=await _view(conn, found))
+
+
+async def _view(conn: asyncpg.Connection, r: RefundRequest) -> dict[str, Any]:
+    trail = await repo.steps(conn, r.id)
+    return {
+        "id": r.id,
+        "order_id": r.order_id,
+        "flow": r.flow,
+        "reason": r.reason,
+        "status": r.status,
+        "amount": {"amount": r.amount, "currency": r.currency},
+        "lines": [line.model_dump() for line in r.lines],
+        "return_shipping_paid_by": r.return_shipping_paid_by,
+        "evidence_urls": list(r.evidence_urls),
+        "return_shipment": (
+            {"courier": r.return_courier, "tracking_number": r.return_tracking_number}
+            if r.return_tracking_number
+            else None
+        ),
+        "rejection_reason": r.rejection_reason,
+        "requested_by": r.requested_by,
+        "rule_due_at": r.rule_due_at.isoformat() if r.rule_due_at else None,
+        "created_at": r.created_at.isoformat(),
+        "updated_at": r.updated_at.isoformat(),
+        "steps": [
+            {"actor": s.actor, "action": s.action, "at": s.at.isoformat(), "details": s.details}
+            for s in trail
+        ],
+    }
+
+
+def _api_error(refused: Refused) -> ApiError:
+    details: dict[str, Any] = {}
+    if refused.field:
+        details["field"] = refused.field
+        details["fields"] = [{"field": refused.field, "message": refused.message}]
+    if refused.state:
+        details["state"] = refused.state
+    kinds: dict[str, type[ApiError]] = {
+        "not_found": NotFound,
+        "conflict": Conflict,
+        "unprocessable": Unprocessable,
+    }
+    return kinds[refused.kind](refused.code, refused.message, **details)

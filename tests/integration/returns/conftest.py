@@ -1,0 +1,27 @@
+"""One returns service, on the real broker and a database of its own, for these tests.
+
+Each test makes its own order ids, so the tests share the running service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from services.returns.app import build
+from services.returns.settings import ReturnsSettings
+from shared.runtime import Runtime
+from tests.integration.returns.support import RULE_SECONDS
+from tests.support.infra import Infra
+from tests.support.services import running, settings_for
+
+
+@pytest.fixture(scope="session")
+async def returns(infra: Infra) -> AsyncIterator[Runtime]:
+    database = await infra.create_database("returns")
+    settings = settings_for(
+        ReturnsSettings, infra.bootstrap, database, not_received_after_seconds=RULE_SECONDS
+    )
+    async with running(build(settings)) as runtime:
+        yield runtime
