@@ -132,7 +132,7 @@ def bearer_token(request: Request) -> str | None:
 
 def key_matches(token: str | None, key: SecretStr) -> bool:
     return token is not None and hmac.compare_digest(
-        token.encode(), key.get_secret_value().encode()
+        token.encode("utf-8", "surrogatepass"), key.get_secret_value().encode()
     )
 
 

@@ -17,4 +17,6 @@ def order_token(secret: str, order_id: str) -> str:
 
 
 def token_opens(secret: str, order_id: str, token: str | None) -> bool:
-    return token is not None and hmac.compare_digest(order_token(secret, order_id), token)
+    return token is not None and hmac.compare_digest(
+        order_token(secret, order_id).encode(), token.encode("utf-8", "surrogatepass")
+    )

@@ -34,3 +34,7 @@ def test_an_order_token_opens_its_order_only() -> None:
     assert not token_opens("secret", "ord_b", token)
     assert not token_opens("other-secret", "ord_a", token)
     assert not token_opens("secret", "ord_a", None)
+
+
+def test_a_non_ascii_token_is_refused_not_an_error() -> None:
+    assert not token_opens("secret", "ord_a", "ключ-订单")
