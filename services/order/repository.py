@@ -1,1 +1,184 @@
 """SQL of the order service: the only module that knows its tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.order.domain import Entry, Order, Outcome, Stage
+from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
+from shared.unit import Unit
+
+_COLUMNS = (
+    "order_id, customer_id, stage, cancellation_requested, ended_reason, currency, total_amount,"
+    " paid_amount, refunded_amount, payment_method, payment_status, payment_due_at, paid_at,"
+    " promised_ship_date, locale, time_zone, lines, contact, address, gift_message, payment,"
+    " shipment, refunds, applied, placed_at, updated_at"
+)
+
+
+def _row(order: Order, now: datetime) -> tuple[Any, ...]:
+    return (
+        order.order_id,
+        order.customer_id,
+        order.stage.value,
+        order.cancellation_requested,
+        order.ended_reason,
+        order.currency,
+        order.total,
+        order.paid_amount,
+        order.refunded_amount,
+        order.payment_method.value,
+        order.payment_status,
+        order.payment_due_at,
+        order.paid_at,
+        order.promised_ship_date,
+        order.locale.value,
+        order.time_zone,
+        [line.model_dump(mode="json") for line in order.lines],
+        order.contact.model_dump(mode="json"),
+        order.address.model_dump(mode="json"),
+        order.gift_message,
+        order.payment,
+        order.shipment,
+        order.refunds,
+        order.applied,
+        order.placed_at,
+        now,
+    )
+
+
+def _order(row: asyncpg.Record) -> Order:
+    return Order(
+        order_id=row["order_id"],
+        customer_id=row["customer_id"],
+        stage=Stage(row["stage"]),
+        currency=row["currency"],
+        total=row["total_amount"],
+        payment_method=PaymentMethod(row["payment_method"]),
+        locale=Locale(row["locale"]),
+        time_zone=row["time_zone"],
+        lines=tuple(OrderLine.model_validate(line) for line in row["lines"]),
+        contact=Contact.model_validate(row["contact"]),
+        address=Address.model_validate(row["address"]),
+        placed_at=row["placed_at"],
+        payment_due_at=row["payment_due_at"],
+        gift_message=row["gift_message"],
+        payment_status=row["payment_status"],
+        paid_amount=row["paid_amount"],
+        paid_at=row["paid_at"],
+        refunded_amount=row["refunded_amount"],
+        cancellation_requested=row["cancellation_requested"],
+        ended_reason=row["ended_reason"],
+        promised_ship_date=row["promised_ship_date"],
+        payment=row["payment"],
+        shipment=row["shipment"],
+        refunds=row["refunds"],
+        applied=row["applied"],
+    )
+
+
+async def insert(conn: asyncpg.Connection, order: Order) -> None:
+    placeholders = ", ".join(f"${i}" for i in range(1, 27))
+    await conn.execute(
+        f"INSERT INTO orders ({_COLUMNS}) VALUES ({placeholders})",  # noqa: S608
+        *_row(order, order.placed_at),
+    )
+
+
+async def save(conn: asyncpg.Connection, order: Order, now: datetime) -> None:
+    names = [name.strip() for name in _COLUMNS.split(",")][1:]
+    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
+    await conn.execute(
+        f"UPDATE orders SET {sets} WHERE order_id = $1",  # noqa: S608
+        *_row(order, now),
+    )
+
+
+async def load(conn: asyncpg.Connection, order_id: str, *, lock: bool = False) -> Order | None:
+    """The order, locked for the transaction when `lock` (handlers and commands change it)."""
+    suffix = " FOR UPDATE" if lock else ""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM orders WHERE order_id = $1{suffix}",  # noqa: S608
+        order_id,
+    )
+    return _order(row) if row else None
+
+
+async def add_entries(conn: asyncpg.Connection, order_id: str, entries: list[Entry]) -> None:
+    """Adds timeline entries; an entry already recorded for the same fact is kept as it was."""
+    for entry in entries:
+        await conn.execute(
+            """INSERT INTO order_timeline (order_id, entry_key, at, kind, details)
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, entry_key) DO NOTHING""",
+            order_id,
+            entry.key,
+            entry.at,
+            entry.kind,
+            entry.details,
+        )
+
+
+async def timeline(conn: asyncpg.Connection, order_id: str) -> list[Entry]:
+    rows = await conn.fetch(
+        """SELECT entry_key, at, kind, details FROM order_timeline
+           WHERE order_id = $1 ORDER BY at, seq""",
+        order_id,
+    )
+    return [Entry(r["entry_key"], r["at"], r["kind"], r["details"]) for r in rows]
+
+
+async def customer_orders(
+    conn: asyncpg.Connection,
+    customer_id: str,
+    *,
+    limit: int,
+    before: tuple[datetime, str] | None,
+) -> list[Order]:
+    """A customer's orders, newest first, after the keyset cursor `before`."""
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM orders
+            WHERE customer_id = $1
+              AND ($2::timestamptz IS NULL OR (placed_at, order_id) < ($2, $3))
+            ORDER BY placed_at DESC, order_id DESC LIMIT $4""",  # noqa: S608
+        customer_id,
+        before[0] if before else None,
+        before[1] if before else "",
+        limit,
+    )
+    return [_order(row) for row in rows]
+
+
+async def claim_idempotency_key(
+    conn: asyncpg.Connection, key: str, request_hash: str, order_id: str
+) -> tuple[str, str] | None:
+    """Claims `key` for a new order; if it was claimed before, (its order id, request hash)."""
+    claimed = await conn.fetchval(
+        """INSERT INTO idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)
+           ON CONFLICT (key) DO NOTHING RETURNING key""",
+        key,
+        request_hash,
+        order_id,
+    )
+    if claimed is not None:
+        return None
+    row = await conn.fetchrow(
+        "SELECT order_id, request_hash FROM idempotency_keys WHERE key = $1", key
+    )
+    assert row is not None
+    return row["order_id"], row["request_hash"]
+
+
+async def record(unit: Unit, order: Order, outcome: Outcome) -> None:
+    """Saves what a rule decided: the order, its timeline, its timers and its events."""
+    await save(unit.conn, order, unit.now)
+    await add_entries(unit.conn, order.order_id, outcome.entries)
+    for kind, due_at in outcome.timers.items():
+        if due_at is None:
+            await unit.cancel_timer(kind, order.order_id)
+        else:
+            await unit.schedule(kind, order.order_id, due_at)
+    for event in outcome.events:
+        await unit.emit(event, order_id=order.order_id)

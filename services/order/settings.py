@@ -1,7 +1,9 @@
 """Settings of the order service, read from `ORDER_*` environment variables."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.order.placement import Limits
 from shared.settings import ServiceSettings
 
 
@@ -10,3 +12,27 @@ class OrderSettings(ServiceSettings):
 
     database_url: str = "postgresql://fulfil@127.0.0.1:5432/order"
     http_port: int = 8001
+
+    payment_window_seconds: float = Field(default=259_200.0, gt=0)  # 72 hours
+    auto_confirm_seconds: float = Field(default=864_000.0, gt=0)  # 10 days
+    max_lines: int = Field(default=50, ge=1)
+    max_quantity: int = Field(default=99, ge=1)
+    max_unit_price: int = Field(default=10_000_000, ge=1)
+    max_order_total: int = Field(default=100_000_000, ge=1)
+    max_gift_message: int = Field(default=200, ge=0)
+    # Where completed orders invite a review, e.g. "https://shop.example/orders/{order_id}/review".
+    review_url_template: str | None = None
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_lines=self.max_lines,
+            max_quantity=self.max_quantity,
+            max_unit_price=self.max_unit_price,
+            max_total=self.max_order_total,
+            max_gift_message=self.max_gift_message,
+        )
+
+    def review_url(self, order_id: str) -> str | None:
+        template = self.review_url_template
+        return template.format(order_id=order_id) if template else None

@@ -1,0 +1,143 @@
+"""Placing an order: the shop's limits, contact rules and the new order itself. Pure."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from services.order.domain import Order, Stage
+from shared.contracts.envelope import Money
+from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
+
+DEFAULT_TIME_ZONES = {Locale.ZH_CN: "Asia/Shanghai", Locale.ZH_TW: "Asia/Taipei", Locale.EN: "UTC"}
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-]")
+_PHONE = re.compile(r"^\+\d{6,15}$")
+_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_lines: int = 50
+    max_quantity: int = 99
+    max_unit_price: int = 10_000_000
+    max_total: int = 100_000_000
+    max_gift_message: int = 200
+
+
+@dataclass(frozen=True)
+class Item:
+    sku: str
+    name: str
+    variant: str | None
+    quantity: int
+    unit_price: int
+
+
+Problem = tuple[str, str]  # (field, message)
+
+
+def new_order_id() -> str:
+    return f"ord_{uuid.uuid4().hex[:24]}"
+
+
+def normalise_phone(raw: str) -> str | None:
+    """`+` and 6 to 15 digits; spaces and dashes are allowed and dropped. None if malformed."""
+    phone = _PHONE_SEPARATORS.sub("", raw)
+    return phone if _PHONE.match(phone) else None
+
+
+def valid_email(email: str) -> bool:
+    if len(email) > 254 or email.count("@") != 1:
+        return False
+    local, domain = email.split("@")
+    labels = domain.split(".")
+    return (
+        0 < len(local) <= 64
+        and bool(_EMAIL_LOCAL.match(local))
+        and len(labels) >= 2
+        and all(_DOMAIN_LABEL.match(label) for label in labels)
+        and labels[-1].isalpha()
+        and len(labels[-1]) >= 2
+    )
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def valid_time_zone(name: str) -> bool:
+    return name in _zones()
+
+
+def limit_problems(items: list[Item], gift_message: str | None, limits: Limits) -> list[Problem]:
+    problems: list[Problem] = []
+    if not items:
+        problems.append(("items", "an order needs at least one item"))
+    if len(items) > limits.max_lines:
+        problems.append(("items", f"at most {limits.max_lines} lines per order"))
+    for i, item in enumerate(items):
+        if not 1 <= item.quantity <= limits.max_quantity:
+            problems.append((f"items[{i}].quantity", f"must be 1 to {limits.max_quantity}"))
+        if not 1 <= item.unit_price <= limits.max_unit_price:
+            problems.append((f"items[{i}].unit_price", f"must be 1 to {limits.max_unit_price}"))
+    if not problems and total_of(items) > limits.max_total:
+        problems.append(("items", f"the order total may not exceed {limits.max_total}"))
+    if gift_message is not None and len(gift_message) > limits.max_gift_message:
+        problems.append(("gift_message", f"at most {limits.max_gift_message} characters"))
+    return problems
+
+
+def total_of(items: list[Item]) -> int:
+    return sum(item.quantity * item.unit_price for item in items)
+
+
+def new_order(
+    *,
+    order_id: str,
+    customer_id: str | None,
+    items: list[Item],
+    currency: str,
+    contact: Contact,
+    address: Address,
+    locale: Locale,
+    time_zone: str | None,
+    method: PaymentMethod,
+    gift_message: str | None,
+    now: datetime,
+    payment_window: timedelta,
+) -> Order:
+    lines = tuple(
+        OrderLine(
+            line_id=f"l{i + 1}",
+            sku=item.sku,
+            name=item.name,
+            variant=item.variant,
+            quantity=item.quantity,
+            unit_price=Money(amount=item.unit_price, currency=currency),
+        )
+        for i, item in enumerate(items)
+    )
+    cod = method is PaymentMethod.CASH_ON_DELIVERY
+    return Order(
+        order_id=order_id,
+        customer_id=customer_id,
+        stage=Stage.PLACED,
+        currency=currency,
+        total=total_of(items),
+        payment_method=method,
+        locale=locale,
+        time_zone=time_zone or DEFAULT_TIME_ZONES[locale],
+        lines=lines,
+        contact=contact,
+        address=address,
+        placed_at=now,
+        payment_due_at=None if cod else now + payment_window,
+        gift_message=gift_message,
+    )

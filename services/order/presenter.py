@@ -1,0 +1,158 @@
+"""What the customer and the shop see of an order: its API representation."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from services.order.domain import ENDED, Entry, Order
+from services.order.schemas import (
+    CheckpointOut,
+    LineOut,
+    MoneyOut,
+    OrderOut,
+    OrderSummaryOut,
+    PaymentOut,
+    RefundOut,
+    ShipmentOut,
+    TimelineEntryOut,
+    TotalsOut,
+)
+from services.order.timeline import describe
+from shared.contracts.events.common import PaymentMethod
+
+TRACKING_KINDS = ("shipped", "checkpoint", "out_for_delivery", "delivered")
+
+
+def _money(order: Order, amount: int) -> MoneyOut:
+    return MoneyOut(amount=amount, currency=order.currency)
+
+
+def instructions(order: Order) -> str:
+    if order.paid_amount > 0:
+        return "Paid. Thank you!"
+    if order.cash_on_delivery:
+        return "Pay the courier on delivery."
+    due = "the due time"
+    if order.payment_due_at is not None:
+        local = order.payment_due_at.astimezone(ZoneInfo(order.time_zone))
+        due = f"{local:%Y-%m-%d %H:%M} ({order.time_zone})"
+    if order.payment_method is PaymentMethod.PAY_FOR_ME:
+        return f"Share the pay-for-me link with the friend who pays, before {due}."
+    return f"Complete the payment before {due}; the payment link appears here once it is ready."
+
+
+def amount_due(order: Order) -> int:
+    return order.total if order.paid_amount == 0 and order.stage not in ENDED else 0
+
+
+def payment_view(order: Order) -> PaymentOut:
+    due = amount_due(order)
+    return PaymentOut(
+        method=order.payment_method,
+        status=order.payment_state,
+        amount_due=_money(order, due),
+        due_at=order.payment_due_at,
+        instructions=instructions(order),
+        checkout_url=order.payment.get("checkout_url"),
+        pay_link=order.payment.get("pay_link"),
+        expires_at=order.payment.get("expires_at"),
+    )
+
+
+def shipment_view(order: Order, entries: list[Entry]) -> ShipmentOut | None:
+    if order.shipment is None:
+        return None
+    checkpoints = [
+        CheckpointOut(
+            at=e.at,
+            kind=e.kind,
+            city=e.details.get("city"),
+            description=describe(e.kind, e.details),
+        )
+        for e in entries
+        if e.kind in TRACKING_KINDS
+    ]
+    return ShipmentOut(**order.shipment, checkpoints=checkpoints)
+
+
+def order_view(order: Order, entries: list[Entry]) -> OrderOut:
+    return OrderOut(
+        order_id=order.order_id,
+        status=order.status,
+        customer_id=order.customer_id,
+        placed_at=order.placed_at,
+        locale=order.locale,
+        time_zone=order.time_zone,
+        items=[
+            LineOut(
+                line_id=line.line_id,
+                sku=line.sku,
+                name=line.name,
+                variant=line.variant,
+                quantity=line.quantity,
+                unit_price=line.unit_price.amount,
+                line_total=line.quantity * line.unit_price.amount,
+            )
+            for line in order.lines
+        ],
+        totals=TotalsOut(
+            total=_money(order, order.total),
+            paid=_money(order, order.paid_amount),
+            refunded=_money(order, order.refunded_amount),
+            due=_money(order, amount_due(order)),
+        ),
+        payment=payment_view(order),
+        promised_ship_date=order.promised_ship_date,
+        contact=order.contact.model_dump(mode="json"),
+        delivery_address=order.address.model_dump(mode="json"),
+        gift_message=order.gift_message,
+        shipment=shipment_view(order, entries),
+        refunds=[
+            RefundOut(
+                refund_id=refund_id,
+                status=refund["status"],
+                amount=None if refund.get("amount") is None else _money(order, refund["amount"]),
+                reason=refund.get("reason"),
+                flow=refund.get("flow"),
+            )
+            for refund_id, refund in order.refunds.items()
+        ],
+        timeline=[
+            TimelineEntryOut(
+                at=e.at, kind=e.kind, description=describe(e.kind, e.details), details=e.details
+            )
+            for e in entries
+        ],
+    )
+
+
+def summary(order: Order) -> OrderSummaryOut:
+    return OrderSummaryOut(
+        order_id=order.order_id,
+        status=order.status,
+        placed_at=order.placed_at,
+        total=_money(order, order.total),
+        item_count=sum(line.quantity for line in order.lines),
+        first_item=order.lines[0].name,
+    )
+
+
+def cursor_of(order: Order) -> str:
+    raw = f"{order.placed_at.isoformat()}|{order.order_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_cursor(cursor: str) -> tuple[datetime, str] | None:
+    """The (placed_at, order_id) a page continues after; None if the cursor is not ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        placed, _, order_id = raw.partition("|")
+        at = datetime.fromisoformat(placed)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if at.tzinfo is None or not order_id:
+        return None
+    return at, order_id

@@ -1,0 +1,139 @@
+"""How the order reacts to what payment, logistics and returns tell it. Pure.
+
+Every reaction is safe to repeat and to receive late: facts are applied once
+(by their own ids), the stage only moves forward, an ended order stays ended.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from services.order.domain import (
+    ENDED,
+    PAYMENT_WINDOW,
+    REFUND_RANK,
+    Entry,
+    Order,
+    Outcome,
+    Stage,
+    end,
+)
+from shared.contracts.envelope import Money
+from shared.contracts.events.common import PaymentMethod
+from shared.contracts.events.order import OrderCancelled, OrderPaid
+
+
+def payment_requested(order: Order, instructions: dict[str, Any], at: datetime) -> Outcome:
+    """Keeps the latest way to pay (checkout URL, pay-for-me link) to show on the order."""
+    if order.stage is not Stage.PLACED or order.paid_amount > 0:
+        return Outcome()
+    order.payment = instructions
+    if order.payment_status == "failed":
+        order.payment_status = "pending"
+    if order.cash_on_delivery:
+        return Outcome()
+    key = f"payment_requested:{instructions['attempt_id']}"
+    return Outcome(entries=[Entry(key, at, "payment_requested", {"method": order.payment_method})])
+
+
+def paid(order: Order, amount: Money, method: PaymentMethod, at: datetime, fact: str) -> Outcome:
+    """A payment was captured. An ended order stays ended: the payment service refunds it."""
+    if not order.first_time(fact):
+        return Outcome()
+    order.paid_amount += amount.amount
+    details = {"amount": amount.amount, "currency": amount.currency, "method": method}
+    if order.stage in ENDED:
+        return Outcome(entries=[Entry(fact, at, "late_payment", details)])
+    first = order.payment_status != "paid"
+    order.payment_status = "paid"
+    order.paid_at = order.paid_at or at
+    order.advance(Stage.PAID)
+    outcome = Outcome(entries=[Entry(fact, at, "paid", details)], timers={PAYMENT_WINDOW: None})
+    if first:
+        outcome.events.append(OrderPaid(amount=amount, payment_method=method, paid_at=at))
+    return outcome
+
+
+def payment_failed(
+    order: Order, message: str, retry_allowed: bool, at: datetime, fact: str
+) -> Outcome:
+    if order.stage is not Stage.PLACED or order.paid_amount > 0:
+        return Outcome()
+    order.payment_status = "failed"
+    details = {"message": message, "retry_allowed": retry_allowed}
+    outcome = Outcome(entries=[Entry(fact, at, "payment_failed", details)])
+    if not retry_allowed:
+        event = OrderCancelled(reason="payment_failed", was_paid=False)
+        outcome += end(order, Stage.CANCELLED, "payment_failed", at, event)
+    return outcome
+
+
+def stock_shortage(order: Order, short: list[dict[str, Any]], at: datetime) -> Outcome:
+    """Stock ran out for an order not yet shipped: it is cancelled (and refunded if paid)."""
+    if order.stage not in (Stage.PLACED, Stage.PAID):
+        return Outcome()
+    was_paid = order.paid_amount > 0
+    event = OrderCancelled(reason="stock_shortage", was_paid=was_paid)
+    outcome = end(order, Stage.CANCELLED, "stock_shortage", at, event)
+    details = {"reason": "stock_shortage", "lines": short}
+    outcome.entries = [Entry("cancelled", at, "cancelled", details)]
+    return outcome
+
+
+def shipment_moved(order: Order, to: Stage, shipment: dict[str, Any], entry: Entry) -> Outcome:
+    """A shipment step: records it, moves the stage forward if it is behind."""
+    order.shipment = {**(order.shipment or {}), **shipment}
+    order.advance(to)
+    return Outcome(entries=[entry])
+
+
+def refund_step(
+    order: Order, request_id: str, status: str, at: datetime, kind: str, details: dict[str, Any]
+) -> Outcome:
+    """A refund request moved (requested, approved, rejected, failed); never backwards."""
+    refund = order.refunds.setdefault(
+        request_id, {"status": status, "amount": None, "reason": None, "flow": None}
+    )
+    if REFUND_RANK[status] >= REFUND_RANK[refund["status"]]:
+        refund["status"] = status
+    for name in ("amount", "reason", "flow"):
+        if details.get(name) is not None and refund.get(name) is None:
+            refund[name] = details[name]
+    refund["updated_at"] = at.isoformat()
+    return Outcome(entries=[Entry(f"{kind}:{request_id}", at, kind, details)])
+
+
+def refund_paid(
+    order: Order, refund_id: str, request_id: str | None, amount: Money, reason: str, at: datetime
+) -> Outcome:
+    if not order.first_time(f"refund_paid:{refund_id}"):
+        return Outcome()
+    order.refunded_amount += amount.amount
+    details = {"amount": amount.amount, "currency": amount.currency, "reason": reason}
+    step = refund_step(order, request_id or refund_id, "paid", at, "refund_paid", details)
+    step.entries = [Entry(f"refund_paid:{refund_id}", at, "refund_paid", details)]
+    return step
+
+
+def stock_reserved(order: Order, promised: date, at: datetime) -> Outcome:
+    if order.stage in ENDED:
+        return Outcome()
+    order.promised_ship_date = order.promised_ship_date or promised
+    details = {"promised_ship_date": promised.isoformat()}
+    return Outcome(entries=[Entry("stock_reserved", at, "stock_reserved", details)])
+
+
+def delayed(order: Order, reason: str, new_date: date, at: datetime) -> Outcome:
+    """The promise cannot be kept: the customer is told the new date."""
+    if order.stage in ENDED or order.stage in (Stage.DELIVERED, Stage.COMPLETED):
+        return Outcome()
+    if reason == "not_shipped_by_promise":
+        order.promised_ship_date = new_date
+    details = {"reason": reason, "new_expected_date": new_date.isoformat()}
+    return Outcome(entries=[Entry(f"delayed:{reason}:{new_date}", at, "delayed", details)])
+
+
+def noted(order: Order, key: str, at: datetime, kind: str, details: dict[str, Any]) -> Outcome:
+    """A step the customer should see that changes nothing else."""
+    return Outcome(entries=[Entry(key, at, kind, details)])

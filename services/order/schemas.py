@@ -1,0 +1,234 @@
+"""The order API's request and response bodies (they make its OpenAPI document)."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from services.order.placement import normalise_phone, valid_email, valid_time_zone
+from shared.contracts.envelope import CURRENCIES
+from shared.contracts.events.common import Locale, PaymentMethod
+
+
+def _printable(value: str) -> str:
+    """No control characters or lone surrogates: they cannot be stored or shown."""
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+_Trimmed = StringConstraints(strip_whitespace=True, min_length=1)
+Text20 = Annotated[str, _Trimmed, Field(max_length=20), AfterValidator(_printable)]
+Text100 = Annotated[str, _Trimmed, Field(max_length=100), AfterValidator(_printable)]
+Text200 = Annotated[str, _Trimmed, Field(max_length=200), AfterValidator(_printable)]
+
+
+Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
+CustomerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ItemIn(Body):
+    sku: Sku
+    name: Text200
+    variant: Text100 | None = None
+    quantity: int = Field(description="1 to the configured maximum (99 by default)")
+    unit_price: int = Field(description="minor units (fen, cents); 1 to the configured maximum")
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    phone = normalise_phone(_printable(value))
+    if phone is None:
+        raise ValueError("expected + and 6 to 15 digits (spaces and dashes allowed)")
+    return phone
+
+
+class ContactIn(Body):
+    phone: str | None = Field(default=None, max_length=32, examples=["+86 138 0013 8000"])
+    email: str | None = Field(default=None, max_length=254, examples=["li.wei@example.com"])
+
+    @field_validator("phone")
+    @classmethod
+    def _valid_phone(cls, value: str | None) -> str | None:
+        return _phone(value)
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str | None) -> str | None:
+        if value is not None and not valid_email(value.strip()):
+            raise ValueError("not a valid email address")
+        return value.strip() if value is not None else None
+
+    @model_validator(mode="after")
+    def _one_way_to_reach(self) -> ContactIn:
+        if self.phone is None and self.email is None:
+            raise ValueError("a phone number or an email address is required")
+        return self
+
+
+class AddressIn(Body):
+    recipient: Text100
+    phone: str | None = Field(default=None, max_length=32)
+    line1: Text200
+    line2: Text200 | None = None
+    city: Text100
+    region: Text100 | None = None
+    postal_code: Text20 | None = None
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. CN")
+
+    @field_validator("phone")
+    @classmethod
+    def _valid_phone(cls, value: str | None) -> str | None:
+        return _phone(value)
+
+
+class PlaceOrder(Body):
+    items: list[ItemIn] = Field(max_length=1000)
+    currency: str = Field(examples=["CNY"], description=f"one of {sorted(CURRENCIES)}")
+    customer_id: CustomerId | None = Field(default=None, description="none for a guest")
+    contact: ContactIn
+    address: AddressIn
+    locale: Locale
+    time_zone: str | None = Field(default=None, max_length=64, description="IANA name")
+    payment_method: PaymentMethod
+    gift_message: Annotated[str, Field(max_length=2000), AfterValidator(_printable)] | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if value not in CURRENCIES:
+            raise ValueError(f"unknown currency; expected one of {sorted(CURRENCIES)}")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and not valid_time_zone(value):
+            raise ValueError("not an IANA time zone name, e.g. Asia/Shanghai")
+        return value
+
+
+class CancelOrder(Body):
+    reason: Text200 = "customer_request"
+
+
+class MoneyOut(BaseModel):
+    amount: int
+    currency: str
+
+
+class LineOut(BaseModel):
+    line_id: str
+    sku: str
+    name: str
+    variant: str | None
+    quantity: int
+    unit_price: int
+    line_total: int
+
+
+class TotalsOut(BaseModel):
+    total: MoneyOut
+    paid: MoneyOut
+    refunded: MoneyOut
+    due: MoneyOut
+
+
+class PaymentOut(BaseModel):
+    method: PaymentMethod
+    status: str = Field(
+        description="pending, pay_on_delivery, failed, paid, partially_refunded, refunded, "
+        "expired or cancelled"
+    )
+    amount_due: MoneyOut
+    due_at: datetime | None
+    instructions: str
+    checkout_url: str | None = None
+    pay_link: str | None = None
+    expires_at: str | None = None
+
+
+class CheckpointOut(BaseModel):
+    at: datetime
+    kind: str
+    city: str | None
+    description: str
+
+
+class ShipmentOut(BaseModel):
+    shipment_id: str | None = None
+    courier: str | None = None
+    tracking_number: str | None = None
+    address: dict[str, Any] | None = None
+    shipped_at: str | None = None
+    delivered_at: str | None = None
+    checkpoints: list[CheckpointOut] = []
+
+
+class RefundOut(BaseModel):
+    refund_id: str
+    status: str
+    amount: MoneyOut | None
+    reason: str | None
+    flow: str | None
+
+
+class TimelineEntryOut(BaseModel):
+    at: datetime
+    kind: str
+    description: str
+    details: dict[str, Any]
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    status: str
+    customer_id: str | None
+    placed_at: datetime
+    locale: Locale
+    time_zone: str
+    items: list[LineOut]
+    totals: TotalsOut
+    payment: PaymentOut
+    promised_ship_date: date | None
+    contact: dict[str, Any]
+    delivery_address: dict[str, Any]
+    gift_message: str | None
+    shipment: ShipmentOut | None
+    refunds: list[RefundOut]
+    timeline: list[TimelineEntryOut]
+
+
+class PlacedOrderOut(OrderOut):
+    access_token: str = Field(description="opens this order only (guests, message links)")
+    order_url: str
+
+
+class OrderSummaryOut(BaseModel):
+    order_id: str
+    status: str
+    placed_at: datetime
+    total: MoneyOut
+    item_count: int
+    first_item: str
+
+
+class OrderPageOut(BaseModel):
+    orders: list[OrderSummaryOut]
+    next_cursor: str | None
