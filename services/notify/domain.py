@@ -1,1 +1,234 @@
-"""The notify service's business rules: pure functions and values, no I/O."""
+"""The notify service's business rules: pure functions and values, no I/O.
+
+Which message an event yields, who gets it on which channel, when it may go
+(quiet hours), when payment reminders fall and which wording variant an order
+gets. Times are passed in; nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shared.contracts.events.common import Address, Contact
+
+CHANNELS = ("email", "sms")
+LOCALES = ("zh-CN", "zh-TW", "en")
+
+# Every template the service renders, each in every locale and channel.
+TEMPLATES = (
+    "order_confirmation",
+    "payment_received",
+    "payment_failed",
+    "payment_reminder",
+    "order_closed",
+    "order_cancelled",
+    "stock_shortage_apology",
+    "shipped",
+    "shipment_delayed",
+    "out_for_delivery",
+    "delivered",
+    "refund_requested",
+    "refund_approved",
+    "refund_paid",
+    "return_received",
+    "order_completed",
+)
+
+# Sent at once even in quiet hours: answers to what the customer just did, and
+# the courier at the door. Everything else waits for the morning.
+URGENT = frozenset(
+    {
+        "order_confirmation",
+        "payment_received",
+        "payment_failed",
+        "refund_requested",
+        "out_for_delivery",
+    }
+)
+# Non-essential: what a customer may opt out of. Transactional messages always go.
+NON_ESSENTIAL = frozenset({"payment_reminder"})
+REMINDER = "payment_reminder"
+
+
+class OrderState:
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Preferences:
+    email: bool = True
+    sms: bool = True
+    marketing_opt_out: bool = False
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time
+    end: time
+
+    def holds(self, local: time) -> bool:
+        """True when `local` (a wall-clock time) falls inside the quiet window."""
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+def zone(name: str, fallback: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(fallback)
+
+
+def in_quiet_hours(now: datetime, tz: ZoneInfo, quiet: QuietHours) -> bool:
+    return quiet.holds(now.astimezone(tz).time())
+
+
+def quiet_hours_end(now: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:
+    """The next moment, at or after `now`, when the quiet window of `tz` is over."""
+    local = now.astimezone(tz)
+    if not quiet.holds(local.time()):
+        return now
+    morning = datetime.combine(local.date(), quiet.end, tzinfo=tz)
+    if morning <= local:
+        morning = datetime.combine(local.date() + timedelta(days=1), quiet.end, tzinfo=tz)
+    return morning.astimezone(now.tzinfo)
+
+
+def send_after(template: str, now: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:
+    """When a message may go: now when urgent or outside quiet hours, else the morning."""
+    return now if template in URGENT else quiet_hours_end(now, tz, quiet)
+
+
+def channels_for(template: str, contact: Contact, prefs: Preferences) -> list[str]:
+    """The channels a message goes on: the contact details the order has, minus what the
+    customer turned off; nothing non-essential for a customer who opted out."""
+    if template in NON_ESSENTIAL and prefs.marketing_opt_out:
+        return []
+    chosen = []
+    if contact.email and prefs.email:
+        chosen.append("email")
+    if contact.phone and prefs.sms:
+        chosen.append("sms")
+    return chosen
+
+
+def cancellation_template(reason: str) -> str:
+    return "stock_shortage_apology" if reason == "stock_shortage" else "order_cancelled"
+
+
+def refund_request_is_told(actor: str) -> bool:
+    """A refund request the system opened itself (a cancelled paid order) is followed at once
+    by its approval; the customer hears of that, not of the paperwork."""
+    return actor != "system"
+
+
+def payment_failure_is_told(state: str) -> bool:
+    return state == OrderState.AWAITING_PAYMENT
+
+
+def variant_for(order_id: str, variants: Sequence[str]) -> str:
+    """The reminder wording an order gets: stable for the order, spread evenly over variants."""
+    if not variants:
+        raise ValueError("at least one reminder variant is required")
+    digest = hashlib.sha256(order_id.encode()).digest()
+    return variants[int.from_bytes(digest[:8], "big") % len(variants)]
+
+
+@dataclass(frozen=True)
+class ReminderSchedule:
+    offsets_seconds: Sequence[float]
+    before_close_seconds: float
+    min_gap_seconds: float
+    max_count: int
+
+    def plan(self, placed_at: datetime, due_at: datetime) -> list[datetime]:
+        """The planned reminder times: offsets after placement and one before the window
+        closes, all strictly inside the window, spaced at least `min_gap`, at most `max`."""
+        candidates = [placed_at + timedelta(seconds=s) for s in self.offsets_seconds]
+        if self.before_close_seconds > 0:
+            candidates.append(due_at - timedelta(seconds=self.before_close_seconds))
+        gap = timedelta(seconds=self.min_gap_seconds)
+        planned: list[datetime] = []
+        for at in sorted(candidates):
+            if at <= placed_at or at >= due_at:
+                continue
+            if planned and at - planned[-1] < gap:
+                continue
+            planned.append(at)
+        return planned[: self.max_count]
+
+    def next_after(
+        self, placed_at: datetime, due_at: datetime, sent: int, now: datetime
+    ) -> datetime | None:
+        """When reminder number `sent + 1` falls, given `sent` went already; None when done.
+        A planned time already past (the order was learnt late, or a reminder waited for the
+        morning) moves to now, or to `min_gap` after the previous reminder."""
+        plan = self.plan(placed_at, due_at)
+        if sent >= len(plan):
+            return None
+        earliest = now + timedelta(seconds=self.min_gap_seconds) if sent else now
+        at = max(plan[sent], earliest)
+        return at if at < due_at else None
+
+
+@dataclass(frozen=True)
+class ReminderDecision:
+    send: bool
+    rearm_at: datetime | None
+
+
+def reminder_decision(
+    *,
+    now: datetime,
+    due_at: datetime,
+    state: str,
+    opted_out: bool,
+    tz: ZoneInfo,
+    quiet: QuietHours,
+) -> ReminderDecision:
+    """What a due reminder does: go now, wait for the morning, or not go at all."""
+    if state != OrderState.AWAITING_PAYMENT or opted_out or now >= due_at:
+        return ReminderDecision(send=False, rearm_at=None)
+    if in_quiet_hours(now, tz, quiet):
+        morning = quiet_hours_end(now, tz, quiet)
+        return ReminderDecision(send=False, rearm_at=morning if morning < due_at else None)
+    return ReminderDecision(send=True, rearm_at=None)
+
+
+def mask_phone(phone: str) -> str:
+    digits = phone.strip()
+    return "*" * max(0, len(digits) - 4) + digits[-4:] if len(digits) > 4 else "****"
+
+
+def mask_email(email: str) -> str:
+    name, _, host = email.partition("@")
+    return f"{name[:1]}***@{host}" if host else "***"
+
+
+def mask_recipient(channel: str, recipient: str) -> str:
+    return mask_email(recipient) if channel == "email" else mask_phone(recipient)
+
+
+def mask_street(street: str) -> str:
+    """Keeps the start of a street line (enough to recognise it), hides the rest."""
+    keep = max(2, len(street) // 2)
+    return street[:keep] + "***" if len(street) > keep else street[:1] + "***"
+
+
+def masked_address(address: Address, locale: str) -> str:
+    """The delivery address as a message shows it: the area in full, the street masked,
+    in the order the locale writes addresses."""
+    street = mask_street(address.line1)
+    if locale.startswith("zh"):
+        return "".join(dict.fromkeys(p for p in (address.region, address.city, street) if p))
+    return ", ".join(dict.fromkeys(p for p in (street, address.city, address.region) if p))

@@ -1,5 +1,11 @@
-"""Settings of the notify service, read from `NOTIFY_*` environment variables."""
+"""Settings of the notify service, read from `NOTIFY_*` environment variables.
 
+Durations are in seconds so a demo can run whole payment windows in a minute.
+"""
+
+from datetime import time
+
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,3 +16,31 @@ class NotifySettings(ServiceSettings):
 
     database_url: str = "postgresql://fulfil@127.0.0.1:5432/notify"
     http_port: int = 8004
+
+    shop_name: str = "Fulfil Shop"
+    templates_dir: str | None = None
+    default_time_zone: str = "Asia/Shanghai"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_from: str = "Fulfil Shop <orders@fulfil.example>"
+    smtp_timeout_seconds: float = 10.0
+    sms_gateway_url: str = "http://127.0.0.1:8026/sms"
+    sms_gateway_key: SecretStr = SecretStr("dev-sms-gateway-key")
+    sms_timeout_seconds: float = 10.0
+
+    quiet_hours_start: time = time(22, 0)
+    quiet_hours_end: time = time(8, 0)
+
+    reminder_offsets_seconds: list[float] = [3600.0, 86400.0]
+    reminder_before_close_seconds: float = 7200.0
+    reminder_min_gap_seconds: float = 3600.0
+    reminder_max: int = 3
+    reminder_variants: list[str] = ["A", "B"]
+
+    sender_poll_seconds: float = 1.0
+    sender_batch_size: int = 20
+    sender_max_attempts: int = 6
+    sender_backoff_seconds: float = 5.0
+    sender_backoff_max_seconds: float = 900.0
+    sender_lease_seconds: float = 120.0

@@ -1,5 +1,166 @@
-"""HTTP routes of the notify service."""
+"""HTTP routes of the notify service: preferences, an order's messages, reminder statistics."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.notify import domain, repository
+from services.notify.settings import NotifySettings
+from shared.http import NotFound, require_key
+from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["notify"])
+
+CustomerId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channels: list[Literal["email", "sms"]] = Field(min_length=1, max_length=2)
+    marketing_opt_out: bool = False
+
+
+class PreferencesOut(BaseModel):
+    customer_id: str
+    channels: list[str]
+    marketing_opt_out: bool
+    updated_at: datetime | None
+
+
+class MessageOut(BaseModel):
+    id: str
+    template: str
+    channel: str
+    locale: str
+    recipient: str
+    subject: str | None
+    status: str
+    variant: str | None
+    source_event_id: str
+    source_type: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    send_after: datetime
+    sent_at: datetime | None
+    failed_at: datetime | None
+
+
+class VariantStats(BaseModel):
+    variant: str
+    orders_reminded: int
+    reminders_sent: int
+    converted: int
+    conversion_rate: float
+
+
+def _runtime(request: Request) -> tuple[Runtime, NotifySettings]:
+    runtime: Runtime = request.app.state.runtime
+    settings = runtime.settings
+    assert isinstance(settings, NotifySettings)
+    return runtime, settings
+
+
+def shop_key(request: Request) -> None:
+    require_key(request, _runtime(request)[1].shop_api_key)
+
+
+def shop_or_ops_key(request: Request) -> None:
+    settings = _runtime(request)[1]
+    require_key(request, settings.shop_api_key, settings.ops_api_key)
+
+
+def ops_key(request: Request) -> None:
+    require_key(request, _runtime(request)[1].ops_api_key)
+
+
+def _preferences_out(customer_id: str, row: Any) -> PreferencesOut:
+    prefs = domain.Preferences(**{k: row[k] for k in ("email", "sms", "marketing_opt_out")})
+    return PreferencesOut(
+        customer_id=customer_id,
+        channels=[c for c in domain.CHANNELS if getattr(prefs, c)],
+        marketing_opt_out=prefs.marketing_opt_out,
+        updated_at=row["updated_at"],
+    )
+
+
+@router.put(
+    "/customers/{customer_id}/preferences",
+    response_model=PreferencesOut,
+    dependencies=[Depends(shop_key)],
+)
+async def put_preferences(
+    request: Request, body: PreferencesIn, customer_id: CustomerId
+) -> PreferencesOut:
+    """Which channels a customer gets, and whether they opted out of reminders."""
+    runtime, _ = _runtime(request)
+    prefs = domain.Preferences(
+        email="email" in body.channels,
+        sms="sms" in body.channels,
+        marketing_opt_out=body.marketing_opt_out,
+    )
+    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
+        await repository.save_preferences(unit.conn, customer_id, prefs, unit.now)
+        row = await repository.preferences_row(unit.conn, customer_id)
+    return _preferences_out(customer_id, row)
+
+
+@router.get(
+    "/customers/{customer_id}/preferences",
+    response_model=PreferencesOut,
+    dependencies=[Depends(shop_or_ops_key)],
+)
+async def get_preferences(request: Request, customer_id: CustomerId) -> PreferencesOut:
+    runtime, _ = _runtime(request)
+    async with runtime.db.acquire() as conn:
+        row = await repository.preferences_row(conn, customer_id)
+    if row is None:
+        defaults = domain.Preferences()
+        row = {**vars(defaults), "updated_at": None}
+    return _preferences_out(customer_id, row)
+
+
+@router.get("/orders/{order_id}/messages", dependencies=[Depends(shop_or_ops_key)])
+async def order_messages(request: Request, order_id: str) -> dict[str, Any]:
+    """Every message for an order, for customer support; recipients are masked."""
+    runtime, _ = _runtime(request)
+    async with runtime.db.acquire() as conn:
+        if not await repository.order_known(conn, order_id):
+            raise NotFound("order_not_found", f"no messages are known for order {order_id}")
+        rows = await repository.messages_for(conn, order_id)
+    messages = [
+        MessageOut(
+            **{**dict(r), "recipient": domain.mask_recipient(r["channel"], r["recipient"])}
+        ).model_dump(mode="json")
+        for r in rows
+    ]
+    return {"order_id": order_id, "messages": messages}
+
+
+@router.get("/stats/reminders", dependencies=[Depends(ops_key)])
+async def reminder_stats(request: Request) -> dict[str, Any]:
+    """Per wording variant: orders reminded, reminders sent, orders paid after a reminder."""
+    runtime, settings = _runtime(request)
+    async with runtime.db.acquire() as conn:
+        rows = {r["variant"]: r for r in await repository.reminder_stats(conn)}
+    variants = list(dict.fromkeys([*settings.reminder_variants, *rows]))
+    out = []
+    for name in variants:
+        r = rows.get(name)
+        reminded = r["orders_reminded"] if r else 0
+        converted = r["converted"] if r else 0
+        out.append(
+            VariantStats(
+                variant=name,
+                orders_reminded=reminded,
+                reminders_sent=r["reminders_sent"] if r else 0,
+                converted=converted,
+                conversion_rate=round(converted / reminded, 4) if reminded else 0.0,
+            ).model_dump()
+        )
+    return {"variants": out}

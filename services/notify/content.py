@@ -1,0 +1,223 @@
+"""What a message says: the values its template is rendered with, formatted for its locale.
+
+Pure: the order (its OrderPlaced), the event that happened and the clock-free
+facts go in; a dict of ready-to-print strings comes out. Templates only place
+these values; they never format money or dates themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.notify import domain
+from shared.contracts.envelope import Event, Money
+from shared.contracts.events import logistics, order, payment, returns
+from shared.contracts.events.common import OrderLine
+
+SYMBOLS = {
+    "CNY": "¥",
+    "HKD": "HK$",
+    "TWD": "NT$",
+    "USD": "US$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "JP¥",
+    "SGD": "S$",
+}
+NO_MINOR_UNITS = frozenset({"JPY"})
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+METHODS = {
+    "zh-CN": {
+        "wallet": "电子钱包",
+        "online_banking": "网上银行",
+        "card": "银行卡",
+        "cash_on_delivery": "货到付款",
+        "pay_for_me": "好友代付",
+    },
+    "zh-TW": {
+        "wallet": "電子錢包",
+        "online_banking": "網路銀行",
+        "card": "信用卡或金融卡",
+        "cash_on_delivery": "貨到付款",
+        "pay_for_me": "好友代付",
+    },
+    "en": {
+        "wallet": "wallet",
+        "online_banking": "online banking",
+        "card": "card",
+        "cash_on_delivery": "cash on delivery",
+        "pay_for_me": "pay-for-me link",
+    },
+}
+
+
+def money(value: Money) -> str:
+    symbol = SYMBOLS.get(value.currency, value.currency + " ")
+    if value.currency in NO_MINOR_UNITS:
+        return f"{symbol}{value.amount:,}"
+    return f"{symbol}{value.amount // 100:,}.{value.amount % 100:02d}"
+
+
+def day(value: date, locale: str) -> str:
+    if locale.startswith("zh"):
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def moment(value: datetime, tz: ZoneInfo, locale: str) -> str:
+    local = value.astimezone(tz)
+    return f"{day(local.date(), locale)} {local:%H:%M}"
+
+
+def items(lines: tuple[OrderLine, ...]) -> list[dict[str, Any]]:
+    return [{"name": x.name, "variant": x.variant, "quantity": x.quantity} for x in lines]
+
+
+Extra = Callable[[Any, order.OrderPlaced, ZoneInfo, str], dict[str, Any]]
+
+
+def _confirmation(_: Any, placed: order.OrderPlaced, tz: ZoneInfo, locale: str) -> dict[str, Any]:
+    due = placed.payment_due_at
+    return {
+        "payment_method": METHODS[locale][placed.payment_method.value],
+        "cash_on_delivery": placed.payment_method.value == "cash_on_delivery",
+        "payment_due": moment(due, tz, locale) if due else None,
+    }
+
+
+def _paid(e: order.OrderPaid, _p: order.OrderPlaced, tz: ZoneInfo, loc: str) -> dict[str, Any]:
+    return {"amount": money(e.amount), "paid_at": moment(e.paid_at, tz, loc)}
+
+
+def _failed(
+    e: payment.PaymentFailed, p: order.OrderPlaced, tz: ZoneInfo, loc: str
+) -> dict[str, Any]:
+    due = p.payment_due_at
+    return {"retry_allowed": e.retry_allowed, "payment_due": moment(due, tz, loc) if due else None}
+
+
+def _reminder(e: dict[str, Any], p: order.OrderPlaced, tz: ZoneInfo, loc: str) -> dict[str, Any]:
+    due = p.payment_due_at
+    return {
+        "variant": e["variant"],
+        "number": e["number"],
+        "payment_due": moment(due, tz, loc) if due else None,
+    }
+
+
+def _cancelled(e: order.OrderCancelled, *_: Any) -> dict[str, Any]:
+    return {"reason": e.reason, "was_paid": e.was_paid}
+
+
+def _shipped(
+    e: logistics.ShipmentShipped, placed: order.OrderPlaced, tz: ZoneInfo, loc: str
+) -> dict[str, Any]:
+    expected: date | None = getattr(e, "expected_delivery_date", None)
+    return {
+        "courier": e.courier,
+        "tracking_number": e.tracking_number,
+        "shipped_items": items(e.lines or placed.lines),
+        "recipient": e.address.recipient,
+        "address": domain.masked_address(e.address, loc),
+        "expected_delivery": day(expected, loc) if expected else None,
+        "cash_on_delivery": money(e.cash_on_delivery) if e.cash_on_delivery else None,
+    }
+
+
+def _delayed(e: logistics.ShipmentDelayed, _p: Any, _tz: Any, loc: str) -> dict[str, Any]:
+    return {
+        "reason": e.reason,
+        "previous_date": day(e.previous_date, loc),
+        "new_date": day(e.new_expected_date, loc),
+    }
+
+
+def _out(e: logistics.ShipmentOutForDelivery, *_: Any) -> dict[str, Any]:
+    return {"courier": e.courier, "tracking_number": e.tracking_number, "city": e.city}
+
+
+def _delivered(e: logistics.ShipmentDelivered, _p: Any, tz: ZoneInfo, loc: str) -> dict[str, Any]:
+    return {
+        "courier": e.courier,
+        "tracking_number": e.tracking_number,
+        "delivered_at": moment(e.delivered_at, tz, loc),
+        "cash_collected": money(e.cash_collected) if e.cash_collected else None,
+    }
+
+
+def _refund_requested(e: returns.RefundRequested, *_: Any) -> dict[str, Any]:
+    return {
+        "amount": money(e.amount),
+        "flow": e.flow.value,
+        "return_shipping_paid_by": e.return_shipping_paid_by,
+    }
+
+
+def _refund_approved(e: returns.RefundApproved, *_: Any) -> dict[str, Any]:
+    return {"amount": money(e.amount), "flow": e.flow.value}
+
+
+def _refund_paid(e: payment.RefundPaid, _p: Any, tz: ZoneInfo, loc: str) -> dict[str, Any]:
+    return {
+        "amount": money(e.amount),
+        "paid_at": moment(e.paid_at, tz, loc),
+        "late_payment": e.reason == "late_payment",
+    }
+
+
+def _return_received(e: returns.ReturnReceived, _p: Any, tz: ZoneInfo, loc: str) -> dict[str, Any]:
+    return {"received_at": moment(e.received_at, tz, loc)}
+
+
+def _completed(e: order.OrderCompleted, placed: order.OrderPlaced, *_: Any) -> dict[str, Any]:
+    return {"review_url": e.review_url or placed.order_url, "confirmed_by": e.confirmed_by}
+
+
+def _nothing(*_: Any) -> dict[str, Any]:
+    return {}
+
+
+EXTRAS: dict[str, Extra] = {
+    "order_confirmation": _confirmation,
+    "payment_received": _paid,
+    "payment_failed": _failed,
+    "payment_reminder": _reminder,
+    "order_closed": _nothing,
+    "order_cancelled": _cancelled,
+    "stock_shortage_apology": _cancelled,
+    "shipped": _shipped,
+    "shipment_delayed": _delayed,
+    "out_for_delivery": _out,
+    "delivered": _delivered,
+    "refund_requested": _refund_requested,
+    "refund_approved": _refund_approved,
+    "refund_paid": _refund_paid,
+    "return_received": _return_received,
+    "order_completed": _completed,
+}
+
+
+def context(
+    template: str,
+    order_id: str,
+    placed: order.OrderPlaced,
+    event: Event | dict[str, Any] | None,
+    *,
+    shop_name: str,
+    tz: ZoneInfo,
+) -> dict[str, Any]:
+    """Everything the template of `template` may print, in the order's locale."""
+    locale = placed.locale.value
+    return {
+        "shop_name": shop_name,
+        "locale": locale,
+        "order_id": order_id,
+        "order_url": placed.order_url,
+        "name": placed.address.recipient,
+        "items": items(placed.lines),
+        "total": money(placed.total),
+        **EXTRAS[template](event, placed, tz, locale),
+    }

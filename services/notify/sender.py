@@ -1,0 +1,143 @@
+"""The sender: delivers recorded messages whose time has come, outside any transaction.
+
+Each pass claims due messages under a lease (replicas share the work and a
+crashed sender's claims expire), delivers them through the channel adapters
+with the message id as idempotency key, then records the outcome in a unit:
+sent (NotificationSent), retried later with backoff, or failed for good
+(NotificationFailed) when the channel refuses permanently or the attempts run out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import structlog
+from prometheus_client import Counter
+
+from services.notify import repository
+from services.notify.channels import ChannelError, Delivery
+from services.notify.outgoing import NotifyDeps
+from shared.contracts.events.notify import NotificationFailed, NotificationSent
+from shared.logging import get_logger, mask_text
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
+
+log = get_logger(component="sender")
+DELIVERIES = Counter(
+    "notify_deliveries_total", "Message delivery attempts", ["channel", "template", "outcome"]
+)
+
+
+def backoff(deps: NotifyDeps, attempts: int) -> timedelta:
+    s = deps.settings
+    seconds = s.sender_backoff_seconds * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(s.sender_backoff_max_seconds, seconds))
+
+
+async def run_sender(runtime: Runtime) -> None:
+    """The background loop: one pass after another, pausing when nothing is due."""
+    deps: NotifyDeps = runtime.definition.deps
+    while True:
+        try:
+            if await send_due(runtime, deps) < deps.settings.sender_batch_size:
+                await asyncio.sleep(deps.settings.sender_poll_seconds)
+        except asyncio.CancelledError:
+            raise
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("sending pass failed; retrying", error=repr(exc))
+            await asyncio.sleep(deps.settings.sender_poll_seconds)
+        except Exception:  # keep delivering; claimed messages come back when their lease ends
+            log.exception("sending pass failed unexpectedly; retrying")
+            await asyncio.sleep(deps.settings.sender_poll_seconds)
+
+
+async def send_due(runtime: Runtime, deps: NotifyDeps) -> int:
+    """One pass: claims due messages, delivers them concurrently; returns how many."""
+    s = deps.settings
+    async with runtime.db.acquire() as conn:
+        rows = await repository.claim_due(
+            conn, datetime.now(UTC), s.sender_batch_size, timedelta(seconds=s.sender_lease_seconds)
+        )
+    await asyncio.gather(*(deliver(runtime, deps, dict(row)) for row in rows))
+    return len(rows)
+
+
+async def deliver(runtime: Runtime, deps: NotifyDeps, row: dict[str, Any]) -> None:
+    with structlog.contextvars.bound_contextvars(
+        notification_id=row["id"],
+        order_id=row["order_id"],
+        correlation_id=row["correlation_id"],
+        source_event_id=row["source_event_id"],
+        template=row["template"],
+        channel=row["channel"],
+    ):
+        delivery = Delivery(
+            message_id=row["id"],
+            channel=row["channel"],
+            recipient=row["recipient"],
+            text=row["body_text"],
+            subject=row["subject"],
+            html=row["body_html"],
+        )
+        error: ChannelError | None = None
+        try:
+            await deps.channels[row["channel"]].send(delivery)
+        except ChannelError as exc:
+            error = exc
+        except Exception as exc:  # an adapter bug: retried, then recorded as failed
+            log.exception("channel adapter raised unexpectedly")
+            error = ChannelError(f"adapter error: {exc!r}", permanent=False)
+        await record_outcome(runtime, deps, row, error)
+
+
+async def record_outcome(
+    runtime: Runtime, deps: NotifyDeps, row: dict[str, Any], error: ChannelError | None
+) -> None:
+    attempts = row["attempts"] + 1
+    async with runtime.unit(
+        correlation_id=row["correlation_id"], causation_id=row["source_event_id"]
+    ) as unit:
+        if error is None:
+            if await repository.mark_sent(unit.conn, row["id"], unit.now):
+                await unit.emit(sent_event(row), order_id=row["order_id"])
+            outcome = "sent"
+        elif error.permanent or attempts >= deps.settings.sender_max_attempts:
+            reason = mask_text(str(error))
+            if await repository.mark_failed(unit.conn, row["id"], reason, unit.now):
+                await unit.emit(failed_event(row, reason), order_id=row["order_id"])
+            outcome = "failed"
+        else:
+            retry_at = unit.now + backoff(deps, attempts)
+            await repository.mark_retry(unit.conn, row["id"], mask_text(str(error)), retry_at)
+            outcome = "retry"
+    DELIVERIES.labels(row["channel"], row["template"], outcome).inc()
+    if error is None:
+        log.info("message sent", attempts=attempts)
+    else:
+        log.warning("message not delivered", outcome=outcome, attempts=attempts, error=str(error))
+
+
+def sent_event(row: dict[str, Any]) -> NotificationSent:
+    return NotificationSent(
+        notification_id=row["id"],
+        template=row["template"],
+        channel=row["channel"],
+        locale=row["locale"],
+        source_event_id=row["source_event_id"],
+        variant=row["variant"],
+    )
+
+
+def failed_event(row: dict[str, Any], error: str) -> NotificationFailed:
+    return NotificationFailed(
+        notification_id=row["id"],
+        template=row["template"],
+        channel=row["channel"],
+        locale=row["locale"],
+        source_event_id=row["source_event_id"],
+        error=error[:500],
+    )

@@ -1,0 +1,151 @@
+"""Delivery: quiet hours hold what can wait, failing channels are retried then recorded,
+and the HTTP API refuses what it must."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from services.notify.app import build
+from services.notify.sinks import FailRule
+from shared.contracts.events.logistics import ShipmentShipped
+from tests.integration.notify.conftest import (
+    OPS_KEY,
+    SHOP_KEY,
+    fresh_group,
+    new_order_id,
+    notify_settings,
+    order_placed,
+    received,
+    rows,
+    send,
+    wrap,
+)
+from tests.support.infra import Infra
+from tests.support.kafka import TopicTail
+from tests.support.polling import eventually
+from tests.support.services import base_url, running
+
+
+def shipped(placed: Any, order_id: str) -> Any:
+    event = ShipmentShipped(
+        shipment_id=f"shp_{order_id}",
+        courier="SF Express",
+        tracking_number="SF42",
+        lines=placed.lines,
+        address=placed.address,
+        shipped_at=datetime.now(UTC),
+    )
+    return wrap(event, order_id)
+
+
+async def test_quiet_hours_hold_what_can_wait_until_morning_in_the_customer_time_zone(
+    infra: Infra, database: str, sinks: Any
+) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    start, end = (now - timedelta(hours=1)).time(), (now + timedelta(hours=1)).time()
+    night, day = new_order_id(), new_order_id()
+    night_order = order_placed(night, time_zone="UTC", due_in=86400)
+    day_order = order_placed(day, time_zone="Etc/GMT-6", due_in=86400)  # UTC+6: daytime
+    settings = notify_settings(
+        infra,
+        database,
+        sinks,
+        quiet_hours_start=start.isoformat(),
+        quiet_hours_end=end.isoformat(),
+        reminder_offsets_seconds=[1.0],
+    )
+    async with running(build(settings), group=await fresh_group(infra.bootstrap)) as runtime:
+        await send(infra, wrap(night_order, night), wrap(day_order, day))
+        await send(infra, shipped(night_order, night), shipped(day_order, day))
+        await received(sinks, day_order.contact, 4)  # confirmation and shipped, both channels
+        await received(sinks, night_order.contact, 2)  # the confirmation cannot wait
+
+        async def rearmed() -> list[dict[str, Any]]:
+            found = await rows(
+                runtime, "SELECT due_at, state FROM timers WHERE key = $1", f"{night}:1:morning"
+            )
+            return found
+
+        [morning_timer] = await eventually(rearmed, what="the night reminder moved to morning")
+        held = await rows(
+            runtime,
+            "SELECT template, status, send_after FROM messages WHERE order_id = $1"
+            " AND template = 'shipped'",
+            night,
+        )
+    morning = datetime.combine(now.date(), end, tzinfo=UTC)
+    if morning <= now:
+        morning += timedelta(days=1)
+    assert [h["status"] for h in held] == ["pending", "pending"]
+    assert {h["send_after"] for h in held} == {morning}
+    assert morning_timer["state"] == "pending" and morning_timer["due_at"] == morning
+    night_msgs = sinks.store.messages(to=night_order.contact.email)
+    assert [m["subject"] for m in night_msgs] == [f"Order {night} confirmed - thank you, Li Wei!"]
+
+
+async def test_a_failing_channel_is_retried_then_a_refusal_is_recorded_and_published(
+    infra: Infra, database: str, sinks: Any, tail: TopicTail
+) -> None:
+    order_id, other = new_order_id(), new_order_id()
+    placed, unlucky = order_placed(order_id), order_placed(other)
+    sinks.store.fail_next("sms", FailRule(2, permanent=False, to=placed.contact.phone))
+    sinks.store.fail_next("email", FailRule(1, permanent=True, to=placed.contact.email))
+    sinks.store.fail_next("sms", FailRule(10, permanent=False, to=unlucky.contact.phone))
+    settings = notify_settings(infra, database, sinks, sender_max_attempts=3)
+    async with running(build(settings), group=await fresh_group(infra.bootstrap)) as runtime:
+        await send(infra, wrap(placed, order_id), wrap(unlucky, other))
+        [failed_email] = await tail.wait_for(
+            lambda r: r.key == order_id.encode() and r.type == "NotificationFailed"
+        )
+        await tail.wait_for(lambda r: r.key == order_id.encode() and r.type == "NotificationSent")
+        [gave_up] = await tail.wait_for(
+            lambda r: r.key == other.encode() and r.type == "NotificationFailed"
+        )
+        async with httpx.AsyncClient(base_url=base_url(runtime)) as client:
+            listing = await client.get(
+                f"/v1/orders/{order_id}/messages", headers={"Authorization": f"Bearer {OPS_KEY}"}
+            )
+    by_channel = {m["channel"]: m for m in listing.json()["messages"]}
+    assert by_channel["sms"]["status"] == "sent" and by_channel["sms"]["attempts"] == 3
+    assert by_channel["email"]["status"] == "failed" and by_channel["email"]["attempts"] == 1
+    assert "550" in by_channel["email"]["last_error"]
+    assert failed_email.json()["payload"]["channel"] == "email"
+    assert "550" in failed_email.json()["payload"]["error"]
+    assert str(placed.contact.email) not in str(failed_email.json()), "no address in the event"
+    assert gave_up.json()["payload"]["channel"] == "sms"
+    assert len(sinks.store.messages(to=placed.contact.phone)) == 1
+    assert sinks.store.messages(to=placed.contact.email) == []
+
+
+async def test_the_api_refuses_without_the_right_key_or_with_bad_input_and_writes_nothing(
+    infra: Infra, database: str, sinks: Any
+) -> None:
+    customer = f"cus_{new_order_id()}"
+    settings = notify_settings(infra, database, sinks)
+    group = await fresh_group(infra.bootstrap)
+    async with (
+        running(build(settings), group=group) as runtime,
+        httpx.AsyncClient(base_url=base_url(runtime)) as client,
+    ):
+        path = f"/v1/customers/{customer}/preferences"
+        shop = {"Authorization": f"Bearer {SHOP_KEY}"}
+        body = {"channels": ["sms"], "marketing_opt_out": True}
+        anonymous = await client.put(path, json=body)
+        as_ops = await client.put(path, json=body, headers={"Authorization": f"Bearer {OPS_KEY}"})
+        no_channel = await client.put(path, json={"channels": []}, headers=shop)
+        pigeon = await client.put(path, json={"channels": ["pigeon"]}, headers=shop)
+        stored = await client.get(path, headers=shop)
+        unknown = await client.get(f"/v1/orders/{new_order_id()}/messages", headers=shop)
+        ok = await client.put(path, json=body, headers=shop)
+        again = await client.get(path, headers=shop)
+    assert anonymous.status_code == 401 and as_ops.status_code == 403
+    assert no_channel.status_code == 422 and no_channel.json()["fields"][0]["field"] == "channels"
+    assert pigeon.status_code == 422 and pigeon.json()["fields"][0]["field"].startswith("channels")
+    assert stored.json()["updated_at"] is None, "nothing was written by the refused requests"
+    assert stored.json()["channels"] == ["email", "sms"]
+    assert unknown.status_code == 404 and unknown.json()["error"] == "order_not_found"
+    assert ok.status_code == 200
+    assert again.json()["channels"] == ["sms"] and again.json()["marketing_opt_out"] is True
