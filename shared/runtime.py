@@ -139,7 +139,8 @@ class Runtime:
         self._faust = build_faust_app(
             self.name,
             self.settings.kafka_bootstrap,
-            group_suffix=self.definition.consumer_group_suffix,
+            group_suffix=self.definition.consumer_group_suffix
+            or self.settings.consumer_group_suffix,
         )
         attach_agents(self._faust, topics, processor)
         await self._faust.start()
@@ -243,9 +244,11 @@ def run_service(build: Callable[[], ServiceDefinition]) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         runtime = Runtime(definition)
-        await runtime.start()
-        await stop.wait()
-        log.info("stopping")
-        await runtime.stop()
+        try:
+            await runtime.start()
+            await stop.wait()
+            log.info("stopping")
+        finally:
+            await runtime.stop()
 
     asyncio.run(main())

@@ -38,6 +38,7 @@ class ServiceSettings(BaseSettings):
     inbox_retention_days: float = 30.0
     timer_poll_seconds: float = 1.0
     timer_max_attempts: int = 10
+    consumer_group_suffix: str = ""
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 10.0

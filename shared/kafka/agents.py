@@ -9,6 +9,8 @@ effectively-once processing.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -19,6 +21,8 @@ from shared.contracts.registry import Topic
 
 
 def build_faust_app(service: str, bootstrap: str, *, group_suffix: str = "") -> faust.App:
+    datadir = Path(tempfile.gettempdir()) / "fulfil-faust"  # faust wants one; tables are unused
+    datadir.mkdir(exist_ok=True)
     return faust.App(
         f"fulfil-{service}{group_suffix}",
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
@@ -33,6 +37,7 @@ def build_faust_app(service: str, bootstrap: str, *, group_suffix: str = "") -> 
         broker_commit_interval=1.0,
         producer_acks=-1,
         loghandlers=[],
+        datadir=str(datadir / "{conf.name}"),
     )
 
 

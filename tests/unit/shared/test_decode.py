@@ -24,7 +24,10 @@ def good() -> bytes:
         (b"\xff\x00", "undecodable"),
         (b'{"event_id": "not-a-uuid"}', "undecodable"),
         (good().replace(b'"OrderClosed"', b'"OrderTeleported"'), "unknown_event_type"),
-        (good().replace(b'"schema_version":1', b'"schema_version":2'), "unsupported_schema_version"),
+        (
+            good().replace(b'"schema_version":1', b'"schema_version":2'),
+            "unsupported_schema_version",
+        ),
         (good().replace(b'"payload":{', b'"payload":{"extra":1,'), "invalid_payload"),
     ],
 )

@@ -36,7 +36,9 @@ def test_sensitive_fields_are_masked_at_any_depth() -> None:
 def test_a_configured_json_log_line_carries_bound_ids_and_no_personal_data(capsys) -> None:
     configure_logging("order", fmt="json")
     log = structlog.get_logger()
-    with structlog.contextvars.bound_contextvars(event_id="e1", order_id="ord_9", correlation_id="c1"):
+    with structlog.contextvars.bound_contextvars(
+        event_id="e1", order_id="ord_9", correlation_id="c1"
+    ):
         log.info("payment failed", phone="+8613800138000", note="mail zhang.san@example.com")
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert (line["event_id"], line["order_id"], line["correlation_id"]) == ("e1", "ord_9", "c1")
