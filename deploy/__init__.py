@@ -1,0 +1,1 @@
+"""Deployment tooling: the local stack (broker, database) and container files."""

@@ -1,0 +1,602 @@
+"""A local Apache Kafka cluster (KRaft, no ZooKeeper) run from Maven Central jars.
+
+The jars come from ``deploy/kafka/pom.xml`` through Maven and are cached under
+``~/.cache/fulfil`` (or ``$FULFIL_CACHE``). Every node is a combined broker and
+controller. A cluster lives in one directory::
+
+    base_dir/cluster.json            ports, cluster id, node count
+    base_dir/node-<id>/server.properties
+    base_dir/node-<id>/data/         the log dirs (metadata and topics)
+    base_dir/node-<id>/logs/         server.log (INFO)
+    base_dir/node-<id>/console.log   the JVM's stdout and stderr (WARN and above)
+    base_dir/node-<id>/kafka.pid
+
+Nodes run detached, so a cluster started from the command line outlives it::
+
+    python -m deploy.local.kafka start --dir .local/kafka --nodes 3
+    python -m deploy.local.kafka status --dir .local/kafka
+    python -m deploy.local.kafka stop --dir .local/kafka
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import concurrent.futures
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypedDict, TypeVar
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from deploy.local.ports import LOOPBACK, free_ports, port_open
+
+KAFKA_VERSION = "4.1.1"
+KAFKA_DIR = Path(__file__).resolve().parents[1] / "kafka"
+POM = KAFKA_DIR / "pom.xml"
+BROKER_LOG_CONFIG = KAFKA_DIR / "log4j2.properties"
+TOOLS_LOG_CONFIG = KAFKA_DIR / "tools-log4j2.properties"
+BROKER_JVM_OPTS = ("-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true")
+TOOL_JVM_OPTS = ("-Xmx512m", "-Djava.awt.headless=true")
+POLL_INTERVAL = 0.5
+
+T = TypeVar("T")
+
+
+# --- jars -----------------------------------------------------------------
+
+
+def default_cache_dir() -> Path:
+    """``$FULFIL_CACHE`` if set, else ``~/.cache/fulfil``."""
+    env = os.environ.get("FULFIL_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "fulfil"
+
+
+def ensure_jars(cache_dir: Path | None = None) -> Path:
+    """Download the broker and tool jars once; return the directory holding them.
+
+    The jars land in ``<cache_dir>/kafka-<version>/libs``. A marker holding the
+    pom's SHA-256 is written only after Maven succeeded, so an interrupted
+    download, or a changed pom, is fetched again on the next call.
+    """
+    root = (cache_dir or default_cache_dir()) / f"kafka-{KAFKA_VERSION}"
+    libs, marker = root / "libs", root / "libs.complete"
+    key = hashlib.sha256(POM.read_bytes()).hexdigest()
+    if _marker_matches(marker, key, libs):
+        return libs
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root / ".lock"):
+        if _marker_matches(marker, key, libs):  # another process fetched them meanwhile
+            return libs
+        marker.unlink(missing_ok=True)
+        for leftover in root.glob("libs.partial-*"):  # from interrupted downloads
+            shutil.rmtree(leftover, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix="libs.partial-", dir=root))
+        mvn = _require_program("mvn", debian_package="maven")
+        cmd = [
+            mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+            "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
+        ]  # fmt: skip
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RuntimeError(f"fetching Kafka jars failed:\n{result.stdout}{result.stderr}")
+        shutil.rmtree(libs, ignore_errors=True)
+        staging.rename(libs)
+        marker.write_text(key + "\n")
+    return libs
+
+
+def libs_dir() -> Path:
+    """The directory of the Kafka jars (fetched on first use)."""
+    return ensure_jars()
+
+
+def run_tool(
+    main_class: str,
+    args: list[str],
+    *,
+    check: bool = True,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a Kafka command-line tool, e.g. ``org.apache.kafka.tools.ProducerPerformance``.
+
+    Output is captured as text; the tool's own logging goes to stderr at WARN.
+    """
+    cmd = [
+        _java(), *TOOL_JVM_OPTS, f"-Dlog4j2.configurationFile={TOOLS_LOG_CONFIG}",
+        "-cp", _classpath(libs_dir()), main_class, *args,
+    ]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=timeout)
+
+
+def _marker_matches(marker: Path, key: str, libs: Path) -> bool:
+    try:
+        return marker.read_text().strip() == key and any(libs.glob("*.jar"))
+    except FileNotFoundError:
+        return False
+
+
+def _classpath(libs: Path) -> str:
+    return f"{libs}/*"
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return str(Path(java_home) / "bin" / "java")
+    return _require_program("java", debian_package="openjdk-17-jre-headless")
+
+
+def _require_program(name: str, debian_package: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(
+            f"`{name}` is not on PATH; install it (Debian package `{debian_package}`)"
+        )
+    return path
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- cluster layout ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    node_id: int
+    port: int
+    controller_port: int
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    cluster_id: str
+    nodes: tuple[NodeSpec, ...]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"{LOOPBACK}:{node.port}" for node in self.nodes)
+
+    def to_json(self) -> str:
+        body = {
+            "kafka_version": KAFKA_VERSION,
+            "cluster_id": self.cluster_id,
+            "node_count": len(self.nodes),
+            "nodes": [asdict(node) for node in self.nodes],
+        }
+        return json.dumps(body, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ClusterSpec:
+        body = json.loads(text)
+        return cls(body["cluster_id"], tuple(NodeSpec(**node) for node in body["nodes"]))
+
+    @classmethod
+    def new(cls, node_count: int) -> ClusterSpec:
+        ports = free_ports(2 * node_count)
+        nodes = tuple(
+            NodeSpec(node_id=i + 1, port=ports[2 * i], controller_port=ports[2 * i + 1])
+            for i in range(node_count)
+        )
+        return cls(_random_cluster_id(), nodes)
+
+
+def _random_cluster_id() -> str:
+    """A Kafka ``Uuid`` string: 16 random bytes, URL-safe base64, no padding."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):  # Kafka refuses ids that look like options
+            return text
+
+
+def server_properties(
+    spec: ClusterSpec, node: NodeSpec, data_dir: Path, overrides: Mapping[str, str]
+) -> str:
+    """The ``server.properties`` of one combined broker+controller node."""
+    replication = min(len(spec.nodes), 3)
+    min_isr = 2 if replication == 3 else 1
+    listeners = f"PLAINTEXT://{LOOPBACK}:{node.port},CONTROLLER://{LOOPBACK}:{node.controller_port}"
+    props: dict[str, str] = {
+        "process.roles": "broker,controller",
+        "node.id": str(node.node_id),
+        "listeners": listeners,
+        "advertised.listeners": listeners,
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "log.dirs": str(data_dir),
+        "num.partitions": "3",
+        "auto.create.topics.enable": "false",
+        "group.initial.rebalance.delay.ms": "0",
+        "default.replication.factor": str(replication),
+        "min.insync.replicas": str(min_isr),
+        "offsets.topic.replication.factor": str(replication),
+        "transaction.state.log.replication.factor": str(replication),
+        "transaction.state.log.min.isr": str(min_isr),
+        "share.coordinator.state.topic.replication.factor": str(replication),
+        "share.coordinator.state.topic.min.isr": str(min_isr),
+        "unclean.leader.election.enable": "false",
+    }
+    controllers = [f"{n.node_id}@{LOOPBACK}:{n.controller_port}" for n in spec.nodes]
+    if len(spec.nodes) == 1:  # dynamic quorum, formatted with --standalone
+        props["controller.quorum.bootstrap.servers"] = f"{LOOPBACK}:{node.controller_port}"
+    else:  # static quorum, every node formatted with the same voters
+        props["controller.quorum.voters"] = ",".join(controllers)
+    props.update(overrides)
+    return "".join(f"{key}={value}\n" for key, value in props.items())
+
+
+# --- processes --------------------------------------------------------------
+
+
+def _process_alive(pid: int, marker: str) -> bool:
+    """True if ``pid`` runs (not a zombie) and its command line contains ``marker``."""
+    proc = Path("/proc") / str(pid)
+    if Path("/proc/self").exists():
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        state = stat.rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X") and marker in cmdline
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return f"({path} does not exist)"
+    return "\n".join(text[-lines:])
+
+
+def _run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from sync code, even inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _brokers_seen_by(port: int) -> set[int]:
+    """Broker ids in the metadata that the node listening on ``port`` serves."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=f"{LOOPBACK}:{port}", request_timeout_ms=5000)
+    try:
+        await admin.start()
+        info = await admin.describe_cluster()
+        return {int(broker["node_id"]) for broker in info["brokers"]}
+    except (KafkaError, OSError, TimeoutError):
+        return set()
+    finally:
+        await admin.close()
+
+
+class NodeStatus(TypedDict):
+    pid: int | None
+    port: int
+    controller_port: int
+    alive: bool
+
+
+class KafkaCluster:
+    """A KRaft cluster of ``nodes`` combined broker+controller nodes in ``base_dir``.
+
+    ``nodes`` sizes a new cluster; ``base_dir/cluster.json`` records it, and
+    ``start()`` refuses a directory that holds a cluster of another size.
+    ``overrides`` are extra broker properties for every node's ``server.properties``
+    (rewritten on each start).
+    """
+
+    def __init__(
+        self, base_dir: Path, nodes: int = 1, *, overrides: Mapping[str, str] | None = None
+    ) -> None:
+        if nodes < 1:
+            raise ValueError("a cluster needs at least one node")
+        self.base_dir = Path(base_dir).resolve()
+        self.nodes = nodes
+        self.overrides = dict(overrides or {})
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    # public API
+
+    @property
+    def bootstrap(self) -> str:
+        """``"127.0.0.1:p1,127.0.0.1:p2,..."`` (the cluster must have been started once)."""
+        return self._spec().bootstrap
+
+    def start(self, timeout: float = 120.0) -> str:
+        """Start every node that is not running and wait until all serve metadata.
+
+        Running nodes are reused; dead ones are restarted with their ports and data.
+        Returns the bootstrap servers.
+        """
+        deadline = time.monotonic() + timeout
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        with _locked(self.base_dir / ".lock"):
+            spec = self._load_or_create_spec()
+            libs = ensure_jars()
+            self._format(spec, libs)
+            for node in spec.nodes:
+                if self._pid(node) is None:
+                    self._launch(spec, node, libs)
+            self._wait_ready(spec, spec.nodes, deadline)
+        return spec.bootstrap
+
+    def start_node(self, node_id: int, timeout: float = 60.0) -> None:
+        """(Re)start one node and wait until it serves metadata again."""
+        deadline = time.monotonic() + timeout
+        spec = self._spec()
+        node = self._node(spec, node_id)
+        with _locked(self.base_dir / ".lock"):
+            if self._pid(node) is None:
+                self._launch(spec, node, ensure_jars())
+            self._wait_ready(spec, [node], deadline)
+
+    def kill_node(self, node_id: int) -> None:
+        """SIGKILL one node (a crash, for fault tests); returns once it is gone."""
+        node = self._node(self._spec(), node_id)
+        pid = self._pid(node)
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            self._wait_exit(node, pid, time.monotonic() + 10)
+        self._pid_file(node).unlink(missing_ok=True)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM every node, wait up to ``timeout`` seconds, then SIGKILL the rest."""
+        if not (self.base_dir / "cluster.json").exists():
+            return
+        spec = self._spec()
+        with _locked(self.base_dir / ".lock"):
+            running = {node: pid for node in spec.nodes if (pid := self._pid(node)) is not None}
+            for pid in running.values():
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            for node, pid in running.items():
+                if not self._wait_exit(node, pid, deadline):
+                    os.kill(pid, signal.SIGKILL)
+                    self._wait_exit(node, pid, time.monotonic() + 10)
+            for node in spec.nodes:
+                self._pid_file(node).unlink(missing_ok=True)
+
+    def status(self) -> dict[int, NodeStatus]:
+        """Per node id: pid (None when down), ports and whether the process is alive."""
+        if not (self.base_dir / "cluster.json").exists():
+            return {}
+        result: dict[int, NodeStatus] = {}
+        for node in self._spec().nodes:
+            pid = self._pid(node)
+            result[node.node_id] = NodeStatus(
+                pid=pid, port=node.port, controller_port=node.controller_port, alive=pid is not None
+            )
+        return result
+
+    def is_running(self) -> bool:
+        """True when every node's process is alive and its broker port accepts connections."""
+        if not (self.base_dir / "cluster.json").exists():
+            return False
+        return all(
+            self._pid(node) is not None and port_open(LOOPBACK, node.port)
+            for node in self._spec().nodes
+        )
+
+    def log_tail(self, node_id: int, lines: int = 40) -> str:
+        """The end of a node's server.log and console.log, for error messages."""
+        node_dir = self._node_dir(node_id)
+        server_log = _tail(node_dir / "logs" / "server.log", lines)
+        console_log = _tail(node_dir / "console.log", lines)
+        return (
+            f"--- node {node_id} logs/server.log ---\n{server_log}\n"
+            f"--- node {node_id} console.log ---\n{console_log}"
+        )
+
+    # layout
+
+    def _spec(self) -> ClusterSpec:
+        path = self.base_dir / "cluster.json"
+        if not path.exists():
+            raise RuntimeError(f"no Kafka cluster in {self.base_dir}: start() it first")
+        return ClusterSpec.from_json(path.read_text())
+
+    def _load_or_create_spec(self) -> ClusterSpec:
+        path = self.base_dir / "cluster.json"
+        if path.exists():
+            spec = ClusterSpec.from_json(path.read_text())
+            if len(spec.nodes) != self.nodes:
+                raise ValueError(
+                    f"{self.base_dir} holds a {len(spec.nodes)}-node cluster, not {self.nodes}"
+                )
+            return spec
+        spec = ClusterSpec.new(self.nodes)
+        path.write_text(spec.to_json())
+        return spec
+
+    def _node(self, spec: ClusterSpec, node_id: int) -> NodeSpec:
+        for node in spec.nodes:
+            if node.node_id == node_id:
+                return node
+        raise KeyError(f"no node {node_id} in {self.base_dir}")
+
+    def _node_dir(self, node_id: int) -> Path:
+        return self.base_dir / f"node-{node_id}"
+
+    def _properties_file(self, node: NodeSpec) -> Path:
+        return self._node_dir(node.node_id) / "server.properties"
+
+    def _pid_file(self, node: NodeSpec) -> Path:
+        return self._node_dir(node.node_id) / "kafka.pid"
+
+    def _write_properties(self, spec: ClusterSpec, node: NodeSpec) -> Path:
+        node_dir = self._node_dir(node.node_id)
+        (node_dir / "data").mkdir(parents=True, exist_ok=True)
+        (node_dir / "logs").mkdir(exist_ok=True)
+        path = self._properties_file(node)
+        path.write_text(server_properties(spec, node, node_dir / "data", self.overrides))
+        return path
+
+    # processes
+
+    def _pid(self, node: NodeSpec) -> int | None:
+        """The node's pid if that process is alive, else None."""
+        child = self._children.get(node.node_id)
+        if child is not None:
+            if child.poll() is None:  # ours and running (maybe not yet exec'd into java)
+                return child.pid
+            del self._children[node.node_id]  # reaped: no zombie left behind
+        try:
+            pid = int(self._pid_file(node).read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if _process_alive(pid, str(self._properties_file(node))) else None
+
+    def _format(self, spec: ClusterSpec, libs: Path) -> None:
+        """Format the storage of nodes that have never been formatted (in parallel)."""
+        jobs: list[tuple[NodeSpec, subprocess.Popen[str]]] = []
+        for node in spec.nodes:
+            props = self._write_properties(spec, node)
+            if (self._node_dir(node.node_id) / "data" / "meta.properties").exists():
+                continue
+            cmd = [
+                _java(), *TOOL_JVM_OPTS, f"-Dlog4j2.configurationFile={TOOLS_LOG_CONFIG}",
+                "-cp", _classpath(libs), "kafka.tools.StorageTool", "format",
+                "--cluster-id", spec.cluster_id, "--config", str(props), "--ignore-formatted",
+            ]  # fmt: skip
+            if len(spec.nodes) == 1:
+                cmd.append("--standalone")
+            popen = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            jobs.append((node, popen))
+        for node, popen in jobs:
+            output, _ = popen.communicate(timeout=120)
+            if popen.returncode != 0:
+                raise RuntimeError(f"formatting node {node.node_id} failed:\n{output}")
+
+    def _launch(self, spec: ClusterSpec, node: NodeSpec, libs: Path) -> None:
+        node_dir = self._node_dir(node.node_id)
+        props = self._write_properties(spec, node)
+        cmd = [
+            _java(), *BROKER_JVM_OPTS,
+            f"-Dkafka.logs.dir={node_dir / 'logs'}",
+            f"-Dlog4j2.configurationFile={BROKER_LOG_CONFIG}",
+            "-cp", _classpath(libs), "kafka.Kafka", str(props),
+        ]  # fmt: skip
+        with (node_dir / "console.log").open("ab") as console:
+            child = subprocess.Popen(
+                cmd,
+                cwd=node_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # survives Ctrl-C and the end of this process
+            )
+        self._children[node.node_id] = child
+        self._pid_file(node).write_text(f"{child.pid}\n")
+
+    def _wait_exit(self, node: NodeSpec, pid: int, deadline: float) -> bool:
+        """Wait until ``pid`` is gone; False if it still runs at ``deadline``."""
+        child = self._children.get(node.node_id)
+        if child is not None and child.pid == pid:
+            try:
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                return False
+            del self._children[node.node_id]
+            return True
+        while _process_alive(pid, str(self._properties_file(node))):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
+    def _wait_ready(self, spec: ClusterSpec, nodes: Sequence[NodeSpec], deadline: float) -> None:
+        """Poll until each of ``nodes`` serves metadata listing every live node."""
+        pending = list(nodes)
+        while pending:
+            alive = {n.node_id for n in spec.nodes if self._pid(n) is not None}
+            for node in list(pending):
+                if node.node_id not in alive:
+                    tail = self.log_tail(node.node_id)
+                    raise RuntimeError(f"Kafka node {node.node_id} exited during start-up\n{tail}")
+                if port_open(LOOPBACK, node.port) and alive <= _run_async(
+                    _brokers_seen_by(node.port)
+                ):
+                    pending.remove(node)
+            if pending and time.monotonic() > deadline:
+                tails = "\n".join(self.log_tail(node.node_id) for node in pending)
+                ids = [node.node_id for node in pending]
+                raise TimeoutError(
+                    f"Kafka node(s) {ids} in {self.base_dir} not ready in time\n{tails}"
+                )
+            if pending:
+                time.sleep(POLL_INTERVAL)
+
+
+# --- command line -----------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.local.kafka", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("--dir", type=Path, default=Path(".local/kafka"), help="cluster directory")
+    parser.add_argument("--nodes", type=int, help="node count of a new cluster (default 1)")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for start/stop"
+    )
+    args = parser.parse_args(argv)
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # refused probes while starting
+
+    spec_file = args.dir / "cluster.json"
+    existing = (
+        len(ClusterSpec.from_json(spec_file.read_text()).nodes) if spec_file.exists() else None
+    )
+    cluster = KafkaCluster(args.dir, nodes=args.nodes or existing or 1)
+    if args.command == "start":
+        print(cluster.start(timeout=args.timeout))
+    elif args.command == "stop":
+        cluster.stop(timeout=args.timeout)
+    else:
+        status = cluster.status()
+        body = {"bootstrap": cluster.bootstrap if status else None, "nodes": status}
+        print(json.dumps(body, indent=2))
+        return 0 if cluster.is_running() else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

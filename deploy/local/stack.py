@@ -1,0 +1,325 @@
+"""The whole system on this machine, no Docker: broker, database, topics and the five services.
+
+    python -m deploy.local.stack up       # provision and start, reuse what runs
+    python -m deploy.local.stack status   # what runs where
+    python -m deploy.local.stack down     # stop everything
+
+`up` writes `<dir>/stack.json` with the broker's bootstrap address, each
+database's DSN, each service's base URL and the development credentials, so
+tools and tests can drive the running system. Both `up` and `down` are
+idempotent: a second `up` reuses what is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deploy.local.kafka import KafkaCluster
+from deploy.local.ports import free_port, port_open
+from deploy.local.postgres import PostgresCluster, ensure_installed
+
+SERVICES = ("order", "payment", "logistics", "notify", "returns")
+# The notify sinks: a real SMTP server and an HTTP SMS gateway that keep what they receive.
+SINKS = "sinks"
+MODULES = {**{name: f"services.{name}" for name in SERVICES}, SINKS: "services.notify.sinks"}
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_DIR = REPO / ".local"
+
+# Which development secrets each service is given (beyond the shop and ops keys).
+SERVICE_SECRETS = {
+    "payment": ("webhook_secret",),
+    "logistics": ("carrier_webhook_secret",),
+}
+SECRET_NAMES = tuple(sorted({s for names in SERVICE_SECRETS.values() for s in names}))
+
+
+@dataclass
+class Stack:
+    base: Path
+    nodes: int = 1
+
+    @property
+    def file(self) -> Path:
+        return self.base / "stack.json"
+
+    @property
+    def kafka(self) -> KafkaCluster:
+        return KafkaCluster(self.base / "kafka", nodes=self.nodes)
+
+    @property
+    def postgres(self) -> PostgresCluster:
+        return PostgresCluster(self.base / "postgres")
+
+    def load(self) -> dict[str, Any]:
+        return json.loads(self.file.read_text()) if self.file.exists() else {}
+
+    def credentials(self, previous: dict[str, Any]) -> dict[str, str]:
+        creds = dict(previous.get("credentials", {}))
+        names = ("shop_api_key", "ops_api_key", "order_token_secret", *SECRET_NAMES)
+        for name in names:
+            creds.setdefault(name, f"dev-{name.replace('_', '-')}-{secrets.token_hex(8)}")
+        return creds
+
+    def up(
+        self,
+        extra_env: dict[str, str] | None = None,
+        timeout: float = 120.0,
+        *,
+        restart: bool = False,
+    ) -> dict[str, Any]:
+        """Provisions and starts everything; `restart` applies new settings to running services."""
+        previous = self.load()
+        self.base.mkdir(parents=True, exist_ok=True)
+        print("kafka: starting", flush=True)
+        bootstrap = self.kafka.start()
+        print(f"kafka: {bootstrap}", flush=True)
+        ensure_installed()
+        pg = self.postgres
+        pg.start()
+        databases = {name: pg.create_database(name) for name in SERVICES}
+        print(f"postgres: {pg.dsn('postgres')}", flush=True)
+        from shared.kafka.admin import ensure_topics
+
+        created = asyncio.run(ensure_topics(bootstrap))
+        print(f"topics: {len(created)} created", flush=True)
+        if restart:
+            self.stop_processes()
+        state = self.start_processes(
+            bootstrap, databases, self.credentials(previous), extra_env or {}, timeout, previous
+        )
+        self.file.write_text(json.dumps(state, indent=2))
+        return state
+
+    def start_processes(
+        self,
+        bootstrap: str,
+        databases: dict[str, str],
+        creds: dict[str, str],
+        extra_env: dict[str, str],
+        timeout: float = 120.0,
+        previous: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Starts the notify sinks and the five services against a broker and databases."""
+        ports = dict((previous or {}).get("ports", {}))
+        for name in (*SERVICES, "smtp", SINKS):
+            ports.setdefault(name, free_port())
+        sinks_dir = self.base / "sinks"
+        self.start_service(
+            SINKS,
+            {**os.environ, "PYTHONPATH": str(REPO)},
+            ports[SINKS],
+            (
+                "--smtp-port",
+                str(ports["smtp"]),
+                "--http-port",
+                str(ports[SINKS]),
+                "--dir",
+                str(sinks_dir),
+            ),
+        )
+        sink_env = {
+            "NOTIFY_SMTP_HOST": "127.0.0.1",
+            "NOTIFY_SMTP_PORT": str(ports["smtp"]),
+            "NOTIFY_SMS_GATEWAY_URL": f"http://127.0.0.1:{ports[SINKS]}/sms",
+        }
+        services: dict[str, Any] = {}
+        for name in SERVICES:
+            env = self.service_env(
+                name, bootstrap, databases[name], ports[name], creds, {**sink_env, **extra_env}
+            )
+            pid = self.start_service(name, env, ports[name])
+            services[name] = {
+                "url": f"http://127.0.0.1:{ports[name]}",
+                "port": ports[name],
+                "pid": pid,
+            }
+        wait_listening(ports[SINKS], SINKS, self.base / "logs" / f"{SINKS}.log", timeout)
+        for name in SERVICES:
+            wait_ready(services[name]["url"], name, self.base / "logs" / f"{name}.log", timeout)
+            print(f"{name}: ready at {services[name]['url']}", flush=True)
+        return {
+            "bootstrap": bootstrap,
+            "databases": databases,
+            "services": services,
+            "sinks": {
+                "smtp": f"127.0.0.1:{ports['smtp']}",
+                "messages_url": f"http://127.0.0.1:{ports[SINKS]}/messages",
+                "dir": str(sinks_dir),
+            },
+            "ports": ports,
+            "credentials": creds,
+        }
+
+    def service_env(
+        self,
+        name: str,
+        bootstrap: str,
+        dsn: str,
+        port: int,
+        creds: dict[str, str],
+        extra: dict[str, str],
+    ) -> dict[str, str]:
+        from shared.settings import service_env
+
+        values: dict[str, object] = {
+            "env": "development",
+            "kafka_bootstrap": bootstrap,
+            "database_url": dsn,
+            "http_host": "127.0.0.1",
+            "http_port": port,
+            "shop_api_key": creds["shop_api_key"],
+            "ops_api_key": creds["ops_api_key"],
+            "order_token_secret": creds["order_token_secret"],
+        }
+        for secret in SERVICE_SECRETS.get(name, ()):
+            values[secret] = creds[secret]
+        env = dict(os.environ)
+        env.update(service_env(name, **values))
+        env.update(extra)
+        env["PYTHONPATH"] = str(REPO)
+        return env
+
+    def pid_file(self, name: str) -> Path:
+        return self.base / "run" / f"{name}.pid"
+
+    def running_pid(self, name: str) -> int | None:
+        try:
+            pid = int(self.pid_file(name).read_text())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+            return None
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and MODULES[name].encode() not in cmdline.read_bytes():
+            return None
+        return pid
+
+    def start_service(
+        self, name: str, env: dict[str, str], port: int, args: tuple[str, ...] = ()
+    ) -> int:
+        pid = self.running_pid(name)
+        if pid is not None:
+            return pid
+        (self.base / "logs").mkdir(parents=True, exist_ok=True)
+        self.pid_file(name).parent.mkdir(parents=True, exist_ok=True)
+        log = (self.base / "logs" / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", MODULES[name], *args],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.pid_file(name).write_text(str(process.pid))
+        return process.pid
+
+    def stop_service(self, name: str, timeout: float = 20.0) -> None:
+        pid = self.running_pid(name)
+        if pid is None:
+            self.pid_file(name).unlink(missing_ok=True)
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.running_pid(name) is not None:
+            time.sleep(0.1)
+        if self.running_pid(name) is not None:
+            os.kill(pid, signal.SIGKILL)
+        self.pid_file(name).unlink(missing_ok=True)
+
+    def stop_processes(self) -> None:
+        for name in (*SERVICES, SINKS):
+            self.stop_service(name)
+
+    def down(self) -> None:
+        self.stop_processes()
+        print("services: stopped", flush=True)
+        if (self.base / "kafka").exists():
+            self.kafka.stop()
+            print("kafka: stopped", flush=True)
+        if (self.base / "postgres").exists():
+            self.postgres.stop()
+            print("postgres: stopped", flush=True)
+
+    def status(self) -> dict[str, Any]:
+        state = self.load()
+        services = {}
+        for name in SERVICES:
+            url = state.get("services", {}).get(name, {}).get("url")
+            pid = self.running_pid(name)
+            services[name] = {"pid": pid, "url": url, "ready": bool(pid and url and ready(url))}
+        return {
+            "kafka": self.kafka.status() if (self.base / "kafka").exists() else "not provisioned",
+            "postgres": self.postgres.status()
+            if (self.base / "postgres").exists()
+            else "not provisioned",
+            "services": services,
+            "sinks": {"pid": self.running_pid(SINKS), **state.get("sinks", {})},
+        }
+
+
+def ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def wait_listening(port: int, name: str, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open("127.0.0.1", port):
+            return
+        time.sleep(0.1)
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    raise RuntimeError(f"{name} not listening on {port} after {timeout:.0f}s; log tail:\n{tail}")
+
+
+def wait_ready(url: str, name: str, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready(url):
+            return
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    raise RuntimeError(f"{name} not ready at {url} after {timeout:.0f}s; log tail:\n{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("command", choices=("up", "down", "status"))
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--nodes", type=int, default=1, choices=(1, 3))
+    parser.add_argument(
+        "--restart", action="store_true", help="restart running services (new settings)"
+    )
+    args = parser.parse_args(argv)
+    stack = Stack(args.dir, nodes=args.nodes)
+    if args.command == "up":
+        state = stack.up(restart=args.restart)
+        print(f"stack: up; details in {stack.file}")
+        for name, svc in state["services"].items():
+            print(f"  {name:<10} {svc['url']}")
+    elif args.command == "down":
+        stack.down()
+    else:
+        print(json.dumps(stack.status(), indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
