@@ -1,0 +1,61 @@
+# Two commands run everything: `make up` (the system) and `make test` (the tests).
+# Both provision what they need: a virtualenv with the pinned packages, Kafka
+# from Maven Central (cached under ~/.cache/fulfil) and PostgreSQL from Debian.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: up down status demo bench test lint format unit venv clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is required ($(PYTHON))"; exit 1; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q python3-venv; \
+		else echo "install python3-venv (Debian) first"; exit 1; fi; }
+	rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $@
+
+venv: $(STAMP)
+
+up: venv
+	$(BIN)/python -m deploy.local.stack up
+
+down:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m deploy.local.stack down; \
+	else echo "nothing to stop (no virtualenv yet)"; fi
+
+status: venv
+	$(BIN)/python -m deploy.local.stack status
+
+# The system with a simulated outside world: shop, payment provider, carrier, customers.
+demo: venv
+	$(BIN)/python -m deploy.demo $(DEMO_ARGS)
+
+# Throughput and latency against the parts' own limits; reports under reports/.
+bench: venv
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: venv
+	$(BIN)/python -m pytest tests/unit tests/contract $(PYTEST_ARGS)
+
+clean: down
+	rm -rf .local
