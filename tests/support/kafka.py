@@ -110,3 +110,25 @@ async def publish_raw(bootstrap: str, topic: str, value: bytes, key: bytes | Non
         await producer.send_and_wait(topic, value, key=key)
     finally:
         await producer.stop()
+
+
+async def start_group_at_end(bootstrap: str, group: str, topics: Iterable[str]) -> None:
+    """Commits `group`'s offsets at the topics' current end, so a service joining it starts
+    with what is published from now on (a new deployment on a broker with history)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in sorted(
+                consumer.partitions_for_topic(t) or await TopicTail._partitions(consumer, t)
+            )
+        ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: offset for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()

@@ -1,0 +1,1 @@
+"""The live shop: `python -m deploy.demo` (see __main__.py)."""

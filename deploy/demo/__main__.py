@@ -1,0 +1,138 @@
+"""python -m deploy.demo: the system at work, as a live shop.
+
+Starts the local stack (as `make up` does, in `.local/demo/` by default) with
+time accelerated (windows and timers in seconds), then in the foreground a shop
+driver that places orders over HTTP and plays the payment provider, the
+carrier, the customers and operations, and a live view of the funnel computed
+from the topics. Ctrl-C stops the driver and prints a summary; the stack keeps
+running (`--down` stops it too; `python -m deploy.local.stack down --dir .local/demo`).
+
+    python -m deploy.demo                       # 2 orders/s until Ctrl-C
+    python -m deploy.demo --rate 5 --duration 120
+    python -m deploy.demo --mix pay_now=5,return_after_delivery=2,never_pay=1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from deploy.demo.driver import DEFAULT_MIX, Driver, parse_mix
+from deploy.demo.funnel import Funnel
+from deploy.demo.shop import Edges, Shop
+from deploy.demo.stackrun import DEMO_TIMES, REPO, start_stack
+from deploy.demo.topics import TopicTap
+from deploy.demo.view import run_view, summary_table
+
+# Parcels leave the warehouse a few seconds after payment, so a customer can
+# still cancel a paid order before it ships (the refund-before-shipping flow).
+DEMO_ONLY = {"LOGISTICS_SHIP_DELAY_SECONDS": "4"}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m deploy.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--rate", type=float, default=2.0, help="orders placed per second")
+    p.add_argument("--duration", type=float, default=0.0, help="seconds (0: until Ctrl-C)")
+    p.add_argument(
+        "--mix", help=f"scenario weights, e.g. pay_now=5,never_pay=1 ({', '.join(DEFAULT_MIX)})"
+    )
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--dir", type=Path, default=REPO / ".local" / "demo", help="stack directory")
+    p.add_argument("--set", action="append", default=[], metavar="VAR=VALUE",
+                   help="extra service setting, e.g. ORDER_PAYMENT_WINDOW_SECONDS=90")  # fmt: skip
+    p.add_argument("--down", action="store_true", help="stop the stack when the demo ends")
+    p.add_argument("--plain", action="store_true", help="print lines instead of the live view")
+    return p.parse_args(argv)
+
+
+async def run(args: argparse.Namespace, state: dict[str, Any], console: Console) -> dict[str, Any]:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    limits = httpx.Limits(max_connections=100)
+    async with httpx.AsyncClient(limits=limits, timeout=15.0) as client:
+        shop = Shop(Edges.from_stack(state), client)
+        driver = Driver(shop, args.rate, parse_mix(args.mix), seed=args.seed)
+        await driver.prepare()
+        view_tap = TopicTap(state["bootstrap"])
+        driver_tap = TopicTap(state["bootstrap"])
+        await view_tap.start()
+        await driver_tap.start()
+        funnel = Funnel()
+
+        async def feed_driver() -> None:
+            async for batch in driver_tap.batches(timeout_ms=100):
+                driver.on_records(batch)
+
+        async def place() -> None:
+            await driver.place_forever(stop, args.duration or None)
+            if args.duration:
+                await asyncio.sleep(10)  # let the last orders move on screen
+                stop.set()
+
+        feeder = asyncio.create_task(feed_driver())
+        placer = asyncio.create_task(place())
+        interactive = console.is_terminal and not args.plain
+        try:
+            await run_view(view_tap, funnel, driver.lines, stop, console, interactive)
+        finally:
+            stop.set()
+            placer.cancel()
+            feeder.cancel()
+            for task in (placer, feeder):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await driver.stop()
+            await view_tap.stop()
+            await driver_tap.stop()
+    return {"shop": funnel.summary(), "driver": driver.summary()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    args.dir = args.dir.resolve()
+    console = Console()
+    env = {**DEMO_TIMES, **DEMO_ONLY}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        env[name.strip()] = value
+    console.print(
+        f"[bold]starting the stack in {args.dir}[/] (broker, database, five services) ..."
+    )
+    stack = None
+    try:
+        stack, state = start_stack(args.dir, env)
+        console.print(f"customer messages received: {state['sinks']['messages_url']}")
+        summary = asyncio.run(run(args, state, console))
+        console.print(summary_table(summary["shop"]))
+        console.print(f"driver: {json.dumps(summary['driver'])}")
+        out = args.dir / "demo-summary.json"
+        out.write_text(json.dumps(summary, indent=2, default=str))
+        console.print(f"summary written to {out}")
+    finally:
+        if args.down and stack is not None:
+            stack.down()
+        elif stack is not None:
+            console.print(
+                "the stack keeps running (the next demo reuses it); stop it with: "
+                f"python -m deploy.local.stack down --dir {args.dir}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""The shop driver: customers, the payment provider, the carrier and operations.
+
+Each order gets a scenario when it is placed; the driver then reacts to what
+the system publishes about it (PaymentRequested, PaymentFailed, OrderPaid,
+ShipmentShipped, ShipmentDelivered, ...) the way the outside world would,
+through the real HTTP edges only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import httpx
+
+from deploy.demo.shop import DEFAULT_CATALOGUE, Shop, ShopError, order_body
+from deploy.demo.topics import Record
+
+SCARCE: dict[str, Any] = {
+    "sku": "DEMO-LAST-PIECES",
+    "name": "Limited-edition scarf",
+    "variant": "Red",
+    "price": 19900,
+}
+SCARCE_STOCK = 6
+
+# Scenario -> weight. Names say what the outside world does with the order.
+DEFAULT_MIX = {
+    "pay_now": 34,  # pays at once, receives, confirms (or auto-confirms)
+    "pay_late": 8,  # pays some seconds later (the provider's callback arrives late)
+    "fail_then_retry": 8,  # the card fails (bank limit), the customer retries and pays
+    "never_pay": 7,  # forgets: reminders, then the payment window closes the order
+    "cash_on_delivery": 10,  # ships unpaid, pays the courier
+    "pay_for_me": 5,  # a friend pays through the shared link
+    "cancel_unpaid": 3,  # cancels before paying
+    "refund_before_shipping": 6,  # pays, then cancels before the parcel leaves (flow 1)
+    "refund_not_received": 6,  # shipped, says it never arrived (flow 2, approved by ops)
+    "return_after_delivery": 8,  # receives, sends it back, refunded on arrival (flow 3)
+    "stock_shortage": 5,  # orders the last pieces of a scarce item
+}
+
+
+def parse_mix(text: str | None) -> dict[str, int]:
+    if not text:
+        return dict(DEFAULT_MIX)
+    mix = {}
+    for part in text.split(","):
+        name, _, weight = part.partition("=")
+        if name.strip() not in DEFAULT_MIX:
+            raise ValueError(f"unknown scenario {name!r}; known: {', '.join(DEFAULT_MIX)}")
+        mix[name.strip()] = int(weight or 1)
+    return mix
+
+
+METHODS = {
+    "cash_on_delivery": "cash_on_delivery",
+    "pay_for_me": "pay_for_me",
+}
+
+
+@dataclass
+class Customer:
+    order_id: str
+    scenario: str
+    body: dict[str, Any]
+    attempts: int = 0
+    done: set[str] = field(default_factory=set)
+
+
+class Driver:
+    def __init__(
+        self, shop: Shop, rate: float, mix: dict[str, int], seed: int | None = None
+    ) -> None:
+        self.shop = shop
+        self.rate = rate
+        self.mix = mix
+        self.rng = random.Random(seed)
+        self.customers: dict[str, Customer] = {}
+        self.early: dict[str, list[Record]] = {}
+        self.actions: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.last_error = ""
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.started = time.monotonic()
+
+    # status for the live view
+
+    def lines(self) -> list[str]:
+        elapsed = time.monotonic() - self.started
+        placed = self.actions["place"]
+        acts = ", ".join(f"{k} {v}" for k, v in sorted(self.actions.items()) if k != "place")
+        out = [
+            f"placing {self.rate:g} orders/s · placed {placed} in {elapsed:,.0f}s",
+            f"actions: {acts or '-'}",
+        ]
+        if self.errors:
+            out.append(f"errors: {dict(self.errors)} · last: {self.last_error[:150]}")
+        return out
+
+    # setup
+
+    async def prepare(self) -> None:
+        """Stock for the catalogue (plenty) and for the scarce item (a few pieces)."""
+        for item in DEFAULT_CATALOGUE:
+            await self.shop.put_stock(item["sku"], on_hand=100_000, threshold=50,
+                                      name=item["name"], variant=item["variant"])  # fmt: skip
+        await self.shop.put_stock(SCARCE["sku"], on_hand=SCARCE_STOCK, threshold=2,
+                                  name=SCARCE["name"], variant=SCARCE["variant"])  # fmt: skip
+
+    # placing
+
+    async def place_forever(self, stop: asyncio.Event, duration: float | None) -> None:
+        names, weights = zip(*self.mix.items(), strict=True)
+        deadline = time.monotonic() + duration if duration else None
+        i = 0
+        started = time.monotonic()
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            scenario = self.rng.choices(names, weights)[0]
+            self._spawn(self._place(scenario))
+            i += 1
+            delay = started + i / self.rate - time.monotonic()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+
+    async def _place(self, scenario: str) -> None:
+        method = METHODS.get(scenario, self.rng.choice(("card", "wallet", "online_banking")))
+        if scenario == "stock_shortage":
+            body = order_body(self.rng, method, catalogue=(SCARCE,), lines=1, quantity=2)
+        else:
+            body = order_body(self.rng, method)
+        answer = await self._act("place", self.shop.place_order(body))
+        if answer is None:
+            return
+        order_id = str(answer.get("order_id") or answer.get("id"))
+        customer = Customer(order_id, scenario, body)
+        self.customers[order_id] = customer
+        for record in self.early.pop(order_id, []):
+            self._react(customer, record)
+        if scenario == "cancel_unpaid":
+            await self._later(self.rng.uniform(2, 6), "cancel", partial(self.shop.cancel, order_id))
+
+    # reacting to what the system publishes
+
+    def on_records(self, batch: list[Record]) -> None:
+        for record in batch:
+            if record.order_id is None:
+                continue
+            customer = self.customers.get(record.order_id)
+            if customer is None:
+                if record.type in ("PaymentRequested",):  # may beat the HTTP answer
+                    self.early.setdefault(record.order_id, []).append(record)
+                continue
+            self._react(customer, record)
+
+    def _react(self, c: Customer, r: Record) -> None:
+        kind, s = r.type, c.scenario
+        if kind == "PaymentRequested":
+            self._on_payment_requested(c, r)
+        elif kind == "PaymentFailed" and s == "fail_then_retry" and "retry" not in c.done:
+            c.done.add("retry")
+            method = self.rng.choice(("card", "wallet"))
+            retry = partial(self.shop.retry_payment, c.order_id, method)
+            self._spawn(self._later(self.rng.uniform(2, 5), "retry payment", retry))
+        elif kind == "OrderPaid" and s == "refund_before_shipping" and "cancel" not in c.done:
+            c.done.add("cancel")
+            self._spawn(self._later(0.3, "cancel paid", partial(self.shop.cancel, c.order_id)))
+        elif kind == "ShipmentShipped" and s == "refund_not_received" and "refund" not in c.done:
+            c.done.add("refund")
+            self._spawn(self._flow_two(c))
+        elif kind == "ShipmentDelivered" and "delivered" not in c.done:
+            c.done.add("delivered")
+            if s == "return_after_delivery":
+                self._spawn(self._flow_three(c))
+            elif self.rng.random() < 0.6:  # the rest are confirmed automatically
+                confirm = partial(self.shop.confirm_receipt, c.order_id)
+                self._spawn(self._later(self.rng.uniform(1, 8), "confirm receipt", confirm))
+
+    def _on_payment_requested(self, c: Customer, r: Record) -> None:
+        url = r.payload.get("checkout_url") or r.payload.get("pay_link")
+        if not url or c.scenario in ("never_pay", "cancel_unpaid", "stock_shortage"):
+            return
+        c.attempts += 1
+        if c.scenario == "fail_then_retry" and c.attempts == 1:
+            reason = self.rng.choice(("bank_limit", "wrong_password"))
+            call = partial(self.shop.complete_checkout, url, "fail", reason=reason)
+            self._spawn(self._later(self.rng.uniform(1, 3), "fail payment", call))
+            return
+        delay = self.rng.uniform(8, 20) if c.scenario == "pay_late" else 0.0
+        repeat = 2 if self.rng.random() < 0.1 else 1  # the provider sometimes calls twice
+        call = partial(
+            self.shop.complete_checkout, url, "succeed", delay_seconds=delay, repeat=repeat
+        )
+        self._spawn(self._later(self.rng.uniform(0.5, 3), "pay", call))
+
+    async def _flow_two(self, c: Customer) -> None:
+        await asyncio.sleep(self.rng.uniform(2, 5))
+        answer = await self._act(
+            "refund not received", self.shop.request_refund(c.order_id, "not_received")
+        )
+        request_id = _request_id(answer)
+        if request_id and str(answer.get("status")) == "requested":
+            await asyncio.sleep(self.rng.uniform(2, 4))  # operations looks into it
+            await self._act("ops approve", self.shop.approve_refund(request_id))
+
+    async def _flow_three(self, c: Customer) -> None:
+        await asyncio.sleep(self.rng.uniform(1, 4))
+        reason = self.rng.choice(("changed_mind", "damaged", "wrong_item"))
+        answer = await self._act("return request", self.shop.request_refund(c.order_id, reason))
+        request_id = _request_id(answer)
+        if not request_id:
+            return
+        await asyncio.sleep(self.rng.uniform(2, 5))
+        tracking = f"RT{self.rng.randrange(10**9, 10**10)}"
+        if (
+            await self._act("ship return", self.shop.ship_return(request_id, "sf", tracking))
+            is None
+        ):
+            return
+        await asyncio.sleep(self.rng.uniform(3, 6))
+        await self._act("return received", self.shop.return_received(request_id))
+
+    # plumbing
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _later(self, seconds: float, what: str, call: Callable[[], Awaitable[Any]]) -> None:
+        await asyncio.sleep(seconds)
+        await self._act(what, call())
+
+    async def _act(self, what: str, call: Awaitable[Any]) -> Any:
+        try:
+            result = await call
+        except ShopError as exc:
+            self.errors[f"{what} {exc.status}"] += 1
+            self.last_error = str(exc)
+            return None
+        except (httpx.HTTPError, OSError) as exc:
+            self.errors[f"{what} unreachable"] += 1
+            self.last_error = f"{what}: {exc!r}"
+            return None
+        self.actions[what] += 1
+        return result
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "scenarios": dict(Counter(c.scenario for c in self.customers.values())),
+            "actions": dict(self.actions),
+            "errors": dict(self.errors),
+        }
+
+
+def _request_id(answer: dict[str, Any] | None) -> str | None:
+    if not answer:
+        return None
+    value = answer.get("refund_request_id") or answer.get("id")
+    return str(value) if value else None

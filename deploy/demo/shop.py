@@ -1,0 +1,212 @@
+"""The outside world's calls through the system's real edges, over HTTP.
+
+A shop frontend (order API with the shop key), the sandbox payment provider's
+checkout page, the sandbox carrier, a customer's refund and return requests,
+and operations (stock, refund approvals, returns received) with the ops key.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+CITIES = (
+    ("Shanghai", "Shanghai", "CN", "zh-CN", "+86 138 0013 8000"),
+    ("Hangzhou", "Zhejiang", "CN", "zh-CN", "+86 139 1234 5678"),
+    ("Shenzhen", "Guangdong", "CN", "zh-CN", "+86 137 5555 0101"),
+    ("Taipei", "Taipei", "TW", "zh-TW", "+886 912 345 678"),
+    ("Hong Kong", None, "HK", "zh-TW", "+852 5123 4567"),
+    ("Singapore", None, "SG", "en", "+65 8123 4567"),
+    ("London", None, "GB", "en", "+44 7700 900123"),
+)
+
+STREETS = ("Nanjing Rd", "Zhongshan Rd", "Main St")
+
+DEFAULT_CATALOGUE: tuple[dict[str, Any], ...] = (
+    {"sku": "TEE-WHT-M", "name": "Cotton T-shirt", "variant": "White / M", "price": 7900},
+    {"sku": "TEE-BLK-M", "name": "Cotton T-shirt", "variant": "Black / M", "price": 7900},
+    {"sku": "HOOD-GRY-L", "name": "Fleece hoodie", "variant": "Grey / L", "price": 25900},
+    {"sku": "SNK-RUN-42", "name": "Running sneakers", "variant": "EU 42", "price": 49900},
+    {
+        "sku": "TEA-OOLONG-250",
+        "name": "Tieguanyin oolong tea",
+        "variant": "250 g tin",
+        "price": 12800,
+    },
+    {"sku": "MUG-CER-350", "name": "Ceramic mug", "variant": "350 ml", "price": 4500},
+)
+
+
+@dataclass
+class Edges:
+    """Base URLs and keys, from the stack's stack.json."""
+
+    order: str
+    payment: str
+    logistics: str
+    returns: str
+    notify: str
+    shop_key: str
+    ops_key: str
+
+    @classmethod
+    def from_stack(cls, state: dict[str, Any]) -> Edges:
+        urls = {name: svc["url"] for name, svc in state["services"].items()}
+        creds = state["credentials"]
+        return cls(
+            order=urls["order"],
+            payment=urls["payment"],
+            logistics=urls["logistics"],
+            returns=urls["returns"],
+            notify=urls["notify"],
+            shop_key=creds["shop_api_key"],
+            ops_key=creds["ops_api_key"],
+        )
+
+
+class ShopError(Exception):
+    def __init__(self, what: str, response: httpx.Response) -> None:
+        super().__init__(f"{what}: HTTP {response.status_code} {response.text[:300]}")
+        self.status = response.status_code
+
+
+def order_body(
+    rng: random.Random,
+    method: str,
+    catalogue: tuple[dict[str, Any], ...] = DEFAULT_CATALOGUE,
+    lines: int | None = None,
+    quantity: int | None = None,
+) -> dict[str, Any]:
+    city, region, country, locale, phone = rng.choice(CITIES)
+    picked = rng.sample(catalogue, k=min(len(catalogue), lines or rng.choice((1, 1, 1, 2, 3))))
+    customer = None if rng.random() < 0.4 else f"cus_{rng.randrange(1, 5000):05d}"
+    body: dict[str, Any] = {
+        "items": [
+            {
+                "sku": item["sku"],
+                "name": item["name"],
+                "variant": item.get("variant"),
+                "quantity": quantity or rng.choice((1, 1, 1, 2)),
+                "unit_price": item["price"],
+            }
+            for item in picked
+        ],
+        "currency": "CNY",
+        "customer_id": customer,
+        "contact": {"phone": phone, "email": f"shopper{rng.randrange(1, 10**6)}@example.com"},
+        "address": {
+            "recipient": rng.choice(("Li Wei", "Chen Jing", "Wang Fang", "Lin Mei", "Alex Tan")),
+            "phone": phone,
+            "line1": f"{rng.randrange(1, 999)} {rng.choice(STREETS)}",
+            "city": city,
+            "region": region,
+            "postal_code": f"{rng.randrange(100000, 999999)}",
+            "country": country,
+        },
+        "locale": locale,
+        "payment_method": method,
+    }
+    if rng.random() < 0.1:
+        body["gift_message"] = "Happy birthday!"
+    return body
+
+
+class Shop:
+    def __init__(self, edges: Edges, client: httpx.AsyncClient) -> None:
+        self.edges = edges
+        self.client = client
+        self._shop = {"Authorization": f"Bearer {edges.shop_key}"}
+        self._ops = {"Authorization": f"Bearer {edges.ops_key}"}
+
+    async def _call(
+        self, what: str, method: str, url: str, headers: dict[str, str], body: Any = None
+    ) -> dict[str, Any]:
+        response = await self.client.request(method, url, headers=headers, json=body)
+        if response.status_code >= 400:
+            raise ShopError(what, response)
+        return response.json() if response.content else {}
+
+    # shop frontend (order service)
+
+    async def place_order(self, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {**self._shop, "Idempotency-Key": uuid.uuid4().hex}
+        return await self._call(
+            "place order", "POST", f"{self.edges.order}/v1/orders", headers, body
+        )
+
+    async def cancel(self, order_id: str) -> dict[str, Any]:
+        url = f"{self.edges.order}/v1/orders/{order_id}/cancel"
+        return await self._call("cancel", "POST", url, self._shop)
+
+    async def confirm_receipt(self, order_id: str) -> dict[str, Any]:
+        url = f"{self.edges.order}/v1/orders/{order_id}/confirm-receipt"
+        return await self._call("confirm receipt", "POST", url, self._shop)
+
+    # payment provider's sandbox checkout page and the payment retry
+
+    async def complete_checkout(
+        self,
+        checkout_url: str,
+        outcome: str = "succeed",
+        reason: str | None = None,
+        delay_seconds: float = 0.0,
+        repeat: int = 1,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "outcome": outcome,
+            "repeat": repeat,
+            "delay_seconds": delay_seconds,
+        }
+        if reason:
+            body["reason"] = reason
+        return await self._call(
+            "checkout", "POST", f"{checkout_url.rstrip('/')}/complete", {}, body
+        )
+
+    async def retry_payment(self, order_id: str, method: str) -> dict[str, Any]:
+        url = f"{self.edges.payment}/v1/orders/{order_id}/payment/retry"
+        return await self._call("retry payment", "POST", url, self._shop, {"method": method})
+
+    # sandbox carrier
+
+    async def advance_parcel(self, carrier: str, tracking: str) -> dict[str, Any]:
+        url = f"{self.edges.logistics}/sandbox/carriers/{carrier}/parcels/{tracking}/advance"
+        return await self._call("advance parcel", "POST", url, {})
+
+    # customer's after-sales requests and operations (returns service)
+
+    async def request_refund(
+        self, order_id: str, reason: str, lines: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        headers = {**self._shop, "Idempotency-Key": uuid.uuid4().hex}
+        body: dict[str, Any] = {"reason": reason}
+        if lines:
+            body["lines"] = lines
+        url = f"{self.edges.returns}/v1/orders/{order_id}/refund-requests"
+        return await self._call("refund request", "POST", url, headers, body)
+
+    async def ship_return(self, request_id: str, courier: str, tracking: str) -> dict[str, Any]:
+        url = f"{self.edges.returns}/v1/refund-requests/{request_id}/return-shipment"
+        body = {"courier": courier, "tracking_number": tracking}
+        return await self._call("return shipment", "POST", url, self._shop, body)
+
+    async def return_received(self, request_id: str) -> dict[str, Any]:
+        url = f"{self.edges.returns}/v1/refund-requests/{request_id}/return-received"
+        return await self._call("return received", "POST", url, self._ops, {})
+
+    async def approve_refund(self, request_id: str) -> dict[str, Any]:
+        url = f"{self.edges.returns}/v1/refund-requests/{request_id}/approve"
+        return await self._call("approve refund", "POST", url, self._ops, {})
+
+    # operations: stock (logistics service)
+
+    async def put_stock(
+        self, sku: str, on_hand: int, threshold: int = 0, **extra: Any
+    ) -> dict[str, Any]:
+        body = {"on_hand": on_hand, "low_stock_threshold": threshold, **extra}
+        url = f"{self.edges.logistics}/v1/stock/{sku}"
+        return await self._call("put stock", "PUT", url, self._ops, body)

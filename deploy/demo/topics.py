@@ -1,0 +1,117 @@
+"""Reads every lifecycle topic of the registry, as an observer with no consumer group.
+
+The demo's live view and the benchmark count what the system did from the
+topics themselves, not from the services' databases: each record is one event
+in its envelope, and its `occurred_at` is when the producing service decided it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.contracts.registry import TOPICS
+
+
+def registry_topics(include_dead_letters: bool = True) -> tuple[str, ...]:
+    return tuple(t.name for t in TOPICS if include_dead_letters or not t.dead_letter)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    type: str
+    event_id: str
+    order_id: str | None
+    occurred_at: datetime | None
+    payload: dict[str, Any]
+    timestamp_ms: int  # the broker's record timestamp (append time)
+    size: int = 0  # bytes of the value
+
+    @classmethod
+    def parse(cls, topic: str, value: bytes | None, timestamp_ms: int) -> Record:
+        try:
+            body = json.loads(value or b"{}")
+        except ValueError:  # a dead letter holds the original, possibly broken, bytes
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        occurred = body.get("occurred_at")
+        return cls(
+            topic=topic,
+            type=str(
+                body.get("type") or ("DeadLetter" if topic.startswith("deadletter.") else "?")
+            ),
+            event_id=str(body.get("event_id") or ""),
+            order_id=body.get("order_id"),
+            occurred_at=datetime.fromisoformat(occurred) if isinstance(occurred, str) else None,
+            payload=body.get("payload") or {},
+            timestamp_ms=timestamp_ms,
+            size=len(value or b""),
+        )
+
+
+class TopicTap:
+    """Assigns itself every partition of `topics`; starts at the end or the beginning."""
+
+    def __init__(
+        self, bootstrap: str, topics: Iterable[str] | None = None, from_beginning: bool = False
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topics = tuple(topics or registry_topics())
+        self.from_beginning = from_beginning
+        self.consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if self.from_beginning else "latest",
+            fetch_max_wait_ms=100,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        partitions = await self._partitions()
+        await consumer.start()
+        consumer.assign(partitions)
+        if self.from_beginning:
+            await consumer.seek_to_beginning(*partitions)
+        else:
+            await consumer.seek_to_end(*partitions)
+        self.consumer = consumer
+
+    async def _partitions(self) -> list[TopicPartition]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=30000)
+        await admin.start()
+        try:
+            described = await admin.describe_topics(list(self.topics))
+        finally:
+            await admin.close()
+        return [
+            TopicPartition(topic["topic"], partition["partition"])
+            for topic in described
+            if not topic.get("error_code")
+            for partition in topic["partitions"]
+        ]
+
+    async def stop(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.stop()
+            self.consumer = None
+
+    async def batches(self, timeout_ms: int = 200) -> AsyncIterator[list[Record]]:
+        """Yields the records fetched in each poll (an empty list when nothing came)."""
+        assert self.consumer is not None, "start() the tap first"
+        while True:
+            fetched = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=5000)
+            yield [
+                Record.parse(tp.topic, message.value, message.timestamp)
+                for tp, messages in fetched.items()
+                for message in messages
+            ]

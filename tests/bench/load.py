@@ -1,0 +1,236 @@
+"""The happy path under load: placed, paid at once, shipped at once, delivered at once.
+
+Orders are placed over HTTP (open loop at a target rate, or as fast as
+`concurrency` clients go); each checkout is completed through the sandbox
+provider as soon as its PaymentRequested shows up on payments.v1; the sandbox
+carrier's auto-advance delivers. Latencies come from the events on the topics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from typing import Any
+
+import asyncpg
+import httpx
+
+from deploy.demo.shop import Shop, ShopError, order_body
+from deploy.demo.topics import TopicTap
+from tests.bench.latency import LatencyTracker
+from tests.bench.samplers import MetricsSampler, ProcessSampler
+
+MAX_IN_FLIGHT = 256
+MAX_PLOT_POINTS = 4000
+IDLE_BASELINE_S = 3.0
+
+
+async def database_commits(admin_dsn: str, databases: list[str]) -> int:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        value = await conn.fetchval(
+            "SELECT coalesce(sum(xact_commit), 0) FROM pg_stat_database WHERE datname = ANY($1)",
+            databases,
+        )
+    finally:
+        await conn.close()
+    return int(value)
+
+
+class Phase:
+    def __init__(self, shop: Shop, tap: TopicTap, seed: int = 8) -> None:
+        self.shop = shop
+        self.tap = tap
+        self.tracker = LatencyTracker(orders=set())
+        self.rng = random.Random(seed)
+        self.checkout_urls: dict[str, str] = {}
+        self.placed_ids: set[str] = set()
+        self.paid_requested: set[str] = set()
+        self.errors: list[str] = []
+        self.in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.late_starts = 0
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def observe(self) -> None:
+        async for batch in self.tap.batches(timeout_ms=50):
+            self.tracker.add(batch)
+            for record in batch:
+                if record.type == "PaymentRequested" and record.order_id:
+                    url = record.payload.get("checkout_url")
+                    if url:
+                        self.checkout_urls[record.order_id] = url
+                        self._maybe_pay(record.order_id)
+
+    def _maybe_pay(self, order_id: str) -> None:
+        ready = order_id in self.placed_ids and order_id in self.checkout_urls
+        if ready and order_id not in self.paid_requested:
+            self.paid_requested.add(order_id)
+            self._spawn(self._pay(order_id))
+
+    async def _pay(self, order_id: str) -> None:
+        try:
+            await self.shop.complete_checkout(self.checkout_urls[order_id], "succeed")
+        except (ShopError, httpx.HTTPError, OSError) as exc:
+            self.errors.append(f"pay {order_id}: {exc}")
+
+    async def place_one(self) -> None:
+        async with self.in_flight:
+            body = order_body(self.rng, "card", lines=1, quantity=1)
+            try:
+                answer = await self.shop.place_order(body)
+            except (ShopError, httpx.HTTPError, OSError) as exc:
+                self.errors.append(f"place: {exc}")
+                return
+            order_id = str(answer.get("order_id") or answer.get("id"))
+            self.placed_ids.add(order_id)
+            assert self.tracker.orders is not None
+            self.tracker.orders.add(order_id)
+            self._maybe_pay(order_id)
+
+    async def open_loop(self, rate: float, duration: float) -> None:
+        started = time.monotonic()
+        count = int(rate * duration)
+        for i in range(count):
+            due = started + i / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -0.05:
+                self.late_starts += 1
+            self._spawn(self.place_one())
+
+    async def closed_loop(self, concurrency: int, duration: float) -> None:
+        deadline = time.monotonic() + duration
+
+        async def client() -> None:
+            while time.monotonic() < deadline:
+                await self.place_one()
+
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+
+    def completed(self) -> list[str]:
+        done = []
+        for oid in self.placed_ids:
+            reached = self.tracker.milestones(oid)
+            if "delivered" in reached and "confirmation" in reached:
+                done.append(oid)
+        return done
+
+    async def drain(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.completed()) >= len(self.placed_ids) and not self.tasks:
+                return
+            await asyncio.sleep(0.5)
+
+    def sustained(self, completed: list[str]) -> float | None:
+        if not completed:
+            return None
+        first = min(
+            self.tracker.placed[oid][0] for oid in self.placed_ids if oid in self.tracker.placed
+        )
+        last = max(max(self.tracker.milestones(oid).values()) for oid in completed)
+        span = (last - first).total_seconds()
+        return round(len(completed) / span, 2) if span > 0 else None
+
+
+async def run_phase(
+    name: str,
+    shop: Shop,
+    bootstrap: str,
+    *,
+    rate: float | None,
+    concurrency: int,
+    duration: float,
+    drain_timeout: float,
+    processes: dict[str, tuple[int, bool]],
+    metrics_urls: dict[str, str],
+    admin_dsn: str,
+    databases: list[str],
+    log: Any = print,
+) -> dict[str, Any]:
+    tap = TopicTap(bootstrap)
+    await tap.start()
+    phase = Phase(shop, tap)
+    observer = asyncio.create_task(phase.observe())
+    stop = asyncio.Event()
+    proc = ProcessSampler(processes)
+    metrics = MetricsSampler(metrics_urls)
+    samplers = [asyncio.create_task(proc.run(stop)), asyncio.create_task(metrics.run(stop))]
+    # the services commit while idle too (outbox, timer and sender polls): measure that first
+    idle_before = await database_commits(admin_dsn, databases)
+    await asyncio.sleep(IDLE_BASELINE_S)
+    commits_before = await database_commits(admin_dsn, databases)
+    idle_rate = (commits_before - idle_before) / IDLE_BASELINE_S
+    mode = f"open loop at {rate}/s" if rate else f"max throughput, {concurrency} clients"
+    log(f"{name}: {mode} for {duration:.0f} s ...")
+    started = time.monotonic()
+    try:
+        if rate:
+            await phase.open_loop(rate, duration)
+        else:
+            await phase.closed_loop(concurrency, duration)
+        placing = time.monotonic() - started
+        log(f"{name}: placed {len(phase.placed_ids)} in {placing:.1f} s; draining ...")
+        await phase.drain(drain_timeout)
+        await asyncio.sleep(1.5)  # the last stats and metrics samples settle
+    finally:
+        stop.set()
+        await asyncio.gather(*samplers)
+        observer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await observer
+        await tap.stop()
+        for task in list(phase.tasks):
+            task.cancel()
+    commits = await database_commits(admin_dsn, databases) - commits_before
+    busy_commits = max(0.0, commits - idle_rate * (time.monotonic() - started))
+    completed = phase.completed()
+    placed = len(phase.placed_ids)
+    samples = phase.tracker.samples()
+    step = max(1, sum(len(v) for v in samples.values()) // MAX_PLOT_POINTS)
+    latency = phase.tracker.summary()
+    result: dict[str, Any] = {
+        "mode": "open_loop" if rate else "max_throughput",
+        "target_rate": rate,
+        "concurrency": None if rate else concurrency,
+        "duration_s": duration,
+        "placed": placed,
+        "placement_errors": sum(1 for e in phase.errors if e.startswith("place")),
+        "payment_errors": sum(1 for e in phase.errors if e.startswith("pay")),
+        "first_errors": phase.errors[:5],
+        "late_starts": phase.late_starts,
+        "placing_s": round(placing, 2),
+        "placement_rate": round(placed / placing, 2) if placing else None,
+        "completed": len(completed),
+        "sustained_orders_per_s": phase.sustained(completed),
+        "events": phase.tracker.records,
+        "events_by_type": dict(phase.tracker.records_by_type.most_common()),
+        "mean_event_bytes": round(phase.tracker.record_bytes / phase.tracker.records)
+        if phase.tracker.records
+        else None,
+        "events_per_order": round(phase.tracker.records / placed, 2) if placed else None,
+        "commits": commits,
+        "idle_commits_per_s": round(idle_rate, 1),
+        "commits_per_order_raw": round(commits / placed, 2) if placed else None,
+        "commits_per_order": round(busy_commits / placed, 2) if placed else None,
+        "latency": latency,
+        "processes": proc.summary(),
+        "metrics": metrics.summary(),
+        "process_series": proc.series,
+        "metrics_series": metrics.series,
+        "samples": {stage: points[::step] for stage, points in samples.items()},
+    }
+    log(
+        f"{name}: {len(completed)}/{placed} completed; sustained "
+        f"{result['sustained_orders_per_s']} orders/s; p99 to confirmation "
+        f"{latency['confirmation']['p99_ms']} ms"
+    )
+    return result

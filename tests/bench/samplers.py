@@ -1,0 +1,174 @@
+"""Samplers that run beside the load: process CPU and memory, and the services' /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (PostgreSQL runs one process per connection)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, ()))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process (its own threads), 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak resident set) in kB."""
+    values = {"VmRSS": 0, "VmHWM": 0}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in values:
+                values[name] = int(rest.split()[0])
+    except OSError:
+        pass
+    return values
+
+
+@dataclass
+class ProcessSampler:
+    """Per named component: CPU seconds used during the run, RSS over time, peak RSS.
+
+    A component is a root pid; `tree=True` sums over its descendants (PostgreSQL).
+    """
+
+    components: dict[str, tuple[int, bool]]
+    interval: float = 1.0
+    start_cpu: dict[str, float] = field(default_factory=dict)
+    series: list[dict[str, Any]] = field(default_factory=list)
+    peak_rss_kb: dict[str, int] = field(default_factory=dict)
+    _started: float = 0.0
+
+    def _pids(self, name: str) -> list[int]:
+        pid, tree = self.components[name]
+        return process_tree(pid) if tree else [pid]
+
+    def _cpu(self, name: str) -> float:
+        return sum(cpu_seconds(pid) for pid in self._pids(name))
+
+    def _rss(self, name: str) -> tuple[int, int]:
+        mems = [memory_kb(pid) for pid in self._pids(name)]
+        return sum(m["VmRSS"] for m in mems), max((m["VmHWM"] for m in mems), default=0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._started = time.monotonic()
+        self.start_cpu = {name: self._cpu(name) for name in self.components}
+        while not stop.is_set():
+            self.sample()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+        self.sample()
+
+    def sample(self) -> None:
+        row: dict[str, Any] = {"t": round(time.monotonic() - self._started, 2)}
+        for name in self.components:
+            rss, hwm = self._rss(name)
+            row[name] = {"cpu_s": round(self._cpu(name) - self.start_cpu[name], 2), "rss_kb": rss}
+            # a tree's summed RSS counts shared memory once per process: use its largest VmHWM
+            peak = hwm if self.components[name][1] else max(hwm, rss)
+            self.peak_rss_kb[name] = max(self.peak_rss_kb.get(name, 0), peak)
+        self.series.append(row)
+
+    def summary(self) -> dict[str, Any]:
+        last = self.series[-1] if self.series else {}
+        elapsed = last.get("t", 0.0) or 1e-9
+        result = {}
+        for name, (_, tree) in self.components.items():
+            used = last.get(name, {}).get("cpu_s", 0.0)
+            result[name] = {
+                "cpu_s": used,
+                "cpu_share_of_one_core": round(used / elapsed, 3),
+                # for a process tree (PostgreSQL): the largest single process's VmHWM
+                "peak_rss_mb": round(self.peak_rss_kb.get(name, 0) / 1024, 1),
+                "process_tree": tree,
+            }
+        return result
+
+
+def parse_prometheus(text: str, names: tuple[str, ...]) -> dict[str, float]:
+    """The sum over all label sets of each named sample."""
+    totals = dict.fromkeys(names, 0.0)
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        metric, _, rest = line.partition(" ")
+        base = metric.split("{", 1)[0]
+        if base in totals:
+            with contextlib.suppress(ValueError):
+                totals[base] += float(rest.split()[0])
+    return totals
+
+
+METRICS = ("fulfil_outbox_backlog", "fulfil_consumer_lag")
+
+
+@dataclass
+class MetricsSampler:
+    """Outbox backlog and consumer lag of each service, from its /metrics, every second."""
+
+    urls: dict[str, str]
+    interval: float = 1.0
+    series: list[dict[str, Any]] = field(default_factory=list)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        started = time.monotonic()
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while not stop.is_set():
+                row: dict[str, Any] = {"t": round(time.monotonic() - started, 2)}
+                for name, url in self.urls.items():
+                    try:
+                        response = await client.get(f"{url}/metrics")
+                        values = parse_prometheus(response.text, METRICS)
+                        row[name] = {
+                            "outbox_backlog": values["fulfil_outbox_backlog"],
+                            "consumer_lag": values["fulfil_consumer_lag"],
+                        }
+                    except httpx.HTTPError:
+                        row[name] = None
+                self.series.append(row)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.interval)
+
+    def summary(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for name in self.urls:
+            rows = [r[name] for r in self.series if r.get(name)]
+            result[name] = {
+                "max_outbox_backlog": max((r["outbox_backlog"] for r in rows), default=None),
+                "max_consumer_lag": max((r["consumer_lag"] for r in rows), default=None),
+                "final_consumer_lag": rows[-1]["consumer_lag"] if rows else None,
+                "samples": len(rows),
+            }
+        return result
