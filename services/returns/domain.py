@@ -134,6 +134,14 @@ def decide(
     assert order.currency is not None
     flow, approve_as, due = _flow(order, ask.reason, policy, now)
     lines, amount = _lines_and_amount(order, ask, held)
+    if flow is RefundFlow.BEFORE_SHIPPING and ask.lines is not None:
+        whole = dict(_whole_order(order, held, False))
+        if {ln.line_id: ln.quantity for ln in lines} != whole:
+            message = (
+                "before shipping, a refund cancels the whole order and stops its shipment: "
+                "ask without lines, or for single items once they are delivered"
+            )
+            raise invalid("whole_order_only", message, "lines")
     available = order.paid - held.committed
     if amount <= 0 or amount > available:
         message = (

@@ -5,6 +5,7 @@ delivered twice, or late, or before the facts it follows."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from shared.contracts.envelope import Money
 from shared.contracts.events.order import OrderCancellationRequested, OrderCancelled, OrderClosed
@@ -19,6 +20,7 @@ from tests.integration.returns.support import (
     fetch,
     new_order_id,
     now,
+    operate,
     order_view,
     paid,
     placed,
@@ -147,10 +149,25 @@ async def test_duplicate_and_out_of_order_facts_build_one_true_picture(returns: 
     assert response.status_code == 201 and response.json()["flow"] == "with_return"
 
 
+async def seed_delivered(returns: Runtime, order_id: str) -> None:
+    delivered_at = now() - timedelta(days=1)
+    await seed(
+        returns, order_id, shipped_at=delivered_at - timedelta(days=1), delivered_at=delivered_at
+    )
+
+
+async def ask_waived(returns: Runtime, order_id: str) -> dict[str, Any]:
+    """One line of a delivered order, refunded without its return (operations waive it)."""
+    request = (await ask(returns, order_id, {"reason": "changed_mind", "lines": [CUP_1]})).json()
+    approved = await operate(returns, request["id"], "approve", {})
+    assert approved.status_code == 200, approved.text
+    return dict(request)
+
+
 async def test_a_refund_paid_twice_is_counted_once(returns: Runtime, tail: TopicTail) -> None:
     order_id = new_order_id()
-    await seed(returns, order_id)
-    first = (await ask(returns, order_id, {"reason": "changed_mind", "lines": [CUP_1]})).json()
+    await seed_delivered(returns, order_id)  # a single line is refunded after delivery
+    first = await ask_waived(returns, order_id)
     payment = refund_paid(first["id"], 3_000, refund_id="rf_same_" + order_id)
 
     envelope = await send(returns, payment, order_id)
@@ -168,8 +185,8 @@ async def test_a_failed_refund_is_recorded_and_a_final_failure_frees_the_line(
     returns: Runtime,
 ) -> None:
     order_id = new_order_id()
-    await seed(returns, order_id)
-    request = (await ask(returns, order_id, {"reason": "changed_mind", "lines": [CUP_1]})).json()
+    await seed_delivered(returns, order_id)  # a single line is refunded after delivery
+    request = await ask_waived(returns, order_id)
 
     def failure(will_retry: bool) -> RefundFailed:
         return RefundFailed(

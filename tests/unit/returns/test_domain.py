@@ -234,3 +234,12 @@ def test_steps_only_follow_from_the_right_states() -> None:
     with pytest.raises(Refused) as no_return:
         require_return("no_return", "requested", "receive a return")
     assert no_return.value.code == "no_return_needed"
+
+
+def test_before_shipping_only_the_whole_order_is_refunded_since_the_shipment_stops() -> None:
+    error = refused(order(), Ask(Reason.CHANGED_MIND, (("l1", 1),)))
+    assert error.code == "whole_order_only" and error.field == "lines"
+    every_line = decide(
+        order(), Ask(Reason.CHANGED_MIND, (("l1", 2), ("l2", 1))), Holdings(), POLICY, NOW
+    )
+    assert every_line.flow is RefundFlow.BEFORE_SHIPPING and every_line.amount == 13_000
