@@ -104,12 +104,19 @@ def refund_step(
     return Outcome(entries=[Entry(f"{kind}:{request_id}", at, kind, details)])
 
 
+# The payment service returns a second capture for an order already paid at once.
+SURPLUS_REFUND = "duplicate_payment"
+
+
 def refund_paid(
     order: Order, refund_id: str, request_id: str | None, amount: Money, reason: str, at: datetime
 ) -> Outcome:
     if not order.first_time(f"refund_paid:{refund_id}"):
         return Outcome()
-    order.refunded_amount += amount.amount
+    if reason == SURPLUS_REFUND:
+        order.paid_amount -= amount.amount  # paid twice: the extra went back, never owed
+    else:
+        order.refunded_amount += amount.amount
     details = {"amount": amount.amount, "currency": amount.currency, "reason": reason}
     step = refund_step(order, request_id or refund_id, "paid", at, "refund_paid", details)
     step.entries = [Entry(f"refund_paid:{refund_id}", at, "refund_paid", details)]

@@ -177,3 +177,12 @@ def test_auto_confirm_waits_while_a_refund_is_open() -> None:
     assert done.events[0].model_dump() == {"confirmed_by": "auto", "review_url": None}
     assert o.status == "completed"
     assert domain.auto_confirm_due(o, NOW, later, None).events == []
+
+
+def test_a_second_payment_returned_by_the_payment_service_leaves_the_order_paid() -> None:
+    o = order()
+    pay(o, "a1")
+    pay(o, "a2")  # the customer paid again through another attempt
+    reactions.refund_paid(o, "rf1", None, cny(10_000), "duplicate_payment", NOW)
+    assert o.status == "paid" and o.payment_state == "paid"
+    assert (o.paid_amount, o.refunded_amount) == (10_000, 0)
