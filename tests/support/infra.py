@@ -75,9 +75,8 @@ def start_infra() -> Infra:
 
 
 def _local() -> Infra:
-    from deploy.local.postgres import PostgresCluster, ensure_installed
-
     from deploy.local.kafka import KafkaCluster
+    from deploy.local.postgres import PostgresCluster, ensure_installed
 
     base = REPO / ".local" / "test"
     kafka = KafkaCluster(base / "kafka", nodes=1)
