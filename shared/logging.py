@@ -18,7 +18,7 @@ SENSITIVE_KEYS = frozenset(
     {"phone", "email", "address", "contact", "recipient", "line1", "line2", "to", "password"}
 )
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-_PHONE = re.compile(r"(?<![\w-])(\+?\d[\d -]{5,}\d)(\d{2})(?![\w-])")
+_PHONE = re.compile(r"(?<![\w.-])(\+?\d[\d -]{5,}\d)(\d{2})(?![\w.-])")
 
 
 def mask_text(text: str) -> str:

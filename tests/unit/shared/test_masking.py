@@ -52,3 +52,8 @@ def test_standard_library_loggers_are_masked_too() -> None:
     root.handlers[0].stream = stream  # type: ignore[attr-defined]
     logging.getLogger("aiokafka").warning("could not reach +86 138 0013 8000")
     assert "138 0013" not in stream.getvalue() and "could not reach" in stream.getvalue()
+
+
+def test_numbers_that_are_not_phone_numbers_stay_readable() -> None:
+    text = mask_text("handled in runtime=1.2345678954 s at offset 12345678")
+    assert "1.2345678954" in text
