@@ -27,7 +27,9 @@ up: venv
 	$(BIN)/python -m deploy.local.stack up
 
 down:
-	@if [ -x $(BIN)/python ]; then $(BIN)/python -m deploy.local.stack down; \
+	@if [ -x $(BIN)/python ]; then \
+		$(BIN)/python -m deploy.local.stack down; \
+		if [ -d .local/demo ]; then $(BIN)/python -m deploy.local.stack down --dir .local/demo; fi; \
 	else echo "nothing to stop (no virtualenv yet)"; fi
 
 status: venv
