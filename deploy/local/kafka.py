@@ -24,8 +24,6 @@ import argparse
 import asyncio
 import base64
 import concurrent.futures
-import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -37,7 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar
@@ -45,6 +43,7 @@ from typing import Any, TypedDict, TypeVar
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from deploy.local.locks import locked
 from deploy.local.ports import LOOPBACK, free_ports, port_open
 
 KAFKA_VERSION = "4.1.1"
@@ -81,7 +80,7 @@ def ensure_jars(cache_dir: Path | None = None) -> Path:
     if _marker_matches(marker, key, libs):
         return libs
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / ".lock"):
+    with locked(root / ".lock"):
         if _marker_matches(marker, key, libs):  # another process fetched them meanwhile
             return libs
         marker.unlink(missing_ok=True)
@@ -151,16 +150,6 @@ def _require_program(name: str, debian_package: str) -> str:
             f"`{name}` is not on PATH; install it (Debian package `{debian_package}`)"
         )
     return path
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # --- cluster layout ---------------------------------------------------------
@@ -346,7 +335,7 @@ class KafkaCluster:
         """
         deadline = time.monotonic() + timeout
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        with _locked(self.base_dir / ".lock"):
+        with locked(self.base_dir / ".lock"):
             spec = self._load_or_create_spec()
             libs = ensure_jars()
             self._format(spec, libs)
@@ -361,7 +350,7 @@ class KafkaCluster:
         deadline = time.monotonic() + timeout
         spec = self._spec()
         node = self._node(spec, node_id)
-        with _locked(self.base_dir / ".lock"):
+        with locked(self.base_dir / ".lock"):
             if self._pid(node) is None:
                 self._launch(spec, node, ensure_jars())
             self._wait_ready(spec, [node], deadline)
@@ -380,7 +369,7 @@ class KafkaCluster:
         if not (self.base_dir / "cluster.json").exists():
             return
         spec = self._spec()
-        with _locked(self.base_dir / ".lock"):
+        with locked(self.base_dir / ".lock"):
             running = {node: pid for node in spec.nodes if (pid := self._pid(node)) is not None}
             for pid in running.values():
                 os.kill(pid, signal.SIGTERM)

@@ -20,8 +20,6 @@ PostgreSQL refuses to run as root: as root, the server files belong to the
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -30,11 +28,11 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TypedDict
 from urllib.parse import quote
 
+from deploy.local.locks import locked
 from deploy.local.ports import LOOPBACK, free_port, port_open
 
 PACKAGE = "postgresql"
@@ -98,16 +96,6 @@ def _version_key(name: str) -> tuple[int, ...]:
 # --- helpers ------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _clean_env() -> dict[str, str]:
     """This process's environment without PG* variables that could redirect a command."""
     return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
@@ -153,7 +141,7 @@ class PostgresCluster:
         deadline = time.monotonic() + timeout
         bin_dir = ensure_installed()
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        with _locked(self.base_dir / ".lock"):
+        with locked(self.base_dir / ".lock"):
             config = self._load_or_create_config()
             self._prepare_files(Path(str(config["socket_dir"])))
             self._initdb(bin_dir)
@@ -173,7 +161,7 @@ class PostgresCluster:
         if not (self.data_dir / "PG_VERSION").exists():
             return
         bin_dir = ensure_installed()
-        with _locked(self.base_dir / ".lock"):
+        with locked(self.base_dir / ".lock"):
             if self._postmaster_pid() is None:
                 return
             wait = ["-w", "-t", str(max(1, int(timeout)))]
