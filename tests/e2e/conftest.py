@@ -31,7 +31,7 @@ E2E_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def system(infra: Infra) -> AsyncIterator[dict[str, Any]]:
     stack, state = await start_system(infra, E2E_ENV)
     try:
@@ -40,7 +40,7 @@ async def system(infra: Infra) -> AsyncIterator[dict[str, Any]]:
         stack.stop_processes()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def shop(system: dict[str, Any]) -> AsyncIterator[Shop]:
     async with httpx.AsyncClient(timeout=30) as client:
         yield Shop(Edges.from_stack(system), client)

@@ -7,8 +7,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from deploy.local.ports import free_port
+from shared.contracts.registry import consumed_by
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import ServiceSettings
+from tests.support.kafka import start_group_at_end
+
+_STARTED_GROUPS: set[str] = set()
 
 
 def settings_for(
@@ -35,9 +39,16 @@ async def running(
     """Starts the service and stops it after.
 
     Every test instance of a service shares one consumer group (`-test`), so each
-    starts where the previous one stopped instead of replaying the session's topics.
+    starts where the previous one stopped; the first one in a session starts at the
+    topics' end instead of replaying what other suites published.
     """
     definition.consumer_group_suffix = group or "-test"
+    group_id = f"fulfil-{definition.name}{definition.consumer_group_suffix}"
+    topics = [t.name for t in consumed_by(definition.name)]
+    if group_id not in _STARTED_GROUPS and topics:
+        # First use in this session: skip what earlier suites (or runs) left on the topics.
+        await start_group_at_end(definition.settings.kafka_bootstrap, group_id, topics)
+    _STARTED_GROUPS.add(group_id)
     runtime = Runtime(definition)
     await runtime.start(http=http)
     try:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.logistics.app import build
 from services.logistics.settings import LogisticsSettings
@@ -21,7 +20,7 @@ from shared.contracts.events.order import OrderPaid, OrderPlaced
 from shared.contracts.registry import consumed_by
 from shared.runtime import Runtime
 from tests.support.infra import Infra
-from tests.support.kafka import Record, publish
+from tests.support.kafka import Record, publish, start_group_at_end
 from tests.support.services import base_url, running, settings_for
 
 OPS = {"Authorization": "Bearer dev-ops-key"}
@@ -34,24 +33,8 @@ def new_id(prefix: str) -> str:
 
 
 async def skip_backlog(bootstrap: str) -> None:
-    """Moves the tests' consumer group to the end of the topics logistics reads, so a test
-    sees only what it publishes, not what other suites left behind."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        partitions = [
-            TopicPartition(t.name, p)
-            for t in consumed_by("logistics")
-            for p in consumer.partitions_for_topic(t.name) or ()
-        ]
-        ends = await consumer.end_offsets(partitions)
-        consumer.assign(partitions)
-        await consumer.commit({tp: end for tp, end in ends.items()})
-    finally:
-        await consumer.stop()
+    """A test sees only what it publishes, not what other suites left behind."""
+    await start_group_at_end(bootstrap, GROUP, [t.name for t in consumed_by("logistics")])
 
 
 @asynccontextmanager
