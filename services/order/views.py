@@ -203,7 +203,9 @@ async def get_order(
     customer: CustomerHeader = None,
 ) -> OrderOut:
     caller = _order_access(request, order_id, access_token)
-    async with _runtime(request).db.acquire() as conn, conn.transaction(readonly=True):
+    # One snapshot for the order and its timeline: never a step without its effect.
+    db = _runtime(request).db
+    async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         order = await repository.load(conn, order_id)
         if order is None:
             raise NotFound("order_not_found", "no such order", order_id=order_id)

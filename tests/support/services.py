@@ -40,12 +40,13 @@ async def running(
 
     Every test instance of a service shares one consumer group (`-test`), so each
     starts where the previous one stopped; the first one in a session starts at the
-    topics' end instead of replaying what other suites published.
+    topics' end instead of replaying what other suites published. A test that names
+    its own `group` positions it itself.
     """
     definition.consumer_group_suffix = group or "-test"
     group_id = f"fulfil-{definition.name}{definition.consumer_group_suffix}"
     topics = [t.name for t in consumed_by(definition.name)]
-    if group_id not in _STARTED_GROUPS and topics:
+    if group is None and group_id not in _STARTED_GROUPS and topics:
         # First use in this session: skip what earlier suites (or runs) left on the topics.
         await start_group_at_end(definition.settings.kafka_bootstrap, group_id, topics)
     _STARTED_GROUPS.add(group_id)

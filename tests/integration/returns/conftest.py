@@ -17,7 +17,7 @@ from tests.support.infra import Infra
 from tests.support.services import running, settings_for
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def returns(infra: Infra) -> AsyncIterator[Runtime]:
     database = await infra.create_database("returns")
     settings = settings_for(
