@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
+
 from services.payment.app import build
 from services.payment.settings import PaymentSettings
 from shared.consumer import Incoming
@@ -20,7 +22,6 @@ EFFECTS = "CREATE TABLE IF NOT EXISTS test_effects (order_id TEXT, event_id TEXT
 
 
 async def record_effect(unit: Unit, msg: Incoming[Any]) -> None:
-    await unit.conn.execute(EFFECTS)
     await unit.conn.execute(
         "INSERT INTO test_effects VALUES ($1, $2)", msg.order_id, str(msg.envelope.event_id)
     )
@@ -30,7 +31,12 @@ async def always_fails(unit: Unit, msg: Incoming[Any]) -> None:
     raise ValueError("this order cannot be handled")
 
 
-def payment_with(handlers: dict[str, Any], infra: Infra, dsn: str, **overrides: Any) -> Any:
+async def payment_with(handlers: dict[str, Any], infra: Infra, dsn: str, **overrides: Any) -> Any:
+    conn = await asyncpg.connect(dsn)  # the handlers' table, made before any handler runs
+    try:
+        await conn.execute(EFFECTS)
+    finally:
+        await conn.close()
     definition = build(settings_for(PaymentSettings, infra.bootstrap, dsn, **overrides))
     definition.handlers = handlers
     return definition
@@ -38,7 +44,6 @@ def payment_with(handlers: dict[str, Any], infra: Infra, dsn: str, **overrides: 
 
 async def effects(runtime: Any, order_id: str) -> list[str]:
     async with runtime.db.acquire() as conn:
-        await conn.execute(EFFECTS)
         rows = await conn.fetch("SELECT event_id FROM test_effects WHERE order_id = $1", order_id)
     return [r["event_id"] for r in rows]
 
@@ -46,7 +51,7 @@ async def effects(runtime: Any, order_id: str) -> list[str]:
 async def test_the_same_event_delivered_twice_has_one_effect(infra: Infra, database: str) -> None:
     order_id = f"ord_{uuid.uuid4().hex[:8]}"
     handlers = {"OrderClosed": record_effect, "OrderCompleted": record_effect}
-    definition = payment_with(handlers, infra, database)
+    definition = await payment_with(handlers, infra, database)
     async with running(definition, http=False) as runtime:
         envelope = Envelope.wrap(OrderClosed(), producer="order", order_id=order_id)
         await publish(infra.bootstrap, envelope)
@@ -70,7 +75,7 @@ async def test_poison_goes_to_the_dead_letter_topic_and_the_partition_moves_on(
 ) -> None:
     order_id = f"ord_{uuid.uuid4().hex[:8]}"
     key = order_id.encode()
-    definition = payment_with({"OrderClosed": record_effect}, infra, database)
+    definition = await payment_with({"OrderClosed": record_effect}, infra, database)
     async with running(definition, http=False) as runtime:
         await publish_raw(infra.bootstrap, "orders.v1", b"\x00\xffnot json at all", key=key)
         unknown = Envelope.wrap(OrderClosed(), producer="order", order_id=order_id)
@@ -109,7 +114,7 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(
 ) -> None:
     order_id = f"ord_{uuid.uuid4().hex[:8]}"
     handlers = {"OrderClosed": always_fails, "OrderCompleted": record_effect}
-    definition = payment_with(handlers, infra, database, consumer_max_attempts=3)
+    definition = await payment_with(handlers, infra, database, consumer_max_attempts=3)
     async with running(definition, http=False) as runtime:
         bad = Envelope.wrap(OrderClosed(), producer="order", order_id=order_id)
         await publish(infra.bootstrap, bad)
