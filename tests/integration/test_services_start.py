@@ -6,14 +6,16 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 
 import httpx
 import pytest
 
 from deploy.local.ports import free_port
-from shared.contracts.registry import SERVICES
+from shared.contracts.registry import SERVICES, consumed_by
 from shared.settings import service_env
 from tests.support.infra import REPO, Infra
+from tests.support.kafka import start_group_at_end
 from tests.support.polling import eventually
 
 
@@ -22,6 +24,10 @@ async def test_service_starts_is_ready_and_stops_cleanly(
     service: str, infra: Infra, database: str
 ) -> None:
     port = free_port()
+    suffix = f"-start-{uuid.uuid4().hex[:8]}"  # a new deployment: it starts after the history
+    topics = [t.name for t in consumed_by(service)]
+    if topics:
+        await start_group_at_end(infra.bootstrap, f"fulfil-{service}{suffix}", topics)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     env.update(
         service_env(
@@ -30,6 +36,7 @@ async def test_service_starts_is_ready_and_stops_cleanly(
             kafka_bootstrap=infra.bootstrap,
             database_url=database,
             http_port=port,
+            consumer_group_suffix=suffix,
         )
     )
     process = subprocess.Popen(
