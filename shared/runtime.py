@@ -18,7 +18,7 @@ import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
-from shared import db, inbox, metrics, outbox
+from shared import db, inbox, metrics, outbound, outbox
 from shared.consumer import Handler, MessageProcessor
 from shared.contracts.registry import consumed_by
 from shared.http import create_http_app
@@ -227,6 +227,7 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._producer is not None:
             await self._producer.stop()
+        await outbound.close()
         if self.pool is not None:
             await self.pool.close()
         log.info("service stopped")

@@ -9,6 +9,7 @@ from a transient one (retry later).
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -16,6 +17,8 @@ from typing import Protocol
 
 import aiosmtplib
 import httpx
+
+from shared import outbound
 
 MESSAGE_ID_DOMAIN = "notify.fulfil"
 
@@ -50,6 +53,8 @@ class SmtpEmail:
         self.port = port
         self.sender = sender
         self.timeout = timeout
+        # aiosmtplib would otherwise look the name up (getfqdn) on every connection
+        self.local_hostname = socket.getfqdn()
 
     def compose(self, delivery: Delivery) -> EmailMessage:
         message = EmailMessage()
@@ -72,6 +77,7 @@ class SmtpEmail:
                 timeout=self.timeout,
                 start_tls=False,
                 use_tls=False,
+                local_hostname=self.local_hostname,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise ChannelError(f"recipient refused: {exc}", permanent=True) from exc
@@ -103,11 +109,8 @@ class HttpSmsGateway:
             "Authorization": f"Bearer {self.api_key}",
         }
         try:
-            if self.client is not None:
-                response = await self.client.post(self.url, json=body, headers=headers)
-            else:
-                async with httpx.AsyncClient(timeout=self.timeout) as client:
-                    response = await client.post(self.url, json=body, headers=headers)
+            client = self.client or outbound.client()
+            response = await client.post(self.url, json=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise ChannelError(f"SMS gateway unavailable: {exc!r}", permanent=False) from exc
         if response.status_code < 300:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from services.logistics.carriers.base import Parcel
-from shared import signing
+from shared import outbound, signing
 
 
 @dataclass
@@ -67,5 +67,5 @@ async def post_checkpoint(
     """Posts one checkpoint to the webhook, signed like a real courier's callback."""
     body = json.dumps(checkpoint).encode()
     headers = {"Content-Type": "application/json", signing.HEADER: signing.sign(secret, body)}
-    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-        return await client.post(f"/v1/webhooks/carriers/{carrier}", content=body, headers=headers)
+    url = f"{base_url.rstrip('/')}/v1/webhooks/carriers/{carrier}"
+    return await outbound.client().post(url, content=body, headers=headers, timeout=10)

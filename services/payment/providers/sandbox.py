@@ -32,7 +32,7 @@ from services.payment.providers.base import (
     Session,
     SessionRequest,
 )
-from shared import signing
+from shared import outbound, signing
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
 from shared.logging import get_logger
@@ -172,9 +172,8 @@ class SandboxProvider:
 
     async def _send(self, body: bytes, repeat: int, delay_seconds: float) -> None:
         await asyncio.sleep(delay_seconds)
-        async with httpx.AsyncClient(timeout=10) as client:
-            for _ in range(repeat):
-                await self._deliver(client, body)
+        for _ in range(repeat):
+            await self._deliver(outbound.client(), body)
 
     async def _deliver(self, client: httpx.AsyncClient, body: bytes) -> None:
         """Like a real provider: retries a few times until the webhook answers 2xx."""
@@ -182,7 +181,9 @@ class SandboxProvider:
             headers = {signing.HEADER: signing.sign(self._secret, body)}
             headers["Content-Type"] = "application/json"
             try:
-                response = await client.post(self.webhook_url, content=body, headers=headers)
+                response = await client.post(
+                    self.webhook_url, content=body, headers=headers, timeout=10
+                )
                 if response.status_code < 500:
                     return
             except httpx.HTTPError as exc:
