@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -28,7 +28,7 @@ from shared import inbox, metrics, outbox
 from shared.contracts.envelope import Envelope, Event, event_types
 from shared.contracts.registry import dead_letter_topic, topic
 from shared.logging import get_logger
-from shared.unit import Unit, unit_of_work
+from shared.unit import Unit
 
 log = get_logger(component="consumer")
 E = TypeVar("E", bound=Event)
@@ -110,6 +110,16 @@ def decode(raw: RawMessage) -> Incoming[Event]:
     return Incoming(envelope, payload, raw)
 
 
+def _bound(envelope: Envelope) -> Any:
+    """Log lines about a message carry its ids."""
+    return structlog.contextvars.bound_contextvars(
+        event_id=str(envelope.event_id),
+        event_type=envelope.type,
+        order_id=envelope.order_id,
+        correlation_id=envelope.correlation_id,
+    )
+
+
 def _short(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in err['loc']) or 'message'}: {err['msg']}"
@@ -143,47 +153,89 @@ class MessageProcessor:
             incoming = decode(raw)
         except Poison as poison:
             return await self._settle_poison(raw, poison, attempts=1)
-        envelope = incoming.envelope
-        with structlog.contextvars.bound_contextvars(
-            event_id=str(envelope.event_id),
-            event_type=envelope.type,
-            order_id=envelope.order_id,
-            correlation_id=envelope.correlation_id,
-        ):
-            handler = self.handlers.get(envelope.type)
-            if handler is None:
-                metrics.EVENTS_CONSUMED.labels(raw.topic, envelope.type, "ignored").inc()
-                return "ignored"
-            return await self._handle(handler, incoming)
+        handler = self.handlers.get(incoming.envelope.type)
+        if handler is None:
+            metrics.EVENTS_CONSUMED.labels(raw.topic, incoming.envelope.type, "ignored").inc()
+            return "ignored"
+        return await self._handle(handler, incoming)
+
+    async def process_batch(self, raws: Sequence[RawMessage]) -> list[str]:
+        """Handles what one poll brought, in one transaction, when every message decodes and
+        every handler succeeds: one commit instead of one per message. When anything fails
+        the transaction rolls back as a whole and each message is handled on its own by
+        `process`, with its retries and dead letters, so a batch never changes the outcome."""
+        if len(raws) < 2:
+            return [await self.process(raw) for raw in raws]
+        batch: list[tuple[Handler | None, Incoming[Event]]] = []
+        for raw in raws:
+            try:
+                incoming = decode(raw)
+            except Poison:
+                return [await self.process(raw) for raw in raws]
+            batch.append((self.handlers.get(incoming.envelope.type), incoming))
+        started = time.perf_counter()
+        outcomes: list[str] = []
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                for handler, incoming in batch:
+                    outcomes.append(await self._handle_in(conn, handler, incoming))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            metrics.BATCH_FALLBACKS.inc()
+            log.info("batch rolled back; handling its messages one by one", error=repr(exc))
+            return [await self.process(raw) for raw in raws]
+        each = (time.perf_counter() - started) / len(batch)
+        for (_, incoming), outcome in zip(batch, outcomes, strict=True):
+            envelope, raw = incoming.envelope, incoming.raw
+            if outcome != "ignored":
+                metrics.HANDLER_SECONDS.labels(envelope.type).observe(each)
+            metrics.EVENTS_CONSUMED.labels(raw.topic, envelope.type, outcome).inc()
+        return outcomes
+
+    async def _handle_in(
+        self, conn: asyncpg.Connection, handler: Handler | None, incoming: Incoming[Event]
+    ) -> str:
+        """One message of a batch, inside the batch's transaction."""
+        envelope, raw = incoming.envelope, incoming.raw
+        if handler is None:
+            return "ignored"
+        with _bound(envelope):
+            unit = Unit(
+                conn,
+                self.service,
+                envelope.correlation_id,
+                str(envelope.event_id),
+                self.deps,
+            )
+            fresh = await inbox.record(
+                conn,
+                str(envelope.event_id),
+                topic=raw.topic,
+                partition=raw.partition,
+                offset=raw.offset,
+                event_type=envelope.type,
+            )
+            if not fresh:
+                log.info("duplicate message skipped")
+                return "duplicate"
+            await handler(unit, incoming)
+            return "handled"
 
     async def _handle(self, handler: Handler, incoming: Incoming[Event]) -> str:
+        with _bound(incoming.envelope):
+            return await self._attempt(handler, incoming)
+
+    async def _attempt(self, handler: Handler, incoming: Incoming[Event]) -> str:
         envelope, raw = incoming.envelope, incoming.raw
         failures = 0
         while True:
             started = time.perf_counter()
             try:
-                async with unit_of_work(
-                    self.pool,
-                    self.service,
-                    correlation_id=envelope.correlation_id,
-                    causation_id=str(envelope.event_id),
-                    deps=self.deps,
-                ) as unit:
-                    fresh = await inbox.record(
-                        unit.conn,
-                        str(envelope.event_id),
-                        topic=raw.topic,
-                        partition=raw.partition,
-                        offset=raw.offset,
-                        event_type=envelope.type,
-                    )
-                    if fresh:
-                        await handler(unit, incoming)
-                outcome = "handled" if fresh else "duplicate"
+                async with self.pool.acquire() as conn, conn.transaction():
+                    outcome = await self._handle_in(conn, handler, incoming)
                 metrics.HANDLER_SECONDS.labels(envelope.type).observe(time.perf_counter() - started)
                 metrics.EVENTS_CONSUMED.labels(raw.topic, envelope.type, outcome).inc()
-                if not fresh:
-                    log.info("duplicate message skipped")
                 return outcome
             except asyncio.CancelledError:
                 raise

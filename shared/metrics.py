@@ -21,6 +21,10 @@ HANDLER_RETRIES = Counter(
     "Handler attempts that failed and were retried",
     ["type", "kind"],
 )
+BATCH_FALLBACKS = Counter(
+    "fulfil_batch_fallbacks_total",
+    "Consumed batches rolled back and handled message by message instead",
+)
 DEAD_LETTERED = Counter(
     "fulfil_dead_lettered_total", "Messages set aside on the dead-letter topic", ["topic", "reason"]
 )

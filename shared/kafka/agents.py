@@ -1,9 +1,12 @@
 """The faust app of a service: one agent per consumed topic, no business in it.
 
-Each agent keeps one message in flight (concurrency 1; faust-streaming can
-commit past unfinished messages above that) and hands every record, as raw
-bytes, to the MessageProcessor, which owns decoding, routing, retries and dead
-letters. faust's exactly-once mode is not used: the inbox and the outbox give
+Each agent keeps one batch in flight (concurrency 1; faust-streaming can
+commit past unfinished messages above that): it takes what has arrived, up to
+BATCH_MAX records or BATCH_WITHIN_SECONDS of waiting, hands the records as raw
+bytes to the MessageProcessor, which owns decoding, routing, retries and dead
+letters, and acknowledges them only once the processor is done with all of
+them (`noack_take`: faust's `take` would acknowledge a batch even when its
+processing was interrupted). faust's exactly-once mode is not used: the inbox and the outbox give
 effectively-once processing.
 """
 
@@ -18,6 +21,9 @@ import faust
 from shared import metrics
 from shared.consumer import MessageProcessor, RawMessage
 from shared.contracts.registry import Topic
+
+BATCH_MAX = 200
+BATCH_WITHIN_SECONDS = 0.01
 
 
 def build_faust_app(service: str, bootstrap: str, *, group_suffix: str = "") -> faust.App:
@@ -68,22 +74,24 @@ def attach_agents(app: faust.App, topics: tuple[Topic, ...], processor: MessageP
         )
 
         async def consume(stream: Any) -> None:
-            async for event in stream.events():
-                raw = _raw(event.message)
-                await processor.process(raw)
-                _record_lag(app, raw)
+            async for events in stream.noack_take(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
+                raws = [_raw(event.message) for event in events]
+                await processor.process_batch(raws)
+                for event in events:
+                    await stream.ack(event)
+                _record_lag(app, raws)
 
         app.agent(channel, name=f"{app.conf.id}.{declared.name}", concurrency=1)(consume)
 
 
-def _record_lag(app: faust.App, raw: RawMessage) -> None:
-    try:
-        from faust.types import TP
+def _record_lag(app: faust.App, raws: list[RawMessage]) -> None:
+    from faust.types import TP
 
-        highwater = app.consumer.highwater(TP(raw.topic, raw.partition))
-    except Exception:  # lag is best effort; never fail a message over a metric
-        return
-    if highwater is not None:
-        metrics.CONSUMER_LAG.labels(raw.topic, str(raw.partition)).set(
-            max(0, highwater - raw.offset - 1)
-        )
+    last = {(raw.topic, raw.partition): raw.offset for raw in raws}
+    for (name, partition), offset in last.items():
+        try:
+            highwater = app.consumer.highwater(TP(name, partition))
+        except Exception:  # lag is best effort; never fail a message over a metric
+            return
+        if highwater is not None:
+            metrics.CONSUMER_LAG.labels(name, str(partition)).set(max(0, highwater - offset - 1))
