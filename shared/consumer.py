@@ -120,6 +120,17 @@ def _bound(envelope: Envelope) -> Any:
     )
 
 
+def _inbox_entry(incoming: Incoming[Event]) -> tuple[str, str, int, int, str | None]:
+    raw = incoming.raw
+    return (
+        str(incoming.envelope.event_id),
+        raw.topic,
+        raw.partition,
+        raw.offset,
+        incoming.envelope.type,
+    )
+
+
 def _short(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in err['loc']) or 'message'}: {err['msg']}"
@@ -177,8 +188,19 @@ class MessageProcessor:
         outcomes: list[str] = []
         try:
             async with self.pool.acquire() as conn, conn.transaction():
+                fresh = await inbox.record_many(
+                    conn, [_inbox_entry(i) for handler, i in batch if handler is not None]
+                )
+                rows: list[outbox.Row] = []
                 for handler, incoming in batch:
-                    outcomes.append(await self._handle_in(conn, handler, incoming))
+                    event_id = str(incoming.envelope.event_id)
+                    outcome, emitted = await self._handle_in(
+                        conn, handler, incoming, fresh=event_id in fresh
+                    )
+                    fresh.discard(event_id)  # the same event again in this batch is a duplicate
+                    outcomes.append(outcome)
+                    rows.extend(emitted)
+                await outbox.add_many(conn, rows)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -194,33 +216,37 @@ class MessageProcessor:
         return outcomes
 
     async def _handle_in(
-        self, conn: asyncpg.Connection, handler: Handler | None, incoming: Incoming[Event]
-    ) -> str:
-        """One message of a batch, inside the batch's transaction."""
+        self,
+        conn: asyncpg.Connection,
+        handler: Handler | None,
+        incoming: Incoming[Event],
+        *,
+        fresh: bool | None = None,
+    ) -> tuple[str, list[outbox.Row]]:
+        """One message inside a transaction: its outcome and the outbox rows it emitted,
+        for the caller to write. `fresh` says whether the inbox took it, when the caller
+        recorded it already."""
         envelope, raw = incoming.envelope, incoming.raw
         if handler is None:
-            return "ignored"
+            return "ignored", []
         with _bound(envelope):
-            unit = Unit(
-                conn,
-                self.service,
-                envelope.correlation_id,
-                str(envelope.event_id),
-                self.deps,
-            )
-            fresh = await inbox.record(
-                conn,
-                str(envelope.event_id),
-                topic=raw.topic,
-                partition=raw.partition,
-                offset=raw.offset,
-                event_type=envelope.type,
-            )
+            if fresh is None:
+                fresh = await inbox.record(
+                    conn,
+                    str(envelope.event_id),
+                    topic=raw.topic,
+                    partition=raw.partition,
+                    offset=raw.offset,
+                    event_type=envelope.type,
+                )
             if not fresh:
                 log.info("duplicate message skipped")
-                return "duplicate"
+                return "duplicate", []
+            unit = Unit(
+                conn, self.service, envelope.correlation_id, str(envelope.event_id), self.deps
+            )
             await handler(unit, incoming)
-            return "handled"
+            return "handled", unit.outgoing
 
     async def _handle(self, handler: Handler, incoming: Incoming[Event]) -> str:
         with _bound(incoming.envelope):
@@ -233,7 +259,8 @@ class MessageProcessor:
             started = time.perf_counter()
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    outcome = await self._handle_in(conn, handler, incoming)
+                    outcome, emitted = await self._handle_in(conn, handler, incoming)
+                    await outbox.add_many(conn, emitted)
                 metrics.HANDLER_SECONDS.labels(envelope.type).observe(time.perf_counter() - started)
                 metrics.EVENTS_CONSUMED.labels(raw.topic, envelope.type, outcome).inc()
                 return outcome

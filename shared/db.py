@@ -9,8 +9,11 @@ edited migration that already ran stops the start.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,27 @@ def all_migrations(service: str, service_dir: Path) -> list[Migration]:
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
         await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+@contextlib.asynccontextmanager
+async def woken_by(dsn: str, channel: str) -> AsyncIterator[asyncio.Event]:
+    """An event set whenever a NOTIFY on `channel` commits, for loops that otherwise poll.
+    The listening connection is the caller's own (LISTEN is session state, never left on
+    a pooled connection). When it cannot connect, the event is never set and the caller
+    keeps polling."""
+    woken = asyncio.Event()
+    conn: asyncpg.Connection | None = None
+    try:
+        conn = await asyncpg.connect(dsn)
+        await conn.add_listener(channel, lambda *_: woken.set())
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        conn = None
+    try:
+        yield woken
+    finally:
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(conn.close())
 
 
 async def _no_session_state(conn: asyncpg.Connection) -> None:

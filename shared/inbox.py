@@ -29,6 +29,28 @@ async def record(
     return bool(inserted)
 
 
+async def record_many(
+    conn: asyncpg.Connection, entries: list[tuple[str, str, int, int, str | None]]
+) -> set[str]:
+    """Records (message id, topic, partition, offset, event type) rows in one statement;
+    returns the ids not seen before. An id twice in `entries` is returned once."""
+    ids, topics, partitions, offsets, types = (
+        list(column) for column in zip(*entries, strict=True)
+    )
+    rows = await conn.fetch(
+        'INSERT INTO inbox (message_id, topic, partition, "offset", event_type, outcome)'
+        " SELECT m, t, p, o, e, 'handled' FROM unnest($1::text[], $2::text[], $3::int[],"
+        " $4::bigint[], $5::text[]) AS u(m, t, p, o, e)"
+        " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+        ids,
+        topics,
+        partitions,
+        offsets,
+        types,
+    )
+    return {row["message_id"] for row in rows}
+
+
 async def purge(conn: asyncpg.Connection, older_than_days: float) -> int:
     result = await conn.execute(
         "DELETE FROM inbox WHERE received_at < now() - make_interval(secs => $1)",

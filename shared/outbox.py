@@ -28,16 +28,37 @@ _RELAY_LOCK = 0x0F0F_2002
 Headers = list[tuple[str, bytes]]
 
 
-async def add(conn: asyncpg.Connection, topic: Topic, envelope: Envelope) -> None:
-    await add_raw(
-        conn,
-        topic=topic.name,
-        key=topic.key_of(envelope).encode(),
-        value=envelope.to_bytes(),
-        headers=envelope.headers(),
-        event_id=str(envelope.event_id),
-        event_type=envelope.type,
+_INSERT = (
+    "INSERT INTO outbox (topic, key, value, headers, event_id, event_type)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
+)
+Row = tuple[str, bytes | None, bytes, list[list[str]], str | None, str | None]
+
+
+def row(topic: Topic, envelope: Envelope) -> Row:
+    """The outbox row of an envelope on its topic."""
+    return (
+        topic.name,
+        topic.key_of(envelope).encode(),
+        envelope.to_bytes(),
+        _headers(envelope.headers()),
+        str(envelope.event_id),
+        envelope.type,
     )
+
+
+async def add(conn: asyncpg.Connection, topic: Topic, envelope: Envelope) -> None:
+    await conn.execute(_INSERT, *row(topic, envelope))
+
+
+async def add_many(conn: asyncpg.Connection, rows: list[Row]) -> None:
+    """Writes rows in one pipelined round trip, in the order given (the publishing order)."""
+    if rows:
+        await conn.executemany(_INSERT, rows)
+
+
+def _headers(headers: Headers) -> list[list[str]]:
+    return [[name, raw.decode("latin-1")] for name, raw in headers]
 
 
 async def add_raw(
@@ -50,16 +71,7 @@ async def add_raw(
     event_id: str | None = None,
     event_type: str | None = None,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO outbox (topic, key, value, headers, event_id, event_type)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
-        topic,
-        key,
-        value,
-        [[name, raw.decode("latin-1")] for name, raw in headers],
-        event_id,
-        event_type,
-    )
+    await conn.execute(_INSERT, topic, key, value, _headers(headers), event_id, event_type)
 
 
 def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:

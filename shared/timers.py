@@ -130,7 +130,9 @@ class TimerPoller:
             if handler is None:
                 raise LookupError(f"no handler for timer kind {timer.kind!r}")
             async with conn.transaction():
-                await handler(self.make_unit(conn, timer), timer)
+                unit = self.make_unit(conn, timer)
+                await handler(unit, timer)
+                await unit.flush()
         except Exception as exc:
             attempts = timer.attempts + 1
             failed = attempts >= self.max_attempts or handler is None

@@ -28,9 +28,11 @@ class Unit:
     deps: Any = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     emitted: list[Envelope] = field(default_factory=list)
+    outgoing: list[outbox.Row] = field(default_factory=list)
 
     async def emit(self, event: Event, *, order_id: str | None) -> Envelope:
-        """Writes `event` to the outbox; the relay publishes it after commit."""
+        """Adds `event` to the unit's outbox rows, written by `flush` before the commit; the
+        relay publishes them after it."""
         topic = topic_for_event(event.TYPE)
         if topic.producer != self.service:
             raise ValueError(f"{self.service} may not publish {event.TYPE} ({topic.name})")
@@ -44,9 +46,14 @@ class Unit:
         )
         if self.correlation_id is None:
             self.correlation_id = envelope.correlation_id
-        await outbox.add(self.conn, topic, envelope)
+        self.outgoing.append(outbox.row(topic, envelope))
         self.emitted.append(envelope)
         return envelope
+
+    async def flush(self) -> None:
+        """Writes the emitted events to the outbox in one round trip (in emitting order)."""
+        rows, self.outgoing = self.outgoing, []
+        await outbox.add_many(self.conn, rows)
 
     async def schedule(
         self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
@@ -69,4 +76,6 @@ async def unit_of_work(
     deps: Any = None,
 ) -> AsyncIterator[Unit]:
     async with pool.acquire() as conn, conn.transaction():
-        yield Unit(conn, service, correlation_id, causation_id, deps)
+        unit = Unit(conn, service, correlation_id, causation_id, deps)
+        yield unit
+        await unit.flush()

@@ -25,22 +25,17 @@ DEMO_TIMES = {
     "NOTIFY_REMINDER_MIN_GAP_SECONDS": "5",
     "NOTIFY_QUIET_HOURS_START": "00:00",  # no quiet hours in a demo
     "NOTIFY_QUIET_HOURS_END": "00:00",
-    "NOTIFY_SENDER_POLL_SECONDS": "0.2",
     "NOTIFY_SENDER_BACKOFF_SECONDS": "1",
     "PAYMENT_REFUND_RETRY_BASE_SECONDS": "1",
 }
 
-# The happy path as fast as it goes: everything at once, polls short.
+# The happy path as fast as it goes: everything at once. The outbox relays and the
+# notify sender are woken by their tables' NOTIFY, so their polls stay as they are.
 BENCH_TIMES = {
     "LOGISTICS_SANDBOX_AUTO_ADVANCE_SECONDS": "0.2",
     "NOTIFY_QUIET_HOURS_START": "00:00",
     "NOTIFY_QUIET_HOURS_END": "00:00",
-    "NOTIFY_SENDER_POLL_SECONDS": "0.05",
     "NOTIFY_SENDER_BATCH_SIZE": "200",
-    **{
-        f"{svc}_OUTBOX_POLL_SECONDS": "0.05"
-        for svc in ("ORDER", "PAYMENT", "LOGISTICS", "NOTIFY", "RETURNS")
-    },
 }
 
 

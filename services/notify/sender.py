@@ -10,6 +10,7 @@ sent (NotificationSent), retried later with backoff, or failed for good
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from prometheus_client import Counter
 from services.notify import repository
 from services.notify.channels import ChannelError, Delivery
 from services.notify.outgoing import NotifyDeps
+from shared import db
 from shared.contracts.events.notify import NotificationFailed, NotificationSent
 from shared.logging import get_logger, mask_text
 
@@ -39,20 +41,24 @@ def backoff(deps: NotifyDeps, attempts: int) -> timedelta:
 
 
 async def run_sender(runtime: Runtime) -> None:
-    """The background loop: one pass after another, pausing when nothing is due."""
+    """The background loop: one pass after another; when nothing more is due it waits for
+    newly recorded messages (a NOTIFY at their commit) or the next poll."""
     deps: NotifyDeps = runtime.definition.deps
-    while True:
-        try:
-            if await send_due(runtime, deps) < deps.settings.sender_batch_size:
-                await asyncio.sleep(deps.settings.sender_poll_seconds)
-        except asyncio.CancelledError:
-            raise
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("sending pass failed; retrying", error=repr(exc))
-            await asyncio.sleep(deps.settings.sender_poll_seconds)
-        except Exception:  # keep delivering; claimed messages come back when their lease ends
-            log.exception("sending pass failed unexpectedly; retrying")
-            await asyncio.sleep(deps.settings.sender_poll_seconds)
+    poll = deps.settings.sender_poll_seconds
+    async with db.woken_by(deps.settings.database_url, "notify_messages") as recorded:
+        while True:
+            recorded.clear()
+            try:
+                if await send_due(runtime, deps) >= deps.settings.sender_batch_size:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("sending pass failed; retrying", error=repr(exc))
+            except Exception:  # keep delivering; claimed messages come back when their lease ends
+                log.exception("sending pass failed unexpectedly; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(recorded.wait(), poll)
 
 
 async def send_due(runtime: Runtime, deps: NotifyDeps) -> int:
