@@ -21,9 +21,10 @@ from prometheus_client import Counter
 from services.notify import repository
 from services.notify.channels import ChannelError, Delivery
 from services.notify.outgoing import NotifyDeps
-from shared import db
+from shared import db, outbox
 from shared.contracts.events.notify import NotificationFailed, NotificationSent
 from shared.logging import get_logger, mask_text
+from shared.unit import Unit
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
@@ -68,11 +69,14 @@ async def send_due(runtime: Runtime, deps: NotifyDeps) -> int:
         rows = await repository.claim_due(
             conn, datetime.now(UTC), s.sender_batch_size, timedelta(seconds=s.sender_lease_seconds)
         )
-    await asyncio.gather(*(deliver(runtime, deps, dict(row)) for row in rows))
+    claimed = [dict(row) for row in rows]
+    errors = await asyncio.gather(*(deliver(deps, row) for row in claimed))
+    await record_outcomes(runtime, deps, list(zip(claimed, errors, strict=True)))
     return len(rows)
 
 
-async def deliver(runtime: Runtime, deps: NotifyDeps, row: dict[str, Any]) -> None:
+async def deliver(deps: NotifyDeps, row: dict[str, Any]) -> ChannelError | None:
+    """Sends one message; None when the channel took it, else why not."""
     with structlog.contextvars.bound_contextvars(
         notification_id=row["id"],
         order_id=row["order_id"],
@@ -89,42 +93,80 @@ async def deliver(runtime: Runtime, deps: NotifyDeps, row: dict[str, Any]) -> No
             subject=row["subject"],
             html=row["body_html"],
         )
-        error: ChannelError | None = None
         try:
             await deps.channels[row["channel"]].send(delivery)
         except ChannelError as exc:
-            error = exc
+            return exc
         except Exception as exc:  # an adapter bug: retried, then recorded as failed
             log.exception("channel adapter raised unexpectedly")
-            error = ChannelError(f"adapter error: {exc!r}", permanent=False)
-        await record_outcome(runtime, deps, row, error)
+            return ChannelError(f"adapter error: {exc!r}", permanent=False)
+        return None
+
+
+async def record_outcomes(
+    runtime: Runtime, deps: NotifyDeps, results: list[tuple[dict[str, Any], ChannelError | None]]
+) -> None:
+    """Records a pass's outcomes in one transaction; should that fail, each on its own
+    (what is not recorded is sent again, with the same idempotency key, once its lease
+    ends)."""
+    if len(results) > 1:
+        try:
+            async with runtime.db.acquire() as conn, conn.transaction():
+                outgoing: list[outbox.Row] = []
+                outcomes = []
+                for row, error in results:
+                    unit = Unit(
+                        conn, runtime.name, row["correlation_id"], row["source_event_id"], deps
+                    )
+                    outcomes.append(await record_outcome(unit, deps, row, error))
+                    outgoing.extend(unit.outgoing)
+                await outbox.add_many(conn, outgoing)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            log.warning("recording a pass failed; recording one by one", error=repr(exc))
+        else:
+            for (row, error), outcome in zip(results, outcomes, strict=True):
+                report(row, error, outcome)
+            return
+    for row, error in results:
+        async with runtime.unit(
+            correlation_id=row["correlation_id"], causation_id=row["source_event_id"]
+        ) as unit:
+            outcome = await record_outcome(unit, deps, row, error)
+        report(row, error, outcome)
 
 
 async def record_outcome(
-    runtime: Runtime, deps: NotifyDeps, row: dict[str, Any], error: ChannelError | None
-) -> None:
+    unit: Unit, deps: NotifyDeps, row: dict[str, Any], error: ChannelError | None
+) -> str:
+    """Sent, failed for good, or to be retried later: written in `unit`; returns which."""
     attempts = row["attempts"] + 1
-    async with runtime.unit(
-        correlation_id=row["correlation_id"], causation_id=row["source_event_id"]
-    ) as unit:
-        if error is None:
-            if await repository.mark_sent(unit.conn, row["id"], unit.now):
-                await unit.emit(sent_event(row), order_id=row["order_id"])
-            outcome = "sent"
-        elif error.permanent or attempts >= deps.settings.sender_max_attempts:
-            reason = mask_text(str(error))
-            if await repository.mark_failed(unit.conn, row["id"], reason, unit.now):
-                await unit.emit(failed_event(row, reason), order_id=row["order_id"])
-            outcome = "failed"
-        else:
-            retry_at = unit.now + backoff(deps, attempts)
-            await repository.mark_retry(unit.conn, row["id"], mask_text(str(error)), retry_at)
-            outcome = "retry"
-    DELIVERIES.labels(row["channel"], row["template"], outcome).inc()
     if error is None:
-        log.info("message sent", attempts=attempts)
-    else:
-        log.warning("message not delivered", outcome=outcome, attempts=attempts, error=str(error))
+        if await repository.mark_sent(unit.conn, row["id"], unit.now):
+            await unit.emit(sent_event(row), order_id=row["order_id"])
+        return "sent"
+    if error.permanent or attempts >= deps.settings.sender_max_attempts:
+        reason = mask_text(str(error))
+        if await repository.mark_failed(unit.conn, row["id"], reason, unit.now):
+            await unit.emit(failed_event(row, reason), order_id=row["order_id"])
+        return "failed"
+    retry_at = unit.now + backoff(deps, attempts)
+    await repository.mark_retry(unit.conn, row["id"], mask_text(str(error)), retry_at)
+    return "retry"
+
+
+def report(row: dict[str, Any], error: ChannelError | None, outcome: str) -> None:
+    """Metrics and a log line, once the outcome is committed."""
+    DELIVERIES.labels(row["channel"], row["template"], outcome).inc()
+    with structlog.contextvars.bound_contextvars(
+        notification_id=row["id"], order_id=row["order_id"], template=row["template"]
+    ):
+        attempts = row["attempts"] + 1
+        if error is None:
+            log.info("message sent", attempts=attempts)
+        else:
+            log.warning(
+                "message not delivered", outcome=outcome, attempts=attempts, error=str(error)
+            )
 
 
 def sent_event(row: dict[str, Any]) -> NotificationSent:
