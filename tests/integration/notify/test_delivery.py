@@ -3,6 +3,7 @@ and the HTTP API refuses what it must."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -149,3 +150,18 @@ async def test_the_api_refuses_without_the_right_key_or_with_bad_input_and_write
     assert unknown.status_code == 404 and unknown.json()["error"] == "order_not_found"
     assert ok.status_code == 200
     assert again.json()["channels"] == ["sms"] and again.json()["marketing_opt_out"] is True
+
+
+async def test_new_messages_go_out_when_they_commit_not_at_the_next_poll(
+    infra: Infra, database: str, sinks: Any
+) -> None:
+    settings = notify_settings(infra, database, sinks, sender_poll_seconds=60)
+    async with running(build(settings), group=await fresh_group(infra.bootstrap)):
+        await asyncio.sleep(1)  # the sender's first pass found nothing and waits
+        first, second = new_order_id(), new_order_id()
+        placed, later = order_placed(first), order_placed(second)
+        await send(infra, wrap(placed, first))
+        await received(sinks, placed.contact, count=2, timeout=20)
+        await send(infra, wrap(later, second))
+        got = await received(sinks, later.contact, count=2, timeout=20)
+    assert {m["channel"] for m in got} == {"email", "sms"}, "the confirmation by both channels"
