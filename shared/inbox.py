@@ -34,6 +34,8 @@ async def record_many(
 ) -> set[str]:
     """Records (message id, topic, partition, offset, event type) rows in one statement;
     returns the ids not seen before. An id twice in `entries` is returned once."""
+    if not entries:
+        return set()
     ids, topics, partitions, offsets, types = (
         list(column) for column in zip(*entries, strict=True)
     )

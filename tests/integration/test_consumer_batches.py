@@ -11,12 +11,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from services.payment.app import MIGRATIONS
 from shared import db
 from shared.consumer import Incoming, MessageProcessor, RawMessage
 from shared.contracts.envelope import Envelope
-from shared.contracts.events.order import OrderClosed
+from shared.contracts.events.order import OrderClosed, OrderCompleted
 from shared.unit import Unit
 
 EFFECTS = "CREATE TABLE test_effects (order_id TEXT, event_id TEXT)"
@@ -118,3 +119,22 @@ async def test_poison_in_a_batch_is_dead_lettered_and_the_rest_handled(pool: asy
     async with pool.acquire() as conn:
         reasons = await conn.fetch("SELECT reason FROM dead_letters")
     assert [r["reason"] for r in reasons] == ["undecodable"]
+
+
+async def test_a_batch_mixing_ignored_and_handled_events_needs_no_fallback(
+    pool: asyncpg.Pool,
+) -> None:
+    def fallbacks() -> float:
+        return REGISTRY.get_sample_value("fulfil_batch_fallbacks_total") or 0.0
+
+    before = fallbacks()
+    first, second = order_ids()[:2]
+    ignored = [Envelope.wrap(OrderCompleted(confirmed_by="auto"), producer="order", order_id=o)
+               for o in (first, second)]  # fmt: skip
+    only_ignored = await processor(pool).process_batch([raw(e, i) for i, e in enumerate(ignored)])
+    mixed = await processor(pool).process_batch([raw(ignored[0], 5), raw(closed(first), 6)])
+
+    assert only_ignored == ["ignored", "ignored"]
+    assert mixed == ["ignored", "handled"]
+    assert fallbacks() == before, "neither batch was rolled back"
+    assert len(await effects(pool)) == 1
