@@ -19,6 +19,7 @@ from shared.http import Conflict, NotFound
 from shared.logging import get_logger
 from shared.runtime import Runtime
 
+PARALLEL_PARCELS = 8
 router = APIRouter(prefix="/sandbox/carriers", tags=["sandbox"])
 log = get_logger(component="sandbox-carrier")
 
@@ -60,13 +61,25 @@ async def auto_advance(runtime: Runtime) -> None:
     if every <= 0:
         return
     couriers = list(runtime.definition.deps.carriers)
+    lanes = asyncio.Semaphore(PARALLEL_PARCELS)  # parcels move independently, like real couriers
     while True:
         await asyncio.sleep(every)
         try:
             async with runtime.db.acquire() as conn:
                 quiet_since = datetime.now(UTC) - timedelta(seconds=every)
                 parcels = await repo.quiet_parcels(conn, couriers, quiet_since)
-            for carrier, tracking_number in parcels:
-                await advance(runtime, carrier, tracking_number)
+            outcomes = await asyncio.gather(
+                *(_advance_bounded(runtime, lanes, c, t) for c, t in parcels),
+                return_exceptions=True,
+            )
+            for failed in [o for o in outcomes if isinstance(o, BaseException)][:1]:
+                raise failed
         except (OSError, httpx.HTTPError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("sandbox auto-advance failed; trying again", error=repr(exc))
+
+
+async def _advance_bounded(
+    runtime: Runtime, lanes: asyncio.Semaphore, carrier: str, tracking_number: str
+) -> None:
+    async with lanes:
+        await advance(runtime, carrier, tracking_number)
