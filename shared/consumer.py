@@ -221,24 +221,14 @@ class MessageProcessor:
         handler: Handler | None,
         incoming: Incoming[Event],
         *,
-        fresh: bool | None = None,
+        fresh: bool,
     ) -> tuple[str, list[outbox.Row]]:
         """One message inside a transaction: its outcome and the outbox rows it emitted,
-        for the caller to write. `fresh` says whether the inbox took it, when the caller
-        recorded it already."""
-        envelope, raw = incoming.envelope, incoming.raw
+        for the caller to write. `fresh`: the inbox took it (it was not seen before)."""
+        envelope = incoming.envelope
         if handler is None:
             return "ignored", []
         with _bound(envelope):
-            if fresh is None:
-                fresh = await inbox.record(
-                    conn,
-                    str(envelope.event_id),
-                    topic=raw.topic,
-                    partition=raw.partition,
-                    offset=raw.offset,
-                    event_type=envelope.type,
-                )
             if not fresh:
                 log.info("duplicate message skipped")
                 return "duplicate", []
@@ -259,7 +249,10 @@ class MessageProcessor:
             started = time.perf_counter()
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    outcome, emitted = await self._handle_in(conn, handler, incoming)
+                    fresh = await inbox.record_many(conn, [_inbox_entry(incoming)])
+                    outcome, emitted = await self._handle_in(
+                        conn, handler, incoming, fresh=bool(fresh)
+                    )
                     await outbox.add_many(conn, emitted)
                 metrics.HANDLER_SECONDS.labels(envelope.type).observe(time.perf_counter() - started)
                 metrics.EVENTS_CONSUMED.labels(raw.topic, envelope.type, outcome).inc()
