@@ -13,7 +13,9 @@ import asyncio
 
 import httpx
 
-_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
+# Idle connections are dropped before the usual server keep-alive (uvicorn: 5 s) ends,
+# so a call never goes out on a connection the other side is closing.
+_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=4)
 _clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
 
 

@@ -157,6 +157,9 @@ class Runtime:
             log_config=None,
             access_log=False,
             lifespan="off",
+            # longer than clients and load balancers keep idle connections (httpx: 5 s,
+            # most balancers: 60 s), so a client never reuses one the service just closed
+            timeout_keep_alive=75,
         )
         self._server = _Server(config)
         self._spawn(self._server.serve(), "http")
