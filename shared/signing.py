@@ -45,6 +45,6 @@ def verify(
     if abs(current - ts) > tolerance:
         raise SignatureError("stale or future timestamp")
     expected = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, given):
+    if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass")):
         raise SignatureError("signature does not match")
     return ts

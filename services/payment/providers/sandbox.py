@@ -94,7 +94,8 @@ class SandboxProvider:
 
     def session(self, session_id: str) -> SandboxSession | None:
         blob, _, mac = session_id.partition(".")
-        if not mac or not hmac.compare_digest(mac, self._mac(blob)):
+        given = mac.encode("utf-8", "surrogatepass")
+        if not mac or not hmac.compare_digest(given, self._mac(blob).encode()):
             return None
         claims = json.loads(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
         return SandboxSession(
@@ -106,7 +107,8 @@ class SandboxProvider:
         )
 
     def _mac(self, blob: str) -> str:
-        return hmac.new(self._secret.encode(), blob.encode(), hashlib.sha256).hexdigest()[:32]
+        key, data = self._secret.encode(), blob.encode("utf-8", "surrogatepass")
+        return hmac.new(key, data, hashlib.sha256).hexdigest()[:32]
 
     async def refund(self, reference: str, amount: Money, idempotency_key: str) -> RefundReceipt:
         if idempotency_key in self._refunds:
