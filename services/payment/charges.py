@@ -14,10 +14,12 @@ from services.payment.deps import PaymentDeps, new_id
 from services.payment.domain import (
     Attempt,
     AttemptStatus,
+    Capture,
     Charge,
     LedgerEntry,
     PaymentState,
     classify_success,
+    compare_capture,
     failure_counts,
     failure_message,
     window_open,
@@ -110,12 +112,78 @@ async def _succeeded(
     if kind == Charge.ALREADY_APPLIED:
         return kind.value
     reference = callback.reference or callback.event_id
-    charge = await record_charge(
-        unit, attempt, kind, callback.amount, reference, callback.occurred_at
-    )
     if kind != Charge.PAYMENT:
+        charge = await record_charge(
+            unit, attempt, kind, callback.amount, reference, callback.occurred_at
+        )
         await start_refund(unit, charge, charge.amount, reason=kind.value)
-    return kind.value
+        return kind.value
+    capture = compare_capture(payment, callback.amount.amount, callback.amount.currency)
+    if capture == Capture.EXACT:
+        await record_charge(unit, attempt, kind, callback.amount, reference, callback.occurred_at)
+        return kind.value
+    log.warning(
+        "captured amount differs from what is due",
+        order_id=payment.order_id,
+        attempt_id=attempt.attempt_id,
+        capture=capture.value,
+        due=f"{payment.amount} {payment.currency}",
+        captured=f"{callback.amount.amount} {callback.amount.currency}",
+    )
+    if capture == Capture.OVERPAID:
+        charge = await record_charge(
+            unit, attempt, kind, callback.amount, reference, callback.occurred_at
+        )
+        await start_refund(unit, charge, charge.amount - payment.amount, reason=capture.value)
+        return capture.value
+    await _not_paid(unit, payment, attempt, capture, callback.amount, reference)
+    return capture.value
+
+
+async def _not_paid(
+    unit: Unit,
+    payment: PaymentState,
+    attempt: Attempt,
+    capture: Capture,
+    amount: Money,
+    reference: str,
+) -> None:
+    """Less than due, or another currency: the capture is kept in the ledger under what went
+    wrong and refunded in full; the order stays unpaid and the customer may pay again."""
+    charge = _entry(unit, attempt, capture.value, amount, reference)
+    await repo.add_entry(unit.conn, charge)
+    await repo.set_attempt_status(
+        unit.conn, attempt.attempt_id, AttemptStatus.FAILED, unit.now, capture.value
+    )
+    await unit.emit(
+        PaymentFailed(
+            attempt_id=attempt.attempt_id,
+            method=attempt.method,
+            reason=capture.value,
+            message=failure_message(capture.value),
+            retry_allowed=window_open(payment, unit.now),
+        ),
+        order_id=payment.order_id,
+    )
+    await start_refund(unit, charge, charge.amount, reason=capture.value)
+
+
+def _entry(
+    unit: Unit, attempt: Attempt, purpose: str, amount: Money, reference: str
+) -> LedgerEntry:
+    return LedgerEntry(
+        entry_id=new_id("led"),
+        order_id=attempt.order_id,
+        kind="charge",
+        purpose=purpose,
+        amount=amount.amount,
+        currency=amount.currency,
+        attempt_id=attempt.attempt_id,
+        refund_id=None,
+        provider=attempt.provider,
+        provider_reference=reference,
+        recorded_at=unit.now,
+    )
 
 
 async def record_charge(
@@ -127,19 +195,7 @@ async def record_charge(
     paid_at: datetime,
 ) -> LedgerEntry:
     """Money captured for `attempt`: the order's payment, or a late or duplicate charge."""
-    entry = LedgerEntry(
-        entry_id=new_id("led"),
-        order_id=attempt.order_id,
-        kind="charge",
-        purpose=kind.value,
-        amount=amount.amount,
-        currency=amount.currency,
-        attempt_id=attempt.attempt_id,
-        refund_id=None,
-        provider=attempt.provider,
-        provider_reference=reference,
-        recorded_at=unit.now,
-    )
+    entry = _entry(unit, attempt, kind.value, amount, reference)
     await repo.add_entry(unit.conn, entry)
     await repo.set_attempt_status(unit.conn, attempt.attempt_id, AttemptStatus.SUCCEEDED, unit.now)
     if kind == Charge.PAYMENT:

@@ -24,6 +24,9 @@ FAILURE_MESSAGES = {
     "insufficient_funds": "There was not enough money for this payment. Try another method.",
     "card_declined": "The card was declined by its bank. Try another card or method.",
     "session_expired": "The payment page expired. You can open a new one.",
+    "underpaid": "Less than the order's total was paid; it is being refunded. Please pay again.",
+    "wrong_currency": "The payment was not in the order's currency; it is being refunded. "
+    "Please pay again.",
 }
 
 
@@ -42,6 +45,19 @@ class Charge(StrEnum):
     LATE = "late_payment"  # the order closed or was cancelled meanwhile: refund it
     DUPLICATE = "duplicate_payment"  # the order was already paid: refund it
     ALREADY_APPLIED = "already_applied"  # this attempt's charge is recorded already
+
+
+class Capture(StrEnum):
+    """How the money a provider captured compares with what the order owes."""
+
+    EXACT = "exact"
+    UNDERPAID = "underpaid"  # less than due: not paid, refunded, the customer may pay again
+    OVERPAID = "overpaid"  # more than due: paid, and the difference refunded
+    WRONG_CURRENCY = "wrong_currency"  # not the order's currency: like underpaid
+
+    @property
+    def pays(self) -> bool:
+        return self in (Capture.EXACT, Capture.OVERPAID)
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,14 @@ def classify_success(payment: PaymentState, attempt_charged: bool) -> Charge:
     if payment.ended:
         return Charge.LATE
     return Charge.PAYMENT
+
+
+def compare_capture(payment: PaymentState, amount: int, currency: str) -> Capture:
+    if currency != payment.currency:
+        return Capture.WRONG_CURRENCY
+    if amount < payment.amount:
+        return Capture.UNDERPAID
+    return Capture.OVERPAID if amount > payment.amount else Capture.EXACT
 
 
 def failure_counts(payment: PaymentState, attempt_status: AttemptStatus) -> bool:

@@ -12,6 +12,7 @@ from services.payment import repository as repo
 from services.payment.charges import apply_callback, open_attempt
 from services.payment.deps import PaymentDeps
 from services.payment.domain import payment_status, retry_refusal
+from services.payment.metrics import AMOUNT_MISMATCHES, MISMATCHES
 from services.payment.providers import InvalidCallback, MalformedCallback, ProviderError
 from services.payment.settings import PaymentSettings
 from shared.contracts.events.common import PaymentMethod
@@ -67,6 +68,8 @@ async def provider_callback(provider: str, request: Request) -> dict[str, str]:
         raise Unauthorized("invalid_signature", str(exc)) from exc
     async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
         effect = await apply_callback(unit, provider, callback)
+    if effect in MISMATCHES:  # counted once it is committed
+        AMOUNT_MISMATCHES.labels(provider, effect).inc()
     if effect == "unknown_session":
         raise NotFound("unknown_session", "no payment request has this session")
     return {"status": "accepted", "effect": effect}
