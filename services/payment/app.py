@@ -11,8 +11,10 @@ from services.payment.handlers import HANDLERS, TIMERS
 from services.payment.providers import Provider
 from services.payment.providers.sandbox import SandboxProvider
 from services.payment.providers.sandbox_views import router as sandbox_router
+from services.payment.refunds import PAYOUT, REFUND
 from services.payment.settings import PaymentSettings
 from services.payment.views import router
+from shared import effects
 from shared.runtime import Background, ServiceDefinition
 
 NAME = "payment"
@@ -48,13 +50,26 @@ def deps_from(settings: PaymentSettings) -> PaymentDeps:
     )
 
 
+def effects_policy(settings: PaymentSettings, deps: PaymentDeps) -> effects.Policy:
+    """The provider calls the payment service makes after commit, and how they are retried."""
+    return effects.Policy(
+        max_attempts=deps.refund_max_attempts,
+        backoff_seconds=deps.refund_retry_base_seconds,
+        backoff_max_seconds=deps.refund_retry_max_seconds,
+        lease_seconds=settings.effects_lease_seconds,
+        poll_seconds=settings.effects_poll_seconds,
+        performers={REFUND: PAYOUT},
+    )
+
+
 def build(
     settings: PaymentSettings | None = None, deps: PaymentDeps | None = None
 ) -> ServiceDefinition:
     settings = settings or PaymentSettings()
     deps = deps or deps_from(settings)
     routers: list[APIRouter] = [router]
-    background: list[Background] = []
+    policy = effects_policy(settings, deps)
+    background: list[Background] = [effects.worker(lambda _runtime: policy)]
     sandbox = deps.providers.get(SandboxProvider.name)
     if isinstance(sandbox, SandboxProvider):
         routers.append(sandbox_router)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from services.payment import repository as repo
 from services.payment.charges import COURIER, open_attempt, record_charge
 from services.payment.domain import Attempt, AttemptStatus, Charge, PaymentState, refundable
-from services.payment.refunds import REFUND_RETRY, pay_refund, refuse_refund, start_refund
+from services.payment.refunds import REFUND_RETRY, refuse_refund, request_payout, start_refund
 from shared.consumer import Handler, Incoming
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import ShipmentDelivered
@@ -114,13 +114,13 @@ async def on_refund_approved(unit: Unit, msg: Incoming[RefundApproved]) -> None:
 
 
 async def on_refund_retry(unit: Unit, timer: Timer) -> None:
-    """Asks the provider again for a refund it could not pay before."""
+    """A retry timer set before refunds were paid by the effects worker: hands it over."""
     refund = await repo.refund_by_id(unit.conn, timer.payload["refund_id"])
     if refund is None or refund.status != "pending" or refund.charge_attempt_id is None:
         return
     charge = await repo.charge_of(unit.conn, refund.charge_attempt_id)
     assert charge is not None, "a pending refund always refunds a recorded charge"
-    await pay_refund(unit, refund, charge)
+    await request_payout(unit, refund, charge)
 
 
 HANDLERS: Mapping[str, Handler] = {

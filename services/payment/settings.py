@@ -23,6 +23,10 @@ class PaymentSettings(ServiceSettings):
     refund_retry_base_seconds: float = 5.0
     refund_retry_max_seconds: float = 600.0
     refund_max_attempts: int = 8
+    # Provider calls (refunds, payment sessions) are made after commit by the effects
+    # worker; a claimed call not recorded within the lease is made again, same key.
+    effects_lease_seconds: float = 30.0
+    effects_poll_seconds: float = 1.0
 
     @property
     def sandbox(self) -> bool:

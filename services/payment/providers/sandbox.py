@@ -75,6 +75,7 @@ class SandboxProvider:
         self.webhook_url = webhook_url
         self.outcomes: dict[str, str] = {}
         self._refunds: dict[str, RefundReceipt] = {}
+        self.refunds_paid: list[tuple[str, Money]] = []  # (capture reference, amount), in order
         self._refund_failures: list[str] = []
         self._sending: set[asyncio.Task[None]] = set()
 
@@ -117,6 +118,7 @@ class SandboxProvider:
             raise ProviderError(self._refund_failures.pop(0))
         receipt = RefundReceipt(f"sbx_rf_{uuid.uuid4().hex[:16]}")
         self._refunds[idempotency_key] = receipt
+        self.refunds_paid.append((reference, amount))
         return receipt
 
     def fail_next_refunds(self, count: int, reason: str = "provider_unavailable") -> None:

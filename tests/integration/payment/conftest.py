@@ -44,6 +44,8 @@ async def payment(infra: Infra) -> AsyncIterator[Runtime]:
         dsn,
         refund_retry_base_seconds=0.3,
         refund_retry_max_seconds=1.0,
+        effects_lease_seconds=1.0,
+        effects_poll_seconds=0.2,
     )
     async with running(build(settings)) as runtime:
         yield runtime

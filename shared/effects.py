@@ -1,0 +1,257 @@
+"""Calls with an effect outside our databases, made once however transactions end.
+
+The one rule for a refund, a payment session, a carrier booking: the unit that decides
+the call records it (`record`) with an idempotency key derived from what caused it,
+never a random one. Nothing is called inside that transaction, so a rolled-back batch
+or a crash before the commit leaves nothing behind, and the redelivered message records
+the same key again. After the commit the worker (`worker`, a service background task)
+claims due effects under a lease, makes each call outside any transaction with its key,
+and records the outcome in a unit of its own: done, retried later with backoff, or
+failed for good. A crash between the call and that record makes the call again with
+the same key once the lease ends, and the other side answers it as it did the first
+time. notify's sender works the same way for its messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import structlog
+from prometheus_client import Counter
+
+from shared import db
+from shared.logging import get_logger
+from shared.unit import Unit
+
+if TYPE_CHECKING:
+    from shared.runtime import Background, Runtime
+
+log = get_logger(component="effects")
+EFFECT_CALLS = Counter(
+    "fulfil_effect_calls_total",
+    "Outbound calls with an effect, by kind and outcome",
+    ["kind", "outcome"],
+)
+
+
+class EffectError(Exception):
+    """The other side refused or could not be reached; `permanent` ones are not retried."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Effect:
+    id: int
+    kind: str
+    key: str  # the idempotency key of the call
+    payload: dict[str, Any]
+    attempts: int  # calls made before this one
+    correlation_id: str | None
+    causation_id: str | None
+
+
+@dataclass(frozen=True)
+class Performer:
+    """How one kind of effect is called and how its outcome is recorded.
+
+    `call` runs outside any transaction and raises EffectError; `done` records its
+    result in a unit; `failed` records a failure in a unit, told whether it is retried."""
+
+    call: Callable[[Any, Effect], Awaitable[Any]]
+    done: Callable[[Unit, Effect, Any], Awaitable[None]]
+    failed: Callable[[Unit, Effect, str, bool], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_attempts: int = 8
+    backoff_seconds: float = 1.0
+    backoff_max_seconds: float = 600.0
+    lease_seconds: float = 30.0
+    batch_size: int = 20
+    poll_seconds: float = 1.0
+    performers: Mapping[str, Performer] = field(default_factory=dict)
+
+    def backoff(self, attempts: int) -> timedelta:
+        seconds = self.backoff_seconds * 2 ** max(0, attempts - 1)
+        return timedelta(seconds=min(self.backoff_max_seconds, seconds))
+
+
+async def record(unit: Unit, kind: str, key: str, payload: dict[str, Any]) -> bool:
+    """Records the call to make after the unit commits; False when `key` is recorded already."""
+    inserted = await unit.conn.fetchval(
+        """INSERT INTO effects (kind, key, payload, correlation_id, causation_id,
+               next_attempt_at, created_at, updated_at)
+           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $6, $6)
+           ON CONFLICT (kind, key) DO NOTHING RETURNING true""",
+        kind,
+        key,
+        json.dumps(payload),
+        unit.correlation_id,
+        unit.causation_id,
+        unit.now,
+    )
+    return bool(inserted)
+
+
+def worker(policy: Callable[[Runtime], Policy]) -> Background:
+    """The background task that makes a service's recorded calls (`policy` reads the
+    service's performers and settings from its runtime)."""
+
+    async def run_effects(runtime: Runtime) -> None:
+        chosen = policy(runtime)
+        async with db.woken_by(runtime.settings.database_url, "effects") as recorded:
+            while True:
+                recorded.clear()
+                try:
+                    if await run_due(runtime, chosen) >= chosen.batch_size:
+                        continue
+                except asyncio.CancelledError:
+                    raise
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("effects pass failed; retrying", error=repr(exc))
+                except Exception:  # claimed effects come back when their lease ends
+                    log.exception("effects pass failed unexpectedly; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(recorded.wait(), chosen.poll_seconds)
+
+    return run_effects
+
+
+async def run_due(runtime: Runtime, policy: Policy) -> int:
+    """One pass: claims due effects, calls them concurrently, records each outcome."""
+    now = datetime.now(UTC)
+    async with runtime.db.acquire() as conn:
+        rows = await conn.fetch(
+            """UPDATE effects SET claimed_until = $2 + $3::interval WHERE id IN (
+                   SELECT id FROM effects WHERE status = 'pending' AND next_attempt_at <= $2
+                   AND kind = ANY($4::text[])
+                   AND (claimed_until IS NULL OR claimed_until < $2)
+                   ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+               RETURNING id, kind, key, payload, attempts, correlation_id, causation_id""",
+            policy.batch_size,
+            now,
+            timedelta(seconds=policy.lease_seconds),
+            list(policy.performers),
+        )
+    effects = [_effect(row) for row in rows]
+    await asyncio.gather(*(_run_one(runtime, policy, effect) for effect in effects))
+    return len(effects)
+
+
+def _effect(row: asyncpg.Record) -> Effect:
+    payload = row["payload"]
+    return Effect(
+        id=row["id"],
+        kind=row["kind"],
+        key=row["key"],
+        payload=json.loads(payload) if isinstance(payload, str) else dict(payload),
+        attempts=row["attempts"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+    )
+
+
+async def _run_one(runtime: Runtime, policy: Policy, effect: Effect) -> None:
+    performer = policy.performers[effect.kind]
+    with structlog.contextvars.bound_contextvars(
+        effect_kind=effect.kind, effect_key=effect.key, correlation_id=effect.correlation_id
+    ):
+        result: Any = None
+        error: EffectError | None = None
+        try:
+            result = await performer.call(runtime.definition.deps, effect)
+        except EffectError as exc:
+            error = exc
+        except Exception as exc:  # an adapter bug: retried, then recorded as failed
+            log.exception("effect call raised unexpectedly")
+            error = EffectError(f"adapter error: {exc!r}")
+        try:
+            outcome = await _record(runtime, policy, performer, effect, result, error)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # called again with the same key once the lease ends
+            log.exception("effect outcome not recorded; it will be retried")
+            return
+        EFFECT_CALLS.labels(effect.kind, outcome).inc()
+        attempts = effect.attempts + 1
+        if error is None:
+            log.info("effect made", attempts=attempts)
+        else:
+            log.warning("effect not made", outcome=outcome, attempts=attempts, error=error.reason)
+
+
+async def _record(
+    runtime: Runtime,
+    policy: Policy,
+    performer: Performer,
+    effect: Effect,
+    result: Any,
+    error: EffectError | None,
+) -> str:
+    """Done, failed for good or retried later, in one unit; "stale" when another worker
+    recorded this effect meanwhile."""
+    async with runtime.unit(
+        correlation_id=effect.correlation_id, causation_id=effect.causation_id
+    ) as unit:
+        status = await unit.conn.fetchval(
+            "SELECT status FROM effects WHERE id = $1 FOR UPDATE", effect.id
+        )
+        if status != "pending":
+            return "stale"
+        attempts = effect.attempts + 1
+        if error is None:
+            await performer.done(unit, effect, result)
+            await _update(unit, effect.id, "done", attempts, None, None)
+            return "done"
+        if error.permanent or attempts >= policy.max_attempts:
+            await performer.failed(unit, effect, error.reason, False)
+            await _update(unit, effect.id, "failed", attempts, error.reason, None)
+            return "failed"
+        await performer.failed(unit, effect, error.reason, True)
+        retry_at = unit.now + policy.backoff(attempts)
+        await _update(unit, effect.id, "pending", attempts, error.reason, retry_at)
+        return "retry"
+
+
+async def _update(
+    unit: Unit,
+    effect_id: int,
+    status: str,
+    attempts: int,
+    error: str | None,
+    retry_at: datetime | None,
+) -> None:
+    await unit.conn.execute(
+        """UPDATE effects SET status = $2, attempts = $3, last_error = $4,
+               next_attempt_at = coalesce($5, next_attempt_at), claimed_until = NULL,
+               updated_at = $6
+           WHERE id = $1""",
+        effect_id,
+        status,
+        attempts,
+        error,
+        retry_at,
+        unit.now,
+    )
+
+
+def derived_id(prefix: str, *cause: str) -> str:
+    """An id that a retry of the same cause derives again: `prefix` and a name-based UUID of
+    what caused it (an event id, a request id, the record it acts on)."""
+    return f"{prefix}_{uuid.uuid5(_NAMESPACE, ':'.join(cause)).hex[:20]}"
+
+
+_NAMESPACE = uuid.UUID("6f1c8f4e-2a47-4c0b-9a55-0d3f3c1b7e21")
