@@ -12,6 +12,7 @@ from services.payment.providers import Provider
 from services.payment.providers.sandbox import SandboxProvider
 from services.payment.providers.sandbox_views import router as sandbox_router
 from services.payment.refunds import PAYOUT, REFUND
+from services.payment.sessions import OPENER, SESSION
 from services.payment.settings import PaymentSettings
 from services.payment.views import router
 from shared import effects
@@ -58,7 +59,7 @@ def effects_policy(settings: PaymentSettings, deps: PaymentDeps) -> effects.Poli
         backoff_max_seconds=deps.refund_retry_max_seconds,
         lease_seconds=settings.effects_lease_seconds,
         poll_seconds=settings.effects_poll_seconds,
-        performers={REFUND: PAYOUT},
+        performers={REFUND: PAYOUT, SESSION: OPENER},
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.payment import repository as repo
-from services.payment.deps import PaymentDeps, new_id
+from services.payment.deps import new_id
 from services.payment.domain import (
     Attempt,
     AttemptStatus,
@@ -24,64 +24,17 @@ from services.payment.domain import (
     failure_message,
     window_open,
 )
-from services.payment.providers import Callback, SessionRequest
+from services.payment.providers import Callback
 from services.payment.refunds import start_refund
 from shared.contracts.envelope import Money
-from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.payment import (
     PaymentFailed,
-    PaymentRequested,
     PaymentSucceeded,
 )
 from shared.logging import get_logger
 from shared.unit import Unit
 
 log = get_logger(component="payment")
-COURIER = "courier"  # who collects cash on delivery
-
-
-async def open_attempt(unit: Unit, payment: PaymentState, method: PaymentMethod) -> Attempt:
-    """Opens a payment request for `method` and tells the customer how to pay."""
-    deps: PaymentDeps = unit.deps
-    attempt_id = new_id("pat")
-    amount = Money(amount=payment.amount, currency=payment.currency)
-    provider_name, session_id, checkout_url, pay_link = COURIER, None, None, None
-    if method != PaymentMethod.CASH_ON_DELIVERY:
-        provider = deps.provider()
-        request = SessionRequest(
-            payment.order_id, attempt_id, method, amount, payment.payment_due_at
-        )
-        session = await provider.create_session(request)
-        provider_name, session_id = provider.name, session.session_id
-        checkout_url, pay_link = session.checkout_url, session.pay_link
-    attempt = Attempt(
-        attempt_id=attempt_id,
-        order_id=payment.order_id,
-        number=await repo.next_attempt_number(unit.conn, payment.order_id),
-        method=method,
-        provider=provider_name,
-        session_id=session_id,
-        checkout_url=checkout_url,
-        pay_link=pay_link,
-        status=AttemptStatus.OPEN,
-        failure_reason=None,
-        created_at=unit.now,
-    )
-    await repo.close_live_attempts(unit.conn, payment.order_id, AttemptStatus.SUPERSEDED, unit.now)
-    await repo.insert_attempt(unit.conn, attempt)
-    await repo.set_method(unit.conn, payment.order_id, method.value, unit.now)
-    await unit.emit(
-        PaymentRequested(
-            attempt_id=attempt_id,
-            method=method,
-            amount=amount,
-            checkout_url=checkout_url,
-            pay_link=pay_link,
-            expires_at=payment.payment_due_at if method != PaymentMethod.CASH_ON_DELIVERY else None,
-        ),
-        order_id=payment.order_id,
-    )
-    return attempt
 
 
 async def apply_callback(unit: Unit, provider: str, callback: Callback) -> str:

@@ -31,6 +31,7 @@ FAILURE_MESSAGES = {
 
 
 class AttemptStatus(StrEnum):
+    PENDING = "pending"  # its provider session is being opened, after the commit
     OPEN = "open"
     FAILED = "failed"
     SUCCEEDED = "succeeded"

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from services.payment import repository as repo
-from services.payment.charges import COURIER, open_attempt, record_charge
+from services.payment.charges import record_charge
 from services.payment.domain import Attempt, AttemptStatus, Charge, PaymentState, refundable
 from services.payment.refunds import REFUND_RETRY, refuse_refund, request_payout, start_refund
+from services.payment.sessions import COURIER, open_attempt
 from shared.consumer import Handler, Incoming
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import ShipmentDelivered

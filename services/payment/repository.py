@@ -112,6 +112,29 @@ async def insert_attempt(conn: asyncpg.Connection, attempt: Attempt) -> None:
     )
 
 
+async def attempt_by_id(conn: asyncpg.Connection, attempt_id: str) -> Attempt | None:
+    row = await conn.fetchrow(_ATTEMPT + " WHERE attempt_id = $1", attempt_id)
+    return _attempt(row) if row else None
+
+
+async def set_session(
+    conn: asyncpg.Connection,
+    attempt_id: str,
+    session: tuple[str, str | None, str | None],
+    status: AttemptStatus,
+    now: datetime,
+) -> None:
+    """The provider opened the attempt's session (id, checkout url, pay link)."""
+    await conn.execute(
+        """UPDATE attempts SET session_id = $2, checkout_url = $3, pay_link = $4, status = $5,
+               updated_at = $6 WHERE attempt_id = $1""",
+        attempt_id,
+        *session,
+        status.value,
+        now,
+    )
+
+
 async def attempt_by_session(
     conn: asyncpg.Connection, provider: str, session_id: str
 ) -> Attempt | None:
@@ -146,10 +169,11 @@ async def set_attempt_status(
 async def close_live_attempts(
     conn: asyncpg.Connection, order_id: str, status: AttemptStatus, now: datetime
 ) -> None:
-    """Open or failed attempts of the order become superseded (a retry) or expired (the end)."""
+    """Pending, open or failed attempts of the order become superseded (a retry) or
+    expired (the end)."""
     await conn.execute(
         """UPDATE attempts SET status = $2, updated_at = $3
-           WHERE order_id = $1 AND status IN ('open', 'failed')""",
+           WHERE order_id = $1 AND status IN ('pending', 'open', 'failed')""",
         order_id,
         status.value,
         now,

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from services.payment import repository as repo
-from services.payment.charges import apply_callback, open_attempt
+from services.payment.charges import apply_callback
 from services.payment.deps import PaymentDeps
-from services.payment.domain import payment_status, retry_refusal
+from services.payment.domain import AttemptStatus, payment_status, retry_refusal
 from services.payment.metrics import AMOUNT_MISMATCHES, MISMATCHES
-from services.payment.providers import InvalidCallback, MalformedCallback, ProviderError
+from services.payment.providers import InvalidCallback, MalformedCallback
+from services.payment.sessions import open_attempt, when_opened
 from services.payment.settings import PaymentSettings
 from shared.contracts.events.common import PaymentMethod
 from shared.http import ApiError, Conflict, NotFound, Unauthorized, Unprocessable, order_access
@@ -21,6 +22,7 @@ from shared.logging import get_logger
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["payment"])
+SESSION_WAIT_SECONDS = 5.0
 log = get_logger(component="payment-http")
 
 
@@ -142,14 +144,17 @@ async def retry_payment(order_id: str, body: RetryRequest, request: Request) -> 
                 reason=refusal,
                 status=status,
             )
-        try:
-            attempt = await open_attempt(unit, payment, body.method)
-        except ProviderError as exc:
-            raise ProviderUnavailable("provider_unavailable", exc.reason) from exc
+        attempt = await open_attempt(unit, payment, body.method)
+    # the provider opens the session after the commit; the shop gets its links when it
+    # answers in time, else 202 and they follow in PaymentRequested (and on this order's view)
+    attempt = await when_opened(runtime.db, attempt.attempt_id, SESSION_WAIT_SECONDS) or attempt
+    if attempt.status == AttemptStatus.FAILED:
+        raise ProviderUnavailable("provider_unavailable", attempt.failure_reason or "unknown")
     return JSONResponse(
-        status_code=201,
+        status_code=202 if attempt.status == AttemptStatus.PENDING else 201,
         content={
             "attempt_id": attempt.attempt_id,
+            "status": attempt.status.value,
             "number": attempt.number,
             "method": attempt.method.value,
             "checkout_url": attempt.checkout_url,

@@ -76,6 +76,7 @@ class SandboxProvider:
         self.outcomes: dict[str, str] = {}
         self._refunds: dict[str, RefundReceipt] = {}
         self.refunds_paid: list[tuple[str, Money]] = []  # (capture reference, amount), in order
+        self.sessions_opened: list[tuple[str, str]] = []  # (order id, attempt id), in order
         self._refund_failures: list[str] = []
         self._sending: set[asyncio.Task[None]] = set()
 
@@ -88,7 +89,8 @@ class SandboxProvider:
             "c": request.amount.currency,
         }
         blob = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-        session_id = f"{blob}.{self._mac(blob)}"
+        session_id = f"{blob}.{self._mac(blob)}"  # the same attempt always gets the same id
+        self.sessions_opened.append((request.order_id, request.attempt_id))
         if request.method == PaymentMethod.PAY_FOR_ME:
             return Session(session_id, pay_link=f"{self._public_url}/sandbox/pay/{session_id}")
         return Session(session_id, checkout_url=f"{self._public_url}/sandbox/checkout/{session_id}")

@@ -1,6 +1,6 @@
-"""A refund is paid once however the transaction that asked for it ends: a batch rolled back
-by another message, a transaction killed after the provider call, a worker that dies before
-it records the outcome."""
+"""A provider call is made once however the transaction that asked for it ends: a batch
+rolled back by another message, a transaction killed after the provider call, a worker that
+dies before it records the outcome."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from services.payment.handlers import HANDLERS
 from services.payment.providers.sandbox import SandboxProvider
 from shared.consumer import Incoming, MessageProcessor, RawMessage
 from shared.contracts.envelope import Envelope
+from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.order import OrderClosed
 from shared.contracts.registry import topic_for_event
 from shared.runtime import Runtime
 from shared.unit import Unit
-from tests.integration.payment.conftest import published, view
+from tests.integration.payment.conftest import new_order_id, placed, published, view
 from tests.integration.payment.test_refunds import approved, paid_order
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
@@ -140,3 +141,28 @@ async def test_a_worker_that_dies_before_recording_the_refund_pays_it_once(
 
     await refunded_once(payment, client, tail, order_id, 3_000)
     assert lost, "the first outcome was lost"
+
+
+async def test_a_batch_rolled_back_after_the_session_opened_requests_payment_once(
+    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
+) -> None:
+    async def fails(unit: Unit, msg: Incoming[Any]) -> None:
+        raise ValueError("this message cannot be handled")
+
+    handlers = {**HANDLERS, "OrderClosed": fails}
+    processor = MessageProcessor(
+        "payment", payment.db, handlers, deps=payment.definition.deps, max_attempts=1
+    )
+    order_id = new_order_id()
+    place = Envelope.wrap(placed(PaymentMethod.CARD), producer="order", order_id=order_id)
+    other = Envelope.wrap(OrderClosed(), producer="order", order_id=f"ord_{uuid.uuid4().hex[:8]}")
+
+    outcomes = await processor.process_batch([raw(place, 1), raw(other, 2)])
+
+    assert outcomes == ["handled", "dead_lettered"]
+    [requested] = await published(tail, order_id, "PaymentRequested")
+    assert requested["checkout_url"]
+    opened = [a for o, a in sandbox_of(payment).sessions_opened if o == order_id]
+    assert opened == [requested["attempt_id"]], "one session, for the one recorded attempt"
+    [attempt] = (await view(client, order_id))["attempts"]
+    assert (attempt["attempt_id"], attempt["status"]) == (requested["attempt_id"], "open")
