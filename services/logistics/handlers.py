@@ -9,11 +9,17 @@ from collections.abc import Mapping
 
 from services.logistics import repository as repo
 from services.logistics import shipping, stock
-from services.logistics.repository import Fulfilment
+from services.logistics.repository import Fulfilment, Shipment
 from shared.consumer import Handler, Incoming
 from shared.contracts.events.common import PaymentMethod
+from shared.contracts.events.logistics import ShipmentAlreadyDispatched, ShipmentStopped
 from shared.contracts.events.order import OrderCancelled, OrderClosed, OrderPaid, OrderPlaced
-from shared.contracts.events.returns import RefundApproved, RefundFlow, ReturnReceived
+from shared.contracts.events.returns import (
+    RefundApproved,
+    RefundFlow,
+    RefundRequested,
+    ReturnReceived,
+)
 from shared.logging import get_logger
 from shared.timers import Timer, TimerHandler
 from shared.unit import Unit
@@ -47,26 +53,61 @@ async def on_order_closed(unit: Unit, msg: Incoming[OrderClosed]) -> None:
     await _release(unit, msg.order_id, f"order_closed:{msg.payload.reason}")
 
 
+async def on_refund_requested(unit: Unit, msg: Incoming[RefundRequested]) -> None:
+    """A refund before shipping waits for this answer: the shipment stopped (and the stock
+    released), or the parcel had already left. Asked again, the answer is the same."""
+    event = msg.payload
+    if event.flow is not RefundFlow.BEFORE_SHIPPING:
+        return
+    held = await repo.fulfilment(unit.conn, msg.order_id)
+    released = held is not None and held.state == "reserved"
+    left = await _release(unit, msg.order_id, "refunded_before_shipping")
+    request_id = event.refund_request_id
+    if left is None:
+        stopped = await repo.shipment_of_order(unit.conn, msg.order_id)
+        answer: ShipmentStopped | ShipmentAlreadyDispatched = ShipmentStopped(
+            refund_request_id=request_id,
+            shipment_id=stopped.shipment_id if stopped else None,
+            stock_released=released,
+        )
+    else:
+        log.info("parcel already shipped; refund before shipping refused", refund=request_id)
+        answer = ShipmentAlreadyDispatched(
+            refund_request_id=request_id,
+            shipment_id=left.shipment_id,
+            courier=left.courier,
+            tracking_number=left.tracking_number,
+            shipped_at=left.shipped_at,
+        )
+    await unit.emit(answer, order_id=msg.order_id)
+
+
 async def on_refund_approved(unit: Unit, msg: Incoming[RefundApproved]) -> None:
+    """A flow-1 approval follows ShipmentStopped, so this finds nothing left to release;
+    it still stops a shipment for an approval made without asking first."""
     if msg.payload.flow is not RefundFlow.BEFORE_SHIPPING:
         return
     await _release(unit, msg.order_id, "refunded_before_shipping")
 
 
-async def _release(unit: Unit, order_id: str, reason: str) -> None:
-    """Stops a shipment that has not left and gives the stock back; a parcel on its way
-    is not recalled. An order never seen is remembered as cancelled."""
+async def _release(unit: Unit, order_id: str, reason: str) -> Shipment | None:
+    """Stops a shipment that has not left and gives the stock back. Returns the parcel
+    already on its way (not recalled), else None. An order never seen is remembered as
+    cancelled, so it is never reserved or shipped later."""
     record = await repo.fulfilment(unit.conn, order_id)
     if record is None:
         await repo.insert_fulfilment(unit.conn, _tombstone(order_id, unit))
-        return
-    if record.state != "reserved":
+        return None
+    if record.state not in ("reserved", "shipped"):
         log.info("nothing held to release", state=record.state, reason=reason)
-        return
-    if not await shipping.stop(unit, record, reason):
+        return None
+    left = await shipping.stop(unit, record, reason)
+    if left is not None:
         log.info("parcel already shipped; not cancelled", reason=reason)
-        return
-    await stock.release(unit, record, reason)
+        return left
+    if record.state == "reserved":
+        await stock.release(unit, record, reason)
+    return None
 
 
 def _tombstone(order_id: str, unit: Unit) -> Fulfilment:
@@ -84,6 +125,7 @@ HANDLERS: Mapping[str, Handler] = {
     "OrderPaid": on_order_paid,
     "OrderCancelled": on_order_cancelled,
     "OrderClosed": on_order_closed,
+    "RefundRequested": on_refund_requested,
     "RefundApproved": on_refund_approved,
     "ReturnReceived": on_return_received,
 }

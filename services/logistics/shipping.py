@@ -121,18 +121,20 @@ async def dispatch(unit: Unit, record: Fulfilment, shipment: Shipment) -> None:
     log.info("shipped", shipment_id=shipment.shipment_id, courier=shipment.courier)
 
 
-async def stop(unit: Unit, record: Fulfilment, reason: str) -> bool:
-    """Cancels a shipment that has not left; False when the parcel is already on its way."""
+async def stop(unit: Unit, record: Fulfilment, reason: str) -> Shipment | None:
+    """Cancels a shipment that has not left. Returns the shipment when it is already on its
+    way (not recalled), None when nothing will leave. The order's row and its shipment's are
+    locked by the caller's reads, so a dispatch is either wholly before this or after it."""
     shipment = await repo.shipment_of_order(unit.conn, record.order_id)
-    if shipment is None:
-        return True
+    if shipment is None or shipment.status is ParcelStatus.CANCELLED:
+        return None
     if shipment.status is not ParcelStatus.PENDING:
-        return shipment.status is ParcelStatus.CANCELLED
+        return shipment
     await repo.update_shipment(unit.conn, shipment.shipment_id, status=ParcelStatus.CANCELLED)
     await unit.cancel_timer(SHIP, record.order_id)
     await unit.cancel_timer(SHIP_BY, f"{record.order_id}:{shipment.expected_date}")
     await unit.emit(ShipmentCancelled(reason=reason), order_id=record.order_id)
-    return True
+    return None
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """The returns service's business rules: pure functions and values, no I/O.
 
 Three flows, chosen by where the order is: paid, not shipped (`before_shipping`,
-approved at once); not arrived, or a price difference (`no_return`, by rule or
-operations); delivered (`with_return`, approved when the goods come back). A refund
-never exceeds what was paid minus what was refunded or is already asked for.
+approved once logistics confirms the shipment stopped; when the parcel had already left,
+the request becomes one with a return); not arrived, or a price difference (`no_return`,
+by rule or operations); delivered (`with_return`, approved when the goods come back). A
+refund never exceeds what was paid minus what was refunded or is already asked for.
 """
 
 from __future__ import annotations
@@ -170,6 +171,19 @@ def cancellation_refund(order: OrderView, held: Holdings, reason: str) -> Decisi
     return Decision(
         RefundFlow.BEFORE_SHIPPING, reason, lines, amount, order.currency, None, "system"
     )
+
+
+def after_dispatch(reason: str) -> tuple[RefundFlow, Payer]:
+    """A refund before shipping whose parcel had already left: the goods come back first
+    (refused at the door or sent back), postage as for any return."""
+    payer: Payer = "shop" if reason in QUALITY_REASONS else "customer"
+    return RefundFlow.WITH_RETURN, payer
+
+
+def approver(requested_by: str) -> Actor:
+    """Who approves a refund before shipping once its shipment stopped: the system for the
+    refunds it opened itself (cancelled paid orders), the rule for a customer's request."""
+    return "system" if requested_by == "system" else "rule"
 
 
 def rule_due_at(order: OrderView, policy: Policy) -> datetime | None:

@@ -12,7 +12,13 @@ from services.returns import repository as repo
 from services.returns import workflow
 from services.returns.domain import Status, rule_allows
 from shared.consumer import Handler, Incoming
-from shared.contracts.events.logistics import ShipmentDelivered, ShipmentShipped, StockReserved
+from shared.contracts.events.logistics import (
+    ShipmentAlreadyDispatched,
+    ShipmentDelivered,
+    ShipmentShipped,
+    ShipmentStopped,
+    StockReserved,
+)
 from shared.contracts.events.order import (
     OrderCancellationRequested,
     OrderCancelled,
@@ -97,6 +103,20 @@ async def on_shipment_delivered(unit: Unit, msg: Incoming[ShipmentDelivered]) ->
         await workflow.receive_return(unit, returned, actor="system")
 
 
+async def on_shipment_stopped(unit: Unit, msg: Incoming[ShipmentStopped]) -> None:
+    request = await repo.get_request(unit.conn, msg.payload.refund_request_id, lock=True)
+    if request is not None:
+        await workflow.shipment_stopped(unit, request, msg.payload)
+
+
+async def on_shipment_already_dispatched(
+    unit: Unit, msg: Incoming[ShipmentAlreadyDispatched]
+) -> None:
+    request = await repo.get_request(unit.conn, msg.payload.refund_request_id, lock=True)
+    if request is not None:
+        await workflow.shipment_left(unit, request, msg.payload)
+
+
 async def on_refund_paid(unit: Unit, msg: Incoming[RefundPaid]) -> None:
     event = msg.payload
     if event.refund_request_id is None:
@@ -158,6 +178,8 @@ HANDLERS: Mapping[str, Handler] = {
     "StockReserved": on_stock_reserved,
     "ShipmentShipped": on_shipment_shipped,
     "ShipmentDelivered": on_shipment_delivered,
+    "ShipmentStopped": on_shipment_stopped,
+    "ShipmentAlreadyDispatched": on_shipment_already_dispatched,
     "RefundPaid": on_refund_paid,
     "RefundFailed": on_refund_failed,
 }

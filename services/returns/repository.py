@@ -231,6 +231,7 @@ async def update_request(
     return_courier: str | None = None,
     return_tracking_number: str | None = None,
     rejection_reason: str | None = None,
+    return_shipping_paid_by: str | None = None,
 ) -> None:
     """Moves a request on; a request that is no longer open frees its lines."""
     await conn.execute(
@@ -238,7 +239,8 @@ async def update_request(
                flow = COALESCE($4, flow),
                return_courier = COALESCE($5, return_courier),
                return_tracking_number = COALESCE($6, return_tracking_number),
-               rejection_reason = COALESCE($7, rejection_reason)
+               rejection_reason = COALESCE($7, rejection_reason),
+               return_shipping_paid_by = COALESCE($8, return_shipping_paid_by)
            WHERE id = $1""",
         request_id,
         status,
@@ -247,6 +249,7 @@ async def update_request(
         return_courier,
         return_tracking_number,
         rejection_reason,
+        return_shipping_paid_by,
     )
     if status not in _OPEN:
         await conn.execute(

@@ -25,6 +25,7 @@ from services.returns.domain import (
     Reason,
     Refused,
     Status,
+    conflict,
     decide,
     require_return,
     require_status,
@@ -205,6 +206,7 @@ async def approve_refund(
 ) -> JSONResponse:
     async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
         require_status(found.status, UNDECIDED, "approve")
+        _not_awaiting_stop(found)
         details: dict[str, Any] = {"note": body.note} if body and body.note else {}
         if found.flow == "with_return":
             details["return_waived"] = True
@@ -222,6 +224,7 @@ async def reject_refund(
 ) -> JSONResponse:
     async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
         require_status(found.status, UNDECIDED, "reject")
+        _not_awaiting_stop(found)
         return await workflow.reject(unit, found, actor=actor, reason=body.reason)
 
     return await _act(request, request_id, step)
@@ -240,6 +243,13 @@ async def record_return_received(
 
 
 Step = Callable[[Unit, RefundRequest], Awaitable[RefundRequest]]
+
+
+def _not_awaiting_stop(found: RefundRequest) -> None:
+    """A refund before shipping is decided by the shipment's stop, not by hand."""
+    if workflow.awaits_stop(found):
+        message = "a refund before shipping is decided once logistics answers the stop"
+        raise conflict("awaiting_shipment_stop", message, found.status)
 
 
 async def _act(request: Request, request_id: str, step: Step) -> JSONResponse:

@@ -11,9 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.returns import repository as repo
-from services.returns.domain import Decision, Policy, Status, cancellation_refund
+from services.returns.domain import (
+    Decision,
+    Policy,
+    Status,
+    after_dispatch,
+    approver,
+    cancellation_refund,
+)
 from services.returns.repository import RefundRequest
 from shared.contracts.envelope import Money
+from shared.contracts.events.logistics import ShipmentAlreadyDispatched, ShipmentStopped
 from shared.contracts.events.returns import (
     Actor,
     RefundApproved,
@@ -50,7 +58,8 @@ async def open_request(
     idempotency_key: str | None,
     evidence_urls: list[str] | None = None,
 ) -> RefundRequest:
-    """Records a new request, publishes it and approves it when the rules say so."""
+    """Records a new request, publishes it and approves it when the rules say so. A refund
+    before shipping is approved only once logistics answers that the shipment stopped."""
     request_id = f"rr_{uuid.uuid4().hex}"
     inserted = await repo.insert_request(
         unit.conn,
@@ -76,25 +85,78 @@ async def open_request(
     await repo.add_step(
         unit.conn, request_id, actor=actor, action="requested", at=unit.now, details=details
     )
-    await unit.emit(
-        RefundRequested(
-            refund_request_id=request_id,
-            flow=decision.flow,
-            reason=decision.reason,
-            lines=decision.lines,
-            amount=Money(amount=decision.amount, currency=decision.currency),
-            return_shipping_paid_by=decision.return_shipping_paid_by,
-            actor=actor,
-        ),
-        order_id=order_id,
-    )
-    log.info("refund requested", refund_request_id=request_id, flow=decision.flow.value)
     request = await _reload(unit, request_id)
+    await _publish_request(unit, request, actor=actor)
+    log.info("refund requested", refund_request_id=request_id, flow=decision.flow.value)
+    if decision.flow is RefundFlow.BEFORE_SHIPPING:
+        return request  # logistics answers ShipmentStopped or ShipmentAlreadyDispatched
     if decision.approve_as is not None:
         return await approve(unit, request, actor=decision.approve_as)
     if decision.rule_due_at is not None:
         await unit.schedule(RULE_TIMER, request_id, decision.rule_due_at, {"order_id": order_id})
     return request
+
+
+async def _publish_request(unit: Unit, request: RefundRequest, *, actor: Actor) -> None:
+    payer = request.return_shipping_paid_by
+    assert payer in (None, "customer", "shop")
+    await unit.emit(
+        RefundRequested(
+            refund_request_id=request.id,
+            flow=RefundFlow(request.flow),
+            reason=request.reason,
+            lines=request.lines,
+            amount=Money(amount=request.amount, currency=request.currency),
+            return_shipping_paid_by=payer,
+            actor=actor,
+        ),
+        order_id=request.order_id,
+    )
+
+
+def awaits_stop(request: RefundRequest) -> bool:
+    """A refund before shipping not yet answered by logistics."""
+    return request.flow == RefundFlow.BEFORE_SHIPPING and request.status == Status.REQUESTED
+
+
+async def shipment_stopped(unit: Unit, request: RefundRequest, stop: ShipmentStopped) -> None:
+    """Nothing will leave for the order: the refund before shipping is approved."""
+    if not awaits_stop(request):
+        return
+    details = {"shipment_id": stop.shipment_id, "stock_released": stop.stock_released}
+    await repo.add_step(
+        unit.conn, request.id, actor="system", action="shipment_stopped", at=unit.now,
+        details=details,
+    )  # fmt: skip
+    await approve(unit, request, actor=approver(request.requested_by))
+
+
+async def shipment_left(
+    unit: Unit, request: RefundRequest, left: ShipmentAlreadyDispatched
+) -> None:
+    """The parcel left before it could be stopped: no refund before shipping. The request
+    becomes one with a return, recorded and told to the customer as a new RefundRequested."""
+    if not awaits_stop(request):
+        return
+    flow, payer = after_dispatch(request.reason)
+    await repo.update_request(
+        unit.conn, request.id, status=Status.REQUESTED, now=unit.now, flow=flow.value,
+        return_shipping_paid_by=payer,
+    )  # fmt: skip
+    details = {
+        "from_flow": request.flow,
+        "flow": flow.value,
+        "why": "parcel_already_shipped",
+        "shipment_id": left.shipment_id,
+        "courier": left.courier,
+        "tracking_number": left.tracking_number,
+        "return_shipping_paid_by": payer,
+    }
+    await repo.add_step(
+        unit.conn, request.id, actor="rule", action="converted", at=unit.now, details=details
+    )
+    await _publish_request(unit, await _reload(unit, request.id), actor="rule")
+    log.info("refund before shipping became a return", refund_request_id=request.id)
 
 
 async def approve(

@@ -104,6 +104,8 @@ TOPICS: tuple[Topic, ...] = (
             logistics.ShipmentDelivered,
             logistics.ShipmentDelayed,
             logistics.ShipmentCancelled,
+            logistics.ShipmentStopped,
+            logistics.ShipmentAlreadyDispatched,
         ),
         description="Stock reservations, shipping and tracking of each order.",
     ),

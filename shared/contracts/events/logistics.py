@@ -100,6 +100,30 @@ class ShipmentCancelled(Event):
     reason: str
 
 
+class ShipmentStopped(Event):
+    """The answer to a refund before shipping: nothing will leave for this order (a pending
+    shipment was cancelled, or none was due) and whatever stock it held is released."""
+
+    TYPE = "ShipmentStopped"
+
+    refund_request_id: str
+    shipment_id: str | None = None
+    stock_released: bool
+
+
+class ShipmentAlreadyDispatched(Event):
+    """The answer to a refund before shipping when the parcel had already left: it was not
+    stopped, so the refund cannot be made as one before shipping."""
+
+    TYPE = "ShipmentAlreadyDispatched"
+
+    refund_request_id: str
+    shipment_id: str
+    courier: str
+    tracking_number: str | None = None
+    shipped_at: datetime | None = None
+
+
 class LowStock(Event):
     """Published on `stock.v1` once each time a SKU falls under its threshold."""
 

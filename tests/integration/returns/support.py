@@ -14,7 +14,13 @@ from services.returns import repository
 from services.returns.domain import OrderView
 from shared.contracts.envelope import Envelope, Event, Money
 from shared.contracts.events.common import Address, Contact, OrderLine
-from shared.contracts.events.logistics import ShipmentDelivered, ShipmentShipped, StockReserved
+from shared.contracts.events.logistics import (
+    ShipmentAlreadyDispatched,
+    ShipmentDelivered,
+    ShipmentShipped,
+    ShipmentStopped,
+    StockReserved,
+)
 from shared.contracts.events.order import OrderPaid, OrderPlaced
 from shared.contracts.events.payment import RefundPaid
 from shared.contracts.registry import topic_for_event
@@ -101,6 +107,22 @@ def delivered(at: datetime, tracking_number: str = "SF-OUT") -> ShipmentDelivere
         tracking_number=tracking_number,
         delivered_at=at,
         city="Shanghai",
+    )
+
+
+def stopped(request_id: str) -> ShipmentStopped:
+    """Logistics' answer to a refund before shipping: nothing leaves, the stock is back."""
+    return ShipmentStopped(refund_request_id=request_id, shipment_id=None, stock_released=True)
+
+
+def already_left(request_id: str, tracking_number: str = "SF-GONE") -> ShipmentAlreadyDispatched:
+    """Logistics' answer to a refund before shipping when the parcel had already left."""
+    return ShipmentAlreadyDispatched(
+        refund_request_id=request_id,
+        shipment_id="shp_gone",
+        courier="sf-express",
+        tracking_number=tracking_number,
+        shipped_at=now(),
     )
 
 

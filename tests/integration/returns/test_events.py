@@ -31,6 +31,7 @@ from tests.integration.returns.support import (
     seed,
     send,
     shipped,
+    stopped,
     trail,
     until_handled,
     until_status,
@@ -59,6 +60,9 @@ async def test_a_paid_order_cancelled_by_the_customer_is_refunded_once(
     await until_handled(returns, first, second, cancelled)
 
     [requested] = await wait_published(tail, order_id, "RefundRequested")
+    answer = await send(returns, stopped(requested["refund_request_id"]), order_id)
+    await resend(returns, answer)
+    await send(returns, stopped(requested["refund_request_id"]), order_id)
     [approved] = await wait_published(tail, order_id, "RefundApproved")
     assert (requested["actor"], requested["reason"], requested["flow"]) == (
         "system",
@@ -90,6 +94,8 @@ async def test_a_stock_shortage_seen_before_the_payment_is_refunded_once_the_pay
     payment = await send(returns, paid(), order_id)
     await resend(returns, payment)
 
+    [requested] = await wait_published(tail, order_id, "RefundRequested")
+    await send(returns, stopped(requested["refund_request_id"]), order_id)
     [approved] = await wait_published(tail, order_id, "RefundApproved")
     assert (approved["flow"], approved["actor"], approved["amount"]["amount"]) == (
         "before_shipping",

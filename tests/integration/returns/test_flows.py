@@ -17,6 +17,7 @@ from tests.integration.returns.support import (
     reserved,
     seed,
     send,
+    stopped,
     trail,
     until_status,
     wait_published,
@@ -24,7 +25,7 @@ from tests.integration.returns.support import (
 from tests.support.kafka import TopicTail
 
 
-async def test_flow_1_paid_not_shipped_is_approved_at_once_and_refunded(
+async def test_flow_1_paid_not_shipped_is_approved_once_the_shipment_stops_and_refunded(
     returns: Runtime, tail: TopicTail
 ) -> None:
     order_id = new_order_id()
@@ -34,9 +35,10 @@ async def test_flow_1_paid_not_shipped_is_approved_at_once_and_refunded(
 
     assert response.status_code == 201, response.text
     body = response.json()
-    assert (body["flow"], body["status"]) == ("before_shipping", "approved")
+    assert (body["flow"], body["status"]) == ("before_shipping", "requested")
     assert body["amount"] == {"amount": PAID, "currency": "CNY"}
     [requested] = await wait_published(tail, order_id, "RefundRequested")
+    await send(returns, stopped(body["id"]), order_id)
     [approved] = await wait_published(tail, order_id, "RefundApproved")
     assert requested["actor"] == "customer" and requested["return_shipping_paid_by"] is None
     assert approved["flow"] == "before_shipping" and approved["amount"]["amount"] == PAID
@@ -46,6 +48,7 @@ async def test_flow_1_paid_not_shipped_is_approved_at_once_and_refunded(
     done = await until_status(returns, body["id"], order_id, "refunded")
     assert trail(done, "rf_" + order_id) == [
         ("customer", "requested"),
+        ("system", "shipment_stopped"),
         ("rule", "approved"),
         ("system", "refunded"),
     ]

@@ -1,0 +1,105 @@
+"""A refund before shipping asks logistics to stop the shipment; the answer is a fact:
+stopped (stock released) or already dispatched (with its tracking number), never both."""
+
+from __future__ import annotations
+
+from shared.contracts.envelope import Money
+from shared.contracts.events.common import LineQuantity
+from shared.contracts.events.returns import RefundFlow, RefundRequested
+from tests.integration.logistics.support import (
+    logistics,
+    new_id,
+    of,
+    paid,
+    payload,
+    placed,
+    put_stock,
+    send,
+    stock,
+)
+from tests.support.infra import Infra
+from tests.support.kafka import TopicTail, publish
+
+
+def before_shipping(request_id: str, sku: str) -> RefundRequested:
+    return RefundRequested(
+        refund_request_id=request_id,
+        flow=RefundFlow.BEFORE_SHIPPING,
+        reason="customer_cancelled",
+        lines=(LineQuantity(line_id="l1", sku=sku, quantity=2),),
+        amount=Money(amount=19_800, currency="CNY"),
+        return_shipping_paid_by=None,
+        actor="system",
+    )
+
+
+async def test_a_pending_shipment_is_stopped_its_stock_released_and_the_stop_told_once(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    sku, order_id, request_id = new_id("SKU"), new_id("ord"), new_id("rr")
+    async with logistics(infra, database, ship_delay_seconds=60) as runtime:
+        await put_stock(runtime, sku, on_hand=5)
+        await send(infra, placed([(sku, 2)]), order_id)
+        await tail.wait_for(of(order_id, "StockReserved"))
+        await send(infra, paid(19_800), order_id)
+        request = await send(infra, before_shipping(request_id, sku), order_id, "returns")
+        await publish(infra.bootstrap, request)  # delivered twice
+        [answer] = await tail.wait_for(of(order_id, "ShipmentStopped"))
+        await send(infra, before_shipping(request_id, sku), order_id, "returns")  # asked again
+        await tail.wait_for(of(order_id, "ShipmentStopped"), count=2)
+        level = await stock(runtime, sku)
+    steps = [r.type for r in tail.records if of(order_id)(r)]
+    assert steps == [
+        "StockReserved",
+        "ShipmentCancelled",
+        "StockReleased",
+        "ShipmentStopped",
+        "ShipmentStopped",
+    ], "released once; the same answer to the same question"
+    body = payload(answer)
+    assert (body["refund_request_id"], body["stock_released"]) == (request_id, True)
+    assert body["shipment_id"] is not None
+    assert (level["on_hand"], level["reserved"]) == (5, 0)
+
+
+async def test_a_parcel_already_on_its_way_is_not_stopped_and_the_answer_names_it(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    sku, order_id, request_id = new_id("SKU"), new_id("ord"), new_id("rr")
+    async with logistics(infra, database) as runtime:
+        await put_stock(runtime, sku, on_hand=5)
+        await send(infra, placed([(sku, 2)]), order_id)
+        await tail.wait_for(of(order_id, "StockReserved"))
+        await send(infra, paid(19_800), order_id)
+        [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
+        await send(infra, before_shipping(request_id, sku), order_id, "returns")
+        [answer] = await tail.wait_for(of(order_id, "ShipmentAlreadyDispatched"))
+        level = await stock(runtime, sku)
+    steps = [r.type for r in tail.records if of(order_id)(r)]
+    assert steps == ["StockReserved", "ShipmentShipped", "ShipmentAlreadyDispatched"]
+    body, parcel = payload(answer), payload(shipped)
+    assert body["refund_request_id"] == request_id
+    assert (body["shipment_id"], body["tracking_number"]) == (
+        parcel["shipment_id"],
+        parcel["tracking_number"],
+    )
+    assert (level["on_hand"], level["reserved"]) == (3, 0), "the goods left; nothing comes back"
+
+
+async def test_a_request_before_logistics_saw_the_order_stops_it_for_good(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    sku, order_id, request_id = new_id("SKU"), new_id("ord"), new_id("rr")
+    async with logistics(infra, database) as runtime:
+        await put_stock(runtime, sku, on_hand=5)
+        await send(infra, before_shipping(request_id, sku), order_id, "returns")
+        [answer] = await tail.wait_for(of(order_id, "ShipmentStopped"))
+        await send(infra, placed([(sku, 2)]), order_id)
+        await send(infra, paid(19_800), order_id)
+        marker = new_id("ord")
+        await send(infra, placed([(sku, 1)]), marker)
+        await tail.wait_for(of(marker, "StockReserved"))
+        level = await stock(runtime, sku)
+    assert [r.type for r in tail.records if of(order_id)(r)] == ["ShipmentStopped"]
+    assert payload(answer)["stock_released"] is False
+    assert (level["on_hand"], level["reserved"]) == (5, 1), "the late order is never reserved"
