@@ -115,7 +115,7 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
         "stock_shortage_apology": order.OrderCancelled(reason="stock_shortage", was_paid=True),
         "shipped": logistics.ShipmentShipped(
             shipment_id="shp_1",
-            courier="SF Express",
+            courier="sf",
             tracking_number="SF1234567890",
             lines=shipped.lines,
             address=shipped.address,
@@ -128,14 +128,14 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
         ),
         "out_for_delivery": logistics.ShipmentOutForDelivery(
             shipment_id="shp_1",
-            courier="SF Express",
+            courier="sf",
             tracking_number="SF1234567890",
             checkpoint_at=at,
             city=city,
         ),
         "delivered": logistics.ShipmentDelivered(
             shipment_id="shp_1",
-            courier="SF Express",
+            courier="sf",
             tracking_number="SF1234567890",
             delivered_at=at,
             city=city,
