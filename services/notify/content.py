@@ -227,5 +227,6 @@ def context(
         "name": placed.address.recipient,
         "items": items(placed.lines),
         "total": money(placed.total),
+        "unsubscribe_url": None,  # set per recipient for a non-essential email
         **EXTRAS[template](event, placed, tz, locale),
     }
