@@ -9,6 +9,7 @@ from pathlib import Path
 from services.notify import samples
 from services.notify.channels import Channel, HttpSmsGateway, SmtpEmail
 from services.notify.handlers import HANDLERS, TIMERS
+from services.notify.optout_views import router as optout_router
 from services.notify.outgoing import NotifyDeps
 from services.notify.sender import run_sender
 from services.notify.settings import NotifySettings
@@ -54,7 +55,7 @@ def build(
         migrations_dir=MIGRATIONS,
         handlers=HANDLERS,
         timers=TIMERS,
-        routers=[router],
+        routers=[router, optout_router],
         deps=deps,
         background=[run_sender],
     )

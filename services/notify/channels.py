@@ -37,6 +37,7 @@ class Delivery:
     text: str
     subject: str | None = None
     html: str | None = None
+    unsubscribe_url: str | None = None  # a non-essential email's one-click unsubscribe
 
 
 class Channel(Protocol):
@@ -63,6 +64,9 @@ class SmtpEmail:
         message["Subject"] = delivery.subject or ""
         message["Message-ID"] = message_id_header(delivery.message_id)
         message["Date"] = formatdate(usegmt=True)
+        if delivery.unsubscribe_url:  # RFC 8058 one-click: mail clients show "Unsubscribe"
+            message["List-Unsubscribe"] = f"<{delivery.unsubscribe_url}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message.set_content(delivery.text)
         if delivery.html:
             message.add_alternative(delivery.html, subtype="html")

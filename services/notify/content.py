@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.notify import domain
+from shared.contracts import couriers
 from shared.contracts.envelope import Event, Money
 from shared.contracts.events import logistics, order, payment, returns
 from shared.contracts.events.common import OrderLine
@@ -112,13 +113,21 @@ def _cancelled(e: order.OrderCancelled, *_: Any) -> dict[str, Any]:
     return {"reason": e.reason, "was_paid": e.was_paid}
 
 
+def _parcel(courier: str, tracking_number: str, locale: str) -> dict[str, Any]:
+    """The courier by the name the customer knows, and the page following the parcel."""
+    return {
+        "courier": couriers.courier_name(courier, locale),
+        "tracking_number": tracking_number,
+        "tracking_url": couriers.tracking_url(courier, tracking_number),
+    }
+
+
 def _shipped(
     e: logistics.ShipmentShipped, placed: order.OrderPlaced, tz: ZoneInfo, loc: str
 ) -> dict[str, Any]:
     expected: date | None = getattr(e, "expected_delivery_date", None)
     return {
-        "courier": e.courier,
-        "tracking_number": e.tracking_number,
+        **_parcel(e.courier, e.tracking_number, loc),
         "shipped_items": items(e.lines or placed.lines),
         "recipient": e.address.recipient,
         "address": domain.masked_address(e.address, loc),
@@ -135,14 +144,13 @@ def _delayed(e: logistics.ShipmentDelayed, _p: Any, _tz: Any, loc: str) -> dict[
     }
 
 
-def _out(e: logistics.ShipmentOutForDelivery, *_: Any) -> dict[str, Any]:
-    return {"courier": e.courier, "tracking_number": e.tracking_number, "city": e.city}
+def _out(e: logistics.ShipmentOutForDelivery, _p: Any, _tz: Any, loc: str) -> dict[str, Any]:
+    return {**_parcel(e.courier, e.tracking_number, loc), "city": e.city}
 
 
 def _delivered(e: logistics.ShipmentDelivered, _p: Any, tz: ZoneInfo, loc: str) -> dict[str, Any]:
     return {
-        "courier": e.courier,
-        "tracking_number": e.tracking_number,
+        **_parcel(e.courier, e.tracking_number, loc),
         "delivered_at": moment(e.delivered_at, tz, loc),
         "cash_collected": money(e.cash_collected) if e.cash_collected else None,
     }
@@ -219,5 +227,6 @@ def context(
         "name": placed.address.recipient,
         "items": items(placed.lines),
         "total": money(placed.total),
+        "unsubscribe_url": None,  # set per recipient for a non-essential email
         **EXTRAS[template](event, placed, tz, locale),
     }

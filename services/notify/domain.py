@@ -8,6 +8,7 @@ gets. Times are passed in; nothing here reads a clock.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -232,3 +233,45 @@ def masked_address(address: Address, locale: str) -> str:
     if locale.startswith("zh"):
         return "".join(dict.fromkeys(p for p in (address.region, address.city, street) if p))
     return ", ".join(dict.fromkeys(p for p in (street, address.city, address.region) if p))
+
+
+# Opting out by contact: a guest has no customer id, only the phone or email the order gave.
+CONTACT_OPTED_OUT = "contact_opted_out"
+# What a reply to an SMS may say to stop non-essential messages (matched whole, any case).
+OPT_OUT_KEYWORDS = frozenset({"td", "t", "stop", "unsubscribe", "退订", "退訂"})
+_KEYWORD_NOISE = " \t\r\n.,!?;:'\"\u3001\u3002"  # after NFKC, plus the ideographic comma and stop
+
+
+def normalised_contact(channel: str, value: str) -> str:
+    """One spelling per contact: an email lower-cased and trimmed; a phone as +<digits>, a
+    mainland mobile given without its country code taken as +86."""
+    if channel == "email":
+        return value.strip().casefold()
+    raw = value.strip()
+    digits = "".join(c for c in raw if c.isdigit())
+    if raw.startswith("00"):
+        return "+" + digits[2:]
+    if raw.startswith("+"):
+        return "+" + digits
+    if len(digits) == 11 and digits.startswith("1"):
+        return "+86" + digits
+    return "+" + digits
+
+
+def contact_key(channel: str, value: str) -> str:
+    """How an opted-out contact is stored: a hash of its normalised form, never the contact."""
+    normal = normalised_contact(channel, value)
+    return hashlib.sha256(f"{channel}:{normal}".encode()).hexdigest()
+
+
+def is_opt_out_keyword(text: str) -> bool:
+    """True when an SMS reply is an opt-out: "TD", "t", "STOP!", "退订", also typed full-width."""
+    return unicodedata.normalize("NFKC", text).strip(_KEYWORD_NOISE).casefold() in OPT_OUT_KEYWORDS
+
+
+def skip_reason(template: str, contact_opted_out: bool) -> str | None:
+    """Why a message is recorded but not sent: a non-essential one to an opted-out contact.
+    Essential messages (confirmations, payments, shipping, refunds) always go."""
+    if template in NON_ESSENTIAL and contact_opted_out:
+        return CONTACT_OPTED_OUT
+    return None

@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from services.notify import content, domain, repository
+from services.notify import content, domain, optout, repository
 from services.notify.channels import Channel
 from services.notify.repository import NewMessage, OrderRecord
 from services.notify.settings import NotifySettings
@@ -46,6 +47,11 @@ class NotifyDeps:
 
     def zone(self, order: OrderRecord) -> Any:
         return domain.zone(order.placed.time_zone, self.settings.default_time_zone)
+
+    def unsubscribe_url(self, email: str, locale: str, now: datetime) -> str:
+        secret = self.settings.unsubscribe_secret.get_secret_value()
+        token = optout.make_token(secret, "email", email, locale, now)
+        return optout.unsubscribe_url(self.settings.base_url, token)
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,23 @@ async def tell(
         template, order.order_id, placed, event, shop_name=deps.settings.shop_name, tz=tz
     )
     send_after = domain.send_after(template, unit.now, tz, deps.quiet)
+    locale = placed.locale.value
+    recipients = {
+        c: placed.contact.email if c == "email" else placed.contact.phone for c in channels
+    }
+    opted_out = await repository.opted_out_keys(
+        unit.conn, [domain.contact_key(c, r) for c, r in recipients.items() if r]
+    )
     created = 0
-    for channel in channels:
-        rendered = deps.templates.render(template, placed.locale.value, channel, values)
-        recipient = placed.contact.email if channel == "email" else placed.contact.phone
+    for channel, recipient in recipients.items():
         assert recipient is not None
+        reason = domain.skip_reason(template, domain.contact_key(channel, recipient) in opted_out)
+        unsubscribe = None
+        if channel == "email" and template in domain.NON_ESSENTIAL:
+            unsubscribe = deps.unsubscribe_url(recipient, locale, unit.now)
+        rendered = deps.templates.render(
+            template, locale, channel, {**values, "unsubscribe_url": unsubscribe}
+        )
         created += await repository.add_message(
             unit.conn,
             NewMessage(
@@ -98,7 +116,7 @@ async def tell(
                 source_type=source.type,
                 template=template,
                 channel=channel,
-                locale=placed.locale.value,
+                locale=locale,
                 recipient=recipient,
                 subject=rendered.subject,
                 body_text=rendered.text,
@@ -106,8 +124,13 @@ async def tell(
                 variant=variant,
                 correlation_id=source.correlation_id,
                 send_after=send_after,
+                status="skipped" if reason else "pending",
+                skip_reason=reason,
+                unsubscribe_url=unsubscribe,
             ),
         )
+        if reason:
+            log.info("message skipped", template=template, channel=channel, reason=reason)
     log.info(
         "messages recorded",
         template=template,

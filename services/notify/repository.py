@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from services.notify.domain import REMINDER, OrderState, Preferences
+from services.notify.domain import NON_ESSENTIAL, REMINDER, OrderState, Preferences, contact_key
 from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderPlaced
 
@@ -39,6 +39,9 @@ class NewMessage:
     variant: str | None
     correlation_id: str | None
     send_after: datetime
+    status: str = "pending"
+    skip_reason: str | None = None
+    unsubscribe_url: str | None = None
 
 
 async def lock_order(conn: asyncpg.Connection, order_id: str) -> None:
@@ -172,8 +175,9 @@ async def add_message(conn: asyncpg.Connection, m: NewMessage) -> bool:
     """Records a message to send; False when this (event, template, channel) exists already."""
     inserted = await conn.fetchval(
         """INSERT INTO messages (id, order_id, source_event_id, source_type, template, channel,
-           locale, recipient, subject, body_text, body_html, variant, correlation_id, send_after)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+           locale, recipient, subject, body_text, body_html, variant, correlation_id, send_after,
+           status, skip_reason, unsubscribe_url)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
            ON CONFLICT (source_event_id, template, channel) DO NOTHING RETURNING true""",
         m.id,
         m.order_id,
@@ -189,6 +193,9 @@ async def add_message(conn: asyncpg.Connection, m: NewMessage) -> bool:
         m.variant,
         m.correlation_id,
         m.send_after,
+        m.status,
+        m.skip_reason,
+        m.unsubscribe_url,
     )
     return bool(inserted)
 
@@ -271,8 +278,8 @@ async def order_known(conn: asyncpg.Connection, order_id: str) -> bool:
 async def messages_for(conn: asyncpg.Connection, order_id: str) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT id, template, channel, locale, recipient, subject, status, variant,
-           source_event_id, source_type, attempts, last_error, created_at, send_after,
-           sent_at, failed_at FROM messages WHERE order_id = $1 ORDER BY seq""",
+           source_event_id, source_type, attempts, last_error, skip_reason, created_at,
+           send_after, sent_at, failed_at FROM messages WHERE order_id = $1 ORDER BY seq""",
         order_id,
     )
 
@@ -289,3 +296,42 @@ async def reminder_stats(conn: asyncpg.Connection) -> list[asyncpg.Record]:
            GROUP BY m.variant ORDER BY m.variant""",
         REMINDER,
     )
+
+
+async def opted_out_keys(conn: asyncpg.Connection, keys: list[str]) -> set[str]:
+    """Which of these contact keys (domain.contact_key) opted out."""
+    rows = await conn.fetch(
+        "SELECT contact_key FROM contact_opt_outs WHERE contact_key = ANY($1::text[])", keys
+    )
+    return {r["contact_key"] for r in rows}
+
+
+async def opt_out_contact(
+    conn: asyncpg.Connection, channel: str, contact: str, source: str, now: datetime
+) -> int:
+    """Records the contact's opt-out (once) and skips its non-essential messages still pending;
+    returns how many were skipped. One being delivered right now (claimed) is left to go."""
+    key = contact_key(channel, contact)
+    await conn.execute(
+        """INSERT INTO contact_opt_outs (contact_key, channel, source, opted_out_at)
+           VALUES ($1, $2, $3, $4) ON CONFLICT (contact_key) DO NOTHING""",
+        key,
+        channel,
+        source,
+        now,
+    )
+    pending = await conn.fetch(
+        """SELECT id, recipient FROM messages WHERE status = 'pending' AND channel = $1
+           AND template = ANY($2::text[]) AND (claimed_until IS NULL OR claimed_until < $3)
+           FOR UPDATE SKIP LOCKED""",
+        channel,
+        sorted(NON_ESSENTIAL),
+        now,
+    )
+    ids = [r["id"] for r in pending if contact_key(channel, r["recipient"]) == key]
+    await conn.execute(
+        """UPDATE messages SET status = 'skipped', skip_reason = 'contact_opted_out',
+           claimed_until = NULL WHERE id = ANY($1::text[]) AND status = 'pending'""",
+        ids,
+    )
+    return len(ids)

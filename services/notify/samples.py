@@ -115,7 +115,7 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
         "stock_shortage_apology": order.OrderCancelled(reason="stock_shortage", was_paid=True),
         "shipped": logistics.ShipmentShipped(
             shipment_id="shp_1",
-            courier="SF Express",
+            courier="sf",
             tracking_number="SF1234567890",
             lines=shipped.lines,
             address=shipped.address,
@@ -128,14 +128,14 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
         ),
         "out_for_delivery": logistics.ShipmentOutForDelivery(
             shipment_id="shp_1",
-            courier="SF Express",
+            courier="sf",
             tracking_number="SF1234567890",
             checkpoint_at=at,
             city=city,
         ),
         "delivered": logistics.ShipmentDelivered(
             shipment_id="shp_1",
-            courier="SF Express",
+            courier="sf",
             tracking_number="SF1234567890",
             delivered_at=at,
             city=city,
@@ -172,6 +172,9 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
     }
 
 
+UNSUBSCRIBE_URL = "https://notify.shop.example/v1/unsubscribe?token=sample-unsubscribe-token"
+
+
 def values(shop_name: str = "Fulfil Shop") -> dict[str, dict[str, dict[str, Any]]]:
     """Template values for every template and locale: values[template][locale]."""
     out: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in domain.TEMPLATES}
@@ -183,4 +186,6 @@ def values(shop_name: str = "Fulfil Shop") -> dict[str, dict[str, dict[str, Any]
             out[template][locale] = content.context(
                 template, ORDER_ID, the_order, samples[template], shop_name=shop_name, tz=tz
             )
+            if template in domain.NON_ESSENTIAL:
+                out[template][locale]["unsubscribe_url"] = UNSUBSCRIBE_URL
     return out

@@ -92,6 +92,7 @@ async def deliver(deps: NotifyDeps, row: dict[str, Any]) -> ChannelError | None:
             text=row["body_text"],
             subject=row["subject"],
             html=row["body_html"],
+            unsubscribe_url=row.get("unsubscribe_url"),
         )
         try:
             await deps.channels[row["channel"]].send(delivery)

@@ -38,6 +38,11 @@ class NotifySettings(ServiceSettings):
     reminder_max: int = 3
     reminder_variants: list[str] = ["A", "B"]
 
+    # Opting out by contact: signed unsubscribe links, and replies to our SMS ("TD", "STOP").
+    unsubscribe_secret: SecretStr = SecretStr("dev-unsubscribe-secret")
+    unsubscribe_link_days: int = 365
+    sms_inbound_secret: SecretStr = SecretStr("dev-sms-inbound-secret")
+
     sender_poll_seconds: float = 1.0
     sender_batch_size: int = 20
     sender_max_attempts: int = 6

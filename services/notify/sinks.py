@@ -29,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 LOOPBACK = "127.0.0.1"
+KEPT_HEADERS = ("List-Unsubscribe", "List-Unsubscribe-Post")
 
 
 @dataclass
@@ -120,7 +121,9 @@ class SmtpHandler:
             return "550 5.1.1 Mailbox unavailable" if rule.permanent else "451 4.3.0 Try later"
         key = str(message.get("Message-ID", "")).strip("<>").split("@")[0]
         text, html = _parts(message)
-        record = {"to": to, "subject": str(message.get("Subject", "")), "text": text, "html": html}
+        headers = {h: str(message[h]) for h in KEPT_HEADERS if h in message}
+        subject = str(message.get("Subject", ""))
+        record = {"to": to, "subject": subject, "text": text, "html": html, "headers": headers}
         self.store.accept("email", key or f"nokey-{len(self.store.received)}", record)
         return "250 OK"
 

@@ -45,6 +45,7 @@ class MessageOut(BaseModel):
     source_type: str
     attempts: int
     last_error: str | None
+    skip_reason: str | None = None  # why a message recorded as skipped did not go
     created_at: datetime
     send_after: datetime
     sent_at: datetime | None

@@ -20,7 +20,7 @@ from services.order.schemas import (
     TimelineEntryOut,
     TotalsOut,
 )
-from services.order.timeline import describe
+from services.order.timeline import describe, parcel
 from shared.contracts.events.common import PaymentMethod
 
 TRACKING_KINDS = ("shipped", "checkpoint", "out_for_delivery", "delivered")
@@ -70,12 +70,12 @@ def shipment_view(order: Order, entries: list[Entry]) -> ShipmentOut | None:
             at=e.at,
             kind=e.kind,
             city=e.details.get("city"),
-            description=describe(e.kind, e.details),
+            description=describe(e.kind, e.details, order.locale.value),
         )
         for e in entries
         if e.kind in TRACKING_KINDS
     ]
-    return ShipmentOut(**order.shipment, checkpoints=checkpoints)
+    return ShipmentOut(**parcel(order.shipment, order.locale.value), checkpoints=checkpoints)
 
 
 def order_view(order: Order, entries: list[Entry]) -> OrderOut:
@@ -122,7 +122,10 @@ def order_view(order: Order, entries: list[Entry]) -> OrderOut:
         ],
         timeline=[
             TimelineEntryOut(
-                at=e.at, kind=e.kind, description=describe(e.kind, e.details), details=e.details
+                at=e.at,
+                kind=e.kind,
+                description=describe(e.kind, e.details, order.locale.value),
+                details=parcel(e.details, order.locale.value),
             )
             for e in entries
         ],

@@ -174,7 +174,9 @@ class CheckpointOut(BaseModel):
 class ShipmentOut(BaseModel):
     shipment_id: str | None = None
     courier: str | None = None
+    courier_name: str | None = None
     tracking_number: str | None = None
+    tracking_url: str | None = None
     address: dict[str, Any] | None = None
     shipped_at: str | None = None
     delivered_at: str | None = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.contracts import couriers
+
 SENTENCES: dict[str, str] = {
     "placed": "Order placed.",
     "payment_requested": "Waiting for your payment.",
@@ -34,6 +36,8 @@ SENTENCES: dict[str, str] = {
     "completed": "Order completed. Thank you for shopping with us!",
 }
 
+TRACK = "Follow it on the courier's site: {tracking_url}"
+
 REASONS = {
     "customer_request": "at your request",
     "stock_shortage": "sorry, some items ran out of stock",
@@ -50,12 +54,28 @@ def money_text(amount: int, currency: str) -> str:
     return f"{currency} {amount / 10**decimals:,.{decimals}f}"
 
 
-def describe(kind: str, details: dict[str, Any]) -> str:
+def parcel(details: dict[str, Any], locale: str) -> dict[str, Any]:
+    """An entry's details with the courier's name in `locale` and its tracking page, when the
+    entry names a courier by its code; the code stays for machines."""
+    code, number = details.get("courier"), details.get("tracking_number")
+    if not isinstance(code, str):
+        return details
+    url = couriers.tracking_url(code, number) if isinstance(number, str) else None
+    return {**details, "courier_name": couriers.courier_name(code, locale), "tracking_url": url}
+
+
+def describe(kind: str, details: dict[str, Any], locale: str = couriers.DEFAULT_LOCALE) -> str:
+    details = parcel(details, locale)
     values = {key: value for key, value in details.items() if value is not None}
+    if "courier_name" in values:
+        values["courier"] = values["courier_name"]
     if "amount" in details and "currency" in details:
         values["money"] = money_text(details["amount"], details["currency"])
     values["reason_text"] = REASONS.get(str(details.get("reason")), str(details.get("reason")))
     try:
-        return SENTENCES.get(kind, kind.replace("_", " ").capitalize()).format(**values)
+        sentence = SENTENCES.get(kind, kind.replace("_", " ").capitalize()).format(**values)
     except (KeyError, ValueError, IndexError):
         return kind.replace("_", " ").capitalize() + "."
+    if "tracking_url" in values:
+        sentence += " " + TRACK.format(tracking_url=values["tracking_url"])
+    return sentence

@@ -8,6 +8,7 @@ regenerate them with `NOTIFY_REGENERATE_GOLDEN=1` and read the diff.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,10 @@ def test_every_message_links_to_the_order_and_no_template_text_leaks(locale: str
             assert link in rendered.text, (template, channel)
 
 
+COURIER_NAMES = {"zh-CN": "顺丰速运", "zh-TW": "順豐速運", "en": "SF Express"}
+SF_TRACKING = "https://www.sf-express.com/chn/sc/waybill/waybill-detail/SF1234567890"
+
+
 def test_the_shipped_message_names_product_variant_courier_tracking_and_masked_address() -> None:
     for locale in domain.LOCALES:
         values = VALUES["shipped"][locale]
@@ -67,7 +72,9 @@ def test_the_shipped_message_names_product_variant_courier_tracking_and_masked_a
             text = TEMPLATES.render("shipped", locale, channel, values).text
             first = values["shipped_items"][0]
             assert first["name"] in text and first["variant"] in text
-            assert "SF Express" in text and "SF1234567890" in text
+            assert COURIER_NAMES[locale] in text and "SF1234567890" in text
+            assert SF_TRACKING in text, "a link to the courier's tracking page"
+            assert not re.search(r"\bsf\b", text.replace(SF_TRACKING, "")), "never the code"
             assert values["address"] in text and "***" in text
             assert values["name"] in text, "with a greeting by name"
             street = samples.placed(locale).address.line1
@@ -93,7 +100,9 @@ def test_a_refund_ends_with_we_hope_to_serve_you_again() -> None:
 def test_sms_is_one_short_line() -> None:
     for template in domain.TEMPLATES:
         for locale in domain.LOCALES:
-            text = TEMPLATES.render(template, locale, "sms", VALUES[template][locale]).text
-            without_link = text.replace(VALUES[template][locale]["order_url"], "")
+            values = VALUES[template][locale]
+            text = TEMPLATES.render(template, locale, "sms", values).text
+            without_link = text.replace(values["order_url"], "")
+            without_link = without_link.replace(values.get("tracking_url") or "", "")
             assert "\n" not in text
             assert len(without_link) <= 200, (template, locale, len(without_link))

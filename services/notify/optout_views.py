@@ -1,0 +1,147 @@
+"""HTTP routes for opting out by contact, for guests as much as for registered customers.
+
+- `GET /v1/unsubscribe?token=...`: the page an unsubscribe link opens; it asks to confirm.
+- `POST /v1/unsubscribe?token=...`: unsubscribes; also the RFC 8058 one-click POST a mail
+  client sends (`List-Unsubscribe=One-Click`). A forged or expired token is a 400.
+- `POST /v1/sms/inbound`: the SMS gateway's inbound-message webhook, signed like every
+  webhook here (shared/signing.py, `X-Signature`); a reply "TD", "T", "STOP" or "退订"
+  opts that phone out. Any other reply is acknowledged and ignored.
+
+What an opted-out contact no longer gets: non-essential messages (domain.NON_ESSENTIAL).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
+from markupsafe import escape
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from services.notify import domain, optout, repository
+from services.notify.settings import NotifySettings
+from shared import signing
+from shared.http import ApiError, Unauthorized
+from shared.logging import get_logger
+from shared.runtime import Runtime
+
+router = APIRouter(prefix="/v1", tags=["notify"])
+log = get_logger(component="optout")
+
+Token = Annotated[str, Query(min_length=10, max_length=1000, description="the link's token")]
+
+# Per locale: the title, the question, the button, the answer once done.
+PAGES = {
+    "zh-CN": (
+        "退订提醒",
+        "{contact} 将不再收到付款提醒等非必要消息。",
+        "确认退订",
+        "已退订。{contact} 将不再收到非必要消息。订单与物流通知照常发送。",
+    ),
+    "zh-TW": (
+        "取消訂閱提醒",
+        "{contact} 將不再收到付款提醒等非必要訊息。",
+        "確認取消訂閱",
+        "已取消訂閱。{contact} 將不再收到非必要訊息。訂單與物流通知照常寄送。",
+    ),
+    "en": (
+        "Unsubscribe from reminders",
+        "{contact} will no longer get payment reminders or other non-essential messages.",
+        "Unsubscribe",
+        "Unsubscribed. {contact} will no longer get non-essential messages;"
+        " order and delivery updates still come.",
+    ),
+}
+
+
+class InboundSms(BaseModel):
+    """A reply a customer sent to our number, as the gateway forwards it."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    sender: str = Field(alias="from", min_length=3, max_length=32)
+    text: str = Field(max_length=1000)
+    message_id: str | None = Field(default=None, max_length=200)
+    received_at: AwareDatetime | None = None
+
+
+def _settings(request: Request) -> tuple[Runtime, NotifySettings]:
+    runtime: Runtime = request.app.state.runtime
+    assert isinstance(runtime.settings, NotifySettings)
+    return runtime, runtime.settings
+
+
+def _subscriber(settings: NotifySettings, token: str) -> optout.Subscriber:
+    try:
+        return optout.read_token(
+            settings.unsubscribe_secret.get_secret_value(),
+            token,
+            valid_seconds=settings.unsubscribe_link_days * 86400,
+        )
+    except optout.InvalidToken as exc:
+        raise ApiError("invalid_token", str(exc), fields=[{"field": "token"}]) from exc
+
+
+def _page(locale: str, heading: str, text: str, form: str = "") -> HTMLResponse:
+    return HTMLResponse(
+        f'<!DOCTYPE html><html lang="{locale}"><head><meta charset="utf-8">'
+        f"<title>{heading}</title></head><body><h1>{heading}</h1><p>{text}</p>{form}</body></html>"
+    )
+
+
+@router.get("/unsubscribe", response_class=HTMLResponse)
+async def unsubscribe_page(request: Request, token: Token) -> HTMLResponse:
+    """The page an unsubscribe link opens: asks to confirm (a link preview must not opt out)."""
+    _, settings = _settings(request)
+    who = _subscriber(settings, token)
+    heading, ask, button, _ = PAGES[who.locale]
+    contact = escape(domain.mask_recipient(who.channel, who.contact))
+    form = (
+        f'<form method="post" action="?token={escape(token)}">'
+        f'<button type="submit">{button}</button></form>'
+    )
+    return _page(who.locale, heading, ask.format(contact=contact), form)
+
+
+@router.post("/unsubscribe", response_class=HTMLResponse)
+async def unsubscribe(request: Request, token: Token) -> HTMLResponse:
+    """Opts the link's contact out of non-essential messages; a repeat changes nothing."""
+    runtime, settings = _settings(request)
+    who = _subscriber(settings, token)
+    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
+        skipped = await repository.opt_out_contact(
+            unit.conn, who.channel, who.contact, "email_link", unit.now
+        )
+    log.info("contact opted out", channel=who.channel, source="email_link", skipped=skipped)
+    heading, _, _, done = PAGES[who.locale]
+    contact = escape(domain.mask_recipient(who.channel, who.contact))
+    return _page(who.locale, heading, done.format(contact=contact))
+
+
+@router.post("/sms/inbound")
+async def inbound_sms(request: Request) -> dict[str, Any]:
+    """A customer's reply by SMS; an opt-out keyword unsubscribes the phone it came from."""
+    runtime, settings = _settings(request)
+    raw = await request.body()
+    try:
+        signing.verify(
+            settings.sms_inbound_secret.get_secret_value(),
+            request.headers.get(signing.HEADER),
+            raw,
+        )
+    except signing.SignatureError as exc:
+        raise Unauthorized("bad_signature", str(exc)) from exc
+    try:
+        body = InboundSms.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    if not domain.is_opt_out_keyword(body.text):
+        return {"opted_out": False}
+    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
+        skipped = await repository.opt_out_contact(
+            unit.conn, "sms", body.sender, "sms_keyword", unit.now
+        )
+    log.info("contact opted out", channel="sms", source="sms_keyword", skipped=skipped)
+    return {"opted_out": True}

@@ -1,0 +1,53 @@
+"""The shipped message names the courier as the customer knows it and links its tracking page."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from services.notify.app import build
+from services.notify.sinks import Sinks
+from shared.contracts.events.logistics import ShipmentShipped
+from tests.integration.notify.conftest import (
+    fresh_group,
+    new_order_id,
+    notify_settings,
+    order_placed,
+    received,
+    send,
+    wrap,
+)
+from tests.support.infra import Infra
+from tests.support.services import running
+
+NAMES = {"zh-CN": "顺丰速运", "zh-TW": "順豐速運", "en": "SF Express"}
+
+
+async def test_the_shipped_message_names_the_courier_in_each_language_with_its_tracking_link(
+    infra: Infra, database: str, sinks: Sinks
+) -> None:
+    orders = {locale: new_order_id() for locale in NAMES}
+    placed = {locale: order_placed(order_id, locale=locale) for locale, order_id in orders.items()}
+    settings = notify_settings(infra, database, sinks)
+    async with running(build(settings), group=await fresh_group(infra.bootstrap)):
+        for locale, order_id in orders.items():
+            shipped = ShipmentShipped(
+                shipment_id=f"shp_{order_id}",
+                courier="sf",
+                tracking_number=f"SF{order_id[-8:]}",
+                lines=placed[locale].lines,
+                address=placed[locale].address,
+                shipped_at=datetime.now(UTC),
+            )
+            await send(infra, wrap(placed[locale], order_id), wrap(shipped, order_id))
+        for locale, order_id in orders.items():
+            got = await received(sinks, placed[locale].contact, 4)  # confirmation and shipped
+            link = f"https://www.sf-express.com/chn/sc/waybill/waybill-detail/SF{order_id[-8:]}"
+            shipped_messages = [m for m in got if link in m["text"]]
+            assert {m["channel"] for m in shipped_messages} == {"email", "sms"}, locale
+            for message in shipped_messages:
+                assert NAMES[locale] in message["text"], (locale, message["channel"])
+                without_link = message["text"].replace(link, "")
+                assert not re.search(r"\bsf\b", without_link), "never the courier's code"
+                if message["channel"] == "email":
+                    assert f'<a href="{link}">' in message["html"]
