@@ -8,21 +8,42 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, Field, SecretStr, WithJsonSchema
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from shared import metrics
+from shared.contracts.envelope import CURRENCIES
 from shared.dberrors import database_unavailable
 from shared.openapi import document_errors
 from shared.tokens import token_opens
+
+# The largest integers the columns behind the APIs hold (PostgreSQL INT and BIGINT):
+# every integer a request carries is bounded by its column's, so it is refused with a
+# 422 naming the field rather than overflowing at the database.
+INT_MAX = 2**31 - 1
+BIGINT_MAX = 2**63 - 1
+
+
+def _known_currency(value: str) -> str:
+    if value not in CURRENCIES:
+        raise ValueError(f"unknown currency; expected one of {sorted(CURRENCIES)}")
+    return value
+
+
+# An ISO 4217 code the platform handles, listed as an enum in the OpenAPI document.
+CurrencyCode = Annotated[
+    str,
+    AfterValidator(_known_currency),
+    WithJsonSchema({"type": "string", "enum": sorted(CURRENCIES)}),
+]
 
 # How long a client should wait before retrying while the database is out of reach.
 RETRY_AFTER_SECONDS = 5
