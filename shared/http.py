@@ -8,16 +8,45 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import SecretStr
+from pydantic import AfterValidator, BaseModel, Field, SecretStr, WithJsonSchema
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from shared import metrics
+from shared.contracts.envelope import CURRENCIES
+from shared.dberrors import database_unavailable
+from shared.openapi import document_errors
 from shared.tokens import token_opens
+
+# The largest integers the columns behind the APIs hold (PostgreSQL INT and BIGINT):
+# every integer a request carries is bounded by its column's, so it is refused with a
+# 422 naming the field rather than overflowing at the database.
+INT_MAX = 2**31 - 1
+BIGINT_MAX = 2**63 - 1
+
+
+def _known_currency(value: str) -> str:
+    if value not in CURRENCIES:
+        raise ValueError(f"unknown currency; expected one of {sorted(CURRENCIES)}")
+    return value
+
+
+# An ISO 4217 code the platform handles, listed as an enum in the OpenAPI document.
+CurrencyCode = Annotated[
+    str,
+    AfterValidator(_known_currency),
+    WithJsonSchema({"type": "string", "enum": sorted(CURRENCIES)}),
+]
+
+# How long a client should wait before retrying while the database is out of reach.
+RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -62,6 +91,11 @@ def _field(loc: Sequence[Any]) -> str:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return JSONResponse(
+            status_code=400,
+            content={"error": "invalid_json", "message": "the body is not JSON", "field": "body"},
+        )
     fields = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
     names = ", ".join(sorted({f["field"] for f in fields}))
     return JSONResponse(
@@ -78,6 +112,59 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After while the database is out of reach; any other error stays a 500."""
+    if not database_unavailable(exc):
+        raise exc
+    return JSONResponse(
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        content={
+            "error": "database_unavailable",
+            "message": "the service cannot reach its database; retry later",
+        },
+    )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path answers (Starlette names only the first route's)."""
+    methods = set()
+    for method in _METHODS:
+        scope = {"type": "http", "path": request.url.path, "root_path": "", "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            methods.add(method)
+    return sorted(methods | {"OPTIONS"}) if methods else []
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allow = ", ".join(_allowed_methods(request))
+        headers["Allow"] = allow
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=headers)
+        message = f"{request.method} is not allowed here; allowed: {allow}"
+        content = {"error": "method_not_allowed", "message": message}
+    elif exc.status_code == 404:
+        content = {"error": "not_found", "message": f"no route {request.url.path}"}
+    else:
+        content = {"error": "http_error", "message": str(exc.detail)}
+    return JSONResponse(status_code=exc.status_code, headers=headers, content=content)
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ready or not_ready")
+    reasons: list[str] = Field(description="why not, one per failing check")
+    checks: dict[str, Any]
+
+
+_NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "not ready (`reasons` says why)", "model": Readiness}
+}
 ReadinessCheck = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -91,6 +178,9 @@ def create_http_app(
     app = FastAPI(title=f"fulfil {service}", version=version, openapi_url="/openapi.json")
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    for error in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(error, _database_error)
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Any) -> Response:
@@ -104,13 +194,18 @@ def create_http_app(
     async def healthz() -> dict[str, str]:
         return {"status": "alive", "service": service}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get("/readyz", tags=["operations"], response_model=Readiness, responses=_NOT_READY)
     async def readyz() -> JSONResponse:
         checks = await readiness()
-        ready = all(check.get("ok") for check in checks.values())
+        failing = {name: check for name, check in checks.items() if not check.get("ok")}
+        reasons = [f"{name}: {check.get('error', 'not ok')}" for name, check in failing.items()]
         return JSONResponse(
-            status_code=200 if ready else 503,
-            content={"status": "ready" if ready else "not_ready", "checks": checks},
+            status_code=503 if failing else 200,
+            content={
+                "status": "not_ready" if failing else "ready",
+                "reasons": reasons,
+                "checks": checks,
+            },
         )
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
@@ -119,6 +214,7 @@ def create_http_app(
 
     for router in routers:
         app.include_router(router)
+    document_errors(app, retry_after=RETRY_AFTER_SECONDS)
     return app
 
 

@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 from shared import db, inbox, metrics, outbound, outbox
 from shared.consumer import Handler, MessageProcessor
 from shared.contracts.registry import consumed_by
+from shared.dberrors import database_unavailable
 from shared.http import create_http_app
 from shared.kafka.agents import attach_agents, build_faust_app
 from shared.logging import configure_logging, get_logger
@@ -204,12 +205,13 @@ class Runtime:
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
         try:
-            async with self.db.acquire() as conn:
+            async with asyncio.timeout(3), self.db.acquire() as conn:
                 pending = await db.pending_migrations(conn, self.migrations)
             checks["database"] = {"ok": True}
             checks["migrations"] = {"ok": not pending, "pending": pending}
         except Exception as exc:
-            checks["database"] = {"ok": False, "error": repr(exc)}
+            state = "unreachable" if database_unavailable(exc) else "failing"
+            checks["database"] = {"ok": False, "error": f"{state}: {exc!r}"}
         try:
             await asyncio.wait_for(self._producer.client.fetch_all_metadata(), 3)
             checks["kafka"] = {"ok": True}

@@ -15,7 +15,7 @@ from services.logistics import repository as repo
 from services.logistics.domain import CheckpointStatus
 from services.logistics.settings import LogisticsSettings
 from shared import signing
-from shared.http import Conflict, NotFound, Unauthorized, order_access, require_key
+from shared.http import INT_MAX, Conflict, NotFound, Unauthorized, order_access, require_key
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["logistics"])
@@ -31,8 +31,8 @@ def _runtime(request: Request) -> tuple[Runtime, LogisticsSettings]:
 class StockUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    on_hand: int = Field(ge=0)
-    low_stock_threshold: int = Field(default=0, ge=0)
+    on_hand: int = Field(ge=0, le=INT_MAX)
+    low_stock_threshold: int = Field(default=0, ge=0, le=INT_MAX)
     warehouse: str | None = Field(default=None, min_length=1, max_length=64)
     name: str | None = Field(default=None, max_length=200)
     variant: str | None = Field(default=None, max_length=200)

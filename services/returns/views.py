@@ -32,11 +32,13 @@ from services.returns.domain import (
 )
 from services.returns.repository import RefundRequest
 from services.returns.settings import ReturnsSettings
-from shared.contracts.envelope import Money
 from shared.contracts.events.returns import Actor, RefundFlow
 from shared.http import (
+    BIGINT_MAX,
+    INT_MAX,
     ApiError,
     Conflict,
+    CurrencyCode,
     NotFound,
     Unauthorized,
     Unprocessable,
@@ -56,13 +58,18 @@ class Body_(BaseModel):
 
 class LineAsk(Body_):
     line_id: str = Field(min_length=1, max_length=200)
-    quantity: int = Field(ge=1)
+    quantity: int = Field(ge=1, le=INT_MAX)
+
+
+class AmountIn(Body_):
+    amount: int = Field(ge=1, le=BIGINT_MAX, description="minor units (fen, cents)")
+    currency: CurrencyCode
 
 
 class RefundRequestBody(Body_):
     reason: Reason
     lines: list[LineAsk] | None = Field(default=None, min_length=1, max_length=200)
-    amount: Money | None = None
+    amount: AmountIn | None = None
     evidence_urls: list[AnyHttpUrl] = Field(default_factory=list, max_length=10)
 
 
