@@ -7,7 +7,9 @@ from services.logistics.catalogue import load_on_start
 from services.logistics.deps import Deps, make_deps
 from services.logistics.handlers import HANDLERS, TIMERS
 from services.logistics.settings import LogisticsSettings
+from services.logistics.shipping import effects_policy
 from services.logistics.views import router
+from shared import effects
 from shared.runtime import ServiceDefinition
 
 NAME = "logistics"
@@ -25,5 +27,5 @@ def build(settings: LogisticsSettings | None = None, deps: Deps | None = None) -
         timers=TIMERS,
         routers=routers,
         deps=deps or make_deps(settings),
-        background=[load_on_start, sandbox_routes.auto_advance],
+        background=[load_on_start, sandbox_routes.auto_advance, effects.worker(effects_policy)],
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.logistics.carriers.base import Carrier, UnknownCarrier
 from services.logistics.carriers.sandbox import sandbox_carriers
 from services.logistics.domain import ShippingCalendar
 from services.logistics.settings import LogisticsSettings
+from shared import effects
 
 
 @dataclass
@@ -17,6 +18,12 @@ class Deps:
     settings: LogisticsSettings
     calendar: ShippingCalendar
     carriers: Mapping[str, Carrier]
+    # carrier bookings, made after commit: retried with backoff, re-made after a lease ends
+    effects: effects.Policy = field(
+        default_factory=lambda: effects.Policy(
+            max_attempts=10, backoff_seconds=1.0, backoff_max_seconds=300.0, lease_seconds=30.0
+        )
+    )
 
     def carrier(self, name: str) -> Carrier:
         try:

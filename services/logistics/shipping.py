@@ -1,5 +1,7 @@
 """Shipping operations inside a unit of work: open, dispatch and cancel shipments,
-take tracking checkpoints, and tell delays before the customer notices.
+take tracking checkpoints, and tell delays before the customer notices. A dispatch
+records the courier booking; the effects worker books after the commit and `_booked`
+ships the parcel.
 
 Timer kinds: `ship` (a delayed dispatch, key order id), `ship_by` (key
 `<order id>:<expected ship date>`, one per promise), `checkpoint_silence`
@@ -9,13 +11,14 @@ Timer kinds: `ship` (a delayed dispatch, key order id), `ship_by` (key
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from services.logistics import repository as repo
 from services.logistics import stock
-from services.logistics.carriers.base import Parcel
-from services.logistics.deps import deps_of
+from services.logistics.carriers.base import BookingError, Parcel, UnknownCarrier
+from services.logistics.deps import Deps, deps_of
 from services.logistics.domain import (
     Announcement,
     CheckpointStatus,
@@ -25,6 +28,7 @@ from services.logistics.domain import (
     track,
 )
 from services.logistics.repository import Fulfilment, Shipment
+from shared import effects
 from shared.contracts.envelope import Event, Money
 from shared.contracts.events.common import Address, OrderLine, PaymentMethod
 from shared.contracts.events.logistics import (
@@ -35,12 +39,17 @@ from shared.contracts.events.logistics import (
     ShipmentOutForDelivery,
     ShipmentShipped,
 )
+from shared.effects import Effect, EffectError, Performer
 from shared.logging import get_logger
 from shared.unit import Unit
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
 
 log = get_logger(component="shipping")
 
 SHIP, SHIP_BY, SILENCE = "ship", "ship_by", "checkpoint_silence"
+BOOKING = "carrier_booking"  # an effect (shared/effects.py), key shipment id
 
 
 async def open_shipment(unit: Unit, record: Fulfilment, paid_at: datetime) -> None:
@@ -86,21 +95,46 @@ async def _watch_promise(unit: Unit, order_id: str, expected: date) -> None:
 
 
 async def dispatch(unit: Unit, record: Fulfilment, shipment: Shipment) -> None:
-    """The parcel leaves: booked with its courier, stock consumed, ShipmentShipped."""
+    """The parcel is to leave: its booking with the courier is recorded, keyed by the
+    shipment, and made after the commit; `_booked` ships it when the courier answers."""
+    address = record.address or {}
+    parcel = {
+        "shipment_id": shipment.shipment_id,
+        "order_id": record.order_id,
+        "city": str(address.get("city", "")),
+        "region": address.get("region"),
+        "country": str(address.get("country", "")),
+        "items": sum(int(line["quantity"]) for line in record.lines),
+    }
+    payload = {"courier": shipment.courier, "parcel": parcel}
+    if await effects.record(unit, BOOKING, shipment.shipment_id, payload):
+        log.info("booking requested", shipment_id=shipment.shipment_id, courier=shipment.courier)
+    await unit.cancel_timer(SHIP, record.order_id)
+
+
+async def _book(deps: Deps, effect: Effect) -> str:
+    """Outside any transaction: the courier books the parcel (idempotent on the shipment)."""
+    try:
+        carrier = deps.carrier(effect.payload["courier"])
+        return await carrier.book(Parcel(**effect.payload["parcel"]), idempotency_key=effect.key)
+    except UnknownCarrier as exc:
+        raise EffectError(f"unknown carrier {exc}", permanent=True) from exc
+    except BookingError as exc:
+        raise EffectError(exc.reason, permanent=exc.permanent) from exc
+
+
+async def _booked(unit: Unit, effect: Effect, tracking: Any) -> None:
+    """The courier took the parcel: stock consumed, ShipmentShipped."""
     deps = deps_of(unit)
-    parcel = Parcel(
-        shipment_id=shipment.shipment_id,
-        order_id=record.order_id,
-        city=str((record.address or {}).get("city", "")),
-        region=(record.address or {}).get("region"),
-        country=str((record.address or {}).get("country", "")),
-        items=sum(int(line["quantity"]) for line in record.lines),
-    )
-    tracking = await deps.carrier(shipment.courier).book(parcel)
+    shipment = await repo.shipment_by_id(unit.conn, effect.key)
+    record = await repo.fulfilment(unit.conn, shipment.order_id) if shipment else None
+    if shipment is None or record is None or shipment.status is not ParcelStatus.PENDING:
+        log.warning("booked a parcel that no longer ships", shipment_id=effect.key)
+        return
     expected = deps.calendar.add_working_days(
         deps.calendar.local_date(unit.now), deps.settings.delivery_days
     )
-    await repo.mark_shipped(unit.conn, shipment.shipment_id, tracking, unit.now, expected)
+    await repo.mark_shipped(unit.conn, shipment.shipment_id, str(tracking), unit.now, expected)
     await stock.consume(unit, record.order_id)
     await unit.cancel_timer(SHIP, record.order_id)
     await unit.cancel_timer(SHIP_BY, f"{record.order_id}:{shipment.expected_date}")
@@ -108,7 +142,7 @@ async def dispatch(unit: Unit, record: Fulfilment, shipment: Shipment) -> None:
     shipped = ShipmentShipped(
         shipment_id=shipment.shipment_id,
         courier=shipment.courier,
-        tracking_number=tracking,
+        tracking_number=str(tracking),
         lines=tuple(OrderLine.model_validate(line) for line in record.lines),
         address=Address.model_validate(record.address),
         shipped_at=unit.now,
@@ -119,6 +153,21 @@ async def dispatch(unit: Unit, record: Fulfilment, shipment: Shipment) -> None:
     )
     await unit.emit(shipped, order_id=record.order_id)
     log.info("shipped", shipment_id=shipment.shipment_id, courier=shipment.courier)
+
+
+async def _not_booked(unit: Unit, effect: Effect, reason: str, will_retry: bool) -> None:
+    """The shipment stays pending; its ship-by timer tells the customer of a delay."""
+    log.warning("parcel not booked", shipment_id=effect.key, error=reason, retry=will_retry)
+
+
+BOOKER = Performer(call=_book, done=_booked, failed=_not_booked)
+
+
+def effects_policy(runtime: Runtime) -> effects.Policy:
+    """The calls the logistics service makes after commit: carrier bookings."""
+    deps = runtime.definition.deps
+    assert isinstance(deps, Deps), "the logistics service runs with its Deps"
+    return replace(deps.effects, performers={BOOKING: BOOKER})
 
 
 async def stop(unit: Unit, record: Fulfilment, reason: str) -> Shipment | None:

@@ -1,7 +1,8 @@
 """What the logistics service needs from a courier: book a parcel, get its tracking number.
 
 Couriers report progress back through the signed checkpoint webhook
-(`POST /v1/webhooks/carriers/{carrier}`), so booking is the only outbound call.
+(`POST /v1/webhooks/carriers/{carrier}`), so booking is the only outbound call; it
+is made after commit by the effects worker (shared/effects.py), keyed by the shipment.
 """
 
 from __future__ import annotations
@@ -23,9 +24,19 @@ class Parcel:
 class Carrier(Protocol):
     name: str
 
-    async def book(self, parcel: Parcel) -> str:
-        """Registers the parcel with the courier; returns its tracking number."""
+    async def book(self, parcel: Parcel, idempotency_key: str) -> str:
+        """Registers the parcel with the courier; returns its tracking number. The same
+        key books once: asked again, the courier answers with the same tracking number."""
         ...
+
+
+class BookingError(Exception):
+    """The courier refused or could not be reached; `permanent` refusals are not retried."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
 
 
 class UnknownCarrier(LookupError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +23,17 @@ from shared import outbound, signing
 class SandboxCarrier:
     name: str
     prefix: str
+    booked: dict[str, str] = field(default_factory=dict)  # idempotency key -> tracking number
+    bookings: list[tuple[str, str]] = field(default_factory=list)  # (order id, shipment id)
 
-    async def book(self, parcel: Parcel) -> str:
-        return f"{self.prefix}{secrets.randbelow(10**12):012d}"
+    async def book(self, parcel: Parcel, idempotency_key: str | None = None) -> str:
+        if idempotency_key in self.booked:  # asked again: the same parcel, not a second one
+            return self.booked[idempotency_key]
+        tracking = f"{self.prefix}{secrets.randbelow(10**12):012d}"
+        if idempotency_key is not None:
+            self.booked[idempotency_key] = tracking
+        self.bookings.append((parcel.order_id, parcel.shipment_id))
+        return tracking
 
 
 def sandbox_carriers(names: list[str]) -> dict[str, SandboxCarrier]:
