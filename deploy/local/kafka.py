@@ -331,6 +331,7 @@ class KafkaCluster:
         """Start every node that is not running and wait until all serve metadata.
 
         Running nodes are reused; dead ones are restarted with their ports and data.
+        If the cluster does not come up, the nodes this call launched are stopped again.
         Returns the bootstrap servers.
         """
         deadline = time.monotonic() + timeout
@@ -339,10 +340,16 @@ class KafkaCluster:
             spec = self._load_or_create_spec()
             libs = ensure_jars()
             self._format(spec, libs)
-            for node in spec.nodes:
-                if self._pid(node) is None:
-                    self._launch(spec, node, libs)
-            self._wait_ready(spec, spec.nodes, deadline)
+            launched: list[NodeSpec] = []
+            try:
+                for node in spec.nodes:
+                    if self._pid(node) is None:
+                        self._launch(spec, node, libs)
+                        launched.append(node)
+                self._wait_ready(spec, spec.nodes, deadline)
+            except BaseException:
+                self._terminate(launched, timeout=10.0)
+                raise
         return spec.bootstrap
 
     def start_node(self, node_id: int, timeout: float = 60.0) -> None:
@@ -370,16 +377,7 @@ class KafkaCluster:
             return
         spec = self._spec()
         with locked(self.base_dir / ".lock"):
-            running = {node: pid for node in spec.nodes if (pid := self._pid(node)) is not None}
-            for pid in running.values():
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            for node, pid in running.items():
-                if not self._wait_exit(node, pid, deadline):
-                    os.kill(pid, signal.SIGKILL)
-                    self._wait_exit(node, pid, time.monotonic() + 10)
-            for node in spec.nodes:
-                self._pid_file(node).unlink(missing_ok=True)
+            self._terminate(spec.nodes, timeout)
 
     def status(self) -> dict[int, NodeStatus]:
         """Per node id: pid (None when down), ports and whether the process is alive."""
@@ -514,6 +512,19 @@ class KafkaCluster:
             )
         self._children[node.node_id] = child
         self._pid_file(node).write_text(f"{child.pid}\n")
+
+    def _terminate(self, nodes: Sequence[NodeSpec], timeout: float) -> None:
+        """SIGTERM ``nodes``, SIGKILL those still running after ``timeout`` (lock held)."""
+        running = {node: pid for node in nodes if (pid := self._pid(node)) is not None}
+        for pid in running.values():
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for node, pid in running.items():
+            if not self._wait_exit(node, pid, deadline):
+                os.kill(pid, signal.SIGKILL)
+                self._wait_exit(node, pid, time.monotonic() + 10)
+        for node in nodes:
+            self._pid_file(node).unlink(missing_ok=True)
 
     def _wait_exit(self, node: NodeSpec, pid: int, deadline: float) -> bool:
         """Wait until ``pid`` is gone; False if it still runs at ``deadline``."""

@@ -1,0 +1,86 @@
+"""The local stack where a new user puts it: private directories, failed starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from deploy.local.kafka import KafkaCluster
+from deploy.local.ports import LOOPBACK
+from deploy.local.postgres import PostgresCluster
+from tests.support.infra import _local
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True)
+    path.chmod(0o700)  # whatever the umask
+    return path
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if text.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
+async def test_postgres_starts_in_a_checkout_the_server_user_cannot_enter(
+    tmp_path: Path,
+) -> None:
+    first = PostgresCluster(_private_dir(tmp_path / "home-a") / "checkout" / ".local" / "pg")
+    second = PostgresCluster(_private_dir(tmp_path / "home-b") / "checkout" / ".local" / "pg")
+    try:
+        for cluster in (first, second):
+            conn = await asyncpg.connect(cluster.start())
+            try:
+                assert await conn.fetchval("SELECT 1") == 1
+            finally:
+                await conn.close()
+        if os.geteuid() == 0:  # the server runs as `postgres`, which cannot enter home-a
+            assert not first.data_dir.is_relative_to(tmp_path)
+        assert first.data_dir != second.data_dir  # two checkouts never share a server
+
+        # A fresh handle (as `make status` and `make down` make) finds the moved server.
+        again = PostgresCluster(first.base_dir)
+        assert again.data_dir == first.data_dir
+        assert again.status()["alive"]
+        again.stop()
+        assert not again.is_running()
+        assert PostgresCluster(first.base_dir).start() == first.dsn("postgres")  # same place
+    finally:
+        for cluster in (first, second):
+            outside = cluster.server_dir
+            cluster.remove()
+            assert not outside.exists()
+
+
+def test_a_failed_test_stack_start_leaves_nothing_running(tmp_path: Path) -> None:
+    base = tmp_path / "stack"
+    (base / "postgres").mkdir(parents=True)
+    try:
+        with socket.socket() as squatter:  # PostgreSQL's kept port, taken by someone else
+            squatter.bind((LOOPBACK, 0))
+            squatter.listen()
+            port = squatter.getsockname()[1]
+            (base / "postgres" / "cluster.json").write_text(json.dumps({"port": port}))
+            with pytest.raises(RuntimeError, match="taken by another process"):
+                _local(base)
+        statuses = KafkaCluster(base / "kafka").status()
+        assert statuses, "Kafka was started before PostgreSQL failed"
+        assert not any(node["alive"] for node in statuses.values())
+        assert _processes_mentioning(str(base)) == []
+        assert not PostgresCluster(base / "postgres").is_running()
+    finally:
+        KafkaCluster(base / "kafka").stop()
+        PostgresCluster(base / "postgres").remove()
