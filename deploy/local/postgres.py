@@ -163,7 +163,7 @@ class PostgresCluster:
         bin_dir = ensure_installed()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         with locked(self.base_dir / ".lock"):
-            config = self._load_or_create_config()
+            config = self._load_or_create_config(bin_dir)
             self._prepare_files(Path(str(config["socket_dir"])))
             self._initdb(bin_dir)
             self._write_settings(config)
@@ -249,12 +249,14 @@ class PostgresCluster:
     def _server_dir_of(self, config: dict[str, str | int]) -> Path:
         return Path(str(config.get("server_dir", self.base_dir)))
 
-    def _load_or_create_config(self) -> dict[str, str | int]:
+    def _load_or_create_config(self, bin_dir: Path) -> dict[str, str | int]:
         """The kept port and directories; a server not yet initialised is placed afresh."""
         path = self.base_dir / "cluster.json"
         config: dict[str, str | int] = self._config() if path.exists() else {"port": free_port()}
         if not (self._server_dir_of(config) / "initdb.done").exists():
             server_dir = self._choose_server_dir()
+            if server_dir != self.base_dir and server_dir.exists():
+                self._discard_leftover(server_dir, bin_dir)
             config["server_dir"] = str(server_dir)
             config["socket_dir"] = str(self._socket_dir(server_dir))
             path.write_text(json.dumps(config, indent=2) + "\n")
@@ -265,6 +267,18 @@ class PostgresCluster:
         if not self._as_system_user or self._system_user_can_enter(self.base_dir):
             return self.base_dir
         return OUTSIDE_PARENT / f"fulfil-postgres-{self._digest()}"
+
+    def _discard_leftover(self, server_dir: Path, bin_dir: Path) -> None:
+        """Delete a server outside ``base_dir`` that ``cluster.json`` does not know.
+
+        It is what remains of an earlier ``base_dir`` at this path, since removed
+        (``make clean``): a new one starts empty, as it would inside ``base_dir``.
+        """
+        data = server_dir / "data"
+        if (data / "postmaster.pid").exists():
+            pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
+            self._run([*pg_ctl, "-w", "-t", "10", "-m", "fast", "stop"])
+        shutil.rmtree(server_dir)
 
     def _digest(self) -> str:
         return hashlib.sha256(str(self.base_dir).encode()).hexdigest()[:16]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -84,3 +85,23 @@ def test_a_failed_test_stack_start_leaves_nothing_running(tmp_path: Path) -> Non
     finally:
         KafkaCluster(base / "kafka").stop()
         PostgresCluster(base / "postgres").remove()
+
+
+async def test_a_removed_checkout_directory_starts_afresh_outside_too(tmp_path: Path) -> None:
+    base = _private_dir(tmp_path / "home") / "checkout" / ".local" / "pg"
+    cluster = PostgresCluster(base)
+    try:
+        cluster.start()
+        cluster.create_database("kept_before_clean")
+        cluster.stop()
+        shutil.rmtree(base)  # `make clean`; the server's files may live outside it
+
+        fresh = PostgresCluster(base)
+        conn = await asyncpg.connect(fresh.start())
+        try:
+            names = await conn.fetch("SELECT datname FROM pg_database")
+        finally:
+            await conn.close()
+        assert "kept_before_clean" not in {row["datname"] for row in names}
+    finally:
+        PostgresCluster(base).remove()
