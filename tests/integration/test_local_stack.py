@@ -105,3 +105,35 @@ async def test_a_removed_checkout_directory_starts_afresh_outside_too(tmp_path: 
         assert "kept_before_clean" not in {row["datname"] for row in names}
     finally:
         PostgresCluster(base).remove()
+
+
+def _never_ready(*args: object) -> None:
+    raise TimeoutError("not ready in time (injected)")
+
+
+def test_a_postgres_server_that_never_gets_ready_is_stopped_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster = PostgresCluster(tmp_path / "pg")
+    monkeypatch.setattr(PostgresCluster, "_wait_ready", _never_ready)
+    try:
+        with pytest.raises(TimeoutError, match="injected"):
+            cluster.start()
+        assert not cluster.status()["alive"]
+        assert _processes_mentioning(str(cluster.data_dir)) == []
+    finally:
+        cluster.remove()
+
+
+def test_kafka_nodes_that_never_get_ready_are_stopped_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster = KafkaCluster(tmp_path / "kafka", nodes=1)
+    monkeypatch.setattr(KafkaCluster, "_wait_ready", _never_ready)
+    try:
+        with pytest.raises(TimeoutError, match="injected"):
+            cluster.start()
+        assert not any(node["alive"] for node in cluster.status().values())
+        assert _processes_mentioning(str(cluster.base_dir)) == []
+    finally:
+        cluster.stop()
