@@ -22,222 +22,51 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import concurrent.futures
-import hashlib
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from deploy.local.kafka_jars import (
+    BROKER_JVM_OPTS,
+    BROKER_LOG_CONFIG,
+    KAFKA_VERSION,
+    TOOL_JVM_OPTS,
+    TOOLS_LOG_CONFIG,
+    classpath,
+    ensure_jars,
+    java,
+    libs_dir,
+    run_tool,
+)
+from deploy.local.kafka_layout import ClusterSpec, NodeSpec, server_properties
 from deploy.local.locks import locked
-from deploy.local.ports import LOOPBACK, free_ports, port_open
+from deploy.local.ports import LOOPBACK, port_open
 
-KAFKA_VERSION = "4.1.1"
-KAFKA_DIR = Path(__file__).resolve().parents[1] / "kafka"
-POM = KAFKA_DIR / "pom.xml"
-BROKER_LOG_CONFIG = KAFKA_DIR / "log4j2.properties"
-TOOLS_LOG_CONFIG = KAFKA_DIR / "tools-log4j2.properties"
-BROKER_JVM_OPTS = ("-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true")
-TOOL_JVM_OPTS = ("-Xmx512m", "-Djava.awt.headless=true")
+__all__ = [
+    "KAFKA_VERSION",
+    "ClusterSpec",
+    "KafkaCluster",
+    "NodeSpec",
+    "ensure_jars",
+    "libs_dir",
+    "run_tool",
+    "server_properties",
+]
+
 POLL_INTERVAL = 0.5
 
 T = TypeVar("T")
-
-
-# --- jars -----------------------------------------------------------------
-
-
-def default_cache_dir() -> Path:
-    """``$FULFIL_CACHE`` if set, else ``~/.cache/fulfil``."""
-    env = os.environ.get("FULFIL_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "fulfil"
-
-
-def ensure_jars(cache_dir: Path | None = None) -> Path:
-    """Download the broker and tool jars once; return the directory holding them.
-
-    The jars land in ``<cache_dir>/kafka-<version>/libs``. A marker holding the
-    pom's SHA-256 is written only after Maven succeeded, so an interrupted
-    download, or a changed pom, is fetched again on the next call.
-    """
-    root = (cache_dir or default_cache_dir()) / f"kafka-{KAFKA_VERSION}"
-    libs, marker = root / "libs", root / "libs.complete"
-    key = hashlib.sha256(POM.read_bytes()).hexdigest()
-    if _marker_matches(marker, key, libs):
-        return libs
-    root.mkdir(parents=True, exist_ok=True)
-    with locked(root / ".lock"):
-        if _marker_matches(marker, key, libs):  # another process fetched them meanwhile
-            return libs
-        marker.unlink(missing_ok=True)
-        for leftover in root.glob("libs.partial-*"):  # from interrupted downloads
-            shutil.rmtree(leftover, ignore_errors=True)
-        staging = Path(tempfile.mkdtemp(prefix="libs.partial-", dir=root))
-        mvn = _require_program("mvn", debian_package="maven")
-        cmd = [
-            mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-            "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
-        ]  # fmt: skip
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise RuntimeError(f"fetching Kafka jars failed:\n{result.stdout}{result.stderr}")
-        shutil.rmtree(libs, ignore_errors=True)
-        staging.rename(libs)
-        marker.write_text(key + "\n")
-    return libs
-
-
-def libs_dir() -> Path:
-    """The directory of the Kafka jars (fetched on first use)."""
-    return ensure_jars()
-
-
-def run_tool(
-    main_class: str,
-    args: list[str],
-    *,
-    check: bool = True,
-    timeout: float | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run a Kafka command-line tool, e.g. ``org.apache.kafka.tools.ProducerPerformance``.
-
-    Output is captured as text; the tool's own logging goes to stderr at WARN.
-    """
-    cmd = [
-        _java(), *TOOL_JVM_OPTS, f"-Dlog4j2.configurationFile={TOOLS_LOG_CONFIG}",
-        "-cp", _classpath(libs_dir()), main_class, *args,
-    ]  # fmt: skip
-    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=timeout)
-
-
-def _marker_matches(marker: Path, key: str, libs: Path) -> bool:
-    try:
-        return marker.read_text().strip() == key and any(libs.glob("*.jar"))
-    except FileNotFoundError:
-        return False
-
-
-def _classpath(libs: Path) -> str:
-    return f"{libs}/*"
-
-
-def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").exists():
-        return str(Path(java_home) / "bin" / "java")
-    return _require_program("java", debian_package="openjdk-17-jre-headless")
-
-
-def _require_program(name: str, debian_package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise RuntimeError(
-            f"`{name}` is not on PATH; install it (Debian package `{debian_package}`)"
-        )
-    return path
-
-
-# --- cluster layout ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NodeSpec:
-    node_id: int
-    port: int
-    controller_port: int
-
-
-@dataclass(frozen=True)
-class ClusterSpec:
-    cluster_id: str
-    nodes: tuple[NodeSpec, ...]
-
-    @property
-    def bootstrap(self) -> str:
-        return ",".join(f"{LOOPBACK}:{node.port}" for node in self.nodes)
-
-    def to_json(self) -> str:
-        body = {
-            "kafka_version": KAFKA_VERSION,
-            "cluster_id": self.cluster_id,
-            "node_count": len(self.nodes),
-            "nodes": [asdict(node) for node in self.nodes],
-        }
-        return json.dumps(body, indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> ClusterSpec:
-        body = json.loads(text)
-        return cls(body["cluster_id"], tuple(NodeSpec(**node) for node in body["nodes"]))
-
-    @classmethod
-    def new(cls, node_count: int) -> ClusterSpec:
-        ports = free_ports(2 * node_count)
-        nodes = tuple(
-            NodeSpec(node_id=i + 1, port=ports[2 * i], controller_port=ports[2 * i + 1])
-            for i in range(node_count)
-        )
-        return cls(_random_cluster_id(), nodes)
-
-
-def _random_cluster_id() -> str:
-    """A Kafka ``Uuid`` string: 16 random bytes, URL-safe base64, no padding."""
-    while True:
-        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        if not text.startswith("-"):  # Kafka refuses ids that look like options
-            return text
-
-
-def server_properties(
-    spec: ClusterSpec, node: NodeSpec, data_dir: Path, overrides: Mapping[str, str]
-) -> str:
-    """The ``server.properties`` of one combined broker+controller node."""
-    replication = min(len(spec.nodes), 3)
-    min_isr = 2 if replication == 3 else 1
-    listeners = f"PLAINTEXT://{LOOPBACK}:{node.port},CONTROLLER://{LOOPBACK}:{node.controller_port}"
-    props: dict[str, str] = {
-        "process.roles": "broker,controller",
-        "node.id": str(node.node_id),
-        "listeners": listeners,
-        "advertised.listeners": listeners,
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-        "log.dirs": str(data_dir),
-        "num.partitions": "3",
-        "auto.create.topics.enable": "false",
-        "group.initial.rebalance.delay.ms": "0",
-        "default.replication.factor": str(replication),
-        "min.insync.replicas": str(min_isr),
-        "offsets.topic.replication.factor": str(replication),
-        "transaction.state.log.replication.factor": str(replication),
-        "transaction.state.log.min.isr": str(min_isr),
-        "share.coordinator.state.topic.replication.factor": str(replication),
-        "share.coordinator.state.topic.min.isr": str(min_isr),
-        "unclean.leader.election.enable": "false",
-    }
-    controllers = [f"{n.node_id}@{LOOPBACK}:{n.controller_port}" for n in spec.nodes]
-    if len(spec.nodes) == 1:  # dynamic quorum, formatted with --standalone
-        props["controller.quorum.bootstrap.servers"] = f"{LOOPBACK}:{node.controller_port}"
-    else:  # static quorum, every node formatted with the same voters
-        props["controller.quorum.voters"] = ",".join(controllers)
-    props.update(overrides)
-    return "".join(f"{key}={value}\n" for key, value in props.items())
 
 
 # --- processes --------------------------------------------------------------
@@ -331,6 +160,7 @@ class KafkaCluster:
         """Start every node that is not running and wait until all serve metadata.
 
         Running nodes are reused; dead ones are restarted with their ports and data.
+        If the cluster does not come up, the nodes this call launched are stopped again.
         Returns the bootstrap servers.
         """
         deadline = time.monotonic() + timeout
@@ -339,10 +169,16 @@ class KafkaCluster:
             spec = self._load_or_create_spec()
             libs = ensure_jars()
             self._format(spec, libs)
-            for node in spec.nodes:
-                if self._pid(node) is None:
-                    self._launch(spec, node, libs)
-            self._wait_ready(spec, spec.nodes, deadline)
+            launched: list[NodeSpec] = []
+            try:
+                for node in spec.nodes:
+                    if self._pid(node) is None:
+                        self._launch(spec, node, libs)
+                        launched.append(node)
+                self._wait_ready(spec, spec.nodes, deadline)
+            except BaseException:
+                self._terminate(launched, timeout=10.0)
+                raise
         return spec.bootstrap
 
     def start_node(self, node_id: int, timeout: float = 60.0) -> None:
@@ -370,16 +206,7 @@ class KafkaCluster:
             return
         spec = self._spec()
         with locked(self.base_dir / ".lock"):
-            running = {node: pid for node in spec.nodes if (pid := self._pid(node)) is not None}
-            for pid in running.values():
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            for node, pid in running.items():
-                if not self._wait_exit(node, pid, deadline):
-                    os.kill(pid, signal.SIGKILL)
-                    self._wait_exit(node, pid, time.monotonic() + 10)
-            for node in spec.nodes:
-                self._pid_file(node).unlink(missing_ok=True)
+            self._terminate(spec.nodes, timeout)
 
     def status(self) -> dict[int, NodeStatus]:
         """Per node id: pid (None when down), ports and whether the process is alive."""
@@ -479,8 +306,8 @@ class KafkaCluster:
             if (self._node_dir(node.node_id) / "data" / "meta.properties").exists():
                 continue
             cmd = [
-                _java(), *TOOL_JVM_OPTS, f"-Dlog4j2.configurationFile={TOOLS_LOG_CONFIG}",
-                "-cp", _classpath(libs), "kafka.tools.StorageTool", "format",
+                java(), *TOOL_JVM_OPTS, f"-Dlog4j2.configurationFile={TOOLS_LOG_CONFIG}",
+                "-cp", classpath(libs), "kafka.tools.StorageTool", "format",
                 "--cluster-id", spec.cluster_id, "--config", str(props), "--ignore-formatted",
             ]  # fmt: skip
             if len(spec.nodes) == 1:
@@ -498,10 +325,10 @@ class KafkaCluster:
         node_dir = self._node_dir(node.node_id)
         props = self._write_properties(spec, node)
         cmd = [
-            _java(), *BROKER_JVM_OPTS,
+            java(), *BROKER_JVM_OPTS,
             f"-Dkafka.logs.dir={node_dir / 'logs'}",
             f"-Dlog4j2.configurationFile={BROKER_LOG_CONFIG}",
-            "-cp", _classpath(libs), "kafka.Kafka", str(props),
+            "-cp", classpath(libs), "kafka.Kafka", str(props),
         ]  # fmt: skip
         with (node_dir / "console.log").open("ab") as console:
             child = subprocess.Popen(
@@ -514,6 +341,19 @@ class KafkaCluster:
             )
         self._children[node.node_id] = child
         self._pid_file(node).write_text(f"{child.pid}\n")
+
+    def _terminate(self, nodes: Sequence[NodeSpec], timeout: float) -> None:
+        """SIGTERM ``nodes``, SIGKILL those still running after ``timeout`` (lock held)."""
+        running = {node: pid for node in nodes if (pid := self._pid(node)) is not None}
+        for pid in running.values():
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for node, pid in running.items():
+            if not self._wait_exit(node, pid, deadline):
+                os.kill(pid, signal.SIGKILL)
+                self._wait_exit(node, pid, time.monotonic() + 10)
+        for node in nodes:
+            self._pid_file(node).unlink(missing_ok=True)
 
     def _wait_exit(self, node: NodeSpec, pid: int, deadline: float) -> bool:
         """Wait until ``pid`` is gone; False if it still runs at ``deadline``."""

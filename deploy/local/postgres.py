@@ -4,13 +4,18 @@ The server listens on 127.0.0.1 only, on a port picked once and kept in
 ``base_dir/cluster.json``; the superuser is ``fulfil`` with trust
 authentication, so a DSN needs no password::
 
-    base_dir/cluster.json     port and socket directory
-    base_dir/data/            the data directory (initdb)
-    base_dir/run/             the Unix socket (or a short path under /tmp)
-    base_dir/postgres.log     the server log
+    base_dir/cluster.json       port, server and socket directories
+    server_dir/data/            the data directory (initdb)
+    server_dir/run/             the Unix socket (or a short path under /tmp)
+    server_dir/postgres.log     the server log
 
-PostgreSQL refuses to run as root: as root, the server files belong to the
-``postgres`` system user and every server program runs through ``runuser``.
+``server_dir`` is ``base_dir`` itself, except in one case. PostgreSQL refuses
+to run as root: as root, the server files belong to the ``postgres`` system
+user and every server program runs through ``runuser``. When that user cannot
+enter ``base_dir`` (a checkout under /root, or any mode-700 parent), the server
+files live in ``/var/tmp/fulfil-postgres-<hash of base_dir>`` instead, owned by
+``postgres``: the same ``base_dir`` always finds the same place, two never share
+one, and ``cluster.json`` records it so ``stop`` and ``status`` find it too.
 
     python -m deploy.local.postgres start --dir .local/postgres
     python -m deploy.local.postgres status --dir .local/postgres
@@ -20,11 +25,13 @@ PostgreSQL refuses to run as root: as root, the server files belong to the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -38,6 +45,7 @@ from deploy.local.ports import LOOPBACK, free_port, port_open
 PACKAGE = "postgresql"
 SUPERUSER = "fulfil"
 SYSTEM_USER = "postgres"
+OUTSIDE_PARENT = Path("/var/tmp")  # survives a reboot, unlike a tmpfs /tmp
 SOCKET_PATH_MAX = 107  # sun_path holds 108 bytes, the last one a NUL
 SETTINGS = {  # for a small development box; commits stay durable
     "listen_addresses": f"'{LOOPBACK}'",
@@ -121,11 +129,24 @@ class PostgresCluster:
 
     def __init__(self, base_dir: Path) -> None:
         self.base_dir = Path(base_dir).resolve()
-        self.data_dir = self.base_dir / "data"
-        self.log_file = self.base_dir / "postgres.log"
         self._as_system_user = os.geteuid() == 0
 
     # public API
+
+    @property
+    def server_dir(self) -> Path:
+        """Where the data, socket and log live: ``base_dir`` unless ``cluster.json`` says else."""
+        path = self.base_dir / "cluster.json"
+        config = json.loads(path.read_text()) if path.exists() else {}
+        return self._server_dir_of(config)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.server_dir / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.server_dir / "postgres.log"
 
     @property
     def port(self) -> int:
@@ -142,18 +163,24 @@ class PostgresCluster:
         bin_dir = ensure_installed()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         with locked(self.base_dir / ".lock"):
-            config = self._load_or_create_config()
+            config = self._load_or_create_config(bin_dir)
             self._prepare_files(Path(str(config["socket_dir"])))
             self._initdb(bin_dir)
             self._write_settings(config)
-            if self._postmaster_pid() is None:
-                if port_open(LOOPBACK, int(config["port"])):
-                    raise RuntimeError(
-                        f"port {config['port']} kept in {self.base_dir / 'cluster.json'} "
-                        "is taken by another process"
-                    )
+            if self._postmaster_pid() is not None:
+                self._wait_ready(bin_dir, deadline)
+                return self.dsn("postgres")
+            if port_open(LOOPBACK, int(config["port"])):
+                raise RuntimeError(
+                    f"port {config['port']} kept in {self.base_dir / 'cluster.json'} "
+                    "is taken by another process"
+                )
+            try:
                 self._pg_ctl_start(bin_dir, deadline)
-            self._wait_ready(bin_dir, deadline)
+                self._wait_ready(bin_dir, deadline)
+            except BaseException:  # a server this call started and cannot use: stop it
+                self._stop_server(bin_dir, timeout=10.0)
+                raise
         return self.dsn("postgres")
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -162,16 +189,16 @@ class PostgresCluster:
             return
         bin_dir = ensure_installed()
         with locked(self.base_dir / ".lock"):
-            if self._postmaster_pid() is None:
-                return
-            wait = ["-w", "-t", str(max(1, int(timeout)))]
-            fast = self._run(
-                [str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), *wait, "-m", "fast", "stop"]
-            )
-            if fast.returncode != 0 and self._postmaster_pid() is not None:
-                self._run(
-                    [str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "stop"]
-                )
+            self._stop_server(bin_dir, timeout)
+
+    def remove(self) -> None:
+        """Stop the server and delete its files, inside ``base_dir`` and outside it."""
+        self.stop()
+        config = self._config() if (self.base_dir / "cluster.json").exists() else {}
+        for path in (Path(str(config.get("socket_dir", ""))), self._server_dir_of(config)):
+            if path != Path() and path != self.base_dir:
+                shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def status(self) -> PostgresStatus:
         """The server's pid (None when down), port and directories."""
@@ -181,8 +208,8 @@ class PostgresCluster:
             pid=pid,
             port=int(config["port"]) if config else None,
             alive=pid is not None,
-            data_dir=str(self.data_dir),
-            socket_dir=str(config["socket_dir"]) if config else None,
+            data_dir=str(self._server_dir_of(config or {}) / "data"),
+            socket_dir=str(config["socket_dir"]) if config and "socket_dir" in config else None,
         )
 
     def is_running(self) -> bool:
@@ -219,34 +246,67 @@ class PostgresCluster:
         config: dict[str, str | int] = json.loads(path.read_text())
         return config
 
-    def _load_or_create_config(self) -> dict[str, str | int]:
+    def _server_dir_of(self, config: dict[str, str | int]) -> Path:
+        return Path(str(config.get("server_dir", self.base_dir)))
+
+    def _load_or_create_config(self, bin_dir: Path) -> dict[str, str | int]:
+        """The kept port and directories; a server not yet initialised is placed afresh."""
         path = self.base_dir / "cluster.json"
-        if path.exists():
-            return self._config()
-        config: dict[str, str | int] = {"port": free_port(), "socket_dir": str(self._socket_dir())}
-        path.write_text(json.dumps(config, indent=2) + "\n")
+        config: dict[str, str | int] = self._config() if path.exists() else {"port": free_port()}
+        if not (self._server_dir_of(config) / "initdb.done").exists():
+            server_dir = self._choose_server_dir()
+            if server_dir != self.base_dir and server_dir.exists():
+                self._discard_leftover(server_dir, bin_dir)
+            config["server_dir"] = str(server_dir)
+            config["socket_dir"] = str(self._socket_dir(server_dir))
+            path.write_text(json.dumps(config, indent=2) + "\n")
         return config
 
-    def _socket_dir(self) -> Path:
-        """``base_dir/run``, or a short directory under /tmp if the socket path is too long."""
-        preferred = self.base_dir / "run"
+    def _choose_server_dir(self) -> Path:
+        """``base_dir``, or a directory of its own under /var/tmp if the server cannot enter it."""
+        if not self._as_system_user or self._system_user_can_enter(self.base_dir):
+            return self.base_dir
+        return OUTSIDE_PARENT / f"fulfil-postgres-{self._digest()}"
+
+    def _discard_leftover(self, server_dir: Path, bin_dir: Path) -> None:
+        """Delete a server outside ``base_dir`` that ``cluster.json`` does not know.
+
+        It is what remains of an earlier ``base_dir`` at this path, since removed
+        (``make clean``): a new one starts empty, as it would inside ``base_dir``.
+        """
+        data = server_dir / "data"
+        if (data / "postmaster.pid").exists():
+            pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
+            self._run([*pg_ctl, "-w", "-t", "10", "-m", "fast", "stop"])
+        shutil.rmtree(server_dir)
+
+    def _digest(self) -> str:
+        return hashlib.sha256(str(self.base_dir).encode()).hexdigest()[:16]
+
+    def _system_user_can_enter(self, path: Path) -> bool:
+        return self._run(["test", "-x", str(path)]).returncode == 0
+
+    def _socket_dir(self, server_dir: Path) -> Path:
+        """``server_dir/run``, or a short directory under /tmp if the socket path is too long."""
+        preferred = server_dir / "run"
         if len(str(preferred / ".s.PGSQL.65535").encode()) <= SOCKET_PATH_MAX:
             return preferred
-        digest = hashlib.sha256(str(self.base_dir).encode()).hexdigest()[:12]
-        return Path("/tmp") / f"fulfil-pg-{digest}"
+        return Path("/tmp") / f"fulfil-pg-{self._digest()[:12]}"
 
     def _prepare_files(self, socket_dir: Path) -> None:
         """Create the directories the server writes to, owned by the user it runs as."""
+        if self.server_dir != self.base_dir:
+            self._make_outside_dir(self.server_dir)
         self.data_dir.mkdir(mode=0o700, exist_ok=True)
         socket_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.touch()
         if not self._as_system_user:
             return
-        check = self._run(["test", "-x", str(self.base_dir)])
-        if check.returncode != 0:
+        if not self._system_user_can_enter(self.server_dir):
             raise RuntimeError(
-                f"the `{SYSTEM_USER}` user cannot enter {self.base_dir}: give every parent "
-                "directory o+x, or keep the PostgreSQL directory elsewhere (e.g. under /tmp)"
+                f"the `{SYSTEM_USER}` user cannot enter {self.server_dir}, which holds an "
+                "initialised server: give every parent directory o+x, or remove "
+                f"{self.base_dir} to start afresh outside it"
             )
         account = pwd.getpwnam(SYSTEM_USER)
         for path in (self.data_dir, socket_dir, self.log_file):
@@ -254,8 +314,24 @@ class PostgresCluster:
                 for item in [path, *(path.rglob("*") if path.is_dir() else [])]:
                     os.chown(item, account.pw_uid, account.pw_gid)
 
+    def _make_outside_dir(self, path: Path) -> None:
+        """Create ``path`` for the server alone; refuse one that somebody else planted."""
+        with contextlib.suppress(FileExistsError):
+            path.mkdir(mode=0o700)
+        info = os.lstat(path)
+        owners = {os.geteuid()}
+        if self._as_system_user:
+            owners.add(pwd.getpwnam(SYSTEM_USER).pw_uid)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in owners:
+            raise RuntimeError(f"{path} exists but is not a directory of ours: remove it")
+        if self._as_system_user:
+            account = pwd.getpwnam(SYSTEM_USER)
+            os.chown(path, account.pw_uid, account.pw_gid)
+        path.chmod(0o700)
+        (path / "checkout").write_text(f"{self.base_dir}\n")  # whose server this is
+
     def _initdb(self, bin_dir: Path) -> None:
-        marker = self.base_dir / "initdb.done"
+        marker = self.server_dir / "initdb.done"
         if marker.exists():
             return
         for item in self.data_dir.iterdir():  # leftovers of an interrupted initdb
@@ -302,7 +378,7 @@ class PostgresCluster:
             capture_output=True,
             text=True,
             check=False,
-            cwd=self.base_dir,
+            cwd="/",  # the server's user may not be able to enter this process's directory
             env=_clean_env(),
             start_new_session=new_session,
         )
@@ -325,6 +401,16 @@ class PostgresCluster:
                 f"PostgreSQL in {self.base_dir} did not start:\n{result.stdout}{result.stderr}\n"
                 f"--- {self.log_file} ---\n{_tail(self.log_file)}"
             )
+
+    def _stop_server(self, bin_dir: Path, timeout: float) -> None:
+        """Fast shutdown (sessions are cut, no data is lost), immediate if that fails."""
+        if self._postmaster_pid() is None:
+            return
+        wait = ["-w", "-t", str(max(1, int(timeout)))]
+        pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(self.data_dir)]
+        fast = self._run([*pg_ctl, *wait, "-m", "fast", "stop"])
+        if fast.returncode != 0 and self._postmaster_pid() is not None:
+            self._run([*pg_ctl, "-m", "immediate", "stop"])
 
     def _crashed_server_lingers(self) -> bool:
         """After a crash, the old server's last processes can block a restart for a moment."""

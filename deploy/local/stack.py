@@ -7,13 +7,15 @@
 `up` writes `<dir>/stack.json` with the broker's bootstrap address, each
 database's DSN, each service's base URL and the development credentials, so
 tools and tests can drive the running system. Both `up` and `down` are
-idempotent: a second `up` reuses what is there.
+idempotent: a second `up` reuses what is there. An `up` that fails stops again
+what it started, so nothing is left running that nobody knows about.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -79,27 +81,40 @@ class Stack:
         *,
         restart: bool = False,
     ) -> dict[str, Any]:
-        """Provisions and starts everything; `restart` applies new settings to running services."""
+        """Provisions and starts everything; `restart` applies new settings to running services.
+
+        If a step fails, what this call started is stopped again (in reverse order)."""
         previous = self.load()
         self.base.mkdir(parents=True, exist_ok=True)
-        print("kafka: starting", flush=True)
-        bootstrap = self.kafka.start()
-        print(f"kafka: {bootstrap}", flush=True)
-        ensure_installed()
-        pg = self.postgres
-        pg.start()
-        databases = {name: pg.create_database(name) for name in SERVICES}
-        print(f"postgres: {pg.dsn('postgres')}", flush=True)
-        from shared.kafka.admin import ensure_topics
+        with contextlib.ExitStack() as undo:
+            kafka, pg = self.kafka, self.postgres
+            print("kafka: starting", flush=True)
+            kafka_was_running = kafka.is_running()
+            bootstrap = kafka.start()
+            if not kafka_was_running:
+                undo.callback(kafka.stop)
+            print(f"kafka: {bootstrap}", flush=True)
+            ensure_installed()
+            pg_was_running = pg.is_running()
+            pg.start()
+            if not pg_was_running:
+                undo.callback(pg.stop)
+            databases = {name: pg.create_database(name) for name in SERVICES}
+            print(f"postgres: {pg.dsn('postgres')}", flush=True)
+            from shared.kafka.admin import ensure_topics
 
-        created = asyncio.run(ensure_topics(bootstrap))
-        print(f"topics: {len(created)} created", flush=True)
-        if restart:
-            self.stop_processes()
-        state = self.start_processes(
-            bootstrap, databases, self.credentials(previous), extra_env or {}, timeout, previous
-        )
-        self.file.write_text(json.dumps(state, indent=2))
+            created = asyncio.run(ensure_topics(bootstrap))
+            print(f"topics: {len(created)} created", flush=True)
+            if restart:
+                self.stop_processes()
+            for name in (*SERVICES, SINKS):
+                if self.running_pid(name) is None:
+                    undo.callback(self.stop_service, name)
+            state = self.start_processes(
+                bootstrap, databases, self.credentials(previous), extra_env or {}, timeout, previous
+            )
+            self.file.write_text(json.dumps(state, indent=2))
+            undo.pop_all()
         return state
 
     def start_processes(

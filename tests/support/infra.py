@@ -5,15 +5,20 @@
 2. testcontainers, when a Docker engine answers;
 3. the local stack (`deploy.local`), started under `.local/test/` on free ports
    and stopped at the end (kept running with `FULFIL_TEST_KEEP_STACK=1`).
+
+When the start fails half-way, whatever this run started is stopped again, so a
+failed run leaves no broker or database behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +36,9 @@ class Infra:
     bootstrap: str
     admin_dsn: str
     kind: str
-    _stop: list[Any] = field(default_factory=list)
+    _stop: list[Callable[[], Any]] = field(default_factory=list)
+    # What this run started, stopped if the set-up fails after it was made.
+    _undo: list[Callable[[], Any]] = field(default_factory=list)
 
     def dsn(self, database: str) -> str:
         parts = urlsplit(self.admin_dsn)
@@ -49,6 +56,10 @@ class Infra:
     def stop(self) -> None:
         for stop in reversed(self._stop):
             stop()
+
+    def abort(self) -> None:
+        for undo in reversed(self._undo):
+            undo()
 
 
 def docker_available() -> bool:
@@ -70,21 +81,32 @@ def start_infra() -> Infra:
         infra = _containers()
     else:
         infra = _local()
-    asyncio.run(ensure_topics(infra.bootstrap))
+    try:
+        asyncio.run(ensure_topics(infra.bootstrap))
+    except BaseException:
+        infra.abort()
+        raise
     return infra
 
 
-def _local() -> Infra:
+def _local(base: Path = REPO / ".local" / "test") -> Infra:
     from deploy.local.kafka import KafkaCluster
     from deploy.local.postgres import PostgresCluster, ensure_installed
 
-    base = REPO / ".local" / "test"
     kafka = KafkaCluster(base / "kafka", nodes=1)
-    bootstrap = kafka.start()
-    ensure_installed()
     postgres = PostgresCluster(base / "postgres")
-    postgres.start()
-    infra = Infra(bootstrap, postgres.dsn("postgres"), "local")
+    with contextlib.ExitStack() as undo:  # stops what started if a later step fails
+        kafka_was_running = kafka.is_running()
+        bootstrap = kafka.start()
+        if not kafka_was_running:
+            undo.callback(kafka.stop)
+        ensure_installed()
+        postgres_was_running = postgres.is_running()
+        postgres.start()
+        if not postgres_was_running:
+            undo.callback(postgres.stop)
+        started = undo.pop_all()
+    infra = Infra(bootstrap, postgres.dsn("postgres"), "local", _undo=[started.close])
     if not os.environ.get("FULFIL_TEST_KEEP_STACK"):
         infra._stop += [postgres.stop, kafka.stop]
     return infra
@@ -113,16 +135,19 @@ def _containers() -> Infra:
         .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
         .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
     )
-    kafka.start()
-    wait_for_logs(kafka, "Kafka Server started", timeout=120)
     postgres = PostgresContainer(
         "postgres:15", username="fulfil", password="fulfil", dbname="postgres"
     )
-    postgres.start()
-    dsn = (
-        f"postgresql://fulfil:fulfil@{postgres.get_container_host_ip()}:"
-        f"{postgres.get_exposed_port(5432)}/postgres"
-    )
-    infra = Infra("127.0.0.1:19092", dsn, "containers")
-    infra._stop += [postgres.stop, kafka.stop]
-    return infra
+    with contextlib.ExitStack() as undo:  # stops what started if a later step fails
+        kafka.start()
+        undo.callback(kafka.stop)
+        wait_for_logs(kafka, "Kafka Server started", timeout=120)
+        postgres.start()
+        undo.callback(postgres.stop)
+        dsn = (
+            f"postgresql://fulfil:fulfil@{postgres.get_container_host_ip()}:"
+            f"{postgres.get_exposed_port(5432)}/postgres"
+        )
+        undo.pop_all()
+    stops = [postgres.stop, kafka.stop]
+    return Infra("127.0.0.1:19092", dsn, "containers", _stop=stops, _undo=stops)
