@@ -106,6 +106,12 @@ async def record(unit: Unit, kind: str, key: str, payload: dict[str, Any]) -> bo
     return bool(inserted)
 
 
+async def recorded(conn: asyncpg.Connection, kind: str, key: str) -> bool:
+    """Whether the call `kind`/`key` was recorded (it is made, or will be, whatever follows)."""
+    found = await conn.fetchval("SELECT true FROM effects WHERE kind = $1 AND key = $2", kind, key)
+    return bool(found)
+
+
 def worker(policy: Callable[[Runtime], Policy]) -> Background:
     """The background task that makes a service's recorded calls (`policy` reads the
     service's performers and settings from its runtime)."""

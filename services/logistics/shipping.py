@@ -172,13 +172,15 @@ def effects_policy(runtime: Runtime) -> effects.Policy:
 
 async def stop(unit: Unit, record: Fulfilment, reason: str) -> Shipment | None:
     """Cancels a shipment that has not left. Returns the shipment when it is already on its
-    way (not recalled), None when nothing will leave. The order's row and its shipment's are
+    way (booked with the courier, or shipped: not recalled), None when nothing will leave. The order's row and its shipment's are
     locked by the caller's reads, so a dispatch is either wholly before this or after it."""
     shipment = await repo.shipment_of_order(unit.conn, record.order_id)
     if shipment is None or shipment.status is ParcelStatus.CANCELLED:
         return None
     if shipment.status is not ParcelStatus.PENDING:
         return shipment
+    if await effects.recorded(unit.conn, BOOKING, shipment.shipment_id):
+        return shipment  # handed to the courier's booking: it leaves whatever we decide now
     await repo.update_shipment(unit.conn, shipment.shipment_id, status=ParcelStatus.CANCELLED)
     await unit.cancel_timer(SHIP, record.order_id)
     await unit.cancel_timer(SHIP_BY, f"{record.order_id}:{shipment.expected_date}")

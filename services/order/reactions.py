@@ -104,8 +104,11 @@ def refund_step(
     return Outcome(entries=[Entry(f"{kind}:{request_id}", at, kind, details)])
 
 
-# The payment service returns a second capture for an order already paid at once.
-SURPLUS_REFUND = "duplicate_payment"
+# Refunds of money the order owed nothing for: a second capture for an order already paid,
+# or what a capture took beyond the total. The order counts as paid what it owed.
+SURPLUS_REFUNDS = frozenset({"duplicate_payment", "overpaid"})
+# Refunds of a capture that never paid the order (too little, or another currency).
+UNCOUNTED_REFUNDS = frozenset({"underpaid", "wrong_currency"})
 
 
 def refund_paid(
@@ -113,9 +116,9 @@ def refund_paid(
 ) -> Outcome:
     if not order.first_time(f"refund_paid:{refund_id}"):
         return Outcome()
-    if reason == SURPLUS_REFUND:
-        order.paid_amount -= amount.amount  # paid twice: the extra went back, never owed
-    else:
+    if reason in SURPLUS_REFUNDS:
+        order.paid_amount -= amount.amount  # paid more than owed: the extra went back
+    elif reason not in UNCOUNTED_REFUNDS:
         order.refunded_amount += amount.amount
     details = {"amount": amount.amount, "currency": amount.currency, "reason": reason}
     step = refund_step(order, request_id or refund_id, "paid", at, "refund_paid", details)

@@ -186,3 +186,16 @@ def test_a_second_payment_returned_by_the_payment_service_leaves_the_order_paid(
     reactions.refund_paid(o, "rf1", None, cny(10_000), "duplicate_payment", NOW)
     assert o.status == "paid" and o.payment_state == "paid"
     assert (o.paid_amount, o.refunded_amount) == (10_000, 0)
+
+
+def test_an_overpayment_refunded_leaves_the_order_paid_what_it_owed() -> None:
+    o = order()
+    pay(o, "a1", amount=12_000)  # the provider captured 120.00 of a 100.00 order
+    reactions.refund_paid(o, "rf1", None, cny(2_000), "overpaid", NOW)
+    assert o.status == "paid" and (o.paid_amount, o.refunded_amount) == (10_000, 0)
+
+
+def test_an_underpaid_capture_refunded_is_neither_paid_nor_refunded() -> None:
+    o = order()  # the 1-fen capture never paid the order; its refund is not the order's
+    reactions.refund_paid(o, "rf1", None, cny(1), "underpaid", NOW)
+    assert (o.paid_amount, o.refunded_amount) == (0, 0) and o.status == "placed"
