@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -44,6 +44,20 @@ CurrencyCode = Annotated[
     AfterValidator(_known_currency),
     WithJsonSchema({"type": "string", "enum": sorted(CURRENCIES)}),
 ]
+
+# An id or key in a path (order, request, SKU, provider, carrier): what the services mint
+# and store, so nothing a column cannot hold (a NUL, a lone surrogate) reaches the database.
+PathId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+
+
+def _printable(value: str) -> str:
+    if any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("must not contain NUL characters or lone surrogates")
+    return value
+
+
+# Free text a request stores: refused with a 422 when PostgreSQL could not store it.
+StorableText = Annotated[str, AfterValidator(_printable)]
 
 # How long a client should wait before retrying while the database is out of reach.
 RETRY_AFTER_SECONDS = 5

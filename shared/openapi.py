@@ -94,12 +94,12 @@ def _document(schema: dict[str, Any], retry_after: int) -> None:
             operation = operations.get(method)
             if operation is None:
                 continue
-            if not path.startswith("/v1/"):
-                continue
             responses = operation.setdefault("responses", {})
             for status, response in responses.items():
-                if status[0] in "45":
+                if status[0] == "4" or (status[0] == "5" and "content" not in response):
                     response["content"] = {"application/json": {"schema": _ERROR_REF}}
+            if not path.startswith("/v1/"):
+                continue
             if "requestBody" in operation:
                 responses.setdefault("400", _error(400))
             responses.setdefault("503", unavailable)

@@ -15,7 +15,17 @@ from services.logistics import repository as repo
 from services.logistics.domain import CheckpointStatus
 from services.logistics.settings import LogisticsSettings
 from shared import signing
-from shared.http import INT_MAX, Conflict, NotFound, Unauthorized, order_access, require_key
+from shared.http import (
+    INT_MAX,
+    Conflict,
+    NotFound,
+    PathId,
+    StorableText,
+    Unauthorized,
+    order_access,
+    require_key,
+)
+from shared.openapi import errors
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["logistics"])
@@ -34,8 +44,8 @@ class StockUpdate(BaseModel):
     on_hand: int = Field(ge=0, le=INT_MAX)
     low_stock_threshold: int = Field(default=0, ge=0, le=INT_MAX)
     warehouse: str | None = Field(default=None, min_length=1, max_length=64)
-    name: str | None = Field(default=None, max_length=200)
-    variant: str | None = Field(default=None, max_length=200)
+    name: StorableText | None = Field(default=None, max_length=200)
+    variant: StorableText | None = Field(default=None, max_length=200)
 
 
 def _stock_view(sku: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -62,8 +72,8 @@ def _stock_view(sku: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-@router.put("/stock/{sku}")
-async def put_stock(sku: str, body: StockUpdate, request: Request) -> dict[str, Any]:
+@router.put("/stock/{sku}", responses=errors(401, 403, 409, s409="below what orders hold"))
+async def put_stock(sku: PathId, body: StockUpdate, request: Request) -> dict[str, Any]:
     """Sets a SKU's count on hand and its low-stock threshold in one warehouse."""
     runtime, settings = _runtime(request)
     require_key(request, settings.ops_api_key)
@@ -91,8 +101,8 @@ async def put_stock(sku: str, body: StockUpdate, request: Request) -> dict[str, 
     return _stock_view(sku, rows)
 
 
-@router.get("/stock/{sku}")
-async def get_stock(sku: str, request: Request) -> dict[str, Any]:
+@router.get("/stock/{sku}", responses=errors(401, 403, 404))
+async def get_stock(sku: PathId, request: Request) -> dict[str, Any]:
     runtime, settings = _runtime(request)
     require_key(request, settings.ops_api_key)
     async with runtime.db.acquire() as conn:
@@ -102,7 +112,7 @@ async def get_stock(sku: str, request: Request) -> dict[str, Any]:
     return _stock_view(sku, rows)
 
 
-@router.post("/stock/catalogue")
+@router.post("/stock/catalogue", responses=errors(401, 403))
 async def load_catalogue(request: Request) -> dict[str, Any]:
     """Loads the demo catalogue: every SKU not yet stocked gets its demo count."""
     runtime, settings = _runtime(request)
@@ -123,8 +133,11 @@ class CheckpointBody(BaseModel):
     description: str = Field(default="", max_length=500)
 
 
-@router.post("/webhooks/carriers/{carrier}")
-async def carrier_checkpoint(carrier: str, request: Request) -> dict[str, Any]:
+@router.post(
+    "/webhooks/carriers/{carrier}",
+    responses=errors(400, 401, 404, s401="a missing or bad signature"),
+)
+async def carrier_checkpoint(carrier: PathId, request: Request) -> dict[str, Any]:
     """A courier's tracking checkpoint, signed like the payment callbacks."""
     runtime, settings = _runtime(request)
     raw = await request.body()
@@ -155,8 +168,8 @@ async def carrier_checkpoint(carrier: str, request: Request) -> dict[str, Any]:
     return {"accepted": True, "duplicate": not fresh, "shipment_id": shipment.shipment_id}
 
 
-@router.get("/orders/{order_id}/shipment")
-async def order_shipment(order_id: str, request: Request) -> dict[str, Any]:
+@router.get("/orders/{order_id}/shipment", responses=errors(401, 403, 404))
+async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
     """The order's shipment: courier, tracking number and every checkpoint by time."""
     runtime, settings = _runtime(request)
     order_access(

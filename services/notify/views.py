@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify import domain, repository
 from services.notify.settings import NotifySettings
-from shared.http import NotFound, require_key
+from shared.http import NotFound, PathId, require_key
+from shared.openapi import errors
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["notify"])
@@ -94,6 +95,7 @@ def _preferences_out(customer_id: str, row: Any) -> PreferencesOut:
     "/customers/{customer_id}/preferences",
     response_model=PreferencesOut,
     dependencies=[Depends(shop_key)],
+    responses=errors(401, 403),
 )
 async def put_preferences(
     request: Request, body: PreferencesIn, customer_id: CustomerId
@@ -115,6 +117,7 @@ async def put_preferences(
     "/customers/{customer_id}/preferences",
     response_model=PreferencesOut,
     dependencies=[Depends(shop_or_ops_key)],
+    responses=errors(401, 403),
 )
 async def get_preferences(request: Request, customer_id: CustomerId) -> PreferencesOut:
     runtime, _ = _runtime(request)
@@ -126,8 +129,12 @@ async def get_preferences(request: Request, customer_id: CustomerId) -> Preferen
     return _preferences_out(customer_id, row)
 
 
-@router.get("/orders/{order_id}/messages", dependencies=[Depends(shop_or_ops_key)])
-async def order_messages(request: Request, order_id: str) -> dict[str, Any]:
+@router.get(
+    "/orders/{order_id}/messages",
+    dependencies=[Depends(shop_or_ops_key)],
+    responses=errors(401, 403, 404),
+)
+async def order_messages(request: Request, order_id: PathId) -> dict[str, Any]:
     """Every message for an order, for customer support; recipients are masked."""
     runtime, _ = _runtime(request)
     async with runtime.db.acquire() as conn:
@@ -143,7 +150,7 @@ async def order_messages(request: Request, order_id: str) -> dict[str, Any]:
     return {"order_id": order_id, "messages": messages}
 
 
-@router.get("/stats/reminders", dependencies=[Depends(ops_key)])
+@router.get("/stats/reminders", dependencies=[Depends(ops_key)], responses=errors(401, 403))
 async def reminder_stats(request: Request) -> dict[str, Any]:
     """Per wording variant: orders reminded, reminders sent, orders paid after a reminder."""
     runtime, settings = _runtime(request)

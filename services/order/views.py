@@ -224,7 +224,10 @@ async def customer_orders(
     customer_id: CustomerId,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9_-]{1,200}$", description="`next_cursor` of the page before"),
+    ] = None,
     customer: CustomerHeader = None,
 ) -> OrderPageOut:
     if customer is not None and customer != customer_id:

@@ -17,8 +17,17 @@ from services.payment.providers import InvalidCallback, MalformedCallback
 from services.payment.sessions import open_attempt, when_opened
 from services.payment.settings import PaymentSettings
 from shared.contracts.events.common import PaymentMethod
-from shared.http import ApiError, Conflict, NotFound, Unauthorized, Unprocessable, order_access
+from shared.http import (
+    ApiError,
+    Conflict,
+    NotFound,
+    PathId,
+    Unauthorized,
+    Unprocessable,
+    order_access,
+)
 from shared.logging import get_logger
+from shared.openapi import errors
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["payment"])
@@ -52,8 +61,10 @@ def _authorise(request: Request, order_id: str) -> None:
     )
 
 
-@router.post("/webhooks/{provider}")
-async def provider_callback(provider: str, request: Request) -> dict[str, str]:
+@router.post(
+    "/webhooks/{provider}", responses=errors(401, 404, 422, s401="a missing or bad signature")
+)
+async def provider_callback(provider: PathId, request: Request) -> dict[str, str]:
     """A provider reports an outcome: verified on the raw body, applied once."""
     runtime = _runtime(request)
     deps: PaymentDeps = runtime.definition.deps
@@ -77,8 +88,8 @@ async def provider_callback(provider: str, request: Request) -> dict[str, str]:
     return {"status": "accepted", "effect": effect}
 
 
-@router.get("/orders/{order_id}/payment")
-async def get_payment(order_id: str, request: Request) -> dict[str, Any]:
+@router.get("/orders/{order_id}/payment", responses=errors(401, 403, 404))
+async def get_payment(order_id: PathId, request: Request) -> dict[str, Any]:
     """Method, status, attempts, what was captured and refunded, and every ledger entry."""
     _authorise(request, order_id)
     async with _runtime(request).db.acquire() as conn:
@@ -120,8 +131,12 @@ async def get_payment(order_id: str, request: Request) -> dict[str, Any]:
     }
 
 
-@router.post("/orders/{order_id}/payment/retry", status_code=201)
-async def retry_payment(order_id: str, body: RetryRequest, request: Request) -> JSONResponse:
+@router.post(
+    "/orders/{order_id}/payment/retry",
+    status_code=201,
+    responses=errors(401, 403, 404, 409, 502),
+)
+async def retry_payment(order_id: PathId, body: RetryRequest, request: Request) -> JSONResponse:
     """Opens a new payment request, with the same or another method, within the window."""
     _authorise(request, order_id)
     if body.method == PaymentMethod.CASH_ON_DELIVERY:

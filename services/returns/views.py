@@ -40,16 +40,20 @@ from shared.http import (
     Conflict,
     CurrencyCode,
     NotFound,
+    PathId,
     Unauthorized,
     Unprocessable,
     bearer_token,
     order_access,
     require_key,
 )
+from shared.openapi import errors
 from shared.runtime import Runtime
 from shared.unit import Unit
 
 router = APIRouter(prefix="/v1", tags=["returns"])
+_READS = errors(401, 403, 404)
+_REFUSALS = errors(401, 403, 404, 409, s409="the request's state does not allow this")
 
 
 class Body_(BaseModel):
@@ -140,9 +144,13 @@ async def command(request: Request) -> AsyncIterator[Unit]:
         ) from exc
 
 
-@router.post("/orders/{order_id}/refund-requests", status_code=201)
+@router.post(
+    "/orders/{order_id}/refund-requests",
+    status_code=201,
+    responses={200: {"description": "a retry with the same Idempotency-Key"}, **_REFUSALS},
+)
 async def request_refund(
-    order_id: str,
+    order_id: PathId,
     body: RefundRequestBody,
     request: Request,
     actor: OrderActor,
@@ -170,24 +178,26 @@ async def request_refund(
         return await _respond(unit.conn, created, status=201)
 
 
-@router.get("/orders/{order_id}/refund-requests")
-async def list_refund_requests(order_id: str, request: Request, _: OrderActor) -> dict[str, Any]:
+@router.get("/orders/{order_id}/refund-requests", responses=_READS)
+async def list_refund_requests(order_id: PathId, request: Request, _: OrderActor) -> dict[str, Any]:
     async with _runtime(request).db.acquire() as conn:
         found = await repo.list_requests(conn, order_id)
         return {"order_id": order_id, "refund_requests": [await _view(conn, r) for r in found]}
 
 
-@router.get("/refund-requests/{request_id}")
-async def get_refund_request(request_id: str, request: Request, _: RequestActor) -> dict[str, Any]:
+@router.get("/refund-requests/{request_id}", responses=_READS)
+async def get_refund_request(
+    request_id: PathId, request: Request, _: RequestActor
+) -> dict[str, Any]:
     async with _runtime(request).db.acquire() as conn:
         found = await repo.get_request(conn, request_id)
         assert found is not None
         return await _view(conn, found)
 
 
-@router.post("/refund-requests/{request_id}/return-shipment")
+@router.post("/refund-requests/{request_id}/return-shipment", responses=_REFUSALS)
 async def report_return_shipment(
-    request_id: str, body: ReturnShipmentBody, request: Request, actor: RequestActor
+    request_id: PathId, body: ReturnShipmentBody, request: Request, actor: RequestActor
 ) -> JSONResponse:
     async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
         require_return(found.flow, found.status, "report a return parcel")
@@ -204,9 +214,9 @@ async def report_return_shipment(
     return await _act(request, request_id, step)
 
 
-@router.post("/refund-requests/{request_id}/approve")
+@router.post("/refund-requests/{request_id}/approve", responses=_REFUSALS)
 async def approve_refund(
-    request_id: str,
+    request_id: PathId,
     request: Request,
     actor: Operations,
     body: Annotated[ApproveBody | None, Body()] = None,
@@ -225,9 +235,9 @@ async def approve_refund(
     return await _act(request, request_id, step)
 
 
-@router.post("/refund-requests/{request_id}/reject")
+@router.post("/refund-requests/{request_id}/reject", responses=_REFUSALS)
 async def reject_refund(
-    request_id: str, body: RejectBody, request: Request, actor: Operations
+    request_id: PathId, body: RejectBody, request: Request, actor: Operations
 ) -> JSONResponse:
     async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
         require_status(found.status, UNDECIDED, "reject")
@@ -237,9 +247,9 @@ async def reject_refund(
     return await _act(request, request_id, step)
 
 
-@router.post("/refund-requests/{request_id}/return-received")
+@router.post("/refund-requests/{request_id}/return-received", responses=_REFUSALS)
 async def record_return_received(
-    request_id: str, request: Request, actor: Operations
+    request_id: PathId, request: Request, actor: Operations
 ) -> JSONResponse:
     async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
         require_return(found.flow, found.status, "receive a return")

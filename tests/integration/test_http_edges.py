@@ -161,3 +161,25 @@ async def test_405_and_options_list_every_method_the_path_has(
     options = await call(logistics, "OPTIONS", "/v1/stock/SKU-1")
     assert options.status_code == 204
     assert {"GET", "PUT"} <= set(options.headers["Allow"].replace(" ", "").split(","))
+
+
+@pytest.mark.parametrize("service", ["order", "payment", "logistics", "returns", "notify"])
+async def test_every_route_documents_503_with_retry_after_and_the_error_body(
+    services: dict[str, Runtime], service: str
+) -> None:
+    document = (await call(services[service], "GET", "/openapi.json")).json()
+    error = {"$ref": "#/components/schemas/Error"}
+    operations = [
+        (path, op)
+        for path, ops in document["paths"].items()
+        if path.startswith("/v1/")
+        for op in ops.values()
+    ]
+    assert operations
+    for path, op in operations:
+        unavailable = op["responses"]["503"]
+        assert "Retry-After" in unavailable["headers"], path
+        for status, response in op["responses"].items():
+            if status[0] in "45":
+                assert response["content"]["application/json"]["schema"] == error, (path, status)
+    assert "HTTPValidationError" not in document["components"]["schemas"]
