@@ -128,8 +128,8 @@ class Order:
             return "refunded"
         if self.refunded_amount > 0:
             return "partially_refunded"
-        if self.cancellation_requested:
-            return "cancellation_requested"
+        if self.cancellation_requested and self.stage is Stage.PAID:
+            return "cancellation_requested"  # a parcel that left anyway shows as it travels
         return self.stage.value
 
     @property

@@ -171,11 +171,18 @@ async def on_refund_requested(unit: Unit, msg: Incoming[rt.RefundRequested]) -> 
     e, at = msg.payload, msg.envelope.occurred_at
     details = _refund_details(e) | {"reason": e.reason}
     rid = e.refund_request_id
-    await react(
-        unit,
-        msg,
-        lambda o: reactions.refund_step(o, rid, "requested", at, "refund_requested", details),
-    )
+
+    def rule(order: Order) -> Outcome:
+        known = order.refunds.get(rid, {}).get("flow")
+        outcome = reactions.refund_step(order, rid, "requested", at, "refund_requested", details)
+        if known is not None and known != e.flow.value:  # the parcel left before it stopped
+            order.refunds[rid]["flow"] = e.flow.value
+            outcome.entries = [
+                domain.Entry(f"refund_converted:{rid}", at, "refund_converted", details)
+            ]
+        return outcome
+
+    await react(unit, msg, rule)
 
 
 async def on_refund_approved(unit: Unit, msg: Incoming[rt.RefundApproved]) -> None:

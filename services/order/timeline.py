@@ -27,6 +27,10 @@ SENTENCES: dict[str, str] = {
     "delayed": "Sorry, your order is delayed; it is now expected by {new_expected_date}.",
     "shipment_cancelled": "The shipment was stopped.",
     "refund_requested": "Refund of {money} requested.",
+    "refund_converted": (
+        "Your parcel had already left: once it comes back to us (refuse it at the door "
+        "or send it back), your refund of {money} is paid."
+    ),
     "refund_approved": "Refund of {money} approved.",
     "refund_rejected": "Refund request declined: {reason}",
     "return_shipped": "Return sent with {courier}, tracking number {tracking_number}.",
