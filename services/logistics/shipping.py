@@ -172,8 +172,9 @@ def effects_policy(runtime: Runtime) -> effects.Policy:
 
 async def stop(unit: Unit, record: Fulfilment, reason: str) -> Shipment | None:
     """Cancels a shipment that has not left. Returns the shipment when it is already on its
-    way (booked with the courier, or shipped: not recalled), None when nothing will leave. The order's row and its shipment's are
-    locked by the caller's reads, so a dispatch is either wholly before this or after it."""
+    way (booked with the courier, or shipped: not recalled), None when nothing will leave.
+    The order's row and its shipment's are locked by the caller's reads, so a dispatch is
+    either wholly before this or after it."""
     shipment = await repo.shipment_of_order(unit.conn, record.order_id)
     if shipment is None or shipment.status is ParcelStatus.CANCELLED:
         return None
