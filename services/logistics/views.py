@@ -43,7 +43,7 @@ class StockUpdate(BaseModel):
 
     on_hand: int = Field(ge=0, le=INT_MAX)
     low_stock_threshold: int = Field(default=0, ge=0, le=INT_MAX)
-    warehouse: str | None = Field(default=None, min_length=1, max_length=64)
+    warehouse: StorableText | None = Field(default=None, min_length=1, max_length=64)
     name: StorableText | None = Field(default=None, max_length=200)
     variant: StorableText | None = Field(default=None, max_length=200)
 
@@ -125,12 +125,12 @@ async def load_catalogue(request: Request) -> dict[str, Any]:
 class CheckpointBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    tracking_number: str = Field(min_length=1, max_length=64)
-    checkpoint_id: str = Field(min_length=1, max_length=128)
+    tracking_number: StorableText = Field(min_length=1, max_length=64)
+    checkpoint_id: StorableText = Field(min_length=1, max_length=128)
     checkpoint_at: AwareDatetime
-    city: str = Field(min_length=1, max_length=100)
+    city: StorableText = Field(min_length=1, max_length=100)
     status: CheckpointStatus
-    description: str = Field(default="", max_length=500)
+    description: StorableText = Field(default="", max_length=500)
 
 
 @router.post(

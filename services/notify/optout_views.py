@@ -25,6 +25,7 @@ from services.notify.settings import NotifySettings
 from shared import signing
 from shared.http import ApiError, Unauthorized
 from shared.logging import get_logger
+from shared.openapi import errors
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["notify"])
@@ -81,7 +82,9 @@ def _subscriber(settings: NotifySettings, token: str) -> optout.Subscriber:
             valid_seconds=settings.unsubscribe_link_days * 86400,
         )
     except optout.InvalidToken as exc:
-        raise ApiError("invalid_token", str(exc), fields=[{"field": "token"}]) from exc
+        raise ApiError(
+            "invalid_token", str(exc), fields=[{"field": "token", "message": str(exc)}]
+        ) from exc
 
 
 def _page(locale: str, heading: str, text: str, form: str = "") -> HTMLResponse:
@@ -91,7 +94,11 @@ def _page(locale: str, heading: str, text: str, form: str = "") -> HTMLResponse:
     )
 
 
-@router.get("/unsubscribe", response_class=HTMLResponse)
+@router.get(
+    "/unsubscribe",
+    response_class=HTMLResponse,
+    responses=errors(400, s400="the link is forged, broken or expired"),
+)
 async def unsubscribe_page(request: Request, token: Token) -> HTMLResponse:
     """The page an unsubscribe link opens: asks to confirm (a link preview must not opt out)."""
     _, settings = _settings(request)
@@ -105,7 +112,11 @@ async def unsubscribe_page(request: Request, token: Token) -> HTMLResponse:
     return _page(who.locale, heading, ask.format(contact=contact), form)
 
 
-@router.post("/unsubscribe", response_class=HTMLResponse)
+@router.post(
+    "/unsubscribe",
+    response_class=HTMLResponse,
+    responses=errors(400, s400="the link is forged, broken or expired"),
+)
 async def unsubscribe(request: Request, token: Token) -> HTMLResponse:
     """Opts the link's contact out of non-essential messages; a repeat changes nothing."""
     runtime, settings = _settings(request)
@@ -120,7 +131,9 @@ async def unsubscribe(request: Request, token: Token) -> HTMLResponse:
     return _page(who.locale, heading, done.format(contact=contact))
 
 
-@router.post("/sms/inbound")
+@router.post(
+    "/sms/inbound", responses=errors(401, s401="the gateway's signature is missing or wrong")
+)
 async def inbound_sms(request: Request) -> dict[str, Any]:
     """A customer's reply by SMS; an opt-out keyword unsubscribes the phone it came from."""
     runtime, settings = _settings(request)

@@ -41,6 +41,7 @@ from shared.http import (
     CurrencyCode,
     NotFound,
     PathId,
+    StorableText,
     Unauthorized,
     Unprocessable,
     bearer_token,
@@ -61,7 +62,7 @@ class Body_(BaseModel):
 
 
 class LineAsk(Body_):
-    line_id: str = Field(min_length=1, max_length=200)
+    line_id: StorableText = Field(min_length=1, max_length=200)
     quantity: int = Field(ge=1, le=INT_MAX)
 
 
@@ -78,16 +79,16 @@ class RefundRequestBody(Body_):
 
 
 class ReturnShipmentBody(Body_):
-    courier: str = Field(min_length=1, max_length=100)
-    tracking_number: str = Field(min_length=1, max_length=100)
+    courier: StorableText = Field(min_length=1, max_length=100)
+    tracking_number: StorableText = Field(min_length=1, max_length=100)
 
 
 class RejectBody(Body_):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: StorableText = Field(min_length=1, max_length=500)
 
 
 class ApproveBody(Body_):
-    note: str | None = Field(default=None, max_length=500)
+    note: StorableText | None = Field(default=None, max_length=500)
 
 
 def _runtime(request: Request) -> Runtime:
