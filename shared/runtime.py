@@ -70,6 +70,11 @@ class Runtime:
         self._faust: Any = None
         self._producer: Any = None
         self._server: _Server | None = None
+        self._stopping = False
+        self.failed_task: str | None = None
+        """The background task that died (`name: error`), if one did: readiness then fails
+        and `run_service` exits non-zero, so that a supervisor starts the process again."""
+        self.failed = asyncio.Event()
         self.migrations = definition.migrations()
 
     @property
@@ -186,8 +191,13 @@ class Runtime:
         self._tasks.append(task)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task died", task=task.get_name(), error=repr(task.exception()))
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        log.error("background task died", task=task.get_name(), error=repr(error))
+        if not self._stopping and self.failed_task is None:
+            self.failed_task = f"{task.get_name()}: {error!r}"
+            self.failed.set()
 
     async def _housekeeping(self) -> None:
         s = self.settings
@@ -197,12 +207,16 @@ class Runtime:
                     metrics.OUTBOX_BACKLOG.set(await outbox.backlog(conn))
                     await outbox.purge(conn, s.outbox_retention_hours)
                     await inbox.purge(conn, s.inbox_retention_days)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("housekeeping failed", error=repr(exc))
+            except Exception as exc:
+                if not db.is_transient(exc):
+                    raise
+                log.warning("housekeeping failed; retrying", error=repr(exc))
             await asyncio.sleep(5)
 
     async def readiness(self) -> dict[str, Any]:
-        checks: dict[str, Any] = {}
+        checks: dict[str, Any] = {"background": {"ok": self.failed_task is None}}
+        if self.failed_task is not None:
+            checks["background"]["failed"] = self.failed_task
         try:
             async with self.db.acquire() as conn:
                 pending = await db.pending_migrations(conn, self.migrations)
@@ -218,6 +232,7 @@ class Runtime:
         return checks
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._server is not None:
             self._server.should_exit = True
         if self._faust is not None:
@@ -237,7 +252,8 @@ class Runtime:
 
 
 def run_service(build: Callable[[], ServiceDefinition]) -> None:
-    """The `python -m services.<name>` entry point: run until SIGTERM or SIGINT."""
+    """The `python -m services.<name>` entry point: run until SIGTERM or SIGINT, or until a
+    background task dies, then the process exits with status 1 for its supervisor."""
     definition = build()
     s = definition.settings
     configure_logging(definition.name, fmt=s.resolved_log_format, level=s.log_level)
@@ -250,9 +266,20 @@ def run_service(build: Callable[[], ServiceDefinition]) -> None:
         runtime = Runtime(definition)
         try:
             await runtime.start()
-            await stop.wait()
-            log.info("stopping")
+            await _first(stop.wait(), runtime.failed.wait())
+            log.info("stopping", failed_task=runtime.failed_task)
         finally:
             await runtime.stop()
+        if runtime.failed_task is not None:
+            raise SystemExit(1)
 
     asyncio.run(main())
+
+
+async def _first(*waits: Awaitable[Any]) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
