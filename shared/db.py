@@ -26,6 +26,13 @@ _MIGRATION_LOCK = 0x0F0F_1001
 # shutdowns (57P01-57P03) and too many connections (53300); class 08 is checked by prefix.
 _UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 _RELISTEN_SECONDS = 1.0
+_CLIENT_SIDE = (
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -34,12 +41,14 @@ def is_transient(exc: BaseException) -> bool:
     Every background loop retries these and treats anything else as a bug.
 
     Also true for the client's own connection failures: asyncpg's InterfaceError (a closed
-    or broken connection, a pool that lost its connection), OSError and ConnectionError
-    (refused, reset), and TimeoutError (a connect or a command that did not answer)."""
+    or broken connection, a pool that lost its connection) and InternalClientError (what a
+    connection the server dropped mid-command answers next: "cannot switch to state ...;
+    another operation is in progress"), OSError and ConnectionError (refused, reset), and
+    TimeoutError (a connect or a command that did not answer)."""
     if isinstance(exc, asyncpg.PostgresError):
         state = str(getattr(exc, "sqlstate", "") or "")
         return state.startswith("08") or state in _UNAVAILABLE_STATES
-    return isinstance(exc, (asyncpg.InterfaceError, OSError, ConnectionError, TimeoutError))
+    return isinstance(exc, _CLIENT_SIDE)
 
 
 @dataclass(frozen=True)

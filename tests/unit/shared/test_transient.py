@@ -19,6 +19,9 @@ from shared import consumer, db
         asyncpg.ConnectionFailureError("connection failure"),  # 08006
         asyncpg.PostgresConnectionError("connection exception"),  # 08000
         asyncpg.InterfaceError("connection is closed"),
+        asyncpg.exceptions.InternalClientError(
+            "cannot switch to state 12; another operation (2) is in progress"
+        ),
         ConnectionRefusedError(111, "Connect call failed"),
         ConnectionResetError(104, "Connection reset by peer"),
         OSError(113, "No route to host"),
