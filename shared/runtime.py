@@ -123,9 +123,9 @@ class Runtime:
         self._spawn(self._housekeeping(), "housekeeping")
         for background in self.definition.background:
             self._spawn(background(self), getattr(background, "__name__", "background"))
-        await self._start_consumer()
-        if http:
+        if http:  # answers before the consumer has joined its group
             await self._start_http()
+        await self._start_consumer()
         log.info("service started", http_port=s.http_port if http else None)
 
     async def _start_consumer(self) -> None:
@@ -146,6 +146,7 @@ class Runtime:
             self.settings.kafka_bootstrap,
             group_suffix=self.definition.consumer_group_suffix
             or self.settings.consumer_group_suffix,
+            instance_id=self.settings.consumer_instance_id,
         )
         attach_agents(self._faust, topics, processor)
         await self._faust.start()

@@ -24,14 +24,29 @@ from shared.contracts.registry import Topic
 
 BATCH_MAX = 200
 BATCH_WITHIN_SECONDS = 0.01
+# A member that stops heartbeating (a crashed process) leaves the group after this long,
+# rather than faust's 60 s, during which its partitions are consumed by no one.
+SESSION_TIMEOUT_SECONDS = 10.0
+HEARTBEAT_SECONDS = 1.0
 
 
-def build_faust_app(service: str, bootstrap: str, *, group_suffix: str = "") -> faust.App:
+def build_faust_app(
+    service: str, bootstrap: str, *, group_suffix: str = "", instance_id: str | None = None
+) -> faust.App:
+    """`instance_id` names this replica for static group membership (`group.instance.id`):
+    a replica restarted under the same name takes its partitions back at once instead of
+    waiting for its predecessor's session to time out. Two live replicas must never share
+    one (the broker fences the older)."""
     datadir = Path(tempfile.gettempdir()) / "fulfil-faust"  # faust wants one; tables are unused
     datadir.mkdir(exist_ok=True)
+    group = f"fulfil-{service}{group_suffix}"
     return faust.App(
-        f"fulfil-{service}{group_suffix}",
+        group,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
+        broker_client_id=f"fulfil-{service}",
+        consumer_group_instance_id=f"{group}-{instance_id}" if instance_id else None,
+        broker_session_timeout=SESSION_TIMEOUT_SECONDS,
+        broker_heartbeat_interval=HEARTBEAT_SECONDS,
         key_serializer="raw",
         value_serializer="raw",
         web_enabled=False,
