@@ -23,6 +23,7 @@ from shared.consumer import Handler, MessageProcessor
 from shared.contracts.registry import consumed_by
 from shared.http import create_http_app
 from shared.kafka.agents import attach_agents, build_faust_app
+from shared.kafka.lag import LagMonitor
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 from shared.timers import Timer, TimerHandler, TimerPoller
@@ -149,6 +150,13 @@ class Runtime:
             instance_id=self.settings.consumer_instance_id,
         )
         attach_agents(self._faust, topics, processor)
+        lag = LagMonitor(
+            self.settings.kafka_bootstrap,
+            self._faust.conf.id,
+            [t.name for t in topics],
+            client_id=f"fulfil-{self.name}-lag",
+        )
+        self._spawn(lag.run(), "consumer-lag")
         await self._faust.start()
 
     async def _start_http(self) -> None:

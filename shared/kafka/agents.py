@@ -18,7 +18,6 @@ from typing import Any
 
 import faust
 
-from shared import metrics
 from shared.consumer import MessageProcessor, RawMessage
 from shared.contracts.registry import Topic
 
@@ -94,19 +93,5 @@ def attach_agents(app: faust.App, topics: tuple[Topic, ...], processor: MessageP
                 await processor.process_batch(raws)
                 for event in events:
                     await stream.ack(event)
-                _record_lag(app, raws)
 
         app.agent(channel, name=f"{app.conf.id}.{declared.name}", concurrency=1)(consume)
-
-
-def _record_lag(app: faust.App, raws: list[RawMessage]) -> None:
-    from faust.types import TP
-
-    last = {(raw.topic, raw.partition): raw.offset for raw in raws}
-    for (name, partition), offset in last.items():
-        try:
-            highwater = app.consumer.highwater(TP(name, partition))
-        except Exception:  # lag is best effort; never fail a message over a metric
-            return
-        if highwater is not None:
-            metrics.CONSUMER_LAG.labels(name, str(partition)).set(max(0, highwater - offset - 1))
