@@ -149,7 +149,7 @@ class Runtime:
             or self.settings.consumer_group_suffix,
             instance_id=self.settings.consumer_instance_id,
         )
-        attach_agents(self._faust, topics, processor)
+        attach_agents(self._faust, topics, processor, on_failure=self._fail)
         lag = LagMonitor(
             self.settings.kafka_bootstrap,
             self._faust.conf.id,
@@ -203,9 +203,13 @@ class Runtime:
         if task.cancelled() or task.exception() is None:
             return
         error = task.exception()
-        log.error("background task died", task=task.get_name(), error=repr(error))
+        assert error is not None
+        self._fail(task.get_name(), error)
+
+    def _fail(self, what: str, error: BaseException) -> None:
+        log.error("background task died", task=what, error=repr(error))
         if not self._stopping and self.failed_task is None:
-            self.failed_task = f"{task.get_name()}: {error!r}"
+            self.failed_task = f"{what}: {error!r}"
             self.failed.set()
 
     async def _housekeeping(self) -> None:

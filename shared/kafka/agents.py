@@ -13,6 +13,7 @@ effectively-once processing.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +76,16 @@ def _raw(message: Any) -> RawMessage:
     )
 
 
-def attach_agents(app: faust.App, topics: tuple[Topic, ...], processor: MessageProcessor) -> None:
-    """One agent per topic; each record goes to the processor, then is acknowledged."""
+def attach_agents(
+    app: faust.App,
+    topics: tuple[Topic, ...],
+    processor: MessageProcessor,
+    on_failure: Callable[[str, BaseException], None] | None = None,
+) -> None:
+    """One agent per topic; each record goes to the processor, then is acknowledged.
+    The processor retries what is transient and dead-letters poison itself, so what
+    escapes it is a bug: `on_failure` hears of it (the runtime then stops the process for
+    its supervisor) rather than faust restarting the agent past unacknowledged records."""
     for declared in topics:
         channel = app.topic(
             declared.name,
@@ -87,10 +96,15 @@ def attach_agents(app: faust.App, topics: tuple[Topic, ...], processor: MessageP
             allow_empty=True,
         )
 
-        async def consume(stream: Any) -> None:
+        async def consume(stream: Any, name: str = declared.name) -> None:
             async for events in stream.noack_take(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
                 raws = [_raw(event.message) for event in events]
-                await processor.process_batch(raws)
+                try:
+                    await processor.process_batch(raws)
+                except Exception as exc:
+                    if on_failure is not None:
+                        on_failure(f"consumer:{name}", exc)
+                    raise
                 for event in events:
                     await stream.ack(event)
 
