@@ -24,7 +24,7 @@ import asyncpg
 import structlog
 from pydantic import ValidationError
 
-from shared import inbox, metrics, outbox
+from shared import db, inbox, metrics, outbox
 from shared.contracts.envelope import Envelope, Event, event_types
 from shared.contracts.registry import dead_letter_topic, topic
 from shared.logging import get_logger
@@ -33,16 +33,13 @@ from shared.unit import Unit
 log = get_logger(component="consumer")
 E = TypeVar("E", bound=Event)
 
-TRANSIENT = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-)
+_CONFLICTS = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """What a retry of the same message can cure: the database being unreachable
+    (`db.is_transient`) or a conflict with a concurrent transaction."""
+    return db.is_transient(exc) or isinstance(exc, _CONFLICTS)
 
 
 @dataclass(frozen=True)
@@ -244,7 +241,8 @@ class MessageProcessor:
 
     async def _attempt(self, handler: Handler, incoming: Incoming[Event]) -> str:
         envelope, raw = incoming.envelope, incoming.raw
-        failures = 0
+        failures = 0  # every failed attempt, for the backoff
+        handler_failures = 0  # only those an outage does not explain count towards poison
         while True:
             started = time.perf_counter()
             try:
@@ -259,18 +257,19 @@ class MessageProcessor:
                 return outcome
             except asyncio.CancelledError:
                 raise
-            except TRANSIENT as exc:
-                failures += 1
-                metrics.HANDLER_RETRIES.labels(envelope.type, "transient").inc()
-                log.warning("transient failure; retrying", attempt=failures, error=repr(exc))
             except Exception as exc:
                 failures += 1
-                metrics.HANDLER_RETRIES.labels(envelope.type, "handler").inc()
-                if failures >= self.max_attempts:
-                    poison = Poison("handler_failed", repr(exc), envelope)
-                    log.exception("handler keeps failing; dead-lettering", attempts=failures)
-                    return await self._settle_poison(raw, poison, attempts=failures)
-                log.warning("handler failed; retrying", attempt=failures, error=repr(exc))
+                if is_transient(exc):
+                    metrics.HANDLER_RETRIES.labels(envelope.type, "transient").inc()
+                    log.warning("transient failure; retrying", attempt=failures, error=repr(exc))
+                else:
+                    handler_failures += 1
+                    metrics.HANDLER_RETRIES.labels(envelope.type, "handler").inc()
+                    if handler_failures >= self.max_attempts:
+                        poison = Poison("handler_failed", repr(exc), envelope)
+                        log.exception("handler keeps failing; dead-lettering", attempts=failures)
+                        return await self._settle_poison(raw, poison, attempts=failures)
+                    log.warning("handler failed; retrying", attempt=failures, error=repr(exc))
             await asyncio.sleep(self._backoff(failures))
 
     def _backoff(self, failures: int) -> float:
@@ -283,7 +282,9 @@ class MessageProcessor:
                 return await self._dead_letter(raw, poison, attempts)
             except asyncio.CancelledError:
                 raise
-            except TRANSIENT as exc:
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
                 failures += 1
                 log.warning("cannot record dead letter yet; retrying", error=repr(exc))
                 await asyncio.sleep(self._backoff(failures))

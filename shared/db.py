@@ -1,4 +1,4 @@
-"""PostgreSQL: the connection pool and the migration runner.
+"""PostgreSQL: the connection pool, the migration runner and what counts as an outage.
 
 Migrations are plain SQL files named `NNNN_description.sql`: the shared ones
 (outbox, inbox, timers) first, then the service's own. Each runs once, in its
@@ -22,6 +22,33 @@ import asyncpg
 
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x0F0F_1001
+# Server answers that mean "not now" rather than "not this": admin, crash and recovery
+# shutdowns (57P01-57P03) and too many connections (53300); class 08 is checked by prefix.
+_UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+_RELISTEN_SECONDS = 1.0
+_CLIENT_SIDE = (
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached or went away (it is restarting,
+    the connection dropped, every slot is taken), so the same work succeeds once it is back.
+    Every background loop retries these and treats anything else as a bug.
+
+    Also true for the client's own connection failures: asyncpg's InterfaceError (a closed
+    or broken connection, a pool that lost its connection) and InternalClientError (what a
+    connection the server dropped mid-command answers next: "cannot switch to state ...;
+    another operation is in progress"), OSError and ConnectionError (refused, reset), and
+    TimeoutError (a connect or a command that did not answer)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        state = str(getattr(exc, "sqlstate", "") or "")
+        return state.startswith("08") or state in _UNAVAILABLE_STATES
+    return isinstance(exc, _CLIENT_SIDE)
 
 
 @dataclass(frozen=True)
@@ -60,21 +87,36 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 async def woken_by(dsn: str, channel: str) -> AsyncIterator[asyncio.Event]:
     """An event set whenever a NOTIFY on `channel` commits, for loops that otherwise poll.
     The listening connection is the caller's own (LISTEN is session state, never left on
-    a pooled connection). When it cannot connect, the event is never set and the caller
-    keeps polling."""
+    a pooled connection). When it is lost (the database restarted) it is reopened, and the
+    event is set on each reconnect so that the caller looks for what it may have missed;
+    until then the caller keeps polling."""
     woken = asyncio.Event()
-    conn: asyncpg.Connection | None = None
-    try:
-        conn = await asyncpg.connect(dsn)
-        await conn.add_listener(channel, lambda *_: woken.set())
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        conn = None
+    listener = asyncio.ensure_future(_listen(dsn, channel, woken))
     try:
         yield woken
     finally:
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(conn.close())
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await listener
+
+
+async def _listen(dsn: str, channel: str, woken: asyncio.Event) -> None:
+    while True:
+        conn: asyncpg.Connection | None = None
+        try:
+            conn = await asyncpg.connect(dsn)
+            await conn.add_listener(channel, lambda *_: woken.set())
+            woken.set()
+            while not conn.is_closed():
+                await asyncio.sleep(_RELISTEN_SECONDS)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(conn.close(timeout=2))
+        await asyncio.sleep(_RELISTEN_SECONDS)
 
 
 async def _no_session_state(conn: asyncpg.Connection) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
-from shared import metrics
+from shared import db, metrics
 from shared.contracts.envelope import Envelope
 from shared.contracts.registry import Topic
 from shared.logging import get_logger
@@ -103,15 +104,20 @@ class OutboxRelay:
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
-        """Publishes until cancelled; waits for the leader lock when another replica holds it."""
+        """Publishes until cancelled; waits for the leader lock when another replica holds it.
+        When the database or the broker is unavailable it starts over (a new listening
+        connection, the lock taken again); anything else ends the loop, and the runtime
+        with it."""
         while True:
             try:
                 await self._lead()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox relay failed; restarting")
-                await asyncio.sleep(1)
+            except Exception as exc:
+                if not (db.is_transient(exc) or isinstance(exc, KafkaError)):
+                    raise
+                log.warning("outbox relay interrupted; restarting", error=repr(exc))
+            await asyncio.sleep(1)
 
     async def _lead(self) -> None:
         conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
@@ -119,12 +125,15 @@ class OutboxRelay:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
                 await asyncio.sleep(self.poll_seconds * 4)
             await conn.add_listener("outbox", self._notified)
-            while True:
+            # The lock and the listener live on this connection: once it is gone (the
+            # database restarted) another replica may lead, so this one starts over.
+            while not conn.is_closed():
                 self._wake.clear()
                 while await self.publish_batch() == self.batch_size:
                     pass
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            raise asyncpg.ConnectionDoesNotExistError("the relay's listening connection closed")
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(conn.close())

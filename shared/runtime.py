@@ -24,6 +24,7 @@ from shared.contracts.registry import consumed_by
 from shared.dberrors import database_unavailable
 from shared.http import create_http_app
 from shared.kafka.agents import attach_agents, build_faust_app
+from shared.kafka.lag import LagMonitor
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 from shared.timers import Timer, TimerHandler, TimerPoller
@@ -71,6 +72,11 @@ class Runtime:
         self._faust: Any = None
         self._producer: Any = None
         self._server: _Server | None = None
+        self._stopping = False
+        self.failed_task: str | None = None
+        """The background task that died (`name: error`), if one did: readiness then fails
+        and `run_service` exits non-zero, so that a supervisor starts the process again."""
+        self.failed = asyncio.Event()
         self.migrations = definition.migrations()
 
     @property
@@ -119,9 +125,9 @@ class Runtime:
         self._spawn(self._housekeeping(), "housekeeping")
         for background in self.definition.background:
             self._spawn(background(self), getattr(background, "__name__", "background"))
-        await self._start_consumer()
-        if http:
+        if http:  # answers before the consumer has joined its group
             await self._start_http()
+        await self._start_consumer()
         log.info("service started", http_port=s.http_port if http else None)
 
     async def _start_consumer(self) -> None:
@@ -142,8 +148,16 @@ class Runtime:
             self.settings.kafka_bootstrap,
             group_suffix=self.definition.consumer_group_suffix
             or self.settings.consumer_group_suffix,
+            instance_id=self.settings.consumer_instance_id,
         )
-        attach_agents(self._faust, topics, processor)
+        attach_agents(self._faust, topics, processor, on_failure=self._fail)
+        lag = LagMonitor(
+            self.settings.kafka_bootstrap,
+            self._faust.conf.id,
+            [t.name for t in topics],
+            client_id=f"fulfil-{self.name}-lag",
+        )
+        self._spawn(lag.run(), "consumer-lag")
         await self._faust.start()
 
     async def _start_http(self) -> None:
@@ -187,8 +201,17 @@ class Runtime:
         self._tasks.append(task)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task died", task=task.get_name(), error=repr(task.exception()))
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        assert error is not None
+        self._fail(task.get_name(), error)
+
+    def _fail(self, what: str, error: BaseException) -> None:
+        log.error("background task died", task=what, error=repr(error))
+        if not self._stopping and self.failed_task is None:
+            self.failed_task = f"{what}: {error!r}"
+            self.failed.set()
 
     async def _housekeeping(self) -> None:
         s = self.settings
@@ -198,12 +221,16 @@ class Runtime:
                     metrics.OUTBOX_BACKLOG.set(await outbox.backlog(conn))
                     await outbox.purge(conn, s.outbox_retention_hours)
                     await inbox.purge(conn, s.inbox_retention_days)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("housekeeping failed", error=repr(exc))
+            except Exception as exc:
+                if not db.is_transient(exc):
+                    raise
+                log.warning("housekeeping failed; retrying", error=repr(exc))
             await asyncio.sleep(5)
 
     async def readiness(self) -> dict[str, Any]:
-        checks: dict[str, Any] = {}
+        checks: dict[str, Any] = {"background": {"ok": self.failed_task is None}}
+        if self.failed_task is not None:
+            checks["background"]["failed"] = self.failed_task
         try:
             async with asyncio.timeout(3), self.db.acquire() as conn:
                 pending = await db.pending_migrations(conn, self.migrations)
@@ -220,6 +247,7 @@ class Runtime:
         return checks
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._server is not None:
             self._server.should_exit = True
         if self._faust is not None:
@@ -239,7 +267,8 @@ class Runtime:
 
 
 def run_service(build: Callable[[], ServiceDefinition]) -> None:
-    """The `python -m services.<name>` entry point: run until SIGTERM or SIGINT."""
+    """The `python -m services.<name>` entry point: run until SIGTERM or SIGINT, or until a
+    background task dies, then the process exits with status 1 for its supervisor."""
     definition = build()
     s = definition.settings
     configure_logging(definition.name, fmt=s.resolved_log_format, level=s.log_level)
@@ -252,9 +281,20 @@ def run_service(build: Callable[[], ServiceDefinition]) -> None:
         runtime = Runtime(definition)
         try:
             await runtime.start()
-            await stop.wait()
-            log.info("stopping")
+            await _first(stop.wait(), runtime.failed.wait())
+            log.info("stopping", failed_task=runtime.failed_task)
         finally:
             await runtime.stop()
+        if runtime.failed_task is not None:
+            raise SystemExit(1)
 
     asyncio.run(main())
+
+
+async def _first(*waits: Awaitable[Any]) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

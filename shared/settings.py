@@ -39,6 +39,7 @@ class ServiceSettings(BaseSettings):
     timer_poll_seconds: float = 1.0
     timer_max_attempts: int = 10
     consumer_group_suffix: str = ""
+    consumer_instance_id: str | None = None  # unique per replica (e.g. the pod name)
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 10.0

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import structlog
 
-from shared import metrics
+from shared import db, metrics
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
@@ -97,13 +97,18 @@ class TimerPoller:
         self.max_attempts = max_attempts
 
     async def run(self) -> None:
+        """Fires due timers until cancelled. While the database is unreachable (restarting,
+        connections dropped) it keeps trying; anything else ends the loop, and the runtime
+        with it."""
         while True:
             try:
                 while await self.fire_next():
                     pass
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
+                if not db.is_transient(exc):
+                    raise
                 log.warning("timer poll failed; retrying", error=repr(exc))
             await asyncio.sleep(self.poll_seconds)
 

@@ -54,10 +54,12 @@ async def run_sender(runtime: Runtime) -> None:
                     continue
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("sending pass failed; retrying", error=repr(exc))
-            except Exception:  # keep delivering; claimed messages come back when their lease ends
-                log.exception("sending pass failed unexpectedly; retrying")
+            except Exception as exc:
+                # keep delivering either way; claimed messages come back when their lease ends
+                if db.is_transient(exc):
+                    log.warning("sending pass failed; retrying", error=repr(exc))
+                else:
+                    log.exception("sending pass failed unexpectedly; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(recorded.wait(), poll)
 

@@ -140,3 +140,35 @@ async def test_relay_killed_mid_batch_and_restarted_loses_nothing(
     assert set(published) == set(expected), "every committed event arrived"
     first_seen = list(dict.fromkeys(published))
     assert first_seen == expected, "first deliveries keep the commit order of the key"
+
+
+_RELAY_LOCK_HOLDER = (
+    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+async def test_the_relay_takes_its_lock_again_when_its_connection_is_cut(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    """The relay's own connection holds the leader lock and the LISTEN: when the database
+    drops it (a restart, an administrator), the relay reconnects, leads again and goes on
+    publishing, rather than publishing without the lock another replica could take."""
+    definition = build(settings_for(OrderSettings, infra.bootstrap, database))
+    async with running(definition, http=False) as runtime:
+        lock = 0x0F0F_2002
+        async with runtime.db.acquire() as conn:
+            first = await eventually(
+                lambda: conn.fetchval(_RELAY_LOCK_HOLDER, lock), what="the relay leads"
+            )
+            await conn.execute("SELECT pg_terminate_backend($1)", first)
+
+            async def leads_again() -> int | None:
+                holder = await conn.fetchval(_RELAY_LOCK_HOLDER, lock)
+                return holder if holder not in (None, first) else None
+
+            await eventually(leads_again, timeout=15, what="the relay leads again")
+        order_id = f"ord_{uuid.uuid4().hex[:8]}"
+        async with runtime.unit() as unit:
+            await unit.emit(OrderClosed(), order_id=order_id)
+        await tail.wait_for(lambda r: r.key == order_id.encode())

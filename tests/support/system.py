@@ -14,10 +14,15 @@ from tests.support.infra import REPO, Infra
 from tests.support.kafka import start_group_at_end
 
 
-async def start_system(infra: Infra, extra_env: dict[str, str]) -> tuple[Stack, dict[str, Any]]:
+async def start_system(
+    infra: Infra, extra_env: dict[str, str], databases: dict[str, str] | None = None
+) -> tuple[Stack, dict[str, Any]]:
+    """Starts the system; `databases` (service -> DSN) puts it on another server than the
+    tests' own (a test that kills its database server), else each gets a fresh database."""
     base = REPO / ".local" / "test" / f"system-{uuid.uuid4().hex[:8]}"
     stack = Stack(Path(base))
-    databases = {name: await infra.create_database(f"e2e_{name}") for name in SERVICES}
+    if databases is None:
+        databases = {name: await infra.create_database(f"e2e_{name}") for name in SERVICES}
     suffix = f"-e2e-{uuid.uuid4().hex[:8]}"
     for name in SERVICES:  # a fresh deployment: start after what earlier tests published
         topics = [t.name for t in consumed_by(name)]

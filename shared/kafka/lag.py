@@ -1,0 +1,99 @@
+"""Consumer lag as the broker sees it: per partition, end offset minus the group's commit.
+
+Measured on a timer, apart from consuming, so a consumer that is stalled or stopped shows
+its lag growing and a service that has had nothing to consume shows 0 for every
+partition of its topics. A partition the group never committed counts from its first
+offset (the group starts at the earliest record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from shared import metrics
+from shared.logging import get_logger
+
+log = get_logger(component="lag")
+LAG_EVERY_SECONDS = 5.0
+
+
+class LagMonitor:
+    def __init__(self, bootstrap: str, group: str, topics: Iterable[str], client_id: str) -> None:
+        self.bootstrap = bootstrap
+        self.group = group
+        self.topics = list(topics)
+        self.client_id = client_id
+        self._admin: AIOKafkaAdminClient | None = None
+        self._offsets: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        self._admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap, client_id=self.client_id
+        )
+        self._offsets = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, client_id=self.client_id, enable_auto_commit=False
+        )
+        await self._admin.start()
+        await self._offsets.start()
+
+    async def stop(self) -> None:
+        if self._offsets is not None:
+            with contextlib.suppress(Exception):
+                await self._offsets.stop()
+        if self._admin is not None:
+            with contextlib.suppress(Exception):
+                await self._admin.close()
+
+    async def measure(self) -> dict[tuple[str, int], int]:
+        """The lag of every partition of the topics, and sets the gauge to it."""
+        assert self._admin is not None and self._offsets is not None, "not started"
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in self.topics
+            for partition in sorted(await self._partitions(topic))
+        ]
+        committed = await self._admin.list_consumer_group_offsets(self.group, partitions=partitions)
+        ends = await self._offsets.end_offsets(partitions)
+        starts = await self._offsets.beginning_offsets(partitions)
+        lags = {}
+        for tp in partitions:
+            done = committed.get(tp)
+            position = done.offset if done is not None and done.offset >= 0 else starts[tp]
+            lags[(tp.topic, tp.partition)] = max(0, ends[tp] - position)
+            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
+                lags[(tp.topic, tp.partition)]
+            )
+        return lags
+
+    async def run(self) -> None:
+        """Measures every LAG_EVERY_SECONDS until cancelled; while the broker does not answer
+        the gauge keeps its last values and the monitor tries again next time."""
+        started = False
+        try:
+            while True:
+                try:
+                    if not started:
+                        await self.start()
+                        started = True
+                    await self.measure()
+                except (KafkaError, OSError, TimeoutError) as exc:
+                    log.warning("consumer lag not measured", error=repr(exc))
+                    if not started:
+                        await self.stop()
+                await asyncio.sleep(LAG_EVERY_SECONDS)
+        finally:
+            await self.stop()
+
+    async def _partitions(self, topic: str) -> set[int]:
+        assert self._offsets is not None
+        found = self._offsets.partitions_for_topic(topic)
+        if not found:
+            await self._offsets._client.force_metadata_update()
+            found = self._offsets.partitions_for_topic(topic)
+        return set(found or ())

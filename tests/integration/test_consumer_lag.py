@@ -1,0 +1,64 @@
+"""Consumer lag comes from the broker (end offset minus the group's commit), on a timer:
+a service with nothing to consume reports 0 for each of its partitions, and the lag of a
+consumer that is not running grows with every record published."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+
+from services.returns.app import build
+from services.returns.settings import ReturnsSettings
+from shared.contracts.envelope import Envelope
+from shared.contracts.events.order import OrderClosed
+from shared.contracts.registry import consumed_by
+from shared.kafka.lag import LagMonitor
+from tests.support.infra import Infra
+from tests.support.kafka import publish, start_group_at_end
+from tests.support.polling import eventually
+from tests.support.services import base_url, running, settings_for
+
+LAG_LINE = re.compile(r'^fulfil_consumer_lag\{partition="(\d+)",topic="([^"]+)"\} (\S+)$', re.M)
+
+
+async def test_a_service_that_consumed_nothing_reports_zero_lag_per_partition(
+    infra: Infra, database: str
+) -> None:
+    group = f"-lag-{uuid.uuid4().hex[:8]}"
+    topics = [t.name for t in consumed_by("returns")]
+    await start_group_at_end(infra.bootstrap, f"fulfil-returns{group}", topics)
+    settings = settings_for(ReturnsSettings, infra.bootstrap, database)
+    async with (
+        running(build(settings), group=group) as runtime,
+        httpx.AsyncClient(base_url=base_url(runtime), timeout=5) as client,
+    ):
+
+        async def reported() -> dict[str, list[float]] | None:
+            text = (await client.get("/metrics")).text
+            found: dict[str, list[float]] = {}
+            for _, topic, value in LAG_LINE.findall(text):
+                found.setdefault(topic, []).append(float(value))
+            return found if set(topics) <= set(found) else None
+
+        lags = await eventually(reported, timeout=20, what="a lag series per topic")
+    assert all(value == 0 for topic in topics for value in lags[topic]), lags
+
+
+async def test_the_lag_of_a_stopped_consumer_grows_as_events_are_published(
+    infra: Infra,
+) -> None:
+    group = f"fulfil-lag-probe-{uuid.uuid4().hex[:8]}"
+    topic = "orders.v1"
+    await start_group_at_end(infra.bootstrap, group, [topic])
+    monitor = LagMonitor(infra.bootstrap, group, [topic], client_id="fulfil-lag-test")
+    await monitor.start()
+    try:
+        assert sum((await monitor.measure()).values()) == 0
+        for _ in range(3):
+            event = Envelope.wrap(OrderClosed(), producer="order", order_id=f"ord_{uuid.uuid4()}")
+            await publish(infra.bootstrap, event, topic=topic)
+        assert sum((await monitor.measure()).values()) == 3
+    finally:
+        await monitor.stop()
