@@ -194,6 +194,14 @@ async def set_paid(conn: Conn, order_id: str, paid_at: datetime) -> None:
     )
 
 
+async def set_promise(conn: Conn, order_id: str, promised: date) -> None:
+    await conn.execute(
+        "UPDATE fulfilments SET promised_ship_date = $2, updated_at = now() WHERE order_id = $1",
+        order_id,
+        promised,
+    )
+
+
 async def add_reservations(conn: Conn, order_id: str, allocations: Sequence[Allocation]) -> None:
     await conn.executemany(
         "INSERT INTO reservations (order_id, sku, warehouse, quantity) VALUES ($1, $2, $3, $4)",
