@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from services.logistics.domain import Allocation, StockLevel
+from services.logistics.domain import Allocation, Holding, StockLevel
 
 Conn: TypeAlias = asyncpg.Connection
 
@@ -216,6 +216,20 @@ async def reservations(conn: Conn, order_id: str) -> list[Allocation]:
         order_id,
     )
     return [Allocation(**dict(r)) for r in rows]
+
+
+async def holdings(conn: Conn, sku: str, warehouse: str) -> list[Holding]:
+    """The units orders still hold on one stock row (not shipped, not released), oldest
+    reservation first."""
+    rows = await conn.fetch(
+        """SELECT r.order_id, r.quantity FROM reservations r
+           JOIN fulfilments f ON f.order_id = r.order_id
+           WHERE r.sku = $1 AND r.warehouse = $2 AND f.state = 'reserved'
+           ORDER BY f.created_at, f.order_id""",
+        sku,
+        warehouse,
+    )
+    return [Holding(**dict(r)) for r in rows]
 
 
 async def mark_restocked(conn: Conn, refund_request_id: str, order_id: str) -> bool:
