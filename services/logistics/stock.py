@@ -127,7 +127,9 @@ async def put(
     """Records a count. A count below what orders hold withdraws the orders that no
     longer fit (see `domain.recount`): cancelled as a stock shortage, so the order
     service refunds them with an apology; the others keep their units and ship."""
-    await repo.lock_stock(unit.conn, [sku])
+    # Every row a withdrawn order gives back is locked up front, in the reservers' order.
+    holders = [h.order_id for h in await repo.holdings(unit.conn, sku, warehouse)]
+    await repo.lock_stock(unit.conn, [sku, *await repo.skus_held(unit.conn, holders)])
     for withdrawal in recount(on_hand, await repo.holdings(unit.conn, sku, warehouse)):
         await _withdraw(unit, sku, withdrawal)
     level = await repo.put_stock(

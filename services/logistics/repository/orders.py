@@ -232,6 +232,13 @@ async def holdings(conn: Conn, sku: str, warehouse: str) -> list[Holding]:
     return [Holding(**dict(r)) for r in rows]
 
 
+async def skus_held(conn: Conn, order_ids: Sequence[str]) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT sku FROM reservations WHERE order_id = ANY($1::text[])", list(order_ids)
+    )
+    return [str(r["sku"]) for r in rows]
+
+
 async def mark_restocked(conn: Conn, refund_request_id: str, order_id: str) -> bool:
     """False when this return was put back on the shelf before."""
     result = await conn.execute(
