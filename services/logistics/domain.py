@@ -1,9 +1,9 @@
 """The logistics service's business rules: pure functions and values, no I/O.
 
-Stock: all-or-nothing allocation of an order's lines over the warehouses, and
-the low-stock crossing. Shipping: the promise (cut-off, working days,
-holidays), the courier choice, and how tracking checkpoints move a parcel
-forward (never backwards).
+Stock: all-or-nothing allocation of an order's lines over the warehouses, the
+orders a short recount withdraws, and the low-stock crossing. Shipping: the
+promise (cut-off, working days, holidays), the courier choice, and how tracking
+checkpoints move a parcel forward (never backwards).
 """
 
 from __future__ import annotations
@@ -83,6 +83,36 @@ def allocate(
             if remaining == 0:
                 break
     return allocations, []
+
+
+@dataclass(frozen=True)
+class Holding:
+    """Units one order holds on one stock row."""
+
+    order_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    holding: Holding
+    available: int  # what the new count still had for this order when its turn came
+
+
+def recount(on_hand: int, holdings: Sequence[Holding]) -> list[Withdrawal]:
+    """A count found short: the holdings that no longer fit, given oldest reservation first.
+
+    Orders keep their units in the order they reserved them; one whose units no longer
+    fit in what the count leaves is withdrawn. So the newest orders go first, and an
+    older one only when it cannot be served from the new count even alone.
+    """
+    left, withdrawn = on_hand, []
+    for holding in holdings:
+        if holding.quantity <= left:
+            left -= holding.quantity
+        else:
+            withdrawn.append(Withdrawal(holding, left))
+    return withdrawn
 
 
 LowStockChange = Literal["warn", "clear"] | None

@@ -38,6 +38,7 @@ from shared.contracts.events.logistics import (
     ShipmentDelivered,
     ShipmentOutForDelivery,
     ShipmentShipped,
+    ShippingPromiseSet,
 )
 from shared.effects import Effect, EffectError, Performer
 from shared.logging import get_logger
@@ -54,7 +55,9 @@ BOOKING = "carrier_booking"  # an effect (shared/effects.py), key shipment id
 
 async def open_shipment(unit: Unit, record: Fulfilment, paid_at: datetime) -> None:
     """A paid (or cash-on-delivery) order gets its shipment: a courier now, the parcel at
-    once or after the configured dispatch delay, watched by the ship-by timer meanwhile."""
+    once or after the configured dispatch delay, watched by the ship-by timer meanwhile.
+    The promise is judged at payment (it replaces the one given at placement) and is
+    published, so the order shows the date logistics keeps."""
     deps = deps_of(unit)
     settings, calendar = deps.settings, deps.calendar
     promised = calendar.promised_ship_date(paid_at)
@@ -76,6 +79,9 @@ async def open_shipment(unit: Unit, record: Fulfilment, paid_at: datetime) -> No
         last_checkpoint_at=None,
     )
     await repo.insert_shipment(unit.conn, shipment)
+    await repo.set_promise(unit.conn, record.order_id, promised)
+    promise = ShippingPromiseSet(promised_ship_date=promised, shipment_id=shipment.shipment_id)
+    await unit.emit(promise, order_id=record.order_id)
     if settings.ship_delay_seconds <= 0:
         await dispatch(unit, record, shipment)
         return
@@ -266,6 +272,7 @@ async def not_shipped_in_time(unit: Unit, shipment: Shipment) -> None:
     calendar = deps_of(unit).calendar
     later = calendar.later_date(shipment.expected_date, unit.now)
     await repo.update_shipment(unit.conn, shipment.shipment_id, expected_date=later)
+    await repo.set_promise(unit.conn, shipment.order_id, later)
     await unit.emit(
         ShipmentDelayed(
             reason="not_shipped_by_promise",

@@ -1,4 +1,5 @@
-"""Stock operations inside a unit of work: reserve, release, restock, and the low-stock warning.
+"""Stock operations inside a unit of work: reserve, release, restock, a recount, and the
+low-stock warning.
 
 Every change to a stock row goes through `_moved`, which publishes LowStock
 once per downward crossing of the row's threshold.
@@ -10,7 +11,14 @@ from collections.abc import Sequence
 
 from services.logistics import repository as repo
 from services.logistics.deps import deps_of
-from services.logistics.domain import StockLevel, allocate, low_stock_change, wanted_per_sku
+from services.logistics.domain import (
+    StockLevel,
+    Withdrawal,
+    allocate,
+    low_stock_change,
+    recount,
+    wanted_per_sku,
+)
 from services.logistics.repository import Fulfilment
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.logistics import (
@@ -25,14 +33,6 @@ from shared.logging import get_logger
 from shared.unit import Unit
 
 log = get_logger(component="stock")
-
-
-class BelowReserved(Exception):
-    """On hand cannot be set below what orders already hold."""
-
-    def __init__(self, reserved: int) -> None:
-        super().__init__(f"{reserved} units are reserved by orders")
-        self.reserved = reserved
 
 
 async def reserve(unit: Unit, order_id: str, placed: OrderPlaced) -> Fulfilment | None:
@@ -124,14 +124,36 @@ async def put(
     name: str | None = None,
     variant: str | None = None,
 ) -> StockLevel:
-    held = [lv for lv in await repo.lock_stock(unit.conn, [sku]) if lv.warehouse == warehouse]
-    if held and on_hand < held[0].reserved:
-        raise BelowReserved(held[0].reserved)
+    """Records a count. A count below what orders hold withdraws the orders that no
+    longer fit (see `domain.recount`): cancelled as a stock shortage, so the order
+    service refunds them with an apology; the others keep their units and ship."""
+    # Every row a withdrawn order gives back is locked up front, in the reservers' order.
+    holders = [h.order_id for h in await repo.holdings(unit.conn, sku, warehouse)]
+    await repo.lock_stock(unit.conn, [sku, *await repo.skus_held(unit.conn, holders)])
+    for withdrawal in recount(on_hand, await repo.holdings(unit.conn, sku, warehouse)):
+        await _withdraw(unit, sku, withdrawal)
     level = await repo.put_stock(
         unit.conn, sku, warehouse, on_hand=on_hand, threshold=threshold, name=name, variant=variant
     )
     await _moved(unit, level)
     return level
+
+
+async def _withdraw(unit: Unit, sku: str, withdrawal: Withdrawal) -> None:
+    """An order the shelf can no longer serve: its shipment stopped, all its units given
+    back, and StockShortage told (as when an order is short at placement)."""
+    from services.logistics import shipping  # shipping consumes stock: imported late
+
+    order_id, requested = withdrawal.holding.order_id, withdrawal.holding.quantity
+    record = await repo.fulfilment(unit.conn, order_id)
+    if record is None or not await shipping.stop(unit, record, "stock_shortage"):
+        log.warning("a holding order could not be withdrawn", order_id=order_id)
+        return
+    log.info("order withdrawn by a short count", order_id=order_id, sku=sku)
+    await release(unit, record, "stock_shortage")
+    await repo.set_state(unit.conn, order_id, "short")
+    short = ShortLine(sku=sku, requested=requested, available=withdrawal.available)
+    await unit.emit(StockShortage(lines=(short,)), order_id=order_id)
 
 
 async def _moved(unit: Unit, level: StockLevel) -> None:

@@ -17,7 +17,6 @@ from services.logistics.settings import LogisticsSettings
 from shared import signing
 from shared.http import (
     INT_MAX,
-    Conflict,
     NotFound,
     PathId,
     StorableText,
@@ -72,32 +71,29 @@ def _stock_view(sku: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-@router.put("/stock/{sku}", responses=errors(401, 403, 409, s409="below what orders hold"))
+@router.put("/stock/{sku}", responses=errors(401, 403))
 async def put_stock(sku: PathId, body: StockUpdate, request: Request) -> dict[str, Any]:
-    """Sets a SKU's count on hand and its low-stock threshold in one warehouse."""
+    """Sets a SKU's count on hand and its low-stock threshold in one warehouse.
+
+    A count below what unshipped orders hold is recorded too (a miscount found): orders
+    keep their units oldest reservation first, and each order that no longer fits is
+    cancelled as a stock shortage (refunded if paid, with an apology), so the newest go
+    first. Shipped orders are not affected; nothing stays reserved beyond the count."""
     runtime, settings = _runtime(request)
     require_key(request, settings.ops_api_key)
     warehouse = body.warehouse or settings.default_warehouse
     correlation = request.headers.get("X-Correlation-ID")
-    try:
-        async with runtime.unit(correlation_id=correlation) as unit:
-            await stock.put(
-                unit,
-                sku,
-                warehouse,
-                on_hand=body.on_hand,
-                threshold=body.low_stock_threshold,
-                name=body.name,
-                variant=body.variant,
-            )
-            rows = await repo.stock_of(unit.conn, sku)
-    except stock.BelowReserved as exc:
-        raise Conflict(
-            "below_reserved",
-            f"on hand cannot go below the {exc.reserved} units orders hold",
-            field="on_hand",
-            reserved=exc.reserved,
-        ) from exc
+    async with runtime.unit(correlation_id=correlation) as unit:
+        await stock.put(
+            unit,
+            sku,
+            warehouse,
+            on_hand=body.on_hand,
+            threshold=body.low_stock_threshold,
+            name=body.name,
+            variant=body.variant,
+        )
+        rows = await repo.stock_of(unit.conn, sku)
     return _stock_view(sku, rows)
 
 

@@ -95,6 +95,11 @@ async def on_stock_reserved(unit: Unit, msg: Incoming[lg.StockReserved]) -> None
     await react(unit, msg, lambda o: reactions.stock_reserved(o, e.promised_ship_date, at))
 
 
+async def on_shipping_promise_set(unit: Unit, msg: Incoming[lg.ShippingPromiseSet]) -> None:
+    e, at = msg.payload, msg.envelope.occurred_at
+    await react(unit, msg, lambda o: reactions.ship_promised(o, e.promised_ship_date, at))
+
+
 async def on_stock_shortage(unit: Unit, msg: Incoming[lg.StockShortage]) -> None:
     short = [line.model_dump(mode="json") for line in msg.payload.lines]
     at = msg.envelope.occurred_at
@@ -248,6 +253,7 @@ HANDLERS: Mapping[str, Handler] = {
     "RefundFailed": on_refund_failed,
     "StockReserved": on_stock_reserved,
     "StockShortage": on_stock_shortage,
+    "ShippingPromiseSet": on_shipping_promise_set,
     "ShipmentShipped": on_shipment_shipped,
     "CheckpointReached": on_checkpoint_reached,
     "ShipmentOutForDelivery": on_out_for_delivery,

@@ -134,6 +134,15 @@ def stock_reserved(order: Order, promised: date, at: datetime) -> Outcome:
     return Outcome(entries=[Entry("stock_reserved", at, "stock_reserved", details)])
 
 
+def ship_promised(order: Order, promised: date, at: datetime) -> Outcome:
+    """Logistics set the promise it keeps (judged at payment): the order shows that date."""
+    if order.stage not in (Stage.PLACED, Stage.PAID) or order.promised_ship_date == promised:
+        return Outcome()
+    order.promised_ship_date = promised
+    details = {"promised_ship_date": promised.isoformat()}
+    return Outcome(entries=[Entry(f"ship_promised:{promised}", at, "ship_promised", details)])
+
+
 def delayed(order: Order, reason: str, new_date: date, at: datetime) -> Outcome:
     """The promise cannot be kept: the customer is told the new date."""
     if order.stage in ENDED or order.stage in (Stage.DELIVERED, Stage.COMPLETED):

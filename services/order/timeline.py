@@ -17,6 +17,7 @@ SENTENCES: dict[str, str] = {
     "paid": "Buyer has paid {money}.",
     "late_payment": "A payment of {money} arrived after the order ended; it will be refunded.",
     "stock_reserved": "Your items are reserved; they will ship by {promised_ship_date}.",
+    "ship_promised": "Your order will ship by {promised_ship_date}.",
     "cancellation_requested": "You cancelled the order; your refund is on its way.",
     "cancelled": "Order cancelled ({reason_text}).",
     "closed": "Order closed: payment was not received in time.",

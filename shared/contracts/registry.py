@@ -98,6 +98,7 @@ TOPICS: tuple[Topic, ...] = (
             logistics.StockReserved,
             logistics.StockShortage,
             logistics.StockReleased,
+            logistics.ShippingPromiseSet,
             logistics.ShipmentShipped,
             logistics.CheckpointReached,
             logistics.ShipmentOutForDelivery,

@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from services.logistics.domain import Allocation, StockLevel
+from services.logistics.domain import Allocation, Holding, StockLevel
 
 Conn: TypeAlias = asyncpg.Connection
 
@@ -194,6 +194,14 @@ async def set_paid(conn: Conn, order_id: str, paid_at: datetime) -> None:
     )
 
 
+async def set_promise(conn: Conn, order_id: str, promised: date) -> None:
+    await conn.execute(
+        "UPDATE fulfilments SET promised_ship_date = $2, updated_at = now() WHERE order_id = $1",
+        order_id,
+        promised,
+    )
+
+
 async def add_reservations(conn: Conn, order_id: str, allocations: Sequence[Allocation]) -> None:
     await conn.executemany(
         "INSERT INTO reservations (order_id, sku, warehouse, quantity) VALUES ($1, $2, $3, $4)",
@@ -208,6 +216,27 @@ async def reservations(conn: Conn, order_id: str) -> list[Allocation]:
         order_id,
     )
     return [Allocation(**dict(r)) for r in rows]
+
+
+async def holdings(conn: Conn, sku: str, warehouse: str) -> list[Holding]:
+    """The units orders still hold on one stock row (not shipped, not released), oldest
+    reservation first."""
+    rows = await conn.fetch(
+        """SELECT r.order_id, r.quantity FROM reservations r
+           JOIN fulfilments f ON f.order_id = r.order_id
+           WHERE r.sku = $1 AND r.warehouse = $2 AND f.state = 'reserved'
+           ORDER BY f.created_at, f.order_id""",
+        sku,
+        warehouse,
+    )
+    return [Holding(**dict(r)) for r in rows]
+
+
+async def skus_held(conn: Conn, order_ids: Sequence[str]) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT sku FROM reservations WHERE order_id = ANY($1::text[])", list(order_ids)
+    )
+    return [str(r["sku"]) for r in rows]
 
 
 async def mark_restocked(conn: Conn, refund_request_id: str, order_id: str) -> bool:

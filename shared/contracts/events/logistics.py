@@ -27,6 +27,16 @@ class StockReserved(Event):
     promised_ship_date: date
 
 
+class ShippingPromiseSet(Event):
+    """The ship date logistics now promises and watches: set when the order is paid (or
+    opened for cash on delivery); a later change is told by ShipmentDelayed."""
+
+    TYPE = "ShippingPromiseSet"
+
+    promised_ship_date: date
+    shipment_id: str | None = None
+
+
 class StockShortage(Event):
     TYPE = "StockShortage"
 

@@ -3,7 +3,8 @@ silent too long. Both timers are durable: they fire after a restart."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from tests.integration.logistics.support import (
     logistics,
@@ -89,3 +90,35 @@ async def test_a_parcel_silent_too_long_is_told_once_per_silence_and_never_after
     assert timer == "cancelled", "a delivered parcel is never reported delayed"
     delays = [r for r in tail.records if of(order_id, "ShipmentDelayed")(r)]
     assert len(delays) == 2, "one per silent period: before and after the checkpoint"
+
+
+async def test_the_promise_kept_is_the_one_judged_at_payment_and_it_is_published(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    """Paid on a Monday at 15:00 (after the 14:00 cut-off): ships Tuesday, whatever the
+    date given at placement; that date is told (ShippingPromiseSet) and watched."""
+    sku, order_id = new_id("SKU"), new_id("ord")
+    shop = ZoneInfo("Asia/Shanghai")
+    today = datetime.now(shop).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    paid_at = datetime.combine(monday, time(15, 0), tzinfo=shop)
+    async with logistics(infra, database, ship_delay_seconds=3600) as runtime:
+        await put_stock(runtime, sku, on_hand=3)
+        await send(infra, placed([(sku, 1)]), order_id)
+        [reserved] = await tail.wait_for(of(order_id, "StockReserved"))
+        late = paid()
+        await send(infra, late.model_copy(update={"paid_at": paid_at}), order_id)
+        [promise] = await tail.wait_for(of(order_id, "ShippingPromiseSet"))
+        async with runtime.db.acquire() as conn:
+            kept = await conn.fetchval(
+                "SELECT promised_ship_date FROM fulfilments WHERE order_id = $1", order_id
+            )
+            watched = await conn.fetchval(
+                "SELECT key FROM timers WHERE kind = 'ship_by' AND state = 'pending'"
+                " AND key LIKE $1",
+                f"{order_id}:%",
+            )
+    tuesday = monday + timedelta(days=1)
+    assert payload(reserved)["promised_ship_date"] != tuesday.isoformat()
+    assert payload(promise)["promised_ship_date"] == tuesday.isoformat()
+    assert kept == tuesday and watched == f"{order_id}:{tuesday}"

@@ -58,6 +58,7 @@ async def test_a_paid_order_ships_once_with_courier_tracking_items_and_address(
     assert payload(reserved)["promised_ship_date"] <= body["expected_delivery_date"]
     assert [r.type for r in tail.records if of(order_id)(r)] == [
         "StockReserved",
+        "ShippingPromiseSet",
         "ShipmentShipped",
     ], "one shipment; a shipped parcel is neither cancelled nor its stock released"
     assert (level["on_hand"], level["reserved"]) == (3, 1), "shipping consumed the two units"
@@ -82,6 +83,7 @@ async def test_cash_on_delivery_ships_at_placement_and_collects_on_delivery(
     steps = [r.type for r in tail.records if of(order_id)(r)]
     assert steps == [
         "StockReserved",
+        "ShippingPromiseSet",
         "ShipmentShipped",
         "CheckpointReached",
         "CheckpointReached",
@@ -131,7 +133,7 @@ async def test_checkpoints_duplicated_and_out_of_order_keep_a_timeline_that_neve
     assert [r.status_code for r in (first, done, late, ofd, twice)] == [200] * 5
     assert again.json()["duplicate"] is True and first.json()["duplicate"] is False
     assert (forged.status_code, stranger.status_code, anonymous.status_code) == (401, 404, 401)
-    events = [(r.type, payload(r).get("status")) for r in tail.records if of(order_id)(r)][2:]
+    events = [(r.type, payload(r).get("status")) for r in tail.records if of(order_id)(r)][3:]
     assert events == [
         ("CheckpointReached", "in_transit"),
         ("ShipmentDelivered", None),
@@ -157,6 +159,7 @@ async def test_a_refund_before_shipping_stops_the_pending_shipment_and_releases_
         await put_stock(runtime, sku, on_hand=5)
         await _placed_and_reserved(infra, tail, order_id, sku, 2)
         await send(infra, paid(), order_id)
+        await tail.wait_for(of(order_id, "ShippingPromiseSet"))  # the shipment is open
         refund = RefundApproved(
             refund_request_id=new_id("rr"),
             flow=RefundFlow.BEFORE_SHIPPING,
@@ -180,6 +183,7 @@ async def test_a_refund_before_shipping_stops_the_pending_shipment_and_releases_
     steps = [(r.type, payload(r).get("reason")) for r in tail.records if of(order_id)(r)]
     assert steps == [
         ("StockReserved", None),
+        ("ShippingPromiseSet", None),
         ("ShipmentCancelled", "refunded_before_shipping"),
         ("StockReleased", "refunded_before_shipping"),
     ]

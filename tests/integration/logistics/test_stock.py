@@ -4,18 +4,21 @@ cancel and close, the low-stock warning once per crossing, and the operations AP
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.logistics.handlers import on_order_placed
 from shared.consumer import Incoming, RawMessage
 from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderCancelled, OrderClosed
+from shared.runtime import Runtime
 from tests.integration.logistics.support import (
     OPS,
     client,
     logistics,
     new_id,
     of,
+    paid,
     payload,
     placed,
     put_stock,
@@ -169,10 +172,61 @@ async def test_the_stock_api_needs_the_ops_key_and_refuses_bad_counts(
     assert (anonymous.status_code, wrong.status_code) == (401, 403)
     assert negative.status_code == 422 and negative.json()["fields"][0]["field"] == "on_hand"
     assert unknown.status_code == 404
-    assert below.status_code == 409 and below.json()["reserved"] == 3
-    assert east.json()["on_hand"] == 10 and east.json()["available"] == 7
+    assert below.status_code == 200, "a short count is recorded (the order is withdrawn)"
+    assert (below.json()["on_hand"], below.json()["reserved"]) == (2, 0)
+    assert east.json()["on_hand"] == 8 and east.json()["available"] == 8
     assert catalogue.json()["added"] == 10
     assert demo.json()["name"] == "Cotton T-shirt" and demo.json()["available"] == 120
+
+
+async def test_a_short_recount_cancels_the_newest_orders_and_the_rest_ship(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    """Three paid orders hold 2 each; a count of 4 is recorded: the newest is withdrawn
+    (StockShortage, which the order service cancels and refunds with an apology), the two
+    older ship, and an order shipped before the count is untouched."""
+    sku = new_id("SKU")
+    gone, older, old, newest = (new_id("ord") for _ in range(4))
+    async with logistics(infra, database, ship_delay_seconds=3600) as runtime:
+        await put_stock(runtime, sku, on_hand=8)
+        for order_id in (gone, older, old, newest):
+            await send(infra, placed([(sku, 2)]), order_id)
+            await tail.wait_for(of(order_id, "StockReserved"))
+            await send(infra, paid(19_800), order_id)
+            await tail.wait_for(of(order_id, "ShippingPromiseSet"))
+            if order_id == gone:
+                await _ship_now(runtime, gone)
+                await tail.wait_for(of(gone, "ShipmentShipped"))
+        async with client(runtime) as http:
+            recount = await http.put(f"/v1/stock/{sku}", json={"on_hand": 4}, headers=OPS)
+        [short] = await tail.wait_for(of(newest, "StockShortage"))
+        for order_id in (older, old):
+            await _ship_now(runtime, order_id)
+        shipped = await tail.wait_for(of(older, "ShipmentShipped")) + await tail.wait_for(
+            of(old, "ShipmentShipped")
+        )
+        level = await stock(runtime, sku)
+    assert recount.status_code == 200, recount.text
+    assert (recount.json()["on_hand"], recount.json()["reserved"]) == (4, 4)
+    assert payload(short)["lines"] == [{"sku": sku, "requested": 2, "available": 0}]
+    assert [r.type for r in tail.records if of(newest)(r)][-3:] == [
+        "ShipmentCancelled",
+        "StockReleased",
+        "StockShortage",
+    ]
+    assert len(shipped) == 2, "the two older orders keep their units and ship"
+    assert (level["on_hand"], level["reserved"]) == (0, 0), "nothing held beyond the count"
+    assert not [r for r in tail.records if of(gone, "ShipmentCancelled", "StockShortage")(r)]
+
+
+async def _ship_now(runtime: Runtime, order_id: str) -> None:
+    """The warehouse hands the parcel over now: its dispatch timer is brought forward."""
+    async with runtime.db.acquire() as conn:
+        await conn.execute(
+            "UPDATE timers SET due_at = $2 WHERE kind = 'ship' AND key = $1",
+            order_id,
+            datetime.now(UTC) - timedelta(seconds=1),
+        )
 
 
 def _keys(*order_ids: str) -> set[bytes]:

@@ -7,12 +7,15 @@ import pytest
 from services.logistics.domain import (
     Allocation,
     CheckpointStatus,
+    Holding,
     ParcelStatus,
     Shortfall,
     StockLevel,
+    Withdrawal,
     allocate,
     choose_courier,
     low_stock_change,
+    recount,
     track,
     wanted_per_sku,
 )
@@ -112,3 +115,18 @@ def test_the_region_rule_wins_and_the_rotation_serves_the_rest() -> None:
         "yto",
     ]
     assert choose_courier(None, couriers, rules, 0) == "zto"
+
+
+def test_a_short_recount_withdraws_the_newest_orders_that_no_longer_fit() -> None:
+    oldest_first = [Holding("a", 2), Holding("b", 2), Holding("c", 2)]
+    assert recount(4, oldest_first) == [Withdrawal(Holding("c", 2), 0)]
+    assert recount(6, oldest_first) == []
+    assert recount(1, oldest_first) == [
+        Withdrawal(Holding("a", 2), 1),
+        Withdrawal(Holding("b", 2), 1),
+        Withdrawal(Holding("c", 2), 1),
+    ]
+
+
+def test_an_older_order_goes_only_when_it_cannot_be_served_even_alone() -> None:
+    assert recount(4, [Holding("old", 5), Holding("new", 1)]) == [Withdrawal(Holding("old", 5), 4)]
