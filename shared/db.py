@@ -44,7 +44,19 @@ def is_transient(exc: BaseException) -> bool:
     or broken connection, a pool that lost its connection) and InternalClientError (what a
     connection the server dropped mid-command answers next: "cannot switch to state ...;
     another operation is in progress"), OSError and ConnectionError (refused, reset), and
-    TimeoutError (a connect or a command that did not answer)."""
+    TimeoutError (a connect or a command that did not answer). An error raised `from` one of
+    these counts too. The HTTP edge answers these with 503 and `Retry-After`."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _transient(current):
+            return True
+        current = current.__cause__
+    return False
+
+
+def _transient(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.PostgresError):
         state = str(getattr(exc, "sqlstate", "") or "")
         return state.startswith("08") or state in _UNAVAILABLE_STATES

@@ -19,9 +19,8 @@ from pydantic import AfterValidator, BaseModel, Field, SecretStr, WithJsonSchema
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from shared import metrics
+from shared import db, metrics
 from shared.contracts.envelope import CURRENCIES
-from shared.dberrors import database_unavailable
 from shared.openapi import document_errors
 from shared.tokens import token_opens
 
@@ -128,7 +127,7 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     """503 with Retry-After while the database is out of reach; any other error stays a 500."""
-    if not database_unavailable(exc):
+    if not db.is_transient(exc):
         raise exc
     return JSONResponse(
         status_code=503,

