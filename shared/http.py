@@ -125,8 +125,22 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_CONFLICTS = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+
+
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
-    """503 with Retry-After while the database is out of reach; any other error stays a 500."""
+    """503 with Retry-After while the database is out of reach, or when the request lost a
+    deadlock or serialization conflict to a concurrent one (the same request then succeeds);
+    any other error stays a 500."""
+    if isinstance(exc, _CONFLICTS):
+        return JSONResponse(
+            status_code=503,
+            headers={"Retry-After": "1"},
+            content={
+                "error": "busy",
+                "message": "a concurrent change to the same data won; retry the request",
+            },
+        )
     if not db.is_transient(exc):
         raise exc
     return JSONResponse(

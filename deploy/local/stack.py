@@ -197,6 +197,9 @@ class Stack:
             "shop_api_key": creds["shop_api_key"],
             "ops_api_key": creds["ops_api_key"],
             "order_token_secret": creds["order_token_secret"],
+            # one process per service here, the same name across restarts: static group
+            # membership, so a restarted service takes its partitions back at once
+            "consumer_instance_id": f"{name}-1",
         }
         for secret in SERVICE_SECRETS.get(name, ()):
             values[secret] = creds[secret]
