@@ -105,19 +105,7 @@ async def _not_paid(
     wrong and refunded in full; the order stays unpaid and the customer may pay again."""
     charge = _entry(unit, attempt, capture.value, amount, reference)
     await repo.add_entry(unit.conn, charge)
-    await repo.set_attempt_status(
-        unit.conn, attempt.attempt_id, AttemptStatus.FAILED, unit.now, capture.value
-    )
-    await unit.emit(
-        PaymentFailed(
-            attempt_id=attempt.attempt_id,
-            method=attempt.method,
-            reason=capture.value,
-            message=failure_message(capture.value),
-            retry_allowed=window_open(payment, unit.now),
-        ),
-        order_id=payment.order_id,
-    )
+    await fail_attempt(unit, payment, attempt, capture.value)
     await start_refund(unit, charge, charge.amount, reason=capture.value)
 
 
@@ -172,6 +160,12 @@ async def record_charge(
 async def _failed(unit: Unit, payment: PaymentState, attempt: Attempt, reason: str) -> str:
     if not failure_counts(payment, attempt.status):
         return "stale_failure"
+    await fail_attempt(unit, payment, attempt, reason)
+    return "failed"
+
+
+async def fail_attempt(unit: Unit, payment: PaymentState, attempt: Attempt, reason: str) -> None:
+    """The attempt failed: the customer is told why, and whether to pay again."""
     await repo.set_attempt_status(
         unit.conn, attempt.attempt_id, AttemptStatus.FAILED, unit.now, reason
     )
@@ -185,4 +179,3 @@ async def _failed(unit: Unit, payment: PaymentState, attempt: Attempt, reason: s
         ),
         order_id=payment.order_id,
     )
-    return "failed"

@@ -13,19 +13,18 @@ from datetime import datetime
 from typing import Any
 
 from services.payment import repository as repo
+from services.payment.charges import fail_attempt
 from services.payment.deps import PaymentDeps, new_id
 from services.payment.domain import (
     Attempt,
     AttemptStatus,
     PaymentState,
-    failure_message,
-    window_open,
 )
 from services.payment.providers import ProviderError, Session, SessionRequest
 from shared import effects
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
-from shared.contracts.events.payment import PaymentFailed, PaymentRequested
+from shared.contracts.events.payment import PaymentRequested
 from shared.effects import Effect, EffectError, Performer, derived_id
 from shared.logging import get_logger
 from shared.unit import Unit
@@ -138,19 +137,7 @@ async def _not_opened(unit: Unit, effect: Effect, reason: str, will_retry: bool)
     payment = await repo.get_payment(unit.conn, effect.payload["order_id"], lock=True)
     if attempt is None or payment is None or attempt.status != AttemptStatus.PENDING:
         return
-    await repo.set_attempt_status(
-        unit.conn, attempt.attempt_id, AttemptStatus.FAILED, unit.now, reason
-    )
-    await unit.emit(
-        PaymentFailed(
-            attempt_id=attempt.attempt_id,
-            method=attempt.method,
-            reason=reason,
-            message=failure_message(reason),
-            retry_allowed=window_open(payment, unit.now),
-        ),
-        order_id=attempt.order_id,
-    )
+    await fail_attempt(unit, payment, attempt, reason)
 
 
 OPENER = Performer(call=_call, done=_opened, failed=_not_opened)
