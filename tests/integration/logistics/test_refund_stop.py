@@ -42,6 +42,7 @@ async def test_a_pending_shipment_is_stopped_its_stock_released_and_the_stop_tol
         await send(infra, placed([(sku, 2)]), order_id)
         await tail.wait_for(of(order_id, "StockReserved"))
         await send(infra, paid(19_800), order_id)
+        await tail.wait_for(of(order_id, "ShippingPromiseSet"))  # the shipment is open
         request = await send(infra, before_shipping(request_id, sku), order_id, "returns")
         await publish(infra.bootstrap, request)  # delivered twice
         [answer] = await tail.wait_for(of(order_id, "ShipmentStopped"))
@@ -51,6 +52,7 @@ async def test_a_pending_shipment_is_stopped_its_stock_released_and_the_stop_tol
     steps = [r.type for r in tail.records if of(order_id)(r)]
     assert steps == [
         "StockReserved",
+        "ShippingPromiseSet",
         "ShipmentCancelled",
         "StockReleased",
         "ShipmentStopped",
@@ -76,7 +78,12 @@ async def test_a_parcel_already_on_its_way_is_not_stopped_and_the_answer_names_i
         [answer] = await tail.wait_for(of(order_id, "ShipmentAlreadyDispatched"))
         level = await stock(runtime, sku)
     steps = [r.type for r in tail.records if of(order_id)(r)]
-    assert steps == ["StockReserved", "ShipmentShipped", "ShipmentAlreadyDispatched"]
+    assert steps == [
+        "StockReserved",
+        "ShippingPromiseSet",
+        "ShipmentShipped",
+        "ShipmentAlreadyDispatched",
+    ]
     body, parcel = payload(answer), payload(shipped)
     assert body["refund_request_id"] == request_id
     assert (body["shipment_id"], body["tracking_number"]) == (
