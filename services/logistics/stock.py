@@ -32,6 +32,19 @@ from shared.contracts.events.order import OrderPlaced
 from shared.logging import get_logger
 from shared.unit import Unit
 
+
+class CountBelowParcels(Exception):
+    """A count below the units of parcels already handed to the courier: those are not
+    on the shelf to be counted, so the count cannot be right. Nothing is recorded."""
+
+    def __init__(self, sku: str, warehouse: str, on_hand: int, in_parcels: int) -> None:
+        super().__init__(
+            f"{sku} in {warehouse}: on_hand {on_hand} leaves out {in_parcels} units"
+            " of parcels already handed to the courier"
+        )
+        self.in_parcels = in_parcels
+
+
 log = get_logger(component="stock")
 
 
@@ -130,8 +143,12 @@ async def put(
     # Every row a withdrawn order gives back is locked up front, in the reservers' order.
     holders = [h.order_id for h in await repo.holdings(unit.conn, sku, warehouse)]
     await repo.lock_stock(unit.conn, [sku, *await repo.skus_held(unit.conn, holders)])
+    kept = 0  # units of orders that could not be withdrawn: their parcel is on its way
     for withdrawal in recount(on_hand, await repo.holdings(unit.conn, sku, warehouse)):
-        await _withdraw(unit, sku, withdrawal)
+        if not await _withdraw(unit, sku, withdrawal):
+            kept += withdrawal.holding.quantity
+    if kept:
+        raise CountBelowParcels(sku, warehouse, on_hand, kept)
     level = await repo.put_stock(
         unit.conn, sku, warehouse, on_hand=on_hand, threshold=threshold, name=name, variant=variant
     )
@@ -139,21 +156,22 @@ async def put(
     return level
 
 
-async def _withdraw(unit: Unit, sku: str, withdrawal: Withdrawal) -> None:
+async def _withdraw(unit: Unit, sku: str, withdrawal: Withdrawal) -> bool:
     """An order the shelf can no longer serve: its shipment stopped, all its units given
     back, and StockShortage told (as when an order is short at placement)."""
     from services.logistics import shipping  # shipping consumes stock: imported late
 
     order_id, requested = withdrawal.holding.order_id, withdrawal.holding.quantity
     record = await repo.fulfilment(unit.conn, order_id)
-    if record is None or not await shipping.stop(unit, record, "stock_shortage"):
+    if record is None or await shipping.stop(unit, record, "stock_shortage") is not None:
         log.warning("a holding order could not be withdrawn", order_id=order_id)
-        return
+        return False
     log.info("order withdrawn by a short count", order_id=order_id, sku=sku)
     await release(unit, record, "stock_shortage")
     await repo.set_state(unit.conn, order_id, "short")
     short = ShortLine(sku=sku, requested=requested, available=withdrawal.available)
     await unit.emit(StockShortage(lines=(short,)), order_id=order_id)
+    return True
 
 
 async def _moved(unit: Unit, level: StockLevel) -> None:

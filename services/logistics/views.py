@@ -17,6 +17,7 @@ from services.logistics.settings import LogisticsSettings
 from shared import signing
 from shared.http import (
     INT_MAX,
+    Conflict,
     NotFound,
     PathId,
     StorableText,
@@ -71,7 +72,10 @@ def _stock_view(sku: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-@router.put("/stock/{sku}", responses=errors(401, 403))
+@router.put(
+    "/stock/{sku}",
+    responses=errors(401, 403, 409, s409="below the units of parcels handed to the courier"),
+)
 async def put_stock(sku: PathId, body: StockUpdate, request: Request) -> dict[str, Any]:
     """Sets a SKU's count on hand and its low-stock threshold in one warehouse.
 
@@ -83,17 +87,21 @@ async def put_stock(sku: PathId, body: StockUpdate, request: Request) -> dict[st
     require_key(request, settings.ops_api_key)
     warehouse = body.warehouse or settings.default_warehouse
     correlation = request.headers.get("X-Correlation-ID")
-    async with runtime.unit(correlation_id=correlation) as unit:
-        await stock.put(
-            unit,
-            sku,
-            warehouse,
-            on_hand=body.on_hand,
-            threshold=body.low_stock_threshold,
-            name=body.name,
-            variant=body.variant,
-        )
-        rows = await repo.stock_of(unit.conn, sku)
+    try:
+        async with runtime.unit(correlation_id=correlation) as unit:
+            await stock.put(
+                unit,
+                sku,
+                warehouse,
+                on_hand=body.on_hand,
+                threshold=body.low_stock_threshold,
+                name=body.name,
+                variant=body.variant,
+            )
+            rows = await repo.stock_of(unit.conn, sku)
+    except stock.CountBelowParcels as exc:
+        field = {"field": "on_hand", "message": str(exc)}
+        raise Conflict("count_below_parcels", str(exc), fields=[field]) from exc
     return _stock_view(sku, rows)
 
 
