@@ -161,6 +161,7 @@ def _refund_requested(e: returns.RefundRequested, *_: Any) -> dict[str, Any]:
         "amount": money(e.amount),
         "flow": e.flow.value,
         "return_shipping_paid_by": e.return_shipping_paid_by,
+        "parcel_already_shipped": e.parcel_already_shipped,
     }
 
 

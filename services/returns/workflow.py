@@ -97,7 +97,9 @@ async def open_request(
     return request
 
 
-async def _publish_request(unit: Unit, request: RefundRequest, *, actor: Actor) -> None:
+async def _publish_request(
+    unit: Unit, request: RefundRequest, *, actor: Actor, parcel_already_shipped: bool = False
+) -> None:
     payer = request.return_shipping_paid_by
     assert payer in (None, "customer", "shop")
     await unit.emit(
@@ -109,6 +111,7 @@ async def _publish_request(unit: Unit, request: RefundRequest, *, actor: Actor) 
             amount=Money(amount=request.amount, currency=request.currency),
             return_shipping_paid_by=payer,
             actor=actor,
+            parcel_already_shipped=parcel_already_shipped,
         ),
         order_id=request.order_id,
     )
@@ -155,7 +158,8 @@ async def shipment_left(
     await repo.add_step(
         unit.conn, request.id, actor="rule", action="converted", at=unit.now, details=details
     )
-    await _publish_request(unit, await _reload(unit, request.id), actor="rule")
+    reloaded = await _reload(unit, request.id)
+    await _publish_request(unit, reloaded, actor="rule", parcel_already_shipped=True)
     log.info("refund before shipping became a return", refund_request_id=request.id)
 
 

@@ -29,6 +29,8 @@ class RefundRequested(Event):
     amount: Money
     return_shipping_paid_by: Literal["customer", "shop"] | None
     actor: Actor
+    # set when a refund before shipping became this one because the parcel had left
+    parcel_already_shipped: bool = False
 
 
 class RefundApproved(Event):

@@ -78,6 +78,7 @@ async def test_a_cancellation_whose_parcel_already_left_becomes_a_return_and_is_
 
     first, converted = await wait_published(tail, order_id, "RefundRequested", count=2)
     assert (first["flow"], first["actor"]) == ("before_shipping", "system")
+    assert (first["parcel_already_shipped"], converted["parcel_already_shipped"]) == (False, True)
     assert converted["refund_request_id"] == request_id
     assert (converted["flow"], converted["actor"], converted["return_shipping_paid_by"]) == (
         "with_return",

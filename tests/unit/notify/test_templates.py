@@ -57,3 +57,19 @@ def test_html_email_escapes_customer_text() -> None:
     values = dict(samples.values()["shipped"]["en"], name="<script>x</script>")
     html = Templates().render("shipped", "en", "email", values).html
     assert html is not None and "<script>" not in html and "&lt;script&gt;" in html
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [("en", "already left"), ("zh-CN", "未能拦截"), ("zh-TW", "未能攔截")],
+)
+def test_a_refund_request_turned_into_a_return_says_the_parcel_had_left(
+    locale: str, words: str
+) -> None:
+    templates = Templates()
+    told = dict(samples.values()["refund_requested"][locale], flow="with_return")
+    for channel in ("email", "sms"):
+        plain = templates.render("refund_requested", locale, channel, told).text
+        converted = {**told, "parcel_already_shipped": True}
+        said = templates.render("refund_requested", locale, channel, converted).text
+        assert words not in plain and words in said, channel
