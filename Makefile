@@ -59,5 +59,11 @@ test: lint
 unit: venv
 	$(BIN)/python -m pytest tests/unit tests/contract $(PYTEST_ARGS)
 
+# Also removes PostgreSQL's files kept outside the checkout (when the server's user
+# could not enter it), so nothing of this checkout is left behind.
 clean: down
+	@if [ -x $(BIN)/python ] && [ -d .local ]; then $(BIN)/python -c 'from pathlib import Path; \
+		from deploy.local.postgres import PostgresCluster; \
+		found = [*Path(".local").glob("postgres"), *Path(".local").glob("*/postgres")]; \
+		[PostgresCluster(p).remove() for p in found if (p / "cluster.json").exists()]'; fi
 	rm -rf .local
