@@ -80,7 +80,7 @@ async def test_relay_killed_mid_batch_and_restarted_loses_nothing(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
     """SIGKILL the whole service while it publishes a backlog; after a restart all arrive."""
-    total, order_id = 3000, f"ord_{uuid.uuid4().hex[:8]}"
+    total, order_id = 6000, f"ord_{uuid.uuid4().hex[:8]}"
     pool = await db.create_pool(database)
     try:
         async with pool.acquire() as conn:
@@ -112,7 +112,7 @@ async def test_relay_killed_mid_batch_and_restarted_loses_nothing(
 
         first = spawn()
         try:
-            await tail.wait_for(lambda r: r.key == order_id.encode(), count=200, timeout=60)
+            await tail.wait_for(lambda r: r.key == order_id.encode(), timeout=60)  # the first
             first.send_signal(signal.SIGKILL)
             first.wait(10)
             async with pool.acquire() as conn:
