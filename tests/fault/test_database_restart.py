@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import shutil
 import signal
 import tempfile
 import time
@@ -66,8 +65,7 @@ def postgres() -> Iterator[PostgresCluster]:
         cluster.start(timeout=120)
         yield cluster
     finally:
-        cluster.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.remove()  # its files too, also where they live outside the checkout
 
 
 @pytest.fixture(scope="module")

@@ -108,7 +108,9 @@ def _local(base: Path = REPO / ".local" / "test") -> Infra:
         started = undo.pop_all()
     infra = Infra(bootstrap, postgres.dsn("postgres"), "local", _undo=[started.close])
     if not os.environ.get("FULFIL_TEST_KEEP_STACK"):
-        infra._stop += [postgres.stop, kafka.stop]
+        # CI's clone is thrown away after the run: so are PostgreSQL's files, which may
+        # live outside it; a developer's checkout keeps them for its next run
+        infra._stop += [postgres.remove if os.environ.get("CI") else postgres.stop, kafka.stop]
     return infra
 
 
