@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import AfterValidator, BaseModel, Field, SecretStr, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, SecretStr, ValidationError, WithJsonSchema
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from shared import db, metrics
+from shared import db, metrics, signing
 from shared.contracts.envelope import CURRENCIES
 from shared.openapi import document_errors
 from shared.tokens import token_opens
@@ -192,6 +192,27 @@ class Readiness(BaseModel):
 _NOT_READY: dict[int | str, dict[str, Any]] = {
     503: {"description": "not ready (`reasons` says why)", "model": Readiness}
 }
+M = TypeVar("M", bound=BaseModel)
+
+
+async def signed_body(request: Request, secret: SecretStr) -> bytes:
+    """The raw body of a webhook signed with `secret` (shared/signing.py); 401 otherwise."""
+    raw = await request.body()
+    try:
+        signing.verify(secret.get_secret_value(), request.headers.get(signing.HEADER), raw)
+    except signing.SignatureError as exc:
+        raise Unauthorized("bad_signature", str(exc)) from exc
+    return raw
+
+
+def parse_body(model: type[M], raw: bytes) -> M:
+    """`raw` read as `model`, refused like any request body (422 naming the fields)."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+
+
 ReadinessCheck = Callable[[], Awaitable[dict[str, Any]]]
 
 

@@ -7,23 +7,22 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.logistics import catalogue, shipping, stock
 from services.logistics import repository as repo
 from services.logistics.domain import CheckpointStatus
 from services.logistics.settings import LogisticsSettings
-from shared import signing
 from shared.http import (
     INT_MAX,
     Conflict,
     NotFound,
     PathId,
     StorableText,
-    Unauthorized,
     order_access,
+    parse_body,
     require_key,
+    signed_body,
 )
 from shared.openapi import errors
 from shared.runtime import Runtime
@@ -144,21 +143,10 @@ class CheckpointBody(BaseModel):
 async def carrier_checkpoint(carrier: PathId, request: Request) -> dict[str, Any]:
     """A courier's tracking checkpoint, signed like the payment callbacks."""
     runtime, settings = _runtime(request)
-    raw = await request.body()
-    try:
-        signing.verify(
-            settings.carrier_webhook_secret.get_secret_value(),
-            request.headers.get(signing.HEADER),
-            raw,
-        )
-    except signing.SignatureError as exc:
-        raise Unauthorized("bad_signature", str(exc)) from exc
+    raw = await signed_body(request, settings.carrier_webhook_secret)
     if carrier not in runtime.definition.deps.carriers:
         raise NotFound("unknown_carrier", f"{carrier} is not a configured courier")
-    try:
-        body = CheckpointBody.model_validate_json(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from exc
+    body = parse_body(CheckpointBody, raw)
     async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
         shipment = await repo.shipment_by_tracking(unit.conn, carrier, body.tracking_number)
         if shipment is None:

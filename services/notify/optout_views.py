@@ -15,15 +15,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from markupsafe import escape
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.notify import domain, optout, repository
 from services.notify.settings import NotifySettings
-from shared import signing
-from shared.http import ApiError, Unauthorized
+from shared.http import ApiError, parse_body, signed_body
 from shared.logging import get_logger
 from shared.openapi import errors
 from shared.runtime import Runtime
@@ -137,19 +135,7 @@ async def unsubscribe(request: Request, token: Token) -> HTMLResponse:
 async def inbound_sms(request: Request) -> dict[str, Any]:
     """A customer's reply by SMS; an opt-out keyword unsubscribes the phone it came from."""
     runtime, settings = _settings(request)
-    raw = await request.body()
-    try:
-        signing.verify(
-            settings.sms_inbound_secret.get_secret_value(),
-            request.headers.get(signing.HEADER),
-            raw,
-        )
-    except signing.SignatureError as exc:
-        raise Unauthorized("bad_signature", str(exc)) from exc
-    try:
-        body = InboundSms.model_validate_json(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from exc
+    body = parse_body(InboundSms, await signed_body(request, settings.sms_inbound_secret))
     if not domain.is_opt_out_keyword(body.text):
         return {"opted_out": False}
     async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
