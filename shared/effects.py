@@ -126,10 +126,11 @@ def worker(policy: Callable[[Runtime], Policy]) -> Background:
                         continue
                 except asyncio.CancelledError:
                     raise
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("effects pass failed; retrying", error=repr(exc))
-                except Exception:  # claimed effects come back when their lease ends
-                    log.exception("effects pass failed unexpectedly; retrying")
+                except Exception as exc:  # claimed effects come back when their lease ends
+                    if db.is_transient(exc):
+                        log.warning("effects pass failed; retrying", error=repr(exc))
+                    else:
+                        log.exception("effects pass failed unexpectedly; retrying")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(recorded.wait(), chosen.poll_seconds)
 
