@@ -36,8 +36,8 @@ from shared.contracts.events.logistics import (
     ShipmentCancelled,
     ShipmentDelayed,
     ShipmentDelivered,
-    ShipmentOutForDelivery,
     ShipmentShipped,
+    ShipmentWentOutForDelivery,
     ShippingPromiseSet,
 )
 from shared.effects import Effect, EffectError, Performer
@@ -47,7 +47,7 @@ from shared.unit import Unit
 if TYPE_CHECKING:
     from shared.runtime import Runtime
 
-log = get_logger(component="shipping")
+log = get_logger(__name__)
 
 SHIP, SHIP_BY, SILENCE = "ship", "ship_by", "checkpoint_silence"
 BOOKING = "carrier_booking"  # an effect (shared/effects.py), key shipment id
@@ -248,7 +248,7 @@ def _announcement(shipment: Shipment, cp: Checkpoint, announce: Announcement) ->
             status=cp.status.value, description=cp.description,
         )  # fmt: skip
     if announce == "out_for_delivery":
-        return ShipmentOutForDelivery(
+        return ShipmentWentOutForDelivery(
             **ids, tracking_number=tracking, checkpoint_at=cp.checkpoint_at, city=cp.city
         )
     if announce == "delivered":

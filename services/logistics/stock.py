@@ -1,7 +1,7 @@
 """Stock operations inside a unit of work: reserve, release, restock, a recount, and the
 low-stock warning.
 
-Every change to a stock row goes through `_moved`, which publishes LowStock
+Every change to a stock row goes through `_moved`, which publishes StockRanLow
 once per downward crossing of the row's threshold.
 """
 
@@ -22,11 +22,11 @@ from services.logistics.domain import (
 from services.logistics.repository import Fulfilment
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.logistics import (
-    LowStock,
     ShortLine,
+    StockRanLow,
+    StockRanShort,
     StockReleased,
     StockReserved,
-    StockShortage,
 )
 from shared.contracts.events.order import OrderPlaced
 from shared.logging import get_logger
@@ -45,11 +45,11 @@ class CountBelowParcels(Exception):
         self.in_parcels = in_parcels
 
 
-log = get_logger(component="stock")
+log = get_logger(__name__)
 
 
 async def reserve(unit: Unit, order_id: str, placed: OrderPlaced) -> Fulfilment | None:
-    """All or nothing: holds every line's units, or publishes StockShortage and holds none.
+    """All or nothing: holds every line's units, or publishes StockRanShort and holds none.
     Returns the reserved order, or None (a shortage, or an order seen before)."""
     if await repo.fulfilment(unit.conn, order_id) is not None:
         log.info("order already known; not reserved again")
@@ -74,7 +74,7 @@ async def reserve(unit: Unit, order_id: str, placed: OrderPlaced) -> Fulfilment 
         short = tuple(
             ShortLine(sku=s.sku, requested=s.requested, available=s.available) for s in shortfalls
         )
-        await unit.emit(StockShortage(lines=short), order_id=order_id)
+        await unit.emit(StockRanShort(lines=short), order_id=order_id)
         return None
     await repo.add_reservations(unit.conn, order_id, allocations)
     for a in allocations:
@@ -158,7 +158,7 @@ async def put(
 
 async def _withdraw(unit: Unit, sku: str, withdrawal: Withdrawal) -> bool:
     """An order the shelf can no longer serve: its shipment stopped, all its units given
-    back, and StockShortage told (as when an order is short at placement)."""
+    back, and StockRanShort told (as when an order is short at placement)."""
     from services.logistics import shipping  # shipping consumes stock: imported late
 
     order_id, requested = withdrawal.holding.order_id, withdrawal.holding.quantity
@@ -170,7 +170,7 @@ async def _withdraw(unit: Unit, sku: str, withdrawal: Withdrawal) -> bool:
     await release(unit, record, "stock_shortage")
     await repo.set_state(unit.conn, order_id, "short")
     short = ShortLine(sku=sku, requested=requested, available=withdrawal.available)
-    await unit.emit(StockShortage(lines=(short,)), order_id=order_id)
+    await unit.emit(StockRanShort(lines=(short,)), order_id=order_id)
     return True
 
 
@@ -181,7 +181,7 @@ async def _moved(unit: Unit, level: StockLevel) -> None:
     await repo.set_warned(unit.conn, level.sku, level.warehouse, change == "warn")
     if change == "warn":
         log.info("low stock", sku=level.sku, warehouse=level.warehouse, available=level.available)
-        warning = LowStock(
+        warning = StockRanLow(
             sku=level.sku,
             available=max(0, level.available),
             threshold=level.threshold,

@@ -144,7 +144,7 @@ def _delayed(e: logistics.ShipmentDelayed, _p: Any, _tz: Any, loc: str) -> dict[
     }
 
 
-def _out(e: logistics.ShipmentOutForDelivery, _p: Any, _tz: Any, loc: str) -> dict[str, Any]:
+def _out(e: logistics.ShipmentWentOutForDelivery, _p: Any, _tz: Any, loc: str) -> dict[str, Any]:
     return {**_parcel(e.courier, e.tracking_number, loc), "city": e.city}
 
 

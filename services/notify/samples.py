@@ -126,7 +126,7 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
             previous_date=date(2026, 11, 12),
             new_expected_date=date(2026, 11, 14),
         ),
-        "out_for_delivery": logistics.ShipmentOutForDelivery(
+        "out_for_delivery": logistics.ShipmentWentOutForDelivery(
             shipment_id="shp_1",
             courier="sf",
             tracking_number="SF1234567890",

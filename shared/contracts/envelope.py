@@ -38,6 +38,9 @@ class Event(BaseModel):
 
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    RETIRED: ClassVar[bool] = False
+    """A retired model is still read (what is on the topics stays readable for as long as
+    they keep it) but never written: its successor is."""
 
     _registry: ClassVar[dict[tuple[str, int], type[Event]]] = {}
 

@@ -1,6 +1,8 @@
 """Events published by the logistics service.
 
-`shipments.v1` is keyed by order id; `stock.v1` (LowStock) is keyed by SKU.
+`shipments.v1` is keyed by order id; `stock.v1` (StockRanLow) is keyed by SKU. Three
+facts were renamed to the past tense in version 2 (StockRanShort, ShipmentWentOutForDelivery,
+StockRanLow); their v1 models stay, retired, so that what is still on the topics is read.
 """
 
 from __future__ import annotations
@@ -37,10 +39,22 @@ class ShippingPromiseSet(Event):
     shipment_id: str | None = None
 
 
-class StockShortage(Event):
-    TYPE = "StockShortage"
+class StockRanShort(Event):
+    """Some lines could not be reserved: the order cannot be filled as placed. Version 2
+    of the fact published as `StockShortage` (v1), renamed to the past tense."""
+
+    TYPE = "StockRanShort"
+    VERSION = 2
 
     lines: tuple[ShortLine, ...]
+
+
+class StockShortage(StockRanShort):
+    """Retired: read from what is still on the topic, never written (see StockRanShort)."""
+
+    TYPE = "StockShortage"
+    VERSION = 1
+    RETIRED = True
 
 
 class StockReleased(Event):
@@ -74,14 +88,26 @@ class CheckpointReached(Event):
     description: str
 
 
-class ShipmentOutForDelivery(Event):
-    TYPE = "ShipmentOutForDelivery"
+class ShipmentWentOutForDelivery(Event):
+    """The courier took the parcel out on its last leg. Version 2 of the fact published as
+    `ShipmentOutForDelivery` (v1), renamed to the past tense."""
+
+    TYPE = "ShipmentWentOutForDelivery"
+    VERSION = 2
 
     shipment_id: str
     courier: str
     tracking_number: str
     checkpoint_at: datetime
     city: str
+
+
+class ShipmentOutForDelivery(ShipmentWentOutForDelivery):
+    """Retired: read from what is still on the topic, never written."""
+
+    TYPE = "ShipmentOutForDelivery"
+    VERSION = 1
+    RETIRED = True
 
 
 class ShipmentDelivered(Event):
@@ -134,12 +160,22 @@ class ShipmentAlreadyDispatched(Event):
     shipped_at: datetime | None = None
 
 
-class LowStock(Event):
-    """Published on `stock.v1` once each time a SKU falls under its threshold."""
+class StockRanLow(Event):
+    """Published on `stock.v1` once each time a SKU falls under its threshold. Version 2 of
+    the fact published as `LowStock` (v1), renamed to the past tense."""
 
-    TYPE = "LowStock"
+    TYPE = "StockRanLow"
+    VERSION = 2
 
     sku: str
     available: int = Field(ge=0)
     threshold: int = Field(ge=0)
     warehouse: str | None = None
+
+
+class LowStock(StockRanLow):
+    """Retired: read from what is still on the topic, never written."""
+
+    TYPE = "LowStock"
+    VERSION = 1
+    RETIRED = True
