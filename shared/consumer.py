@@ -1,4 +1,4 @@
-"""Consuming: decode, route by event type to the service's handler table, record, commit.
+"""Consuming: decode, route by event model to the service's handler table, record, commit.
 
 Each message is handled in one transaction with its inbox record, so a
 redelivery has no second effect. What cannot be handled is never swallowed:
@@ -28,9 +28,9 @@ from shared import db, inbox, metrics, outbox
 from shared.contracts.envelope import Envelope, Event, event_types
 from shared.contracts.registry import dead_letter_topic, topic
 from shared.logging import get_logger
-from shared.unit import Unit
+from shared.unit import Unit, Units
 
-log = get_logger(component="consumer")
+log = get_logger(__name__)
 E = TypeVar("E", bound=Event)
 
 _CONFLICTS = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
@@ -69,7 +69,10 @@ class Incoming(Generic[E]):
         return self.envelope.order_id
 
 
-Handler = Callable[[Unit, Incoming[Any]], Awaitable[None]]
+Handler = Callable[[Unit[Any], Incoming[Any]], Awaitable[None]]
+Handlers = Mapping[type[Event], Handler]
+"""A service's routing table: the event model (one per type and schema version) to its
+handler. A model the table does not name is ignored (counted, never an error)."""
 
 
 class Poison(Exception):
@@ -140,9 +143,9 @@ class MessageProcessor:
         self,
         service: str,
         pool: asyncpg.Pool,
-        handlers: Mapping[str, Handler],
+        handlers: Handlers,
+        units: Units[Any],
         *,
-        deps: Any = None,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         backoff_max_seconds: float = 10.0,
@@ -150,7 +153,7 @@ class MessageProcessor:
         self.service = service
         self.pool = pool
         self.handlers = handlers
-        self.deps = deps
+        self.units = units
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.backoff_max_seconds = backoff_max_seconds
@@ -161,7 +164,7 @@ class MessageProcessor:
             incoming = decode(raw)
         except Poison as poison:
             return await self._settle_poison(raw, poison, attempts=1)
-        handler = self.handlers.get(incoming.envelope.type)
+        handler = self.handlers.get(type(incoming.payload))
         if handler is None:
             metrics.EVENTS_CONSUMED.labels(raw.topic, incoming.envelope.type, "ignored").inc()
             return "ignored"
@@ -180,7 +183,7 @@ class MessageProcessor:
                 incoming = decode(raw)
             except Poison:
                 return [await self.process(raw) for raw in raws]
-            batch.append((self.handlers.get(incoming.envelope.type), incoming))
+            batch.append((self.handlers.get(type(incoming.payload)), incoming))
         started = time.perf_counter()
         outcomes: list[str] = []
         try:
@@ -229,8 +232,8 @@ class MessageProcessor:
             if not fresh:
                 log.info("duplicate message skipped")
                 return "duplicate", []
-            unit = Unit(
-                conn, self.service, envelope.correlation_id, str(envelope.event_id), self.deps
+            unit = self.units.on(
+                conn, correlation_id=envelope.correlation_id, causation_id=str(envelope.event_id)
             )
             await handler(unit, incoming)
             return "handled", unit.outgoing

@@ -34,7 +34,7 @@ from shared.unit import Unit
 if TYPE_CHECKING:
     from shared.runtime import Background, Runtime
 
-log = get_logger(component="effects")
+log = get_logger(__name__)
 EFFECT_CALLS = Counter(
     "fulfil_effect_calls_total",
     "Outbound calls with an effect, by kind and outcome",

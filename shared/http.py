@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Path, Request, Response
@@ -22,7 +23,9 @@ from starlette.routing import Match
 from shared import db, metrics, signing
 from shared.contracts.envelope import CURRENCIES
 from shared.openapi import document_errors
+from shared.settings import ServiceSettings
 from shared.tokens import token_opens
+from shared.unit import Unit
 
 # The largest integers the columns behind the APIs hold (PostgreSQL INT and BIGINT):
 # every integer a request carries is bounded by its column's, so it is refused with a
@@ -193,6 +196,7 @@ _NOT_READY: dict[int | str, dict[str, Any]] = {
     503: {"description": "not ready (`reasons` says why)", "model": Readiness}
 }
 M = TypeVar("M", bound=BaseModel)
+D = TypeVar("D")
 
 
 async def signed_body(request: Request, secret: SecretStr) -> bytes:
@@ -289,23 +293,65 @@ def require_key(request: Request, *keys: SecretStr) -> None:
         raise Forbidden("forbidden", "this key may not do that")
 
 
-def order_access(
-    request: Request,
-    order_id: str,
-    *,
-    shop_key: SecretStr,
-    token_secret: SecretStr,
-    ops_key: SecretStr | None = None,
-) -> str:
+Role = Literal["shop", "ops"]
+
+
+def require_role(request: Request, *roles: Role) -> None:
+    """401 without a bearer token, 403 unless it is the key of one of `roles` (the shop's
+    or operations' key, from the service's settings)."""
+    settings = _service(request).settings
+    keys = {"shop": settings.shop_api_key, "ops": settings.ops_api_key}
+    require_key(request, *(keys[role] for role in roles))
+
+
+def order_access(request: Request, order_id: str, access_token: str | None = None) -> str:
     """Who may act on `order_id`: "shop" (shop key), "ops" (ops key) or "token" (that order's
-    access token). 401 without credentials, 403 with credentials that do not open this order."""
+    access token, as a bearer token or, in a message's link, as `?access_token=`). 401
+    without credentials, 403 with credentials that do not open this order."""
+    settings = _service(request).settings
+    secret = settings.order_token_secret.get_secret_value()
     token = bearer_token(request)
+    if token is None and access_token is not None:
+        if token_opens(secret, order_id, access_token):
+            return "token"
+        raise Forbidden("forbidden", "this token does not open this order")
     if token is None:
         raise Unauthorized("unauthorized", "an Authorization: Bearer token is required")
-    if key_matches(token, shop_key):
+    if key_matches(token, settings.shop_api_key):
         return "shop"
-    if ops_key is not None and key_matches(token, ops_key):
+    if key_matches(token, settings.ops_api_key):
         return "ops"
-    if token_opens(token_secret.get_secret_value(), order_id, token):
+    if token_opens(secret, order_id, token):
         return "token"
     raise Forbidden("forbidden", "this token does not open this order")
+
+
+class Service(Protocol[D]):
+    """What a view needs of the running service (the runtime, seen from HTTP)."""
+
+    @property
+    def settings(self) -> ServiceSettings: ...
+
+    @property
+    def db(self) -> asyncpg.Pool: ...
+
+    @property
+    def deps(self) -> D: ...
+
+    def unit(
+        self, *, correlation_id: str | None = None, causation_id: str | None = None
+    ) -> AbstractAsyncContextManager[Unit[D]]: ...
+
+
+def _service(request: Request) -> Service[Any]:
+    service: Service[Any] = request.app.state.runtime
+    return service
+
+
+def service_of(request: Request, deps: type[D]) -> Service[D]:
+    """The running service behind a request, with its dependencies typed as `deps` (each
+    service's views pass their own `Deps`)."""
+    service = _service(request)
+    if not isinstance(service.deps, deps):
+        raise TypeError(f"this service runs with {type(service.deps).__name__}, not {deps}")
+    return service

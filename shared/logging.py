@@ -90,5 +90,9 @@ def configure_logging(service: str, *, fmt: str = "console", level: str = "INFO"
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
-def get_logger(**bindings: Any) -> Any:
-    return structlog.get_logger(**bindings)
+def get_logger(module: str, **bindings: Any) -> Any:
+    """The logger of a module, called with `__name__`. Its lines carry `component`: the
+    module's path without the `services.` prefix (`order.handlers`, `shared.consumer`,
+    `payment.providers.sandbox`), so one scheme names where a line comes from; the
+    service's name is bound once per process (`service`)."""
+    return structlog.get_logger(component=module.removeprefix("services."), **bindings)

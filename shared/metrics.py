@@ -29,6 +29,7 @@ DEAD_LETTERED = Counter(
     "fulfil_dead_lettered_total", "Messages set aside on the dead-letter topic", ["topic", "reason"]
 )
 OUTBOX_BACKLOG = Gauge("fulfil_outbox_backlog", "Outbox rows not yet published")
+HELD_EVENTS = Gauge("fulfil_held_events", "Events held until the order they are about is known")
 OUTBOX_PUBLISH_FAILURES = Counter(
     "fulfil_outbox_publish_failures_total", "Outbox records the broker did not acknowledge"
 )

@@ -23,7 +23,7 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.registry import Topic
 from shared.logging import get_logger
 
-log = get_logger(component="outbox")
+log = get_logger(__name__)
 _RELAY_LOCK = 0x0F0F_2002
 
 Headers = list[tuple[str, bytes]]

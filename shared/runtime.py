@@ -12,36 +12,40 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
-from shared import db, inbox, metrics, outbound, outbox
-from shared.consumer import Handler, MessageProcessor
+from shared import db, held, inbox, metrics, outbound, outbox
+from shared.consumer import Handlers, MessageProcessor
 from shared.contracts.registry import consumed_by
 from shared.http import create_http_app
 from shared.kafka.agents import attach_agents, build_faust_app
 from shared.kafka.lag import LagMonitor
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
-from shared.timers import Timer, TimerHandler, TimerPoller
-from shared.unit import Unit, unit_of_work
+from shared.timer_poller import TimerHandler, TimerPoller
+from shared.unit import Unit, Units
 
-log = get_logger(component="runtime")
-Background = Callable[["Runtime"], Awaitable[None]]
+log = get_logger(__name__)
+D = TypeVar("D")
+Background = Callable[["Runtime[Any]"], Awaitable[None]]
 
 
 @dataclass
-class ServiceDefinition:
+class ServiceDefinition(Generic[D]):
+    """`deps` is the service's own `Deps` (its settings and edges); every unit the service
+    runs carries it, typed."""
+
     name: str
     settings: ServiceSettings
     migrations_dir: Path
-    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    deps: D
+    handlers: Handlers = field(default_factory=dict)
     timers: Mapping[str, TimerHandler] = field(default_factory=dict)
     routers: Sequence[APIRouter] = ()
-    deps: Any = None
     background: Sequence[Background] = ()
     consumer_group_suffix: str = ""
 
@@ -60,11 +64,13 @@ class _Server(uvicorn.Server):
         return None
 
 
-class Runtime:
-    def __init__(self, definition: ServiceDefinition) -> None:
+class Runtime(Generic[D]):
+    def __init__(self, definition: ServiceDefinition[D]) -> None:
         self.definition = definition
         self.settings = definition.settings
         self.name = definition.name
+        self.deps: D = definition.deps
+        self.units: Units[D] = Units(definition.name, definition.deps)
         self.pool: asyncpg.Pool | None = None
         self.http: FastAPI | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -86,13 +92,9 @@ class Runtime:
     @contextlib.asynccontextmanager
     async def unit(
         self, *, correlation_id: str | None = None, causation_id: str | None = None
-    ) -> AsyncIterator[Unit]:
-        async with unit_of_work(
-            self.db,
-            self.name,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            deps=self.definition.deps,
+    ) -> AsyncIterator[Unit[D]]:
+        async with self.units.begin(
+            self.db, correlation_id=correlation_id, causation_id=causation_id
         ) as unit:
             yield unit
 
@@ -115,7 +117,7 @@ class Runtime:
         poller = TimerPoller(
             self.pool,
             self.definition.timers,
-            self._timer_unit,
+            self.units,
             poll_seconds=s.timer_poll_seconds,
             max_attempts=s.timer_max_attempts,
         )
@@ -137,7 +139,7 @@ class Runtime:
             self.name,
             self.db,
             self.definition.handlers,
-            deps=self.definition.deps,
+            self.units,
             max_attempts=self.settings.consumer_max_attempts,
             backoff_seconds=self.settings.consumer_backoff_seconds,
             backoff_max_seconds=self.settings.consumer_backoff_max_seconds,
@@ -184,15 +186,6 @@ class Runtime:
                 raise RuntimeError("HTTP server stopped while starting")
             await asyncio.sleep(0.02)
 
-    def _timer_unit(self, conn: asyncpg.Connection, timer: Timer) -> Unit:
-        return Unit(
-            conn,
-            self.name,
-            correlation_id=timer.correlation_id,
-            causation_id=f"timer:{timer.kind}:{timer.key}",
-            deps=self.definition.deps,
-        )
-
     def _spawn(self, coro: Awaitable[Any], name: str) -> None:
         task = asyncio.ensure_future(coro)
         task.set_name(f"{self.name}:{name}")
@@ -218,6 +211,8 @@ class Runtime:
             try:
                 async with self.db.acquire() as conn:
                     metrics.OUTBOX_BACKLOG.set(await outbox.backlog(conn))
+                    await held.purge(conn, s.held_retention_days)
+                    metrics.HELD_EVENTS.set(await held.count(conn))
                     await outbox.purge(conn, s.outbox_retention_hours)
                     await inbox.purge(conn, s.inbox_retention_days)
             except Exception as exc:
@@ -265,7 +260,7 @@ class Runtime:
         log.info("service stopped")
 
 
-def run_service(build: Callable[[], ServiceDefinition]) -> None:
+def run_service(build: Callable[[], ServiceDefinition[Any]]) -> None:
     """The `python -m services.<name>` entry point: run until SIGTERM or SIGINT, or until a
     background task dies, then the process exits with status 1 for its supervisor."""
     definition = build()

@@ -12,6 +12,7 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_PREFIX = "dev-"
+PLACEHOLDERS_ALLOWED = frozenset({"development", "test"})
 
 
 class ServiceSettings(BaseSettings):
@@ -19,7 +20,9 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FULFIL_", extra="ignore")
 
-    env: Literal["development", "test", "production"] = "development"
+    # where placeholder secrets may run: a developer's machine ("development") and the test
+    # suite's throwaway stacks ("test"); anywhere else ("staging", "production") refuses them
+    env: Literal["development", "test", "staging", "production"] = "development"
     kafka_bootstrap: str = "127.0.0.1:9092"
     database_url: str = "postgresql://fulfil@127.0.0.1:5432/fulfil"
     database_pool_size: int = 10
@@ -36,6 +39,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     outbox_retention_hours: float = 24.0
     inbox_retention_days: float = 30.0
+    # events about an order still unknown after this long are dropped (shared/held.py)
+    held_retention_days: float = 7.0
     timer_poll_seconds: float = 1.0
     timer_max_attempts: int = 10
     consumer_group_suffix: str = ""
@@ -57,7 +62,7 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_outside_development(self) -> ServiceSettings:
-        if self.env != "production":
+        if self.env in PLACEHOLDERS_ALLOWED:
             return self
         weak = [
             name
@@ -67,7 +72,7 @@ class ServiceSettings(BaseSettings):
         ]
         if weak:
             raise ValueError(
-                f"refusing to start in production with placeholder or short secrets: {weak}"
+                f"refusing to start in {self.env} with placeholder or short secrets: {weak}"
             )
         return self
 
@@ -75,7 +80,7 @@ class ServiceSettings(BaseSettings):
     def resolved_log_format(self) -> Literal["json", "console"]:
         if self.log_format:
             return self.log_format
-        return "json" if self.env == "production" else "console"
+        return "console" if self.env in PLACEHOLDERS_ALLOWED else "json"
 
 
 def env_prefix(service: str) -> str:

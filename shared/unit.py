@@ -1,7 +1,11 @@
 """A unit of work: one database transaction, the events it emits and the timers it sets.
 
-Message handlers, timer handlers and HTTP commands all change state through a
-unit, so state, outgoing events (outbox) and timers commit or roll back together.
+Message handlers, timer handlers, HTTP commands and background workers all change state
+through a unit, so state, outgoing events (outbox) and timers commit or roll back
+together. `Units` is the one place units are made: the runtime builds one per service
+with the service's typed dependencies, and the consumer, the timer poller, the HTTP views
+and the workers all take their units from it, so `unit.deps` has the service's own `Deps`
+type wherever it is read.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 
@@ -18,21 +22,26 @@ from shared import outbox, timers
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.registry import topic_for_event
 
+D = TypeVar("D")
+
 
 @dataclass
-class Unit:
+class Unit(Generic[D]):
     conn: asyncpg.Connection
     service: str
     correlation_id: str | None
     causation_id: str | None
-    deps: Any = None
+    deps: D
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     emitted: list[Envelope] = field(default_factory=list)
     outgoing: list[outbox.Row] = field(default_factory=list)
 
     async def emit(self, event: Event, *, order_id: str | None) -> Envelope:
         """Adds `event` to the unit's outbox rows, written by `flush` before the commit; the
-        relay publishes them after it."""
+        relay publishes them after it. A retired model (an old name or version kept so that
+        what is still on the topic can be read) is never written again."""
+        if event.RETIRED:
+            raise ValueError(f"{event.TYPE} v{event.VERSION} is retired; emit its successor")
         topic = topic_for_event(event.TYPE)
         if topic.producer != self.service:
             raise ValueError(f"{self.service} may not publish {event.TYPE} ({topic.name})")
@@ -58,6 +67,8 @@ class Unit:
     async def schedule(
         self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
     ) -> None:
+        """Sets (or re-arms) the timer `kind`/`key`; a handler may re-arm the timer that is
+        firing it, under the same key."""
         await timers.schedule(
             self.conn, kind, key, due_at, payload or {}, correlation_id=self.correlation_id
         )
@@ -66,16 +77,33 @@ class Unit:
         return await timers.cancel(self.conn, kind, key)
 
 
-@asynccontextmanager
-async def unit_of_work(
-    pool: asyncpg.Pool,
-    service: str,
-    *,
-    correlation_id: str | None = None,
-    causation_id: str | None = None,
-    deps: Any = None,
-) -> AsyncIterator[Unit]:
-    async with pool.acquire() as conn, conn.transaction():
-        unit = Unit(conn, service, correlation_id, causation_id, deps)
-        yield unit
-        await unit.flush()
+@dataclass(frozen=True)
+class Units(Generic[D]):
+    """Makes the units of one service, all with its dependencies."""
+
+    service: str
+    deps: D
+
+    def on(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> Unit[D]:
+        """A unit in a transaction the caller has opened (and flushes before committing)."""
+        return Unit(conn, self.service, correlation_id, causation_id, self.deps)
+
+    @asynccontextmanager
+    async def begin(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> AsyncIterator[Unit[D]]:
+        """A unit in a transaction of its own, committed (outbox rows included) on exit."""
+        async with pool.acquire() as conn, conn.transaction():
+            unit = self.on(conn, correlation_id=correlation_id, causation_id=causation_id)
+            yield unit
+            await unit.flush()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from shared.unit import Unit
 
 FILE = Path(__file__).with_name("catalogue.json")
-log = get_logger(component="catalogue")
+log = get_logger(__name__)
 
 
 def items() -> list[dict[str, Any]]:

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from services.logistics import repository as repo
 from services.logistics import shipping, stock
 from services.logistics.repository import Fulfilment, Shipment
-from shared.consumer import Handler, Incoming
+from shared.consumer import Handlers, Incoming
+from shared.contracts.events import order as od
+from shared.contracts.events import returns as rt
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import ShipmentAlreadyDispatched, ShipmentStopped
 from shared.contracts.events.order import OrderCancelled, OrderClosed, OrderPaid, OrderPlaced
@@ -21,10 +23,11 @@ from shared.contracts.events.returns import (
     ReturnReceived,
 )
 from shared.logging import get_logger
-from shared.timers import Timer, TimerHandler
+from shared.timer_poller import TimerHandler
+from shared.timers import Timer
 from shared.unit import Unit
 
-log = get_logger(component="handlers")
+log = get_logger(__name__)
 
 
 async def on_order_placed(unit: Unit, msg: Incoming[OrderPlaced]) -> None:
@@ -120,14 +123,14 @@ async def on_return_received(unit: Unit, msg: Incoming[ReturnReceived]) -> None:
     await stock.restock(unit, msg.order_id, payload.refund_request_id, payload.lines)
 
 
-HANDLERS: Mapping[str, Handler] = {
-    "OrderPlaced": on_order_placed,
-    "OrderPaid": on_order_paid,
-    "OrderCancelled": on_order_cancelled,
-    "OrderClosed": on_order_closed,
-    "RefundRequested": on_refund_requested,
-    "RefundApproved": on_refund_approved,
-    "ReturnReceived": on_return_received,
+HANDLERS: Handlers = {
+    od.OrderPlaced: on_order_placed,
+    od.OrderPaid: on_order_paid,
+    od.OrderCancelled: on_order_cancelled,
+    od.OrderClosed: on_order_closed,
+    rt.RefundRequested: on_refund_requested,
+    rt.RefundApproved: on_refund_approved,
+    rt.ReturnReceived: on_return_received,
 }
 
 

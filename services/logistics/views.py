@@ -163,14 +163,8 @@ async def carrier_checkpoint(carrier: PathId, request: Request) -> dict[str, Any
 @router.get("/orders/{order_id}/shipment", responses=errors(401, 403, 404))
 async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
     """The order's shipment: courier, tracking number and every checkpoint by time."""
-    runtime, settings = _runtime(request)
-    order_access(
-        request,
-        order_id,
-        shop_key=settings.shop_api_key,
-        token_secret=settings.order_token_secret,
-        ops_key=settings.ops_api_key,
-    )
+    runtime, _ = _runtime(request)
+    order_access(request, order_id)
     async with runtime.db.acquire() as conn:
         shipment = await repo.shipment_of_order(conn, order_id, lock=False)
         if shipment is None:

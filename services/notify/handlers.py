@@ -15,14 +15,19 @@ from services.notify import domain, repository
 from services.notify.domain import REMINDER, OrderState
 from services.notify.outgoing import NotifyDeps, Source, tell
 from services.notify.repository import OrderRecord
-from shared.consumer import Handler, Incoming, RawMessage
+from shared.consumer import Handlers, Incoming, RawMessage
 from shared.contracts.envelope import Envelope, event_types
 from shared.contracts.events import logistics, order, payment, returns
+from shared.contracts.events import logistics as lg
+from shared.contracts.events import order as od
+from shared.contracts.events import payment as pm
+from shared.contracts.events import returns as rt
 from shared.logging import get_logger
-from shared.timers import Timer, TimerHandler
+from shared.timer_poller import TimerHandler
+from shared.timers import Timer
 from shared.unit import Unit
 
-log = get_logger(component="handlers")
+log = get_logger(__name__)
 
 
 def source_of(msg: Incoming[Any]) -> Source:
@@ -78,7 +83,7 @@ async def on_order_placed(unit: Unit, msg: Incoming[order.OrderPlaced]) -> None:
     for row in await repository.take_held(unit.conn, msg.order_id):
         held = held_incoming(row)
         log.info("handling held event", held_event_id=str(held.envelope.event_id))
-        await HANDLERS[held.envelope.type](unit, held)
+        await HANDLERS[type(held.payload)](unit, held)
 
 
 def held_incoming(row: asyncpg.Record) -> Incoming[Any]:
@@ -136,7 +141,9 @@ async def on_shipment_delayed(unit: Unit, msg: Incoming[logistics.ShipmentDelaye
     await tell_about(unit, msg, "shipment_delayed")
 
 
-async def on_out_for_delivery(unit: Unit, msg: Incoming[logistics.ShipmentOutForDelivery]) -> None:
+async def on_out_for_delivery(
+    unit: Unit, msg: Incoming[logistics.ShipmentWentOutForDelivery]
+) -> None:
     await tell_about(unit, msg, "out_for_delivery")
 
 
@@ -183,21 +190,22 @@ async def on_payment_reminder_due(unit: Unit, timer: Timer) -> None:
     await schedule_next_reminder(unit, found, sent=number)
 
 
-HANDLERS: Mapping[str, Handler] = {
-    "OrderPlaced": on_order_placed,
-    "OrderPaid": on_order_paid,
-    "OrderClosed": on_order_closed,
-    "OrderCancelled": on_order_cancelled,
-    "OrderCompleted": on_order_completed,
-    "PaymentFailed": on_payment_failed,
-    "RefundPaid": on_refund_paid,
-    "ShipmentShipped": on_shipment_shipped,
-    "ShipmentDelayed": on_shipment_delayed,
-    "ShipmentOutForDelivery": on_out_for_delivery,
-    "ShipmentDelivered": on_shipment_delivered,
-    "RefundRequested": on_refund_requested,
-    "RefundApproved": on_refund_approved,
-    "ReturnReceived": on_return_received,
+HANDLERS: Handlers = {
+    od.OrderPlaced: on_order_placed,
+    od.OrderPaid: on_order_paid,
+    od.OrderClosed: on_order_closed,
+    od.OrderCancelled: on_order_cancelled,
+    od.OrderCompleted: on_order_completed,
+    pm.PaymentFailed: on_payment_failed,
+    pm.RefundPaid: on_refund_paid,
+    lg.ShipmentShipped: on_shipment_shipped,
+    lg.ShipmentDelayed: on_shipment_delayed,
+    lg.ShipmentWentOutForDelivery: on_out_for_delivery,
+    lg.ShipmentOutForDelivery: on_out_for_delivery,  # retired v1, still on the topic
+    lg.ShipmentDelivered: on_shipment_delivered,
+    rt.RefundRequested: on_refund_requested,
+    rt.RefundApproved: on_refund_approved,
+    rt.ReturnReceived: on_return_received,
 }
 
 TIMERS: Mapping[str, TimerHandler] = {REMINDER: on_payment_reminder_due}

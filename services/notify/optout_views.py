@@ -27,7 +27,7 @@ from shared.openapi import errors
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["notify"])
-log = get_logger(component="optout")
+log = get_logger(__name__)
 
 Token = Annotated[str, Query(min_length=10, max_length=1000, description="the link's token")]
 

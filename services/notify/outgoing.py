@@ -22,7 +22,7 @@ from shared.contracts.envelope import Event
 from shared.logging import get_logger
 from shared.unit import Unit
 
-log = get_logger(component="outgoing")
+log = get_logger(__name__)
 
 
 @dataclass

@@ -29,7 +29,7 @@ from shared.unit import Unit
 if TYPE_CHECKING:
     from shared.runtime import Runtime
 
-log = get_logger(component="sender")
+log = get_logger(__name__)
 DELIVERIES = Counter(
     "notify_deliveries_total", "Message delivery attempts", ["channel", "template", "outcome"]
 )

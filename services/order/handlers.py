@@ -15,15 +15,16 @@ from typing import Any
 from services.order import domain, reactions, repository
 from services.order.domain import Order, Outcome, Stage
 from services.order.settings import OrderSettings
-from shared.consumer import Handler, Incoming
+from shared.consumer import Handlers, Incoming
 from shared.contracts.events import logistics as lg
 from shared.contracts.events import payment as pm
 from shared.contracts.events import returns as rt
 from shared.logging import get_logger
-from shared.timers import Timer, TimerHandler
+from shared.timer_poller import TimerHandler
+from shared.timers import Timer
 from shared.unit import Unit
 
-log = get_logger(component="order.handlers")
+log = get_logger(__name__)
 
 
 @dataclass
@@ -100,7 +101,7 @@ async def on_shipping_promise_set(unit: Unit, msg: Incoming[lg.ShippingPromiseSe
     await react(unit, msg, lambda o: reactions.ship_promised(o, e.promised_ship_date, at))
 
 
-async def on_stock_shortage(unit: Unit, msg: Incoming[lg.StockShortage]) -> None:
+async def on_stock_shortage(unit: Unit, msg: Incoming[lg.StockRanShort]) -> None:
     short = [line.model_dump(mode="json") for line in msg.payload.lines]
     at = msg.envelope.occurred_at
     await react(unit, msg, lambda o: reactions.stock_shortage(o, short, at))
@@ -130,7 +131,7 @@ async def on_checkpoint_reached(unit: Unit, msg: Incoming[lg.CheckpointReached])
     await react(unit, msg, lambda o: reactions.shipment_moved(o, Stage.SHIPPED, shipment, entry))
 
 
-async def on_out_for_delivery(unit: Unit, msg: Incoming[lg.ShipmentOutForDelivery]) -> None:
+async def on_out_for_delivery(unit: Unit, msg: Incoming[lg.ShipmentWentOutForDelivery]) -> None:
     e = msg.payload
     key = f"out_for_delivery:{e.shipment_id}"
     entry = domain.Entry(key, e.checkpoint_at, "out_for_delivery", {"city": e.city})
@@ -245,26 +246,28 @@ async def on_auto_confirm(unit: Unit, timer: Timer) -> None:
         await unit.schedule(domain.AUTO_CONFIRM, f"{order_id}/{int(held or 0) + 1}", hold)
 
 
-HANDLERS: Mapping[str, Handler] = {
-    "PaymentRequested": on_payment_requested,
-    "PaymentSucceeded": on_payment_succeeded,
-    "PaymentFailed": on_payment_failed,
-    "RefundPaid": on_refund_paid,
-    "RefundFailed": on_refund_failed,
-    "StockReserved": on_stock_reserved,
-    "StockShortage": on_stock_shortage,
-    "ShippingPromiseSet": on_shipping_promise_set,
-    "ShipmentShipped": on_shipment_shipped,
-    "CheckpointReached": on_checkpoint_reached,
-    "ShipmentOutForDelivery": on_out_for_delivery,
-    "ShipmentDelivered": on_shipment_delivered,
-    "ShipmentDelayed": on_shipment_delayed,
-    "ShipmentCancelled": on_shipment_cancelled,
-    "RefundRequested": on_refund_requested,
-    "RefundApproved": on_refund_approved,
-    "RefundRejected": on_refund_rejected,
-    "ReturnShipped": on_return_shipped,
-    "ReturnReceived": on_return_received,
+HANDLERS: Handlers = {
+    pm.PaymentRequested: on_payment_requested,
+    pm.PaymentSucceeded: on_payment_succeeded,
+    pm.PaymentFailed: on_payment_failed,
+    pm.RefundPaid: on_refund_paid,
+    pm.RefundFailed: on_refund_failed,
+    lg.StockReserved: on_stock_reserved,
+    lg.StockRanShort: on_stock_shortage,
+    lg.StockShortage: on_stock_shortage,  # retired v1, still on the topic
+    lg.ShippingPromiseSet: on_shipping_promise_set,
+    lg.ShipmentShipped: on_shipment_shipped,
+    lg.CheckpointReached: on_checkpoint_reached,
+    lg.ShipmentWentOutForDelivery: on_out_for_delivery,
+    lg.ShipmentOutForDelivery: on_out_for_delivery,  # retired v1, still on the topic
+    lg.ShipmentDelivered: on_shipment_delivered,
+    lg.ShipmentDelayed: on_shipment_delayed,
+    lg.ShipmentCancelled: on_shipment_cancelled,
+    rt.RefundRequested: on_refund_requested,
+    rt.RefundApproved: on_refund_approved,
+    rt.RefundRejected: on_refund_rejected,
+    rt.ReturnShipped: on_return_shipped,
+    rt.ReturnReceived: on_return_received,
 }
 
 TIMERS: Mapping[str, TimerHandler] = {

@@ -24,17 +24,16 @@ from shared.http import (
     Forbidden,
     NotFound,
     Unprocessable,
-    bearer_token,
     order_access,
     require_key,
 )
 from shared.logging import get_logger
 from shared.runtime import Runtime
-from shared.tokens import order_token, token_opens
+from shared.tokens import order_token
 from shared.unit import Unit
 
 router = APIRouter(prefix="/v1", tags=["order"])
-log = get_logger(component="order.views")
+log = get_logger(__name__)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no credentials"},
@@ -65,19 +64,7 @@ def shop_only(request: Request) -> None:
 
 def _order_access(request: Request, order_id: str, access_token: str | None) -> str:
     """ "shop", "ops" or "token"; a message link carries the token as `?access_token=`."""
-    s = _settings(request)
-    bearer = bearer_token(request)
-    if bearer is None and access_token is not None:
-        if token_opens(s.order_token_secret.get_secret_value(), order_id, access_token):
-            return "token"
-        raise Forbidden("forbidden", "this token does not open this order")
-    return order_access(
-        request,
-        order_id,
-        shop_key=s.shop_api_key,
-        token_secret=s.order_token_secret,
-        ops_key=s.ops_api_key,
-    )
+    return order_access(request, order_id, access_token)
 
 
 def _acting_for(order: Order, caller: str, customer: str | None) -> None:

@@ -34,7 +34,7 @@ from shared.contracts.events.payment import (
 from shared.logging import get_logger
 from shared.unit import Unit
 
-log = get_logger(component="payment")
+log = get_logger(__name__)
 
 
 async def apply_callback(unit: Unit, provider: str, callback: Callback) -> str:

@@ -12,12 +12,16 @@ from services.payment.charges import record_charge
 from services.payment.domain import Attempt, AttemptStatus, Charge, PaymentState, refundable
 from services.payment.refunds import REFUND_RETRY, refuse_refund, request_payout, start_refund
 from services.payment.sessions import COURIER, open_attempt
-from shared.consumer import Handler, Incoming
+from shared.consumer import Handlers, Incoming
+from shared.contracts.events import logistics as lg
+from shared.contracts.events import order as od
+from shared.contracts.events import returns as rt
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import ShipmentDelivered
 from shared.contracts.events.order import OrderCancelled, OrderClosed, OrderPlaced
 from shared.contracts.events.returns import RefundApproved
-from shared.timers import Timer, TimerHandler
+from shared.timer_poller import TimerHandler
+from shared.timers import Timer
 from shared.unit import Unit
 
 
@@ -124,12 +128,12 @@ async def on_refund_retry(unit: Unit, timer: Timer) -> None:
     await request_payout(unit, refund, charge)
 
 
-HANDLERS: Mapping[str, Handler] = {
-    "OrderPlaced": on_order_placed,
-    "OrderClosed": on_order_closed,
-    "OrderCancelled": on_order_cancelled,
-    "ShipmentDelivered": on_shipment_delivered,
-    "RefundApproved": on_refund_approved,
+HANDLERS: Handlers = {
+    od.OrderPlaced: on_order_placed,
+    od.OrderClosed: on_order_closed,
+    od.OrderCancelled: on_order_cancelled,
+    lg.ShipmentDelivered: on_shipment_delivered,
+    rt.RefundApproved: on_refund_approved,
 }
 
 TIMERS: Mapping[str, TimerHandler] = {REFUND_RETRY: on_refund_retry}

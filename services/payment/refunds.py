@@ -24,7 +24,7 @@ from shared.effects import Effect, EffectError, Performer, derived_id
 from shared.logging import get_logger
 from shared.unit import Unit
 
-log = get_logger(component="refunds")
+log = get_logger(__name__)
 REFUND_RETRY = "refund_retry"  # timers set before refunds were paid by the effects worker
 REFUND = "refund"
 

@@ -29,7 +29,7 @@ from shared.effects import Effect, EffectError, Performer, derived_id
 from shared.logging import get_logger
 from shared.unit import Unit
 
-log = get_logger(component="sessions")
+log = get_logger(__name__)
 COURIER = "courier"  # who collects cash on delivery
 SESSION = "payment_session"
 

@@ -15,7 +15,6 @@ from services.payment.domain import AttemptStatus, payment_status, retry_refusal
 from services.payment.metrics import AMOUNT_MISMATCHES, MISMATCHES
 from services.payment.providers import InvalidCallback, MalformedCallback
 from services.payment.sessions import open_attempt, when_opened
-from services.payment.settings import PaymentSettings
 from shared.contracts.events.common import PaymentMethod
 from shared.http import (
     ApiError,
@@ -32,7 +31,7 @@ from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["payment"])
 SESSION_WAIT_SECONDS = 5.0
-log = get_logger(component="payment-http")
+log = get_logger(__name__)
 
 
 class ProviderUnavailable(ApiError):
@@ -51,14 +50,7 @@ def _runtime(request: Request) -> Runtime:
 
 
 def _authorise(request: Request, order_id: str) -> None:
-    settings: PaymentSettings = _runtime(request).settings  # type: ignore[assignment]
-    order_access(
-        request,
-        order_id,
-        shop_key=settings.shop_api_key,
-        token_secret=settings.order_token_secret,
-        ops_key=settings.ops_api_key,
-    )
+    order_access(request, order_id)
 
 
 @router.post(

@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from services.returns import repository as repo
 from services.returns import workflow
 from services.returns.domain import Status, rule_allows
-from shared.consumer import Handler, Incoming
+from shared.consumer import Handlers, Incoming
+from shared.contracts.events import logistics as lg
+from shared.contracts.events import order as od
+from shared.contracts.events import payment as pm
 from shared.contracts.events.logistics import (
     ShipmentAlreadyDispatched,
     ShipmentDelivered,
@@ -28,10 +31,11 @@ from shared.contracts.events.order import (
 )
 from shared.contracts.events.payment import RefundFailed, RefundPaid
 from shared.logging import get_logger
-from shared.timers import Timer, TimerHandler
+from shared.timer_poller import TimerHandler
+from shared.timers import Timer
 from shared.unit import Unit
 
-log = get_logger(component="returns")
+log = get_logger(__name__)
 
 
 async def on_order_placed(unit: Unit, msg: Incoming[OrderPlaced]) -> None:
@@ -169,19 +173,19 @@ async def on_not_received_rule(unit: Unit, timer: Timer) -> None:
     )
 
 
-HANDLERS: Mapping[str, Handler] = {
-    "OrderPlaced": on_order_placed,
-    "OrderPaid": on_order_paid,
-    "OrderCancellationRequested": on_order_cancellation_requested,
-    "OrderCancelled": on_order_cancelled,
-    "OrderClosed": on_order_closed,
-    "StockReserved": on_stock_reserved,
-    "ShipmentShipped": on_shipment_shipped,
-    "ShipmentDelivered": on_shipment_delivered,
-    "ShipmentStopped": on_shipment_stopped,
-    "ShipmentAlreadyDispatched": on_shipment_already_dispatched,
-    "RefundPaid": on_refund_paid,
-    "RefundFailed": on_refund_failed,
+HANDLERS: Handlers = {
+    od.OrderPlaced: on_order_placed,
+    od.OrderPaid: on_order_paid,
+    od.OrderCancellationRequested: on_order_cancellation_requested,
+    od.OrderCancelled: on_order_cancelled,
+    od.OrderClosed: on_order_closed,
+    lg.StockReserved: on_stock_reserved,
+    lg.ShipmentShipped: on_shipment_shipped,
+    lg.ShipmentDelivered: on_shipment_delivered,
+    lg.ShipmentStopped: on_shipment_stopped,
+    lg.ShipmentAlreadyDispatched: on_shipment_already_dispatched,
+    pm.RefundPaid: on_refund_paid,
+    pm.RefundFailed: on_refund_failed,
 }
 
 TIMERS: Mapping[str, TimerHandler] = {

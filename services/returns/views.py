@@ -103,9 +103,7 @@ def _settings(request: Request) -> ReturnsSettings:
 
 async def order_actor(request: Request, order_id: str) -> Actor:
     """The customer (the order's token, or the shop on their behalf) or operations."""
-    s = _settings(request)
-    keys = {"shop_key": s.shop_api_key, "ops_key": s.ops_api_key}
-    access = order_access(request, order_id, token_secret=s.order_token_secret, **keys)
+    access = order_access(request, order_id)
     return "operations" if access == "ops" else "customer"
 
 

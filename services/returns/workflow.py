@@ -34,7 +34,7 @@ from shared.contracts.events.returns import (
 from shared.logging import get_logger
 from shared.unit import Unit
 
-log = get_logger(component="returns")
+log = get_logger(__name__)
 RULE_TIMER = "not_received_rule"
 AUTO_KEY = "auto:cancellation"
 

@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaError
 from shared import metrics
 from shared.logging import get_logger
 
-log = get_logger(component="lag")
+log = get_logger(__name__)
 LAG_EVERY_SECONDS = 5.0
 
 

@@ -54,9 +54,35 @@ def test_every_handled_event_type_is_declared_on_a_topic_the_service_consumes(
     service: str,
 ) -> None:
     definition = BUILDERS[service]()
-    consumed = {e.TYPE for t in consumed_by(service) for e in t.events}
-    unknown = set(definition.handlers) - consumed
+    consumed = {e for t in consumed_by(service) for e in t.events}
+    unknown = {m.TYPE for m in definition.handlers} - {m.TYPE for m in consumed}
     assert not unknown, f"{service} handles {unknown} but consumes no topic declaring them"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_renamed_event_is_handled_under_both_names_while_the_old_one_is_on_the_topics(
+    service: str,
+) -> None:
+    """A retired model stays readable: whoever handles its successor handles it too (what
+    was published before the rename is still on the topics), with the same handler."""
+    handlers = BUILDERS[service]().handlers
+    for model in event_types().values():
+        if not model.RETIRED:
+            continue
+        successor = model.__mro__[1]
+        assert issubclass(successor, Event) and not successor.RETIRED
+        if successor in handlers or model in handlers:
+            assert handlers.get(model) is handlers.get(successor), (
+                f"{service} must handle {model.TYPE} v{model.VERSION} as {successor.TYPE}"
+            )
+
+
+def test_a_retired_event_is_never_written_again() -> None:
+    retired = [m for m in event_types().values() if m.RETIRED]
+    assert {m.TYPE for m in retired} == {"StockShortage", "ShipmentOutForDelivery", "LowStock"}
+    for model in retired:
+        assert model.VERSION < model.__mro__[1].VERSION
+        assert topic_for_event(model.TYPE) is topic_for_event(model.__mro__[1].TYPE)
 
 
 @pytest.mark.parametrize(

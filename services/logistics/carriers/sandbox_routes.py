@@ -21,7 +21,7 @@ from shared.runtime import Runtime
 
 PARALLEL_PARCELS = 8
 router = APIRouter(prefix="/sandbox/carriers", tags=["sandbox"])
-log = get_logger(component="sandbox-carrier")
+log = get_logger(__name__)
 
 
 async def advance(runtime: Runtime, carrier: str, tracking_number: str) -> dict[str, Any] | None:

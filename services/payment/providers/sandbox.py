@@ -37,7 +37,7 @@ from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
 from shared.logging import get_logger
 
-log = get_logger(component="sandbox-provider")
+log = get_logger(__name__)
 
 
 class CallbackBody(BaseModel):

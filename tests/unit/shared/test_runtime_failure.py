@@ -17,7 +17,7 @@ NO_MIGRATIONS = Path(__file__).parent / "no-such-migrations"
 
 
 def definition() -> ServiceDefinition:
-    return ServiceDefinition("probe", ServiceSettings(env="test"), NO_MIGRATIONS)
+    return ServiceDefinition("probe", ServiceSettings(env="test"), NO_MIGRATIONS, deps=None)
 
 
 async def dies() -> None:

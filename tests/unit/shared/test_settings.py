@@ -1,4 +1,4 @@
-"""Settings: typed, prefixed, and no placeholder secrets in production."""
+"""Settings: typed, prefixed, and no placeholder secrets outside development."""
 
 from __future__ import annotations
 
@@ -22,9 +22,12 @@ def test_development_defaults_work_out_of_the_box() -> None:
     assert settings.shop_api_key.get_secret_value().startswith("dev-")
 
 
-def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ORDER_ENV", "production")
-    with pytest.raises(ValidationError, match="placeholder"):
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_outside_development_placeholder_secrets_are_refused(
+    monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    monkeypatch.setenv("ORDER_ENV", env)
+    with pytest.raises(ValidationError, match=f"refusing to start in {env} with placeholder"):
         OrderSettings()
 
 
