@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 import structlog
@@ -29,10 +29,7 @@ from prometheus_client import Counter
 
 from shared import db
 from shared.logging import get_logger
-from shared.unit import Unit
-
-if TYPE_CHECKING:
-    from shared.runtime import Background, Runtime
+from shared.unit import Service, Unit
 
 log = get_logger(__name__)
 EFFECT_CALLS = Counter(
@@ -112,12 +109,10 @@ async def recorded(conn: asyncpg.Connection, kind: str, key: str) -> bool:
     return bool(found)
 
 
-def worker(policy: Callable[[Runtime], Policy]) -> Background:
-    """The background task that makes a service's recorded calls (`policy` reads the
-    service's performers and settings from its runtime)."""
+def worker(chosen: Policy) -> Callable[[Service[Any]], Awaitable[None]]:
+    """The background task that makes a service's recorded calls, with its performers."""
 
-    async def run_effects(runtime: Runtime) -> None:
-        chosen = policy(runtime)
+    async def run_effects(runtime: Service[Any]) -> None:
         async with db.woken_by(runtime.settings.database_url, "effects") as recorded:
             while True:
                 recorded.clear()
@@ -137,7 +132,7 @@ def worker(policy: Callable[[Runtime], Policy]) -> Background:
     return run_effects
 
 
-async def run_due(runtime: Runtime, policy: Policy) -> int:
+async def run_due(runtime: Service[Any], policy: Policy) -> int:
     """One pass: claims due effects, calls them concurrently, records each outcome."""
     now = datetime.now(UTC)
     async with runtime.db.acquire() as conn:
@@ -171,7 +166,7 @@ def _effect(row: asyncpg.Record) -> Effect:
     )
 
 
-async def _run_one(runtime: Runtime, policy: Policy, effect: Effect) -> None:
+async def _run_one(runtime: Service[Any], policy: Policy, effect: Effect) -> None:
     performer = policy.performers[effect.kind]
     with structlog.contextvars.bound_contextvars(
         effect_kind=effect.kind, effect_key=effect.key, correlation_id=effect.correlation_id
@@ -179,7 +174,7 @@ async def _run_one(runtime: Runtime, policy: Policy, effect: Effect) -> None:
         result: Any = None
         error: EffectError | None = None
         try:
-            result = await performer.call(runtime.definition.deps, effect)
+            result = await performer.call(runtime.deps, effect)
         except EffectError as exc:
             error = exc
         except Exception as exc:  # an adapter bug: retried, then recorded as failed
@@ -201,7 +196,7 @@ async def _run_one(runtime: Runtime, policy: Policy, effect: Effect) -> None:
 
 
 async def _record(
-    runtime: Runtime,
+    runtime: Service[Any],
     policy: Policy,
     performer: Performer,
     effect: Effect,

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Path, Request, Response
@@ -23,9 +22,8 @@ from starlette.routing import Match
 from shared import db, metrics, signing
 from shared.contracts.envelope import CURRENCIES
 from shared.openapi import document_errors
-from shared.settings import ServiceSettings
 from shared.tokens import token_opens
-from shared.unit import Unit
+from shared.unit import Service
 
 # The largest integers the columns behind the APIs hold (PostgreSQL INT and BIGINT):
 # every integer a request carries is bounded by its column's, so it is refused with a
@@ -324,23 +322,6 @@ def order_access(request: Request, order_id: str, access_token: str | None = Non
     if token_opens(secret, order_id, token):
         return "token"
     raise Forbidden("forbidden", "this token does not open this order")
-
-
-class Service(Protocol[D]):
-    """What a view needs of the running service (the runtime, seen from HTTP)."""
-
-    @property
-    def settings(self) -> ServiceSettings: ...
-
-    @property
-    def db(self) -> asyncpg.Pool: ...
-
-    @property
-    def deps(self) -> D: ...
-
-    def unit(
-        self, *, correlation_id: str | None = None, causation_id: str | None = None
-    ) -> AbstractAsyncContextManager[Unit[D]]: ...
 
 
 def _service(request: Request) -> Service[Any]:

@@ -11,16 +11,17 @@ type wherever it is read.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 
 from shared import outbox, timers
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.registry import topic_for_event
+from shared.settings import ServiceSettings
 
 D = TypeVar("D")
 
@@ -107,3 +108,21 @@ class Units(Generic[D]):
             unit = self.on(conn, correlation_id=correlation_id, causation_id=causation_id)
             yield unit
             await unit.flush()
+
+
+class Service(Protocol[D]):
+    """A running service as its views and workers see it: settings, pool, typed deps and
+    units (the runtime is one)."""
+
+    @property
+    def settings(self) -> ServiceSettings: ...
+
+    @property
+    def db(self) -> asyncpg.Pool: ...
+
+    @property
+    def deps(self) -> D: ...
+
+    def unit(
+        self, *, correlation_id: str | None = None, causation_id: str | None = None
+    ) -> AbstractAsyncContextManager[Unit[D]]: ...

@@ -18,6 +18,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: LogisticsSettings | None = None, deps: Deps | None = None) -> ServiceDefinition:
     settings = settings or LogisticsSettings()
+    deps = deps or make_deps(settings)
     routers = [router, sandbox_routes.router] if settings.sandbox else [router]
     return ServiceDefinition(
         name=NAME,
@@ -26,6 +27,10 @@ def build(settings: LogisticsSettings | None = None, deps: Deps | None = None) -
         handlers=HANDLERS,
         timers=TIMERS,
         routers=routers,
-        deps=deps or make_deps(settings),
-        background=[load_on_start, sandbox_routes.auto_advance, effects.worker(effects_policy)],
+        deps=deps,
+        background=[
+            load_on_start,
+            sandbox_routes.auto_advance,
+            effects.worker(effects_policy(deps)),
+        ],
     )

@@ -45,7 +45,7 @@ from shared.logging import get_logger
 from shared.unit import Unit
 
 if TYPE_CHECKING:
-    from shared.runtime import Runtime
+    pass
 
 log = get_logger(__name__)
 
@@ -169,10 +169,8 @@ async def _not_booked(unit: Unit, effect: Effect, reason: str, will_retry: bool)
 BOOKER = Performer(call=_book, done=_booked, failed=_not_booked)
 
 
-def effects_policy(runtime: Runtime) -> effects.Policy:
+def effects_policy(deps: Deps) -> effects.Policy:
     """The calls the logistics service makes after commit: carrier bookings."""
-    deps = runtime.definition.deps
-    assert isinstance(deps, Deps), "the logistics service runs with its Deps"
     return replace(deps.effects, performers={BOOKING: BOOKER})
 
 

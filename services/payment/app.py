@@ -70,7 +70,7 @@ def build(
     deps = deps or deps_from(settings)
     routers: list[APIRouter] = [router]
     policy = effects_policy(settings, deps)
-    background: list[Background] = [effects.worker(lambda _runtime: policy)]
+    background: list[Background] = [effects.worker(policy)]
     sandbox = deps.providers.get(SandboxProvider.name)
     if isinstance(sandbox, SandboxProvider):
         routers.append(sandbox_router)

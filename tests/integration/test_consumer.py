@@ -9,7 +9,7 @@ import asyncpg
 
 from services.payment.app import build
 from services.payment.settings import PaymentSettings
-from shared.consumer import Incoming
+from shared.consumer import Handlers, Incoming
 from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderClosed, OrderCompleted
 from shared.unit import Unit
@@ -31,7 +31,7 @@ async def always_fails(unit: Unit, msg: Incoming[Any]) -> None:
     raise ValueError("this order cannot be handled")
 
 
-async def payment_with(handlers: dict[str, Any], infra: Infra, dsn: str, **overrides: Any) -> Any:
+async def payment_with(handlers: Handlers, infra: Infra, dsn: str, **overrides: Any) -> Any:
     conn = await asyncpg.connect(dsn)  # the handlers' table, made before any handler runs
     try:
         await conn.execute(EFFECTS)
@@ -50,7 +50,7 @@ async def effects(runtime: Any, order_id: str) -> list[str]:
 
 async def test_the_same_event_delivered_twice_has_one_effect(infra: Infra, database: str) -> None:
     order_id = f"ord_{uuid.uuid4().hex[:8]}"
-    handlers = {"OrderClosed": record_effect, "OrderCompleted": record_effect}
+    handlers = {OrderClosed: record_effect, OrderCompleted: record_effect}
     definition = await payment_with(handlers, infra, database)
     async with running(definition, http=False) as runtime:
         envelope = Envelope.wrap(OrderClosed(), producer="order", order_id=order_id)
@@ -75,7 +75,7 @@ async def test_poison_goes_to_the_dead_letter_topic_and_the_partition_moves_on(
 ) -> None:
     order_id = f"ord_{uuid.uuid4().hex[:8]}"
     key = order_id.encode()
-    definition = await payment_with({"OrderClosed": record_effect}, infra, database)
+    definition = await payment_with({OrderClosed: record_effect}, infra, database)
     async with running(definition, http=False) as runtime:
         await publish_raw(infra.bootstrap, "orders.v1", b"\x00\xffnot json at all", key=key)
         unknown = Envelope.wrap(OrderClosed(), producer="order", order_id=order_id)
@@ -113,7 +113,7 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
     order_id = f"ord_{uuid.uuid4().hex[:8]}"
-    handlers = {"OrderClosed": always_fails, "OrderCompleted": record_effect}
+    handlers = {OrderClosed: always_fails, OrderCompleted: record_effect}
     definition = await payment_with(handlers, infra, database, consumer_max_attempts=3)
     async with running(definition, http=False) as runtime:
         bad = Envelope.wrap(OrderClosed(), producer="order", order_id=order_id)

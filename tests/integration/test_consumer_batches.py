@@ -15,10 +15,10 @@ from prometheus_client import REGISTRY
 
 from services.payment.app import MIGRATIONS
 from shared import db
-from shared.consumer import Incoming, MessageProcessor, RawMessage
+from shared.consumer import Handlers, Incoming, MessageProcessor, RawMessage
 from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderClosed, OrderCompleted
-from shared.unit import Unit
+from shared.unit import Unit, Units
 
 EFFECTS = "CREATE TABLE test_effects (order_id TEXT, event_id TEXT)"
 
@@ -44,8 +44,9 @@ async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 def processor(pool: asyncpg.Pool) -> MessageProcessor:
-    handlers = {"OrderClosed": record_effect}
-    return MessageProcessor("payment", pool, handlers, max_attempts=2, backoff_seconds=0.01)
+    handlers: Handlers = {OrderClosed: record_effect}
+    units = Units("payment", deps=None)
+    return MessageProcessor("payment", pool, handlers, units, max_attempts=2, backoff_seconds=0.01)
 
 
 def closed(order_id: str) -> Envelope:

@@ -16,7 +16,7 @@ from services.order.settings import OrderSettings
 from shared import db
 from shared.contracts.events.order import OrderClosed, OrderCompleted
 from shared.settings import service_env
-from shared.unit import unit_of_work
+from shared.unit import Units
 from tests.support.infra import REPO, Infra
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
@@ -86,7 +86,7 @@ async def test_relay_killed_mid_batch_and_restarted_loses_nothing(
         async with pool.acquire() as conn:
             await db.apply_migrations(conn, build().migrations())
         expected = []
-        async with unit_of_work(pool, "order") as unit:
+        async with Units("order", deps=None).begin(pool) as unit:
             for _ in range(total):
                 expected.append(str((await unit.emit(OrderClosed(), order_id=order_id)).event_id))
         env = dict(os.environ, PYTHONPATH=str(REPO))
