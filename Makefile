@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: up down status demo bench test lint format unit venv clean
+.PHONY: up down status demo bench bench-short test lint format unit venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -42,6 +42,9 @@ demo: venv
 # Throughput and latency against the parts' own limits; reports under reports/.
 bench: venv
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+bench-short: venv
+	$(BIN)/python -m tests.bench --short $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -197,6 +197,7 @@ async def run_phase(
     samples = phase.tracker.samples()
     step = max(1, sum(len(v) for v in samples.values()) // MAX_PLOT_POINTS)
     latency = phase.tracker.summary()
+    processes = proc.summary()
     result: dict[str, Any] = {
         "mode": "open_loop" if rate else "max_throughput",
         "target_rate": rate,
@@ -222,7 +223,8 @@ async def run_phase(
         "commits_per_order_raw": round(commits / placed, 2) if placed else None,
         "commits_per_order": round(busy_commits / placed, 2) if placed else None,
         "latency": latency,
-        "processes": proc.summary(),
+        "processes": processes,
+        "cpu_ms_per_order": cpu_ms_per_order(processes, len(completed)),
         "metrics": metrics.summary(),
         "process_series": proc.series,
         "metrics_series": metrics.series,
@@ -234,3 +236,16 @@ async def run_phase(
         f"{latency['confirmation']['p99_ms']} ms"
     )
     return result
+
+
+DRIVER = "bench-driver"
+
+
+def cpu_ms_per_order(processes: dict[str, Any], completed: int) -> dict[str, Any]:
+    """CPU milliseconds per completed order: each process, the system's total (every
+    service, the broker, the database and the sinks) and the load driver's own, apart."""
+    if not completed:
+        return {"processes": {}, "system_total": None, "driver": None}
+    per = {name: round(row["cpu_s"] * 1000 / completed, 2) for name, row in processes.items()}
+    system = round(sum(ms for name, ms in per.items() if name != DRIVER), 2)
+    return {"processes": per, "system_total": system, "driver": per.get(DRIVER)}

@@ -140,12 +140,20 @@ def markdown(result: dict[str, Any], plot_name: str | None) -> str:
             )
         lines += [
             "",
-            "| component | CPU s | CPU share of one core | peak RSS MB |",
-            "|---|---|---|---|",
+            "| component | CPU s | CPU ms per completed order | CPU share of one core "
+            "| peak RSS MB |",
+            "|---|---|---|---|---|",
         ]
+        per_order = phase.get("cpu_ms_per_order", {})
         for comp, row in phase["processes"].items():
             share, peak = row["cpu_share_of_one_core"], row["peak_rss_mb"]
-            lines.append(f"| {comp} | {row['cpu_s']} | {share} | {peak} |")
+            ms = _fmt(per_order.get("processes", {}).get(comp))
+            lines.append(f"| {comp} | {row['cpu_s']} | {ms} | {share} | {peak} |")
+        lines.append(
+            f"\nCPU per completed order: {_fmt(per_order.get('system_total'))} ms for the "
+            f"system (services, broker, database, sinks), {_fmt(per_order.get('driver'))} ms "
+            "for the load driver."
+        )
         lines += [
             "",
             "| service | max outbox backlog | max consumer lag | final lag |",

@@ -4,6 +4,7 @@
     python -m tests.bench --rate 300 --duration 60
     python -m tests.bench --phases open           # only the open-loop phase (plus the limits)
     python -m tests.bench --limits-only           # only the broker's and the database's limits
+    python -m tests.bench --short                 # an everyday check: both phases, short, no limits
 
 Its own stack lives in `.local/bench/` (never the dev stack or the tests') and is made
 anew for every phase (the Kafka jars and PostgreSQL stay cached, so that takes seconds),
@@ -58,7 +59,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--pg-connections", type=int, default=8)
     p.add_argument("--pg-seconds", type=float, default=10.0)
     p.add_argument("--keep", action="store_true", help="leave the bench stack running")
-    return p.parse_args(argv)
+    p.add_argument("--short", action="store_true",
+                   help="an everyday check: 10 s per phase, no limits")  # fmt: skip
+    args = p.parse_args(argv)
+    if args.short:
+        args.duration, args.drain, args.no_limits = min(args.duration, 10.0), 20.0, True
+    return args
 
 
 def machine() -> dict[str, Any]:
@@ -238,8 +244,13 @@ def print_summary(result: dict[str, Any]) -> None:
             row = lat[stage]
             print(f"  placement→{stage:<12} p50 {row['p50_ms']} ms  p95 {row['p95_ms']} ms  "
                   f"p99 {row['p99_ms']} ms  (n={row['n']})")  # fmt: skip
+        per_order = phase["cpu_ms_per_order"]
         for comp, row in phase["processes"].items():
-            print(f"  {comp:<14} cpu {row['cpu_s']:>7} s  peak rss {row['peak_rss_mb']:>7} MB")
+            ms = per_order["processes"].get(comp)
+            print(f"  {comp:<14} cpu {row['cpu_s']:>7} s  {ms:>7} ms/order  "
+                  f"peak rss {row['peak_rss_mb']:>7} MB")  # fmt: skip
+        print(f"  CPU per completed order: {per_order['system_total']} ms for the system, "
+              f"{per_order['driver']} ms for the load driver")  # fmt: skip
         r = ratios.get(name, {})
         print(
             f"  ratios: broker share {r.get('broker_share')}, "
