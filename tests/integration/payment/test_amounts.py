@@ -10,18 +10,16 @@ from prometheus_client import REGISTRY
 
 from shared.contracts.events.common import PaymentMethod
 from shared.runtime import Runtime
-from tests.integration.payment.conftest import (
+from tests.integration.payment.support import (
     assert_balanced,
     callback,
+    checkout,
     deliver,
-    new_order_id,
     outbox_types,
-    placed,
-    published,
-    send,
     view,
     view_when,
 )
+from tests.support.events import payloads
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 
@@ -40,18 +38,16 @@ def mismatches(kind: str) -> float:
 async def test_one_fen_for_a_9900_fen_order_does_not_pay_it_and_is_refunded(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CARD, amount=9_900), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
+    order_id, requested = await checkout(infra, tail, PaymentMethod.CARD, amount=9_900)
     before = mismatches("underpaid")
 
     reply = await deliver(client, captured(order_id, requested, 1, "CNY"))
 
     assert reply.json()["effect"] == "underpaid"
-    [failed] = await published(tail, order_id, "PaymentFailed")
+    [failed] = await payloads(tail, order_id, "PaymentFailed")
     assert (failed["reason"], failed["retry_allowed"]) == ("underpaid", True)
     assert "refunded" in failed["message"]
-    [refund] = await published(tail, order_id, "RefundPaid")
+    [refund] = await payloads(tail, order_id, "RefundPaid")
     assert (refund["amount"], refund["reason"]) == ({"amount": 1, "currency": "CNY"}, "underpaid")
     assert "PaymentSucceeded" not in await outbox_types(payment, order_id)
     body = await view(client, order_id)
@@ -72,16 +68,14 @@ async def test_one_fen_for_a_9900_fen_order_does_not_pay_it_and_is_refunded(
 async def test_a_capture_in_another_currency_does_not_pay_the_order(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.WALLET, amount=9_900), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
+    order_id, requested = await checkout(infra, tail, PaymentMethod.WALLET, amount=9_900)
 
     reply = await deliver(client, captured(order_id, requested, 9_900, "USD"))
 
     assert reply.json()["effect"] == "wrong_currency"
-    [failed] = await published(tail, order_id, "PaymentFailed")
+    [failed] = await payloads(tail, order_id, "PaymentFailed")
     assert failed["reason"] == "wrong_currency"
-    [refund] = await published(tail, order_id, "RefundPaid")
+    [refund] = await payloads(tail, order_id, "RefundPaid")
     assert refund["amount"] == {"amount": 9_900, "currency": "USD"}
     assert (await view(client, order_id))["status"] == "failed"
 
@@ -89,17 +83,15 @@ async def test_a_capture_in_another_currency_does_not_pay_the_order(
 async def test_an_overpaid_order_is_paid_and_the_difference_refunded(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CARD, amount=9_900), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
+    order_id, requested = await checkout(infra, tail, PaymentMethod.CARD, amount=9_900)
     before = mismatches("overpaid")
 
     reply = await deliver(client, captured(order_id, requested, 10_000, "CNY"))
 
     assert reply.json()["effect"] == "overpaid"
-    [paid] = await published(tail, order_id, "PaymentSucceeded")
+    [paid] = await payloads(tail, order_id, "PaymentSucceeded")
     assert paid["amount"] == {"amount": 10_000, "currency": "CNY"}
-    [refund] = await published(tail, order_id, "RefundPaid")
+    [refund] = await payloads(tail, order_id, "RefundPaid")
     assert (refund["amount"], refund["reason"]) == ({"amount": 100, "currency": "CNY"}, "overpaid")
     body = await view_when(client, order_id, "paid")
     assert (body["captured"], body["refunded"], body["net"]) == (10_000, 100, 9_900)

@@ -4,7 +4,6 @@ dies before it records the outcome."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
@@ -13,15 +12,13 @@ import pytest
 from services.payment import refunds
 from services.payment.handlers import HANDLERS
 from services.payment.providers.sandbox import SandboxProvider
-from shared.consumer import Incoming, MessageProcessor, RawMessage
-from shared.contracts.envelope import Envelope
+from shared.consumer import Incoming, MessageProcessor
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.order import OrderClosed
-from shared.contracts.registry import topic_for_event
 from shared.runtime import Runtime
 from shared.unit import Unit
-from tests.integration.payment.conftest import new_order_id, placed, published, view
-from tests.integration.payment.test_refunds import approved, paid_order
+from tests.integration.payment.support import approved, paid_order, placed, view
+from tests.support.events import new_id, new_order_id, payloads, raw, wrap
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
@@ -38,17 +35,11 @@ async def reference_of(client: httpx.AsyncClient, order_id: str) -> str:
     return str(charge["provider_reference"])
 
 
-def raw(envelope: Envelope, offset: int) -> RawMessage:
-    topic = topic_for_event(envelope.type).name
-    key = (envelope.order_id or "").encode()
-    return RawMessage(topic, 0, offset, key, envelope.to_bytes())
-
-
 async def refunded_once(
     payment: Runtime, client: httpx.AsyncClient, tail: TopicTail, order_id: str, amount: int
 ) -> None:
     reference = await reference_of(client, order_id)
-    [paid] = await published(tail, order_id, "RefundPaid")
+    [paid] = await payloads(tail, order_id, "RefundPaid")
     assert paid["amount"]["amount"] == amount
     body = await eventually(
         lambda: _refunded(client, order_id), what="the refund recorded in the ledger"
@@ -77,10 +68,8 @@ async def test_a_batch_rolled_back_after_the_refund_asked_pays_it_once(
     processor = MessageProcessor(
         "payment", payment.db, handlers, deps=payment.definition.deps, max_attempts=1
     )
-    refund = Envelope.wrap(
-        approved(f"rr_batch_{uuid.uuid4().hex[:8]}", 5_000), producer="returns", order_id=order_id
-    )
-    other = Envelope.wrap(OrderClosed(), producer="order", order_id=f"ord_{uuid.uuid4().hex[:8]}")
+    refund = wrap(approved(new_id("rr_batch"), 5_000), order_id)
+    other = wrap(OrderClosed(), new_order_id())
 
     outcomes = await processor.process_batch([raw(refund, 1), raw(other, 2)])
 
@@ -104,9 +93,7 @@ async def test_a_transaction_killed_after_the_refund_call_pays_it_once_on_redeli
     processor = MessageProcessor(
         "payment", payment.db, handlers, deps=payment.definition.deps, backoff_seconds=0.01
     )
-    refund = Envelope.wrap(
-        approved(f"rr_killed_{uuid.uuid4().hex[:8]}", 4_000), producer="returns", order_id=order_id
-    )
+    refund = wrap(approved(new_id("rr_killed"), 4_000), order_id)
 
     assert await processor.process(raw(refund, 1)) == "handled"  # redelivered and handled
 
@@ -132,9 +119,7 @@ async def test_a_worker_that_dies_before_recording_the_refund_pays_it_once(
         await recorded(unit, *args)
 
     monkeypatch.setattr(refunds, "record_refund_paid", lost_once)
-    refund = Envelope.wrap(
-        approved(f"rr_lost_{uuid.uuid4().hex[:8]}", 3_000), producer="returns", order_id=order_id
-    )
+    refund = wrap(approved(new_id("rr_lost"), 3_000), order_id)
     processor = MessageProcessor("payment", payment.db, HANDLERS, deps=payment.definition.deps)
 
     assert await processor.process(raw(refund, 1)) == "handled"
@@ -154,13 +139,13 @@ async def test_a_batch_rolled_back_after_the_session_opened_requests_payment_onc
         "payment", payment.db, handlers, deps=payment.definition.deps, max_attempts=1
     )
     order_id = new_order_id()
-    place = Envelope.wrap(placed(PaymentMethod.CARD), producer="order", order_id=order_id)
-    other = Envelope.wrap(OrderClosed(), producer="order", order_id=f"ord_{uuid.uuid4().hex[:8]}")
+    place = wrap(placed(PaymentMethod.CARD), order_id)
+    other = wrap(OrderClosed(), new_order_id())
 
     outcomes = await processor.process_batch([raw(place, 1), raw(other, 2)])
 
     assert outcomes == ["handled", "dead_lettered"]
-    [requested] = await published(tail, order_id, "PaymentRequested")
+    [requested] = await payloads(tail, order_id, "PaymentRequested")
     assert requested["checkout_url"]
     opened = [a for o, a in sandbox_of(payment).sessions_opened if o == order_id]
     assert opened == [requested["attempt_id"]], "one session, for the one recorded attempt"

@@ -11,27 +11,27 @@ import pytest
 
 from services.payment.providers.sandbox import SandboxProvider
 from shared import signing
-from shared.contracts.envelope import Envelope, Money
+from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import ShipmentDelivered
 from shared.runtime import Runtime
-from tests.integration.payment.conftest import (
+from tests.integration.payment.support import (
     SECRET,
     assert_balanced,
     callback,
+    checkout,
     complete,
     deliver,
-    new_order_id,
     outbox_types,
     placed,
-    published,
-    send,
-    token_header,
     view,
     view_when,
 )
+from tests.support.db import until_handled
+from tests.support.events import new_order_id, payloads, resend, send
+from tests.support.http import customer
 from tests.support.infra import Infra
-from tests.support.kafka import TopicTail, publish
+from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
 
 UPFRONT = [
@@ -50,7 +50,7 @@ async def test_each_upfront_method_is_paid_through_the_sandbox_checkout(
         await send(infra, placed(method, amount=10_000 + len(method)), order_id)
 
     for method, order_id in orders.items():
-        [requested] = await published(tail, order_id, "PaymentRequested")
+        [requested] = await payloads(tail, order_id, "PaymentRequested")
         assert requested["method"] == method.value
         assert requested["amount"] == {"amount": 10_000 + len(method), "currency": "CNY"}
         assert requested["expires_at"] is not None
@@ -66,7 +66,7 @@ async def test_each_upfront_method_is_paid_through_the_sandbox_checkout(
         await complete(client, url, outcome="succeed")
 
     for method, order_id in orders.items():
-        [paid] = await published(tail, order_id, "PaymentSucceeded")
+        [paid] = await payloads(tail, order_id, "PaymentSucceeded")
         assert (paid["method"], paid["provider"]) == (method.value, "sandbox")
         body = await view_when(client, order_id, "paid")
         assert body["method"] == method.value
@@ -82,9 +82,7 @@ async def test_each_upfront_method_is_paid_through_the_sandbox_checkout(
 async def test_cash_on_delivery_is_paid_once_when_the_courier_collects(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CASH_ON_DELIVERY, amount=5_000), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
+    order_id, requested = await checkout(infra, tail, PaymentMethod.CASH_ON_DELIVERY, amount=5_000)
     assert (requested["checkout_url"], requested["pay_link"]) == (None, None)
     assert (await view(client, order_id))["status"] == "due_on_delivery"
 
@@ -96,32 +94,23 @@ async def test_cash_on_delivery_is_paid_once_when_the_courier_collects(
         city="Hangzhou",
         cash_collected=Money(amount=5_000, currency="CNY"),
     )
-    first = await send(infra, delivered, order_id, producer="logistics")
-    await publish(infra.bootstrap, first)  # the same event delivered twice
-    second = await send(infra, delivered, order_id, producer="logistics")  # reported again
+    first = await send(infra, delivered, order_id)
+    await resend(infra, first)  # the same event delivered twice
+    second = await send(infra, delivered, order_id)  # reported again
 
-    [paid] = await published(tail, order_id, "PaymentSucceeded")
+    [paid] = await payloads(tail, order_id, "PaymentSucceeded")
     assert (paid["method"], paid["provider"]) == ("cash_on_delivery", "courier")
     body = await view_when(client, order_id, "paid")
-    await eventually(lambda: _handled(payment, first, second), what="both reports handled")
+    await until_handled(payment, first, second)
     assert await outbox_types(payment, order_id) == ["PaymentRequested", "PaymentSucceeded"]
     assert (body["captured"], body["net"]) == (5_000, 5_000)
     assert_balanced(body)
 
 
-async def _handled(runtime: Runtime, *envelopes: Envelope) -> bool:
-    ids = [str(e.event_id) for e in envelopes]
-    async with runtime.db.acquire() as conn:
-        count = await conn.fetchval("SELECT count(*) FROM inbox WHERE message_id = ANY($1)", ids)
-    return int(count) == len(ids)
-
-
 async def test_one_callback_sent_ten_times_charges_once(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CARD), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
+    order_id, requested = await checkout(infra, tail, PaymentMethod.CARD)
     await complete(client, requested["checkout_url"], outcome="succeed", repeat=10)
     sandbox = payment.definition.deps.providers["sandbox"]
     assert isinstance(sandbox, SandboxProvider)
@@ -132,7 +121,7 @@ async def test_one_callback_sent_ten_times_charges_once(
     effects = sorted(r.json()["effect"] for r in replies)
     assert effects == ["already_applied"] + ["duplicate"] * 9
 
-    await published(tail, order_id, "PaymentSucceeded")
+    await payloads(tail, order_id, "PaymentSucceeded")
     assert await outbox_types(payment, order_id) == ["PaymentRequested", "PaymentSucceeded"]
     result = await view(client, order_id)
     assert (result["status"], result["captured"], len(result["ledger"])) == ("paid", 12_900, 1)
@@ -146,9 +135,7 @@ async def _idle(sandbox: SandboxProvider) -> bool:
 async def test_callbacks_out_of_order_a_failure_after_the_success_changes_nothing(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.WALLET), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
+    order_id, requested = await checkout(infra, tail, PaymentMethod.WALLET)
 
     success = await deliver(client, callback(order_id, requested, "succeeded"))
     failure = await deliver(client, callback(order_id, requested, "failed", reason="bank_limit"))
@@ -159,7 +146,7 @@ async def test_callbacks_out_of_order_a_failure_after_the_success_changes_nothin
         "stale_failure",
         "already_applied",
     ]
-    await published(tail, order_id, "PaymentSucceeded")
+    await payloads(tail, order_id, "PaymentSucceeded")
     assert await outbox_types(payment, order_id) == ["PaymentRequested", "PaymentSucceeded"]
     result = await view(client, order_id)
     assert (result["status"], result["captured"]) == ("paid", 12_900)
@@ -168,25 +155,21 @@ async def test_callbacks_out_of_order_a_failure_after_the_success_changes_nothin
 async def test_a_failure_then_a_late_success_of_the_same_session_pays(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.ONLINE_BANKING), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
+    order_id, requested = await checkout(infra, tail, PaymentMethod.ONLINE_BANKING)
     await complete(client, requested["checkout_url"], outcome="fail", reason="wrong_password")
-    [failed] = await published(tail, order_id, "PaymentFailed")
+    [failed] = await payloads(tail, order_id, "PaymentFailed")
     assert (failed["reason"], failed["retry_allowed"]) == ("wrong_password", True)
     assert (await view(client, order_id))["status"] == "failed"
 
     await complete(client, requested["checkout_url"], outcome="succeed", delay_seconds=0.5)
-    await published(tail, order_id, "PaymentSucceeded")
+    await payloads(tail, order_id, "PaymentSucceeded")
     assert (await view(client, order_id))["status"] == "paid"
 
 
 async def test_forged_stale_and_unsigned_callbacks_are_refused_and_change_nothing(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CARD), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
+    order_id, requested = await checkout(infra, tail, PaymentMethod.CARD)
     body = callback(order_id, requested, "succeeded")
 
     forged = await deliver(client, body, secret="not-the-secret")
@@ -229,14 +212,12 @@ async def test_a_signed_callback_for_an_unknown_session_is_not_found(
 async def test_the_payment_is_shown_only_to_the_shop_and_the_order_holder(
     credentials: str, infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CARD), order_id)
-    await published(tail, order_id, "PaymentRequested")
-    own = await client.get(f"/v1/orders/{order_id}/payment", headers=token_header(order_id))
+    order_id, _ = await checkout(infra, tail, PaymentMethod.CARD)
+    own = await client.get(f"/v1/orders/{order_id}/payment", headers=customer(order_id))
     assert own.status_code == 200 and own.json()["method"] == "card"
-    headers = {} if credentials == "none" else token_header(new_order_id())
+    headers = {} if credentials == "none" else customer(new_order_id())
     refused = await client.get(f"/v1/orders/{order_id}/payment", headers=headers)
     assert refused.status_code == (401 if credentials == "none" else 403)
     unknown = new_order_id()
-    missing = await client.get(f"/v1/orders/{unknown}/payment", headers=token_header(unknown))
+    missing = await client.get(f"/v1/orders/{unknown}/payment", headers=customer(unknown))
     assert missing.status_code == 404

@@ -7,21 +7,18 @@ import httpx
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.order import OrderCancelled, OrderClosed
 from shared.runtime import Runtime
-from tests.integration.payment.conftest import (
-    SHOP,
+from tests.integration.payment.support import (
     assert_balanced,
     callback,
+    checkout,
     complete,
     deliver,
-    new_order_id,
     outbox_types,
-    placed,
-    published,
-    send,
-    token_header,
     view,
     view_when,
 )
+from tests.support.events import new_order_id, payloads, send
+from tests.support.http import SHOP, customer
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 
@@ -33,11 +30,9 @@ def retry_url(order_id: str) -> str:
 async def test_a_failed_payment_is_retried_with_another_method_and_paid(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CARD), order_id)
-    [first] = await published(tail, order_id, "PaymentRequested")
+    order_id, first = await checkout(infra, tail, PaymentMethod.CARD)
     await complete(client, first["checkout_url"], outcome="fail", reason="bank_limit")
-    [failed] = await published(tail, order_id, "PaymentFailed")
+    [failed] = await payloads(tail, order_id, "PaymentFailed")
     assert (failed["attempt_id"], failed["reason"]) == (first["attempt_id"], "bank_limit")
     assert failed["retry_allowed"] is True
     assert "limit" in failed["message"]
@@ -51,15 +46,15 @@ async def test_a_failed_payment_is_retried_with_another_method_and_paid(
     assert nobody.status_code == 401
 
     retried = await client.post(
-        retry_url(order_id), json={"method": "wallet"}, headers=token_header(order_id)
+        retry_url(order_id), json={"method": "wallet"}, headers=customer(order_id)
     )
     assert retried.status_code == 201, retried.text
-    [_, second] = await published(tail, order_id, "PaymentRequested", count=2)
+    [_, second] = await payloads(tail, order_id, "PaymentRequested", count=2)
     assert second["attempt_id"] == retried.json()["attempt_id"] != first["attempt_id"]
     assert (second["method"], second["checkout_url"]) == ("wallet", retried.json()["checkout_url"])
 
     await complete(client, second["checkout_url"], outcome="succeed")
-    [paid] = await published(tail, order_id, "PaymentSucceeded")
+    [paid] = await payloads(tail, order_id, "PaymentSucceeded")
     assert (paid["attempt_id"], paid["method"]) == (second["attempt_id"], "wallet")
     body = await view_when(client, order_id, "paid")
     assert body["method"] == "wallet"
@@ -75,9 +70,7 @@ async def test_a_failed_payment_is_retried_with_another_method_and_paid(
 async def test_a_retry_after_the_window_is_refused(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CARD, due_in=-1), order_id)
-    await published(tail, order_id, "PaymentRequested")
+    order_id, _ = await checkout(infra, tail, PaymentMethod.CARD, due_in=-1)
     refused = await client.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
     assert refused.status_code == 409
     assert refused.json()["reason"] == "payment_window_over"
@@ -89,9 +82,7 @@ async def test_a_retry_after_the_window_is_refused(
 async def test_a_success_after_the_order_closed_is_refunded_automatically(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.WALLET), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
+    order_id, requested = await checkout(infra, tail, PaymentMethod.WALLET)
     await send(infra, OrderClosed(), order_id)
     closed = await view_when(client, order_id, "expired")
     assert closed["attempts"][0]["status"] == "expired"
@@ -99,7 +90,7 @@ async def test_a_success_after_the_order_closed_is_refunded_automatically(
     assert (refused.status_code, refused.json()["reason"]) == (409, "order_closed")
 
     await complete(client, requested["checkout_url"], outcome="succeed", repeat=2)
-    [refund] = await published(tail, order_id, "RefundPaid")
+    [refund] = await payloads(tail, order_id, "RefundPaid")
     assert refund["refund_request_id"] is None
     assert (refund["reason"], refund["amount"]["amount"]) == ("late_payment", 12_900)
     late = await deliver(client, callback(order_id, requested, "succeeded"))
@@ -123,12 +114,10 @@ async def test_a_payment_the_order_never_counted_is_refunded_when_it_is_cancelle
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
     """The success and the cancellation crossed: payment accepted it, the order did not."""
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CARD), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
+    order_id, requested = await checkout(infra, tail, PaymentMethod.CARD)
     await deliver(client, callback(order_id, requested, "succeeded"))
     await send(infra, OrderCancelled(reason="customer_request", was_paid=False), order_id)
-    [refund] = await published(tail, order_id, "RefundPaid")
+    [refund] = await payloads(tail, order_id, "RefundPaid")
     assert (refund["reason"], refund["amount"]["amount"]) == ("late_payment", 12_900)
     assert await outbox_types(payment, order_id) == [
         "PaymentRequested",
@@ -143,19 +132,17 @@ async def test_a_payment_the_order_never_counted_is_refunded_when_it_is_cancelle
 async def test_a_second_success_through_another_attempt_is_refunded(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.PAY_FOR_ME, amount=8_800), order_id)
-    [first] = await published(tail, order_id, "PaymentRequested")
+    order_id, first = await checkout(infra, tail, PaymentMethod.PAY_FOR_ME, amount=8_800)
     retried = await client.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
     assert retried.status_code == 201
-    [_, second] = await published(tail, order_id, "PaymentRequested", count=2)
+    [_, second] = await payloads(tail, order_id, "PaymentRequested", count=2)
 
     # a friend pays the first link while the customer pays the new checkout
     await complete(client, first["pay_link"], outcome="succeed")
-    [paid] = await published(tail, order_id, "PaymentSucceeded")
+    [paid] = await payloads(tail, order_id, "PaymentSucceeded")
     assert paid["attempt_id"] == first["attempt_id"], "a superseded link that is paid still pays"
     await complete(client, second["checkout_url"], outcome="succeed")
-    [refund] = await published(tail, order_id, "RefundPaid")
+    [refund] = await payloads(tail, order_id, "RefundPaid")
     assert (refund["reason"], refund["amount"]["amount"]) == ("duplicate_payment", 8_800)
 
     body = await view(client, order_id)
