@@ -157,7 +157,7 @@ def placed(
     )
 
 
-def paid(amount: int = 12_900, method: PaymentMethod = PaymentMethod.CARD) -> OrderPaid:
+def paid(amount: int, method: PaymentMethod = PaymentMethod.CARD) -> OrderPaid:
     return OrderPaid(
         amount=Money(amount=amount, currency="CNY"), payment_method=method, paid_at=now()
     )

@@ -8,30 +8,14 @@ from typing import Any
 from services.logistics.carriers.sandbox import SandboxCarrier
 from services.logistics.deps import Deps
 from services.logistics.handlers import HANDLERS
-from shared.consumer import Incoming, MessageProcessor, RawMessage
-from shared.contracts.envelope import Envelope
+from shared.consumer import Incoming, MessageProcessor
 from shared.contracts.events.order import OrderClosed
-from shared.contracts.registry import topic_for_event
 from shared.runtime import Runtime
 from shared.unit import Unit
-from tests.integration.logistics.support import (
-    logistics,
-    new_id,
-    of,
-    paid,
-    payload,
-    placed,
-    put_stock,
-    send,
-)
+from tests.integration.logistics.support import logistics, of, put_stock, reserve
+from tests.support.events import new_id, paid, payload, raw, wrap
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
-
-
-def raw(envelope: Envelope, offset: int) -> RawMessage:
-    topic = topic_for_event(envelope.type).name
-    key = (envelope.order_id or "").encode()
-    return RawMessage(topic, 0, offset, key, envelope.to_bytes())
 
 
 def bookings(runtime: Runtime, order_id: str) -> list[str]:
@@ -49,8 +33,7 @@ def bookings(runtime: Runtime, order_id: str) -> list[str]:
 async def reserved_order(infra: Infra, runtime: Runtime, tail: TopicTail) -> str:
     sku, order_id = new_id("SKU"), new_id("ord")
     await put_stock(runtime, sku, on_hand=3)
-    await send(infra, placed([(sku, 1)]), order_id)
-    await tail.wait_for(of(order_id, "StockReserved"))
+    await reserve(infra, tail, order_id, sku, 1)
     return order_id
 
 
@@ -79,8 +62,8 @@ async def test_a_batch_rolled_back_after_the_booking_books_the_parcel_once(
         processor = MessageProcessor(
             "logistics", runtime.db, handlers, deps=runtime.definition.deps, max_attempts=1
         )
-        pay = Envelope.wrap(paid(), producer="order", order_id=order_id)
-        other = Envelope.wrap(OrderClosed(), producer="order", order_id=new_id("ord"))
+        pay = wrap(paid(9_900), order_id)
+        other = wrap(OrderClosed(), new_id("ord"))
 
         outcomes = await processor.process_batch([raw(pay, 1), raw(other, 2)])
 
@@ -105,7 +88,7 @@ async def test_a_transaction_killed_after_the_booking_books_once_on_redelivery(
         processor = MessageProcessor(
             "logistics", runtime.db, handlers, deps=runtime.definition.deps, backoff_seconds=0.01
         )
-        pay = Envelope.wrap(paid(), producer="order", order_id=order_id)
+        pay = wrap(paid(9_900), order_id)
 
         assert await processor.process(raw(pay, 1)) == "handled"
 

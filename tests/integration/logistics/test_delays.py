@@ -8,15 +8,13 @@ from zoneinfo import ZoneInfo
 
 from tests.integration.logistics.support import (
     logistics,
-    new_id,
     of,
-    paid,
-    payload,
     placed,
     post_checkpoint,
     put_stock,
-    send,
+    reserve,
 )
+from tests.support.events import new_id, paid, payload, send
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
@@ -29,9 +27,8 @@ async def test_an_order_not_shipped_by_its_promise_is_told_the_new_date_even_aft
     slow_warehouse = {"ship_delay_seconds": 120, "ship_by_seconds": 3}
     async with logistics(infra, database, **slow_warehouse) as first:
         await put_stock(first, sku, on_hand=3)
-        await send(infra, placed([(sku, 1)]), order_id)
-        [reserved] = await tail.wait_for(of(order_id, "StockReserved"))
-        await send(infra, paid(), order_id)
+        reserved = await reserve(infra, tail, order_id, sku, 1)
+        await send(infra, paid(9_900), order_id)
 
         async def pending() -> bool:
             async with first.db.acquire() as conn:
@@ -63,7 +60,7 @@ async def test_a_parcel_silent_too_long_is_told_once_per_silence_and_never_after
     async with logistics(infra, database, **quiet) as first:
         await put_stock(first, sku, on_hand=3)
         await send(infra, placed([(sku, 1)]), order_id)
-        await send(infra, paid(), order_id)
+        await send(infra, paid(9_900), order_id)
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
     courier, tracking = payload(shipped)["courier"], payload(shipped)["tracking_number"]
     async with logistics(infra, database, **quiet) as second:
@@ -104,9 +101,8 @@ async def test_the_promise_kept_is_the_one_judged_at_payment_and_it_is_published
     paid_at = datetime.combine(monday, time(15, 0), tzinfo=shop)
     async with logistics(infra, database, ship_delay_seconds=3600) as runtime:
         await put_stock(runtime, sku, on_hand=3)
-        await send(infra, placed([(sku, 1)]), order_id)
-        [reserved] = await tail.wait_for(of(order_id, "StockReserved"))
-        late = paid()
+        reserved = await reserve(infra, tail, order_id, sku, 1)
+        late = paid(9_900)
         await send(infra, late.model_copy(update={"paid_at": paid_at}), order_id)
         [promise] = await tail.wait_for(of(order_id, "ShippingPromiseSet"))
         async with runtime.db.acquire() as conn:

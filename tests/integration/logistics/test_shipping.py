@@ -10,21 +10,20 @@ from shared.contracts.events.common import LineQuantity, PaymentMethod
 from shared.contracts.events.order import OrderCancelled
 from shared.contracts.events.returns import RefundApproved, RefundFlow, ReturnReceived
 from tests.integration.logistics.support import (
-    OPS,
-    client,
     logistics,
-    new_id,
     of,
-    paid,
-    payload,
     placed,
     post_checkpoint,
     put_stock,
-    send,
+    reserve,
+    settled_stock,
     stock,
+    told,
 )
+from tests.support.events import new_id, paid, payload, resend, send
+from tests.support.http import OPS, client
 from tests.support.infra import Infra
-from tests.support.kafka import TopicTail, publish
+from tests.support.kafka import TopicTail
 
 
 async def test_a_paid_order_ships_once_with_courier_tracking_items_and_address(
@@ -33,9 +32,9 @@ async def test_a_paid_order_ships_once_with_courier_tracking_items_and_address(
     sku, order_id = new_id("SKU"), new_id("ord")
     async with logistics(infra, database, courier_by_region={"Zhejiang": "sf"}) as runtime:
         await put_stock(runtime, sku, on_hand=5)
-        [reserved] = await _placed_and_reserved(infra, tail, order_id, sku, 2)
+        reserved = await reserve(infra, tail, order_id, sku, 2)
         payment = await send(infra, paid(19_800), order_id)
-        await publish(infra.bootstrap, payment)  # delivered twice
+        await resend(infra, payment)  # delivered twice
         await send(infra, paid(19_800), order_id)  # and told again by a new event
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
         await send(infra, OrderCancelled(reason="customer_request", was_paid=True), order_id)
@@ -46,17 +45,14 @@ async def test_a_paid_order_ships_once_with_courier_tracking_items_and_address(
             amount=Money(amount=19_800, currency="CNY"),
             actor="system",
         )
-        await send(infra, refund, order_id, producer="returns")
-        marker = new_id("ord")
-        await send(infra, placed([(sku, 1)]), marker)
-        await tail.wait_for(of(marker, "StockReserved"))
-        level = await stock(runtime, sku)
+        await send(infra, refund, order_id)
+        level = await settled_stock(infra, runtime, tail, sku)
     body = payload(shipped)
     assert body["courier"] == "sf" and body["tracking_number"].startswith("SF")
     assert body["lines"][0]["variant"] == "White / M" and body["lines"][0]["quantity"] == 2
     assert body["address"]["city"] == "Hangzhou" and body["cash_on_delivery"] is None
     assert payload(reserved)["promised_ship_date"] <= body["expected_delivery_date"]
-    assert [r.type for r in tail.records if of(order_id)(r)] == [
+    assert told(tail, order_id) == [
         "StockReserved",
         "ShippingPromiseSet",
         "ShipmentShipped",
@@ -80,7 +76,7 @@ async def test_cash_on_delivery_ships_at_placement_and_collects_on_delivery(
     assert payload(shipped)["cash_on_delivery"] == {"amount": 9_900, "currency": "CNY"}
     assert payload(delivered)["cash_collected"] == {"amount": 9_900, "currency": "CNY"}
     assert payload(delivered)["tracking_number"] == payload(shipped)["tracking_number"]
-    steps = [r.type for r in tail.records if of(order_id)(r)]
+    steps = told(tail, order_id)
     assert steps == [
         "StockReserved",
         "ShippingPromiseSet",
@@ -107,8 +103,8 @@ async def test_checkpoints_duplicated_and_out_of_order_keep_a_timeline_that_neve
     sku, order_id = new_id("SKU"), new_id("ord")
     async with logistics(infra, database) as runtime:
         await put_stock(runtime, sku, on_hand=5)
-        await _placed_and_reserved(infra, tail, order_id, sku, 1)
-        await send(infra, paid(), order_id)
+        await reserve(infra, tail, order_id, sku, 1)
+        await send(infra, paid(9_900), order_id)
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
         courier, tracking = payload(shipped)["courier"], payload(shipped)["tracking_number"]
         t0 = datetime.now(UTC)
@@ -157,8 +153,8 @@ async def test_a_refund_before_shipping_stops_the_pending_shipment_and_releases_
     sku, order_id = new_id("SKU"), new_id("ord")
     async with logistics(infra, database, ship_delay_seconds=60) as runtime:
         await put_stock(runtime, sku, on_hand=5)
-        await _placed_and_reserved(infra, tail, order_id, sku, 2)
-        await send(infra, paid(), order_id)
+        await reserve(infra, tail, order_id, sku, 2)
+        await send(infra, paid(9_900), order_id)
         await tail.wait_for(of(order_id, "ShippingPromiseSet"))  # the shipment is open
         refund = RefundApproved(
             refund_request_id=new_id("rr"),
@@ -167,15 +163,12 @@ async def test_a_refund_before_shipping_stops_the_pending_shipment_and_releases_
             amount=Money(amount=19_800, currency="CNY"),
             actor="system",
         )
-        await send(infra, refund, order_id, producer="returns")
+        await send(infra, refund, order_id)
         await send(
             infra, OrderCancelled(reason="refunded_before_shipping", was_paid=True), order_id
         )
         await tail.wait_for(of(order_id, "StockReleased"))
-        marker = new_id("ord")
-        await send(infra, placed([(sku, 1)]), marker)
-        await tail.wait_for(of(marker, "StockReserved"))
-        level = await stock(runtime, sku)
+        level = await settled_stock(infra, runtime, tail, sku)
         async with runtime.db.acquire() as conn:
             timers = await conn.fetch(
                 "SELECT kind, state FROM timers WHERE key LIKE $1", f"{order_id}%"
@@ -197,8 +190,8 @@ async def test_returned_goods_go_back_on_the_shelf_once(
     sku, order_id = new_id("SKU"), new_id("ord")
     async with logistics(infra, database) as runtime:
         await put_stock(runtime, sku, on_hand=4, threshold=3)
-        await _placed_and_reserved(infra, tail, order_id, sku, 2)
-        await send(infra, paid(), order_id)
+        await reserve(infra, tail, order_id, sku, 2)
+        await send(infra, paid(9_900), order_id)
         await tail.wait_for(of(order_id, "ShipmentShipped"))
         shelf_after_shipping = await stock(runtime, sku)
         returned = ReturnReceived(
@@ -207,11 +200,10 @@ async def test_returned_goods_go_back_on_the_shelf_once(
             received_at=datetime.now(UTC),
             actor="operations",
         )
-        await send(infra, returned, order_id, producer="returns")
-        await send(infra, returned, order_id, producer="returns")  # told twice
+        await send(infra, returned, order_id)
+        await send(infra, returned, order_id)  # told twice
         again = new_id("ord")
-        await send(infra, placed([(sku, 2)]), again)
-        await tail.wait_for(of(again, "StockReserved"))
+        await reserve(infra, tail, again, sku, 2)
         warnings = await tail.wait_for(
             lambda r: r.topic == "stock.v1" and r.key == sku.encode(), count=2
         )
@@ -221,10 +213,3 @@ async def test_returned_goods_go_back_on_the_shelf_once(
     assert [payload(w)["available"] for w in warnings] == [2, 2], (
         "under 3 after the first order; cleared by the return; under again after the second"
     )
-
-
-async def _placed_and_reserved(
-    infra: Infra, tail: TopicTail, order_id: str, sku: str, quantity: int
-) -> list[object]:
-    await send(infra, placed([(sku, quantity)]), order_id)
-    return await tail.wait_for(of(order_id, "StockReserved"))

@@ -9,22 +9,19 @@ from typing import Any
 
 from services.logistics.handlers import on_order_placed
 from shared.consumer import Incoming, RawMessage
-from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderCancelled, OrderClosed
 from shared.runtime import Runtime
 from tests.integration.logistics.support import (
-    OPS,
-    client,
     logistics,
-    new_id,
     of,
-    paid,
-    payload,
     placed,
     put_stock,
-    send,
+    reserve,
+    settled_stock,
     stock,
 )
+from tests.support.events import new_id, paid, payload, resend, send, wrap
+from tests.support.http import OPS, client
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 
@@ -69,7 +66,7 @@ async def test_fifty_concurrent_transactions_never_reserve_more_than_is_on_hand(
 
         async def place(i: int) -> list[str]:
             lines = [(sku, 1), (other, 1)] if i % 2 else [(other, 1), (sku, 1)]
-            envelope = Envelope.wrap(placed(lines), producer="order", order_id=new_id("ord"))
+            envelope = wrap(placed(lines), new_id("ord"))
             message: Incoming[Any] = Incoming(
                 envelope, placed(lines), RawMessage("orders.v1", 0, i, None, None)
             )
@@ -102,18 +99,14 @@ async def test_cancel_and_close_give_the_stock_back_once(
         cancel = await send(
             infra, OrderCancelled(reason="customer_request", was_paid=False), cancelled
         )
-        from tests.support.kafka import publish
 
-        await publish(infra.bootstrap, cancel)  # the same event delivered twice
+        await resend(infra, cancel)  # the same event delivered twice
         await send(infra, OrderCancelled(reason="customer_request", was_paid=False), cancelled)
         await send(infra, OrderClosed(), closed)
         released = await tail.wait_for(
             lambda r: r.type == "StockReleased" and r.key in _keys(cancelled, closed), count=2
         )
-        marker = new_id("ord")
-        await send(infra, placed([(sku, 1)]), marker)
-        await tail.wait_for(of(marker, "StockReserved"))
-        level = await stock(runtime, sku)
+        level = await settled_stock(infra, runtime, tail, sku)
     assert sorted(payload(r)["reason"] for r in released) == [
         "order_cancelled:customer_request",
         "order_closed:payment_window_expired",
@@ -141,10 +134,7 @@ async def test_an_order_cancelled_before_logistics_saw_it_placed_reserves_nothin
         await put_stock(runtime, sku, on_hand=3)
         await send(infra, OrderCancelled(reason="customer_request", was_paid=False), order_id)
         await send(infra, placed([(sku, 1)]), order_id)
-        marker = new_id("ord")
-        await send(infra, placed([(sku, 1)]), marker)
-        await tail.wait_for(of(marker, "StockReserved"))
-        level = await stock(runtime, sku)
+        level = await settled_stock(infra, runtime, tail, sku)
     assert not [r for r in tail.records if of(order_id)(r)]
     assert level["reserved"] == 1
 
@@ -161,8 +151,7 @@ async def test_the_stock_api_needs_the_ops_key_and_refuses_bad_counts(
         negative = await http.put(f"/v1/stock/{sku}", json={"on_hand": -1}, headers=OPS)
         unknown = await http.get(f"/v1/stock/{sku}", headers=OPS)
         await put_stock(runtime, sku, on_hand=4)
-        await send(infra, placed([(sku, 3)]), order_id)
-        await tail.wait_for(of(order_id, "StockReserved"))
+        await reserve(infra, tail, order_id, sku, 3)
         below = await http.put(f"/v1/stock/{sku}", json={"on_hand": 2}, headers=OPS)
         east = await http.put(
             f"/v1/stock/{sku}", json={"on_hand": 6, "warehouse": "east"}, headers=OPS
@@ -190,8 +179,7 @@ async def test_a_short_recount_cancels_the_newest_orders_and_the_rest_ship(
     async with logistics(infra, database, ship_delay_seconds=3600) as runtime:
         await put_stock(runtime, sku, on_hand=8)
         for order_id in (gone, older, old, newest):
-            await send(infra, placed([(sku, 2)]), order_id)
-            await tail.wait_for(of(order_id, "StockReserved"))
+            await reserve(infra, tail, order_id, sku, 2)
             await send(infra, paid(19_800), order_id)
             await tail.wait_for(of(order_id, "ShippingPromiseSet"))
             if order_id == gone:
