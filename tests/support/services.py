@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from aiokafka import TopicPartition
+
 from deploy.local.ports import free_port
 from shared.contracts.registry import consumed_by
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import ServiceSettings
 from tests.support.infra import Infra
-from tests.support.kafka import start_group_at_end
+from tests.support.kafka import group_at, start_group_at_end
 
 _STARTED_GROUPS: set[str] = set()
 Builder = Callable[..., ServiceDefinition]
@@ -86,10 +88,16 @@ async def skip_backlog(bootstrap: str, name: str, suffix: str = "-test") -> None
     await start_group_at_end(bootstrap, f"fulfil-{name}{suffix}", topics)
 
 
-async def fresh_group(bootstrap: str, name: str) -> str:
-    """A new consumer group of the service, starting at the topics' end; its suffix."""
+async def new_group(
+    bootstrap: str, name: str, offsets: dict[TopicPartition, int] | None = None
+) -> str:
+    """A new consumer group of the service, starting at `offsets` (else at the end of what
+    it consumes); its suffix, for `running(..., group=...)`."""
     suffix = f"-t{uuid.uuid4().hex[:10]}"
-    await skip_backlog(bootstrap, name, suffix)
+    if offsets is None:
+        await skip_backlog(bootstrap, name, suffix)
+    else:
+        await group_at(bootstrap, f"fulfil-{name}{suffix}", offsets)
     return suffix
 
 
