@@ -20,6 +20,7 @@ from tests.integration.payment.support import (
     view_when,
 )
 from tests.support.events import payloads
+from tests.support.http import SHOP
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 
@@ -60,7 +61,7 @@ async def test_one_fen_for_a_9900_fen_order_does_not_pay_it_and_is_refunded(
     retry = await client.post(
         f"/v1/orders/{order_id}/payment/retry",
         json={"method": "card"},
-        headers={"Authorization": "Bearer dev-shop-key"},
+        headers=SHOP,
     )
     assert retry.status_code == 201, retry.text  # the customer may pay again
 
