@@ -43,6 +43,13 @@ async def put_stock(runtime: Runtime, sku: str, on_hand: int, threshold: int = 0
     assert response.status_code == 200, response.text
 
 
+async def stocked(runtime: Runtime, on_hand: int, threshold: int = 0) -> str:
+    """A new SKU with `on_hand` units on the shelf; its code."""
+    sku = events.new_id("SKU")
+    await put_stock(runtime, sku, on_hand, threshold)
+    return sku
+
+
 async def stock(runtime: Runtime, sku: str) -> dict[str, Any]:
     async with client(runtime) as http:
         response = await http.get(f"/v1/stock/{sku}", headers=OPS)

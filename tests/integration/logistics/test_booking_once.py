@@ -3,19 +3,16 @@ a batch rolled back by another message, or a transaction killed after the bookin
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.logistics.carriers.sandbox import SandboxCarrier
 from services.logistics.deps import Deps
 from services.logistics.handlers import HANDLERS
-from shared.consumer import Incoming, MessageProcessor
 from shared.contracts.events.order import OrderClosed
 from shared.runtime import Runtime
-from shared.unit import Unit
-from tests.integration.logistics.support import logistics, of, put_stock, reserve
+from tests.integration.logistics.support import logistics, of, reserve, stocked
 from tests.support.events import new_id, paid, payload, raw, wrap
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
+from tests.support.processing import dies_before_commit, fails, processor
 
 
 def bookings(runtime: Runtime, order_id: str) -> list[str]:
@@ -31,8 +28,8 @@ def bookings(runtime: Runtime, order_id: str) -> list[str]:
 
 
 async def reserved_order(infra: Infra, runtime: Runtime, tail: TopicTail) -> str:
-    sku, order_id = new_id("SKU"), new_id("ord")
-    await put_stock(runtime, sku, on_hand=3)
+    order_id = new_id("ord")
+    sku = await stocked(runtime, on_hand=3)
     await reserve(infra, tail, order_id, sku, 1)
     return order_id
 
@@ -53,19 +50,13 @@ async def shipped_once(runtime: Runtime, tail: TopicTail, order_id: str) -> None
 async def test_a_batch_rolled_back_after_the_booking_books_the_parcel_once(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    async def fails(unit: Unit, msg: Incoming[Any]) -> None:
-        raise ValueError("this message cannot be handled")
-
     async with logistics(infra, database) as runtime:
         order_id = await reserved_order(infra, runtime, tail)
-        handlers = {**HANDLERS, "OrderClosed": fails}
-        processor = MessageProcessor(
-            "logistics", runtime.db, handlers, deps=runtime.definition.deps, max_attempts=1
-        )
+        processing = processor(runtime, {"OrderClosed": fails}, max_attempts=1)
         pay = wrap(paid(9_900), order_id)
         other = wrap(OrderClosed(), new_id("ord"))
 
-        outcomes = await processor.process_batch([raw(pay, 1), raw(other, 2)])
+        outcomes = await processing.process_batch([raw(pay, 1), raw(other, 2)])
 
         assert outcomes == ["handled", "dead_lettered"]
         await shipped_once(runtime, tail, order_id)
@@ -76,21 +67,14 @@ async def test_a_transaction_killed_after_the_booking_books_once_on_redelivery(
 ) -> None:
     killed: list[str] = []
 
-    async def killed_before_commit(unit: Unit, msg: Incoming[Any]) -> None:
-        await HANDLERS["OrderPaid"](unit, msg)
-        if not killed:  # the process dies after the handler, before the commit
-            killed.append(str(msg.envelope.event_id))
-            raise ConnectionResetError("the database connection was lost")
+    dies = dies_before_commit(HANDLERS["OrderPaid"], killed)
 
     async with logistics(infra, database) as runtime:
         order_id = await reserved_order(infra, runtime, tail)
-        handlers = {**HANDLERS, "OrderPaid": killed_before_commit}
-        processor = MessageProcessor(
-            "logistics", runtime.db, handlers, deps=runtime.definition.deps, backoff_seconds=0.01
-        )
+        processing = processor(runtime, {"OrderPaid": dies}, backoff_seconds=0.01)
         pay = wrap(paid(9_900), order_id)
 
-        assert await processor.process(raw(pay, 1)) == "handled"
+        assert await processing.process(raw(pay, 1)) == "handled"
 
         assert killed == [str(pay.event_id)]
         await shipped_once(runtime, tail, order_id)

@@ -11,8 +11,8 @@ from tests.integration.logistics.support import (
     of,
     placed,
     post_checkpoint,
-    put_stock,
     reserve,
+    stocked,
 )
 from tests.support.events import new_id, paid, payload, send
 from tests.support.infra import Infra
@@ -23,10 +23,10 @@ from tests.support.polling import eventually
 async def test_an_order_not_shipped_by_its_promise_is_told_the_new_date_even_after_a_restart(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     slow_warehouse = {"ship_delay_seconds": 120, "ship_by_seconds": 3}
     async with logistics(infra, database, **slow_warehouse) as first:
-        await put_stock(first, sku, on_hand=3)
+        sku = await stocked(first, on_hand=3)
         reserved = await reserve(infra, tail, order_id, sku, 1)
         await send(infra, paid(9_900), order_id)
 
@@ -55,10 +55,10 @@ async def test_an_order_not_shipped_by_its_promise_is_told_the_new_date_even_aft
 async def test_a_parcel_silent_too_long_is_told_once_per_silence_and_never_after_delivery(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     quiet = {"checkpoint_silence_seconds": 3}
     async with logistics(infra, database, **quiet) as first:
-        await put_stock(first, sku, on_hand=3)
+        sku = await stocked(first, on_hand=3)
         await send(infra, placed([(sku, 1)]), order_id)
         await send(infra, paid(9_900), order_id)
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
@@ -94,13 +94,13 @@ async def test_the_promise_kept_is_the_one_judged_at_payment_and_it_is_published
 ) -> None:
     """Paid on a Monday at 15:00 (after the 14:00 cut-off): ships Tuesday, whatever the
     date given at placement; that date is told (ShippingPromiseSet) and watched."""
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     shop = ZoneInfo("Asia/Shanghai")
     today = datetime.now(shop).date()
     monday = today + timedelta(days=7 - today.weekday())
     paid_at = datetime.combine(monday, time(15, 0), tzinfo=shop)
     async with logistics(infra, database, ship_delay_seconds=3600) as runtime:
-        await put_stock(runtime, sku, on_hand=3)
+        sku = await stocked(runtime, on_hand=3)
         reserved = await reserve(infra, tail, order_id, sku, 1)
         late = paid(9_900)
         await send(infra, late.model_copy(update={"paid_at": paid_at}), order_id)

@@ -14,10 +14,10 @@ from tests.integration.logistics.support import (
     of,
     placed,
     post_checkpoint,
-    put_stock,
     reserve,
     settled_stock,
     stock,
+    stocked,
     told,
 )
 from tests.support.events import new_id, paid, payload, resend, send
@@ -29,9 +29,9 @@ from tests.support.kafka import TopicTail
 async def test_a_paid_order_ships_once_with_courier_tracking_items_and_address(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     async with logistics(infra, database, courier_by_region={"Zhejiang": "sf"}) as runtime:
-        await put_stock(runtime, sku, on_hand=5)
+        sku = await stocked(runtime, on_hand=5)
         reserved = await reserve(infra, tail, order_id, sku, 2)
         payment = await send(infra, paid(19_800), order_id)
         await resend(infra, payment)  # delivered twice
@@ -64,9 +64,9 @@ async def test_cash_on_delivery_ships_at_placement_and_collects_on_delivery(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
     """The sandbox courier walks the parcel to the door on its own (auto-advance)."""
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     async with logistics(infra, database, sandbox_auto_advance_seconds=0.3) as runtime:
-        await put_stock(runtime, sku, on_hand=5)
+        sku = await stocked(runtime, on_hand=5)
         order = placed([(sku, 1)], method=PaymentMethod.CASH_ON_DELIVERY)
         await send(infra, order, order_id)
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
@@ -100,9 +100,9 @@ async def test_cash_on_delivery_ships_at_placement_and_collects_on_delivery(
 async def test_checkpoints_duplicated_and_out_of_order_keep_a_timeline_that_never_regresses(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=5)
+        sku = await stocked(runtime, on_hand=5)
         await reserve(infra, tail, order_id, sku, 1)
         await send(infra, paid(9_900), order_id)
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
@@ -150,9 +150,9 @@ async def test_checkpoints_duplicated_and_out_of_order_keep_a_timeline_that_neve
 async def test_a_refund_before_shipping_stops_the_pending_shipment_and_releases_the_stock(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     async with logistics(infra, database, ship_delay_seconds=60) as runtime:
-        await put_stock(runtime, sku, on_hand=5)
+        sku = await stocked(runtime, on_hand=5)
         await reserve(infra, tail, order_id, sku, 2)
         await send(infra, paid(9_900), order_id)
         await tail.wait_for(of(order_id, "ShippingPromiseSet"))  # the shipment is open
@@ -187,9 +187,9 @@ async def test_a_refund_before_shipping_stops_the_pending_shipment_and_releases_
 async def test_returned_goods_go_back_on_the_shelf_once(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=4, threshold=3)
+        sku = await stocked(runtime, on_hand=4, threshold=3)
         await reserve(infra, tail, order_id, sku, 2)
         await send(infra, paid(9_900), order_id)
         await tail.wait_for(of(order_id, "ShipmentShipped"))

@@ -19,6 +19,7 @@ from tests.integration.logistics.support import (
     reserve,
     settled_stock,
     stock,
+    stocked,
 )
 from tests.support.events import new_id, paid, payload, resend, send, wrap
 from tests.support.http import OPS, client
@@ -29,10 +30,9 @@ from tests.support.kafka import TopicTail
 async def test_fifty_orders_racing_for_ten_units_get_ten_reservations_and_forty_shortages(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    sku = new_id("SKU")
     orders = [new_id("ord") for _ in range(50)]
     async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=10, threshold=3)
+        sku = await stocked(runtime, on_hand=10, threshold=3)
         await asyncio.gather(*(send(infra, placed([(sku, 1)]), order_id) for order_id in orders))
         outcomes = await tail.wait_for(
             lambda r: (
@@ -86,10 +86,9 @@ async def test_fifty_concurrent_transactions_never_reserve_more_than_is_on_hand(
 async def test_cancel_and_close_give_the_stock_back_once(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    sku = new_id("SKU")
     cancelled, closed = new_id("ord"), new_id("ord")
     async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=5, threshold=2)
+        sku = await stocked(runtime, on_hand=5, threshold=2)
         await send(infra, placed([(sku, 2)]), cancelled)
         await send(infra, placed([(sku, 2)]), closed)
         await tail.wait_for(
@@ -129,9 +128,9 @@ async def test_cancel_and_close_give_the_stock_back_once(
 async def test_an_order_cancelled_before_logistics_saw_it_placed_reserves_nothing(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=3)
+        sku = await stocked(runtime, on_hand=3)
         await send(infra, OrderCancelled(reason="customer_request", was_paid=False), order_id)
         await send(infra, placed([(sku, 1)]), order_id)
         level = await settled_stock(infra, runtime, tail, sku)
@@ -174,10 +173,9 @@ async def test_a_short_recount_cancels_the_newest_orders_and_the_rest_ship(
     """Three paid orders hold 2 each; a count of 4 is recorded: the newest is withdrawn
     (StockShortage, which the order service cancels and refunds with an apology), the two
     older ship, and an order shipped before the count is untouched."""
-    sku = new_id("SKU")
     gone, older, old, newest = (new_id("ord") for _ in range(4))
     async with logistics(infra, database, ship_delay_seconds=3600) as runtime:
-        await put_stock(runtime, sku, on_hand=8)
+        sku = await stocked(runtime, on_hand=8)
         for order_id in (gone, older, old, newest):
             await reserve(infra, tail, order_id, sku, 2)
             await send(infra, paid(19_800), order_id)

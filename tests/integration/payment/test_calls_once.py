@@ -12,7 +12,6 @@ import pytest
 from services.payment import refunds
 from services.payment.handlers import HANDLERS
 from services.payment.providers.sandbox import SandboxProvider
-from shared.consumer import Incoming, MessageProcessor
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.order import OrderClosed
 from shared.runtime import Runtime
@@ -22,6 +21,7 @@ from tests.support.events import new_id, new_order_id, payloads, raw, wrap
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
+from tests.support.processing import dies_before_commit, fails, processor
 
 
 def sandbox_of(payment: Runtime) -> SandboxProvider:
@@ -61,17 +61,11 @@ async def test_a_batch_rolled_back_after_the_refund_asked_pays_it_once(
 ) -> None:
     order_id = await paid_order(infra, client, tail, amount=5_000)
 
-    async def fails(unit: Unit, msg: Incoming[Any]) -> None:
-        raise ValueError("this message cannot be handled")
-
-    handlers = {**HANDLERS, "OrderClosed": fails}
-    processor = MessageProcessor(
-        "payment", payment.db, handlers, deps=payment.definition.deps, max_attempts=1
-    )
+    processing = processor(payment, {"OrderClosed": fails}, max_attempts=1)
     refund = wrap(approved(new_id("rr_batch"), 5_000), order_id)
     other = wrap(OrderClosed(), new_order_id())
 
-    outcomes = await processor.process_batch([raw(refund, 1), raw(other, 2)])
+    outcomes = await processing.process_batch([raw(refund, 1), raw(other, 2)])
 
     assert outcomes == ["handled", "dead_lettered"]
     await refunded_once(payment, client, tail, order_id, 5_000)
@@ -83,19 +77,12 @@ async def test_a_transaction_killed_after_the_refund_call_pays_it_once_on_redeli
     order_id = await paid_order(infra, client, tail, amount=4_000)
     killed: list[str] = []
 
-    async def killed_before_commit(unit: Unit, msg: Incoming[Any]) -> None:
-        await HANDLERS["RefundApproved"](unit, msg)
-        if not killed:  # the process dies after the handler, before the commit
-            killed.append(str(msg.envelope.event_id))
-            raise ConnectionResetError("the database connection was lost")
+    dies = dies_before_commit(HANDLERS["RefundApproved"], killed)
 
-    handlers = {**HANDLERS, "RefundApproved": killed_before_commit}
-    processor = MessageProcessor(
-        "payment", payment.db, handlers, deps=payment.definition.deps, backoff_seconds=0.01
-    )
+    processing = processor(payment, {"RefundApproved": dies}, backoff_seconds=0.01)
     refund = wrap(approved(new_id("rr_killed"), 4_000), order_id)
 
-    assert await processor.process(raw(refund, 1)) == "handled"  # redelivered and handled
+    assert await processing.process(raw(refund, 1)) == "handled"  # redelivered and handled
 
     assert killed == [str(refund.event_id)]
     await refunded_once(payment, client, tail, order_id, 4_000)
@@ -120,9 +107,9 @@ async def test_a_worker_that_dies_before_recording_the_refund_pays_it_once(
 
     monkeypatch.setattr(refunds, "record_refund_paid", lost_once)
     refund = wrap(approved(new_id("rr_lost"), 3_000), order_id)
-    processor = MessageProcessor("payment", payment.db, HANDLERS, deps=payment.definition.deps)
+    processing = processor(payment)
 
-    assert await processor.process(raw(refund, 1)) == "handled"
+    assert await processing.process(raw(refund, 1)) == "handled"
 
     await refunded_once(payment, client, tail, order_id, 3_000)
     assert lost, "the first outcome was lost"
@@ -131,18 +118,12 @@ async def test_a_worker_that_dies_before_recording_the_refund_pays_it_once(
 async def test_a_batch_rolled_back_after_the_session_opened_requests_payment_once(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    async def fails(unit: Unit, msg: Incoming[Any]) -> None:
-        raise ValueError("this message cannot be handled")
-
-    handlers = {**HANDLERS, "OrderClosed": fails}
-    processor = MessageProcessor(
-        "payment", payment.db, handlers, deps=payment.definition.deps, max_attempts=1
-    )
+    processing = processor(payment, {"OrderClosed": fails}, max_attempts=1)
     order_id = new_order_id()
     place = wrap(placed(PaymentMethod.CARD), order_id)
     other = wrap(OrderClosed(), new_order_id())
 
-    outcomes = await processor.process_batch([raw(place, 1), raw(other, 2)])
+    outcomes = await processing.process_batch([raw(place, 1), raw(other, 2)])
 
     assert outcomes == ["handled", "dead_lettered"]
     [requested] = await payloads(tail, order_id, "PaymentRequested")
