@@ -20,6 +20,7 @@ from tests.integration.logistics.support import (
     stocked,
     told,
 )
+from tests.support.db import until_handled
 from tests.support.events import new_id, paid, payload, resend, send
 from tests.support.http import OPS, client
 from tests.support.infra import Infra
@@ -163,7 +164,7 @@ async def test_a_refund_before_shipping_stops_the_pending_shipment_and_releases_
             amount=Money(amount=19_800, currency="CNY"),
             actor="system",
         )
-        await send(infra, refund, order_id)
+        await until_handled(runtime, await send(infra, refund, order_id))  # then the order
         await send(
             infra, OrderCancelled(reason="refunded_before_shipping", was_paid=True), order_id
         )
@@ -200,8 +201,9 @@ async def test_returned_goods_go_back_on_the_shelf_once(
             received_at=datetime.now(UTC),
             actor="operations",
         )
-        await send(infra, returned, order_id)
-        await send(infra, returned, order_id)  # told twice
+        once = await send(infra, returned, order_id)
+        twice = await send(infra, returned, order_id)  # told twice
+        await until_handled(runtime, once, twice)  # before the next order
         again = new_id("ord")
         await reserve(infra, tail, again, sku, 2)
         warnings = await tail.wait_for(
