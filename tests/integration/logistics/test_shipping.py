@@ -27,6 +27,17 @@ from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 
 
+def approved_before_shipping(sku: str) -> RefundApproved:
+    """Returns' approval of a full refund of the order's two units before they ship."""
+    return RefundApproved(
+        refund_request_id=new_id("rr"),
+        flow=RefundFlow.BEFORE_SHIPPING,
+        lines=(LineQuantity(line_id="l1", sku=sku, quantity=2),),
+        amount=Money(amount=19_800, currency="CNY"),
+        actor="system",
+    )
+
+
 async def test_a_paid_order_ships_once_with_courier_tracking_items_and_address(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
@@ -39,13 +50,7 @@ async def test_a_paid_order_ships_once_with_courier_tracking_items_and_address(
         await send(infra, paid(19_800), order_id)  # and told again by a new event
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
         await send(infra, OrderCancelled(reason="customer_request", was_paid=True), order_id)
-        refund = RefundApproved(
-            refund_request_id=new_id("rr"),
-            flow=RefundFlow.BEFORE_SHIPPING,
-            lines=(LineQuantity(line_id="l1", sku=sku, quantity=2),),
-            amount=Money(amount=19_800, currency="CNY"),
-            actor="system",
-        )
+        refund = approved_before_shipping(sku)
         await send(infra, refund, order_id)
         level = await settled_stock(infra, runtime, tail, sku)
     body = payload(shipped)
@@ -157,13 +162,7 @@ async def test_a_refund_before_shipping_stops_the_pending_shipment_and_releases_
         await reserve(infra, tail, order_id, sku, 2)
         await send(infra, paid(9_900), order_id)
         await tail.wait_for(of(order_id, "ShippingPromiseSet"))  # the shipment is open
-        refund = RefundApproved(
-            refund_request_id=new_id("rr"),
-            flow=RefundFlow.BEFORE_SHIPPING,
-            lines=(LineQuantity(line_id="l1", sku=sku, quantity=2),),
-            amount=Money(amount=19_800, currency="CNY"),
-            actor="system",
-        )
+        refund = approved_before_shipping(sku)
         await until_handled(runtime, await send(infra, refund, order_id))  # then the order
         await send(
             infra, OrderCancelled(reason="refunded_before_shipping", was_paid=True), order_id

@@ -31,6 +31,20 @@ def captured(order_id: str, requested: dict[str, Any], amount: int, currency: st
     return json.dumps(body).encode()
 
 
+async def capture(
+    infra: Infra,
+    tail: TopicTail,
+    client: httpx.AsyncClient,
+    method: PaymentMethod,
+    amount: int,
+    currency: str,
+) -> tuple[str, httpx.Response]:
+    """A 9,900 fen order paid by `method`, and payment's reply to the provider's word that
+    it captured `amount` in `currency`."""
+    order_id, requested = await checkout(infra, tail, method, amount=9_900)
+    return order_id, await deliver(client, captured(order_id, requested, amount, currency))
+
+
 def mismatches(kind: str) -> float:
     labels = {"provider": "sandbox", "kind": kind}
     return REGISTRY.get_sample_value("fulfil_payment_amount_mismatches_total", labels) or 0.0
@@ -39,10 +53,8 @@ def mismatches(kind: str) -> float:
 async def test_one_fen_for_a_9900_fen_order_does_not_pay_it_and_is_refunded(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id, requested = await checkout(infra, tail, PaymentMethod.CARD, amount=9_900)
     before = mismatches("underpaid")
-
-    reply = await deliver(client, captured(order_id, requested, 1, "CNY"))
+    order_id, reply = await capture(infra, tail, client, PaymentMethod.CARD, 1, "CNY")
 
     assert reply.json()["effect"] == "underpaid"
     [failed] = await payloads(tail, order_id, "PaymentFailed")
@@ -69,9 +81,7 @@ async def test_one_fen_for_a_9900_fen_order_does_not_pay_it_and_is_refunded(
 async def test_a_capture_in_another_currency_does_not_pay_the_order(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id, requested = await checkout(infra, tail, PaymentMethod.WALLET, amount=9_900)
-
-    reply = await deliver(client, captured(order_id, requested, 9_900, "USD"))
+    order_id, reply = await capture(infra, tail, client, PaymentMethod.WALLET, 9_900, "USD")
 
     assert reply.json()["effect"] == "wrong_currency"
     [failed] = await payloads(tail, order_id, "PaymentFailed")
@@ -84,10 +94,8 @@ async def test_a_capture_in_another_currency_does_not_pay_the_order(
 async def test_an_overpaid_order_is_paid_and_the_difference_refunded(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> None:
-    order_id, requested = await checkout(infra, tail, PaymentMethod.CARD, amount=9_900)
     before = mismatches("overpaid")
-
-    reply = await deliver(client, captured(order_id, requested, 10_000, "CNY"))
+    order_id, reply = await capture(infra, tail, client, PaymentMethod.CARD, 10_000, "CNY")
 
     assert reply.json()["effect"] == "overpaid"
     [paid] = await payloads(tail, order_id, "PaymentSucceeded")
