@@ -16,8 +16,10 @@ import pytest_asyncio
 from services.payment.app import build
 from services.payment.settings import PaymentSettings
 from shared.runtime import Runtime
+from tests.integration.payment.support import Payment
 from tests.support.http import client as client_of
 from tests.support.infra import Infra
+from tests.support.kafka import TopicTail
 from tests.support.services import service
 
 
@@ -41,3 +43,10 @@ async def payment(infra: Infra) -> AsyncIterator[Runtime]:
 async def client(payment: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     async with client_of(payment) as http:
         yield http
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pay(
+    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
+) -> Payment:
+    return Payment(infra, payment, client, tail)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from shared import signing
-from shared.contracts.envelope import Money
+from shared.contracts.envelope import Envelope, Event, Money
 from shared.contracts.events.common import Contact, LineQuantity, PaymentMethod
 from shared.contracts.events.order import OrderPlaced
 from shared.contracts.events.returns import RefundApproved, RefundFlow
@@ -33,23 +34,6 @@ def placed(method: PaymentMethod, amount: int = 12_900, due_in: float = 3600) ->
     )
 
 
-async def checkout(
-    infra: Infra, tail: TopicTail, method: PaymentMethod, **order: Any
-) -> tuple[str, dict[str, Any]]:
-    """A new order placed with `method`, and the payment request payment answered it with."""
-    order_id = events.new_order_id()
-    await events.send(infra, placed(method, **order), order_id)
-    [request] = await events.payloads(tail, order_id, "PaymentRequested")
-    return order_id, request
-
-
-async def paid_order(infra: Infra, client: httpx.AsyncClient, tail: TopicTail, amount: int) -> str:
-    order_id, request = await checkout(infra, tail, PaymentMethod.CARD, amount=amount)
-    assert (await deliver(client, callback(order_id, request, "succeeded"))).status_code == 200
-    await events.published(tail, order_id, "PaymentSucceeded")
-    return order_id
-
-
 def approved(refund_request_id: str, amount: int) -> RefundApproved:
     return RefundApproved(
         refund_request_id=refund_request_id,
@@ -60,43 +44,11 @@ def approved(refund_request_id: str, amount: int) -> RefundApproved:
     )
 
 
-async def outbox_types(runtime: Runtime, order_id: str) -> list[str]:
-    """Everything payment has committed to publish on payments.v1 for the order, in order."""
-    return await db.outbox_types(runtime, order_id, "payments.v1")
-
-
-async def view(client: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
-    response = await client.get(f"/v1/orders/{order_id}/payment", headers=SHOP)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def view_when(client: httpx.AsyncClient, order_id: str, status: str) -> dict[str, Any]:
-    async def probe() -> dict[str, Any] | None:
-        response = await client.get(f"/v1/orders/{order_id}/payment", headers=SHOP)
-        if response.status_code != 200:
-            return None
-        body: dict[str, Any] = response.json()
-        return body if body["status"] == status else None
-
-    result: dict[str, Any] = await eventually(probe, what=f"payment status {status}")
-    return result
-
-
 def assert_balanced(body: dict[str, Any]) -> None:
     charges = sum(e["amount"] for e in body["ledger"] if e["kind"] == "charge")
     refunds = sum(e["amount"] for e in body["ledger"] if e["kind"] == "refund")
     assert (body["captured"], body["refunded"]) == (charges, refunds)
     assert body["net"] == charges - refunds >= 0
-
-
-async def complete(client: httpx.AsyncClient, url: str, **body: Any) -> dict[str, Any]:
-    """The shopper ends a sandbox checkout (or a pay-for-me link) as told."""
-    response = await client.post(f"{httpx.URL(url).path}/complete", json=body)
-    assert response.status_code == 202, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def session_of(request: dict[str, Any]) -> str:
@@ -129,8 +81,73 @@ def callback(
     ).encode()
 
 
-async def deliver(
-    client: httpx.AsyncClient, body: bytes, *, secret: str = SECRET, timestamp: int | None = None
-) -> httpx.Response:
-    headers = {signing.HEADER: signing.sign(secret, body, timestamp)}
-    return await client.post("/v1/webhooks/sandbox", content=body, headers=headers)
+@dataclass
+class Payment:
+    """The payment service under test with what drives it: the broker (the tests play the
+    order service, logistics and returns), the shop's HTTP client and the topics' tail."""
+
+    infra: Infra
+    runtime: Runtime
+    http: httpx.AsyncClient
+    tail: TopicTail
+
+    async def send(self, event: Event, order_id: str) -> Envelope:
+        return await events.send(self.infra, event, order_id)
+
+    async def resend(self, *envelopes: Envelope) -> None:
+        await events.resend(self.infra, *envelopes)
+
+    async def published(
+        self, order_id: str, event_type: str, *, count: int = 1
+    ) -> list[dict[str, Any]]:
+        """Payloads of what payment published for the order, as seen on the broker."""
+        return await events.payloads(self.tail, order_id, event_type, count=count)
+
+    async def checkout(self, method: PaymentMethod, **order: Any) -> tuple[str, dict[str, Any]]:
+        """A new order placed with `method`, and the payment request payment answered it with."""
+        order_id = events.new_order_id()
+        await self.send(placed(method, **order), order_id)
+        [request] = await self.published(order_id, "PaymentRequested")
+        return order_id, request
+
+    async def paid_order(self, amount: int) -> str:
+        order_id, request = await self.checkout(PaymentMethod.CARD, amount=amount)
+        reply = await self.deliver(callback(order_id, request, "succeeded"))
+        assert reply.status_code == 200
+        await self.published(order_id, "PaymentSucceeded")
+        return order_id
+
+    async def outbox(self, order_id: str) -> list[str]:
+        """Everything payment has committed to publish on payments.v1 for the order, in order."""
+        return await db.outbox_types(self.runtime, order_id, "payments.v1")
+
+    async def view(self, order_id: str) -> dict[str, Any]:
+        response = await self.http.get(f"/v1/orders/{order_id}/payment", headers=SHOP)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def view_when(self, order_id: str, status: str) -> dict[str, Any]:
+        async def probe() -> dict[str, Any] | None:
+            response = await self.http.get(f"/v1/orders/{order_id}/payment", headers=SHOP)
+            if response.status_code != 200:
+                return None
+            body: dict[str, Any] = response.json()
+            return body if body["status"] == status else None
+
+        result: dict[str, Any] = await eventually(probe, what=f"payment status {status}")
+        return result
+
+    async def complete(self, url: str, **body: Any) -> dict[str, Any]:
+        """The shopper ends a sandbox checkout (or a pay-for-me link) as told."""
+        response = await self.http.post(f"{httpx.URL(url).path}/complete", json=body)
+        assert response.status_code == 202, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def deliver(
+        self, body: bytes, *, secret: str = SECRET, timestamp: int | None = None
+    ) -> httpx.Response:
+        """The provider posts a signed callback."""
+        headers = {signing.HEADER: signing.sign(secret, body, timestamp)}
+        return await self.http.post("/v1/webhooks/sandbox", content=body, headers=headers)
