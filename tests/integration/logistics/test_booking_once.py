@@ -8,9 +8,8 @@ from services.logistics.deps import Deps
 from services.logistics.handlers import HANDLERS
 from shared.contracts.events.order import OrderClosed
 from shared.runtime import Runtime
-from tests.integration.logistics.support import logistics, of, reserve, stocked
+from tests.integration.logistics.support import Logistics, of
 from tests.support.events import new_id, paid, payload, raw, wrap
-from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 from tests.support.processing import dies_before_commit, fails, processor
 
@@ -27,10 +26,10 @@ def bookings(runtime: Runtime, order_id: str) -> list[str]:
     ]
 
 
-async def reserved_order(infra: Infra, runtime: Runtime, tail: TopicTail) -> str:
+async def reserved_order(lg: Logistics) -> str:
     order_id = new_id("ord")
-    sku = await stocked(runtime, on_hand=3)
-    await reserve(infra, tail, order_id, sku, 1)
+    sku = await lg.stocked(on_hand=3)
+    await lg.reserve(order_id, sku, 1)
     return order_id
 
 
@@ -48,10 +47,10 @@ async def shipped_once(runtime: Runtime, tail: TopicTail, order_id: str) -> None
 
 
 async def test_a_batch_rolled_back_after_the_booking_books_the_parcel_once(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
-    async with logistics(infra, database) as runtime:
-        order_id = await reserved_order(infra, runtime, tail)
+    async with lg.running() as runtime:
+        order_id = await reserved_order(lg)
         processing = processor(runtime, {"OrderClosed": fails}, max_attempts=1)
         pay = wrap(paid(9_900), order_id)
         other = wrap(OrderClosed(), new_id("ord"))
@@ -63,14 +62,14 @@ async def test_a_batch_rolled_back_after_the_booking_books_the_parcel_once(
 
 
 async def test_a_transaction_killed_after_the_booking_books_once_on_redelivery(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     killed: list[str] = []
 
     dies = dies_before_commit(HANDLERS["OrderPaid"], killed)
 
-    async with logistics(infra, database) as runtime:
-        order_id = await reserved_order(infra, runtime, tail)
+    async with lg.running() as runtime:
+        order_id = await reserved_order(lg)
         processing = processor(runtime, {"OrderPaid": dies}, backoff_seconds=0.01)
         pay = wrap(paid(9_900), order_id)
 

@@ -12,28 +12,22 @@ from shared.consumer import Incoming, RawMessage
 from shared.contracts.events.order import OrderCancelled, OrderClosed
 from shared.runtime import Runtime
 from tests.integration.logistics.support import (
-    logistics,
+    Logistics,
     of,
     placed,
-    put_stock,
-    reserve,
-    settled_stock,
-    stock,
-    stocked,
 )
-from tests.support.events import new_id, paid, payload, resend, send, wrap
+from tests.support.events import new_id, paid, payload, wrap
 from tests.support.http import OPS, client
-from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 
 
 async def test_fifty_orders_racing_for_ten_units_get_ten_reservations_and_forty_shortages(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     orders = [new_id("ord") for _ in range(50)]
-    async with logistics(infra, database) as runtime:
-        sku = await stocked(runtime, on_hand=10, threshold=3)
-        await asyncio.gather(*(send(infra, placed([(sku, 1)]), order_id) for order_id in orders))
+    async with lg.running():
+        sku = await lg.stocked(on_hand=10, threshold=3)
+        await asyncio.gather(*(lg.send(placed([(sku, 1)]), order_id) for order_id in orders))
         outcomes = await tail.wait_for(
             lambda r: (
                 r.key in {o.encode() for o in orders}
@@ -42,7 +36,7 @@ async def test_fifty_orders_racing_for_ten_units_get_ten_reservations_and_forty_
             count=50,
             timeout=60,
         )
-        level = await stock(runtime, sku)
+        level = await lg.stock(sku)
         await tail.poll()
     by_type = [r.type for r in outcomes]
     assert by_type.count("StockReserved") == 10
@@ -56,13 +50,13 @@ async def test_fifty_orders_racing_for_ten_units_get_ten_reservations_and_forty_
 
 
 async def test_fifty_concurrent_transactions_never_reserve_more_than_is_on_hand(
-    infra: Infra, database: str
+    lg: Logistics,
 ) -> None:
     """Replicas reserve in parallel: the row locks, not the single consumer, keep the count."""
     sku, other = new_id("SKU"), new_id("SKU")
-    async with logistics(infra, database, http=True, database_pool_size=25) as runtime:
-        await put_stock(runtime, sku, on_hand=10)
-        await put_stock(runtime, other, on_hand=100)
+    async with lg.running(http=True, database_pool_size=25) as runtime:
+        await lg.put_stock(sku, on_hand=10)
+        await lg.put_stock(other, on_hand=100)
 
         async def place(i: int) -> list[str]:
             lines = [(sku, 1), (other, 1)] if i % 2 else [(other, 1), (sku, 1)]
@@ -75,7 +69,7 @@ async def test_fifty_concurrent_transactions_never_reserve_more_than_is_on_hand(
                 return [e.type for e in unit.emitted]
 
         emitted = await asyncio.gather(*(place(i) for i in range(50)))
-        level, rest = await stock(runtime, sku), await stock(runtime, other)
+        level, rest = await lg.stock(sku), await lg.stock(other)
     served = [types for types in emitted if "StockReserved" in types]
     assert len(served) == 10
     assert sum("StockShortage" in types for types in emitted) == 40
@@ -83,29 +77,25 @@ async def test_fifty_concurrent_transactions_never_reserve_more_than_is_on_hand(
     assert rest["reserved"] == 10, "a short order holds none of its other lines either"
 
 
-async def test_cancel_and_close_give_the_stock_back_once(
-    infra: Infra, database: str, tail: TopicTail
-) -> None:
+async def test_cancel_and_close_give_the_stock_back_once(lg: Logistics, tail: TopicTail) -> None:
     cancelled, closed = new_id("ord"), new_id("ord")
-    async with logistics(infra, database) as runtime:
-        sku = await stocked(runtime, on_hand=5, threshold=2)
-        await send(infra, placed([(sku, 2)]), cancelled)
-        await send(infra, placed([(sku, 2)]), closed)
+    async with lg.running():
+        sku = await lg.stocked(on_hand=5, threshold=2)
+        await lg.send(placed([(sku, 2)]), cancelled)
+        await lg.send(placed([(sku, 2)]), closed)
         await tail.wait_for(
             lambda r: r.type == "StockReserved" and r.key in _keys(cancelled, closed), count=2
         )
-        assert (await stock(runtime, sku))["available"] == 1
-        cancel = await send(
-            infra, OrderCancelled(reason="customer_request", was_paid=False), cancelled
-        )
+        assert (await lg.stock(sku))["available"] == 1
+        cancel = await lg.send(OrderCancelled(reason="customer_request", was_paid=False), cancelled)
 
-        await resend(infra, cancel)  # the same event delivered twice
-        await send(infra, OrderCancelled(reason="customer_request", was_paid=False), cancelled)
-        await send(infra, OrderClosed(), closed)
+        await lg.resend(cancel)  # the same event delivered twice
+        await lg.send(OrderCancelled(reason="customer_request", was_paid=False), cancelled)
+        await lg.send(OrderClosed(), closed)
         released = await tail.wait_for(
             lambda r: r.type == "StockReleased" and r.key in _keys(cancelled, closed), count=2
         )
-        level = await settled_stock(infra, runtime, tail, sku)
+        level = await lg.settled_stock(sku)
     assert sorted(payload(r)["reason"] for r in released) == [
         "order_cancelled:customer_request",
         "order_closed:payment_window_expired",
@@ -126,31 +116,31 @@ async def test_cancel_and_close_give_the_stock_back_once(
 
 
 async def test_an_order_cancelled_before_logistics_saw_it_placed_reserves_nothing(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     order_id = new_id("ord")
-    async with logistics(infra, database) as runtime:
-        sku = await stocked(runtime, on_hand=3)
-        await send(infra, OrderCancelled(reason="customer_request", was_paid=False), order_id)
-        await send(infra, placed([(sku, 1)]), order_id)
-        level = await settled_stock(infra, runtime, tail, sku)
+    async with lg.running():
+        sku = await lg.stocked(on_hand=3)
+        await lg.send(OrderCancelled(reason="customer_request", was_paid=False), order_id)
+        await lg.send(placed([(sku, 1)]), order_id)
+        level = await lg.settled_stock(sku)
     assert not [r for r in tail.records if of(order_id)(r)]
     assert level["reserved"] == 1
 
 
 async def test_the_stock_api_needs_the_ops_key_and_refuses_bad_counts(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     sku, order_id = new_id("SKU"), new_id("ord")
-    async with logistics(infra, database) as runtime, client(runtime) as http:
+    async with lg.running() as runtime, client(runtime) as http:
         anonymous = await http.put(f"/v1/stock/{sku}", json={"on_hand": 5})
         wrong = await http.put(
             f"/v1/stock/{sku}", json={"on_hand": 5}, headers={"Authorization": "Bearer no"}
         )
         negative = await http.put(f"/v1/stock/{sku}", json={"on_hand": -1}, headers=OPS)
         unknown = await http.get(f"/v1/stock/{sku}", headers=OPS)
-        await put_stock(runtime, sku, on_hand=4)
-        await reserve(infra, tail, order_id, sku, 3)
+        await lg.put_stock(sku, on_hand=4)
+        await lg.reserve(order_id, sku, 3)
         below = await http.put(f"/v1/stock/{sku}", json={"on_hand": 2}, headers=OPS)
         east = await http.put(
             f"/v1/stock/{sku}", json={"on_hand": 6, "warehouse": "east"}, headers=OPS
@@ -168,17 +158,17 @@ async def test_the_stock_api_needs_the_ops_key_and_refuses_bad_counts(
 
 
 async def test_a_short_recount_cancels_the_newest_orders_and_the_rest_ship(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     """Three paid orders hold 2 each; a count of 4 is recorded: the newest is withdrawn
     (StockShortage, which the order service cancels and refunds with an apology), the two
     older ship, and an order shipped before the count is untouched."""
     gone, older, old, newest = (new_id("ord") for _ in range(4))
-    async with logistics(infra, database, ship_delay_seconds=3600) as runtime:
-        sku = await stocked(runtime, on_hand=8)
+    async with lg.running(ship_delay_seconds=3600) as runtime:
+        sku = await lg.stocked(on_hand=8)
         for order_id in (gone, older, old, newest):
-            await reserve(infra, tail, order_id, sku, 2)
-            await send(infra, paid(19_800), order_id)
+            await lg.reserve(order_id, sku, 2)
+            await lg.send(paid(19_800), order_id)
             await tail.wait_for(of(order_id, "ShippingPromiseSet"))
             if order_id == gone:
                 await _ship_now(runtime, gone)
@@ -191,7 +181,7 @@ async def test_a_short_recount_cancels_the_newest_orders_and_the_rest_ship(
         shipped = await tail.wait_for(of(older, "ShipmentShipped")) + await tail.wait_for(
             of(old, "ShipmentShipped")
         )
-        level = await stock(runtime, sku)
+        level = await lg.stock(sku)
     assert recount.status_code == 200, recount.text
     assert (recount.json()["on_hand"], recount.json()["reserved"]) == (4, 4)
     assert payload(short)["lines"] == [{"sku": sku, "requested": 2, "available": 0}]

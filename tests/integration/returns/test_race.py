@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from shared.runtime import Runtime
-from tests.integration.logistics.support import logistics, placed, put_stock
+from tests.integration.logistics.support import Logistics, placed
 from tests.integration.returns.support import cancellation, fetch, until_order
 from tests.support.events import new_order_id, of, paid, payload, seen, send
 from tests.support.infra import Infra
@@ -51,8 +51,9 @@ async def test_a_cancellation_racing_the_dispatch_never_both_ships_and_refunds_b
 ) -> None:
     database = await infra.create_database("logistics")
     sku = f"SKU-RACE-{new_order_id()}"
-    async with logistics(infra, database, ship_delay_seconds=SHIP_DELAY) as runtime:
-        await put_stock(runtime, sku, on_hand=ORDERS)
+    logistics = Logistics(infra, database, tail)
+    async with logistics.running(ship_delay_seconds=SHIP_DELAY) as runtime:
+        await logistics.put_stock(sku, on_hand=ORDERS)
         lags = [SHIP_DELAY * 2 * i / (ORDERS - 1) for i in range(ORDERS)]
         orders = await asyncio.gather(*(_race_one(infra, returns, tail, sku, s) for s in lags))
         for order_id in orders:
