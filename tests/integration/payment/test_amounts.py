@@ -37,9 +37,7 @@ def mismatches(kind: str) -> float:
     return REGISTRY.get_sample_value("fulfil_payment_amount_mismatches_total", labels) or 0.0
 
 
-async def test_one_fen_for_a_9900_fen_order_does_not_pay_it_and_is_refunded(
-    pay: Payment,
-) -> None:
+async def test_one_fen_for_a_9900_fen_order_does_not_pay_it_and_is_refunded(pay: Payment) -> None:
     before = mismatches("underpaid")
     order_id, reply = await capture(pay, PaymentMethod.CARD, 1, "CNY")
 
@@ -65,9 +63,7 @@ async def test_one_fen_for_a_9900_fen_order_does_not_pay_it_and_is_refunded(
     assert retry.status_code == 201, retry.text  # the customer may pay again
 
 
-async def test_a_capture_in_another_currency_does_not_pay_the_order(
-    pay: Payment,
-) -> None:
+async def test_a_capture_in_another_currency_does_not_pay_the_order(pay: Payment) -> None:
     order_id, reply = await capture(pay, PaymentMethod.WALLET, 9_900, "USD")
 
     assert reply.json()["effect"] == "wrong_currency"
@@ -78,9 +74,7 @@ async def test_a_capture_in_another_currency_does_not_pay_the_order(
     assert (await pay.view(order_id))["status"] == "failed"
 
 
-async def test_an_overpaid_order_is_paid_and_the_difference_refunded(
-    pay: Payment,
-) -> None:
+async def test_an_overpaid_order_is_paid_and_the_difference_refunded(pay: Payment) -> None:
     before = mismatches("overpaid")
     order_id, reply = await capture(pay, PaymentMethod.CARD, 10_000, "CNY")
 

@@ -51,9 +51,7 @@ async def _refunded(pay: Payment, order_id: str) -> dict[str, Any] | None:
     return body if body["refunded"] else None
 
 
-async def test_a_batch_rolled_back_after_the_refund_asked_pays_it_once(
-    pay: Payment,
-) -> None:
+async def test_a_batch_rolled_back_after_the_refund_asked_pays_it_once(pay: Payment) -> None:
     order_id = await pay.paid_order(5_000)
 
     processing = processor(pay.runtime, {"OrderClosed": fails}, max_attempts=1)

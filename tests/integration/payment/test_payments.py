@@ -34,9 +34,7 @@ UPFRONT = [
 ]
 
 
-async def test_each_upfront_method_is_paid_through_the_sandbox_checkout(
-    pay: Payment,
-) -> None:
+async def test_each_upfront_method_is_paid_through_the_sandbox_checkout(pay: Payment) -> None:
     orders = {method: new_order_id() for method in UPFRONT}
     for method, order_id in orders.items():
         await pay.send(placed(method, amount=10_000 + len(method)), order_id)
@@ -71,9 +69,7 @@ async def test_each_upfront_method_is_paid_through_the_sandbox_checkout(
         assert_balanced(body)
 
 
-async def test_cash_on_delivery_is_paid_once_when_the_courier_collects(
-    pay: Payment,
-) -> None:
+async def test_cash_on_delivery_is_paid_once_when_the_courier_collects(pay: Payment) -> None:
     order_id, requested = await pay.checkout(PaymentMethod.CASH_ON_DELIVERY, amount=5_000)
     assert (requested["checkout_url"], requested["pay_link"]) == (None, None)
     assert (await pay.view(order_id))["status"] == "due_on_delivery"
@@ -99,9 +95,7 @@ async def test_cash_on_delivery_is_paid_once_when_the_courier_collects(
     assert_balanced(body)
 
 
-async def test_one_callback_sent_ten_times_charges_once(
-    pay: Payment,
-) -> None:
+async def test_one_callback_sent_ten_times_charges_once(pay: Payment) -> None:
     order_id, requested = await pay.checkout(PaymentMethod.CARD)
     await pay.complete(requested["checkout_url"], outcome="succeed", repeat=10)
     sandbox = pay.runtime.definition.deps.providers["sandbox"]
@@ -144,9 +138,7 @@ async def test_callbacks_out_of_order_a_failure_after_the_success_changes_nothin
     assert (result["status"], result["captured"]) == ("paid", 12_900)
 
 
-async def test_a_failure_then_a_late_success_of_the_same_session_pays(
-    pay: Payment,
-) -> None:
+async def test_a_failure_then_a_late_success_of_the_same_session_pays(pay: Payment) -> None:
     order_id, requested = await pay.checkout(PaymentMethod.ONLINE_BANKING)
     await pay.complete(requested["checkout_url"], outcome="fail", reason="wrong_password")
     [failed] = await pay.published(order_id, "PaymentFailed")

@@ -20,9 +20,7 @@ async def approve(pay: Payment, order_id: str, event: RefundApproved) -> Envelop
     return await pay.send(event, order_id)
 
 
-async def test_partial_refunds_are_capped_and_each_approval_refunds_once(
-    pay: Payment,
-) -> None:
+async def test_partial_refunds_are_capped_and_each_approval_refunds_once(pay: Payment) -> None:
     order_id = await pay.paid_order(10_000)
     first = await approve(pay, order_id, approved("rr_1", 3_000))
     await pay.resend(first)  # redelivered
@@ -67,9 +65,7 @@ async def test_partial_refunds_are_capped_and_each_approval_refunds_once(
     assert_balanced(body)
 
 
-async def test_a_refund_the_provider_cannot_pay_yet_is_retried_until_paid(
-    pay: Payment,
-) -> None:
+async def test_a_refund_the_provider_cannot_pay_yet_is_retried_until_paid(pay: Payment) -> None:
     order_id = await pay.paid_order(6_000)
     down = await pay.http.post("/sandbox/refund-failures", json={"count": 2})
     assert down.status_code == 202
@@ -93,9 +89,7 @@ async def test_a_refund_the_provider_cannot_pay_yet_is_retried_until_paid(
     assert_balanced(body)
 
 
-async def test_an_approval_for_an_unpaid_order_is_refused(
-    pay: Payment,
-) -> None:
+async def test_an_approval_for_an_unpaid_order_is_refused(pay: Payment) -> None:
     order_id, _ = await pay.checkout(PaymentMethod.CASH_ON_DELIVERY)
     await approve(pay, order_id, approved("rr_unpaid", 1_000))
     [refused] = await pay.published(order_id, "RefundFailed")

@@ -17,9 +17,7 @@ def retry_url(order_id: str) -> str:
     return f"/v1/orders/{order_id}/payment/retry"
 
 
-async def test_a_failed_payment_is_retried_with_another_method_and_paid(
-    pay: Payment,
-) -> None:
+async def test_a_failed_payment_is_retried_with_another_method_and_paid(pay: Payment) -> None:
     order_id, first = await pay.checkout(PaymentMethod.CARD)
     await pay.complete(first["checkout_url"], outcome="fail", reason="bank_limit")
     [failed] = await pay.published(order_id, "PaymentFailed")
@@ -59,9 +57,7 @@ async def test_a_failed_payment_is_retried_with_another_method_and_paid(
     assert len((await pay.view(order_id))["attempts"]) == 2, "a refused retry opens nothing"
 
 
-async def test_a_retry_after_the_window_is_refused(
-    pay: Payment,
-) -> None:
+async def test_a_retry_after_the_window_is_refused(pay: Payment) -> None:
     order_id, _ = await pay.checkout(PaymentMethod.CARD, due_in=-1)
     refused = await pay.http.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
     assert refused.status_code == 409
@@ -71,9 +67,7 @@ async def test_a_retry_after_the_window_is_refused(
     assert missing.status_code == 404
 
 
-async def test_a_success_after_the_order_closed_is_refunded_automatically(
-    pay: Payment,
-) -> None:
+async def test_a_success_after_the_order_closed_is_refunded_automatically(pay: Payment) -> None:
     order_id, requested = await pay.checkout(PaymentMethod.WALLET)
     await pay.send(OrderClosed(), order_id)
     closed = await pay.view_when(order_id, "expired")
@@ -121,9 +115,7 @@ async def test_a_payment_the_order_never_counted_is_refunded_when_it_is_cancelle
     assert_balanced(body)
 
 
-async def test_a_second_success_through_another_attempt_is_refunded(
-    pay: Payment,
-) -> None:
+async def test_a_second_success_through_another_attempt_is_refunded(pay: Payment) -> None:
     order_id, first = await pay.checkout(PaymentMethod.PAY_FOR_ME, amount=8_800)
     retried = await pay.http.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
     assert retried.status_code == 201
