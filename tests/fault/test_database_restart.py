@@ -21,7 +21,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -31,7 +30,7 @@ from deploy.demo.shop import Edges, Shop, ShopError, order_body
 from deploy.local.postgres import PostgresCluster
 from deploy.local.stack import SERVICES
 from tests.support.infra import REPO, Infra
-from tests.support.system import start_system
+from tests.support.system import place_through_outage, start_system
 
 pytestmark = [pytest.mark.fault]
 
@@ -104,25 +103,6 @@ async def restart(postgres: PostgresCluster) -> float:
     return time.monotonic() - started
 
 
-async def place(shop: Shop, body: dict[str, Any], deadline: float) -> str:
-    """Places an order, retrying with the same idempotency key while the database recovers."""
-    headers = {"Authorization": f"Bearer {shop.edges.shop_key}", "Idempotency-Key": uuid4().hex}
-    last: Any = None
-    while True:
-        try:
-            response = await shop.client.post(
-                f"{shop.edges.order}/v1/orders", headers=headers, json=body
-            )
-            if response.status_code < 300:
-                return str(response.json()["order_id"])
-            assert response.status_code >= 500, response.text
-            last = response.text
-        except httpx.HTTPError as exc:
-            last = exc
-        assert time.monotonic() < deadline, f"no order placed after a restart: {last!r}"
-        await asyncio.sleep(0.5)
-
-
 async def journey(shop: Shop, order_id: str, method: str, deadline: float) -> dict[str, Any]:
     """Moves one order along as its customer and carrier would, whatever fails meanwhile,
     until it completes or the deadline passes; returns its last known state."""
@@ -166,7 +146,7 @@ async def test_every_order_completes_across_database_crashes(
             for _ in range(ORDERS // KILLS):
                 method = "cash_on_delivery" if len(placed) % 3 == 0 else "card"
                 body = order_body(rng, method, CATALOGUE, lines=1, quantity=1)
-                placed.append((await place(shop, body, deadline), method))
+                placed.append((await place_through_outage(shop, body, deadline=deadline), method))
                 journeys.append(asyncio.ensure_future(journey(shop, *placed[-1], deadline)))
                 await asyncio.sleep(IN_FLIGHT_SECONDS / (ORDERS // KILLS))
             restarts.append(await restart(postgres))

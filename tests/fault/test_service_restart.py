@@ -17,7 +17,6 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
@@ -25,7 +24,7 @@ import pytest
 from deploy.demo.shop import Edges, Shop, ShopError, order_body
 from deploy.local.stack import SERVICES
 from tests.support.infra import Infra
-from tests.support.system import start_system
+from tests.support.system import place_through_outage, start_system
 
 pytestmark = [pytest.mark.fault]
 
@@ -52,22 +51,6 @@ async def system(infra: Infra) -> AsyncIterator[dict[str, Any]]:
         yield state
     finally:
         stack.stop_processes()
-
-
-async def place(shop: Shop, body: dict[str, Any]) -> str:
-    """Places one order, retrying with the same idempotency key while the service is down."""
-    headers = {"Authorization": f"Bearer {shop.edges.shop_key}", "Idempotency-Key": uuid4().hex}
-    while True:
-        try:
-            response = await shop.client.post(
-                f"{shop.edges.order}/v1/orders", headers=headers, json=body
-            )
-            if response.status_code < 300:
-                return str(response.json()["order_id"])
-            assert response.status_code >= 500, response.text
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.2)
 
 
 async def order_of(shop: Shop, order_id: str) -> dict[str, Any] | None:
@@ -120,7 +103,7 @@ async def test_a_killed_service_serves_and_consumes_again_within_seconds(
         async def load() -> None:  # an order every 0.2 s, before, during and after the crash
             while not stop.is_set():
                 body = order_body(rng, "card", CATALOGUE, lines=1, quantity=1)
-                placed.append(await place(shop, body))
+                placed.append(await place_through_outage(shop, body, interval=0.2))
                 if len(placed) % 2:  # the others are paid while the order service is down
                     payers.append(asyncio.ensure_future(pay(shop, placed[-1], paid)))
                 await asyncio.sleep(0.2)

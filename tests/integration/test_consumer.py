@@ -10,11 +10,11 @@ import asyncpg
 from services.payment.app import build
 from services.payment.settings import PaymentSettings
 from shared.consumer import Handlers, Incoming
-from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderClosed, OrderCompleted
 from shared.unit import Unit
+from tests.support.events import new_order_id, resend, wrap
 from tests.support.infra import Infra
-from tests.support.kafka import TopicTail, publish, publish_raw
+from tests.support.kafka import TopicTail, publish_raw
 from tests.support.polling import eventually
 from tests.support.services import running, settings_for
 
@@ -49,17 +49,15 @@ async def effects(runtime: Any, order_id: str) -> list[str]:
 
 
 async def test_the_same_event_delivered_twice_has_one_effect(infra: Infra, database: str) -> None:
-    order_id = f"ord_{uuid.uuid4().hex[:8]}"
+    order_id = new_order_id()
     handlers = {OrderClosed: record_effect, OrderCompleted: record_effect}
     definition = await payment_with(handlers, infra, database)
     async with running(definition, http=False) as runtime:
-        envelope = Envelope.wrap(OrderClosed(), producer="order", order_id=order_id)
-        await publish(infra.bootstrap, envelope)
-        await publish(infra.bootstrap, envelope)
-        marker = Envelope.wrap(
-            OrderCompleted(confirmed_by="auto"), producer="order", order_id=order_id
-        )
-        await publish(infra.bootstrap, marker)
+        envelope = wrap(OrderClosed(), order_id)
+        await resend(infra, envelope)
+        await resend(infra, envelope)
+        marker = wrap(OrderCompleted(confirmed_by="auto"), order_id)
+        await resend(infra, marker)
 
         async def both_seen() -> list[str]:
             seen = await effects(runtime, order_id)
@@ -73,12 +71,12 @@ async def test_the_same_event_delivered_twice_has_one_effect(infra: Infra, datab
 async def test_poison_goes_to_the_dead_letter_topic_and_the_partition_moves_on(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    order_id = f"ord_{uuid.uuid4().hex[:8]}"
+    order_id = new_order_id()
     key = order_id.encode()
     definition = await payment_with({OrderClosed: record_effect}, infra, database)
     async with running(definition, http=False) as runtime:
         await publish_raw(infra.bootstrap, "orders.v1", b"\x00\xffnot json at all", key=key)
-        unknown = Envelope.wrap(OrderClosed(), producer="order", order_id=order_id)
+        unknown = wrap(OrderClosed(), order_id)
         unknown_bytes = unknown.to_bytes().replace(b'"OrderClosed"', b'"OrderVanished"')
         await publish_raw(infra.bootstrap, "orders.v1", unknown_bytes, key=key)
         future = unknown.to_bytes().replace(b'"schema_version":1', b'"schema_version":9')
@@ -88,8 +86,8 @@ async def test_poison_goes_to_the_dead_letter_topic_and_the_partition_moves_on(
             future.replace(str(unknown.event_id).encode(), str(uuid.uuid4()).encode()),
             key=key,
         )
-        good = Envelope.wrap(OrderClosed(), producer="order", order_id=order_id)
-        await publish(infra.bootstrap, good)
+        good = wrap(OrderClosed(), order_id)
+        await resend(infra, good)
 
         handled = await eventually(lambda: effects(runtime, order_id), what="the good message")
         letters = await tail.wait_for(
@@ -112,16 +110,14 @@ async def test_poison_goes_to_the_dead_letter_topic_and_the_partition_moves_on(
 async def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
-    order_id = f"ord_{uuid.uuid4().hex[:8]}"
+    order_id = new_order_id()
     handlers = {OrderClosed: always_fails, OrderCompleted: record_effect}
     definition = await payment_with(handlers, infra, database, consumer_max_attempts=3)
     async with running(definition, http=False) as runtime:
-        bad = Envelope.wrap(OrderClosed(), producer="order", order_id=order_id)
-        await publish(infra.bootstrap, bad)
-        after = Envelope.wrap(
-            OrderCompleted(confirmed_by="auto"), producer="order", order_id=order_id
-        )
-        await publish(infra.bootstrap, after)
+        bad = wrap(OrderClosed(), order_id)
+        await resend(infra, bad)
+        after = wrap(OrderCompleted(confirmed_by="auto"), order_id)
+        await resend(infra, after)
         [letter] = await tail.wait_for(
             lambda r: r.topic == "deadletter.payment.v1" and r.key == order_id.encode()
         )

@@ -7,18 +7,17 @@ from __future__ import annotations
 import re
 import uuid
 
-import httpx
-
 from services.returns.app import build
 from services.returns.settings import ReturnsSettings
-from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderClosed
 from shared.contracts.registry import consumed_by
 from shared.kafka.lag import LagMonitor
+from tests.support.events import new_order_id, wrap
+from tests.support.http import client as client_of
 from tests.support.infra import Infra
 from tests.support.kafka import publish, start_group_at_end
 from tests.support.polling import eventually
-from tests.support.services import base_url, running, settings_for
+from tests.support.services import new_group, service
 
 LAG_LINE = re.compile(r'^fulfil_consumer_lag\{partition="(\d+)",topic="([^"]+)"\} (\S+)$', re.M)
 
@@ -26,13 +25,11 @@ LAG_LINE = re.compile(r'^fulfil_consumer_lag\{partition="(\d+)",topic="([^"]+)"\
 async def test_a_service_that_consumed_nothing_reports_zero_lag_per_partition(
     infra: Infra, database: str
 ) -> None:
-    group = f"-lag-{uuid.uuid4().hex[:8]}"
     topics = [t.name for t in consumed_by("returns")]
-    await start_group_at_end(infra.bootstrap, f"fulfil-returns{group}", topics)
-    settings = settings_for(ReturnsSettings, infra.bootstrap, database)
+    group = await new_group(infra.bootstrap, "returns")  # a new deployment: nothing to read
     async with (
-        running(build(settings), group=group) as runtime,
-        httpx.AsyncClient(base_url=base_url(runtime), timeout=5) as client,
+        service(build, ReturnsSettings, infra, database, group=group) as runtime,
+        client_of(runtime) as client,
     ):
 
         async def reported() -> dict[str, list[float]] | None:
@@ -57,7 +54,7 @@ async def test_the_lag_of_a_stopped_consumer_grows_as_events_are_published(
     try:
         assert sum((await monitor.measure()).values()) == 0
         for _ in range(3):
-            event = Envelope.wrap(OrderClosed(), producer="order", order_id=f"ord_{uuid.uuid4()}")
+            event = wrap(OrderClosed(), new_order_id())
             await publish(infra.bootstrap, event, topic=topic)
         assert sum((await monitor.measure()).values()) == 3
     finally:

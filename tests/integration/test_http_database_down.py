@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from shared.runtime import Runtime
-from tests.integration.order.support import SHOP, client, order_body, order_service
+from tests.integration.order.support import order_body, order_service
+from tests.support.http import SHOP, client
 from tests.support.infra import Infra
 from tests.support.outage import Relay
 from tests.support.polling import eventually

@@ -13,7 +13,8 @@ import pytest_asyncio
 from shared.http import BIGINT_MAX, INT_MAX
 from shared.runtime import Runtime
 from tests.integration.order.support import order_body
-from tests.support.http_services import OPS, SHOP, all_services
+from tests.support.http import OPS, SHOP
+from tests.support.http_services import all_services
 from tests.support.infra import Infra
 from tests.support.services import base_url
 

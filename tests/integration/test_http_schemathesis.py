@@ -17,7 +17,8 @@ import pytest
 import pytest_asyncio
 
 from shared.runtime import Runtime
-from tests.support.http_services import OPS, SHOP, all_services
+from tests.support.http import OPS, SHOP
+from tests.support.http_services import all_services
 from tests.support.infra import Infra
 from tests.support.services import base_url
 

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections import defaultdict
 
 from deploy.local.ports import free_port
@@ -17,6 +16,7 @@ from shared import db
 from shared.contracts.events.order import OrderClosed, OrderCompleted
 from shared.settings import service_env
 from shared.unit import Units
+from tests.support.events import new_order_id
 from tests.support.infra import REPO, Infra
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
@@ -32,7 +32,7 @@ async def test_committed_events_are_published_once_in_order_per_key(
 ) -> None:
     definition = build(settings_for(OrderSettings, infra.bootstrap, database))
     async with running(definition, http=False) as runtime:
-        orders = [f"ord_{uuid.uuid4().hex[:8]}" for _ in range(5)]
+        orders = [new_order_id() for _ in range(5)]
         emitted: dict[str, list[str]] = defaultdict(list)
         for round_ in range(4):
             for order_id in orders:
@@ -58,7 +58,7 @@ async def test_a_rolled_back_transaction_publishes_nothing(
 ) -> None:
     definition = build(settings_for(OrderSettings, infra.bootstrap, database))
     async with running(definition, http=False) as runtime:
-        doomed, kept = f"ord_{uuid.uuid4().hex[:8]}", f"ord_{uuid.uuid4().hex[:8]}"
+        doomed, kept = new_order_id(), new_order_id()
         try:
             async with runtime.unit() as unit:
                 await unit.emit(OrderClosed(), order_id=doomed)
@@ -80,7 +80,7 @@ async def test_relay_killed_mid_batch_and_restarted_loses_nothing(
     infra: Infra, database: str, tail: TopicTail
 ) -> None:
     """SIGKILL the whole service while it publishes a backlog; after a restart all arrive."""
-    total, order_id = 6000, f"ord_{uuid.uuid4().hex[:8]}"
+    total, order_id = 6000, new_order_id()
     pool = await db.create_pool(database)
     try:
         async with pool.acquire() as conn:
@@ -168,7 +168,7 @@ async def test_the_relay_takes_its_lock_again_when_its_connection_is_cut(
                 return holder if holder not in (None, first) else None
 
             await eventually(leads_again, timeout=15, what="the relay leads again")
-        order_id = f"ord_{uuid.uuid4().hex[:8]}"
+        order_id = new_order_id()
         async with runtime.unit() as unit:
             await unit.emit(OrderClosed(), order_id=order_id)
         await tail.wait_for(lambda r: r.key == order_id.encode())

@@ -27,8 +27,6 @@ BUILDERS: dict[str, tuple[Callable[..., Any], type[Any]]] = {
     "returns": (build_returns, ReturnsSettings),
     "notify": (build_notify, NotifySettings),
 }
-SHOP = {"Authorization": "Bearer dev-shop-key"}
-OPS = {"Authorization": "Bearer dev-ops-key"}
 
 
 @contextlib.asynccontextmanager

@@ -45,22 +45,13 @@ class TopicTail:
     async def start(self) -> TopicTail:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
         await consumer.start()
-        partitions = [
-            TopicPartition(t, p)
-            for t in self.topics
-            for p in sorted(consumer.partitions_for_topic(t) or await self._partitions(consumer, t))
-        ]
+        partitions = await _partitions(consumer, self.topics)
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         for tp, end in ends.items():
             consumer.seek(tp, end)
         self._consumer = consumer
         return self
-
-    @staticmethod
-    async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-        await consumer._client.force_metadata_update()
-        return consumer.partitions_for_topic(topic) or set()
 
     async def poll(self) -> list[Record]:
         assert self._consumer is not None
@@ -112,23 +103,41 @@ async def publish_raw(bootstrap: str, topic: str, value: bytes, key: bytes | Non
         await producer.stop()
 
 
-async def start_group_at_end(bootstrap: str, group: str, topics: Iterable[str]) -> None:
-    """Commits `group`'s offsets at the topics' current end, so a service joining it starts
-    with what is published from now on (a new deployment on a broker with history)."""
+async def _partitions(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
+    found = []
+    for topic in topics:
+        numbers = consumer.partitions_for_topic(topic)
+        if not numbers:
+            await consumer._client.force_metadata_update()
+            numbers = consumer.partitions_for_topic(topic) or set()
+        found += [TopicPartition(topic, p) for p in sorted(numbers)]
+    return found
+
+
+async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+    """Where each partition of the topics ends now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(await _partitions(consumer, topics)))
+    finally:
+        await consumer.stop()
+
+
+async def group_at(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
+    """Commits `group`'s offsets at `offsets`: a service joining it starts there."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
     )
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(t, p)
-            for t in topics
-            for p in sorted(
-                consumer.partitions_for_topic(t) or await TopicTail._partitions(consumer, t)
-            )
-        ]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.commit({tp: offset for tp, offset in ends.items()})
+        consumer.assign(list(offsets))
+        await consumer.commit(dict(offsets))
     finally:
         await consumer.stop()
+
+
+async def start_group_at_end(bootstrap: str, group: str, topics: Iterable[str]) -> None:
+    """Commits `group`'s offsets at the topics' current end, so a service joining it starts
+    with what is published from now on (a new deployment on a broker with history)."""
+    await group_at(bootstrap, group, await end_offsets(bootstrap, topics))

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+
+from aiokafka import TopicPartition
 
 from deploy.local.ports import free_port
 from shared.contracts.registry import consumed_by
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import ServiceSettings
-from tests.support.kafka import start_group_at_end
+from tests.support.infra import Infra
+from tests.support.kafka import group_at, start_group_at_end
 
 _STARTED_GROUPS: set[str] = set()
+Builder = Callable[..., ServiceDefinition]
 
 
 def settings_for(
@@ -58,8 +63,43 @@ async def running(
         await runtime.stop()
 
 
+@asynccontextmanager
+async def service(
+    build: Builder,
+    settings_cls: type[ServiceSettings],
+    infra: Infra,
+    database: str,
+    *,
+    http: bool = True,
+    group: str | None = None,
+    **overrides: Any,
+) -> AsyncIterator[Runtime]:
+    """The service built as production builds it, on the tests' broker and `database`,
+    with the test settings and `overrides`, running until the block ends."""
+    settings = settings_for(settings_cls, infra.bootstrap, database, **overrides)
+    async with running(build(settings), http=http, group=group) as runtime:
+        yield runtime
+
+
+async def skip_backlog(bootstrap: str, name: str, suffix: str = "-test") -> None:
+    """Puts the service's consumer group (`fulfil-<name><suffix>`) at the end of what it
+    consumes: it sees only what is published from now on, not what other suites left."""
+    topics = [t.name for t in consumed_by(name)]
+    await start_group_at_end(bootstrap, f"fulfil-{name}{suffix}", topics)
+
+
+async def new_group(
+    bootstrap: str, name: str, offsets: dict[TopicPartition, int] | None = None
+) -> str:
+    """A new consumer group of the service, starting at `offsets` (else at the end of what
+    it consumes); its suffix, for `running(..., group=...)`."""
+    suffix = f"-t{uuid.uuid4().hex[:10]}"
+    if offsets is None:
+        await skip_backlog(bootstrap, name, suffix)
+    else:
+        await group_at(bootstrap, f"fulfil-{name}{suffix}", offsets)
+    return suffix
+
+
 def base_url(runtime: Runtime) -> str:
     return f"http://127.0.0.1:{runtime.settings.http_port}"
-
-
-Builder = Callable[..., ServiceDefinition]

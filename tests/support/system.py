@@ -4,10 +4,14 @@ processes (`python -m services.<name>`), on the tests' broker with fresh databas
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from deploy.demo.shop import Shop
 from deploy.local.stack import SERVICES, Stack
 from shared.contracts.registry import consumed_by
 from tests.support.infra import REPO, Infra
@@ -38,3 +42,30 @@ async def start_system(
         120.0,
     )
     return stack, state
+
+
+async def place_through_outage(
+    shop: Shop, body: dict[str, Any], *, deadline: float | None = None, interval: float = 0.5
+) -> str:
+    """Places one order, retrying with the same idempotency key while the order service or
+    its database is down (no answer, or a 5xx); fails at `deadline` (monotonic) if given."""
+    headers = {
+        "Authorization": f"Bearer {shop.edges.shop_key}",
+        "Idempotency-Key": uuid.uuid4().hex,
+    }
+    last: Any = None
+    while True:
+        try:
+            response = await shop.client.post(
+                f"{shop.edges.order}/v1/orders", headers=headers, json=body
+            )
+            if response.status_code < 300:
+                return str(response.json()["order_id"])
+            assert response.status_code >= 500, response.text
+            last = response.text
+        except httpx.HTTPError as exc:
+            last = exc
+        assert deadline is None or time.monotonic() < deadline, (
+            f"no order placed after a restart: {last!r}"
+        )
+        await asyncio.sleep(interval)

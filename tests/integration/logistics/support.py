@@ -1,12 +1,12 @@
-"""Driving the logistics service in tests: its settings, upstream events, stock and carriers."""
+"""What is about logistics alone in its tests: its stock, its orders' lines, what it
+published on shipments.v1, and its carriers' signed checkpoints."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -14,55 +14,17 @@ import httpx
 from services.logistics.app import build
 from services.logistics.settings import LogisticsSettings
 from shared import signing
-from shared.contracts.envelope import Envelope, Event, Money
-from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
-from shared.contracts.events.order import OrderPaid, OrderPlaced
-from shared.contracts.registry import consumed_by
+from shared.contracts.envelope import Envelope, Event
+from shared.contracts.events.common import Address, Contact, PaymentMethod
+from shared.contracts.events.order import OrderPlaced
 from shared.runtime import Runtime
+from tests.support import events
+from tests.support.http import OPS, client
 from tests.support.infra import Infra
-from tests.support.kafka import Record, publish, start_group_at_end
-from tests.support.services import base_url, running, settings_for
+from tests.support.kafka import Record, TopicTail
+from tests.support.services import service, skip_backlog
 
-OPS = {"Authorization": "Bearer dev-ops-key"}
 SECRET = "dev-carrier-webhook-secret"
-GROUP = "fulfil-logistics-test"
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
-
-
-async def skip_backlog(bootstrap: str) -> None:
-    """A test sees only what it publishes, not what other suites left behind."""
-    await start_group_at_end(bootstrap, GROUP, [t.name for t in consumed_by("logistics")])
-
-
-@asynccontextmanager
-async def logistics(
-    infra: Infra, database: str, *, http: bool = True, **overrides: Any
-) -> AsyncIterator[Runtime]:
-    await skip_backlog(infra.bootstrap)
-    settings = settings_for(LogisticsSettings, infra.bootstrap, database, **overrides)
-    async with running(build(settings), http=http) as runtime:
-        yield runtime
-
-
-def client(runtime: Runtime) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url(runtime), timeout=10)
-
-
-async def put_stock(runtime: Runtime, sku: str, on_hand: int, threshold: int = 0) -> None:
-    async with client(runtime) as http:
-        body = {"on_hand": on_hand, "low_stock_threshold": threshold, "name": "Tee", "variant": "M"}
-        response = await http.put(f"/v1/stock/{sku}", json=body, headers=OPS)
-    assert response.status_code == 200, response.text
-
-
-async def stock(runtime: Runtime, sku: str) -> dict[str, Any]:
-    async with client(runtime) as http:
-        response = await http.get(f"/v1/stock/{sku}", headers=OPS)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def placed(
@@ -71,85 +33,113 @@ def placed(
     method: PaymentMethod = PaymentMethod.CARD,
     region: str = "Zhejiang",
 ) -> OrderPlaced:
-    order_lines = tuple(
-        OrderLine(
-            line_id=f"l{i}",
-            sku=sku,
-            name="Cotton T-shirt",
-            variant="White / M",
-            quantity=quantity,
-            unit_price=Money(amount=9_900, currency="CNY"),
-        )
-        for i, (sku, quantity) in enumerate(lines, start=1)
-    )
-    total = sum(line.unit_price.amount * line.quantity for line in order_lines)
-    return OrderPlaced(
-        customer_id=None,
-        lines=order_lines,
-        total=Money(amount=total, currency="CNY"),
+    return events.placed(
+        *(
+            events.line(
+                sku, quantity, 9_900, line_id=f"l{i}", name="Cotton T-shirt", variant="White / M"
+            )
+            for i, (sku, quantity) in enumerate(lines, start=1)
+        ),
+        method=method,
         contact=Contact(phone="+8613800138000"),
         address=Address(
             recipient="Li Wei", line1="1 Xihu Road", city="Hangzhou", region=region, country="CN"
         ),
-        locale=Locale.ZH_CN,
-        time_zone="Asia/Shanghai",
-        payment_method=method,
-        payment_due_at=None,
-        order_url="https://shop.example/orders/x",
     )
 
 
-def paid(amount: int = 9_900) -> OrderPaid:
-    return OrderPaid(
-        amount=Money(amount=amount, currency="CNY"),
-        payment_method=PaymentMethod.CARD,
-        paid_at=datetime.now(UTC),
-    )
-
-
-async def send(infra: Infra, event: Event, order_id: str, producer: str = "order") -> Envelope:
-    envelope = Envelope.wrap(event, producer=producer, order_id=order_id)
-    await publish(infra.bootstrap, envelope)
-    return envelope
-
-
-def of(order_id: str, *types: str) -> Any:
+def of(order_id: str, *types: str) -> events.Matcher:
     """Predicate: what logistics published about this order (of these types)."""
-
-    def match(record: Record) -> bool:
-        return (
-            record.topic == "shipments.v1"
-            and record.key == order_id.encode()
-            and (not types or record.type in types)
-        )
-
-    return match
+    return events.of(order_id, *types, topic="shipments.v1")
 
 
-def payload(record: Record) -> dict[str, Any]:
-    return dict(record.json()["payload"])
+class Logistics:
+    """Logistics under test on its own database, with what drives it: the broker (the tests
+    play the order service and returns), its operations API and carriers, and the tail."""
 
+    def __init__(self, infra: Infra, database: str, tail: TopicTail) -> None:
+        self.infra, self.database, self.tail = infra, database, tail
+        self._runtime: Runtime | None = None
 
-async def post_checkpoint(
-    runtime: Runtime,
-    courier: str,
-    tracking: str,
-    checkpoint_id: str,
-    at: datetime,
-    status: str,
-    city: str = "Hangzhou",
-    secret: str = SECRET,
-) -> httpx.Response:
-    body = json.dumps(
-        {
-            "tracking_number": tracking,
-            "checkpoint_id": checkpoint_id,
-            "checkpoint_at": at.isoformat(),
-            "city": city,
-            "status": status,
-            "description": f"{status} in {city}",
-        }
-    ).encode()
-    headers = {"Content-Type": "application/json", signing.HEADER: signing.sign(secret, body)}
-    async with client(runtime) as http:
-        return await http.post(f"/v1/webhooks/carriers/{courier}", content=body, headers=headers)
+    @asynccontextmanager
+    async def running(self, *, http: bool = True, **overrides: Any) -> AsyncIterator[Runtime]:
+        """Logistics started with `overrides`; it sees only what is published from now on."""
+        await skip_backlog(self.infra.bootstrap, "logistics")
+        async with service(
+            build, LogisticsSettings, self.infra, self.database, http=http, **overrides
+        ) as up:
+            self._runtime = up
+            yield up
+
+    @property
+    def runtime(self) -> Runtime:
+        assert self._runtime is not None, "logistics is not running"
+        return self._runtime
+
+    async def send(self, event: Event, order_id: str) -> Envelope:
+        return await events.send(self.infra, event, order_id)
+
+    async def resend(self, *envelopes: Envelope) -> None:
+        await events.resend(self.infra, *envelopes)
+
+    async def put_stock(self, sku: str, on_hand: int, threshold: int = 0) -> None:
+        async with client(self.runtime) as http:
+            body = {"on_hand": on_hand, "low_stock_threshold": threshold}
+            body |= {"name": "Tee", "variant": "M"}
+            response = await http.put(f"/v1/stock/{sku}", json=body, headers=OPS)
+        assert response.status_code == 200, response.text
+
+    async def stocked(self, on_hand: int, threshold: int = 0) -> str:
+        """A new SKU with `on_hand` units on the shelf; its code."""
+        sku = events.new_id("SKU")
+        await self.put_stock(sku, on_hand, threshold)
+        return sku
+
+    async def stock(self, sku: str) -> dict[str, Any]:
+        async with client(self.runtime) as http:
+            response = await http.get(f"/v1/stock/{sku}", headers=OPS)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def reserve(self, order_id: str, sku: str, quantity: int) -> Record:
+        """The order placed for `quantity` of the SKU, and the reservation logistics told."""
+        await self.send(placed([(sku, quantity)]), order_id)
+        [reserved] = await self.tail.wait_for(of(order_id, "StockReserved"))
+        return reserved
+
+    async def settled_stock(self, sku: str) -> dict[str, Any]:
+        """The SKU's stock once logistics took all that came before: a marker order of one
+        unit, reserved after it, comes last (and is counted in what the answer reserves)."""
+        await self.reserve(events.new_id("ord"), sku, 1)
+        return await self.stock(sku)
+
+    def told(self, order_id: str) -> list[str | None]:
+        """The types of what logistics has published about the order so far, in order."""
+        return [r.type for r in events.seen(self.tail, order_id, topic="shipments.v1")]
+
+    async def post_checkpoint(
+        self,
+        courier: str,
+        tracking: str,
+        checkpoint_id: str,
+        at: datetime,
+        status: str,
+        city: str = "Hangzhou",
+        secret: str = SECRET,
+    ) -> httpx.Response:
+        """A carrier's signed report of a checkpoint of the parcel."""
+        body = json.dumps(
+            {
+                "tracking_number": tracking,
+                "checkpoint_id": checkpoint_id,
+                "checkpoint_at": at.isoformat(),
+                "city": city,
+                "status": status,
+                "description": f"{status} in {city}",
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json", signing.HEADER: signing.sign(secret, body)}
+        async with client(self.runtime) as http:
+            return await http.post(
+                f"/v1/webhooks/carriers/{courier}", content=body, headers=headers
+            )

@@ -3,35 +3,15 @@ a batch rolled back by another message, or a transaction killed after the bookin
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.logistics.carriers.sandbox import SandboxCarrier
 from services.logistics.deps import Deps
 from services.logistics.handlers import HANDLERS
-from shared.consumer import Incoming, MessageProcessor, RawMessage
-from shared.contracts.envelope import Envelope
-from shared.contracts.events.order import OrderClosed
-from shared.contracts.registry import topic_for_event
+from shared.contracts.events.order import OrderClosed, OrderPaid
 from shared.runtime import Runtime
-from shared.unit import Unit
-from tests.integration.logistics.support import (
-    logistics,
-    new_id,
-    of,
-    paid,
-    payload,
-    placed,
-    put_stock,
-    send,
-)
-from tests.support.infra import Infra
+from tests.integration.logistics.support import Logistics, of
+from tests.support.events import new_id, paid, payload, raw, wrap
 from tests.support.kafka import TopicTail
-
-
-def raw(envelope: Envelope, offset: int) -> RawMessage:
-    topic = topic_for_event(envelope.type).name
-    key = (envelope.order_id or "").encode()
-    return RawMessage(topic, 0, offset, key, envelope.to_bytes())
+from tests.support.processing import dies_before_commit, fails, processor
 
 
 def bookings(runtime: Runtime, order_id: str) -> list[str]:
@@ -46,11 +26,10 @@ def bookings(runtime: Runtime, order_id: str) -> list[str]:
     ]
 
 
-async def reserved_order(infra: Infra, runtime: Runtime, tail: TopicTail) -> str:
-    sku, order_id = new_id("SKU"), new_id("ord")
-    await put_stock(runtime, sku, on_hand=3)
-    await send(infra, placed([(sku, 1)]), order_id)
-    await tail.wait_for(of(order_id, "StockReserved"))
+async def reserved_order(lg: Logistics) -> str:
+    order_id = new_id("ord")
+    sku = await lg.stocked(on_hand=3)
+    await lg.reserve(order_id, sku, 1)
     return order_id
 
 
@@ -68,46 +47,33 @@ async def shipped_once(runtime: Runtime, tail: TopicTail, order_id: str) -> None
 
 
 async def test_a_batch_rolled_back_after_the_booking_books_the_parcel_once(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
-    async def fails(unit: Unit, msg: Incoming[Any]) -> None:
-        raise ValueError("this message cannot be handled")
+    async with lg.running() as runtime:
+        order_id = await reserved_order(lg)
+        processing = processor(runtime, {OrderClosed: fails}, max_attempts=1)
+        pay = wrap(paid(9_900), order_id)
+        other = wrap(OrderClosed(), new_id("ord"))
 
-    async with logistics(infra, database) as runtime:
-        order_id = await reserved_order(infra, runtime, tail)
-        handlers = {**HANDLERS, "OrderClosed": fails}
-        processor = MessageProcessor(
-            "logistics", runtime.db, handlers, deps=runtime.definition.deps, max_attempts=1
-        )
-        pay = Envelope.wrap(paid(), producer="order", order_id=order_id)
-        other = Envelope.wrap(OrderClosed(), producer="order", order_id=new_id("ord"))
-
-        outcomes = await processor.process_batch([raw(pay, 1), raw(other, 2)])
+        outcomes = await processing.process_batch([raw(pay, 1), raw(other, 2)])
 
         assert outcomes == ["handled", "dead_lettered"]
         await shipped_once(runtime, tail, order_id)
 
 
 async def test_a_transaction_killed_after_the_booking_books_once_on_redelivery(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     killed: list[str] = []
 
-    async def killed_before_commit(unit: Unit, msg: Incoming[Any]) -> None:
-        await HANDLERS["OrderPaid"](unit, msg)
-        if not killed:  # the process dies after the handler, before the commit
-            killed.append(str(msg.envelope.event_id))
-            raise ConnectionResetError("the database connection was lost")
+    dies = dies_before_commit(HANDLERS[OrderPaid], killed)
 
-    async with logistics(infra, database) as runtime:
-        order_id = await reserved_order(infra, runtime, tail)
-        handlers = {**HANDLERS, "OrderPaid": killed_before_commit}
-        processor = MessageProcessor(
-            "logistics", runtime.db, handlers, deps=runtime.definition.deps, backoff_seconds=0.01
-        )
-        pay = Envelope.wrap(paid(), producer="order", order_id=order_id)
+    async with lg.running() as runtime:
+        order_id = await reserved_order(lg)
+        processing = processor(runtime, {OrderPaid: dies}, backoff_seconds=0.01)
+        pay = wrap(paid(9_900), order_id)
 
-        assert await processor.process(raw(pay, 1)) == "handled"
+        assert await processing.process(raw(pay, 1)) == "handled"
 
         assert killed == [str(pay.event_id)]
         await shipped_once(runtime, tail, order_id)

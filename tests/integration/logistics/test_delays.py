@@ -7,31 +7,24 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.integration.logistics.support import (
-    logistics,
-    new_id,
+    Logistics,
     of,
-    paid,
-    payload,
     placed,
-    post_checkpoint,
-    put_stock,
-    send,
 )
-from tests.support.infra import Infra
+from tests.support.events import new_id, paid, payload
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
 
 
 async def test_an_order_not_shipped_by_its_promise_is_told_the_new_date_even_after_a_restart(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     slow_warehouse = {"ship_delay_seconds": 120, "ship_by_seconds": 3}
-    async with logistics(infra, database, **slow_warehouse) as first:
-        await put_stock(first, sku, on_hand=3)
-        await send(infra, placed([(sku, 1)]), order_id)
-        [reserved] = await tail.wait_for(of(order_id, "StockReserved"))
-        await send(infra, paid(), order_id)
+    async with lg.running(**slow_warehouse) as first:
+        sku = await lg.stocked(on_hand=3)
+        reserved = await lg.reserve(order_id, sku, 1)
+        await lg.send(paid(9_900), order_id)
 
         async def pending() -> bool:
             async with first.db.acquire() as conn:
@@ -42,7 +35,7 @@ async def test_an_order_not_shipped_by_its_promise_is_told_the_new_date_even_aft
 
         await eventually(pending, what="a shipment waiting for the warehouse")
     assert not [r for r in tail.records if of(order_id, "ShipmentDelayed")(r)]
-    async with logistics(infra, database, **slow_warehouse):
+    async with lg.running(**slow_warehouse):
         first_delay, second_delay = await tail.wait_for(
             of(order_id, "ShipmentDelayed"), count=2, timeout=30
         )
@@ -56,25 +49,25 @@ async def test_an_order_not_shipped_by_its_promise_is_told_the_new_date_even_aft
 
 
 async def test_a_parcel_silent_too_long_is_told_once_per_silence_and_never_after_delivery(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     quiet = {"checkpoint_silence_seconds": 3}
-    async with logistics(infra, database, **quiet) as first:
-        await put_stock(first, sku, on_hand=3)
-        await send(infra, placed([(sku, 1)]), order_id)
-        await send(infra, paid(), order_id)
+    async with lg.running(**quiet):
+        sku = await lg.stocked(on_hand=3)
+        await lg.send(placed([(sku, 1)]), order_id)
+        await lg.send(paid(9_900), order_id)
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
     courier, tracking = payload(shipped)["courier"], payload(shipped)["tracking_number"]
-    async with logistics(infra, database, **quiet) as second:
+    async with lg.running(**quiet) as second:
         [silent] = await tail.wait_for(of(order_id, "ShipmentDelayed"), timeout=30)
         now = datetime.now(UTC)
-        moving = await post_checkpoint(second, courier, tracking, "cp-1", now, "in_transit")
+        moving = await lg.post_checkpoint(courier, tracking, "cp-1", now, "in_transit")
         assert moving.status_code == 200
         await tail.wait_for(of(order_id, "ShipmentDelayed"), count=2, timeout=30)
-        again = await post_checkpoint(second, courier, tracking, "cp-2", now, "in_transit")
+        again = await lg.post_checkpoint(courier, tracking, "cp-2", now, "in_transit")
         assert again.status_code == 200
-        done = await post_checkpoint(second, courier, tracking, "cp-3", now, "delivered")
+        done = await lg.post_checkpoint(courier, tracking, "cp-3", now, "delivered")
         assert done.status_code == 200
         await tail.wait_for(of(order_id, "ShipmentDelivered"))
         async with second.db.acquire() as conn:
@@ -93,21 +86,20 @@ async def test_a_parcel_silent_too_long_is_told_once_per_silence_and_never_after
 
 
 async def test_the_promise_kept_is_the_one_judged_at_payment_and_it_is_published(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     """Paid on a Monday at 15:00 (after the 14:00 cut-off): ships Tuesday, whatever the
     date given at placement; that date is told (ShippingPromiseSet) and watched."""
-    sku, order_id = new_id("SKU"), new_id("ord")
+    order_id = new_id("ord")
     shop = ZoneInfo("Asia/Shanghai")
     today = datetime.now(shop).date()
     monday = today + timedelta(days=7 - today.weekday())
     paid_at = datetime.combine(monday, time(15, 0), tzinfo=shop)
-    async with logistics(infra, database, ship_delay_seconds=3600) as runtime:
-        await put_stock(runtime, sku, on_hand=3)
-        await send(infra, placed([(sku, 1)]), order_id)
-        [reserved] = await tail.wait_for(of(order_id, "StockReserved"))
-        late = paid()
-        await send(infra, late.model_copy(update={"paid_at": paid_at}), order_id)
+    async with lg.running(ship_delay_seconds=3600) as runtime:
+        sku = await lg.stocked(on_hand=3)
+        reserved = await lg.reserve(order_id, sku, 1)
+        late = paid(9_900)
+        await lg.send(late.model_copy(update={"paid_at": paid_at}), order_id)
         [promise] = await tail.wait_for(of(order_id, "ShippingPromiseSet"))
         async with runtime.db.acquire() as conn:
             kept = await conn.fetchval(

@@ -7,18 +7,12 @@ from shared.contracts.envelope import Money
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.returns import RefundFlow, RefundRequested
 from tests.integration.logistics.support import (
-    logistics,
-    new_id,
+    Logistics,
     of,
-    paid,
-    payload,
     placed,
-    put_stock,
-    send,
-    stock,
 )
-from tests.support.infra import Infra
-from tests.support.kafka import TopicTail, publish
+from tests.support.events import new_id, paid, payload
+from tests.support.kafka import TopicTail
 
 
 def before_shipping(request_id: str, sku: str) -> RefundRequested:
@@ -34,22 +28,21 @@ def before_shipping(request_id: str, sku: str) -> RefundRequested:
 
 
 async def test_a_pending_shipment_is_stopped_its_stock_released_and_the_stop_told_once(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     sku, order_id, request_id = new_id("SKU"), new_id("ord"), new_id("rr")
-    async with logistics(infra, database, ship_delay_seconds=60) as runtime:
-        await put_stock(runtime, sku, on_hand=5)
-        await send(infra, placed([(sku, 2)]), order_id)
-        await tail.wait_for(of(order_id, "StockReserved"))
-        await send(infra, paid(19_800), order_id)
+    async with lg.running(ship_delay_seconds=60):
+        await lg.put_stock(sku, on_hand=5)
+        await lg.reserve(order_id, sku, 2)
+        await lg.send(paid(19_800), order_id)
         await tail.wait_for(of(order_id, "ShippingPromiseSet"))  # the shipment is open
-        request = await send(infra, before_shipping(request_id, sku), order_id, "returns")
-        await publish(infra.bootstrap, request)  # delivered twice
+        request = await lg.send(before_shipping(request_id, sku), order_id)
+        await lg.resend(request)  # delivered twice
         [answer] = await tail.wait_for(of(order_id, "ShipmentStopped"))
-        await send(infra, before_shipping(request_id, sku), order_id, "returns")  # asked again
+        await lg.send(before_shipping(request_id, sku), order_id)  # asked again
         await tail.wait_for(of(order_id, "ShipmentStopped"), count=2)
-        level = await stock(runtime, sku)
-    steps = [r.type for r in tail.records if of(order_id)(r)]
+        level = await lg.stock(sku)
+    steps = lg.told(order_id)
     assert steps == [
         "StockReserved",
         "ShippingPromiseSet",
@@ -65,19 +58,18 @@ async def test_a_pending_shipment_is_stopped_its_stock_released_and_the_stop_tol
 
 
 async def test_a_parcel_already_on_its_way_is_not_stopped_and_the_answer_names_it(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     sku, order_id, request_id = new_id("SKU"), new_id("ord"), new_id("rr")
-    async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=5)
-        await send(infra, placed([(sku, 2)]), order_id)
-        await tail.wait_for(of(order_id, "StockReserved"))
-        await send(infra, paid(19_800), order_id)
+    async with lg.running():
+        await lg.put_stock(sku, on_hand=5)
+        await lg.reserve(order_id, sku, 2)
+        await lg.send(paid(19_800), order_id)
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
-        await send(infra, before_shipping(request_id, sku), order_id, "returns")
+        await lg.send(before_shipping(request_id, sku), order_id)
         [answer] = await tail.wait_for(of(order_id, "ShipmentAlreadyDispatched"))
-        level = await stock(runtime, sku)
-    steps = [r.type for r in tail.records if of(order_id)(r)]
+        level = await lg.stock(sku)
+    steps = lg.told(order_id)
     assert steps == [
         "StockReserved",
         "ShippingPromiseSet",
@@ -94,19 +86,16 @@ async def test_a_parcel_already_on_its_way_is_not_stopped_and_the_answer_names_i
 
 
 async def test_a_request_before_logistics_saw_the_order_stops_it_for_good(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     sku, order_id, request_id = new_id("SKU"), new_id("ord"), new_id("rr")
-    async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=5)
-        await send(infra, before_shipping(request_id, sku), order_id, "returns")
+    async with lg.running():
+        await lg.put_stock(sku, on_hand=5)
+        await lg.send(before_shipping(request_id, sku), order_id)
         [answer] = await tail.wait_for(of(order_id, "ShipmentStopped"))
-        await send(infra, placed([(sku, 2)]), order_id)
-        await send(infra, paid(19_800), order_id)
-        marker = new_id("ord")
-        await send(infra, placed([(sku, 1)]), marker)
-        await tail.wait_for(of(marker, "StockReserved"))
-        level = await stock(runtime, sku)
-    assert [r.type for r in tail.records if of(order_id)(r)] == ["ShipmentStopped"]
+        await lg.send(placed([(sku, 2)]), order_id)
+        await lg.send(paid(19_800), order_id)
+        level = await lg.settled_stock(sku)
+    assert lg.told(order_id) == ["ShipmentStopped"]
     assert payload(answer)["stock_released"] is False
     assert (level["on_hand"], level["reserved"]) == (5, 1), "the late order is never reserved"

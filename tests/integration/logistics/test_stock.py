@@ -9,67 +9,58 @@ from typing import Any
 
 from services.logistics.handlers import on_order_placed
 from shared.consumer import Incoming, RawMessage
-from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderCancelled, OrderClosed
 from shared.runtime import Runtime
 from tests.integration.logistics.support import (
-    OPS,
-    client,
-    logistics,
-    new_id,
+    Logistics,
     of,
-    paid,
-    payload,
     placed,
-    put_stock,
-    send,
-    stock,
 )
-from tests.support.infra import Infra
+from tests.support.events import new_id, paid, payload, wrap
+from tests.support.http import OPS, client
 from tests.support.kafka import TopicTail
 
 
 async def test_fifty_orders_racing_for_ten_units_get_ten_reservations_and_forty_shortages(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
-    sku = new_id("SKU")
     orders = [new_id("ord") for _ in range(50)]
-    async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=10, threshold=3)
-        await asyncio.gather(*(send(infra, placed([(sku, 1)]), order_id) for order_id in orders))
+    async with lg.running():
+        sku = await lg.stocked(on_hand=10, threshold=3)
+        await asyncio.gather(*(lg.send(placed([(sku, 1)]), order_id) for order_id in orders))
         outcomes = await tail.wait_for(
             lambda r: (
                 r.key in {o.encode() for o in orders}
-                and r.type in ("StockReserved", "StockShortage")
+                and r.type in ("StockReserved", "StockRanShort")
             ),
             count=50,
             timeout=60,
         )
-        level = await stock(runtime, sku)
+        level = await lg.stock(sku)
         await tail.poll()
     by_type = [r.type for r in outcomes]
     assert by_type.count("StockReserved") == 10
-    assert by_type.count("StockShortage") == 40
-    shortage = next(payload(r) for r in outcomes if r.type == "StockShortage")
+    assert by_type.count("StockRanShort") == 40
+    shortage = next(payload(r) for r in outcomes if r.type == "StockRanShort")
     assert shortage["lines"] == [{"sku": sku, "requested": 1, "available": 0}]
     assert (level["on_hand"], level["reserved"], level["available"]) == (10, 10, 0)
     warnings = [r for r in tail.records if r.topic == "stock.v1" and r.key == sku.encode()]
-    assert len(warnings) == 1, "LowStock once per crossing, not on every order"
+    assert [r.type for r in warnings] == ["StockRanLow"], "once per crossing, not per order"
     assert payload(warnings[0])["available"] == 2 and payload(warnings[0])["threshold"] == 3
 
 
 async def test_fifty_concurrent_transactions_never_reserve_more_than_is_on_hand(
-    infra: Infra, database: str
+    lg: Logistics,
 ) -> None:
     """Replicas reserve in parallel: the row locks, not the single consumer, keep the count."""
     sku, other = new_id("SKU"), new_id("SKU")
-    async with logistics(infra, database, http=True, database_pool_size=25) as runtime:
-        await put_stock(runtime, sku, on_hand=10)
-        await put_stock(runtime, other, on_hand=100)
+    async with lg.running(http=True, database_pool_size=25) as runtime:
+        await lg.put_stock(sku, on_hand=10)
+        await lg.put_stock(other, on_hand=100)
 
         async def place(i: int) -> list[str]:
             lines = [(sku, 1), (other, 1)] if i % 2 else [(other, 1), (sku, 1)]
-            envelope = Envelope.wrap(placed(lines), producer="order", order_id=new_id("ord"))
+            envelope = wrap(placed(lines), new_id("ord"))
             message: Incoming[Any] = Incoming(
                 envelope, placed(lines), RawMessage("orders.v1", 0, i, None, None)
             )
@@ -78,42 +69,33 @@ async def test_fifty_concurrent_transactions_never_reserve_more_than_is_on_hand(
                 return [e.type for e in unit.emitted]
 
         emitted = await asyncio.gather(*(place(i) for i in range(50)))
-        level, rest = await stock(runtime, sku), await stock(runtime, other)
+        level, rest = await lg.stock(sku), await lg.stock(other)
     served = [types for types in emitted if "StockReserved" in types]
     assert len(served) == 10
-    assert sum("StockShortage" in types for types in emitted) == 40
+    assert sum("StockRanShort" in types for types in emitted) == 40
     assert (level["reserved"], level["available"]) == (10, 0)
     assert rest["reserved"] == 10, "a short order holds none of its other lines either"
 
 
-async def test_cancel_and_close_give_the_stock_back_once(
-    infra: Infra, database: str, tail: TopicTail
-) -> None:
-    sku = new_id("SKU")
+async def test_cancel_and_close_give_the_stock_back_once(lg: Logistics, tail: TopicTail) -> None:
     cancelled, closed = new_id("ord"), new_id("ord")
-    async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=5, threshold=2)
-        await send(infra, placed([(sku, 2)]), cancelled)
-        await send(infra, placed([(sku, 2)]), closed)
+    async with lg.running():
+        sku = await lg.stocked(on_hand=5, threshold=2)
+        await lg.send(placed([(sku, 2)]), cancelled)
+        await lg.send(placed([(sku, 2)]), closed)
         await tail.wait_for(
             lambda r: r.type == "StockReserved" and r.key in _keys(cancelled, closed), count=2
         )
-        assert (await stock(runtime, sku))["available"] == 1
-        cancel = await send(
-            infra, OrderCancelled(reason="customer_request", was_paid=False), cancelled
-        )
-        from tests.support.kafka import publish
+        assert (await lg.stock(sku))["available"] == 1
+        cancel = await lg.send(OrderCancelled(reason="customer_request", was_paid=False), cancelled)
 
-        await publish(infra.bootstrap, cancel)  # the same event delivered twice
-        await send(infra, OrderCancelled(reason="customer_request", was_paid=False), cancelled)
-        await send(infra, OrderClosed(), closed)
+        await lg.resend(cancel)  # the same event delivered twice
+        await lg.send(OrderCancelled(reason="customer_request", was_paid=False), cancelled)
+        await lg.send(OrderClosed(), closed)
         released = await tail.wait_for(
             lambda r: r.type == "StockReleased" and r.key in _keys(cancelled, closed), count=2
         )
-        marker = new_id("ord")
-        await send(infra, placed([(sku, 1)]), marker)
-        await tail.wait_for(of(marker, "StockReserved"))
-        level = await stock(runtime, sku)
+        level = await lg.settled_stock(sku)
     assert sorted(payload(r)["reason"] for r in released) == [
         "order_cancelled:customer_request",
         "order_closed:payment_window_expired",
@@ -134,35 +116,31 @@ async def test_cancel_and_close_give_the_stock_back_once(
 
 
 async def test_an_order_cancelled_before_logistics_saw_it_placed_reserves_nothing(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
-    sku, order_id = new_id("SKU"), new_id("ord")
-    async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=3)
-        await send(infra, OrderCancelled(reason="customer_request", was_paid=False), order_id)
-        await send(infra, placed([(sku, 1)]), order_id)
-        marker = new_id("ord")
-        await send(infra, placed([(sku, 1)]), marker)
-        await tail.wait_for(of(marker, "StockReserved"))
-        level = await stock(runtime, sku)
+    order_id = new_id("ord")
+    async with lg.running():
+        sku = await lg.stocked(on_hand=3)
+        await lg.send(OrderCancelled(reason="customer_request", was_paid=False), order_id)
+        await lg.send(placed([(sku, 1)]), order_id)
+        level = await lg.settled_stock(sku)
     assert not [r for r in tail.records if of(order_id)(r)]
     assert level["reserved"] == 1
 
 
 async def test_the_stock_api_needs_the_ops_key_and_refuses_bad_counts(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     sku, order_id = new_id("SKU"), new_id("ord")
-    async with logistics(infra, database) as runtime, client(runtime) as http:
+    async with lg.running() as runtime, client(runtime) as http:
         anonymous = await http.put(f"/v1/stock/{sku}", json={"on_hand": 5})
         wrong = await http.put(
             f"/v1/stock/{sku}", json={"on_hand": 5}, headers={"Authorization": "Bearer no"}
         )
         negative = await http.put(f"/v1/stock/{sku}", json={"on_hand": -1}, headers=OPS)
         unknown = await http.get(f"/v1/stock/{sku}", headers=OPS)
-        await put_stock(runtime, sku, on_hand=4)
-        await send(infra, placed([(sku, 3)]), order_id)
-        await tail.wait_for(of(order_id, "StockReserved"))
+        await lg.put_stock(sku, on_hand=4)
+        await lg.reserve(order_id, sku, 3)
         below = await http.put(f"/v1/stock/{sku}", json={"on_hand": 2}, headers=OPS)
         east = await http.put(
             f"/v1/stock/{sku}", json={"on_hand": 6, "warehouse": "east"}, headers=OPS
@@ -180,43 +158,41 @@ async def test_the_stock_api_needs_the_ops_key_and_refuses_bad_counts(
 
 
 async def test_a_short_recount_cancels_the_newest_orders_and_the_rest_ship(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     """Three paid orders hold 2 each; a count of 4 is recorded: the newest is withdrawn
     (StockShortage, which the order service cancels and refunds with an apology), the two
     older ship, and an order shipped before the count is untouched."""
-    sku = new_id("SKU")
     gone, older, old, newest = (new_id("ord") for _ in range(4))
-    async with logistics(infra, database, ship_delay_seconds=3600) as runtime:
-        await put_stock(runtime, sku, on_hand=8)
+    async with lg.running(ship_delay_seconds=3600) as runtime:
+        sku = await lg.stocked(on_hand=8)
         for order_id in (gone, older, old, newest):
-            await send(infra, placed([(sku, 2)]), order_id)
-            await tail.wait_for(of(order_id, "StockReserved"))
-            await send(infra, paid(19_800), order_id)
+            await lg.reserve(order_id, sku, 2)
+            await lg.send(paid(19_800), order_id)
             await tail.wait_for(of(order_id, "ShippingPromiseSet"))
             if order_id == gone:
                 await _ship_now(runtime, gone)
                 await tail.wait_for(of(gone, "ShipmentShipped"))
         async with client(runtime) as http:
             recount = await http.put(f"/v1/stock/{sku}", json={"on_hand": 4}, headers=OPS)
-        [short] = await tail.wait_for(of(newest, "StockShortage"))
+        [short] = await tail.wait_for(of(newest, "StockRanShort"))
         for order_id in (older, old):
             await _ship_now(runtime, order_id)
         shipped = await tail.wait_for(of(older, "ShipmentShipped")) + await tail.wait_for(
             of(old, "ShipmentShipped")
         )
-        level = await stock(runtime, sku)
+        level = await lg.stock(sku)
     assert recount.status_code == 200, recount.text
     assert (recount.json()["on_hand"], recount.json()["reserved"]) == (4, 4)
     assert payload(short)["lines"] == [{"sku": sku, "requested": 2, "available": 0}]
     assert [r.type for r in tail.records if of(newest)(r)][-3:] == [
         "ShipmentCancelled",
         "StockReleased",
-        "StockShortage",
+        "StockRanShort",
     ]
     assert len(shipped) == 2, "the two older orders keep their units and ship"
     assert (level["on_hand"], level["reserved"]) == (0, 0), "nothing held beyond the count"
-    assert not [r for r in tail.records if of(gone, "ShipmentCancelled", "StockShortage")(r)]
+    assert not [r for r in tail.records if of(gone, "ShipmentCancelled", "StockRanShort")(r)]
 
 
 async def _ship_now(runtime: Runtime, order_id: str) -> None:

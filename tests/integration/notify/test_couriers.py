@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
-from services.notify.app import build
 from services.notify.sinks import Sinks
-from shared.contracts.events.logistics import ShipmentShipped
-from tests.integration.notify.conftest import (
-    fresh_group,
-    new_order_id,
-    notify_settings,
-    order_placed,
-    received,
-    send,
-    wrap,
-)
+from tests.integration.notify.support import notify, order_placed, received, shipped
+from tests.support.events import new_order_id, send_all
 from tests.support.infra import Infra
-from tests.support.services import running
 
 NAMES = {"zh-CN": "顺丰速运", "zh-TW": "順豐速運", "en": "SF Express"}
 
@@ -28,18 +17,10 @@ async def test_the_shipped_message_names_the_courier_in_each_language_with_its_t
 ) -> None:
     orders = {locale: new_order_id() for locale in NAMES}
     placed = {locale: order_placed(order_id, locale=locale) for locale, order_id in orders.items()}
-    settings = notify_settings(infra, database, sinks)
-    async with running(build(settings), group=await fresh_group(infra.bootstrap)):
+    async with notify(infra, database, sinks):
         for locale, order_id in orders.items():
-            shipped = ShipmentShipped(
-                shipment_id=f"shp_{order_id}",
-                courier="sf",
-                tracking_number=f"SF{order_id[-8:]}",
-                lines=placed[locale].lines,
-                address=placed[locale].address,
-                shipped_at=datetime.now(UTC),
-            )
-            await send(infra, wrap(placed[locale], order_id), wrap(shipped, order_id))
+            parcel = shipped(placed[locale], order_id, "sf", f"SF{order_id[-8:]}")
+            await send_all(infra, order_id, placed[locale], parcel)
         for locale, order_id in orders.items():
             got = await received(sinks, placed[locale].contact, 4)  # confirmation and shipped
             link = f"https://www.sf-express.com/chn/sc/waybill/waybill-detail/SF{order_id[-8:]}"

@@ -7,39 +7,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
-from services.notify.app import build
 from services.notify.sinks import FailRule
-from shared.contracts.events.logistics import ShipmentShipped
-from tests.integration.notify.conftest import (
-    OPS_KEY,
-    SHOP_KEY,
-    fresh_group,
-    new_order_id,
-    notify_settings,
-    order_placed,
-    received,
-    rows,
-    send,
-    wrap,
-)
+from tests.integration.notify.support import notify, order_placed, received, shipped
+from tests.support.db import rows
+from tests.support.events import new_order_id, published, resend, send, wrap
+from tests.support.http import OPS, SHOP, client
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
-from tests.support.services import base_url, running
-
-
-def shipped(placed: Any, order_id: str) -> Any:
-    event = ShipmentShipped(
-        shipment_id=f"shp_{order_id}",
-        courier="SF Express",
-        tracking_number="SF42",
-        lines=placed.lines,
-        address=placed.address,
-        shipped_at=datetime.now(UTC),
-    )
-    return wrap(event, order_id)
 
 
 async def test_quiet_hours_hold_what_can_wait_until_morning_in_the_customer_time_zone(
@@ -50,17 +25,18 @@ async def test_quiet_hours_hold_what_can_wait_until_morning_in_the_customer_time
     night, day = new_order_id(), new_order_id()
     night_order = order_placed(night, time_zone="UTC", due_in=86400)
     day_order = order_placed(day, time_zone="Etc/GMT-6", due_in=86400)  # UTC+6: daytime
-    settings = notify_settings(
+    async with notify(
         infra,
         database,
         sinks,
         quiet_hours_start=start.isoformat(),
         quiet_hours_end=end.isoformat(),
         reminder_offsets_seconds=[1.0],
-    )
-    async with running(build(settings), group=await fresh_group(infra.bootstrap)) as runtime:
-        await send(infra, wrap(night_order, night), wrap(day_order, day))
-        await send(infra, shipped(night_order, night), shipped(day_order, day))
+    ) as runtime:
+        await resend(infra, wrap(night_order, night), wrap(day_order, day))
+        await resend(
+            infra, wrap(shipped(night_order, night), night), wrap(shipped(day_order, day), day)
+        )
         await received(sinks, day_order.contact, 4)  # confirmation and shipped, both channels
         await received(sinks, night_order.contact, 2)  # the confirmation cannot wait
 
@@ -95,20 +71,13 @@ async def test_a_failing_channel_is_retried_then_a_refusal_is_recorded_and_publi
     sinks.store.fail_next("sms", FailRule(2, permanent=False, to=placed.contact.phone))
     sinks.store.fail_next("email", FailRule(1, permanent=True, to=placed.contact.email))
     sinks.store.fail_next("sms", FailRule(10, permanent=False, to=unlucky.contact.phone))
-    settings = notify_settings(infra, database, sinks, sender_max_attempts=3)
-    async with running(build(settings), group=await fresh_group(infra.bootstrap)) as runtime:
-        await send(infra, wrap(placed, order_id), wrap(unlucky, other))
-        [failed_email] = await tail.wait_for(
-            lambda r: r.key == order_id.encode() and r.type == "NotificationFailed"
-        )
-        await tail.wait_for(lambda r: r.key == order_id.encode() and r.type == "NotificationSent")
-        [gave_up] = await tail.wait_for(
-            lambda r: r.key == other.encode() and r.type == "NotificationFailed"
-        )
-        async with httpx.AsyncClient(base_url=base_url(runtime)) as client:
-            listing = await client.get(
-                f"/v1/orders/{order_id}/messages", headers={"Authorization": f"Bearer {OPS_KEY}"}
-            )
+    async with notify(infra, database, sinks, sender_max_attempts=3) as runtime:
+        await resend(infra, wrap(placed, order_id), wrap(unlucky, other))
+        [failed_email] = await published(tail, order_id, "NotificationFailed")
+        await published(tail, order_id, "NotificationSent")
+        [gave_up] = await published(tail, other, "NotificationFailed")
+        async with client(runtime) as http:
+            listing = await http.get(f"/v1/orders/{order_id}/messages", headers=OPS)
     by_channel = {m["channel"]: m for m in listing.json()["messages"]}
     assert by_channel["sms"]["status"] == "sent" and by_channel["sms"]["attempts"] == 3
     assert by_channel["email"]["status"] == "failed" and by_channel["email"]["attempts"] == 1
@@ -125,23 +94,21 @@ async def test_the_api_refuses_without_the_right_key_or_with_bad_input_and_write
     infra: Infra, database: str, sinks: Any
 ) -> None:
     customer = f"cus_{new_order_id()}"
-    settings = notify_settings(infra, database, sinks)
-    group = await fresh_group(infra.bootstrap)
     async with (
-        running(build(settings), group=group) as runtime,
-        httpx.AsyncClient(base_url=base_url(runtime)) as client,
+        notify(infra, database, sinks) as runtime,
+        client(runtime) as http,
     ):
         path = f"/v1/customers/{customer}/preferences"
-        shop = {"Authorization": f"Bearer {SHOP_KEY}"}
+        shop = SHOP
         body = {"channels": ["sms"], "marketing_opt_out": True}
-        anonymous = await client.put(path, json=body)
-        as_ops = await client.put(path, json=body, headers={"Authorization": f"Bearer {OPS_KEY}"})
-        no_channel = await client.put(path, json={"channels": []}, headers=shop)
-        pigeon = await client.put(path, json={"channels": ["pigeon"]}, headers=shop)
-        stored = await client.get(path, headers=shop)
-        unknown = await client.get(f"/v1/orders/{new_order_id()}/messages", headers=shop)
-        ok = await client.put(path, json=body, headers=shop)
-        again = await client.get(path, headers=shop)
+        anonymous = await http.put(path, json=body)
+        as_ops = await http.put(path, json=body, headers=OPS)
+        no_channel = await http.put(path, json={"channels": []}, headers=shop)
+        pigeon = await http.put(path, json={"channels": ["pigeon"]}, headers=shop)
+        stored = await http.get(path, headers=shop)
+        unknown = await http.get(f"/v1/orders/{new_order_id()}/messages", headers=shop)
+        ok = await http.put(path, json=body, headers=shop)
+        again = await http.get(path, headers=shop)
     assert anonymous.status_code == 401 and as_ops.status_code == 403
     assert no_channel.status_code == 422 and no_channel.json()["fields"][0]["field"] == "channels"
     assert pigeon.status_code == 422 and pigeon.json()["fields"][0]["field"].startswith("channels")
@@ -155,13 +122,12 @@ async def test_the_api_refuses_without_the_right_key_or_with_bad_input_and_write
 async def test_new_messages_go_out_when_they_commit_not_at_the_next_poll(
     infra: Infra, database: str, sinks: Any
 ) -> None:
-    settings = notify_settings(infra, database, sinks, sender_poll_seconds=60)
-    async with running(build(settings), group=await fresh_group(infra.bootstrap)):
+    async with notify(infra, database, sinks, sender_poll_seconds=60):
         await asyncio.sleep(1)  # the sender's first pass found nothing and waits
         first, second = new_order_id(), new_order_id()
         placed, later = order_placed(first), order_placed(second)
-        await send(infra, wrap(placed, first))
+        await send(infra, placed, first)
         await received(sinks, placed.contact, count=2, timeout=20)
-        await send(infra, wrap(later, second))
+        await send(infra, later, second)
         got = await received(sinks, later.contact, count=2, timeout=20)
     assert {m["channel"] for m in got} == {"email", "sms"}, "the confirmation by both channels"

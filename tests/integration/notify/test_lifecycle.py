@@ -7,35 +7,25 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import asyncpg
-import httpx
 from aiokafka import TopicPartition
 
-from services.notify.app import build
 from services.notify.sinks import Sinks
 from shared.contracts.envelope import Event, Money
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import (
     ShipmentDelivered,
-    ShipmentOutForDelivery,
+    ShipmentWentOutForDelivery,
     ShipmentShipped,
 )
 from shared.contracts.events.order import OrderCompleted, OrderPaid, OrderPlaced
-from tests.integration.notify.conftest import (
-    SHOP_KEY,
-    end_offsets,
-    group_at,
-    new_order_id,
-    notify_settings,
-    order_placed,
-    received,
-    rows,
-    send,
-    wrap,
-)
+from tests.integration.notify.support import end_offsets, notify, order_placed, received
+from tests.support.db import rows
+from tests.support.events import new_order_id, published, resend, send, wrap
+from tests.support.http import SHOP, client
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
-from tests.support.services import base_url, running
+from tests.support.services import new_group
 
 NOW = datetime.now(UTC)
 
@@ -51,7 +41,7 @@ def life_after_placing(placed_order: OrderPlaced, order_id: str) -> list[Event]:
             paid_at=NOW,
         ),
         ShipmentShipped(**parcel, lines=lines, address=address, shipped_at=NOW),
-        ShipmentOutForDelivery(**parcel, checkpoint_at=NOW, city="Taipei"),
+        ShipmentWentOutForDelivery(**parcel, checkpoint_at=NOW, city="Taipei"),
         ShipmentDelivered(**parcel, delivered_at=NOW, city="Taipei"),
         OrderCompleted(confirmed_by="customer"),
     ]
@@ -66,19 +56,14 @@ async def test_an_order_life_is_told_once_per_step_and_channel_even_after_a_repl
         wrap(e, order_id) for e in life_after_placing(placed, order_id)
     ]
     before = await end_offsets(infra.bootstrap)
-    group = await group_at(infra.bootstrap, before)
-    settings = notify_settings(infra, database, sinks)
-    async with running(build(settings), group=group) as runtime:
-        await send(infra, envelopes[0], envelopes[1], envelopes[2], envelopes[2])  # redelivery
-        await send(infra, *envelopes[3:], envelopes[0])
+    group = await new_group(infra.bootstrap, "notify", before)
+    async with notify(infra, database, sinks, group=group) as runtime:
+        await resend(infra, envelopes[0], envelopes[1], envelopes[2], envelopes[2])  # redelivery
+        await resend(infra, *envelopes[3:], envelopes[0])
         got = await received(sinks, placed.contact, 12)
-        sent = await tail.wait_for(
-            lambda r: r.key == order_id.encode() and r.type == "NotificationSent", count=12
-        )
-        async with httpx.AsyncClient(base_url=base_url(runtime)) as client:
-            listing = await client.get(
-                f"/v1/orders/{order_id}/messages", headers={"Authorization": f"Bearer {SHOP_KEY}"}
-            )
+        sent = await published(tail, order_id, "NotificationSent", count=12)
+        async with client(runtime) as http:
+            listing = await http.get(f"/v1/orders/{order_id}/messages", headers=SHOP)
     assert len(got) == 12, "six steps, two channels, nothing twice"
     emails = [m for m in got if m["channel"] == "email"]
     subjects = {m["subject"] for m in emails}
@@ -128,9 +113,8 @@ async def test_an_order_life_is_told_once_per_step_and_channel_even_after_a_repl
         tp: before[tp] if tp in order_partitions else end
         for tp, end in (await end_offsets(infra.bootstrap)).items()
     }
-    async with running(
-        build(settings), group=await group_at(infra.bootstrap, replay_from)
-    ) as again:
+    group = await new_group(infra.bootstrap, "notify", replay_from)
+    async with notify(infra, database, sinks, group=group) as again:
 
         async def replayed() -> bool:
             seen = await rows(again, "SELECT message_id FROM inbox")
@@ -156,21 +140,14 @@ async def test_an_order_life_is_told_once_per_step_and_channel_even_after_a_repl
 async def test_events_before_their_order_are_held_then_told_in_order_never_dead_lettered(
     infra: Infra, database: str, sinks: Sinks, tail: TopicTail
 ) -> None:
-    from tests.integration.notify.conftest import fresh_group
 
     order_id = new_order_id()
     placed = order_placed(order_id, locale="en", due_in=20)
     paid, shipped = life_after_placing(placed, order_id)[:2]
-    settings = notify_settings(
-        infra,
-        database,
-        sinks,
-        reminder_offsets_seconds=[2.0],
-    )
-    async with running(build(settings), group=await fresh_group(infra.bootstrap)) as runtime:
+    async with notify(infra, database, sinks, reminder_offsets_seconds=[2.0]) as runtime:
         early_pay = wrap(paid, order_id)
         early_ship = wrap(shipped, order_id)
-        await send(infra, early_pay, early_ship, early_ship)
+        await resend(infra, early_pay, early_ship, early_ship)
 
         async def held() -> list[dict[str, object]]:
             found = await rows(
@@ -179,7 +156,7 @@ async def test_events_before_their_order_are_held_then_told_in_order_never_dead_
             return found if len(found) == 2 else []
 
         await eventually(held, what="both early events held")
-        await send(infra, wrap(placed, order_id))
+        await send(infra, placed, order_id)
         got = await received(sinks, placed.contact, 6)
         messages = await rows(
             runtime, "SELECT template FROM messages WHERE order_id = $1 ORDER BY seq", order_id

@@ -9,23 +9,14 @@ from typing import Any
 
 import httpx
 
-from services.notify.app import build
 from services.notify.sinks import Sinks
 from shared import signing
-from shared.contracts.events.logistics import ShipmentShipped
-from tests.integration.notify.conftest import (
-    fresh_group,
-    new_order_id,
-    notify_settings,
-    order_placed,
-    received,
-    rows,
-    send,
-    wrap,
-)
+from tests.integration.notify.support import notify, order_placed, received, shipped
+from tests.support.db import rows
+from tests.support.events import new_order_id, send
 from tests.support.infra import Infra
 from tests.support.polling import eventually
-from tests.support.services import base_url, running
+from tests.support.services import base_url
 
 INBOUND_SECRET = "dev-sms-inbound-secret"
 
@@ -42,11 +33,10 @@ async def test_a_guest_who_opts_out_gets_no_more_reminders_but_still_the_shipped
     placed = order_placed(order_id, customer_id=None)  # a guest: only a phone and an email
     contact = placed.contact
     assert contact.email and contact.phone
-    settings = notify_settings(
+    async with notify(
         infra, database, sinks, reminder_offsets_seconds=[1.0, 12.0], reminder_min_gap_seconds=1
-    )
-    async with running(build(settings), group=await fresh_group(infra.bootstrap)) as runtime:
-        await send(infra, wrap(placed, order_id))
+    ) as runtime:
+        await send(infra, placed, order_id)
         got = await received(sinks, contact, 4)  # confirmation and the first reminder, twice
         confirmation, reminder = [m for m in got if m["channel"] == "email"]  # in time order
         assert placed.order_url in reminder["text"] and "ignore this message" in reminder["text"]
@@ -92,15 +82,7 @@ async def test_a_guest_who_opts_out_gets_no_more_reminders_but_still_the_shipped
         assert {r["channel"] for r in stored} == {"email", "sms"}
         assert all(contact.phone not in r["contact_key"] for r in stored), "stored hashed"
 
-        shipped = ShipmentShipped(
-            shipment_id=f"shp_{order_id}",
-            courier="sf",
-            tracking_number="SF42",
-            lines=placed.lines,
-            address=placed.address,
-            shipped_at=datetime.now(UTC),
-        )
-        await send(infra, wrap(shipped, order_id))
+        await send(infra, shipped(placed, order_id, "sf"), order_id)
         got = await received(sinks, contact, 6)
         assert {m["channel"] for m in got if "SF42" in m["text"]} == {"email", "sms"}
         assert len(got) == 6, "no second reminder reached the guest"
@@ -109,8 +91,7 @@ async def test_a_guest_who_opts_out_gets_no_more_reminders_but_still_the_shipped
 async def test_a_forged_or_broken_unsubscribe_token_and_an_unsigned_sms_are_refused(
     infra: Infra, database: str, sinks: Sinks
 ) -> None:
-    settings = notify_settings(infra, database, sinks)
-    async with running(build(settings), group=await fresh_group(infra.bootstrap)) as runtime:
+    async with notify(infra, database, sinks) as runtime:
         deps = runtime.definition.deps
         good = deps.unsubscribe_url("li@example.com", "en", datetime.now(UTC))
         forged = good[:-4] + ("0000" if not good.endswith("0000") else "1111")

@@ -4,40 +4,15 @@ and the per-variant statistics a shop uses to keep the wording that converts."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from services.notify import domain
-from services.notify.app import build
-from shared.contracts.envelope import Money
-from shared.contracts.events.common import PaymentMethod
-from shared.contracts.events.order import OrderPaid
-from tests.integration.notify.conftest import (
-    OPS_KEY,
-    SHOP_KEY,
-    fresh_group,
-    new_order_id,
-    notify_settings,
-    order_placed,
-    received,
-    rows,
-    send,
-    wrap,
-)
+from tests.integration.notify.support import notify, order_placed, paid, received
+from tests.support.db import rows
+from tests.support.events import new_order_id, resend, send, wrap
+from tests.support.http import OPS, SHOP, client
 from tests.support.infra import Infra
 from tests.support.polling import eventually
-from tests.support.services import base_url, running
-
-
-def paid(order_id: str) -> Any:
-    event = OrderPaid(
-        amount=Money(amount=7900, currency="CNY"),
-        payment_method=PaymentMethod.WALLET,
-        paid_at=datetime.now(UTC),
-    )
-    return wrap(event, order_id)
 
 
 def reminders_in(sinks: Any, order_id: str, contact: Any) -> list[dict[str, Any]]:
@@ -60,34 +35,31 @@ async def test_reminders_are_capped_stop_on_payment_respect_opt_out_and_add_up_p
 ) -> None:
     unpaid, converts, pays_at_once, opted_out = (new_order_id() for _ in range(4))
     customer = f"cus_{opted_out}"
-    settings = notify_settings(
-        infra,
-        database,
-        sinks,
-        reminder_offsets_seconds=[1.0, 8.0, 9.0],
-        reminder_min_gap_seconds=0.5,
-        reminder_max=2,
-    )
+    reminders = {
+        "reminder_offsets_seconds": [1.0, 8.0, 9.0],
+        "reminder_min_gap_seconds": 0.5,
+        "reminder_max": 2,
+    }
     orders = {
         oid: order_placed(oid, due_in=15, customer_id=customer if oid == opted_out else None)
         for oid in (unpaid, converts, pays_at_once, opted_out)
     }
-    async with running(build(settings), group=await fresh_group(infra.bootstrap)) as runtime:
-        async with httpx.AsyncClient(base_url=base_url(runtime)) as client:
-            put = await client.put(
+    async with notify(infra, database, sinks, **reminders) as runtime:
+        async with client(runtime) as http:
+            put = await http.put(
                 f"/v1/customers/{customer}/preferences",
                 json={"channels": ["email"], "marketing_opt_out": True},
-                headers={"Authorization": f"Bearer {SHOP_KEY}"},
+                headers=SHOP,
             )
             assert put.status_code == 200, put.text
-            await send(infra, *(wrap(o, oid) for oid, o in orders.items()))
-            await send(infra, paid(pays_at_once))
+            await resend(infra, *(wrap(o, oid) for oid, o in orders.items()))
+            await send(infra, paid(), pays_at_once)
 
             async def first_reminder() -> list[dict[str, Any]]:
                 return reminders_in(sinks, converts, orders[converts].contact)
 
             await eventually(first_reminder, what="the first reminder", timeout=20)
-            await send(infra, paid(converts))
+            await send(infra, paid(), converts)
             # the unpaid order gets its two reminders (the cap), then its timers are spent
             await received(sinks, orders[unpaid].contact, 6, timeout=30)
             await eventually(lambda: timers_settled(runtime, unpaid), what="unpaid timers spent")
@@ -98,17 +70,13 @@ async def test_reminders_are_capped_stop_on_payment_respect_opt_out_and_add_up_p
                 """The figures and the message log, read back to back until they agree (other
                 orders on the shared topics may be reminded meanwhile)."""
                 before = await reminder_log(runtime)
-                stats = await client.get(
-                    "/v1/stats/reminders", headers={"Authorization": f"Bearer {OPS_KEY}"}
-                )
+                stats = await http.get("/v1/stats/reminders", headers=OPS)
                 return (stats, before) if before == await reminder_log(runtime) else None
 
             settled = await eventually(settled_stats, what="a quiet moment to read the stats")
             assert settled is not None
             stats, log = settled
-            forbidden = await client.get(
-                "/v1/stats/reminders", headers={"Authorization": f"Bearer {SHOP_KEY}"}
-            )
+            forbidden = await http.get("/v1/stats/reminders", headers=SHOP)
         messages = await rows(
             runtime, "SELECT order_id, template, channel, status, variant FROM messages"
         )

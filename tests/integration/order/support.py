@@ -5,25 +5,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date, timedelta
 from typing import Any
-
-import httpx
 
 from services.order.app import build
 from services.order.settings import OrderSettings
-from shared.contracts.envelope import Envelope, Event
+from shared.contracts.envelope import Event, Money
+from shared.contracts.events import logistics as lg
+from shared.contracts.events import payment as pm
+from shared.contracts.events import returns as rt
+from shared.contracts.events.common import Address
 from shared.contracts.events.logistics import StockReserved
 from shared.contracts.events.payment import PaymentFailed
 from shared.contracts.events.returns import RefundRejected
-from shared.contracts.registry import topic_for_event
 from shared.runtime import Runtime
+from tests.support.events import now, send_all
+from tests.support.http import SHOP, client
 from tests.support.infra import Infra
-from tests.support.kafka import Record, TopicTail, publish
 from tests.support.polling import eventually
-from tests.support.services import base_url, running, settings_for
-
-SHOP = {"Authorization": "Bearer dev-shop-key"}
+from tests.support.services import service
 
 
 def order_body(**overrides: Any) -> dict[str, Any]:
@@ -57,8 +57,7 @@ def order_body(**overrides: Any) -> dict[str, Any]:
 
 @asynccontextmanager
 async def order_service(infra: Infra, dsn: str, **overrides: Any) -> AsyncIterator[Runtime]:
-    settings = settings_for(OrderSettings, infra.bootstrap, dsn, **overrides)
-    async with running(build(settings)) as runtime:
+    async with service(build, OrderSettings, infra, dsn, **overrides) as runtime:
         await caught_up(runtime)
         yield runtime
 
@@ -66,7 +65,7 @@ async def order_service(infra: Infra, dsn: str, **overrides: Any) -> AsyncIterat
 async def caught_up(runtime: Runtime) -> None:
     """Waits until the service reads each consumed topic (its group joined, its backlog read)."""
     order_id = (await place(runtime))["order_id"]
-    await tell(
+    await send_all(
         runtime,
         order_id,
         PaymentFailed(
@@ -76,10 +75,6 @@ async def caught_up(runtime: Runtime) -> None:
         RefundRejected(refund_request_id="warm-up", reason="x", actor="system"),
     )
     await until(runtime, order_id, lambda o: len(o["timeline"]) == 4, timeout=90)
-
-
-def client(runtime: Runtime) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url(runtime), timeout=10)
 
 
 async def place(runtime: Runtime, **overrides: Any) -> dict[str, Any]:
@@ -96,17 +91,6 @@ async def get(runtime: Runtime, order_id: str) -> dict[str, Any]:
     return dict(response.json())
 
 
-async def tell(runtime: Runtime, order_id: str, *events: Event) -> list[Envelope]:
-    """Publishes `events`, in order, as the services that own them would."""
-    sent = []
-    for event in events:
-        producer = topic_for_event(event.TYPE).producer
-        wrapped = Envelope.wrap(event, producer=producer, order_id=order_id)
-        await publish(runtime.settings.kafka_bootstrap, wrapped)
-        sent.append(wrapped)
-    return sent
-
-
 async def until(runtime: Runtime, order_id: str, check: Any, timeout: float = 30) -> dict[str, Any]:
     """Polls the order until `check(order)` holds; returns that order."""
 
@@ -117,21 +101,64 @@ async def until(runtime: Runtime, order_id: str, check: Any, timeout: float = 30
     return await eventually(probe, timeout=timeout, what=f"order {order_id} condition")
 
 
-async def published(
-    tail: TopicTail, order_id: str, event_type: str, *, count: int = 1, timeout: float = 20
-) -> list[Record]:
-    return await tail.wait_for(
-        lambda r: r.key == order_id.encode() and r.type == event_type, count=count, timeout=timeout
-    )
-
-
-def of_order(tail: TopicTail, order_id: str, event_type: str) -> list[Record]:
-    return [r for r in tail.records if r.key == order_id.encode() and r.type == event_type]
-
-
 def kinds(order: dict[str, Any]) -> list[str]:
     return [entry["kind"] for entry in order["timeline"]]
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+CNY = "CNY"
+ADDRESS = Address(recipient="Li Wei", line1="1 Century Avenue", city="Shanghai", country="CN")
+
+
+def succeeded(attempt: str, amount: int = 12_800, method: str = "wallet") -> pm.PaymentSucceeded:
+    return pm.PaymentSucceeded(
+        attempt_id=attempt,
+        method=method,
+        amount=Money(amount=amount, currency=CNY),
+        provider="sandbox",
+        provider_reference=f"ref-{attempt}",
+        paid_at=now(),
+    )
+
+
+def shipped(shipment: str, ago: timedelta = timedelta(0)) -> lg.ShipmentShipped:
+    return lg.ShipmentShipped(
+        shipment_id=shipment,
+        courier="SF Express",
+        tracking_number=f"SF{uuid.uuid4().hex[:10]}",
+        lines=(),
+        address=ADDRESS,
+        shipped_at=now() - ago,
+    )
+
+
+def refund(kind: type[Event], request: str, amount: int = 12_800, **extra: object) -> Event:
+    values: dict[str, object] = {"refund_request_id": request}
+    if kind in (rt.RefundRequested, rt.RefundApproved):
+        values |= {"flow": "before_shipping", "lines": (), "actor": "system"}
+        values |= {"amount": Money(amount=amount, currency=CNY)}
+    if kind is rt.RefundRequested:
+        values |= {"reason": "changed_mind", "return_shipping_paid_by": None}
+    values |= extra
+    return kind(**values)
+
+
+def refund_paid(request: str | None, amount: int = 12_800, reason: str = "refund") -> pm.RefundPaid:
+    return pm.RefundPaid(
+        refund_id=f"rf_{uuid.uuid4().hex[:8]}",
+        refund_request_id=request,
+        amount=Money(amount=amount, currency=CNY),
+        reason=reason,
+        paid_at=now(),
+    )
+
+
+def delivered(shipment: str, cash: int | None = None) -> lg.ShipmentDelivered:
+    """Logistics' word that the parcel reached the customer (collecting `cash` on delivery)."""
+    return lg.ShipmentDelivered(
+        shipment_id=shipment,
+        courier="SF Express",
+        tracking_number="SF1",
+        delivered_at=now(),
+        city="Shanghai",
+        cash_collected=Money(amount=cash, currency=CNY) if cash else None,
+    )

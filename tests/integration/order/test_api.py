@@ -9,15 +9,9 @@ import pytest
 
 from shared.runtime import Runtime
 from shared.tokens import order_token
-from tests.integration.order.support import (
-    SHOP,
-    client,
-    get,
-    of_order,
-    order_body,
-    place,
-    published,
-)
+from tests.integration.order.support import get, order_body, place
+from tests.support.events import published, seen
+from tests.support.http import SHOP, client
 from tests.support.kafka import TopicTail
 
 
@@ -88,7 +82,7 @@ async def test_a_retry_with_the_same_idempotency_key_returns_the_same_order(
             "SELECT count(*) FROM orders WHERE customer_id = $1", body["customer_id"]
         )
     assert same_customer == 1
-    assert len(of_order(tail, order_id, "OrderPlaced")) == 1
+    assert len(seen(tail, order_id, "OrderPlaced")) == 1
 
 
 def _item(**changes: Any) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from shared.runtime import Runtime
-from tests.integration.order.support import SHOP, client
+from tests.support.http import SHOP, client
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, given  # noqa: E402

@@ -7,15 +7,16 @@ import uuid
 
 from shared.contracts.events import returns as rt
 from shared.runtime import Runtime
-from tests.integration.order.support import SHOP, client, kinds, place, tell, until
-from tests.integration.order.test_lifecycle import refund, shipped, succeeded
+from tests.integration.order.support import kinds, place, refund, shipped, succeeded, until
+from tests.support.events import send_all
+from tests.support.http import SHOP, client
 
 
 async def test_a_cancellation_turned_into_a_return_shows_on_the_timeline(
     service: Runtime,
 ) -> None:
     order_id = (await place(service))["order_id"]
-    await tell(service, order_id, succeeded("a1"))
+    await send_all(service, order_id, succeeded("a1"))
     await until(service, order_id, lambda o: o["status"] == "paid")
     async with client(service) as http:
         await http.post(f"/v1/orders/{order_id}/cancel", headers=SHOP)
@@ -24,7 +25,7 @@ async def test_a_cancellation_turned_into_a_return_shows_on_the_timeline(
         rt.RefundRequested, request, flow="with_return", actor="rule",
         return_shipping_paid_by="customer",
     )  # fmt: skip
-    await tell(
+    await send_all(
         service,
         order_id,
         refund(rt.RefundRequested, request),

@@ -8,7 +8,8 @@ import uuid
 from shared.contracts.events import logistics as lg
 from shared.contracts.events.common import Address
 from shared.runtime import Runtime
-from tests.integration.order.support import now, place, tell, until
+from tests.integration.order.support import place, until
+from tests.support.events import now, send_all
 
 NAMES = {"zh-CN": "顺丰速运", "zh-TW": "順豐速運", "en": "SF Express"}
 ADDRESS = Address(recipient="Li Wei", line1="1 Century Avenue", city="Shanghai", country="CN")
@@ -31,7 +32,7 @@ async def test_the_timeline_names_the_courier_in_the_order_language_and_links_it
     for locale, name in NAMES.items():
         order_id = (await place(service, locale=locale))["order_id"]
         tracking = f"SF{uuid.uuid4().hex[:10].upper()}"
-        await tell(service, order_id, shipped_with_sf(tracking))
+        await send_all(service, order_id, shipped_with_sf(tracking))
         order = await until(service, order_id, lambda o: o["shipment"])
         link = f"https://www.sf-express.com/chn/sc/waybill/waybill-detail/{tracking}"
 

@@ -7,21 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from shared.contracts.envelope import Money
-from shared.contracts.events import logistics as lg
 from shared.contracts.events import payment as pm
 from shared.contracts.events import returns as rt
 from shared.contracts.events.common import Address
 from shared.runtime import Runtime
-from tests.integration.order.support import (
-    kinds,
-    now,
-    of_order,
-    order_service,
-    place,
-    published,
-    tell,
-    until,
-)
+from tests.integration.order.support import delivered, kinds, order_service, place, until
+from tests.support.events import now, published, seen, send_all
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
@@ -55,13 +46,13 @@ async def test_the_payment_window_closes_an_unpaid_order_even_across_a_restart(
         unpaid = (await place(first))["order_id"]
         cod = (await place(first, payment_method="cash_on_delivery"))["order_id"]
         settled = (await place(first))["order_id"]
-        await tell(first, settled, paid("a1"))
+        await send_all(first, settled, paid("a1"))
         await until(first, settled, lambda o: o["status"] == "paid")
         assert (await timer(first, "payment_window", unpaid))["state"] == "pending"
     async with order_service(infra, database, payment_window_seconds=6) as second:
         [closed] = await published(tail, unpaid, "OrderClosed", timeout=30)
         order = await until(second, unpaid, lambda o: o["status"] == "closed")
-        await tell(second, unpaid, paid("late"))
+        await send_all(second, unpaid, paid("late"))
         order = await until(second, unpaid, lambda o: "late_payment" in kinds(o))
         cod_order = await until(second, cod, lambda o: o["status"] == "placed")
         settled_order = await until(second, settled, lambda o: o["status"] == "paid")
@@ -71,8 +62,8 @@ async def test_the_payment_window_closes_an_unpaid_order_even_across_a_restart(
     assert "not received in time" in order["timeline"][1]["description"]
     assert cod_order["payment"]["status"] == "pay_on_delivery"
     assert settled_order["totals"]["paid"]["amount"] == 12_800
-    assert not of_order(tail, cod, "OrderClosed") and not of_order(tail, settled, "OrderClosed")
-    assert len(of_order(tail, unpaid, "OrderClosed")) == 1
+    assert not seen(tail, cod, "OrderClosed") and not seen(tail, settled, "OrderClosed")
+    assert len(seen(tail, unpaid, "OrderClosed")) == 1
 
 
 async def test_a_delivered_order_confirms_itself_but_waits_while_a_refund_is_open(
@@ -83,8 +74,8 @@ async def test_a_delivered_order_confirms_itself_but_waits_while_a_refund_is_ope
         disputed = (await place(runtime))["order_id"]
         request = f"rr_{uuid.uuid4().hex[:8]}"
         for order_id in (quiet, disputed):
-            await tell(runtime, order_id, paid("a1"))
-        await tell(
+            await send_all(runtime, order_id, paid("a1"))
+        await send_all(
             runtime,
             disputed,
             rt.RefundRequested(
@@ -99,7 +90,7 @@ async def test_a_delivered_order_confirms_itself_but_waits_while_a_refund_is_ope
         )
         await until(runtime, disputed, lambda o: "refund_requested" in kinds(o))
         for order_id in (quiet, disputed):
-            await tell(runtime, order_id, delivered(f"shp_{order_id[-6:]}"))
+            await send_all(runtime, order_id, delivered(f"shp_{order_id[-6:]}"))
         [completed] = await published(tail, quiet, "OrderCompleted", timeout=30)
         first_due: datetime = await eventually(
             lambda: _due(runtime, disputed), what="auto-confirm timer set"
@@ -111,7 +102,7 @@ async def test_a_delivered_order_confirms_itself_but_waits_while_a_refund_is_ope
         reject = rt.RefundRejected(
             refund_request_id=request, reason="no damage", actor="operations"
         )
-        await tell(runtime, disputed, reject)
+        await send_all(runtime, disputed, reject)
         [finally_completed] = await published(tail, disputed, "OrderCompleted", timeout=30)
         order = await until(runtime, disputed, lambda o: o["status"] == "completed")
     assert completed.json()["payload"]["confirmed_by"] == "auto"
@@ -119,16 +110,6 @@ async def test_a_delivered_order_confirms_itself_but_waits_while_a_refund_is_ope
     assert rearmed is not None and rearmed > first_due
     assert "completed" not in kinds(held)
     assert kinds(order)[-1] == "completed"
-
-
-def delivered(shipment: str) -> lg.ShipmentDelivered:
-    return lg.ShipmentDelivered(
-        shipment_id=shipment,
-        courier="SF Express",
-        tracking_number="SF1",
-        delivered_at=now(),
-        city="Shanghai",
-    )
 
 
 async def _due(runtime: Runtime, order_id: str) -> datetime | None:

@@ -2,114 +2,91 @@
 
 from __future__ import annotations
 
-import httpx
-
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.order import OrderCancelled, OrderClosed
-from shared.runtime import Runtime
-from tests.integration.payment.conftest import (
-    SHOP,
+from tests.integration.payment.support import (
+    Payment,
     assert_balanced,
     callback,
-    complete,
-    deliver,
-    new_order_id,
-    outbox_types,
-    placed,
-    published,
-    send,
-    token_header,
-    view,
-    view_when,
 )
-from tests.support.infra import Infra
-from tests.support.kafka import TopicTail
+from tests.support.events import new_order_id
+from tests.support.http import SHOP, customer
 
 
 def retry_url(order_id: str) -> str:
     return f"/v1/orders/{order_id}/payment/retry"
 
 
-async def test_a_failed_payment_is_retried_with_another_method_and_paid(
-    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
-) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CARD), order_id)
-    [first] = await published(tail, order_id, "PaymentRequested")
-    await complete(client, first["checkout_url"], outcome="fail", reason="bank_limit")
-    [failed] = await published(tail, order_id, "PaymentFailed")
+async def test_a_failed_payment_is_retried_with_another_method_and_paid(pay: Payment) -> None:
+    order_id, first = await pay.checkout(PaymentMethod.CARD)
+    await pay.complete(first["checkout_url"], outcome="fail", reason="bank_limit")
+    [failed] = await pay.published(order_id, "PaymentFailed")
     assert (failed["attempt_id"], failed["reason"]) == (first["attempt_id"], "bank_limit")
     assert failed["retry_allowed"] is True
     assert "limit" in failed["message"]
 
-    cod = await client.post(retry_url(order_id), json={"method": "cash_on_delivery"}, headers=SHOP)
+    cod = await pay.http.post(
+        retry_url(order_id), json={"method": "cash_on_delivery"}, headers=SHOP
+    )
     assert (cod.status_code, cod.json()["field"]) == (422, "method")
-    unknown = await client.post(retry_url(order_id), json={"method": "cheque"}, headers=SHOP)
+    unknown = await pay.http.post(retry_url(order_id), json={"method": "cheque"}, headers=SHOP)
     assert unknown.status_code == 422
     assert unknown.json()["fields"][0]["field"] == "method"
-    nobody = await client.post(retry_url(order_id), json={"method": "wallet"})
+    nobody = await pay.http.post(retry_url(order_id), json={"method": "wallet"})
     assert nobody.status_code == 401
 
-    retried = await client.post(
-        retry_url(order_id), json={"method": "wallet"}, headers=token_header(order_id)
+    retried = await pay.http.post(
+        retry_url(order_id), json={"method": "wallet"}, headers=customer(order_id)
     )
     assert retried.status_code == 201, retried.text
-    [_, second] = await published(tail, order_id, "PaymentRequested", count=2)
+    [_, second] = await pay.published(order_id, "PaymentRequested", count=2)
     assert second["attempt_id"] == retried.json()["attempt_id"] != first["attempt_id"]
     assert (second["method"], second["checkout_url"]) == ("wallet", retried.json()["checkout_url"])
 
-    await complete(client, second["checkout_url"], outcome="succeed")
-    [paid] = await published(tail, order_id, "PaymentSucceeded")
+    await pay.complete(second["checkout_url"], outcome="succeed")
+    [paid] = await pay.published(order_id, "PaymentSucceeded")
     assert (paid["attempt_id"], paid["method"]) == (second["attempt_id"], "wallet")
-    body = await view_when(client, order_id, "paid")
+    body = await pay.view_when(order_id, "paid")
     assert body["method"] == "wallet"
     assert [a["status"] for a in body["attempts"]] == ["superseded", "succeeded"]
     assert body["attempts"][0]["failure_reason"] == "bank_limit"
 
-    again = await client.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
+    again = await pay.http.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
     assert again.status_code == 409
     assert (again.json()["reason"], again.json()["status"]) == ("already_paid", "paid")
-    assert len((await view(client, order_id))["attempts"]) == 2, "a refused retry opens nothing"
+    assert len((await pay.view(order_id))["attempts"]) == 2, "a refused retry opens nothing"
 
 
-async def test_a_retry_after_the_window_is_refused(
-    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
-) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CARD, due_in=-1), order_id)
-    await published(tail, order_id, "PaymentRequested")
-    refused = await client.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
+async def test_a_retry_after_the_window_is_refused(pay: Payment) -> None:
+    order_id, _ = await pay.checkout(PaymentMethod.CARD, due_in=-1)
+    refused = await pay.http.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
     assert refused.status_code == 409
     assert refused.json()["reason"] == "payment_window_over"
-    assert await outbox_types(payment, order_id) == ["PaymentRequested"]
-    missing = await client.post(retry_url(new_order_id()), json={"method": "card"}, headers=SHOP)
+    assert await pay.outbox(order_id) == ["PaymentRequested"]
+    missing = await pay.http.post(retry_url(new_order_id()), json={"method": "card"}, headers=SHOP)
     assert missing.status_code == 404
 
 
-async def test_a_success_after_the_order_closed_is_refunded_automatically(
-    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
-) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.WALLET), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
-    await send(infra, OrderClosed(), order_id)
-    closed = await view_when(client, order_id, "expired")
+async def test_a_success_after_the_order_closed_is_refunded_automatically(pay: Payment) -> None:
+    order_id, requested = await pay.checkout(PaymentMethod.WALLET)
+    await pay.send(OrderClosed(), order_id)
+    closed = await pay.view_when(order_id, "expired")
     assert closed["attempts"][0]["status"] == "expired"
-    refused = await client.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
+    refused = await pay.http.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
     assert (refused.status_code, refused.json()["reason"]) == (409, "order_closed")
 
-    await complete(client, requested["checkout_url"], outcome="succeed", repeat=2)
-    [refund] = await published(tail, order_id, "RefundPaid")
+    await pay.complete(requested["checkout_url"], outcome="succeed", repeat=2)
+    [refund] = await pay.published(order_id, "RefundPaid")
     assert refund["refund_request_id"] is None
     assert (refund["reason"], refund["amount"]["amount"]) == ("late_payment", 12_900)
-    late = await deliver(client, callback(order_id, requested, "succeeded"))
+    late = await pay.deliver(callback(order_id, requested, "succeeded"))
     assert late.json()["effect"] == "already_applied"
-    assert await outbox_types(payment, order_id) == [
+    assert await pay.outbox(order_id) == [
         "PaymentRequested",
         "PaymentSucceeded",
         "RefundPaid",
     ], "the capture and its refund, so the order's totals match the ledger"
-    body = await view(client, order_id)
+    body = await pay.view(order_id)
     assert (body["status"], body["captured"], body["refunded"], body["net"]) == (
         "expired",
         12_900,
@@ -120,45 +97,39 @@ async def test_a_success_after_the_order_closed_is_refunded_automatically(
 
 
 async def test_a_payment_the_order_never_counted_is_refunded_when_it_is_cancelled(
-    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
+    pay: Payment,
 ) -> None:
     """The success and the cancellation crossed: payment accepted it, the order did not."""
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.CARD), order_id)
-    [requested] = await published(tail, order_id, "PaymentRequested")
-    await deliver(client, callback(order_id, requested, "succeeded"))
-    await send(infra, OrderCancelled(reason="customer_request", was_paid=False), order_id)
-    [refund] = await published(tail, order_id, "RefundPaid")
+    order_id, requested = await pay.checkout(PaymentMethod.CARD)
+    await pay.deliver(callback(order_id, requested, "succeeded"))
+    await pay.send(OrderCancelled(reason="customer_request", was_paid=False), order_id)
+    [refund] = await pay.published(order_id, "RefundPaid")
     assert (refund["reason"], refund["amount"]["amount"]) == ("late_payment", 12_900)
-    assert await outbox_types(payment, order_id) == [
+    assert await pay.outbox(order_id) == [
         "PaymentRequested",
         "PaymentSucceeded",
         "RefundPaid",
     ]
-    body = await view(client, order_id)
+    body = await pay.view(order_id)
     assert (body["status"], body["net"], body["order_ended"]) == ("refunded", 0, "cancelled")
     assert_balanced(body)
 
 
-async def test_a_second_success_through_another_attempt_is_refunded(
-    infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
-) -> None:
-    order_id = new_order_id()
-    await send(infra, placed(PaymentMethod.PAY_FOR_ME, amount=8_800), order_id)
-    [first] = await published(tail, order_id, "PaymentRequested")
-    retried = await client.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
+async def test_a_second_success_through_another_attempt_is_refunded(pay: Payment) -> None:
+    order_id, first = await pay.checkout(PaymentMethod.PAY_FOR_ME, amount=8_800)
+    retried = await pay.http.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
     assert retried.status_code == 201
-    [_, second] = await published(tail, order_id, "PaymentRequested", count=2)
+    [_, second] = await pay.published(order_id, "PaymentRequested", count=2)
 
     # a friend pays the first link while the customer pays the new checkout
-    await complete(client, first["pay_link"], outcome="succeed")
-    [paid] = await published(tail, order_id, "PaymentSucceeded")
+    await pay.complete(first["pay_link"], outcome="succeed")
+    [paid] = await pay.published(order_id, "PaymentSucceeded")
     assert paid["attempt_id"] == first["attempt_id"], "a superseded link that is paid still pays"
-    await complete(client, second["checkout_url"], outcome="succeed")
-    [refund] = await published(tail, order_id, "RefundPaid")
+    await pay.complete(second["checkout_url"], outcome="succeed")
+    [refund] = await pay.published(order_id, "RefundPaid")
     assert (refund["reason"], refund["amount"]["amount"]) == ("duplicate_payment", 8_800)
 
-    body = await view(client, order_id)
+    body = await pay.view(order_id)
     assert (body["status"], body["captured"], body["refunded"], body["net"]) == (
         "paid",
         17_600,
@@ -171,7 +142,7 @@ async def test_a_second_success_through_another_attempt_is_refunded(
         "duplicate_payment",
     ]
     assert_balanced(body)
-    assert await outbox_types(payment, order_id) == [
+    assert await pay.outbox(order_id) == [
         "PaymentRequested",
         "PaymentRequested",
         "PaymentSucceeded",

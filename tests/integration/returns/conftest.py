@@ -14,14 +14,13 @@ from services.returns.settings import ReturnsSettings
 from shared.runtime import Runtime
 from tests.integration.returns.support import RULE_SECONDS
 from tests.support.infra import Infra
-from tests.support.services import running, settings_for
+from tests.support.services import service
 
 
 @pytest.fixture(scope="package")
 async def returns(infra: Infra) -> AsyncIterator[Runtime]:
     database = await infra.create_database("returns")
-    settings = settings_for(
-        ReturnsSettings, infra.bootstrap, database, not_received_after_seconds=RULE_SECONDS
-    )
-    async with running(build(settings)) as runtime:
+    async with service(
+        build, ReturnsSettings, infra, database, not_received_after_seconds=RULE_SECONDS
+    ) as runtime:
         yield runtime

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import httpx
 
 from services.returns import repository
 from services.returns.domain import OrderView
-from shared.contracts.envelope import Envelope, Event, Money
-from shared.contracts.events.common import Address, Contact, OrderLine
+from shared.contracts.envelope import Money
+from shared.contracts.events.common import OrderLine
 from shared.contracts.events.logistics import (
     ShipmentAlreadyDispatched,
     ShipmentDelivered,
@@ -21,12 +21,12 @@ from shared.contracts.events.logistics import (
     ShipmentStopped,
     StockReserved,
 )
-from shared.contracts.events.order import OrderPaid, OrderPlaced
+from shared.contracts.events.order import OrderCancellationRequested, OrderPlaced
 from shared.contracts.events.payment import RefundPaid
-from shared.contracts.registry import topic_for_event
 from shared.runtime import Runtime
-from shared.tokens import order_token
-from tests.support.kafka import Record, TopicTail, publish
+from tests.support import events
+from tests.support.events import new_order_id, now, send
+from tests.support.http import OPS, client, customer
 from tests.support.polling import eventually
 
 RULE_SECONDS = 3.0
@@ -48,44 +48,14 @@ CUP = OrderLine(
 PAID = 13_000
 
 
-def new_order_id() -> str:
-    return f"ord_{uuid.uuid4().hex[:12]}"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def send(runtime: Runtime, event: Event, order_id: str) -> Envelope:
-    producer = topic_for_event(event.TYPE).producer
-    envelope = Envelope.wrap(event, producer=producer, order_id=order_id)
-    await publish(runtime.settings.kafka_bootstrap, envelope)
-    return envelope
-
-
-async def resend(runtime: Runtime, envelope: Envelope) -> None:
-    """The very same message again, as a redelivery would bring it."""
-    await publish(runtime.settings.kafka_bootstrap, envelope)
-
-
 def placed() -> OrderPlaced:
-    return OrderPlaced(
-        customer_id=None,
-        lines=(TEA, CUP),
-        total=Money(amount=PAID, currency="CNY"),
-        contact=Contact(email="li.wei@example.com"),
-        address=Address(recipient="Li Wei", line1="1 Nanjing Rd", city="Shanghai", country="CN"),
-        locale="zh-CN",
-        time_zone="Asia/Shanghai",
-        payment_method="card",
-        payment_due_at=None,
-        order_url="https://shop.example/orders/x",
-    )
+    return events.placed(TEA, CUP)
 
 
-def paid(amount: int = PAID) -> OrderPaid:
-    return OrderPaid(
-        amount=Money(amount=amount, currency="CNY"), payment_method="card", paid_at=now()
+def cancellation(paid: int = PAID) -> OrderCancellationRequested:
+    """The customer asks to cancel an order that was paid `paid`."""
+    return OrderCancellationRequested(
+        reason="changed_mind", paid=Money(amount=paid, currency="CNY")
     )
 
 
@@ -164,7 +134,7 @@ async def seed(
 ) -> OrderView:
     """An order placed and paid, optionally shipped and delivered, as returns learns it."""
     await send(runtime, placed(), order_id)
-    await send(runtime, paid(), order_id)
+    await send(runtime, events.paid(PAID), order_id)
     if shipped_at:
         await send(runtime, shipped(shipped_at), order_id)
     if delivered_at:
@@ -181,27 +151,19 @@ async def seed(
     )
 
 
-def client(runtime: Runtime) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{runtime.settings.http_port}", timeout=10)
-
-
-def customer(runtime: Runtime, order_id: str) -> dict[str, str]:
-    secret = runtime.settings.order_token_secret.get_secret_value()
-    return {"Authorization": f"Bearer {order_token(secret, order_id)}"}
-
-
-def ops(runtime: Runtime) -> dict[str, str]:
-    return {"Authorization": f"Bearer {runtime.settings.ops_api_key.get_secret_value()}"}
-
-
-def shop(runtime: Runtime) -> dict[str, str]:
-    return {"Authorization": f"Bearer {runtime.settings.shop_api_key.get_secret_value()}"}
+async def paid_order(
+    runtime: Runtime, *, shipped_at: datetime | None = None, delivered_at: datetime | None = None
+) -> str:
+    """A new order, seeded as `seed` does; its id."""
+    order_id = new_order_id()
+    await seed(runtime, order_id, shipped_at=shipped_at, delivered_at=delivered_at)
+    return order_id
 
 
 async def ask(
     runtime: Runtime, order_id: str, body: dict[str, Any], key: str | None = None
 ) -> httpx.Response:
-    headers = customer(runtime, order_id)
+    headers = customer(order_id)
     if key:
         headers["Idempotency-Key"] = key
     async with client(runtime) as http:
@@ -212,16 +174,12 @@ async def operate(
     runtime: Runtime, request_id: str, action: str, body: Any = None
 ) -> httpx.Response:
     async with client(runtime) as http:
-        return await http.post(
-            f"/v1/refund-requests/{request_id}/{action}", json=body, headers=ops(runtime)
-        )
+        return await http.post(f"/v1/refund-requests/{request_id}/{action}", json=body, headers=OPS)
 
 
 async def fetch(runtime: Runtime, request_id: str, order_id: str) -> dict[str, Any]:
     async with client(runtime) as http:
-        response = await http.get(
-            f"/v1/refund-requests/{request_id}", headers=customer(runtime, order_id)
-        )
+        response = await http.get(f"/v1/refund-requests/{request_id}", headers=customer(order_id))
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -234,33 +192,6 @@ async def until_status(
         return found if found["status"] == status else None
 
     return await eventually(probe, what=f"request {request_id} {status}")
-
-
-def published(tail: TopicTail, order_id: str, *types: str) -> list[Record]:
-    return [r for r in tail.records if r.key == order_id.encode() and r.type in types]
-
-
-async def wait_published(
-    tail: TopicTail, order_id: str, event_type: str, count: int = 1, timeout: float = 20
-) -> list[dict[str, Any]]:
-    records = await tail.wait_for(
-        lambda r: r.key == order_id.encode() and r.type == event_type, count=count, timeout=timeout
-    )
-    return [r.json()["payload"] for r in records]
-
-
-async def until_handled(runtime: Runtime, *envelopes: Envelope) -> None:
-    """Waits until the service has taken every one of these messages (its inbox has them)."""
-    ids = list({str(e.event_id) for e in envelopes})
-
-    async def probe() -> bool:
-        async with runtime.db.acquire() as conn:
-            seen = await conn.fetchval(
-                "SELECT count(*) FROM inbox WHERE message_id = ANY($1::text[])", ids
-            )
-        return bool(seen == len(ids))
-
-    await eventually(probe, what="messages handled")
 
 
 def trail(found: dict[str, Any], *refund_ids: str) -> list[tuple[str, str]]:

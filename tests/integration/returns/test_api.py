@@ -5,16 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.runtime import Runtime
-from tests.integration.returns.support import (
-    ask,
-    client,
-    customer,
-    new_order_id,
-    now,
-    operate,
-    seed,
-    shop,
-)
+from tests.integration.returns.support import ask, operate, paid_order, seed
+from tests.support.events import new_order_id, now
+from tests.support.http import SHOP, client, customer
 
 CUP_1 = {"line_id": "l2", "quantity": 1}
 
@@ -27,9 +20,9 @@ async def test_only_the_orders_token_or_the_shop_may_ask(returns: Runtime) -> No
     body = {"reason": "changed_mind"}
     async with client(returns) as http:
         anonymous = await http.post(url, json=body)
-        wrong_order = await http.post(url, json=body, headers=customer(returns, other))
-        by_shop = await http.post(url, json=body, headers=shop(returns))
-        listed = await http.get(url, headers=customer(returns, other))
+        wrong_order = await http.post(url, json=body, headers=customer(other))
+        by_shop = await http.post(url, json=body, headers=SHOP)
+        listed = await http.get(url, headers=customer(other))
     assert anonymous.status_code == 401
     assert wrong_order.status_code == 403
     assert listed.status_code == 403
@@ -37,8 +30,7 @@ async def test_only_the_orders_token_or_the_shop_may_ask(returns: Runtime) -> No
 
 
 async def test_only_operations_approve_reject_or_receive(returns: Runtime) -> None:
-    order_id = new_order_id()
-    await seed(returns, order_id, shipped_at=now() - timedelta(days=1))
+    order_id = await paid_order(returns, shipped_at=now() - timedelta(days=1))
     request = (
         await ask(
             returns,
@@ -49,14 +41,12 @@ async def test_only_operations_approve_reject_or_receive(returns: Runtime) -> No
     async with client(returns) as http:
         for action in ("approve", "reject", "return-received"):
             url = f"/v1/refund-requests/{request['id']}/{action}"
-            as_customer = await http.post(
-                url, json={"reason": "x"}, headers=customer(returns, order_id)
-            )
+            as_customer = await http.post(url, json={"reason": "x"}, headers=customer(order_id))
             assert as_customer.status_code == 403, action
         shipment = await http.post(
             f"/v1/refund-requests/{request['id']}/return-shipment",
             json={"courier": "yto", "tracking_number": "YT1"},
-            headers=customer(returns, order_id),
+            headers=customer(order_id),
         )
     assert shipment.status_code == 409 and shipment.json()["error"] == "no_return_needed"
     missing = await operate(returns, "rr_missing", "approve")
@@ -64,8 +54,7 @@ async def test_only_operations_approve_reject_or_receive(returns: Runtime) -> No
 
 
 async def test_bad_input_names_the_field_and_writes_nothing(returns: Runtime) -> None:
-    order_id = new_order_id()
-    await seed(returns, order_id)
+    order_id = await paid_order(returns)
     cases = [
         ({"reason": "bored"}, "reason"),
         ({"reason": "damaged", "lines": [{"line_id": "l2", "quantity": 0}]}, "lines[0].quantity"),
@@ -82,7 +71,7 @@ async def test_bad_input_names_the_field_and_writes_nothing(returns: Runtime) ->
         assert field in [f["field"] for f in response.json()["fields"]], response.json()
     async with client(returns) as http:
         listed = await http.get(
-            f"/v1/orders/{order_id}/refund-requests", headers=customer(returns, order_id)
+            f"/v1/orders/{order_id}/refund-requests", headers=customer(order_id)
         )
     assert listed.json()["refund_requests"] == []
 
@@ -93,6 +82,6 @@ async def test_an_order_returns_has_not_heard_of_is_not_found(returns: Runtime) 
     assert response.status_code == 404
     assert response.json()["error"] == "order_unknown"
     async with client(returns) as http:
-        unknown = await http.get("/v1/refund-requests/rr_nope", headers=shop(returns))
+        unknown = await http.get("/v1/refund-requests/rr_nope", headers=SHOP)
         anonymous = await http.get("/v1/refund-requests/rr_nope")
     assert unknown.status_code == 404 and anonymous.status_code == 401

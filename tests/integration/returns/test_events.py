@@ -8,35 +8,30 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared.contracts.envelope import Money
-from shared.contracts.events.order import OrderCancellationRequested, OrderCancelled, OrderClosed
+from shared.contracts.events.order import OrderCancelled, OrderClosed
 from shared.contracts.events.payment import RefundFailed
 from shared.runtime import Runtime
 from tests.integration.returns.support import (
     PAID,
     ask,
-    client,
-    customer,
+    cancellation,
     delivered,
     fetch,
-    new_order_id,
-    now,
     operate,
     order_view,
-    paid,
+    paid_order,
     placed,
-    published,
     refund_paid,
-    resend,
     reserved,
     seed,
-    send,
     shipped,
     stopped,
     trail,
-    until_handled,
     until_status,
-    wait_published,
 )
+from tests.support.db import until_handled
+from tests.support.events import new_order_id, now, paid, payloads, resend, seen, send
+from tests.support.http import client, customer
 from tests.support.kafka import TopicTail
 
 CUP_1 = {"line_id": "l2", "quantity": 1}
@@ -45,11 +40,8 @@ CUP_1 = {"line_id": "l2", "quantity": 1}
 async def test_a_paid_order_cancelled_by_the_customer_is_refunded_once(
     returns: Runtime, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await seed(returns, order_id)
-    cancel = OrderCancellationRequested(
-        reason="changed_mind", paid=Money(amount=PAID, currency="CNY")
-    )
+    order_id = await paid_order(returns)
+    cancel = cancellation()
 
     first = await send(returns, cancel, order_id)
     await resend(returns, first)
@@ -59,11 +51,11 @@ async def test_a_paid_order_cancelled_by_the_customer_is_refunded_once(
     )
     await until_handled(returns, first, second, cancelled)
 
-    [requested] = await wait_published(tail, order_id, "RefundRequested")
+    [requested] = await payloads(tail, order_id, "RefundRequested")
     answer = await send(returns, stopped(requested["refund_request_id"]), order_id)
     await resend(returns, answer)
     await send(returns, stopped(requested["refund_request_id"]), order_id)
-    [approved] = await wait_published(tail, order_id, "RefundApproved")
+    [approved] = await payloads(tail, order_id, "RefundApproved")
     assert (requested["actor"], requested["reason"], requested["flow"]) == (
         "system",
         "customer_cancelled",
@@ -72,7 +64,7 @@ async def test_a_paid_order_cancelled_by_the_customer_is_refunded_once(
     assert (approved["actor"], approved["amount"]["amount"]) == ("system", PAID)
     async with client(returns) as http:
         listed = await http.get(
-            f"/v1/orders/{order_id}/refund-requests", headers=customer(returns, order_id)
+            f"/v1/orders/{order_id}/refund-requests", headers=customer(order_id)
         )
     [only] = listed.json()["refund_requests"]
     assert only["id"] == requested["refund_request_id"] and only["requested_by"] == "system"
@@ -89,14 +81,14 @@ async def test_a_stock_shortage_seen_before_the_payment_is_refunded_once_the_pay
         returns, OrderCancelled(reason="stock_shortage", was_paid=True), order_id
     )
     await until_handled(returns, cancelled)
-    assert not published(tail, order_id, "RefundRequested"), "the paid amount is not known yet"
+    assert not seen(tail, order_id, "RefundRequested"), "the paid amount is not known yet"
 
-    payment = await send(returns, paid(), order_id)
+    payment = await send(returns, paid(PAID), order_id)
     await resend(returns, payment)
 
-    [requested] = await wait_published(tail, order_id, "RefundRequested")
+    [requested] = await payloads(tail, order_id, "RefundRequested")
     await send(returns, stopped(requested["refund_request_id"]), order_id)
-    [approved] = await wait_published(tail, order_id, "RefundApproved")
+    [approved] = await payloads(tail, order_id, "RefundApproved")
     assert (approved["flow"], approved["actor"], approved["amount"]["amount"]) == (
         "before_shipping",
         "system",
@@ -105,7 +97,7 @@ async def test_a_stock_shortage_seen_before_the_payment_is_refunded_once_the_pay
     await until_handled(returns, payment)
     async with client(returns) as http:
         listed = await http.get(
-            f"/v1/orders/{order_id}/refund-requests", headers=customer(returns, order_id)
+            f"/v1/orders/{order_id}/refund-requests", headers=customer(order_id)
         )
     assert len(listed.json()["refund_requests"]) == 1
 
@@ -124,7 +116,7 @@ async def test_an_unpaid_order_cancelled_or_closed_is_not_refunded(
     response = await ask(returns, order_id, {"reason": "changed_mind"})
 
     assert response.status_code == 409
-    assert not published(tail, order_id, "RefundRequested")
+    assert not seen(tail, order_id, "RefundRequested")
 
 
 async def test_duplicate_and_out_of_order_facts_build_one_true_picture(returns: Runtime) -> None:
@@ -134,13 +126,13 @@ async def test_duplicate_and_out_of_order_facts_build_one_true_picture(returns: 
         delivered(delivered_at),
         shipped(delivered_at - timedelta(days=1)),
         reserved(date.today() - timedelta(days=4)),
-        paid(),
+        paid(PAID),
         placed(),
     ]
     envelopes = [await send(returns, event, order_id) for event in out_of_order]
     for envelope in envelopes:
         await resend(returns, envelope)
-    again_paid = await send(returns, paid(), order_id)
+    again_paid = await send(returns, paid(PAID), order_id)
     later_delivery = await send(returns, delivered(now()), order_id)
     await until_handled(returns, *envelopes, again_paid, later_delivery)
 
@@ -233,15 +225,15 @@ async def test_a_return_parcel_delivered_by_the_carrier_approves_the_refund(
         response = await http.post(
             f"/v1/refund-requests/{request['id']}/return-shipment",
             json=shipment,
-            headers=customer(returns, order_id),
+            headers=customer(order_id),
         )
     assert response.status_code == 200, response.text
 
     arrived = await send(returns, delivered(now(), tracking_number="SF-RETURN-1"), order_id)
     await resend(returns, arrived)
 
-    [received] = await wait_published(tail, order_id, "ReturnReceived")
-    [approved] = await wait_published(tail, order_id, "RefundApproved")
+    [received] = await payloads(tail, order_id, "ReturnReceived")
+    [approved] = await payloads(tail, order_id, "RefundApproved")
     assert received["actor"] == "system" and received["lines"][0]["line_id"] == "l2"
     assert (approved["flow"], approved["amount"]["amount"]) == ("with_return", 3_000)
     await until_handled(returns, arrived)

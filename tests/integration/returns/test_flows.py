@@ -10,26 +10,24 @@ from tests.integration.returns.support import (
     RULE_SECONDS,
     ask,
     fetch,
-    new_order_id,
-    now,
     operate,
+    paid_order,
     refund_paid,
     reserved,
     seed,
-    send,
     stopped,
     trail,
     until_status,
-    wait_published,
 )
+from tests.support.events import new_order_id, now, payloads, send
+from tests.support.http import client, customer
 from tests.support.kafka import TopicTail
 
 
 async def test_flow_1_paid_not_shipped_is_approved_once_the_shipment_stops_and_refunded(
     returns: Runtime, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await seed(returns, order_id)
+    order_id = await paid_order(returns)
 
     response = await ask(returns, order_id, {"reason": "changed_mind"})
 
@@ -37,9 +35,9 @@ async def test_flow_1_paid_not_shipped_is_approved_once_the_shipment_stops_and_r
     body = response.json()
     assert (body["flow"], body["status"]) == ("before_shipping", "requested")
     assert body["amount"] == {"amount": PAID, "currency": "CNY"}
-    [requested] = await wait_published(tail, order_id, "RefundRequested")
+    [requested] = await payloads(tail, order_id, "RefundRequested")
     await send(returns, stopped(body["id"]), order_id)
-    [approved] = await wait_published(tail, order_id, "RefundApproved")
+    [approved] = await payloads(tail, order_id, "RefundApproved")
     assert requested["actor"] == "customer" and requested["return_shipping_paid_by"] is None
     assert approved["flow"] == "before_shipping" and approved["amount"]["amount"] == PAID
     assert {(ln["line_id"], ln["quantity"]) for ln in approved["lines"]} == {("l1", 2), ("l2", 1)}
@@ -66,7 +64,7 @@ async def test_flow_2_a_parcel_long_overdue_is_refunded_by_rule_without_return(
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["flow"], body["status"]) == ("no_return", "approved")
-    [approved] = await wait_published(tail, order_id, "RefundApproved")
+    [approved] = await payloads(tail, order_id, "RefundApproved")
     assert (approved["actor"], approved["flow"]) == ("rule", "no_return")
     await send(returns, refund_paid(body["id"], PAID), order_id)
     await until_status(returns, body["id"], order_id, "refunded")
@@ -75,8 +73,7 @@ async def test_flow_2_a_parcel_long_overdue_is_refunded_by_rule_without_return(
 async def test_flow_2_a_recent_parcel_is_refunded_by_rule_when_its_time_comes(
     returns: Runtime, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await seed(returns, order_id, shipped_at=now())
+    order_id = await paid_order(returns, shipped_at=now())
 
     response = await ask(
         returns, order_id, {"reason": "lost", "lines": [{"line_id": "l2", "quantity": 1}]}
@@ -86,7 +83,7 @@ async def test_flow_2_a_recent_parcel_is_refunded_by_rule_when_its_time_comes(
     body = response.json()
     assert (body["flow"], body["status"]) == ("no_return", "requested")
     assert body["rule_due_at"] is not None
-    [approved] = await wait_published(tail, order_id, "RefundApproved", timeout=RULE_SECONDS + 15)
+    [approved] = await payloads(tail, order_id, "RefundApproved", timeout=RULE_SECONDS + 15)
     assert (approved["actor"], approved["amount"]["amount"]) == ("rule", 3_000)
     found = await fetch(returns, body["id"], order_id)
     assert found["status"] == "approved"
@@ -96,8 +93,7 @@ async def test_flow_2_a_recent_parcel_is_refunded_by_rule_when_its_time_comes(
 async def test_flow_2_a_price_difference_waits_for_operations(
     returns: Runtime, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await seed(returns, order_id, shipped_at=now() - timedelta(days=1))
+    order_id = await paid_order(returns, shipped_at=now() - timedelta(days=1))
 
     response = await ask(
         returns, order_id, {"reason": "price_dropped", "amount": {"amount": 800, "currency": "CNY"}}
@@ -108,7 +104,7 @@ async def test_flow_2_a_price_difference_waits_for_operations(
     assert (body["flow"], body["status"]) == ("no_return", "requested")
     approved = await operate(returns, body["id"], "approve", {"note": "price matched"})
     assert approved.status_code == 200, approved.text
-    [event] = await wait_published(tail, order_id, "RefundApproved")
+    [event] = await payloads(tail, order_id, "RefundApproved")
     assert (event["actor"], event["amount"]["amount"]) == ("operations", 800)
     twice = await operate(returns, body["id"], "approve")
     assert twice.status_code == 409 and twice.json()["error"] == "wrong_state"
@@ -117,10 +113,8 @@ async def test_flow_2_a_price_difference_waits_for_operations(
 async def test_flow_3_a_return_is_refunded_when_the_goods_come_back(
     returns: Runtime, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await seed(
+    order_id = await paid_order(
         returns,
-        order_id,
         shipped_at=now() - timedelta(days=3),
         delivered_at=now() - timedelta(days=2),
     )
@@ -145,8 +139,8 @@ async def test_flow_3_a_return_is_refunded_when_the_goods_come_back(
     assert body["amount"]["amount"] == 5_000
     early = await operate(returns, body["id"], "return-received")
     assert early.status_code == 200, "operations may record a return that came without a number"
-    await wait_published(tail, order_id, "ReturnReceived")
-    [approved] = await wait_published(tail, order_id, "RefundApproved")
+    await payloads(tail, order_id, "ReturnReceived")
+    [approved] = await payloads(tail, order_id, "RefundApproved")
     assert (approved["flow"], approved["actor"]) == ("with_return", "operations")
     await send(returns, refund_paid(body["id"], 5_000, refund_id="rf_" + order_id), order_id)
     done = await until_status(returns, body["id"], order_id, "refunded")
@@ -161,10 +155,8 @@ async def test_flow_3_a_return_is_refunded_when_the_goods_come_back(
 async def test_flow_3_the_customer_ships_the_return_then_operations_receive_it(
     returns: Runtime, tail: TopicTail
 ) -> None:
-    order_id = new_order_id()
-    await seed(
+    order_id = await paid_order(
         returns,
-        order_id,
         shipped_at=now() - timedelta(days=3),
         delivered_at=now() - timedelta(days=1),
     )
@@ -175,20 +167,18 @@ async def test_flow_3_the_customer_ships_the_return_then_operations_receive_it(
     ).json()
     assert body["return_shipping_paid_by"] == "shop"
 
-    from tests.integration.returns.support import client, customer
-
     async with client(returns) as http:
         shipment = {"courier": "yto", "tracking_number": "YT123"}
         url = f"/v1/refund-requests/{body['id']}/return-shipment"
-        first = await http.post(url, json=shipment, headers=customer(returns, order_id))
-        repeat = await http.post(url, json=shipment, headers=customer(returns, order_id))
+        first = await http.post(url, json=shipment, headers=customer(order_id))
+        repeat = await http.post(url, json=shipment, headers=customer(order_id))
     assert first.status_code == 200 and first.json()["status"] == "return_shipped"
     assert repeat.status_code == 200, "the same report twice is one report"
-    [shipped] = await wait_published(tail, order_id, "ReturnShipped")
+    [shipped] = await payloads(tail, order_id, "ReturnShipped")
     assert shipped["tracking_number"] == "YT123"
     received = await operate(returns, body["id"], "return-received")
     assert received.status_code == 200 and received.json()["status"] == "approved"
-    [approved] = await wait_published(tail, order_id, "RefundApproved")
+    [approved] = await payloads(tail, order_id, "RefundApproved")
     assert approved["amount"]["amount"] == 3_000
     assert (
         len([r for r in tail.records if r.key == order_id.encode() and r.type == "ReturnShipped"])

@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from shared.contracts.envelope import Money
-from shared.contracts.events.order import OrderCancellationRequested
 from shared.runtime import Runtime
-from tests.integration.logistics.support import logistics, paid, placed, put_stock
-from tests.integration.logistics.support import send as publish_as
-from tests.integration.returns.support import fetch, new_order_id, until_order
+from tests.integration.logistics.support import Logistics, placed
+from tests.integration.returns.support import cancellation, fetch, until_order
+from tests.support.events import new_order_id, of, paid, payload, seen, send
 from tests.support.infra import Infra
 from tests.support.kafka import Record, TopicTail
 
@@ -23,32 +21,26 @@ PRICE = 9_900
 
 async def _race_one(infra: Infra, returns: Runtime, tail: TopicTail, sku: str, lag: float) -> str:
     order_id = new_order_id()
-    await publish_as(infra, placed([(sku, 1)]), order_id)
-    await tail.wait_for(lambda r: _is(r, order_id, "StockReserved"))
+    await send(infra, placed([(sku, 1)]), order_id)
+    await tail.wait_for(of(order_id, "StockReserved"))
     await until_order(returns, order_id, lambda o: bool(o.lines))
-    cancel = OrderCancellationRequested(
-        reason="changed_mind", paid=Money(amount=PRICE, currency="CNY")
-    )
+    cancel = cancellation(PRICE)
 
     async def cancel_later() -> None:
         await asyncio.sleep(lag)  # the customer's click, some moment after paying
-        await publish_as(infra, cancel, order_id)
+        await send(infra, cancel, order_id)
 
-    await asyncio.gather(publish_as(infra, paid(PRICE), order_id), cancel_later())
+    await asyncio.gather(send(infra, paid(PRICE), order_id), cancel_later())
     return order_id
 
 
-def _is(record: Record, order_id: str, *types: str) -> bool:
-    return record.key == order_id.encode() and record.type in types
-
-
 def _payloads(tail: TopicTail, order_id: str, event_type: str) -> list[dict[str, Any]]:
-    return [r.json()["payload"] for r in tail.records if _is(r, order_id, event_type)]
+    return [payload(r) for r in seen(tail, order_id, event_type)]
 
 
 def _decided(record: Record, order_id: str) -> bool:
     """Returns' last word on the request: approved, or turned into a return."""
-    if not _is(record, order_id, "RefundApproved", "RefundRequested"):
+    if not of(order_id, "RefundApproved", "RefundRequested")(record):
         return False
     body = record.json()["payload"]
     return record.type == "RefundApproved" or body["flow"] == "with_return"
@@ -59,14 +51,15 @@ async def test_a_cancellation_racing_the_dispatch_never_both_ships_and_refunds_b
 ) -> None:
     database = await infra.create_database("logistics")
     sku = f"SKU-RACE-{new_order_id()}"
-    async with logistics(infra, database, ship_delay_seconds=SHIP_DELAY) as runtime:
-        await put_stock(runtime, sku, on_hand=ORDERS)
+    logistics = Logistics(infra, database, tail)
+    async with logistics.running(ship_delay_seconds=SHIP_DELAY) as runtime:
+        await logistics.put_stock(sku, on_hand=ORDERS)
         lags = [SHIP_DELAY * 2 * i / (ORDERS - 1) for i in range(ORDERS)]
         orders = await asyncio.gather(*(_race_one(infra, returns, tail, sku, s) for s in lags))
         for order_id in orders:
             [last] = await tail.wait_for(lambda r, o=order_id: _decided(r, o), timeout=30)
             if last.type == "RefundRequested":
-                await tail.wait_for(lambda r, o=order_id: _is(r, o, "ShipmentShipped"))
+                await tail.wait_for(of(order_id, "ShipmentShipped"))
         async with runtime.db.acquire() as conn:
             parcels = dict(
                 await conn.fetch(

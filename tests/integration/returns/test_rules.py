@@ -7,21 +7,9 @@ import asyncio
 from datetime import timedelta
 
 from shared.runtime import Runtime
-from tests.integration.returns.support import (
-    ask,
-    client,
-    customer,
-    fetch,
-    new_order_id,
-    now,
-    operate,
-    published,
-    refund_paid,
-    seed,
-    send,
-    until_status,
-    wait_published,
-)
+from tests.integration.returns.support import ask, fetch, operate, refund_paid, seed, until_status
+from tests.support.events import new_order_id, now, payloads, seen, send
+from tests.support.http import client, customer
 from tests.support.kafka import TopicTail
 
 TEA_1 = {"line_id": "l1", "quantity": 1}
@@ -38,7 +26,7 @@ async def delivered_order(returns: Runtime, days_ago: float) -> str:
 async def listed(returns: Runtime, order_id: str) -> list[dict[str, object]]:
     async with client(returns) as http:
         response = await http.get(
-            f"/v1/orders/{order_id}/refund-requests", headers=customer(returns, order_id)
+            f"/v1/orders/{order_id}/refund-requests", headers=customer(order_id)
         )
     assert response.status_code == 200, response.text
     return list(response.json()["refund_requests"])
@@ -59,10 +47,10 @@ async def test_a_no_reason_return_on_day_eight_is_refused_saying_why(
     quality = await ask(returns, order_id, {"reason": "quality_problem", "lines": [TEA_1]})
     assert quality.status_code == 201, "quality problems qualify after the window"
     assert quality.json()["return_shipping_paid_by"] == "shop"
-    await wait_published(tail, order_id, "RefundRequested")
-    assert [
-        r.json()["payload"]["reason"] for r in published(tail, order_id, "RefundRequested")
-    ] == ["quality_problem"]
+    await payloads(tail, order_id, "RefundRequested")
+    assert [r.json()["payload"]["reason"] for r in seen(tail, order_id, "RefundRequested")] == [
+        "quality_problem"
+    ]
 
 
 async def test_a_no_reason_return_inside_the_window_is_the_customers_to_ship(
@@ -96,7 +84,7 @@ async def test_asking_for_more_than_was_paid_is_refused_and_writes_nothing(
         returns, order_id, {"reason": "damaged", "lines": [{"line_id": "l1", "quantity": 3}]}
     )
     assert too_many.status_code == 422 and too_many.json()["field"] == "lines[0].quantity"
-    assert not published(tail, order_id, "RefundRequested")
+    assert not seen(tail, order_id, "RefundRequested")
 
 
 async def test_part_refunded_then_the_rest_and_never_more(
@@ -119,7 +107,7 @@ async def test_part_refunded_then_the_rest_and_never_more(
     await until_status(returns, body["id"], order_id, "refunded")
     more = await ask(returns, order_id, {"reason": "damaged", "lines": [CUP_1]})
     assert more.status_code == 422 and more.json()["error"] == "over_refund"
-    approved = await wait_published(tail, order_id, "RefundApproved", count=2)
+    approved = await payloads(tail, order_id, "RefundApproved", count=2)
     assert sum(event["amount"]["amount"] for event in approved) == 13_000
 
 
@@ -154,7 +142,7 @@ async def test_the_same_idempotency_key_is_the_same_request(
 
     assert sorted(r.status_code for r in responses) == [200, 200, 201]
     assert len({r.json()["id"] for r in responses}) == 1
-    [event] = await wait_published(tail, order_id, "RefundRequested")
+    [event] = await payloads(tail, order_id, "RefundRequested")
     assert event["refund_request_id"] == responses[0].json()["id"]
     assert len(await listed(returns, order_id)) == 1
 
@@ -171,7 +159,7 @@ async def test_a_rejected_request_says_why_and_frees_its_line(
 
     assert rejected.status_code == 200, rejected.text
     assert rejected.json()["status"] == "rejected"
-    [event] = await wait_published(tail, order_id, "RefundRejected")
+    [event] = await payloads(tail, order_id, "RefundRejected")
     assert (event["reason"], event["actor"]) == ("the photo shows no defect", "operations")
     found = await fetch(returns, first["id"], order_id)
     last = found["steps"][-1]
