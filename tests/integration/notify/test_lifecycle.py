@@ -14,8 +14,8 @@ from shared.contracts.envelope import Event, Money
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import (
     ShipmentDelivered,
-    ShipmentWentOutForDelivery,
     ShipmentShipped,
+    ShipmentWentOutForDelivery,
 )
 from shared.contracts.events.order import OrderCompleted, OrderPaid, OrderPlaced
 from tests.integration.notify.support import end_offsets, notify, order_placed, received
