@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from services.order.handlers import HANDLERS, TIMERS, OrderDeps
+from services.order.deps import Deps, make_deps
+from services.order.handlers import HANDLERS, TIMERS
 from services.order.settings import OrderSettings
 from services.order.views import router
 from shared.runtime import ServiceDefinition
@@ -12,15 +13,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def build(
-    settings: OrderSettings | None = None, deps: OrderDeps | None = None
-) -> ServiceDefinition:
+    settings: OrderSettings | None = None, deps: Deps | None = None
+) -> ServiceDefinition[Deps]:
     settings = settings or OrderSettings()
+    deps = deps or make_deps(settings)
     return ServiceDefinition(
-        name=NAME,
-        settings=settings,
-        migrations_dir=MIGRATIONS,
-        handlers=HANDLERS,
-        timers=TIMERS,
-        routers=[router],
-        deps=deps or OrderDeps(settings),
+        NAME, settings, MIGRATIONS, deps, handlers=HANDLERS, timers=TIMERS, routers=[router]
     )

@@ -1,78 +1,55 @@
 """What the order service does with each incoming event and each due timer.
 
-`HANDLERS` routes event types to handlers; `TIMERS` routes timer kinds. Each
-handler loads the order (locked), asks the rules in `reactions`/`domain`, and
-saves the order, its timeline, its timers and its events in the same unit.
+`HANDLERS` routes event models to handlers, `TIMERS` timer kinds. Each adapter takes
+what the rule needs from the message and runs a step (`steps.react` for events about an
+order, `steps.change` for timers): load the order, decide (`domain`), save once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from services.order import domain, reactions, repository
-from services.order.domain import Order, Outcome, Stage
-from services.order.settings import OrderSettings
+from services.order import steps
+from services.order.deps import Deps
+from services.order.domain import order as domain
+from services.order.domain import reactions
+from services.order.domain.order import Entry, Stage
 from shared.consumer import Handlers, Incoming
 from shared.contracts.events import logistics as lg
 from shared.contracts.events import payment as pm
 from shared.contracts.events import returns as rt
-from shared.logging import get_logger
 from shared.timer_poller import TimerHandler
 from shared.timers import Timer
 from shared.unit import Unit
 
-log = get_logger(__name__)
 
-
-@dataclass
-class OrderDeps:
-    settings: OrderSettings
-
-
-async def react(unit: Unit, msg: Incoming[Any], rule: Callable[[Order], Outcome]) -> None:
-    order = await repository.load(unit.conn, msg.order_id, lock=True)
-    if order is None:
-        # Every order event follows an OrderPlaced this service committed first; an
-        # unknown id belongs to another deployment's order (or a test's) and has no effect.
-        log.warning("event for an unknown order ignored", order_id=msg.order_id)
-        return
-    await repository.record(unit, order, rule(order))
-
-
-def _settings(unit: Unit) -> OrderSettings:
-    deps = unit.deps
-    assert isinstance(deps, OrderDeps), "the order service runs with OrderDeps"
-    return deps.settings
-
-
-async def on_payment_requested(unit: Unit, msg: Incoming[pm.PaymentRequested]) -> None:
+async def on_payment_requested(unit: Unit[Deps], msg: Incoming[pm.PaymentRequested]) -> None:
     e = msg.payload
     instructions = e.model_dump(mode="json", include={"attempt_id", "checkout_url", "pay_link"})
     instructions["expires_at"] = e.expires_at.isoformat() if e.expires_at else None
     at = msg.envelope.occurred_at
-    await react(unit, msg, lambda o: reactions.payment_requested(o, instructions, at))
+    await steps.react(unit, msg, lambda o: reactions.payment_requested(o, instructions, at))
 
 
-async def on_payment_succeeded(unit: Unit, msg: Incoming[pm.PaymentSucceeded]) -> None:
+async def on_payment_succeeded(unit: Unit[Deps], msg: Incoming[pm.PaymentSucceeded]) -> None:
     e = msg.payload
     fact = f"paid:{e.attempt_id}"
-    await react(unit, msg, lambda o: reactions.paid(o, e.amount, e.method, e.paid_at, fact))
+    await steps.react(unit, msg, lambda o: reactions.paid(o, e.amount, e.method, e.paid_at, fact))
 
 
-async def on_payment_failed(unit: Unit, msg: Incoming[pm.PaymentFailed]) -> None:
+async def on_payment_failed(unit: Unit[Deps], msg: Incoming[pm.PaymentFailed]) -> None:
     e, at = msg.payload, msg.envelope.occurred_at
     fact = f"payment_failed:{e.attempt_id}"
-    await react(
+    await steps.react(
         unit, msg, lambda o: reactions.payment_failed(o, e.message, e.retry_allowed, at, fact)
     )
 
 
-async def on_refund_paid(unit: Unit, msg: Incoming[pm.RefundPaid]) -> None:
+async def on_refund_paid(unit: Unit[Deps], msg: Incoming[pm.RefundPaid]) -> None:
     e = msg.payload
-    await react(
+    await steps.react(
         unit,
         msg,
         lambda o: reactions.refund_paid(
@@ -81,169 +58,166 @@ async def on_refund_paid(unit: Unit, msg: Incoming[pm.RefundPaid]) -> None:
     )
 
 
-async def on_refund_failed(unit: Unit, msg: Incoming[pm.RefundFailed]) -> None:
-    e, at = msg.payload, msg.envelope.occurred_at
-    request = e.refund_request_id or e.refund_id
+async def on_refund_failed(unit: Unit[Deps], msg: Incoming[pm.RefundFailed]) -> None:
+    e = msg.payload
     status = "approved" if e.will_retry else "failed"
     details = {"amount": e.amount.amount, "currency": e.amount.currency, "will_retry": e.will_retry}
-    await react(
-        unit, msg, lambda o: reactions.refund_step(o, request, status, at, "refund_failed", details)
-    )
+    request = e.refund_request_id or e.refund_id
+    await _refund_moved(unit, msg, request, status, "refund_failed", details)
 
 
-async def on_stock_reserved(unit: Unit, msg: Incoming[lg.StockReserved]) -> None:
+async def on_stock_reserved(unit: Unit[Deps], msg: Incoming[lg.StockReserved]) -> None:
     e, at = msg.payload, msg.envelope.occurred_at
-    await react(unit, msg, lambda o: reactions.stock_reserved(o, e.promised_ship_date, at))
+    await steps.react(unit, msg, lambda o: reactions.stock_reserved(o, e.promised_ship_date, at))
 
 
-async def on_shipping_promise_set(unit: Unit, msg: Incoming[lg.ShippingPromiseSet]) -> None:
+async def on_shipping_promise_set(unit: Unit[Deps], msg: Incoming[lg.ShippingPromiseSet]) -> None:
     e, at = msg.payload, msg.envelope.occurred_at
-    await react(unit, msg, lambda o: reactions.ship_promised(o, e.promised_ship_date, at))
+    await steps.react(unit, msg, lambda o: reactions.ship_promised(o, e.promised_ship_date, at))
 
 
-async def on_stock_shortage(unit: Unit, msg: Incoming[lg.StockRanShort]) -> None:
+async def on_stock_shortage(unit: Unit[Deps], msg: Incoming[lg.StockRanShort]) -> None:
     short = [line.model_dump(mode="json") for line in msg.payload.lines]
     at = msg.envelope.occurred_at
-    await react(unit, msg, lambda o: reactions.stock_shortage(o, short, at))
+    await steps.react(unit, msg, lambda o: reactions.stock_shortage(o, short, at))
 
 
-async def on_shipment_shipped(unit: Unit, msg: Incoming[lg.ShipmentShipped]) -> None:
+async def on_shipment_shipped(unit: Unit[Deps], msg: Incoming[lg.ShipmentShipped]) -> None:
     e = msg.payload
     shipment = e.model_dump(
         mode="json", include={"shipment_id", "courier", "tracking_number", "address", "shipped_at"}
     )
-    entry = domain.Entry(
-        f"shipped:{e.shipment_id}",
-        e.shipped_at,
-        "shipped",
-        {"courier": e.courier, "tracking_number": e.tracking_number},
-    )
-    await react(unit, msg, lambda o: reactions.shipment_moved(o, Stage.SHIPPED, shipment, entry))
+    details = {"courier": e.courier, "tracking_number": e.tracking_number}
+    entry = Entry(f"shipped:{e.shipment_id}", e.shipped_at, "shipped", details)
+    await _shipment_moved(unit, msg, shipment, entry)
 
 
-async def on_checkpoint_reached(unit: Unit, msg: Incoming[lg.CheckpointReached]) -> None:
+async def on_checkpoint_reached(unit: Unit[Deps], msg: Incoming[lg.CheckpointReached]) -> None:
     e = msg.payload
     key = f"checkpoint:{e.shipment_id}:{e.checkpoint_at.isoformat()}:{e.status}"
     details = {"city": e.city, "status": e.status, "description": e.description}
-    entry = domain.Entry(key, e.checkpoint_at, "checkpoint", details)
-    shipment = {"shipment_id": e.shipment_id, "courier": e.courier}
-    shipment["tracking_number"] = e.tracking_number
-    await react(unit, msg, lambda o: reactions.shipment_moved(o, Stage.SHIPPED, shipment, entry))
+    await _shipment_moved(unit, msg, _parcel(e), Entry(key, e.checkpoint_at, "checkpoint", details))
 
 
-async def on_out_for_delivery(unit: Unit, msg: Incoming[lg.ShipmentWentOutForDelivery]) -> None:
+async def on_out_for_delivery(
+    unit: Unit[Deps], msg: Incoming[lg.ShipmentWentOutForDelivery]
+) -> None:
     e = msg.payload
     key = f"out_for_delivery:{e.shipment_id}"
-    entry = domain.Entry(key, e.checkpoint_at, "out_for_delivery", {"city": e.city})
-    shipment = {"shipment_id": e.shipment_id, "courier": e.courier}
-    shipment["tracking_number"] = e.tracking_number
-    await react(unit, msg, lambda o: reactions.shipment_moved(o, Stage.SHIPPED, shipment, entry))
+    entry = Entry(key, e.checkpoint_at, "out_for_delivery", {"city": e.city})
+    await _shipment_moved(unit, msg, _parcel(e), entry)
 
 
-async def on_shipment_delivered(unit: Unit, msg: Incoming[lg.ShipmentDelivered]) -> None:
+async def on_shipment_delivered(unit: Unit[Deps], msg: Incoming[lg.ShipmentDelivered]) -> None:
     e = msg.payload
-    entry = domain.Entry(
-        f"delivered:{e.shipment_id}", e.delivered_at, "delivered", {"city": e.city}
+    entry = Entry(f"delivered:{e.shipment_id}", e.delivered_at, "delivered", {"city": e.city})
+    shipment = _parcel(e) | {"delivered_at": e.delivered_at.isoformat()}
+    confirm_at = e.delivered_at + timedelta(seconds=unit.deps.settings.auto_confirm_seconds)
+    await steps.react(unit, msg, lambda o: reactions.delivered(o, shipment, entry, confirm_at))
+
+
+def _parcel(
+    e: lg.CheckpointReached | lg.ShipmentWentOutForDelivery | lg.ShipmentDelivered,
+) -> dict[str, Any]:
+    return {
+        "shipment_id": e.shipment_id,
+        "courier": e.courier,
+        "tracking_number": e.tracking_number,
+    }
+
+
+async def _shipment_moved(
+    unit: Unit[Deps], msg: Incoming[Any], shipment: dict[str, Any], entry: Entry
+) -> None:
+    await steps.react(
+        unit, msg, lambda o: reactions.shipment_moved(o, Stage.SHIPPED, shipment, entry)
     )
-    shipment = {"shipment_id": e.shipment_id, "courier": e.courier}
-    shipment |= {"tracking_number": e.tracking_number, "delivered_at": e.delivered_at.isoformat()}
-    confirm_at = e.delivered_at + timedelta(seconds=_settings(unit).auto_confirm_seconds)
-
-    def rule(order: Order) -> Outcome:
-        outcome = reactions.shipment_moved(order, Stage.DELIVERED, shipment, entry)
-        if order.stage is Stage.DELIVERED:
-            outcome.timers[domain.AUTO_CONFIRM] = confirm_at
-        return outcome
-
-    await react(unit, msg, rule)
 
 
-async def on_shipment_delayed(unit: Unit, msg: Incoming[lg.ShipmentDelayed]) -> None:
+async def on_shipment_delayed(unit: Unit[Deps], msg: Incoming[lg.ShipmentDelayed]) -> None:
     e, at = msg.payload, msg.envelope.occurred_at
-    await react(unit, msg, lambda o: reactions.delayed(o, e.reason, e.new_expected_date, at))
+    await steps.react(unit, msg, lambda o: reactions.delayed(o, e.reason, e.new_expected_date, at))
 
 
-async def on_shipment_cancelled(unit: Unit, msg: Incoming[lg.ShipmentCancelled]) -> None:
+async def on_shipment_cancelled(unit: Unit[Deps], msg: Incoming[lg.ShipmentCancelled]) -> None:
     at, details = msg.envelope.occurred_at, {"reason": msg.payload.reason}
-    key = "shipment_cancelled"
-    await react(unit, msg, lambda o: reactions.noted(o, key, at, "shipment_cancelled", details))
+    await _noted(unit, msg, "shipment_cancelled", at, "shipment_cancelled", details)
 
 
 def _refund_details(e: rt.RefundRequested | rt.RefundApproved) -> dict[str, Any]:
     return {"amount": e.amount.amount, "currency": e.amount.currency, "flow": e.flow.value}
 
 
-async def on_refund_requested(unit: Unit, msg: Incoming[rt.RefundRequested]) -> None:
+async def on_refund_requested(unit: Unit[Deps], msg: Incoming[rt.RefundRequested]) -> None:
     e, at = msg.payload, msg.envelope.occurred_at
     details = _refund_details(e) | {"reason": e.reason}
-    rid = e.refund_request_id
-
-    def rule(order: Order) -> Outcome:
-        known = order.refunds.get(rid, {}).get("flow")
-        outcome = reactions.refund_step(order, rid, "requested", at, "refund_requested", details)
-        if known is not None and known != e.flow.value:  # the parcel left before it stopped
-            order.refunds[rid]["flow"] = e.flow.value
-            outcome.entries = [
-                domain.Entry(f"refund_converted:{rid}", at, "refund_converted", details)
-            ]
-        return outcome
-
-    await react(unit, msg, rule)
+    rid, flow = e.refund_request_id, e.flow.value
+    await steps.react(unit, msg, lambda o: reactions.refund_requested(o, rid, flow, at, details))
 
 
-async def on_refund_approved(unit: Unit, msg: Incoming[rt.RefundApproved]) -> None:
-    e, at = msg.payload, msg.envelope.occurred_at
-    details, rid = _refund_details(e), e.refund_request_id
-    await react(
-        unit,
-        msg,
-        lambda o: reactions.refund_step(o, rid, "approved", at, "refund_approved", details),
+async def on_refund_approved(unit: Unit[Deps], msg: Incoming[rt.RefundApproved]) -> None:
+    e = msg.payload
+    details = _refund_details(e)
+    await _refund_moved(unit, msg, e.refund_request_id, "approved", "refund_approved", details)
+
+
+async def on_refund_rejected(unit: Unit[Deps], msg: Incoming[rt.RefundRejected]) -> None:
+    e = msg.payload
+    details = {"reason": e.reason}
+    await _refund_moved(unit, msg, e.refund_request_id, "rejected", "refund_rejected", details)
+
+
+async def _refund_moved(
+    unit: Unit[Deps],
+    msg: Incoming[Any],
+    request: str,
+    status: str,
+    kind: str,
+    details: dict[str, Any],
+) -> None:
+    at = msg.envelope.occurred_at
+    await steps.react(
+        unit, msg, lambda o: reactions.refund_step(o, request, status, at, kind, details)
     )
 
 
-async def on_refund_rejected(unit: Unit, msg: Incoming[rt.RefundRejected]) -> None:
-    e, at = msg.payload, msg.envelope.occurred_at
-    details, rid = {"reason": e.reason}, e.refund_request_id
-    await react(
-        unit,
-        msg,
-        lambda o: reactions.refund_step(o, rid, "rejected", at, "refund_rejected", details),
-    )
-
-
-async def on_return_shipped(unit: Unit, msg: Incoming[rt.ReturnShipped]) -> None:
+async def on_return_shipped(unit: Unit[Deps], msg: Incoming[rt.ReturnShipped]) -> None:
     e, at = msg.payload, msg.envelope.occurred_at
     details = {"courier": e.courier, "tracking_number": e.tracking_number}
-    key = f"return_shipped:{e.refund_request_id}"
-    await react(unit, msg, lambda o: reactions.noted(o, key, at, "return_shipped", details))
+    await _noted(unit, msg, f"return_shipped:{e.refund_request_id}", at, "return_shipped", details)
 
 
-async def on_return_received(unit: Unit, msg: Incoming[rt.ReturnReceived]) -> None:
+async def on_return_received(unit: Unit[Deps], msg: Incoming[rt.ReturnReceived]) -> None:
     e = msg.payload
     key = f"return_received:{e.refund_request_id}"
-    await react(unit, msg, lambda o: reactions.noted(o, key, e.received_at, "return_received", {}))
+    await _noted(unit, msg, key, e.received_at, "return_received", {})
 
 
-async def on_payment_window(unit: Unit, timer: Timer) -> None:
-    order = await repository.load(unit.conn, timer.key, lock=True)
-    if order is not None:
-        await repository.record(unit, order, domain.payment_window_expired(order, unit.now))
+async def _noted(
+    unit: Unit[Deps],
+    msg: Incoming[Any],
+    key: str,
+    at: datetime,
+    kind: str,
+    details: dict[str, Any],
+) -> None:
+    await steps.react(unit, msg, lambda o: reactions.noted(o, key, at, kind, details))
 
 
-async def on_auto_confirm(unit: Unit, timer: Timer) -> None:
-    order_id, _, held = timer.key.partition("/")
-    order = await repository.load(unit.conn, order_id, lock=True)
-    if order is None:
-        return
-    settings = _settings(unit)
+async def on_payment_window(unit: Unit[Deps], timer: Timer) -> None:
+    await steps.change(unit, timer.key, lambda o: domain.payment_window_expired(o, unit.now))
+
+
+async def on_auto_confirm(unit: Unit[Deps], timer: Timer) -> None:
+    """Completes a delivered order, or re-arms itself (same key) while a refund is open.
+    Timers set before re-arming kept its key were keyed `<order id>/<n>`: still read."""
+    order_id = timer.key.partition("/")[0]
+    settings = unit.deps.settings
     hold_until = unit.now + timedelta(seconds=settings.auto_confirm_seconds)
-    review_url = settings.review_url(order.order_id)
-    outcome = domain.auto_confirm_due(order, unit.now, hold_until, review_url)
-    hold = outcome.timers.pop(domain.AUTO_CONFIRM, None)
-    await repository.record(unit, order, outcome)
-    if hold is not None:
-        # The poller marks the firing timer spent when this returns: the hold is a new timer.
-        await unit.schedule(domain.AUTO_CONFIRM, f"{order_id}/{int(held or 0) + 1}", hold)
+    review_url = settings.review_url(order_id)
+    await steps.change(
+        unit, order_id, lambda o: domain.auto_confirm_due(o, unit.now, hold_until, review_url)
+    )
 
 
 HANDLERS: Handlers = {

@@ -7,7 +7,7 @@ import binascii
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.order.domain import ENDED, Entry, Order
+from services.order.domain.order import ENDED, Entry, Order
 from services.order.schemas import (
     CheckpointOut,
     LineOut,

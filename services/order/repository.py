@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from services.order.domain import Entry, Order, Outcome, Stage
+from services.order.domain.order import Entry, Order, Outcome, Stage
 from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
 from shared.unit import Unit
 
@@ -107,6 +107,10 @@ async def load(conn: asyncpg.Connection, order_id: str, *, lock: bool = False) -
     return _order(row) if row else None
 
 
+async def load_locked(conn: asyncpg.Connection, order_id: str) -> Order | None:
+    return await load(conn, order_id, lock=True)
+
+
 async def add_entries(conn: asyncpg.Connection, order_id: str, entries: list[Entry]) -> None:
     """Adds timeline entries; an entry already recorded for the same fact is kept as it was."""
     for entry in entries:
@@ -128,6 +132,13 @@ async def timeline(conn: asyncpg.Connection, order_id: str) -> list[Entry]:
         order_id,
     )
     return [Entry(r["entry_key"], r["at"], r["kind"], r["details"]) for r in rows]
+
+
+async def snapshot(pool: asyncpg.Pool, order_id: str) -> tuple[Order, list[Entry]] | None:
+    """The order and its timeline as of one moment: never a step without its effect."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        order = await load(conn, order_id)
+        return (order, await timeline(conn, order_id)) if order else None
 
 
 async def customer_orders(
@@ -171,7 +182,7 @@ async def claim_idempotency_key(
     return row["order_id"], row["request_hash"]
 
 
-async def record(unit: Unit, order: Order, outcome: Outcome) -> None:
+async def record(unit: Unit[Any], order: Order, outcome: Outcome) -> None:
     """Saves what a rule decided: the order, its timeline, its timers and its events."""
     await save(unit.conn, order, unit.now)
     await add_entries(unit.conn, order.order_id, outcome.entries)

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.order.placement import normalise_phone, valid_email, valid_time_zone
+from services.order.domain.placing import normalise_phone, valid_email, valid_time_zone
 from shared.contracts.events.common import Locale, PaymentMethod
 from shared.http import BIGINT_MAX, INT_MAX, CurrencyCode
 

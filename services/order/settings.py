@@ -1,10 +1,13 @@
 """Settings of the order service, read from `ORDER_*` environment variables."""
 
+from dataclasses import fields
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.order.placement import Limits
+from services.order.domain.placing import Limits
 from shared.settings import ServiceSettings
+from shared.tokens import order_token
 
 
 class OrderSettings(ServiceSettings):
@@ -25,14 +28,14 @@ class OrderSettings(ServiceSettings):
 
     @property
     def limits(self) -> Limits:
-        return Limits(
-            max_lines=self.max_lines,
-            max_quantity=self.max_quantity,
-            max_unit_price=self.max_unit_price,
-            max_total=self.max_order_total,
-            max_gift_message=self.max_gift_message,
-        )
+        """The shop's limits: the settings of the same names."""
+        return Limits(**{limit.name: getattr(self, limit.name) for limit in fields(Limits)})
 
     def review_url(self, order_id: str) -> str | None:
         template = self.review_url_template
         return template.format(order_id=order_id) if template else None
+
+    def order_link(self, order_id: str) -> tuple[str, str]:
+        """The order's access token and the link customer messages carry."""
+        token = order_token(self.order_token_secret.get_secret_value(), order_id)
+        return token, f"{self.base_url}/v1/orders/{order_id}?access_token={token}"

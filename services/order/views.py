@@ -7,29 +7,30 @@ them only); an order's access token opens that order and nothing else.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from services.order import domain, placement, presenter, repository
-from services.order.domain import Order
+from services.order import presenter, repository, steps
+from services.order.deps import Deps
+from services.order.domain import order as domain
+from services.order.domain import placing
+from services.order.domain.order import Order
+from services.order.handlers import HANDLERS
 from services.order.schemas import CancelOrder, OrderOut, OrderPageOut, PlacedOrderOut, PlaceOrder
-from services.order.settings import OrderSettings
-from shared.contracts.envelope import Money
 from shared.contracts.events.common import Address, Contact
-from shared.contracts.events.order import OrderPlaced
 from shared.http import (
     Conflict,
     Forbidden,
     NotFound,
     Unprocessable,
     order_access,
-    require_key,
+    require_role,
+    service_of,
 )
 from shared.logging import get_logger
-from shared.runtime import Runtime
-from shared.tokens import order_token
 from shared.unit import Unit
 
 router = APIRouter(prefix="/v1", tags=["order"])
@@ -47,24 +48,8 @@ CustomerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 CustomerHeader = Annotated[str | None, Header(alias="X-Customer-ID", max_length=64)]
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def _settings(request: Request) -> OrderSettings:
-    settings = _runtime(request).settings
-    assert isinstance(settings, OrderSettings)
-    return settings
-
-
 def shop_only(request: Request) -> None:
-    require_key(request, _settings(request).shop_api_key)
-
-
-def _order_access(request: Request, order_id: str, access_token: str | None) -> str:
-    """ "shop", "ops" or "token"; a message link carries the token as `?access_token=`."""
-    return order_access(request, order_id, access_token)
+    require_role(request, "shop")
 
 
 def _acting_for(order: Order, caller: str, customer: str | None) -> None:
@@ -72,24 +57,8 @@ def _acting_for(order: Order, caller: str, customer: str | None) -> None:
         raise Forbidden("forbidden", "this order belongs to another customer")
 
 
-async def _view(unit: Unit, order: Order) -> OrderOut:
+async def _view(unit: Unit[Deps], order: Order) -> OrderOut:
     return presenter.order_view(order, await repository.timeline(unit.conn, order.order_id))
-
-
-def _link(request: Request, order_id: str) -> tuple[str, str]:
-    """The order's access token and the link customer messages carry."""
-    s = _settings(request)
-    token = order_token(s.order_token_secret.get_secret_value(), order_id)
-    return token, f"{s.base_url}/v1/orders/{order_id}?access_token={token}"
-
-
-def _placed_view(request: Request, view: OrderOut) -> PlacedOrderOut:
-    token, url = _link(request, view.order_id)
-    return PlacedOrderOut(**view.model_dump(), access_token=token, order_url=url)
-
-
-def _items(body: PlaceOrder) -> list[placement.Item]:
-    return [placement.Item(i.sku, i.name, i.variant, i.quantity, i.unit_price) for i in body.items]
 
 
 @router.post(
@@ -105,27 +74,22 @@ async def place_order(
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> PlacedOrderOut:
-    s = _settings(request)
-    items = _items(body)
-    problems = placement.limit_problems(items, body.gift_message, s.limits)
+    service = service_of(request, Deps)
+    settings = service.deps.settings
+    items = [placing.Item(i.sku, i.name, i.variant, i.quantity, i.unit_price) for i in body.items]
+    problems = placing.limit_problems(items, body.gift_message, settings.limits)
     if problems:
         fields = [{"field": name, "message": message} for name, message in problems]
         names = ", ".join(sorted({name for name, _ in problems}))
         raise Unprocessable(
             "invalid_request", f"invalid: {names}", field=problems[0][0], fields=fields
         )
-    order_id = placement.new_order_id()
     request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    idempotency = (idempotency_key, request_hash) if idempotency_key is not None else None
     correlation_id = request.headers.get("X-Correlation-ID")
-    async with _runtime(request).unit(correlation_id=correlation_id) as unit:
-        if idempotency_key is not None:
-            prior = await repository.claim_idempotency_key(
-                unit.conn, idempotency_key, request_hash, order_id
-            )
-            if prior is not None:
-                return await _replay(request, unit, response, prior, request_hash)
-        order = placement.new_order(
-            order_id=order_id,
+    async with service.unit(correlation_id=correlation_id) as unit:
+        order = placing.new_order(
+            order_id=placing.new_order_id(),
             customer_id=body.customer_id,
             items=items,
             currency=body.currency,
@@ -136,50 +100,26 @@ async def place_order(
             method=body.payment_method,
             gift_message=body.gift_message,
             now=unit.now,
-            payment_window=timedelta(seconds=s.payment_window_seconds),
+            payment_window=timedelta(seconds=settings.payment_window_seconds),
         )
-        await repository.insert(unit.conn, order)
-        await repository.record(unit, order, domain.placed(order))
-        _, order_url = _link(request, order.order_id)
-        await unit.emit(_order_placed(order, order_url), order_id=order.order_id)
-        view = _placed_view(request, await _view(unit, order))
-    log.info("order placed", order_id=order.order_id, payment_method=order.payment_method)
-    response.headers["Location"] = f"/v1/orders/{order.order_id}"
-    return view
-
-
-async def _replay(
-    request: Request, unit: Unit, response: Response, prior: tuple[str, str], request_hash: str
-) -> PlacedOrderOut:
-    order_id, prior_hash = prior
-    if prior_hash != request_hash:
-        raise Conflict(
-            "idempotency_key_reused",
-            "this Idempotency-Key was used for a different order",
-            order_id=order_id,
-        )
-    order = await repository.load(unit.conn, order_id)
-    assert order is not None, "an idempotency key always comes with its order"
-    response.status_code = 200
+        try:
+            placed = await steps.place(unit, order, idempotency, HANDLERS)
+        except placing.KeyReused as reused:
+            raise Conflict(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for a different order",
+                order_id=reused.order_id,
+            ) from None
+        view = await _view(unit, placed.order)
+    order_id = placed.order.order_id
+    if placed.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        log.info("order placed", order_id=order_id, payment_method=order.payment_method)
     response.headers["Location"] = f"/v1/orders/{order_id}"
-    response.headers["Idempotent-Replayed"] = "true"
-    return _placed_view(request, await _view(unit, order))
-
-
-def _order_placed(order: Order, order_url: str) -> OrderPlaced:
-    return OrderPlaced(
-        customer_id=order.customer_id,
-        lines=order.lines,
-        total=Money(amount=order.total, currency=order.currency),
-        contact=order.contact,
-        address=order.address,
-        locale=order.locale,
-        time_zone=order.time_zone,
-        payment_method=order.payment_method,
-        payment_due_at=order.payment_due_at,
-        gift_message=order.gift_message,
-        order_url=order_url,
-    )
+    token, url = settings.order_link(order_id)
+    return PlacedOrderOut(**view.model_dump(), access_token=token, order_url=url)
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, responses=ERRORS)
@@ -189,15 +129,12 @@ async def get_order(
     access_token: Annotated[str | None, Query(max_length=200)] = None,
     customer: CustomerHeader = None,
 ) -> OrderOut:
-    caller = _order_access(request, order_id, access_token)
-    # One snapshot for the order and its timeline: never a step without its effect.
-    db = _runtime(request).db
-    async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        order = await repository.load(conn, order_id)
-        if order is None:
-            raise NotFound("order_not_found", "no such order", order_id=order_id)
-        _acting_for(order, caller, customer)
-        entries = await repository.timeline(conn, order_id)
+    caller = order_access(request, order_id, access_token)
+    found = await repository.snapshot(service_of(request, Deps).db, order_id)
+    if found is None:
+        raise NotFound("order_not_found", "no such order", order_id=order_id)
+    order, entries = found
+    _acting_for(order, caller, customer)
     return presenter.order_view(order, entries)
 
 
@@ -222,27 +159,32 @@ async def customer_orders(
     before = presenter.parse_cursor(cursor) if cursor is not None else None
     if cursor is not None and before is None:
         raise Unprocessable("invalid_request", "invalid: cursor", field="cursor")
-    async with _runtime(request).db.acquire() as conn:
+    async with service_of(request, Deps).db.acquire() as conn:
         orders = await repository.customer_orders(conn, customer_id, limit=limit + 1, before=before)
     page = orders[:limit]
     next_cursor = presenter.cursor_of(page[-1]) if len(orders) > limit else None
     return OrderPageOut(orders=[presenter.summary(o) for o in page], next_cursor=next_cursor)
 
 
-async def _command(request: Request, order_id: str, customer: str | None, action: Any) -> OrderOut:
+Action = Callable[[Order, datetime], domain.Outcome]
+
+
+async def _command(request: Request, order_id: str, customer: str | None, act: Action) -> OrderOut:
     """Runs a customer action on the order in one unit; 409 when its state does not allow it."""
-    caller = _order_access(request, order_id, None)
+    caller = order_access(request, order_id)
     correlation_id = request.headers.get("X-Correlation-ID")
-    async with _runtime(request).unit(correlation_id=correlation_id) as unit:
-        order = await repository.load(unit.conn, order_id, lock=True)
-        if order is None:
-            raise NotFound("order_not_found", "no such order", order_id=order_id)
-        _acting_for(order, caller, customer)
+    async with service_of(request, Deps).unit(correlation_id=correlation_id) as unit:
+
+        def allowed(order: Order) -> domain.Outcome:
+            _acting_for(order, caller, customer)
+            return act(order, unit.now)
+
         try:
-            outcome = action(order, unit.now)
+            order = await steps.change(unit, order_id, allowed)
         except domain.NotAllowed as refused:
             raise Conflict(refused.code, refused.message, current_state=refused.status) from None
-        await repository.record(unit, order, outcome)
+        if order is None:
+            raise NotFound("order_not_found", "no such order", order_id=order_id)
         return await _view(unit, order)
 
 
@@ -254,19 +196,14 @@ async def cancel_order(
     customer: CustomerHeader = None,
 ) -> OrderOut:
     reason = body.reason if body else "customer_request"
-    return await _command(
-        request, order_id, customer, lambda order, now: domain.cancel(order, reason, now)
-    )
+    return await _command(request, order_id, customer, lambda o, now: domain.cancel(o, reason, now))
 
 
 @router.post("/orders/{order_id}/confirm-receipt", response_model=OrderOut, responses=ERRORS)
 async def confirm_receipt(
     order_id: OrderId, request: Request, customer: CustomerHeader = None
 ) -> OrderOut:
-    review_url = _settings(request).review_url(order_id)
+    review_url = service_of(request, Deps).deps.settings.review_url(order_id)
     return await _command(
-        request,
-        order_id,
-        customer,
-        lambda order, now: domain.confirm_receipt(order, now, review_url),
+        request, order_id, customer, lambda o, now: domain.confirm_receipt(o, now, review_url)
     )

@@ -118,11 +118,11 @@ async def _due(runtime: Runtime, order_id: str) -> datetime | None:
 
 
 async def _due_after(runtime: Runtime, order_id: str, first: datetime) -> datetime | None:
-    """The due time of the pending hold that replaced the first auto-confirm timer."""
+    """The due time of the auto-confirm timer once it re-armed itself (same key) past `first`."""
     async with runtime.db.acquire() as conn:
         due: datetime | None = await conn.fetchval(
-            """SELECT max(due_at) FROM timers WHERE kind = 'auto_confirm'
-               AND key LIKE $1 || '/%' AND state = 'pending'""",
+            """SELECT due_at FROM timers WHERE kind = 'auto_confirm'
+               AND key = $1 AND state = 'pending'""",
             order_id,
         )
     return due if due is not None and due > first else None

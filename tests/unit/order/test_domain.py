@@ -6,14 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.order import domain, reactions
-from services.order.domain import AUTO_CONFIRM, PAYMENT_WINDOW, NotAllowed, Order, Stage
-from services.order.placement import Item, new_order
+from services.order.domain import order as domain
+from services.order.domain import reactions
+from services.order.domain.order import AUTO_CONFIRM, PAYMENT_WINDOW, NotAllowed, Order, Stage
+from services.order.domain.placing import Item, new_order, placed
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import Address, Contact, Locale, PaymentMethod
 
 NOW = datetime(2026, 11, 11, 6, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=72)
+URL = "https://shop.example/v1/orders/ord_1?access_token=t"
 
 
 def order(method: PaymentMethod = PaymentMethod.WALLET) -> Order:
@@ -47,11 +49,13 @@ def ship(o: Order, to: Stage = Stage.SHIPPED) -> domain.Outcome:
 
 
 def test_placing_sets_the_payment_window_except_for_cash_on_delivery() -> None:
-    placed = order()
-    assert placed.time_zone == "Asia/Taipei" and placed.total == 10_000
-    assert domain.placed(placed).timers == {PAYMENT_WINDOW: NOW + WINDOW}
+    new = order()
+    assert new.time_zone == "Asia/Taipei" and new.total == 10_000
+    assert placed(new, URL).timers == {PAYMENT_WINDOW: NOW + WINDOW}
+    [event] = placed(new, URL).events
+    assert event.TYPE == "OrderPlaced" and event.order_url == URL and event.total == cny(10_000)
     cod = order(PaymentMethod.CASH_ON_DELIVERY)
-    assert cod.payment_due_at is None and domain.placed(cod).timers == {}
+    assert cod.payment_due_at is None and placed(cod, URL).timers == {}
 
 
 def test_a_payment_is_applied_once_and_publishes_order_paid_once() -> None:
@@ -199,3 +203,26 @@ def test_an_underpaid_capture_refunded_is_neither_paid_nor_refunded() -> None:
     o = order()  # the 1-fen capture never paid the order; its refund is not the order's
     reactions.refund_paid(o, "rf1", None, cny(1), "underpaid", NOW)
     assert (o.paid_amount, o.refunded_amount) == (0, 0) and o.status == "placed"
+
+
+def test_a_delivered_order_is_confirmed_later_unless_it_moved_on() -> None:
+    o = order()
+    pay(o)
+    entry = domain.Entry("delivered:s1", NOW, "delivered")
+    later = NOW + timedelta(days=10)
+    arrived = reactions.delivered(o, {"shipment_id": "s1"}, entry, later)
+    assert o.status == "delivered" and arrived.timers == {AUTO_CONFIRM: later}
+    domain.confirm_receipt(o, NOW, None)
+    assert reactions.delivered(o, {"shipment_id": "s1"}, entry, later).timers == {}
+
+
+def test_a_refund_request_whose_flow_changed_shows_as_converted() -> None:
+    o = order()
+    pay(o)
+    details = {"amount": 4_000, "currency": "CNY", "flow": "before_shipping"}
+    first = reactions.refund_requested(o, "rr1", "before_shipping", NOW, details)
+    assert [e.key for e in first.entries] == ["refund_requested:rr1"]
+    returned = {**details, "flow": "with_return"}
+    converted = reactions.refund_requested(o, "rr1", "with_return", NOW, returned)
+    assert [e.key for e in converted.entries] == ["refund_converted:rr1"]
+    assert o.refunds["rr1"]["flow"] == "with_return"

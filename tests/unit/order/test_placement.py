@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.order.placement import (
+from services.order.domain.placing import (
     Item,
     Limits,
     limit_problems,
@@ -16,6 +16,7 @@ from services.order.placement import (
     valid_time_zone,
 )
 from services.order.presenter import parse_cursor
+from services.order.settings import OrderSettings
 from services.order.timeline import describe, money_text
 
 LIMITS = Limits()
@@ -57,7 +58,7 @@ def test_limits_name_the_field(items: list[Item], gift: str | None, fields: list
 )
 def test_any_order_within_limits_has_a_total_within_limits(items: list[Item]) -> None:
     if not limit_problems(items, None, LIMITS):
-        assert 0 < sum(i.quantity * i.unit_price for i in items) <= LIMITS.max_total
+        assert 0 < sum(i.quantity * i.unit_price for i in items) <= LIMITS.max_order_total
         assert all(1 <= i.quantity <= 99 for i in items)
 
 
@@ -114,3 +115,10 @@ def test_timeline_sentences_are_specific() -> None:
 def test_a_cursor_that_is_not_ours_is_refused() -> None:
     assert parse_cursor("nonsense") is None
     assert parse_cursor("") is None
+
+
+def test_the_limits_are_the_settings_of_the_same_names() -> None:
+    settings = OrderSettings(max_order_total=500, max_gift_message=10, max_lines=2)
+    assert settings.limits == Limits(max_lines=2, max_order_total=500, max_gift_message=10)
+    token, url = settings.order_link("ord_1")
+    assert url.endswith(f"/v1/orders/ord_1?access_token={token}")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from services.order.domain import (
+from services.order.domain.order import (
+    AUTO_CONFIRM,
     ENDED,
     PAYMENT_WINDOW,
     REFUND_RANK,
@@ -86,6 +87,31 @@ def shipment_moved(order: Order, to: Stage, shipment: dict[str, Any], entry: Ent
     order.shipment = {**(order.shipment or {}), **shipment}
     order.advance(to)
     return Outcome(entries=[entry])
+
+
+def delivered(
+    order: Order, shipment: dict[str, Any], entry: Entry, confirm_at: datetime
+) -> Outcome:
+    """The parcel arrived: unless the order moved past delivered, it confirms itself at
+    `confirm_at` if the customer does not first."""
+    outcome = shipment_moved(order, Stage.DELIVERED, shipment, entry)
+    if order.stage is Stage.DELIVERED:
+        outcome.timers[AUTO_CONFIRM] = confirm_at
+    return outcome
+
+
+def refund_requested(
+    order: Order, request_id: str, flow: str, at: datetime, details: dict[str, Any]
+) -> Outcome:
+    """A refund was requested, or its flow changed: the parcel left before it stopped, so
+    the customer returns it (`refund_converted`)."""
+    known = order.refunds.get(request_id, {}).get("flow")
+    outcome = refund_step(order, request_id, "requested", at, "refund_requested", details)
+    if known is not None and known != flow:
+        order.refunds[request_id]["flow"] = flow
+        key = f"refund_converted:{request_id}"
+        outcome.entries = [Entry(key, at, "refund_converted", details)]
+    return outcome
 
 
 def refund_step(

@@ -164,19 +164,6 @@ class Order:
         return True
 
 
-def placed(order: Order) -> Outcome:
-    """The outcome of placing `order` (its OrderPlaced is built by the caller with the URL)."""
-    outcome = Outcome(entries=[Entry("placed", order.placed_at, "placed", _due(order))])
-    if order.payment_due_at is not None:
-        outcome.timers[PAYMENT_WINDOW] = order.payment_due_at
-    return outcome
-
-
-def _due(order: Order) -> dict[str, Any]:
-    due = order.payment_due_at
-    return {"payment_due_at": due.isoformat() if due else None, "method": order.payment_method}
-
-
 def end(order: Order, stage: Stage, reason: str, at: datetime, event: Event) -> Outcome:
     order.stage = stage
     order.ended_reason = reason

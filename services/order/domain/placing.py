@@ -7,11 +7,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import available_timezones
 
-from services.order.domain import Order, Stage
+from services.order.domain.order import PAYMENT_WINDOW, Entry, Order, Outcome, Stage
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
+from shared.contracts.events.order import OrderPlaced
 
 DEFAULT_TIME_ZONES = {Locale.ZH_CN: "Asia/Shanghai", Locale.ZH_TW: "Asia/Taipei", Locale.EN: "UTC"}
 
@@ -26,7 +28,7 @@ class Limits:
     max_lines: int = 50
     max_quantity: int = 99
     max_unit_price: int = 10_000_000
-    max_total: int = 100_000_000
+    max_order_total: int = 100_000_000
     max_gift_message: int = 200
 
 
@@ -40,6 +42,14 @@ class Item:
 
 
 Problem = tuple[str, str]  # (field, message)
+
+
+class KeyReused(Exception):
+    """An Idempotency-Key already placed another order (a request with other content)."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"the key placed {order_id}")
+        self.order_id = order_id
 
 
 def new_order_id() -> str:
@@ -87,8 +97,8 @@ def limit_problems(items: list[Item], gift_message: str | None, limits: Limits) 
             problems.append((f"items[{i}].quantity", f"must be 1 to {limits.max_quantity}"))
         if not 1 <= item.unit_price <= limits.max_unit_price:
             problems.append((f"items[{i}].unit_price", f"must be 1 to {limits.max_unit_price}"))
-    if not problems and total_of(items) > limits.max_total:
-        problems.append(("items", f"the order total may not exceed {limits.max_total}"))
+    if not problems and total_of(items) > limits.max_order_total:
+        problems.append(("items", f"the order total may not exceed {limits.max_order_total}"))
     if gift_message is not None and len(gift_message) > limits.max_gift_message:
         problems.append(("gift_message", f"at most {limits.max_gift_message} characters"))
     return problems
@@ -141,3 +151,37 @@ def new_order(
         payment_due_at=None if cod else now + payment_window,
         gift_message=gift_message,
     )
+
+
+def placed(order: Order, order_url: str) -> Outcome:
+    """The outcome of placing `order`: its first timeline entry, its payment window (none
+    for cash on delivery) and OrderPlaced with the link customer messages carry."""
+    due = order.payment_due_at
+    details: dict[str, Any] = {"payment_due_at": due.isoformat() if due else None}
+    details["method"] = order.payment_method
+    outcome = Outcome(
+        events=[_order_placed(order, order_url)],
+        entries=[Entry("placed", order.placed_at, "placed", details)],
+    )
+    if due is not None:
+        outcome.timers[PAYMENT_WINDOW] = due
+    return outcome
+
+
+# OrderPlaced tells these facts of the order under the same names (and its total as Money).
+_PLACED_FIELDS = (
+    "customer_id",
+    "lines",
+    "contact",
+    "address",
+    "locale",
+    "time_zone",
+    "payment_method",
+    "payment_due_at",
+    "gift_message",
+)
+
+
+def _order_placed(order: Order, order_url: str) -> OrderPlaced:
+    facts = {name: getattr(order, name) for name in _PLACED_FIELDS}
+    return OrderPlaced(**facts, total=order.money(order.total), order_url=order_url)
