@@ -2,25 +2,21 @@
 
 from pathlib import Path
 
+from services.returns.deps import Deps, make_deps
 from services.returns.handlers import HANDLERS, TIMERS
 from services.returns.settings import ReturnsSettings
 from services.returns.views import router
-from services.returns.workflow import Deps
 from shared.runtime import ServiceDefinition
 
 NAME = "returns"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def build(settings: ReturnsSettings | None = None, deps: Deps | None = None) -> ServiceDefinition:
-    """The returns service; it has no outside adapters, only the policy read from settings."""
+def build(
+    settings: ReturnsSettings | None = None, deps: Deps | None = None
+) -> ServiceDefinition[Deps]:
     settings = settings or ReturnsSettings()
+    deps = deps or make_deps(settings)
     return ServiceDefinition(
-        name=NAME,
-        settings=settings,
-        migrations_dir=MIGRATIONS,
-        handlers=HANDLERS,
-        timers=TIMERS,
-        routers=[router],
-        deps=deps or Deps(policy=settings.policy()),
+        NAME, settings, MIGRATIONS, deps, handlers=HANDLERS, timers=TIMERS, routers=[router]
     )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from services.returns.domain import OPEN_STATUSES, Decision, Holdings, Line, OrderView, Reason
+from services.returns.domain.records import (
+    OPEN_STATUSES,
+    Audit,
+    Holdings,
+    Line,
+    OrderView,
+    Reason,
+    RefundRequest,
+)
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.payment import RefundPaid
 
@@ -18,35 +24,6 @@ _ORDER = "SELECT * FROM orders WHERE order_id = $1"
 _ORDER_LOCKED = _ORDER + " FOR UPDATE"
 _REQUEST = "SELECT * FROM refund_requests WHERE id = $1"
 _REQUEST_LOCKED = _REQUEST + " FOR UPDATE"
-
-
-@dataclass(frozen=True)
-class RefundRequest:
-    id: str
-    order_id: str
-    flow: str
-    reason: str
-    status: str
-    amount: int
-    currency: str
-    lines: tuple[LineQuantity, ...]
-    return_shipping_paid_by: str | None
-    evidence_urls: tuple[str, ...]
-    return_courier: str | None
-    return_tracking_number: str | None
-    rejection_reason: str | None
-    requested_by: str
-    rule_due_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class Step:
-    actor: str
-    action: str
-    at: datetime
-    details: dict[str, Any]
 
 
 # -- the order read model -------------------------------------------------------------
@@ -155,43 +132,37 @@ async def record_refund(conn: asyncpg.Connection, order_id: str, refund: RefundP
 
 
 async def insert_request(
-    conn: asyncpg.Connection,
-    *,
-    request_id: str,
-    order_id: str,
-    idempotency_key: str | None,
-    decision: Decision,
-    evidence_urls: list[str],
-    requested_by: str,
-    now: datetime,
+    conn: asyncpg.Connection, request: RefundRequest, idempotency_key: str | None
 ) -> bool:
-    """Inserts a request and its lines; False when the idempotency key was used before."""
+    """Inserts a new request and its lines; False when the idempotency key was used before."""
     inserted = await conn.fetchval(
         """INSERT INTO refund_requests (id, order_id, idempotency_key, flow, reason, status,
                amount, currency, lines, return_shipping_paid_by, evidence_urls, requested_by,
                rule_due_at, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7, $8, $9, $10, $11, $12, $13, $13)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
            ON CONFLICT (order_id, idempotency_key) DO NOTHING RETURNING true""",
-        request_id,
-        order_id,
+        request.id,
+        request.order_id,
         idempotency_key,
-        decision.flow.value,
-        decision.reason,
-        decision.amount,
-        decision.currency,
-        [line.model_dump() for line in decision.lines],
-        decision.return_shipping_paid_by,
-        evidence_urls,
-        requested_by,
-        decision.rule_due_at,
-        now,
+        request.flow,
+        request.reason,
+        request.status,
+        request.amount,
+        request.currency,
+        [line.model_dump() for line in request.lines],
+        request.return_shipping_paid_by,
+        list(request.evidence_urls),
+        request.requested_by,
+        request.rule_due_at,
+        request.created_at,
+        request.updated_at,
     )
     if not inserted:
         return False
     await conn.executemany(
         """INSERT INTO refund_request_lines (request_id, order_id, line_id, sku, quantity)
            VALUES ($1, $2, $3, $4, $5)""",
-        [(request_id, order_id, ln.line_id, ln.sku, ln.quantity) for ln in decision.lines],
+        [(request.id, request.order_id, ln.line_id, ln.sku, ln.quantity) for ln in request.lines],
     )
     return True
 
@@ -221,69 +192,44 @@ async def find_return(
     return _one(await conn.fetchrow(sql, order_id, tracking_number))
 
 
-async def update_request(
-    conn: asyncpg.Connection,
-    request_id: str,
-    *,
-    status: str,
-    now: datetime,
-    flow: str | None = None,
-    return_courier: str | None = None,
-    return_tracking_number: str | None = None,
-    rejection_reason: str | None = None,
-    return_shipping_paid_by: str | None = None,
-) -> None:
-    """Moves a request on; a request that is no longer open frees its lines."""
+async def save_request(conn: asyncpg.Connection, request: RefundRequest) -> None:
+    """Saves how a request moved on; a request that is no longer open frees its lines."""
     await conn.execute(
-        """UPDATE refund_requests SET status = $2, updated_at = $3,
-               flow = COALESCE($4, flow),
-               return_courier = COALESCE($5, return_courier),
-               return_tracking_number = COALESCE($6, return_tracking_number),
-               rejection_reason = COALESCE($7, rejection_reason),
-               return_shipping_paid_by = COALESCE($8, return_shipping_paid_by)
+        """UPDATE refund_requests SET status = $2, updated_at = $3, flow = $4,
+               return_courier = $5, return_tracking_number = $6, rejection_reason = $7,
+               return_shipping_paid_by = $8
            WHERE id = $1""",
-        request_id,
-        status,
-        now,
-        flow,
-        return_courier,
-        return_tracking_number,
-        rejection_reason,
-        return_shipping_paid_by,
+        request.id,
+        request.status,
+        request.updated_at,
+        request.flow,
+        request.return_courier,
+        request.return_tracking_number,
+        request.rejection_reason,
+        request.return_shipping_paid_by,
     )
-    if status not in _OPEN:
+    if request.status not in _OPEN:
         await conn.execute(
-            "UPDATE refund_request_lines SET open = false WHERE request_id = $1", request_id
+            "UPDATE refund_request_lines SET open = false WHERE request_id = $1", request.id
         )
 
 
-async def add_step(
-    conn: asyncpg.Connection,
-    request_id: str,
-    *,
-    actor: str,
-    action: str,
-    at: datetime,
-    details: dict[str, Any] | None = None,
-) -> None:
-    await conn.execute(
+async def add_audits(conn: asyncpg.Connection, request_id: str, audits: list[Audit]) -> None:
+    """Appends steps to a request's audit trail, in order."""
+    await conn.executemany(
         """INSERT INTO refund_request_steps (request_id, actor, action, at, details)
            VALUES ($1, $2, $3, $4, $5)""",
-        request_id,
-        actor,
-        action,
-        at,
-        details or {},
+        [(request_id, a.actor, a.action, a.at, a.details) for a in audits],
     )
 
 
-async def steps(conn: asyncpg.Connection, request_id: str) -> list[Step]:
+async def audit_trail(conn: asyncpg.Connection, request_id: str) -> list[Audit]:
     rows = await conn.fetch(
         """SELECT actor, action, at, details FROM refund_request_steps
            WHERE request_id = $1 ORDER BY id""",
         request_id,
     )
-    return [Step(r["actor"], r["action"], r["at"], r["details"]) for r in rows]
+    return [Audit(r["actor"], r["action"], r["at"], r["details"]) for r in rows]
 
 
 def _one(row: asyncpg.Record | None) -> RefundRequest | None:

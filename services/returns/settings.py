@@ -5,7 +5,7 @@ from datetime import timedelta
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.returns.domain import Policy
+from services.returns.domain.records import Policy
 from shared.settings import ServiceSettings
 
 

@@ -8,8 +8,9 @@ commit together, and a refused command writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Annotated, Any
 
 import asyncpg
@@ -18,21 +19,12 @@ from fastapi.responses import JSONResponse
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from services.returns import repository as repo
-from services.returns import workflow
-from services.returns.domain import (
-    UNDECIDED,
-    Ask,
-    Reason,
-    Refused,
-    Status,
-    conflict,
-    decide,
-    require_return,
-    require_status,
-)
-from services.returns.repository import RefundRequest
-from services.returns.settings import ReturnsSettings
-from shared.contracts.events.returns import Actor, RefundFlow
+from services.returns import steps
+from services.returns.deps import Deps
+from services.returns.domain import transitions
+from services.returns.domain.eligibility import Ask
+from services.returns.domain.records import Reason, RefundRequest, Refused
+from shared.contracts.events.returns import Actor
 from shared.http import (
     BIGINT_MAX,
     INT_MAX,
@@ -46,10 +38,10 @@ from shared.http import (
     Unprocessable,
     bearer_token,
     order_access,
-    require_key,
+    require_role,
+    service_of,
 )
 from shared.openapi import errors
-from shared.runtime import Runtime
 from shared.unit import Unit
 
 router = APIRouter(prefix="/v1", tags=["returns"])
@@ -91,16 +83,6 @@ class ApproveBody(Body_):
     note: StorableText | None = Field(default=None, max_length=500)
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def _settings(request: Request) -> ReturnsSettings:
-    settings: ReturnsSettings = _runtime(request).settings  # type: ignore[assignment]
-    return settings
-
-
 async def order_actor(request: Request, order_id: str) -> Actor:
     """The customer (the order's token, or the shop on their behalf) or operations."""
     access = order_access(request, order_id)
@@ -111,7 +93,7 @@ async def request_actor(request: Request, request_id: str) -> Actor:
     """Who acts on a request: the key or token must open the request's order."""
     if bearer_token(request) is None:
         raise Unauthorized("unauthorized", "an Authorization: Bearer token is required")
-    async with _runtime(request).db.acquire() as conn:
+    async with service_of(request, Deps).db.acquire() as conn:
         found = await repo.get_request(conn, request_id)
     if found is None:
         raise NotFound("refund_request_not_found", f"no refund request {request_id}")
@@ -119,7 +101,7 @@ async def request_actor(request: Request, request_id: str) -> Actor:
 
 
 async def operations(request: Request) -> Actor:
-    require_key(request, _settings(request).ops_api_key)
+    require_role(request, "ops")
     return "operations"
 
 
@@ -129,11 +111,11 @@ Operations = Annotated[Actor, Depends(operations)]
 
 
 @asynccontextmanager
-async def command(request: Request) -> AsyncIterator[Unit]:
+async def command(request: Request) -> AsyncIterator[Unit[Deps]]:
     """One unit for an HTTP command; the rules' refusals become HTTP errors."""
-    runtime = _runtime(request)
+    service = service_of(request, Deps)
     try:
-        async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
+        async with service.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
             yield unit
     except Refused as refused:
         raise _api_error(refused) from refused
@@ -159,27 +141,20 @@ async def request_refund(
     amount, currency = (body.amount.amount, body.amount.currency) if body.amount else (None, None)
     ask = Ask(body.reason, lines, amount, currency)
     async with command(request) as unit:
-        order = await repo.load_order(unit.conn, order_id, lock=True)
-        if idempotency_key and (
-            same := await repo.find_by_key(unit.conn, order_id, idempotency_key)
-        ):
-            return await _respond(unit.conn, same, status=200)
-        held = await repo.holdings(unit.conn, order_id)
-        decision = decide(order, ask, held, workflow.policy_of(unit), unit.now)
-        created = await workflow.open_request(
+        found, created = await steps.request_refund(
             unit,
             order_id,
-            decision,
+            ask,
             actor=actor,
             idempotency_key=idempotency_key,
             evidence_urls=[str(url) for url in body.evidence_urls],
         )
-        return await _respond(unit.conn, created, status=201)
+        return await _respond(unit.conn, found, status=201 if created else 200)
 
 
 @router.get("/orders/{order_id}/refund-requests", responses=_READS)
 async def list_refund_requests(order_id: PathId, request: Request, _: OrderActor) -> dict[str, Any]:
-    async with _runtime(request).db.acquire() as conn:
+    async with service_of(request, Deps).db.acquire() as conn:
         found = await repo.list_requests(conn, order_id)
         return {"order_id": order_id, "refund_requests": [await _view(conn, r) for r in found]}
 
@@ -188,7 +163,7 @@ async def list_refund_requests(order_id: PathId, request: Request, _: OrderActor
 async def get_refund_request(
     request_id: PathId, request: Request, _: RequestActor
 ) -> dict[str, Any]:
-    async with _runtime(request).db.acquire() as conn:
+    async with service_of(request, Deps).db.acquire() as conn:
         found = await repo.get_request(conn, request_id)
         assert found is not None
         return await _view(conn, found)
@@ -198,19 +173,13 @@ async def get_refund_request(
 async def report_return_shipment(
     request_id: PathId, body: ReturnShipmentBody, request: Request, actor: RequestActor
 ) -> JSONResponse:
-    async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
-        require_return(found.flow, found.status, "report a return parcel")
-        if found.status == Status.RETURN_SHIPPED and (
-            found.return_courier,
-            found.return_tracking_number,
-        ) == (body.courier, body.tracking_number):
-            return found  # the same report again
-        require_status(found.status, (Status.REQUESTED,), "report a return parcel for")
-        return await workflow.ship_return(
-            unit, found, actor=actor, courier=body.courier, tracking_number=body.tracking_number
-        )
-
-    return await _act(request, request_id, step)
+    report = partial(
+        transitions.report_return,
+        actor=actor,
+        courier=body.courier,
+        tracking_number=body.tracking_number,
+    )
+    return await _act(request, request_id, report)
 
 
 @router.post("/refund-requests/{request_id}/approve", responses=_REFUSALS)
@@ -220,60 +189,32 @@ async def approve_refund(
     actor: Operations,
     body: Annotated[ApproveBody | None, Body()] = None,
 ) -> JSONResponse:
-    async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
-        require_status(found.status, UNDECIDED, "approve")
-        _not_awaiting_stop(found)
-        details: dict[str, Any] = {"note": body.note} if body and body.note else {}
-        if found.flow == "with_return":
-            details["return_waived"] = True
-            return await workflow.approve(
-                unit, found, actor=actor, flow=RefundFlow.NO_RETURN, details=details
-            )
-        return await workflow.approve(unit, found, actor=actor, details=details)
-
-    return await _act(request, request_id, step)
+    note = body.note if body else None
+    return await _act(request, request_id, partial(transitions.approve, actor=actor, note=note))
 
 
 @router.post("/refund-requests/{request_id}/reject", responses=_REFUSALS)
 async def reject_refund(
     request_id: PathId, body: RejectBody, request: Request, actor: Operations
 ) -> JSONResponse:
-    async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
-        require_status(found.status, UNDECIDED, "reject")
-        _not_awaiting_stop(found)
-        return await workflow.reject(unit, found, actor=actor, reason=body.reason)
-
-    return await _act(request, request_id, step)
+    rejected = partial(transitions.reject, actor=actor, reason=body.reason)
+    return await _act(request, request_id, rejected)
 
 
 @router.post("/refund-requests/{request_id}/return-received", responses=_REFUSALS)
 async def record_return_received(
     request_id: PathId, request: Request, actor: Operations
 ) -> JSONResponse:
-    async def step(unit: Unit, found: RefundRequest) -> RefundRequest:
-        require_return(found.flow, found.status, "receive a return")
-        require_status(found.status, UNDECIDED, "receive the return of")
-        return await workflow.receive_return(unit, found, actor=actor)
-
-    return await _act(request, request_id, step)
+    received = partial(transitions.receive_return, actor=actor)
+    return await _act(request, request_id, received)
 
 
-Step = Callable[[Unit, RefundRequest], Awaitable[RefundRequest]]
-
-
-def _not_awaiting_stop(found: RefundRequest) -> None:
-    """A refund before shipping is decided by the shipment's stop, not by hand."""
-    if workflow.awaits_stop(found):
-        message = "a refund before shipping is decided once logistics answers the stop"
-        raise conflict("awaiting_shipment_stop", message, found.status)
-
-
-async def _act(request: Request, request_id: str, step: Step) -> JSONResponse:
+async def _act(request: Request, request_id: str, decide: steps.Move) -> JSONResponse:
     async with command(request) as unit:
-        found = await repo.get_request(unit.conn, request_id, lock=True)
-        if found is None:
+        outcome = await steps.move(unit, request_id, decide)
+        if outcome is None:
             raise NotFound("refund_request_not_found", f"no refund request {request_id}")
-        return await _respond(unit.conn, await step(unit, found), status=200)
+        return await _respond(unit.conn, outcome.request, status=200)
 
 
 async def _respond(conn: asyncpg.Connection, found: RefundRequest, *, status: int) -> JSONResponse:
@@ -281,7 +222,7 @@ async def _respond(conn: asyncpg.Connection, found: RefundRequest, *, status: in
 
 
 async def _view(conn: asyncpg.Connection, r: RefundRequest) -> dict[str, Any]:
-    trail = await repo.steps(conn, r.id)
+    trail = await repo.audit_trail(conn, r.id)
     return {
         "id": r.id,
         "order_id": r.order_id,

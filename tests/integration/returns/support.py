@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from services.returns import repository
-from services.returns.domain import OrderView
+from services.returns.domain.records import OrderView
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import OrderLine
 from shared.contracts.events.logistics import (

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.returns.domain import (
-    Ask,
+from services.returns.domain.eligibility import Ask, cancellation_refund, decide, rule_due_at
+from services.returns.domain.records import (
     Holdings,
     Line,
     OrderView,
@@ -15,12 +15,8 @@ from services.returns.domain import (
     Reason,
     Refused,
     Status,
-    cancellation_refund,
-    decide,
-    require_return,
-    require_status,
-    rule_due_at,
 )
+from services.returns.domain.transitions import require_return, require_status
 from shared.contracts.events.returns import RefundFlow
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -1,110 +1,27 @@
-"""The returns service's business rules: pure functions and values, no I/O.
-
-Three flows, chosen by where the order is: paid, not shipped (`before_shipping`,
-approved once logistics confirms the shipment stopped; when the parcel had already left,
-the request becomes one with a return); not arrived, or a price difference (`no_return`,
-by rule or operations); delivered (`with_return`, approved when the goods come back). A
-refund never exceeds what was paid minus what was refunded or is already asked for.
-"""
+"""What a new refund request gets: its flow, its lines and amount, and whether it is
+approved at once. A refund never exceeds what was paid minus what was refunded or is
+already asked for."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
-from typing import Literal
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
+from services.returns.domain.records import (
+    NOT_ARRIVED_REASONS,
+    QUALITY_REASONS,
+    Holdings,
+    Line,
+    OrderView,
+    Payer,
+    Policy,
+    Reason,
+    Refused,
+    conflict,
+    invalid,
+)
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.returns import Actor, RefundFlow
-
-
-class Reason(StrEnum):
-    CHANGED_MIND = "changed_mind"
-    NOT_RECEIVED = "not_received"
-    LOST = "lost"
-    DAMAGED = "damaged"
-    WRONG_ITEM = "wrong_item"
-    QUALITY_PROBLEM = "quality_problem"
-    PRICE_DROPPED = "price_dropped"
-
-
-QUALITY_REASONS = frozenset({Reason.DAMAGED, Reason.WRONG_ITEM, Reason.QUALITY_PROBLEM})
-NOT_ARRIVED_REASONS = frozenset({Reason.NOT_RECEIVED, Reason.LOST})
-
-
-class Status(StrEnum):
-    REQUESTED = "requested"
-    RETURN_SHIPPED = "return_shipped"
-    APPROVED = "approved"
-    REFUNDED = "refunded"
-    REJECTED = "rejected"
-    REFUND_FAILED = "refund_failed"
-
-
-OPEN_STATUSES = frozenset({Status.REQUESTED, Status.RETURN_SHIPPED, Status.APPROVED})
-UNDECIDED = (Status.REQUESTED, Status.RETURN_SHIPPED)
-Payer = Literal["customer", "shop"]
-
-
-@dataclass
-class Refused(Exception):
-    """A request the rules do not allow; `kind` says how the edge reports it."""
-
-    kind: Literal["not_found", "conflict", "unprocessable"]
-    code: str
-    message: str
-    field: str | None = None
-    state: str | None = None
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def invalid(code: str, message: str, field: str) -> Refused:
-    """A request the rules refuse (422), naming the field at fault."""
-    return Refused("unprocessable", code, message, field=field)
-
-
-def conflict(code: str, message: str, state: str) -> Refused:
-    return Refused("conflict", code, message, state=state)
-
-
-@dataclass(frozen=True)
-class Line:
-    line_id: str
-    sku: str
-    quantity: int
-    unit_price: int
-
-
-@dataclass(frozen=True)
-class OrderView:
-    """What returns knows of an order; any fact may still be missing."""
-
-    order_id: str
-    currency: str | None = None
-    lines: dict[str, Line] = field(default_factory=dict)
-    paid: int = 0
-    promised_ship_date: date | None = None
-    shipped_at: datetime | None = None
-    delivered_at: datetime | None = None
-    ended: str | None = None
-    auto_refund_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Holdings:
-    """What refunds and other requests already hold on an order."""
-
-    committed: int = 0  # refunded plus the amounts of open requests
-    open_lines: frozenset[str] = frozenset()
-    used_quantity: dict[str, int] = field(default_factory=dict)  # per line, live returns
-
-
-@dataclass(frozen=True)
-class Policy:
-    return_window: timedelta
-    not_received_after: timedelta
 
 
 @dataclass(frozen=True)
@@ -173,19 +90,6 @@ def cancellation_refund(order: OrderView, held: Holdings, reason: str) -> Decisi
     )
 
 
-def after_dispatch(reason: str) -> tuple[RefundFlow, Payer]:
-    """A refund before shipping whose parcel had already left: the goods come back first
-    (refused at the door or sent back), postage as for any return."""
-    payer: Payer = "shop" if reason in QUALITY_REASONS else "customer"
-    return RefundFlow.WITH_RETURN, payer
-
-
-def approver(requested_by: str) -> Actor:
-    """Who approves a refund before shipping once its shipment stopped: the system for the
-    refunds it opened itself (cancelled paid orders), the rule for a customer's request."""
-    return "system" if requested_by == "system" else "rule"
-
-
 def rule_due_at(order: OrderView, policy: Policy) -> datetime | None:
     """When a not-arrived parcel is refunded by rule: some time after the later of the
     promised ship date (start of day, UTC) and the actual shipping."""
@@ -198,16 +102,6 @@ def rule_due_at(order: OrderView, policy: Policy) -> datetime | None:
 def rule_allows(order: OrderView, policy: Policy, now: datetime) -> bool:
     due = rule_due_at(order, policy)
     return order.delivered_at is None and due is not None and now >= due
-
-
-def require_status(current: str, allowed: tuple[Status, ...], action: str) -> None:
-    if current not in allowed:
-        raise conflict("wrong_state", f"cannot {action} a request that is {current}", current)
-
-
-def require_return(flow: str, status: str, action: str) -> None:
-    if flow != RefundFlow.WITH_RETURN:
-        raise conflict("no_return_needed", f"cannot {action}: this refund needs no return", status)
 
 
 def _refundable(order: OrderView | None) -> OrderView:
