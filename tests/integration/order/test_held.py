@@ -11,8 +11,8 @@ from services.order.domain import placing
 from services.order.handlers import HANDLERS
 from shared.contracts.events.common import Address, Contact, Locale, PaymentMethod
 from shared.runtime import Runtime
-from tests.integration.order.support import get, kinds, tell
-from tests.integration.order.test_lifecycle import succeeded
+from tests.integration.order.support import get, kinds, succeeded
+from tests.support.events import send_all
 from tests.support.polling import eventually
 
 
@@ -29,7 +29,7 @@ async def test_a_payment_before_its_order_is_applied_when_the_order_is_placed(
     service: Runtime,
 ) -> None:
     order_id = f"ord_{uuid.uuid4().hex[:24]}"
-    await tell(service, order_id, succeeded("early"))
+    await send_all(service, order_id, succeeded("early"))
     held = await eventually(lambda: held_types(service, order_id), what="the payment held")
     assert held == ["PaymentSucceeded"]
 

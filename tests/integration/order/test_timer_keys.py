@@ -7,15 +7,15 @@ import uuid
 
 from shared import timers
 from shared.runtime import Runtime
-from tests.integration.order.support import kinds, now, place, tell, until
-from tests.integration.order.test_lifecycle import delivered, succeeded
+from tests.integration.order.support import delivered, kinds, place, succeeded, until
+from tests.support.events import now, send_all
 
 
 async def test_an_auto_confirm_timer_under_an_old_key_still_completes_its_order(
     service: Runtime,
 ) -> None:
     order_id = (await place(service))["order_id"]
-    await tell(service, order_id, succeeded("a1"), delivered(f"shp_{uuid.uuid4().hex[:8]}"))
+    await send_all(service, order_id, succeeded("a1"), delivered(f"shp_{uuid.uuid4().hex[:8]}"))
     await until(service, order_id, lambda o: o["status"] == "delivered")
     async with service.db.acquire() as conn:
         await timers.schedule(conn, "auto_confirm", f"{order_id}/1", now(), {})

@@ -11,19 +11,15 @@ from shared.runtime import Runtime
 from tests.integration.returns.support import (
     PAID,
     ask,
-    new_order_id,
-    now,
     order_view,
-    paid,
     placed,
-    published,
     reserved,
-    send,
     shipped,
-    until_handled,
     until_order,
-    wait_published,
 )
+from tests.support import events
+from tests.support.db import until_handled
+from tests.support.events import new_order_id, now, payloads, seen, send
 from tests.support.kafka import TopicTail
 
 
@@ -42,7 +38,7 @@ async def test_facts_before_the_order_is_placed_wait_for_it_then_all_count(
     shipped_at = now() - timedelta(days=1)
     promised = date.today() - timedelta(days=2)
     early = [
-        await send(returns, paid(), order_id),
+        await send(returns, events.paid(PAID), order_id),
         await send(returns, reserved(promised), order_id),
         await send(returns, shipped(shipped_at), order_id),
     ]
@@ -69,13 +65,16 @@ async def test_a_paid_order_cancelled_before_it_is_known_is_refunded_line_by_lin
     cancel = OrderCancellationRequested(
         reason="changed_mind", paid=Money(amount=PAID, currency="CNY")
     )
-    early = [await send(returns, paid(), order_id), await send(returns, cancel, order_id)]
+    early = [
+        await send(returns, events.paid(PAID), order_id),
+        await send(returns, cancel, order_id),
+    ]
     await until_handled(returns, *early)
-    assert not published(tail, order_id, "RefundRequested"), "the order's lines are unknown"
+    assert not seen(tail, order_id, "RefundRequested"), "the order's lines are unknown"
 
     await send(returns, placed(), order_id)
 
-    [requested] = await wait_published(tail, order_id, "RefundRequested")
+    [requested] = await payloads(tail, order_id, "RefundRequested")
     assert (requested["actor"], requested["flow"], requested["amount"]["amount"]) == (
         "system",
         "before_shipping",
