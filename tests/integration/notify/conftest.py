@@ -11,8 +11,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from deploy.local.ports import free_ports
+from deploy.local.sinks import Sinks
 from services.notify.settings import NotifySettings
-from services.notify.sinks import Sinks
 from shared.contracts.envelope import Envelope, Event, Money
 from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
 from shared.contracts.events.order import OrderPlaced

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from deploy.local.sinks import Sinks
 from services.notify.app import build
-from services.notify.sinks import Sinks
 from shared.contracts.events.logistics import ShipmentShipped
 from tests.integration.notify.conftest import (
     fresh_group,

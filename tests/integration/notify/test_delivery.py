@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
+from deploy.local.sinks import FailRule
 from services.notify.app import build
-from services.notify.sinks import FailRule
 from shared.contracts.events.logistics import ShipmentShipped
 from tests.integration.notify.conftest import (
     OPS_KEY,

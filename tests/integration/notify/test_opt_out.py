@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
+from deploy.local.sinks import Sinks
+from services.notify import optout
 from services.notify.app import build
-from services.notify.sinks import Sinks
 from shared import signing
 from shared.contracts.events.logistics import ShipmentShipped
 from tests.integration.notify.conftest import (
@@ -111,8 +112,7 @@ async def test_a_forged_or_broken_unsubscribe_token_and_an_unsigned_sms_are_refu
 ) -> None:
     settings = notify_settings(infra, database, sinks)
     async with running(build(settings), group=await fresh_group(infra.bootstrap)) as runtime:
-        deps = runtime.definition.deps
-        good = deps.unsubscribe_url("li@example.com", "en", datetime.now(UTC))
+        good = optout.unsubscribe_link(settings, "li@example.com", "en", datetime.now(UTC))
         forged = good[:-4] + ("0000" if not good.endswith("0000") else "1111")
         url = f"{base_url(runtime)}/v1/unsubscribe"
         async with httpx.AsyncClient(timeout=10) as http:
