@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.contracts.envelope import Event
 from shared.contracts.events.common import Address, Contact
 from shared.contracts.events.notify import NotificationFailed, NotificationSent
 from shared.contracts.events.order import OrderPlaced
@@ -85,11 +86,14 @@ class OrderRecord:
 
 @dataclass(frozen=True)
 class Source:
-    """What a message answers: the event (or reminder) that caused it."""
+    """What a message answers: the event (or reminder) that caused it, what that said, and
+    the wording variant a reminder uses."""
 
     id: str
     type: str
     correlation_id: str | None
+    event: Event | dict[str, Any] | None = None
+    variant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -335,25 +339,17 @@ def masked_address(address: Address, locale: str) -> str:
 # Opting out by contact: a guest has no customer id, only the phone or email the order gave.
 
 
+def _about(message: Mapping[str, Any]) -> dict[str, Any]:
+    """What a notification event says of the message it is about."""
+    fields = ("template", "channel", "locale", "source_event_id")
+    return {"notification_id": message["id"], **{f: message[f] for f in fields}}
+
+
 def sent_event(message: Mapping[str, Any]) -> NotificationSent:
     """The fact that a recorded message reached its channel."""
-    return NotificationSent(
-        notification_id=message["id"],
-        template=message["template"],
-        channel=message["channel"],
-        locale=message["locale"],
-        source_event_id=message["source_event_id"],
-        variant=message["variant"],
-    )
+    return NotificationSent(**_about(message), variant=message["variant"])
 
 
 def failed_event(message: Mapping[str, Any], error: str) -> NotificationFailed:
     """The fact that a recorded message will not go: refused for good, or out of attempts."""
-    return NotificationFailed(
-        notification_id=message["id"],
-        template=message["template"],
-        channel=message["channel"],
-        locale=message["locale"],
-        source_event_id=message["source_event_id"],
-        error=error[:500],
-    )
+    return NotificationFailed(**_about(message), error=error[:500])

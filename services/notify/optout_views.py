@@ -26,6 +26,12 @@ from shared.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["notify"])
 
+# Both answers to an unsubscribe link: a page, or a 400 for a link that is not valid.
+LINK_ROUTE: dict[str, Any] = {
+    "response_class": HTMLResponse,
+    "responses": errors(400, s400="the link is forged, broken or expired"),
+}
+
 Token = Annotated[str, Query(min_length=10, max_length=1000, description="the link's token")]
 
 # Per locale: the title, the question, the button, the answer once done.
@@ -91,11 +97,7 @@ def _page(locale: str, heading: str, text: str, form: str = "") -> HTMLResponse:
     )
 
 
-@router.get(
-    "/unsubscribe",
-    response_class=HTMLResponse,
-    responses=errors(400, s400="the link is forged, broken or expired"),
-)
+@router.get("/unsubscribe", **LINK_ROUTE)
 async def unsubscribe_page(request: Request, token: Token) -> HTMLResponse:
     """The page an unsubscribe link opens: asks to confirm (a link preview must not opt out)."""
     who, contact = _subscriber(request, token)
@@ -107,11 +109,7 @@ async def unsubscribe_page(request: Request, token: Token) -> HTMLResponse:
     return _page(who.locale, heading, ask.format(contact=contact), form)
 
 
-@router.post(
-    "/unsubscribe",
-    response_class=HTMLResponse,
-    responses=errors(400, s400="the link is forged, broken or expired"),
-)
+@router.post("/unsubscribe", **LINK_ROUTE)
 async def unsubscribe(request: Request, token: Token) -> HTMLResponse:
     """Opts the link's contact out of non-essential messages; a repeat changes nothing."""
     who, contact = _subscriber(request, token)

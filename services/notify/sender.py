@@ -72,13 +72,9 @@ async def send_due(runtime: Runtime[Deps]) -> int:
 
 async def deliver(deps: Deps, row: dict[str, Any]) -> ChannelError | None:
     """Sends one message; None when the channel took it, else why not."""
+    about = {k: row[k] for k in ("order_id", "correlation_id", "source_event_id")}
     with structlog.contextvars.bound_contextvars(
-        notification_id=row["id"],
-        order_id=row["order_id"],
-        correlation_id=row["correlation_id"],
-        source_event_id=row["source_event_id"],
-        template=row["template"],
-        channel=row["channel"],
+        notification_id=row["id"], **about, template=row["template"], channel=row["channel"]
     ):
         delivery = Delivery(
             message_id=row["id"],

@@ -23,7 +23,6 @@ from services.notify.deps import Deps
 from services.notify.domain import REMINDER, NewMessage, OrderRecord, Outcome, Source
 from shared import held
 from shared.consumer import Incoming
-from shared.contracts.envelope import Event
 from shared.logging import get_logger, mask_text
 from shared.timers import Timer
 from shared.unit import Unit
@@ -33,7 +32,7 @@ log = get_logger(__name__)
 
 def source_of(msg: Incoming[Any]) -> Source:
     e = msg.envelope
-    return Source(str(e.event_id), e.type, e.correlation_id)
+    return Source(str(e.event_id), e.type, e.correlation_id, msg.payload)
 
 
 def new_message_id() -> str:
@@ -56,7 +55,7 @@ async def introduce(unit: Unit[Deps], msg: Incoming[Any]) -> bool:
     found = await repository.load_order(unit.conn, msg.order_id)
     assert found is not None
     outcome = domain.placed(found, unit.deps.schedule, unit.now)
-    await record(unit, found, outcome, source_of(msg), msg.payload)
+    await record(unit, found, outcome, source_of(msg))
     return True
 
 
@@ -67,7 +66,7 @@ async def react(
     held (shared.held) and handled once its OrderPlaced arrives."""
     found = await held.known_or_held(unit, msg, repository.load_order)
     if found is not None:
-        await record(unit, found, decide(found), source_of(msg), msg.payload)
+        await record(unit, found, decide(found), source_of(msg))
 
 
 async def remind(unit: Unit[Deps], timer: Timer) -> None:
@@ -93,21 +92,18 @@ async def remind(unit: Unit[Deps], timer: Timer) -> None:
     if not decision.send:
         return
     number = await repository.count_reminder(unit.conn, found.order_id)
-    source = Source(f"reminder:{found.order_id}:{number}", "PaymentReminderDue", None)
+    source = Source(
+        f"reminder:{found.order_id}:{number}",
+        "PaymentReminderDue",
+        None,
+        {"variant": found.variant, "number": number},
+        variant=found.variant,
+    )
     outcome = Outcome(tell=REMINDER, next_reminder=deps.schedule.next_for(found, number, unit.now))
-    event = {"variant": found.variant, "number": number}
-    await record(unit, found, outcome, source, event, variant=found.variant)
+    await record(unit, found, outcome, source)
 
 
-async def record(
-    unit: Unit[Deps],
-    order: OrderRecord,
-    outcome: Outcome,
-    source: Source,
-    event: Event | dict[str, Any] | None,
-    *,
-    variant: str | None = None,
-) -> None:
+async def record(unit: Unit[Deps], order: OrderRecord, outcome: Outcome, source: Source) -> None:
     """Saves what was decided, once: state, stopped reminders, messages, the next reminder."""
     if outcome.paid_at is not None:
         converted = await repository.mark_paid(unit.conn, order.order_id, outcome.paid_at)
@@ -120,21 +116,13 @@ async def record(
             await unit.cancel_timer(REMINDER, f"{order.order_id}:{number}:morning")
         await repository.cancel_pending(unit.conn, order.order_id, REMINDER)
     if outcome.tell is not None:
-        await tell(unit, order, outcome.tell, source, event, variant=variant)
+        await tell(unit, order, outcome.tell, source)
     if (due := outcome.next_reminder) is not None:
         payload = {"order_id": order.order_id, "number": due.number}
         await unit.schedule(REMINDER, f"{order.order_id}:{due.number}", due.at, payload)
 
 
-async def tell(
-    unit: Unit[Deps],
-    order: OrderRecord,
-    template: str,
-    source: Source,
-    event: Event | dict[str, Any] | None,
-    *,
-    variant: str | None = None,
-) -> int:
+async def tell(unit: Unit[Deps], order: OrderRecord, template: str, source: Source) -> int:
     """Records `template` for every channel this customer gets; returns how many were new
     (zero for a redelivered or replayed event: the messages exist already)."""
     deps = unit.deps
@@ -146,7 +134,7 @@ async def tell(
         return 0
     tz = zone_of(deps, order)
     values = content.context(
-        template, order.order_id, placed, event, shop_name=deps.settings.shop_name, tz=tz
+        template, order.order_id, placed, source.event, shop_name=deps.settings.shop_name, tz=tz
     )
     send_after = domain.send_after(template, unit.now, tz, deps.quiet)
     locale = placed.locale.value
@@ -180,7 +168,7 @@ async def tell(
                 subject=rendered.subject,
                 body_text=rendered.text,
                 body_html=rendered.html,
-                variant=variant,
+                variant=source.variant,
                 correlation_id=source.correlation_id,
                 send_after=send_after,
                 status="skipped" if reason else "pending",
