@@ -59,6 +59,10 @@ def telling(template: str) -> Handler:
     return on_event
 
 
+# the renamed event and its retired v1 (still on the topic) share one handler
+on_out_for_delivery = telling("out_for_delivery")
+
+
 async def on_payment_reminder_due(unit: Unit[Deps], timer: Timer) -> None:
     await steps.remind(unit, timer)
 
@@ -73,8 +77,8 @@ HANDLERS: Handlers = {
     pm.RefundPaid: telling("refund_paid"),
     lg.ShipmentShipped: telling("shipped"),
     lg.ShipmentDelayed: telling("shipment_delayed"),
-    lg.ShipmentWentOutForDelivery: telling("out_for_delivery"),
-    lg.ShipmentOutForDelivery: telling("out_for_delivery"),  # retired v1, still on the topic
+    lg.ShipmentWentOutForDelivery: on_out_for_delivery,
+    lg.ShipmentOutForDelivery: on_out_for_delivery,  # retired v1, still on the topic
     lg.ShipmentDelivered: telling("delivered"),
     rt.RefundRequested: on_refund_requested,
     rt.RefundApproved: telling("refund_approved"),
