@@ -11,6 +11,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
+# The development sinks the compose stack runs (deploy/local/sinks.py).
+COPY deploy ./deploy
 RUN pip install . \
     && useradd --system --uid 10001 --create-home --home-dir /var/lib/fulfil fulfil
 

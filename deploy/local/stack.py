@@ -35,7 +35,7 @@ from deploy.local.postgres import PostgresCluster, ensure_installed
 SERVICES = ("order", "payment", "logistics", "notify", "returns")
 # The notify sinks: a real SMTP server and an HTTP SMS gateway that keep what they receive.
 SINKS = "sinks"
-MODULES = {**{name: f"services.{name}" for name in SERVICES}, SINKS: "services.notify.sinks"}
+MODULES = {**{name: f"services.{name}" for name in SERVICES}, SINKS: "deploy.local.sinks"}
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = REPO / ".local"
 

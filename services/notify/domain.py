@@ -8,13 +8,16 @@ gets. Times are passed in; nothing here reads a clock.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.contracts.envelope import Event
 from shared.contracts.events.common import Address, Contact
+from shared.contracts.events.notify import NotificationFailed, NotificationSent
+from shared.contracts.events.order import OrderPlaced
 
 CHANNELS = ("email", "sms")
 LOCALES = ("zh-CN", "zh-TW", "en")
@@ -67,6 +70,93 @@ class Preferences:
     email: bool = True
     sms: bool = True
     marketing_opt_out: bool = False
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """What notify knows of an order: its OrderPlaced and where its payment stands."""
+
+    order_id: str
+    placed: OrderPlaced
+    placed_at: datetime
+    state: str
+    variant: str
+    reminders: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a message answers: the event (or reminder) that caused it, what that said, and
+    the wording variant a reminder uses."""
+
+    id: str
+    type: str
+    correlation_id: str | None
+    event: Event | dict[str, Any] | None = None
+    variant: str | None = None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    id: str
+    order_id: str
+    source_event_id: str
+    source_type: str
+    template: str
+    channel: str
+    locale: str
+    recipient: str
+    subject: str | None
+    body_text: str
+    body_html: str | None
+    variant: str | None
+    correlation_id: str | None
+    send_after: datetime
+    status: str = "pending"
+    skip_reason: str | None = None
+    unsubscribe_url: str | None = None
+
+
+@dataclass(frozen=True)
+class NextReminder:
+    number: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an event does to an order, decided before anything is saved: its new state (and
+    when it was paid), whether its reminders stop, what the customer is told, and the next
+    reminder to plan."""
+
+    tell: str | None = None
+    state: str | None = None
+    paid_at: datetime | None = None
+    stop_reminders: bool = False
+    next_reminder: NextReminder | None = None
+
+
+def told(template: str) -> Outcome:
+    return Outcome(tell=template)
+
+
+def paid(paid_at: datetime) -> Outcome:
+    return Outcome(
+        tell="payment_received", state=OrderState.PAID, paid_at=paid_at, stop_reminders=True
+    )
+
+
+def ended(state: str, template: str) -> Outcome:
+    """The order closed or was cancelled: no more reminders, and the customer hears why."""
+    return Outcome(tell=template, state=state, stop_reminders=True)
+
+
+def cancelled(reason: str) -> Outcome:
+    return ended(OrderState.CANCELLED, cancellation_template(reason))
+
+
+def payment_failed(state: str) -> Outcome:
+    return told("payment_failed") if payment_failure_is_told(state) else Outcome()
 
 
 @dataclass(frozen=True)
@@ -181,6 +271,17 @@ class ReminderSchedule:
         at = max(plan[sent], earliest)
         return at if at < due_at else None
 
+    def next_for(self, order: OrderRecord, sent: int, now: datetime) -> NextReminder | None:
+        """The order's reminder after `sent` of them went; None when there is none."""
+        due = order.placed.payment_due_at
+        at = None if due is None else self.next_after(order.placed_at, due, sent, now)
+        return None if at is None else NextReminder(sent + 1, at)
+
+
+def placed(order: OrderRecord, schedule: ReminderSchedule, now: datetime) -> Outcome:
+    """A new order: confirm it, and plan its first payment reminder."""
+    return Outcome(tell="order_confirmation", next_reminder=schedule.next_for(order, 0, now))
+
 
 @dataclass(frozen=True)
 class ReminderDecision:
@@ -236,42 +337,19 @@ def masked_address(address: Address, locale: str) -> str:
 
 
 # Opting out by contact: a guest has no customer id, only the phone or email the order gave.
-CONTACT_OPTED_OUT = "contact_opted_out"
-# What a reply to an SMS may say to stop non-essential messages (matched whole, any case).
-OPT_OUT_KEYWORDS = frozenset({"td", "t", "stop", "unsubscribe", "退订", "退訂"})
-_KEYWORD_NOISE = " \t\r\n.,!?;:'\"\u3001\u3002"  # after NFKC, plus the ideographic comma and stop
 
 
-def normalised_contact(channel: str, value: str) -> str:
-    """One spelling per contact: an email lower-cased and trimmed; a phone as +<digits>, a
-    mainland mobile given without its country code taken as +86."""
-    if channel == "email":
-        return value.strip().casefold()
-    raw = value.strip()
-    digits = "".join(c for c in raw if c.isdigit())
-    if raw.startswith("00"):
-        return "+" + digits[2:]
-    if raw.startswith("+"):
-        return "+" + digits
-    if len(digits) == 11 and digits.startswith("1"):
-        return "+86" + digits
-    return "+" + digits
+def _about(message: Mapping[str, Any]) -> dict[str, Any]:
+    """What a notification event says of the message it is about."""
+    fields = ("template", "channel", "locale", "source_event_id")
+    return {"notification_id": message["id"], **{f: message[f] for f in fields}}
 
 
-def contact_key(channel: str, value: str) -> str:
-    """How an opted-out contact is stored: a hash of its normalised form, never the contact."""
-    normal = normalised_contact(channel, value)
-    return hashlib.sha256(f"{channel}:{normal}".encode()).hexdigest()
+def sent_event(message: Mapping[str, Any]) -> NotificationSent:
+    """The fact that a recorded message reached its channel."""
+    return NotificationSent(**_about(message), variant=message["variant"])
 
 
-def is_opt_out_keyword(text: str) -> bool:
-    """True when an SMS reply is an opt-out: "TD", "t", "STOP!", "退订", also typed full-width."""
-    return unicodedata.normalize("NFKC", text).strip(_KEYWORD_NOISE).casefold() in OPT_OUT_KEYWORDS
-
-
-def skip_reason(template: str, contact_opted_out: bool) -> str | None:
-    """Why a message is recorded but not sent: a non-essential one to an opted-out contact.
-    Essential messages (confirmations, payments, shipping, refunds) always go."""
-    if template in NON_ESSENTIAL and contact_opted_out:
-        return CONTACT_OPTED_OUT
-    return None
+def failed_event(message: Mapping[str, Any], error: str) -> NotificationFailed:
+    """The fact that a recorded message will not go: refused for good, or out of attempts."""
+    return NotificationFailed(**_about(message), error=error[:500])

@@ -16,18 +16,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from markupsafe import escape
+from markupsafe import Markup, escape
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.notify import domain, optout, repository
-from services.notify.settings import NotifySettings
-from shared.http import ApiError, parse_body, signed_body
-from shared.logging import get_logger
+from services.notify import domain, optout, steps
+from services.notify.deps import Deps
+from shared.http import ApiError, parse_body, service_of, signed_body
 from shared.openapi import errors
-from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["notify"])
-log = get_logger(__name__)
+
+# Both answers to an unsubscribe link: a page, or a 400 for a link that is not valid.
+LINK_ROUTE: dict[str, Any] = {
+    "response_class": HTMLResponse,
+    "responses": errors(400, s400="the link is forged, broken or expired"),
+}
 
 Token = Annotated[str, Query(min_length=10, max_length=1000, description="the link's token")]
 
@@ -66,15 +69,12 @@ class InboundSms(BaseModel):
     received_at: AwareDatetime | None = None
 
 
-def _settings(request: Request) -> tuple[Runtime, NotifySettings]:
-    runtime: Runtime = request.app.state.runtime
-    assert isinstance(runtime.settings, NotifySettings)
-    return runtime, runtime.settings
-
-
-def _subscriber(settings: NotifySettings, token: str) -> optout.Subscriber:
+def _subscriber(request: Request, token: Token) -> tuple[optout.Subscriber, Markup]:
+    """The contact the link names, and that contact masked for its page; 400 when the
+    token is forged, broken or expired."""
+    settings = service_of(request, Deps).deps.settings
     try:
-        return optout.read_token(
+        who = optout.read_token(
             settings.unsubscribe_secret.get_secret_value(),
             token,
             valid_seconds=settings.unsubscribe_link_days * 86400,
@@ -83,6 +83,11 @@ def _subscriber(settings: NotifySettings, token: str) -> optout.Subscriber:
         raise ApiError(
             "invalid_token", str(exc), fields=[{"field": "token", "message": str(exc)}]
         ) from exc
+    return who, escape(domain.mask_recipient(who.channel, who.contact))
+
+
+def _correlation(request: Request) -> str | None:
+    return request.headers.get("X-Correlation-ID")
 
 
 def _page(locale: str, heading: str, text: str, form: str = "") -> HTMLResponse:
@@ -92,17 +97,11 @@ def _page(locale: str, heading: str, text: str, form: str = "") -> HTMLResponse:
     )
 
 
-@router.get(
-    "/unsubscribe",
-    response_class=HTMLResponse,
-    responses=errors(400, s400="the link is forged, broken or expired"),
-)
+@router.get("/unsubscribe", **LINK_ROUTE)
 async def unsubscribe_page(request: Request, token: Token) -> HTMLResponse:
     """The page an unsubscribe link opens: asks to confirm (a link preview must not opt out)."""
-    _, settings = _settings(request)
-    who = _subscriber(settings, token)
+    who, contact = _subscriber(request, token)
     heading, ask, button, _ = PAGES[who.locale]
-    contact = escape(domain.mask_recipient(who.channel, who.contact))
     form = (
         f'<form method="post" action="?token={escape(token)}">'
         f'<button type="submit">{button}</button></form>'
@@ -110,22 +109,13 @@ async def unsubscribe_page(request: Request, token: Token) -> HTMLResponse:
     return _page(who.locale, heading, ask.format(contact=contact), form)
 
 
-@router.post(
-    "/unsubscribe",
-    response_class=HTMLResponse,
-    responses=errors(400, s400="the link is forged, broken or expired"),
-)
+@router.post("/unsubscribe", **LINK_ROUTE)
 async def unsubscribe(request: Request, token: Token) -> HTMLResponse:
     """Opts the link's contact out of non-essential messages; a repeat changes nothing."""
-    runtime, settings = _settings(request)
-    who = _subscriber(settings, token)
-    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
-        skipped = await repository.opt_out_contact(
-            unit.conn, who.channel, who.contact, "email_link", unit.now
-        )
-    log.info("contact opted out", channel=who.channel, source="email_link", skipped=skipped)
+    who, contact = _subscriber(request, token)
+    async with service_of(request, Deps).unit(correlation_id=_correlation(request)) as unit:
+        await steps.opt_out(unit, who.channel, who.contact, "email_link")
     heading, _, _, done = PAGES[who.locale]
-    contact = escape(domain.mask_recipient(who.channel, who.contact))
     return _page(who.locale, heading, done.format(contact=contact))
 
 
@@ -134,13 +124,11 @@ async def unsubscribe(request: Request, token: Token) -> HTMLResponse:
 )
 async def inbound_sms(request: Request) -> dict[str, Any]:
     """A customer's reply by SMS; an opt-out keyword unsubscribes the phone it came from."""
-    runtime, settings = _settings(request)
-    body = parse_body(InboundSms, await signed_body(request, settings.sms_inbound_secret))
-    if not domain.is_opt_out_keyword(body.text):
+    service = service_of(request, Deps)
+    secret = service.deps.settings.sms_inbound_secret
+    body = parse_body(InboundSms, await signed_body(request, secret))
+    if not optout.is_opt_out_keyword(body.text):
         return {"opted_out": False}
-    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
-        skipped = await repository.opt_out_contact(
-            unit.conn, "sms", body.sender, "sms_keyword", unit.now
-        )
-    log.info("contact opted out", channel="sms", source="sms_keyword", skipped=skipped)
+    async with service.unit(correlation_id=_correlation(request)) as unit:
+        await steps.opt_out(unit, "sms", body.sender, "sms_keyword")
     return {"opted_out": True}

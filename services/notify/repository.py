@@ -2,59 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 
-from services.notify.domain import NON_ESSENTIAL, REMINDER, OrderState, Preferences, contact_key
-from shared.contracts.envelope import Envelope
+from services.notify.domain import (
+    NON_ESSENTIAL,
+    REMINDER,
+    NewMessage,
+    OrderRecord,
+    OrderState,
+    Preferences,
+)
+from services.notify.optout import contact_key
 from shared.contracts.events.order import OrderPlaced
-
-
-@dataclass(frozen=True)
-class OrderRecord:
-    order_id: str
-    placed: OrderPlaced
-    placed_at: datetime
-    state: str
-    variant: str
-    reminders: int
-
-
-@dataclass(frozen=True)
-class NewMessage:
-    id: str
-    order_id: str
-    source_event_id: str
-    source_type: str
-    template: str
-    channel: str
-    locale: str
-    recipient: str
-    subject: str | None
-    body_text: str
-    body_html: str | None
-    variant: str | None
-    correlation_id: str | None
-    send_after: datetime
-    status: str = "pending"
-    skip_reason: str | None = None
-    unsubscribe_url: str | None = None
-
-
-async def lock_order(conn: asyncpg.Connection, order_id: str) -> None:
-    """Serialises the handling of one order across topics until the transaction ends, so an
-    event held for an order cannot slip past the OrderPlaced that releases held events."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", order_id)
 
 
 async def add_order(
     conn: asyncpg.Connection, order_id: str, placed: OrderPlaced, placed_at: datetime, variant: str
 ) -> bool:
     """Records the order once; False when it was known already (a redelivery or replay)."""
-    await lock_order(conn, order_id)
     inserted = await conn.fetchval(
         """INSERT INTO orders (order_id, customer_id, placed, placed_at, payment_due_at, variant)
            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id) DO NOTHING RETURNING true""",
@@ -69,7 +36,6 @@ async def add_order(
 
 
 async def load_order(conn: asyncpg.Connection, order_id: str) -> OrderRecord | None:
-    await lock_order(conn, order_id)
     row = await conn.fetchrow(
         "SELECT order_id, placed, placed_at, state, variant, reminders FROM orders"
         " WHERE order_id = $1",
@@ -114,31 +80,6 @@ async def count_reminder(conn: asyncpg.Connection, order_id: str) -> int:
             order_id,
         )
     )
-
-
-async def hold_event(conn: asyncpg.Connection, envelope: Envelope, position: Any) -> None:
-    await conn.execute(
-        """INSERT INTO held_events (event_id, order_id, event_type, envelope, topic, partition,
-           "offset", occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (event_id) DO NOTHING""",
-        str(envelope.event_id),
-        envelope.order_id,
-        envelope.type,
-        envelope.model_dump(mode="json"),
-        position.topic,
-        position.partition,
-        position.offset,
-        envelope.occurred_at,
-    )
-
-
-async def take_held(conn: asyncpg.Connection, order_id: str) -> list[asyncpg.Record]:
-    rows = await conn.fetch(
-        """DELETE FROM held_events WHERE order_id = $1
-           RETURNING envelope, topic, partition, "offset", occurred_at, received_at""",
-        order_id,
-    )
-    return sorted(rows, key=lambda r: (r["occurred_at"], r["received_at"]))
 
 
 async def load_preferences(conn: asyncpg.Connection, customer_id: str | None) -> Preferences:
@@ -299,7 +240,7 @@ async def reminder_stats(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 
 async def opted_out_keys(conn: asyncpg.Connection, keys: list[str]) -> set[str]:
-    """Which of these contact keys (domain.contact_key) opted out."""
+    """Which of these contact keys (optout.contact_key) opted out."""
     rows = await conn.fetch(
         "SELECT contact_key FROM contact_opt_outs WHERE contact_key = ANY($1::text[])", keys
     )

@@ -97,6 +97,7 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
     at = datetime(2026, 11, 12, 7, 30, tzinfo=UTC)
     shipped = placed(locale)
     city = shipped.address.city
+    parcel = {"shipment_id": "shp_1", "courier": "sf", "tracking_number": "SF1234567890"}
     return {
         "order_confirmation": None,
         "payment_received": order.OrderPaid(
@@ -114,9 +115,7 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
         "order_cancelled": order.OrderCancelled(reason="customer_request", was_paid=False),
         "stock_shortage_apology": order.OrderCancelled(reason="stock_shortage", was_paid=True),
         "shipped": logistics.ShipmentShipped(
-            shipment_id="shp_1",
-            courier="sf",
-            tracking_number="SF1234567890",
+            **parcel,
             lines=shipped.lines,
             address=shipped.address,
             shipped_at=at,
@@ -127,16 +126,12 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
             new_expected_date=date(2026, 11, 14),
         ),
         "out_for_delivery": logistics.ShipmentWentOutForDelivery(
-            shipment_id="shp_1",
-            courier="sf",
-            tracking_number="SF1234567890",
+            **parcel,
             checkpoint_at=at,
             city=city,
         ),
         "delivered": logistics.ShipmentDelivered(
-            shipment_id="shp_1",
-            courier="sf",
-            tracking_number="SF1234567890",
+            **parcel,
             delivered_at=at,
             city=city,
         ),

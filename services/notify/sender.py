@@ -18,13 +18,11 @@ import asyncpg
 import structlog
 from prometheus_client import Counter
 
-from services.notify import repository
+from services.notify import repository, steps
 from services.notify.channels import ChannelError, Delivery
-from services.notify.outgoing import NotifyDeps
+from services.notify.deps import Deps
 from shared import db, outbox
-from shared.contracts.events.notify import NotificationFailed, NotificationSent
-from shared.logging import get_logger, mask_text
-from shared.unit import Unit
+from shared.logging import get_logger
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
@@ -35,22 +33,16 @@ DELIVERIES = Counter(
 )
 
 
-def backoff(deps: NotifyDeps, attempts: int) -> timedelta:
-    s = deps.settings
-    seconds = s.sender_backoff_seconds * 2 ** max(0, attempts - 1)
-    return timedelta(seconds=min(s.sender_backoff_max_seconds, seconds))
-
-
-async def run_sender(runtime: Runtime) -> None:
+async def run_sender(runtime: Runtime[Deps]) -> None:
     """The background loop: one pass after another; when nothing more is due it waits for
     newly recorded messages (a NOTIFY at their commit) or the next poll."""
-    deps: NotifyDeps = runtime.definition.deps
+    deps = runtime.deps
     poll = deps.settings.sender_poll_seconds
     async with db.woken_by(deps.settings.database_url, "notify_messages") as recorded:
         while True:
             recorded.clear()
             try:
-                if await send_due(runtime, deps) >= deps.settings.sender_batch_size:
+                if await send_due(runtime) >= deps.settings.sender_batch_size:
                     continue
             except asyncio.CancelledError:
                 raise
@@ -64,8 +56,9 @@ async def run_sender(runtime: Runtime) -> None:
                 await asyncio.wait_for(recorded.wait(), poll)
 
 
-async def send_due(runtime: Runtime, deps: NotifyDeps) -> int:
+async def send_due(runtime: Runtime[Deps]) -> int:
     """One pass: claims due messages, delivers them concurrently; returns how many."""
+    deps = runtime.deps
     s = deps.settings
     async with runtime.db.acquire() as conn:
         rows = await repository.claim_due(
@@ -73,19 +66,15 @@ async def send_due(runtime: Runtime, deps: NotifyDeps) -> int:
         )
     claimed = [dict(row) for row in rows]
     errors = await asyncio.gather(*(deliver(deps, row) for row in claimed))
-    await record_outcomes(runtime, deps, list(zip(claimed, errors, strict=True)))
+    await record_outcomes(runtime, list(zip(claimed, errors, strict=True)))
     return len(rows)
 
 
-async def deliver(deps: NotifyDeps, row: dict[str, Any]) -> ChannelError | None:
+async def deliver(deps: Deps, row: dict[str, Any]) -> ChannelError | None:
     """Sends one message; None when the channel took it, else why not."""
+    about = {k: row[k] for k in ("order_id", "correlation_id", "source_event_id")}
     with structlog.contextvars.bound_contextvars(
-        notification_id=row["id"],
-        order_id=row["order_id"],
-        correlation_id=row["correlation_id"],
-        source_event_id=row["source_event_id"],
-        template=row["template"],
-        channel=row["channel"],
+        notification_id=row["id"], **about, template=row["template"], channel=row["channel"]
     ):
         delivery = Delivery(
             message_id=row["id"],
@@ -107,7 +96,7 @@ async def deliver(deps: NotifyDeps, row: dict[str, Any]) -> ChannelError | None:
 
 
 async def record_outcomes(
-    runtime: Runtime, deps: NotifyDeps, results: list[tuple[dict[str, Any], ChannelError | None]]
+    runtime: Runtime[Deps], results: list[tuple[dict[str, Any], ChannelError | None]]
 ) -> None:
     """Records a pass's outcomes in one transaction; should that fail, each on its own
     (what is not recorded is sent again, with the same idempotency key, once its lease
@@ -118,10 +107,12 @@ async def record_outcomes(
                 outgoing: list[outbox.Row] = []
                 outcomes = []
                 for row, error in results:
-                    unit = Unit(
-                        conn, runtime.name, row["correlation_id"], row["source_event_id"], deps
+                    unit = runtime.units.on(
+                        conn,
+                        correlation_id=row["correlation_id"],
+                        causation_id=row["source_event_id"],
                     )
-                    outcomes.append(await record_outcome(unit, deps, row, error))
+                    outcomes.append(await steps.record_delivery(unit, row, error))
                     outgoing.extend(unit.outgoing)
                 await outbox.add_many(conn, outgoing)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
@@ -134,27 +125,8 @@ async def record_outcomes(
         async with runtime.unit(
             correlation_id=row["correlation_id"], causation_id=row["source_event_id"]
         ) as unit:
-            outcome = await record_outcome(unit, deps, row, error)
+            outcome = await steps.record_delivery(unit, row, error)
         report(row, error, outcome)
-
-
-async def record_outcome(
-    unit: Unit, deps: NotifyDeps, row: dict[str, Any], error: ChannelError | None
-) -> str:
-    """Sent, failed for good, or to be retried later: written in `unit`; returns which."""
-    attempts = row["attempts"] + 1
-    if error is None:
-        if await repository.mark_sent(unit.conn, row["id"], unit.now):
-            await unit.emit(sent_event(row), order_id=row["order_id"])
-        return "sent"
-    if error.permanent or attempts >= deps.settings.sender_max_attempts:
-        reason = mask_text(str(error))
-        if await repository.mark_failed(unit.conn, row["id"], reason, unit.now):
-            await unit.emit(failed_event(row, reason), order_id=row["order_id"])
-        return "failed"
-    retry_at = unit.now + backoff(deps, attempts)
-    await repository.mark_retry(unit.conn, row["id"], mask_text(str(error)), retry_at)
-    return "retry"
 
 
 def report(row: dict[str, Any], error: ChannelError | None, outcome: str) -> None:
@@ -170,25 +142,3 @@ def report(row: dict[str, Any], error: ChannelError | None, outcome: str) -> Non
             log.warning(
                 "message not delivered", outcome=outcome, attempts=attempts, error=str(error)
             )
-
-
-def sent_event(row: dict[str, Any]) -> NotificationSent:
-    return NotificationSent(
-        notification_id=row["id"],
-        template=row["template"],
-        channel=row["channel"],
-        locale=row["locale"],
-        source_event_id=row["source_event_id"],
-        variant=row["variant"],
-    )
-
-
-def failed_event(row: dict[str, Any], error: str) -> NotificationFailed:
-    return NotificationFailed(
-        notification_id=row["id"],
-        template=row["template"],
-        channel=row["channel"],
-        locale=row["locale"],
-        source_event_id=row["source_event_id"],
-        error=error[:500],
-    )

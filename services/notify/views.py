@@ -8,11 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.notify import domain, repository
-from services.notify.settings import NotifySettings
-from shared.http import NotFound, PathId, require_key
+from services.notify import domain, repository, steps
+from services.notify.deps import Deps
+from shared.http import NotFound, PathId, require_role, service_of
 from shared.openapi import errors
-from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["notify"])
 
@@ -61,24 +60,16 @@ class VariantStats(BaseModel):
     conversion_rate: float
 
 
-def _runtime(request: Request) -> tuple[Runtime, NotifySettings]:
-    runtime: Runtime = request.app.state.runtime
-    settings = runtime.settings
-    assert isinstance(settings, NotifySettings)
-    return runtime, settings
-
-
 def shop_key(request: Request) -> None:
-    require_key(request, _runtime(request)[1].shop_api_key)
+    require_role(request, "shop")
 
 
 def shop_or_ops_key(request: Request) -> None:
-    settings = _runtime(request)[1]
-    require_key(request, settings.shop_api_key, settings.ops_api_key)
+    require_role(request, "shop", "ops")
 
 
 def ops_key(request: Request) -> None:
-    require_key(request, _runtime(request)[1].ops_api_key)
+    require_role(request, "ops")
 
 
 def _preferences_out(customer_id: str, row: Any) -> PreferencesOut:
@@ -101,15 +92,14 @@ async def put_preferences(
     request: Request, body: PreferencesIn, customer_id: CustomerId
 ) -> PreferencesOut:
     """Which channels a customer gets, and whether they opted out of reminders."""
-    runtime, _ = _runtime(request)
     prefs = domain.Preferences(
         email="email" in body.channels,
         sms="sms" in body.channels,
         marketing_opt_out=body.marketing_opt_out,
     )
-    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
-        await repository.save_preferences(unit.conn, customer_id, prefs, unit.now)
-        row = await repository.preferences_row(unit.conn, customer_id)
+    service = service_of(request, Deps)
+    async with service.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
+        row = await steps.save_preferences(unit, customer_id, prefs)
     return _preferences_out(customer_id, row)
 
 
@@ -120,8 +110,7 @@ async def put_preferences(
     responses=errors(401, 403),
 )
 async def get_preferences(request: Request, customer_id: CustomerId) -> PreferencesOut:
-    runtime, _ = _runtime(request)
-    async with runtime.db.acquire() as conn:
+    async with service_of(request, Deps).db.acquire() as conn:
         row = await repository.preferences_row(conn, customer_id)
     if row is None:
         defaults = domain.Preferences()
@@ -136,8 +125,7 @@ async def get_preferences(request: Request, customer_id: CustomerId) -> Preferen
 )
 async def order_messages(request: Request, order_id: PathId) -> dict[str, Any]:
     """Every message for an order, for customer support; recipients are masked."""
-    runtime, _ = _runtime(request)
-    async with runtime.db.acquire() as conn:
+    async with service_of(request, Deps).db.acquire() as conn:
         if not await repository.order_known(conn, order_id):
             raise NotFound("order_not_found", f"no messages are known for order {order_id}")
         rows = await repository.messages_for(conn, order_id)
@@ -153,10 +141,10 @@ async def order_messages(request: Request, order_id: PathId) -> dict[str, Any]:
 @router.get("/stats/reminders", dependencies=[Depends(ops_key)], responses=errors(401, 403))
 async def reminder_stats(request: Request) -> dict[str, Any]:
     """Per wording variant: orders reminded, reminders sent, orders paid after a reminder."""
-    runtime, settings = _runtime(request)
-    async with runtime.db.acquire() as conn:
+    service = service_of(request, Deps)
+    async with service.db.acquire() as conn:
         rows = {r["variant"]: r for r in await repository.reminder_stats(conn)}
-    variants = list(dict.fromkeys([*settings.reminder_variants, *rows]))
+    variants = list(dict.fromkeys([*service.deps.settings.reminder_variants, *rows]))
     out = []
     for name in variants:
         r = rows.get(name)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from deploy.local.ports import free_ports
-from services.notify.sinks import Sinks
+from deploy.local.sinks import Sinks
 
 
 @pytest.fixture

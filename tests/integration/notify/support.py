@@ -11,9 +11,9 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from deploy.local.sinks import Sinks
 from services.notify.app import build
 from services.notify.settings import NotifySettings
-from services.notify.sinks import Sinks
 from shared.contracts.events.common import Address, Contact, Locale, PaymentMethod
 from shared.contracts.events.logistics import ShipmentShipped
 from shared.contracts.events.order import OrderPaid, OrderPlaced

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from services.notify.sinks import Sinks
+from deploy.local.sinks import Sinks
 from tests.integration.notify.support import notify, order_placed, received, shipped
 from tests.support.events import new_order_id, send_all
 from tests.support.infra import Infra

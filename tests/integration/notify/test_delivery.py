@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notify.sinks import FailRule
+from deploy.local.sinks import FailRule
 from tests.integration.notify.support import notify, order_placed, received, shipped
 from tests.support.db import rows
 from tests.support.events import new_order_id, published, resend, send, wrap

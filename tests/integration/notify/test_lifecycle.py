@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka import TopicPartition
 
-from services.notify.sinks import Sinks
+from deploy.local.sinks import Sinks
 from shared.contracts.envelope import Event, Money
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import (
@@ -151,7 +151,7 @@ async def test_events_before_their_order_are_held_then_told_in_order_never_dead_
 
         async def held() -> list[dict[str, object]]:
             found = await rows(
-                runtime, "SELECT event_type FROM held_events WHERE order_id = $1", order_id
+                runtime, "SELECT event_type FROM awaiting_order WHERE order_id = $1", order_id
             )
             return found if len(found) == 2 else []
 
@@ -161,7 +161,7 @@ async def test_events_before_their_order_are_held_then_told_in_order_never_dead_
         messages = await rows(
             runtime, "SELECT template FROM messages WHERE order_id = $1 ORDER BY seq", order_id
         )
-        left = await rows(runtime, "SELECT 1 FROM held_events WHERE order_id = $1", order_id)
+        left = await rows(runtime, "SELECT 1 FROM awaiting_order WHERE order_id = $1", order_id)
         letters = await rows(
             runtime,
             "SELECT reason FROM dead_letters WHERE message_id = ANY($1::text[])",

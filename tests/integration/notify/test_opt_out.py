@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from services.notify.sinks import Sinks
+from deploy.local.sinks import Sinks
+from services.notify import optout
 from shared import signing
 from tests.integration.notify.support import notify, order_placed, received, shipped
 from tests.support.db import rows
@@ -92,8 +93,8 @@ async def test_a_forged_or_broken_unsubscribe_token_and_an_unsigned_sms_are_refu
     infra: Infra, database: str, sinks: Sinks
 ) -> None:
     async with notify(infra, database, sinks) as runtime:
-        deps = runtime.definition.deps
-        good = deps.unsubscribe_url("li@example.com", "en", datetime.now(UTC))
+        settings = runtime.deps.settings
+        good = optout.unsubscribe_link(settings, "li@example.com", "en", datetime.now(UTC))
         forged = good[:-4] + ("0000" if not good.endswith("0000") else "1111")
         url = f"{base_url(runtime)}/v1/unsubscribe"
         async with httpx.AsyncClient(timeout=10) as http:

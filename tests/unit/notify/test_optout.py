@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notify import domain, optout
+from services.notify import optout
 from services.notify.channels import Delivery, SmtpEmail
 
 SECRET = "unit-test-unsubscribe-secret"
@@ -16,29 +16,29 @@ YEAR = 365 * 86400
 
 def test_a_phone_or_email_written_differently_is_the_same_contact() -> None:
     phones = ("+86 139-1234-5678", "13912345678", "008613912345678", "+8613912345678")
-    assert len({domain.contact_key("sms", p) for p in phones}) == 1
+    assert len({optout.contact_key("sms", p) for p in phones}) == 1
     emails = (" Li.Wei@Example.com", "li.wei@example.com")
-    assert len({domain.contact_key("email", e) for e in emails}) == 1
-    assert domain.contact_key("sms", "13912345678") != domain.contact_key("sms", "13912345679")
+    assert len({optout.contact_key("email", e) for e in emails}) == 1
+    assert optout.contact_key("sms", "13912345678") != optout.contact_key("sms", "13912345679")
 
 
 @pytest.mark.parametrize(
     "text", ["TD", "td", " T ", "STOP", "stop!", "退订", "退訂", "\uff34\uff24", "退订。"]
 )
 def test_an_opt_out_keyword_is_recognised_however_typed(text: str) -> None:
-    assert domain.is_opt_out_keyword(text)
+    assert optout.is_opt_out_keyword(text)
 
 
 @pytest.mark.parametrize("text", ["", "thanks", "when will it ship?", "TD please call me"])
 def test_other_replies_are_not_opt_outs(text: str) -> None:
-    assert not domain.is_opt_out_keyword(text)
+    assert not optout.is_opt_out_keyword(text)
 
 
 def test_only_non_essential_messages_are_skipped_for_an_opted_out_contact() -> None:
-    assert domain.skip_reason("payment_reminder", True) == domain.CONTACT_OPTED_OUT
-    assert domain.skip_reason("payment_reminder", False) is None
+    assert optout.skip_reason("payment_reminder", True) == optout.CONTACT_OPTED_OUT
+    assert optout.skip_reason("payment_reminder", False) is None
     for essential in ("order_confirmation", "payment_received", "shipped", "refund_paid"):
-        assert domain.skip_reason(essential, True) is None
+        assert optout.skip_reason(essential, True) is None
 
 
 def test_an_unsubscribe_token_names_its_contact_and_nothing_else_verifies() -> None:

@@ -6,7 +6,7 @@ recognise a message delivered twice by its idempotency key (email
 to refuse the next deliveries, transiently or for good, to exercise retries.
 `GET /messages` on the HTTP port lists what both received.
 
-    python -m services.notify.sinks --smtp-port 8025 --http-port 8026 --dir .local/sinks
+    python -m deploy.local.sinks --smtp-port 8025 --http-port 8026 --dir .local/sinks
 """
 
 from __future__ import annotations

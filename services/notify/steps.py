@@ -1,0 +1,225 @@
+"""The notify service's steps: what runs inside a unit of work, for handlers, timers, views
+and the sender.
+
+A step loads (repository), asks the domain what happens (an `Outcome`), and saves it
+once (`record`): the order's state, its reminders, and the messages that tell the
+customer, rendered per channel and recorded for the sender to deliver after commit.
+Nothing here talks to a channel.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from services.notify import content, domain, optout, repository
+from services.notify.channels import ChannelError
+from services.notify.deps import Deps
+from services.notify.domain import REMINDER, NewMessage, OrderRecord, Outcome, Source
+from shared import held
+from shared.consumer import Incoming
+from shared.logging import get_logger, mask_text
+from shared.timers import Timer
+from shared.unit import Unit
+
+log = get_logger(__name__)
+
+
+def source_of(msg: Incoming[Any]) -> Source:
+    e = msg.envelope
+    return Source(str(e.event_id), e.type, e.correlation_id, msg.payload)
+
+
+def new_message_id() -> str:
+    return f"ntf_{uuid.uuid4().hex}"
+
+
+def zone_of(deps: Deps, order: OrderRecord) -> ZoneInfo:
+    return domain.zone(order.placed.time_zone, deps.settings.default_time_zone)
+
+
+async def introduce(unit: Unit[Deps], msg: Incoming[Any]) -> bool:
+    """Records a newly placed order, confirms it and plans its first reminder; False (and
+    nothing done) when the order was known already (a redelivery or a replay)."""
+    settings = unit.deps.settings
+    await held.lock(unit.conn, msg.order_id)
+    variant = domain.variant_for(msg.order_id, settings.reminder_variants)
+    placed_at = msg.envelope.occurred_at
+    if not await repository.add_order(unit.conn, msg.order_id, msg.payload, placed_at, variant):
+        return False
+    found = await repository.load_order(unit.conn, msg.order_id)
+    assert found is not None
+    outcome = domain.placed(found, unit.deps.schedule, unit.now)
+    await record(unit, found, outcome, source_of(msg))
+    return True
+
+
+async def react(
+    unit: Unit[Deps], msg: Incoming[Any], decide: Callable[[OrderRecord], Outcome]
+) -> None:
+    """Applies what the event does to its order; while the order is unknown the event is
+    held (shared.held) and handled once its OrderPlaced arrives."""
+    found = await held.known_or_held(unit, msg, repository.load_order)
+    if found is not None:
+        await record(unit, found, decide(found), source_of(msg))
+
+
+async def remind(unit: Unit[Deps], timer: Timer) -> None:
+    """A planned reminder fell due: send it, move it to the morning, or let it go."""
+    deps = unit.deps
+    order_id = timer.payload["order_id"]
+    await held.lock(unit.conn, order_id)
+    found = await repository.load_order(unit.conn, order_id)
+    if found is None or found.placed.payment_due_at is None:
+        return
+    prefs = await repository.load_preferences(unit.conn, found.placed.customer_id)
+    decision = domain.reminder_decision(
+        now=unit.now,
+        due_at=found.placed.payment_due_at,
+        state=found.state,
+        opted_out=prefs.marketing_opt_out,
+        tz=zone_of(deps, found),
+        quiet=deps.quiet,
+    )
+    if decision.rearm_at is not None and not timer.key.endswith(":morning"):
+        await unit.schedule(REMINDER, f"{timer.key}:morning", decision.rearm_at, timer.payload)
+        return
+    if not decision.send:
+        return
+    number = await repository.count_reminder(unit.conn, found.order_id)
+    source = Source(
+        f"reminder:{found.order_id}:{number}",
+        "PaymentReminderDue",
+        None,
+        {"variant": found.variant, "number": number},
+        variant=found.variant,
+    )
+    outcome = Outcome(tell=REMINDER, next_reminder=deps.schedule.next_for(found, number, unit.now))
+    await record(unit, found, outcome, source)
+
+
+async def record(unit: Unit[Deps], order: OrderRecord, outcome: Outcome, source: Source) -> None:
+    """Saves what was decided, once: state, stopped reminders, messages, the next reminder."""
+    if outcome.paid_at is not None:
+        converted = await repository.mark_paid(unit.conn, order.order_id, outcome.paid_at)
+        log.info("order paid", variant=order.variant, converted_by_reminder=converted)
+    elif outcome.state is not None:
+        await repository.set_state(unit.conn, order.order_id, outcome.state)
+    if outcome.stop_reminders:
+        for number in range(1, unit.deps.settings.reminder_max + 1):
+            await unit.cancel_timer(REMINDER, f"{order.order_id}:{number}")
+            await unit.cancel_timer(REMINDER, f"{order.order_id}:{number}:morning")
+        await repository.cancel_pending(unit.conn, order.order_id, REMINDER)
+    if outcome.tell is not None:
+        await tell(unit, order, outcome.tell, source)
+    if (due := outcome.next_reminder) is not None:
+        payload = {"order_id": order.order_id, "number": due.number}
+        await unit.schedule(REMINDER, f"{order.order_id}:{due.number}", due.at, payload)
+
+
+async def tell(unit: Unit[Deps], order: OrderRecord, template: str, source: Source) -> int:
+    """Records `template` for every channel this customer gets; returns how many were new
+    (zero for a redelivered or replayed event: the messages exist already)."""
+    deps = unit.deps
+    placed = order.placed
+    prefs = await repository.load_preferences(unit.conn, placed.customer_id)
+    channels = domain.channels_for(template, placed.contact, prefs)
+    if not channels:
+        log.info("customer gets no message on any channel", template=template)
+        return 0
+    tz = zone_of(deps, order)
+    values = content.context(
+        template, order.order_id, placed, source.event, shop_name=deps.settings.shop_name, tz=tz
+    )
+    send_after = domain.send_after(template, unit.now, tz, deps.quiet)
+    locale = placed.locale.value
+    recipients = {
+        c: placed.contact.email if c == "email" else placed.contact.phone for c in channels
+    }
+    opted_out = await repository.opted_out_keys(
+        unit.conn, [optout.contact_key(c, r) for c, r in recipients.items() if r]
+    )
+    created = 0
+    for channel, recipient in recipients.items():
+        assert recipient is not None
+        reason = optout.skip_reason(template, optout.contact_key(channel, recipient) in opted_out)
+        unsubscribe = None
+        if channel == "email" and template in domain.NON_ESSENTIAL:
+            unsubscribe = optout.unsubscribe_link(deps.settings, recipient, locale, unit.now)
+        rendered = deps.templates.render(
+            template, locale, channel, {**values, "unsubscribe_url": unsubscribe}
+        )
+        created += await repository.add_message(
+            unit.conn,
+            NewMessage(
+                id=new_message_id(),
+                order_id=order.order_id,
+                source_event_id=source.id,
+                source_type=source.type,
+                template=template,
+                channel=channel,
+                locale=locale,
+                recipient=recipient,
+                subject=rendered.subject,
+                body_text=rendered.text,
+                body_html=rendered.html,
+                variant=source.variant,
+                correlation_id=source.correlation_id,
+                send_after=send_after,
+                status="skipped" if reason else "pending",
+                skip_reason=reason,
+                unsubscribe_url=unsubscribe,
+            ),
+        )
+        if reason:
+            log.info("message skipped", template=template, channel=channel, reason=reason)
+    log.info(
+        "messages recorded",
+        template=template,
+        channels=channels,
+        created=created,
+        held_until=send_after.isoformat() if send_after > unit.now else None,
+    )
+    return created
+
+
+async def save_preferences(
+    unit: Unit[Deps], customer_id: str, prefs: domain.Preferences
+) -> asyncpg.Record | None:
+    await repository.save_preferences(unit.conn, customer_id, prefs, unit.now)
+    return await repository.preferences_row(unit.conn, customer_id)
+
+
+async def opt_out(unit: Unit[Deps], channel: str, contact: str, source: str) -> int:
+    """Opts a contact out of non-essential messages; how many pending ones it skipped."""
+    skipped = await repository.opt_out_contact(unit.conn, channel, contact, source, unit.now)
+    log.info("contact opted out", channel=channel, source=source, skipped=skipped)
+    return skipped
+
+
+def backoff(deps: Deps, attempts: int) -> timedelta:
+    s = deps.settings
+    seconds = s.sender_backoff_seconds * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(s.sender_backoff_max_seconds, seconds))
+
+
+async def record_delivery(unit: Unit[Deps], row: dict[str, Any], error: ChannelError | None) -> str:
+    """Sent, failed for good, or to be retried later: written in `unit`; returns which."""
+    attempts = row["attempts"] + 1
+    if error is None:
+        if await repository.mark_sent(unit.conn, row["id"], unit.now):
+            await unit.emit(domain.sent_event(row), order_id=row["order_id"])
+        return "sent"
+    if error.permanent or attempts >= unit.deps.settings.sender_max_attempts:
+        reason = mask_text(str(error))
+        if await repository.mark_failed(unit.conn, row["id"], reason, unit.now):
+            await unit.emit(domain.failed_event(row, reason), order_id=row["order_id"])
+        return "failed"
+    retry_at = unit.now + backoff(unit.deps, attempts)
+    await repository.mark_retry(unit.conn, row["id"], mask_text(str(error)), retry_at)
+    return "retry"
