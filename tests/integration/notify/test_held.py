@@ -9,25 +9,17 @@ from datetime import UTC, datetime
 import asyncpg
 
 from deploy.local.sinks import Sinks
-from services.notify.app import MIGRATIONS, NAME, build
+from services.notify.app import MIGRATIONS, NAME
 from shared import db
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import ShipmentShipped
 from shared.contracts.events.order import OrderCancelled
 from shared.contracts.events.payment import PaymentFailed
-from tests.integration.notify.conftest import (
-    fresh_group,
-    new_order_id,
-    notify_settings,
-    order_placed,
-    received,
-    rows,
-    send,
-    wrap,
-)
+from tests.integration.notify.support import notify, order_placed, received
+from tests.support.db import rows
+from tests.support.events import new_order_id, resend, wrap
 from tests.support.infra import Infra
 from tests.support.polling import eventually
-from tests.support.services import running
 
 
 async def test_events_before_their_order_wait_in_awaiting_order_then_decide_what_it_is_told(
@@ -43,9 +35,8 @@ async def test_events_before_their_order_wait_in_awaiting_order_then_decide_what
         retry_allowed=True,
     )
     cancelled = OrderCancelled(reason="customer_request", was_paid=False)
-    settings = notify_settings(infra, database, sinks)
-    async with running(build(settings), group=await fresh_group(infra.bootstrap)) as runtime:
-        await send(infra, wrap(failed, order_id), wrap(cancelled, order_id))
+    async with notify(infra, database, sinks) as runtime:
+        await resend(infra, wrap(failed, order_id), wrap(cancelled, order_id))
 
         async def held() -> list[dict[str, object]]:
             found = await rows(
@@ -61,7 +52,7 @@ async def test_events_before_their_order_wait_in_awaiting_order_then_decide_what
         ]
         assert await rows(runtime, "SELECT 1 FROM messages WHERE order_id = $1", order_id) == []
 
-        await send(infra, wrap(placed, order_id))
+        await resend(infra, wrap(placed, order_id))
         got = await received(sinks, placed.contact, 6)
         messages = await rows(
             runtime, "SELECT template FROM messages WHERE order_id = $1 ORDER BY seq", order_id
@@ -116,13 +107,12 @@ async def test_an_event_held_by_the_earlier_version_is_told_once_its_order_arriv
     finally:
         await conn.close()
 
-    settings = notify_settings(infra, database, sinks)
-    async with running(build(settings), group=await fresh_group(infra.bootstrap)) as runtime:
+    async with notify(infra, database, sinks) as runtime:
         moved = await rows(
             runtime, "SELECT event_type FROM awaiting_order WHERE order_id = $1", order_id
         )
         old_table = await rows(runtime, "SELECT to_regclass('held_events') AS t")
-        await send(infra, wrap(placed, order_id))
+        await resend(infra, wrap(placed, order_id))
         got = await received(sinks, placed.contact, 4)
         messages = await rows(
             runtime, "SELECT template FROM messages WHERE order_id = $1 ORDER BY seq", order_id
