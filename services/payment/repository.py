@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -16,6 +16,13 @@ from services.payment.domain import (
     Totals,
 )
 from shared.contracts.events.common import PaymentMethod
+
+T = TypeVar("T")
+
+
+def _first(found: list[T]) -> T | None:
+    return found[0] if found else None
+
 
 # payments
 
@@ -235,20 +242,21 @@ async def add_entry(conn: asyncpg.Connection, entry: LedgerEntry) -> None:
 
 
 async def charge_of(conn: asyncpg.Connection, attempt_id: str) -> LedgerEntry | None:
-    row = await conn.fetchrow(_LEDGER + " WHERE attempt_id = $1 AND kind = 'charge'", attempt_id)
-    return LedgerEntry(**dict(row)) if row else None
+    return _first(await _entries(conn, "attempt_id = $1 AND kind = 'charge'", attempt_id))
 
 
 async def payment_charge(conn: asyncpg.Connection, order_id: str) -> LedgerEntry | None:
     """The charge that counts as the order's payment (there is at most one)."""
-    row = await conn.fetchrow(
-        _LEDGER + " WHERE order_id = $1 AND kind = 'charge' AND purpose = 'payment'", order_id
-    )
-    return LedgerEntry(**dict(row)) if row else None
+    where = "order_id = $1 AND kind = 'charge' AND purpose = 'payment'"
+    return _first(await _entries(conn, where, order_id))
 
 
 async def entries_of(conn: asyncpg.Connection, order_id: str) -> list[LedgerEntry]:
-    rows = await conn.fetch(_LEDGER + " WHERE order_id = $1 ORDER BY recorded_at, kind", order_id)
+    return await _entries(conn, "order_id = $1 ORDER BY recorded_at, kind", order_id)
+
+
+async def _entries(conn: asyncpg.Connection, where: str, *args: Any) -> list[LedgerEntry]:
+    rows = await conn.fetch(f"{_LEDGER} WHERE {where}", *args)
     return [LedgerEntry(**dict(r)) for r in rows]
 
 
@@ -294,12 +302,15 @@ async def insert_refund(conn: asyncpg.Connection, refund: Refund, now: datetime)
 
 
 async def refund_by_id(conn: asyncpg.Connection, refund_id: str) -> Refund | None:
-    row = await conn.fetchrow(_REFUND + " WHERE refund_id = $1", refund_id)
-    return Refund(**dict(row)) if row else None
+    return _first(await _refunds(conn, "refund_id = $1", refund_id))
 
 
 async def refunds_of(conn: asyncpg.Connection, order_id: str) -> list[Refund]:
-    rows = await conn.fetch(_REFUND + " WHERE order_id = $1 ORDER BY created_at", order_id)
+    return await _refunds(conn, "order_id = $1 ORDER BY created_at", order_id)
+
+
+async def _refunds(conn: asyncpg.Connection, where: str, *args: Any) -> list[Refund]:
+    rows = await conn.fetch(f"{_REFUND} WHERE {where}", *args)
     return [Refund(**dict(r)) for r in rows]
 
 

@@ -10,13 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from services.payment import refunds
 from services.payment.handlers import HANDLERS
 from services.payment.providers.sandbox import SandboxProvider
+from services.payment.steps import refunds
 from shared.consumer import Incoming, MessageProcessor, RawMessage
 from shared.contracts.envelope import Envelope
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.order import OrderClosed
+from shared.contracts.events.returns import RefundApproved
 from shared.contracts.registry import topic_for_event
 from shared.runtime import Runtime
 from shared.unit import Unit
@@ -73,9 +74,9 @@ async def test_a_batch_rolled_back_after_the_refund_asked_pays_it_once(
     async def fails(unit: Unit, msg: Incoming[Any]) -> None:
         raise ValueError("this message cannot be handled")
 
-    handlers = {**HANDLERS, "OrderClosed": fails}
+    handlers = {**HANDLERS, OrderClosed: fails}
     processor = MessageProcessor(
-        "payment", payment.db, handlers, deps=payment.definition.deps, max_attempts=1
+        "payment", payment.db, handlers, units=payment.units, max_attempts=1
     )
     refund = Envelope.wrap(
         approved(f"rr_batch_{uuid.uuid4().hex[:8]}", 5_000), producer="returns", order_id=order_id
@@ -95,14 +96,14 @@ async def test_a_transaction_killed_after_the_refund_call_pays_it_once_on_redeli
     killed: list[str] = []
 
     async def killed_before_commit(unit: Unit, msg: Incoming[Any]) -> None:
-        await HANDLERS["RefundApproved"](unit, msg)
+        await HANDLERS[RefundApproved](unit, msg)
         if not killed:  # the process dies after the handler, before the commit
             killed.append(str(msg.envelope.event_id))
             raise ConnectionResetError("the database connection was lost")
 
-    handlers = {**HANDLERS, "RefundApproved": killed_before_commit}
+    handlers = {**HANDLERS, RefundApproved: killed_before_commit}
     processor = MessageProcessor(
-        "payment", payment.db, handlers, deps=payment.definition.deps, backoff_seconds=0.01
+        "payment", payment.db, handlers, units=payment.units, backoff_seconds=0.01
     )
     refund = Envelope.wrap(
         approved(f"rr_killed_{uuid.uuid4().hex[:8]}", 4_000), producer="returns", order_id=order_id
@@ -135,7 +136,7 @@ async def test_a_worker_that_dies_before_recording_the_refund_pays_it_once(
     refund = Envelope.wrap(
         approved(f"rr_lost_{uuid.uuid4().hex[:8]}", 3_000), producer="returns", order_id=order_id
     )
-    processor = MessageProcessor("payment", payment.db, HANDLERS, deps=payment.definition.deps)
+    processor = MessageProcessor("payment", payment.db, HANDLERS, units=payment.units)
 
     assert await processor.process(raw(refund, 1)) == "handled"
 
@@ -149,9 +150,9 @@ async def test_a_batch_rolled_back_after_the_session_opened_requests_payment_onc
     async def fails(unit: Unit, msg: Incoming[Any]) -> None:
         raise ValueError("this message cannot be handled")
 
-    handlers = {**HANDLERS, "OrderClosed": fails}
+    handlers = {**HANDLERS, OrderClosed: fails}
     processor = MessageProcessor(
-        "payment", payment.db, handlers, deps=payment.definition.deps, max_attempts=1
+        "payment", payment.db, handlers, units=payment.units, max_attempts=1
     )
     order_id = new_order_id()
     place = Envelope.wrap(placed(PaymentMethod.CARD), producer="order", order_id=order_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from shared.contracts.envelope import Envelope, Money
@@ -145,16 +143,3 @@ async def test_an_approval_for_an_unpaid_order_is_refused(
     assert (refused["reason"], refused["amount"]["amount"]) == ("nothing_captured", 1_000)
     body = await view(client, order_id)
     assert (body["captured"], body["refunded"], body["ledger"]) == (0, 0, [])
-
-
-async def test_an_approval_for_an_order_payment_never_saw_is_set_aside(
-    infra: Infra, payment: Runtime, tail: TopicTail
-) -> None:
-    order_id = new_order_id()
-    await approve(infra, order_id, approved("rr_stray", 1_000))
-    [letter] = await tail.wait_for(
-        lambda r: r.topic == "deadletter.payment.v1" and r.key == order_id.encode()
-    )
-    info: dict[str, Any] = {k: v.decode() for k, v in letter.headers.items()}
-    assert info["dlq.reason"] == "handler_failed"
-    assert await outbox_types(payment, order_id) == []
