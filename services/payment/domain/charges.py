@@ -55,7 +55,7 @@ class Settlement:
     failure_reason: str | None = None
     pays: bool = False
     event: Event | None = None
-    refund: int = 0
+    refund: int | None = None
 
 
 def classify_success(payment: PaymentState, attempt_charged: bool) -> Charge:
@@ -152,21 +152,17 @@ def _captured(
 ) -> Settlement:
     """Money captured for `attempt`: the order's payment, or a late or duplicate charge.
     Every capture is published, so what others count as paid matches the ledger."""
+    entry = charge_entry(attempt, kind.value, amount, reference, now)
     succeeded = PaymentSucceeded(
-        attempt_id=attempt.attempt_id,
+        attempt_id=entry.attempt_id,
         method=attempt.method,
         amount=amount,
-        provider=attempt.provider,
-        provider_reference=reference,
+        provider=entry.provider,
+        provider_reference=entry.provider_reference,
         paid_at=paid_at,
     )
-    return Settlement(
-        kind.value,
-        entry=charge_entry(attempt, kind.value, amount, reference, now),
-        status=AttemptStatus.SUCCEEDED,
-        pays=kind == Charge.PAYMENT,
-        event=succeeded,
-    )
+    pays = kind == Charge.PAYMENT
+    return Settlement(kind.value, entry, AttemptStatus.SUCCEEDED, pays=pays, event=succeeded)
 
 
 def charge_entry(

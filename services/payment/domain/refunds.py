@@ -64,9 +64,9 @@ def pending_refund(
 
 def refused_refund(
     refund_id: str, order_id: str, refund_request_id: str, requested: Money, why: str
-) -> tuple[Refund, RefundFailed]:
-    """An approval with nothing to refund: recorded as failed, and reported, never paid."""
-    refund = Refund(
+) -> Refund:
+    """An approval with nothing to refund: recorded as failed (and reported), never paid."""
+    return Refund(
         refund_id=refund_id,
         order_id=order_id,
         refund_request_id=refund_request_id,
@@ -79,14 +79,6 @@ def refused_refund(
         attempts=0,
         last_error=why,
     )
-    failed = RefundFailed(
-        refund_id=refund_id,
-        refund_request_id=refund_request_id,
-        amount=requested,
-        reason=why,
-        will_retry=False,
-    )
-    return refund, failed
 
 
 def refund_entry(refund: Refund, provider: str, reference: str, now: datetime) -> LedgerEntry:
@@ -122,10 +114,13 @@ def refund_paid(refund: Refund, now: datetime) -> RefundPaid:
 
 
 def refund_failed(refund: Refund, reason: str, will_retry: bool) -> RefundFailed:
+    """What is told of a refund not paid: what it was to pay, or, for an approval refused
+    with no charge to refund from, what was asked."""
+    amount = refund.amount if refund.charge_attempt_id else refund.requested_amount
     return RefundFailed(
         refund_id=refund.refund_id,
         refund_request_id=refund.refund_request_id,
-        amount=Money(amount=refund.amount, currency=refund.currency),
+        amount=Money(amount=amount, currency=refund.currency),
         reason=reason,
         will_retry=will_retry,
     )

@@ -86,5 +86,5 @@ async def record(unit: Unit[Deps], attempt: Attempt, settled: Settlement) -> Non
         await repo.mark_paid(unit.conn, attempt.order_id, attempt.attempt_id, unit.now)
     if settled.event is not None:
         await unit.emit(settled.event, order_id=attempt.order_id)
-    if settled.refund and settled.entry is not None:
+    if settled.refund is not None and settled.entry is not None:
         await start_refund(unit, settled.entry, settled.refund, reason=settled.effect)

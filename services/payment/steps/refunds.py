@@ -110,9 +110,9 @@ async def _refuse(
 ) -> None:
     """An approval with nothing left to refund: reported once, never paid."""
     refund_id = _refund_id(refund_request_id, None)
-    refund, failed = refused_refund(refund_id, order_id, refund_request_id, requested, why)
+    refund = refused_refund(refund_id, order_id, refund_request_id, requested, why)
     if await repo.insert_refund(unit.conn, refund, unit.now):
-        await unit.emit(failed, order_id=order_id)
+        await unit.emit(refund_failed(refund, why, will_retry=False), order_id=order_id)
 
 
 def _refund_id(refund_request_id: str | None, charge_attempt_id: str | None) -> str:
