@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -16,6 +17,21 @@ from services.payment.domain import (
     Totals,
 )
 from shared.contracts.events.common import PaymentMethod
+
+T = TypeVar("T")
+
+
+def _first(found: list[T]) -> T | None:
+    return found[0] if found else None
+
+
+async def _select(
+    conn: asyncpg.Connection, record: Callable[..., T], select: str, where: str, *args: Any
+) -> list[T]:
+    """The `record`s of `select` (a fixed query of this module) under `where`."""
+    rows = await conn.fetch(f"{select} WHERE {where}", *args)
+    return [record(**dict(r)) for r in rows]
+
 
 # payments
 
@@ -81,9 +97,9 @@ _ATTEMPT = """SELECT attempt_id, order_id, number, method, provider, session_id,
                      pay_link, status, failure_reason, created_at FROM attempts"""
 
 
-def _attempt(row: asyncpg.Record) -> Attempt:
+def _attempt(**row: Any) -> Attempt:
     method, status = PaymentMethod(row["method"]), AttemptStatus(row["status"])
-    return Attempt(**{**dict(row), "method": method, "status": status})
+    return Attempt(**{**row, "method": method, "status": status})
 
 
 async def next_attempt_number(conn: asyncpg.Connection, order_id: str) -> int:
@@ -113,8 +129,7 @@ async def insert_attempt(conn: asyncpg.Connection, attempt: Attempt) -> None:
 
 
 async def attempt_by_id(conn: asyncpg.Connection, attempt_id: str) -> Attempt | None:
-    row = await conn.fetchrow(_ATTEMPT + " WHERE attempt_id = $1", attempt_id)
-    return _attempt(row) if row else None
+    return _first(await _select(conn, _attempt, _ATTEMPT, "attempt_id = $1", attempt_id))
 
 
 async def set_session(
@@ -125,28 +140,19 @@ async def set_session(
     now: datetime,
 ) -> None:
     """The provider opened the attempt's session (id, checkout url, pay link)."""
-    await conn.execute(
-        """UPDATE attempts SET session_id = $2, checkout_url = $3, pay_link = $4, status = $5,
-               updated_at = $6 WHERE attempt_id = $1""",
-        attempt_id,
-        *session,
-        status.value,
-        now,
-    )
+    sets = "session_id = $3, checkout_url = $4, pay_link = $5, status = $6"
+    await _update_attempt(conn, attempt_id, now, sets, *session, status.value)
 
 
 async def attempt_by_session(
     conn: asyncpg.Connection, provider: str, session_id: str
 ) -> Attempt | None:
-    row = await conn.fetchrow(
-        _ATTEMPT + " WHERE provider = $1 AND session_id = $2", provider, session_id
-    )
-    return _attempt(row) if row else None
+    where = "provider = $1 AND session_id = $2"
+    return _first(await _select(conn, _attempt, _ATTEMPT, where, provider, session_id))
 
 
 async def attempts_of(conn: asyncpg.Connection, order_id: str) -> list[Attempt]:
-    rows = await conn.fetch(_ATTEMPT + " WHERE order_id = $1 ORDER BY number", order_id)
-    return [_attempt(r) for r in rows]
+    return await _select(conn, _attempt, _ATTEMPT, "order_id = $1 ORDER BY number", order_id)
 
 
 async def set_attempt_status(
@@ -156,13 +162,19 @@ async def set_attempt_status(
     now: datetime,
     reason: str | None = None,
 ) -> None:
+    sets = "status = $3, failure_reason = coalesce($4, failure_reason)"
+    await _update_attempt(conn, attempt_id, now, sets, status.value, reason)
+
+
+async def _update_attempt(
+    conn: asyncpg.Connection, attempt_id: str, now: datetime, sets: str, *values: Any
+) -> None:
+    """`sets` (fixed assignments of this module, from $3) and the time of the change."""
     await conn.execute(
-        """UPDATE attempts SET status = $2, failure_reason = coalesce($3, failure_reason),
-               updated_at = $4 WHERE attempt_id = $1""",
+        f"UPDATE attempts SET {sets}, updated_at = $2 WHERE attempt_id = $1",  # noqa: S608
         attempt_id,
-        status.value,
-        reason,
         now,
+        *values,
     )
 
 
@@ -235,21 +247,20 @@ async def add_entry(conn: asyncpg.Connection, entry: LedgerEntry) -> None:
 
 
 async def charge_of(conn: asyncpg.Connection, attempt_id: str) -> LedgerEntry | None:
-    row = await conn.fetchrow(_LEDGER + " WHERE attempt_id = $1 AND kind = 'charge'", attempt_id)
-    return LedgerEntry(**dict(row)) if row else None
+    where = "attempt_id = $1 AND kind = 'charge'"
+    return _first(await _select(conn, LedgerEntry, _LEDGER, where, attempt_id))
 
 
 async def payment_charge(conn: asyncpg.Connection, order_id: str) -> LedgerEntry | None:
     """The charge that counts as the order's payment (there is at most one)."""
-    row = await conn.fetchrow(
-        _LEDGER + " WHERE order_id = $1 AND kind = 'charge' AND purpose = 'payment'", order_id
-    )
-    return LedgerEntry(**dict(row)) if row else None
+    where = "order_id = $1 AND kind = 'charge' AND purpose = 'payment'"
+    return _first(await _select(conn, LedgerEntry, _LEDGER, where, order_id))
 
 
 async def entries_of(conn: asyncpg.Connection, order_id: str) -> list[LedgerEntry]:
-    rows = await conn.fetch(_LEDGER + " WHERE order_id = $1 ORDER BY recorded_at, kind", order_id)
-    return [LedgerEntry(**dict(r)) for r in rows]
+    return await _select(
+        conn, LedgerEntry, _LEDGER, "order_id = $1 ORDER BY recorded_at, kind", order_id
+    )
 
 
 async def totals(conn: asyncpg.Connection, order_id: str) -> Totals:
@@ -294,13 +305,11 @@ async def insert_refund(conn: asyncpg.Connection, refund: Refund, now: datetime)
 
 
 async def refund_by_id(conn: asyncpg.Connection, refund_id: str) -> Refund | None:
-    row = await conn.fetchrow(_REFUND + " WHERE refund_id = $1", refund_id)
-    return Refund(**dict(row)) if row else None
+    return _first(await _select(conn, Refund, _REFUND, "refund_id = $1", refund_id))
 
 
 async def refunds_of(conn: asyncpg.Connection, order_id: str) -> list[Refund]:
-    rows = await conn.fetch(_REFUND + " WHERE order_id = $1 ORDER BY created_at", order_id)
-    return [Refund(**dict(r)) for r in rows]
+    return await _select(conn, Refund, _REFUND, "order_id = $1 ORDER BY created_at", order_id)
 
 
 async def refunding(conn: asyncpg.Connection, charge_attempt_id: str) -> int:

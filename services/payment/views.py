@@ -8,13 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from services.payment import repository as repo
-from services.payment.charges import apply_callback
-from services.payment.deps import PaymentDeps
-from services.payment.domain import AttemptStatus, payment_status, retry_refusal
+from services.payment.deps import Deps
+from services.payment.domain import Attempt, AttemptStatus, Overview, payment_status
 from services.payment.metrics import AMOUNT_MISMATCHES, MISMATCHES
 from services.payment.providers import InvalidCallback, MalformedCallback
-from services.payment.sessions import open_attempt, when_opened
+from services.payment.steps.charges import apply_callback
+from services.payment.steps.orders import overview
+from services.payment.steps.sessions import pay_again, when_opened
 from shared.contracts.events.common import PaymentMethod
 from shared.http import (
     ApiError,
@@ -24,10 +24,10 @@ from shared.http import (
     Unauthorized,
     Unprocessable,
     order_access,
+    service_of,
 )
 from shared.logging import get_logger
 from shared.openapi import errors
-from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["payment"])
 SESSION_WAIT_SECONDS = 5.0
@@ -44,13 +44,8 @@ class RetryRequest(BaseModel):
     method: PaymentMethod
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def _authorise(request: Request, order_id: str) -> None:
-    order_access(request, order_id)
+def _unknown(order_id: str) -> NotFound:
+    return NotFound("unknown_order", f"payment knows no order {order_id}")
 
 
 @router.post(
@@ -58,9 +53,8 @@ def _authorise(request: Request, order_id: str) -> None:
 )
 async def provider_callback(provider: PathId, request: Request) -> dict[str, str]:
     """A provider reports an outcome: verified on the raw body, applied once."""
-    runtime = _runtime(request)
-    deps: PaymentDeps = runtime.definition.deps
-    adapter = deps.providers.get(provider)
+    service = service_of(request, Deps)
+    adapter = service.deps.providers.get(provider)
     if adapter is None:
         raise NotFound("unknown_provider", f"no payment provider named {provider!r}")
     body = await request.body()
@@ -71,7 +65,7 @@ async def provider_callback(provider: PathId, request: Request) -> dict[str, str
     except InvalidCallback as exc:
         log.warning("callback refused", provider=provider, error=str(exc))
         raise Unauthorized("invalid_signature", str(exc)) from exc
-    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
+    async with service.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
         effect = await apply_callback(unit, provider, callback)
     if effect in MISMATCHES:  # counted once it is committed
         AMOUNT_MISMATCHES.labels(provider, effect).inc()
@@ -83,20 +77,20 @@ async def provider_callback(provider: PathId, request: Request) -> dict[str, str
 @router.get("/orders/{order_id}/payment", responses=errors(401, 403, 404))
 async def get_payment(order_id: PathId, request: Request) -> dict[str, Any]:
     """Method, status, attempts, what was captured and refunded, and every ledger entry."""
-    _authorise(request, order_id)
-    async with _runtime(request).db.acquire() as conn:
-        payment = await repo.get_payment(conn, order_id)
-        if payment is None:
-            raise NotFound("unknown_order", f"payment knows no order {order_id}")
-        attempts = await repo.attempts_of(conn, order_id)
-        entries = await repo.entries_of(conn, order_id)
-        refunds = await repo.refunds_of(conn, order_id)
-        totals = await repo.totals(conn, order_id)
-    last = attempts[-1].status if attempts else None
+    order_access(request, order_id)
+    async with service_of(request, Deps).unit() as unit:
+        found = await overview(unit, order_id)
+    if found is None:
+        raise _unknown(order_id)
+    return _present(found)
+
+
+def _present(found: Overview) -> dict[str, Any]:
+    payment, totals = found.payment, found.totals
     return {
-        "order_id": order_id,
+        "order_id": payment.order_id,
         "method": payment.method.value,
-        "status": payment_status(payment, totals, last),
+        "status": payment_status(payment, totals, found.last_attempt),
         "amount": {"amount": payment.amount, "currency": payment.currency},
         "payment_due_at": payment.payment_due_at,
         "paid_attempt_id": payment.paid_attempt_id,
@@ -105,21 +99,22 @@ async def get_payment(order_id: PathId, request: Request) -> dict[str, Any]:
         "captured": totals.captured,
         "refunded": totals.refunded,
         "net": totals.net,
-        "attempts": [
-            {
-                "attempt_id": a.attempt_id,
-                "number": a.number,
-                "method": a.method.value,
-                "status": a.status.value,
-                "failure_reason": a.failure_reason,
-                "checkout_url": a.checkout_url,
-                "pay_link": a.pay_link,
-                "created_at": a.created_at,
-            }
-            for a in attempts
-        ],
-        "ledger": [{k: v for k, v in vars(e).items() if k != "order_id"} for e in entries],
-        "refunds": [{k: v for k, v in vars(r).items() if k != "order_id"} for r in refunds],
+        "attempts": [_attempt(a) for a in found.attempts],
+        "ledger": [{k: v for k, v in vars(e).items() if k != "order_id"} for e in found.entries],
+        "refunds": [{k: v for k, v in vars(r).items() if k != "order_id"} for r in found.refunds],
+    }
+
+
+def _attempt(a: Attempt) -> dict[str, Any]:
+    return {
+        "attempt_id": a.attempt_id,
+        "number": a.number,
+        "method": a.method.value,
+        "status": a.status.value,
+        "failure_reason": a.failure_reason,
+        "checkout_url": a.checkout_url,
+        "pay_link": a.pay_link,
+        "created_at": a.created_at,
     }
 
 
@@ -130,33 +125,30 @@ async def get_payment(order_id: PathId, request: Request) -> dict[str, Any]:
 )
 async def retry_payment(order_id: PathId, body: RetryRequest, request: Request) -> JSONResponse:
     """Opens a new payment request, with the same or another method, within the window."""
-    _authorise(request, order_id)
+    order_access(request, order_id)
     if body.method == PaymentMethod.CASH_ON_DELIVERY:
         raise Unprocessable(
             "method_not_allowed", "cash on delivery is chosen at checkout", field="method"
         )
-    runtime = _runtime(request)
-    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
-        payment = await repo.get_payment(unit.conn, order_id, lock=True)
-        if payment is None:
-            raise NotFound("unknown_order", f"payment knows no order {order_id}")
-        refusal = retry_refusal(payment, unit.now)
-        if refusal is not None:
-            totals = await repo.totals(unit.conn, order_id)
-            attempts = await repo.attempts_of(unit.conn, order_id)
-            status = payment_status(payment, totals, attempts[-1].status if attempts else None)
-            raise Conflict(
-                "payment_not_retryable",
-                f"the payment cannot be retried: {refusal}",
-                reason=refusal,
-                status=status,
-            )
-        attempt = await open_attempt(unit, payment, body.method)
+    service = service_of(request, Deps)
+    async with service.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
+        retried = await pay_again(unit, order_id, body.method)
+    if retried is None:
+        raise _unknown(order_id)
+    if retried.attempt is None:
+        raise Conflict(
+            "payment_not_retryable",
+            f"the payment cannot be retried: {retried.refusal}",
+            reason=retried.refusal,
+            status=retried.status,
+        )
     # the provider opens the session after the commit; the shop gets its links when it
     # answers in time, else 202 and they follow in PaymentRequested (and on this order's view)
-    attempt = await when_opened(runtime.db, attempt.attempt_id, SESSION_WAIT_SECONDS) or attempt
+    attempt = await when_opened(service.db, retried.attempt.attempt_id, SESSION_WAIT_SECONDS)
+    attempt = attempt or retried.attempt
     if attempt.status == AttemptStatus.FAILED:
         raise ProviderUnavailable("provider_unavailable", attempt.failure_reason or "unknown")
+    due = retried.payment.payment_due_at
     return JSONResponse(
         status_code=202 if attempt.status == AttemptStatus.PENDING else 201,
         content={
@@ -166,6 +158,6 @@ async def retry_payment(order_id: PathId, body: RetryRequest, request: Request) 
             "method": attempt.method.value,
             "checkout_url": attempt.checkout_url,
             "pay_link": attempt.pay_link,
-            "expires_at": payment.payment_due_at.isoformat() if payment.payment_due_at else None,
+            "expires_at": due.isoformat() if due else None,
         },
     )

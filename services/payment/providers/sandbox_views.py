@@ -12,8 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.payment.deps import Deps
 from services.payment.providers.sandbox import SandboxProvider, SandboxSession
-from shared.http import NotFound
+from shared.http import NotFound, service_of
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox provider"])
 
@@ -35,7 +36,7 @@ class RefundFailures(BaseModel):
 
 
 def _sandbox(request: Request) -> SandboxProvider:
-    provider = request.app.state.runtime.definition.deps.providers.get(SandboxProvider.name)
+    provider = service_of(request, Deps).deps.providers.get(SandboxProvider.name)
     if not isinstance(provider, SandboxProvider):
         raise NotFound("sandbox_disabled", "the sandbox provider is not enabled")
     return provider
@@ -60,7 +61,17 @@ def _page(sandbox: SandboxProvider, session: SandboxSession) -> dict[str, Any]:
     }
 
 
-def _complete(request: Request, session_id: str, body: Completion) -> JSONResponse:
+# a checkout session and a pay-for-me link (anyone holding it may pay the order) are
+# pages of the same kind, under two paths
+@router.get("/checkout/{session_id}")
+@router.get("/pay/{session_id}")
+async def checkout(session_id: str, request: Request) -> dict[str, Any]:
+    return _page(*_session(request, session_id))
+
+
+@router.post("/checkout/{session_id}/complete", status_code=202)
+@router.post("/pay/{session_id}/complete", status_code=202)
+async def complete_checkout(session_id: str, body: Completion, request: Request) -> JSONResponse:
     sandbox, session = _session(request, session_id)
     sent = sandbox.complete(
         session,
@@ -70,27 +81,6 @@ def _complete(request: Request, session_id: str, body: Completion) -> JSONRespon
         delay_seconds=body.delay_seconds,
     )
     return JSONResponse(status_code=202, content={**_page(sandbox, session), **sent})
-
-
-@router.get("/checkout/{session_id}")
-async def checkout(session_id: str, request: Request) -> dict[str, Any]:
-    return _page(*_session(request, session_id))
-
-
-@router.post("/checkout/{session_id}/complete", status_code=202)
-async def complete_checkout(session_id: str, body: Completion, request: Request) -> JSONResponse:
-    return _complete(request, session_id, body)
-
-
-@router.get("/pay/{token}")
-async def pay_link(token: str, request: Request) -> dict[str, Any]:
-    """A pay-for-me link: anyone holding it may pay the order."""
-    return _page(*_session(request, token))
-
-
-@router.post("/pay/{token}/complete", status_code=202)
-async def complete_pay_link(token: str, body: Completion, request: Request) -> JSONResponse:
-    return _complete(request, token, body)
 
 
 @router.post("/refund-failures", status_code=202)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from services.payment import refunds
 from services.payment.handlers import HANDLERS
 from services.payment.providers.sandbox import SandboxProvider
+from services.payment.steps import refunds
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.order import OrderClosed
 from shared.contracts.events.returns import RefundApproved

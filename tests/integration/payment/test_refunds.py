@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.contracts.envelope import Envelope
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.returns import RefundApproved
@@ -13,7 +11,6 @@ from tests.integration.payment.support import (
     assert_balanced,
 )
 from tests.support.db import until_handled
-from tests.support.events import new_order_id
 
 
 async def approve(pay: Payment, order_id: str, event: RefundApproved) -> Envelope:
@@ -96,14 +93,3 @@ async def test_an_approval_for_an_unpaid_order_is_refused(pay: Payment) -> None:
     assert (refused["reason"], refused["amount"]["amount"]) == ("nothing_captured", 1_000)
     body = await pay.view(order_id)
     assert (body["captured"], body["refunded"], body["ledger"]) == (0, 0, [])
-
-
-async def test_an_approval_for_an_order_payment_never_saw_is_set_aside(pay: Payment) -> None:
-    order_id = new_order_id()
-    await approve(pay, order_id, approved("rr_stray", 1_000))
-    [letter] = await pay.tail.wait_for(
-        lambda r: r.topic == "deadletter.payment.v1" and r.key == order_id.encode()
-    )
-    info: dict[str, Any] = {k: v.decode() for k, v in letter.headers.items()}
-    assert info["dlq.reason"] == "handler_failed"
-    assert await pay.outbox(order_id) == []

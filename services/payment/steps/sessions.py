@@ -9,55 +9,56 @@ PaymentRequested. Cash on delivery needs no session and is requested at once.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from services.payment import repository as repo
-from services.payment.charges import fail_attempt
-from services.payment.deps import PaymentDeps, new_id
+from services.payment.deps import Deps
 from services.payment.domain import (
     Attempt,
     AttemptStatus,
     PaymentState,
+    Retry,
+    new_attempt,
+    new_id,
+    payment_requested,
+    payment_status,
+    retry_refusal,
 )
 from services.payment.providers import ProviderError, Session, SessionRequest
+from services.payment.steps.charges import fail_attempt
 from shared import effects
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
-from shared.contracts.events.payment import PaymentRequested
 from shared.effects import Effect, EffectError, Performer, derived_id
 from shared.logging import get_logger
 from shared.unit import Unit
 
 log = get_logger(__name__)
-COURIER = "courier"  # who collects cash on delivery
 SESSION = "payment_session"
 
 
-async def open_attempt(unit: Unit, payment: PaymentState, method: PaymentMethod) -> Attempt:
+async def open_attempt(unit: Unit[Deps], payment: PaymentState, method: PaymentMethod) -> Attempt:
     """Opens a payment request for `method`; the customer is told how to pay once the
     provider's session is open (at once for cash on delivery)."""
-    deps: PaymentDeps = unit.deps
-    cash = method == PaymentMethod.CASH_ON_DELIVERY
     cause = unit.causation_id
-    attempt = Attempt(
+    attempt = new_attempt(
+        payment,
+        method,
         attempt_id=derived_id("pat", cause, method.value) if cause else new_id("pat"),
-        order_id=payment.order_id,
         number=await repo.next_attempt_number(unit.conn, payment.order_id),
-        method=method,
-        provider=COURIER if cash else deps.provider().name,
-        session_id=None,
-        checkout_url=None,
-        pay_link=None,
-        status=AttemptStatus.OPEN if cash else AttemptStatus.PENDING,
-        failure_reason=None,
-        created_at=unit.now,
+        provider=unit.deps.provider().name,
+        now=unit.now,
     )
     await repo.close_live_attempts(unit.conn, payment.order_id, AttemptStatus.SUPERSEDED, unit.now)
     await repo.insert_attempt(unit.conn, attempt)
     await repo.set_method(unit.conn, payment.order_id, method.value, unit.now)
-    if cash:
-        await _requested(unit, attempt, payment.amount, payment.currency, None)
+    if attempt.status == AttemptStatus.OPEN:  # cash on delivery: nothing to open
+        requested = payment_requested(attempt, payment.amount, payment.currency, None)
+        await unit.emit(requested, order_id=attempt.order_id)
         return attempt
     due = payment.payment_due_at.isoformat() if payment.payment_due_at else None
     payload = {
@@ -72,20 +73,19 @@ async def open_attempt(unit: Unit, payment: PaymentState, method: PaymentMethod)
     return attempt
 
 
-async def _requested(
-    unit: Unit, attempt: Attempt, amount: int, currency: str, expires_at: datetime | None
-) -> None:
-    await unit.emit(
-        PaymentRequested(
-            attempt_id=attempt.attempt_id,
-            method=attempt.method,
-            amount=Money(amount=amount, currency=currency),
-            checkout_url=attempt.checkout_url,
-            pay_link=attempt.pay_link,
-            expires_at=expires_at,
-        ),
-        order_id=attempt.order_id,
-    )
+async def pay_again(unit: Unit[Deps], order_id: str, method: PaymentMethod) -> Retry | None:
+    """A new payment request while the order is unpaid and its window open; None for an
+    order payment does not know."""
+    payment = await repo.get_payment(unit.conn, order_id, lock=True)
+    if payment is None:
+        return None
+    refusal = retry_refusal(payment, unit.now)
+    if refusal is None:
+        return Retry(payment, attempt=await open_attempt(unit, payment, method))
+    totals = await repo.totals(unit.conn, order_id)
+    attempts = await repo.attempts_of(unit.conn, order_id)
+    status = payment_status(payment, totals, attempts[-1].status if attempts else None)
+    return Retry(payment, refusal=refusal, status=status)
 
 
 def _expires_at(effect: Effect) -> datetime | None:
@@ -93,7 +93,7 @@ def _expires_at(effect: Effect) -> datetime | None:
     return datetime.fromisoformat(due) if due else None
 
 
-async def _call(deps: PaymentDeps, effect: Effect) -> Session:
+async def _call(deps: Deps, effect: Effect) -> Session:
     """Outside any transaction: the provider opens the session (idempotent on the attempt)."""
     p = effect.payload
     request = SessionRequest(
@@ -109,7 +109,7 @@ async def _call(deps: PaymentDeps, effect: Effect) -> Session:
         raise EffectError(exc.reason, permanent=not exc.transient) from exc
 
 
-async def _opened(unit: Unit, effect: Effect, session: Any) -> None:
+async def _opened(unit: Unit[Deps], effect: Effect, session: Any) -> None:
     """The session is open: its links are kept and, unless the attempt was superseded or
     expired meanwhile, the customer is told how to pay."""
     assert isinstance(session, Session)
@@ -121,14 +121,13 @@ async def _opened(unit: Unit, effect: Effect, session: Any) -> None:
     links = (session.session_id, session.checkout_url, session.pay_link)
     await repo.set_session(unit.conn, attempt.attempt_id, links, status, unit.now)
     if pending:
-        opened = Attempt(
-            **{**vars(attempt), "checkout_url": session.checkout_url, "pay_link": session.pay_link}
-        )
+        opened = replace(attempt, checkout_url=session.checkout_url, pay_link=session.pay_link)
         p = effect.payload
-        await _requested(unit, opened, p["amount"], p["currency"], _expires_at(effect))
+        requested = payment_requested(opened, p["amount"], p["currency"], _expires_at(effect))
+        await unit.emit(requested, order_id=opened.order_id)
 
 
-async def _not_opened(unit: Unit, effect: Effect, reason: str, will_retry: bool) -> None:
+async def _not_opened(unit: Unit[Deps], effect: Effect, reason: str, will_retry: bool) -> None:
     """Given up: the attempt failed, and the customer may try again while the window is open."""
     if will_retry:
         log.warning("payment session not opened yet", attempt_id=effect.key, error=reason)
@@ -143,11 +142,11 @@ async def _not_opened(unit: Unit, effect: Effect, reason: str, will_retry: bool)
 OPENER = Performer(call=_call, done=_opened, failed=_not_opened)
 
 
-async def when_opened(unit_pool: Any, attempt_id: str, timeout: float) -> Attempt | None:
+async def when_opened(pool: asyncpg.Pool, attempt_id: str, timeout: float) -> Attempt | None:
     """The attempt once its session is open (or it failed), for a caller that waits."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        async with unit_pool.acquire() as conn:
+        async with pool.acquire() as conn:
             attempt = await repo.attempt_by_id(conn, attempt_id)
         if attempt is None or attempt.status != AttemptStatus.PENDING:
             return attempt

@@ -1,0 +1,88 @@
+"""An order's payment as the order goes: placed, paid in cash on delivery, ended, viewed."""
+
+from __future__ import annotations
+
+from services.payment import repository as repo
+from services.payment.deps import Deps
+from services.payment.domain import (
+    COURIER,
+    Attempt,
+    AttemptStatus,
+    Charge,
+    Overview,
+    PaymentState,
+    settle_cash,
+)
+from services.payment.steps.charges import record
+from services.payment.steps.refunds import start_refund
+from services.payment.steps.sessions import open_attempt
+from shared.contracts.events.common import PaymentMethod
+from shared.contracts.events.logistics import ShipmentDelivered
+from shared.contracts.events.order import OrderPlaced
+from shared.unit import Unit
+
+
+async def order_placed(unit: Unit[Deps], order_id: str, placed: OrderPlaced) -> None:
+    """Records what the order owes and opens its first payment request (nothing upfront
+    for cash on delivery)."""
+    payment = PaymentState(
+        order_id=order_id,
+        method=placed.payment_method,
+        amount=placed.total.amount,
+        currency=placed.total.currency,
+        payment_due_at=placed.payment_due_at,
+        paid_attempt_id=None,
+        ended=None,
+    )
+    if await repo.insert_payment(unit.conn, payment, unit.now):
+        await open_attempt(unit, payment, placed.payment_method)
+
+
+async def order_ended(
+    unit: Unit[Deps], payment: PaymentState, ended: str, *, was_paid: bool
+) -> None:
+    """Expires open requests. A charge the order never counted as paid is refunded as late;
+    a payment the order knew of is refunded through returns (RefundApproved)."""
+    if payment.ended:
+        return
+    await repo.mark_ended(unit.conn, payment.order_id, ended, unit.now)
+    await repo.close_live_attempts(unit.conn, payment.order_id, AttemptStatus.EXPIRED, unit.now)
+    charge = await repo.payment_charge(unit.conn, payment.order_id)
+    if charge is not None and not was_paid:
+        await start_refund(unit, charge, charge.amount, reason=Charge.LATE.value)
+
+
+async def cash_collected(
+    unit: Unit[Deps], payment: PaymentState, delivered: ShipmentDelivered
+) -> None:
+    """Cash on delivery: the courier collected the money, so the order counts as paid (or,
+    once it ended, the cash is refunded as late)."""
+    cash = delivered.cash_collected
+    if cash is None or payment.paid:
+        return
+    attempt = await _cash_attempt(unit, payment)
+    settled = settle_cash(
+        payment, attempt, cash, delivered.shipment_id, delivered.delivered_at, unit.now
+    )
+    await record(unit, attempt, settled)
+
+
+async def _cash_attempt(unit: Unit[Deps], payment: PaymentState) -> Attempt:
+    for attempt in await repo.attempts_of(unit.conn, payment.order_id):
+        if attempt.provider == COURIER and attempt.status == AttemptStatus.OPEN:
+            return attempt
+    return await open_attempt(unit, payment, PaymentMethod.CASH_ON_DELIVERY)
+
+
+async def overview(unit: Unit[Deps], order_id: str) -> Overview | None:
+    """Everything payment knows of the order's money; None for an order it does not know."""
+    payment = await repo.get_payment(unit.conn, order_id)
+    if payment is None:
+        return None
+    return Overview(
+        payment=payment,
+        attempts=await repo.attempts_of(unit.conn, order_id),
+        entries=await repo.entries_of(unit.conn, order_id),
+        refunds=await repo.refunds_of(unit.conn, order_id),
+        totals=await repo.totals(unit.conn, order_id),
+    )
