@@ -51,8 +51,15 @@ async def schedule(
 
 
 async def cancel(conn: asyncpg.Connection, kind: str, key: str) -> bool:
+    """Cancels the pending timer `kind`/`key`; False when there is none, or when the poller
+    is firing it right now. A firing timer holds its row while its handler waits for the
+    state this transaction has locked (the order): waiting for the row would deadlock the
+    two. So it is left to fire: its handler runs after this transaction commits and decides
+    on the state this one leaves, as it would had it fired a moment earlier."""
     result = await conn.execute(
-        "UPDATE timers SET state = 'cancelled' WHERE kind = $1 AND key = $2 AND state = 'pending'",
+        """UPDATE timers SET state = 'cancelled' WHERE id = (
+               SELECT id FROM timers WHERE kind = $1 AND key = $2 AND state = 'pending'
+               FOR UPDATE SKIP LOCKED)""",
         kind,
         key,
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from services.payment.app import build
 from services.payment.settings import PaymentSettings
+from shared import db, timers
 from shared.contracts.events.payment import PaymentFailed
 from shared.timers import Timer
 from shared.unit import Unit
@@ -127,3 +130,25 @@ async def test_a_timer_that_re_arms_itself_fires_again(
         row = await eventually(lambda: _fired(runtime, order_id), what="timer fired")
     assert record.json()["payload"]["attempt_id"] == "a5"
     assert row["state"] == "fired"
+
+
+async def test_cancelling_a_timer_the_poller_is_firing_neither_waits_nor_deadlocks(
+    database: str,
+) -> None:
+    """The poller holds a firing timer's row while its handler waits for the order; a
+    command holding the order and cancelling that timer must not wait for the row."""
+    pool = await db.create_pool(database, size=2)
+    try:
+        async with pool.acquire() as conn, pool.acquire() as firing:
+            await db.apply_migrations(conn, db.all_migrations("probe", Path("no-migrations")))
+            key = f"ord_{uuid.uuid4().hex[:8]}"
+            await timers.schedule(conn, "probe", key, datetime.now(UTC), {})
+            async with firing.transaction():
+                await firing.execute("SELECT 1 FROM timers WHERE key = $1 FOR UPDATE", key)
+                async with asyncio.timeout(5):  # waiting for the row would end here
+                    assert await timers.cancel(conn, "probe", key) is False
+            assert await timers.cancel(conn, "probe", key) is True
+            state = await conn.fetchval("SELECT state FROM timers WHERE key = $1", key)
+        assert state == "cancelled"
+    finally:
+        await pool.close()
