@@ -15,7 +15,7 @@ from tests.support.system import start_system
 # Windows and timers in seconds; the carrier moves only when told (tests decide).
 E2E_ENV = {
     "ORDER_PAYMENT_WINDOW_SECONDS": "10",
-    "ORDER_AUTO_CONFIRM_SECONDS": "4",
+    "ORDER_AUTO_CONFIRM_SECONDS": "8",
     "LOGISTICS_SANDBOX_AUTO_ADVANCE_SECONDS": "0",
     "LOGISTICS_DEMO_CATALOGUE": "false",
     "LOGISTICS_SHIP_DELAY_SECONDS": "4",
