@@ -10,7 +10,7 @@ from services.logistics.deps import Deps
 from services.logistics.handlers import HANDLERS
 from shared.consumer import Incoming, MessageProcessor, RawMessage
 from shared.contracts.envelope import Envelope
-from shared.contracts.events.order import OrderClosed
+from shared.contracts.events.order import OrderClosed, OrderPaid
 from shared.contracts.registry import topic_for_event
 from shared.runtime import Runtime
 from shared.unit import Unit
@@ -75,9 +75,9 @@ async def test_a_batch_rolled_back_after_the_booking_books_the_parcel_once(
 
     async with logistics(infra, database) as runtime:
         order_id = await reserved_order(infra, runtime, tail)
-        handlers = {**HANDLERS, "OrderClosed": fails}
+        handlers = {**HANDLERS, OrderClosed: fails}
         processor = MessageProcessor(
-            "logistics", runtime.db, handlers, deps=runtime.definition.deps, max_attempts=1
+            "logistics", runtime.db, handlers, runtime.units, max_attempts=1
         )
         pay = Envelope.wrap(paid(), producer="order", order_id=order_id)
         other = Envelope.wrap(OrderClosed(), producer="order", order_id=new_id("ord"))
@@ -94,16 +94,16 @@ async def test_a_transaction_killed_after_the_booking_books_once_on_redelivery(
     killed: list[str] = []
 
     async def killed_before_commit(unit: Unit, msg: Incoming[Any]) -> None:
-        await HANDLERS["OrderPaid"](unit, msg)
+        await HANDLERS[OrderPaid](unit, msg)
         if not killed:  # the process dies after the handler, before the commit
             killed.append(str(msg.envelope.event_id))
             raise ConnectionResetError("the database connection was lost")
 
     async with logistics(infra, database) as runtime:
         order_id = await reserved_order(infra, runtime, tail)
-        handlers = {**HANDLERS, "OrderPaid": killed_before_commit}
+        handlers = {**HANDLERS, OrderPaid: killed_before_commit}
         processor = MessageProcessor(
-            "logistics", runtime.db, handlers, deps=runtime.definition.deps, backoff_seconds=0.01
+            "logistics", runtime.db, handlers, runtime.units, backoff_seconds=0.01
         )
         pay = Envelope.wrap(paid(), producer="order", order_id=order_id)
 

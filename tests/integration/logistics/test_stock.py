@@ -40,7 +40,7 @@ async def test_fifty_orders_racing_for_ten_units_get_ten_reservations_and_forty_
         outcomes = await tail.wait_for(
             lambda r: (
                 r.key in {o.encode() for o in orders}
-                and r.type in ("StockReserved", "StockShortage")
+                and r.type in ("StockReserved", "StockRanShort")
             ),
             count=50,
             timeout=60,
@@ -49,8 +49,8 @@ async def test_fifty_orders_racing_for_ten_units_get_ten_reservations_and_forty_
         await tail.poll()
     by_type = [r.type for r in outcomes]
     assert by_type.count("StockReserved") == 10
-    assert by_type.count("StockShortage") == 40
-    shortage = next(payload(r) for r in outcomes if r.type == "StockShortage")
+    assert by_type.count("StockRanShort") == 40
+    shortage = next(payload(r) for r in outcomes if r.type == "StockRanShort")
     assert shortage["lines"] == [{"sku": sku, "requested": 1, "available": 0}]
     assert (level["on_hand"], level["reserved"], level["available"]) == (10, 10, 0)
     warnings = [r for r in tail.records if r.topic == "stock.v1" and r.key == sku.encode()]
@@ -81,7 +81,7 @@ async def test_fifty_concurrent_transactions_never_reserve_more_than_is_on_hand(
         level, rest = await stock(runtime, sku), await stock(runtime, other)
     served = [types for types in emitted if "StockReserved" in types]
     assert len(served) == 10
-    assert sum("StockShortage" in types for types in emitted) == 40
+    assert sum("StockRanShort" in types for types in emitted) == 40
     assert (level["reserved"], level["available"]) == (10, 0)
     assert rest["reserved"] == 10, "a short order holds none of its other lines either"
 
@@ -199,7 +199,7 @@ async def test_a_short_recount_cancels_the_newest_orders_and_the_rest_ship(
                 await tail.wait_for(of(gone, "ShipmentShipped"))
         async with client(runtime) as http:
             recount = await http.put(f"/v1/stock/{sku}", json={"on_hand": 4}, headers=OPS)
-        [short] = await tail.wait_for(of(newest, "StockShortage"))
+        [short] = await tail.wait_for(of(newest, "StockRanShort"))
         for order_id in (older, old):
             await _ship_now(runtime, order_id)
         shipped = await tail.wait_for(of(older, "ShipmentShipped")) + await tail.wait_for(
@@ -212,11 +212,11 @@ async def test_a_short_recount_cancels_the_newest_orders_and_the_rest_ship(
     assert [r.type for r in tail.records if of(newest)(r)][-3:] == [
         "ShipmentCancelled",
         "StockReleased",
-        "StockShortage",
+        "StockRanShort",
     ]
     assert len(shipped) == 2, "the two older orders keep their units and ship"
     assert (level["on_hand"], level["reserved"]) == (0, 0), "nothing held beyond the count"
-    assert not [r for r in tail.records if of(gone, "ShipmentCancelled", "StockShortage")(r)]
+    assert not [r for r in tail.records if of(gone, "ShipmentCancelled", "StockRanShort")(r)]
 
 
 async def _ship_now(runtime: Runtime, order_id: str) -> None:
