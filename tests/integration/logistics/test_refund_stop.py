@@ -6,6 +6,7 @@ from __future__ import annotations
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.returns import RefundFlow, RefundRequested
+from shared.runtime import Runtime
 from tests.integration.logistics.support import (
     logistics,
     new_id,
@@ -19,6 +20,7 @@ from tests.integration.logistics.support import (
 )
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail, publish
+from tests.support.polling import eventually
 
 
 def before_shipping(request_id: str, sku: str) -> RefundRequested:
@@ -100,8 +102,9 @@ async def test_a_request_before_logistics_saw_the_order_stops_it_for_good(
     async with logistics(infra, database) as runtime:
         await put_stock(runtime, sku, on_hand=5)
         await send(infra, before_shipping(request_id, sku), order_id, "returns")
-        [answer] = await tail.wait_for(of(order_id, "ShipmentStopped"))
+        await eventually(lambda: _held(runtime, order_id), what="the request held")
         await send(infra, placed([(sku, 2)]), order_id)
+        [answer] = await tail.wait_for(of(order_id, "ShipmentStopped"))
         await send(infra, paid(19_800), order_id)
         marker = new_id("ord")
         await send(infra, placed([(sku, 1)]), marker)
@@ -110,3 +113,12 @@ async def test_a_request_before_logistics_saw_the_order_stops_it_for_good(
     assert [r.type for r in tail.records if of(order_id)(r)] == ["ShipmentStopped"]
     assert payload(answer)["stock_released"] is False
     assert (level["on_hand"], level["reserved"]) == (5, 1), "the late order is never reserved"
+
+
+async def _held(runtime: Runtime, order_id: str) -> int:
+    """Events held for an order logistics has not seen placed (shared.held)."""
+    async with runtime.db.acquire() as conn:
+        held = await conn.fetchval(
+            "SELECT count(*) FROM awaiting_order WHERE order_id = $1", order_id
+        )
+    return int(held)

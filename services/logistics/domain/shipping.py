@@ -1,0 +1,214 @@
+"""Shipping rules: the promise, the courier choice, the parcel and its tracking.
+
+The decisions about one shipment (`domain.shipments`) return an `Outcome`: the shipment
+as it becomes, the promise to record, the booking to make, the timers, the events; the
+steps save it once (`repository.record`).
+
+Timer kinds: `ship` (a delayed dispatch, key order id), `ship_by` (key
+`<order id>:<expected ship date>`, one per promise), `checkpoint_silence`
+(key shipment id, re-armed by every checkpoint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from shared.contracts.envelope import Event
+
+SHIP, SHIP_BY, SILENCE = "ship", "ship_by", "checkpoint_silence"
+BOOKING = "carrier_booking"  # an effect (shared/effects.py), key shipment id
+
+
+@dataclass(frozen=True)
+class ShippingCalendar:
+    """The shop's dispatch rules: paid before the cut-off on a working day ships that day."""
+
+    time_zone: ZoneInfo
+    cutoff: time
+    working_days: frozenset[int]  # ISO weekdays, Monday = 1
+    holidays: frozenset[date] = frozenset()
+
+    def is_working_day(self, day: date) -> bool:
+        return day.isoweekday() in self.working_days and day not in self.holidays
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day strictly after `day`."""
+        if not self.working_days:
+            raise ValueError("a shipping calendar needs at least one working day")
+        candidate = day + timedelta(days=1)
+        while not self.is_working_day(candidate):
+            candidate += timedelta(days=1)
+        return candidate
+
+    def add_working_days(self, day: date, count: int) -> date:
+        for _ in range(count):
+            day = self.next_working_day(day)
+        return day
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.time_zone).date()
+
+    def promised_ship_date(self, paid_at: datetime) -> date:
+        local = paid_at.astimezone(self.time_zone)
+        if self.is_working_day(local.date()) and local.time() < self.cutoff:
+            return local.date()
+        return self.next_working_day(local.date())
+
+    def ship_by(self, promised: date) -> datetime:
+        """When an unshipped order has missed its promise: the promised day's cut-off."""
+        return datetime.combine(promised, self.cutoff, tzinfo=self.time_zone)
+
+    def later_date(self, previous: date, now: datetime) -> date:
+        """The new expected date once `previous` cannot be kept: the next working day
+        after whichever is later, the old date or today."""
+        return self.next_working_day(max(previous, self.local_date(now)))
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The service's shipping settings a decision needs, in seconds (0 = not used)."""
+
+    calendar: ShippingCalendar
+    ship_delay_seconds: float
+    ship_by_seconds: float
+    checkpoint_silence_seconds: float
+    delivery_days: int
+
+    def ship_by_due(self, expected: date, now: datetime) -> datetime:
+        """When an unshipped parcel expected to leave on `expected` is late."""
+        if self.ship_by_seconds > 0:
+            return now + timedelta(seconds=self.ship_by_seconds)
+        return self.calendar.ship_by(expected)
+
+    def silence_due(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.checkpoint_silence_seconds)
+
+
+class ParcelStatus(StrEnum):
+    PENDING = "pending"
+    SHIPPED = "shipped"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class CheckpointStatus(StrEnum):
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+
+
+@dataclass(frozen=True)
+class Shipment:
+    shipment_id: str
+    order_id: str
+    status: ParcelStatus
+    courier: str
+    tracking_number: str | None
+    cash_on_delivery: dict[str, Any] | None
+    promised_ship_date: date
+    expected_date: date
+    created_at: datetime
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    last_checkpoint_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    checkpoint_id: str
+    checkpoint_at: datetime
+    city: str
+    status: CheckpointStatus
+    description: str
+
+
+@dataclass
+class Outcome:
+    """What a shipping decision changes: `shipment` saved whole, the order's new
+    `promise`, a courier `booking` to record (made after commit), `timers` by (kind, key)
+    set to a due time or cancelled (None), and the `events` about the order."""
+
+    shipment: Shipment | None = None
+    promise: date | None = None
+    booking: tuple[str, dict[str, Any]] | None = None  # (idempotency key, payload)
+    timers: dict[tuple[str, str], datetime | None] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+    def __iadd__(self, other: Outcome) -> Outcome:
+        self.shipment = other.shipment or self.shipment
+        self.promise = other.promise or self.promise
+        self.booking = other.booking or self.booking
+        self.timers.update(other.timers)
+        self.events += other.events
+        return self
+
+
+def ship_by_key(order_id: str, expected: date) -> str:
+    return f"{order_id}:{expected}"
+
+
+_PROGRESS = {
+    ParcelStatus.SHIPPED: 0,
+    ParcelStatus.IN_TRANSIT: 1,
+    ParcelStatus.OUT_FOR_DELIVERY: 2,
+    ParcelStatus.DELIVERED: 3,
+}
+
+Announcement = Literal["checkpoint", "out_for_delivery", "delivered"] | None
+
+
+@dataclass(frozen=True)
+class Tracking:
+    status: ParcelStatus
+    announce: Announcement
+
+
+def track(current: ParcelStatus, checkpoint: CheckpointStatus) -> Tracking:
+    """What a new checkpoint does to a parcel: status only moves forward; a late or
+    out-of-order checkpoint still joins the timeline; a second delivery is no news."""
+    if current not in _PROGRESS:
+        raise ValueError(f"a {current} parcel takes no checkpoints")
+    if checkpoint is CheckpointStatus.EXCEPTION:
+        return Tracking(current, "checkpoint")
+    reached = ParcelStatus(checkpoint.value)
+    if current is ParcelStatus.DELIVERED:
+        return Tracking(current, None if reached is ParcelStatus.DELIVERED else "checkpoint")
+    if _PROGRESS[reached] < _PROGRESS[current]:
+        return Tracking(current, "checkpoint")
+    if reached is ParcelStatus.DELIVERED:
+        return Tracking(reached, "delivered")
+    if reached is ParcelStatus.OUT_FOR_DELIVERY:
+        return Tracking(reached, "out_for_delivery")
+    return Tracking(reached, "checkpoint")
+
+
+def is_open(status: ParcelStatus) -> bool:
+    """A parcel still on its way (delay checks apply)."""
+    return status in (
+        ParcelStatus.PENDING,
+        ParcelStatus.SHIPPED,
+        ParcelStatus.IN_TRANSIT,
+        ParcelStatus.OUT_FOR_DELIVERY,
+    )
+
+
+def choose_courier(
+    region: str | None, couriers: Sequence[str], by_region: Mapping[str, str], turn: int
+) -> str:
+    """The region's courier when a rule names one, otherwise the next in the rotation."""
+    if not couriers:
+        raise ValueError("no courier configured")
+    if region:
+        rules = {name.casefold(): courier for name, courier in by_region.items()}
+        chosen = rules.get(region.casefold())
+        if chosen is not None:
+            return chosen
+    return couriers[turn % len(couriers)]
