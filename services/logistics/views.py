@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.logistics import catalogue
 from services.logistics.deps import Deps
 from services.logistics.domain.shipping import Checkpoint, CheckpointStatus
-from services.logistics.domain.stock import CountBelowParcels
+from services.logistics.domain.stock import Count, CountBelowParcels
 from services.logistics.steps import orders, shipping, stock
 from shared.http import (
     INT_MAX,
@@ -79,17 +79,10 @@ async def put_stock(sku: PathId, body: StockUpdate, request: Request) -> dict[st
     require_role(request, "ops")
     service = service_of(request, Deps)
     warehouse = body.warehouse or service.deps.settings.default_warehouse
+    counted = Count(sku, warehouse, body.on_hand, body.low_stock_threshold, body.name, body.variant)
     try:
         async with service.unit(correlation_id=_correlation(request)) as unit:
-            await orders.count(
-                unit,
-                sku,
-                warehouse,
-                on_hand=body.on_hand,
-                threshold=body.low_stock_threshold,
-                name=body.name,
-                variant=body.variant,
-            )
+            await orders.count(unit, counted)
             rows = await stock.rows_of(unit, sku)
     except CountBelowParcels as exc:
         field = {"field": "on_hand", "message": str(exc)}

@@ -108,6 +108,18 @@ def allocate(
 
 
 @dataclass(frozen=True)
+class Count:
+    """A SKU counted on one warehouse's shelf, with its low-stock threshold (and names)."""
+
+    sku: str
+    warehouse: str
+    on_hand: int
+    threshold: int
+    name: str | None = None
+    variant: str | None = None
+
+
+@dataclass(frozen=True)
 class Holding:
     """Units one order holds on one stock row."""
 

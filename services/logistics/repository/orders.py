@@ -8,7 +8,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from services.logistics.domain.stock import Allocation, Fulfilment, Holding, StockLevel
+from services.logistics.domain.stock import Allocation, Count, Fulfilment, Holding, StockLevel
 
 Conn: TypeAlias = asyncpg.Connection
 
@@ -50,18 +50,12 @@ _RECOUNTED = """(sku, warehouse) DO UPDATE SET
     variant = COALESCE(EXCLUDED.variant, stock.variant), updated_at = now()"""
 
 
-async def put_stock(
-    conn: Conn,
-    sku: str,
-    warehouse: str,
-    *,
-    on_hand: int,
-    threshold: int,
-    name: str | None,
-    variant: str | None,
-) -> StockLevel:
+async def put_stock(conn: Conn, count: Count) -> StockLevel:
     """Records a count (and the row's names, where given)."""
-    row = await _insert_stock(conn, _RECOUNTED, sku, warehouse, name, variant, on_hand, threshold)
+    c = count
+    row = await _insert_stock(
+        conn, _RECOUNTED, c.sku, c.warehouse, c.name, c.variant, c.on_hand, c.threshold
+    )
     assert row is not None
     return _level(row)
 

@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from services.logistics import repository as repo
 from services.logistics.deps import Deps
 from services.logistics.domain.shipping import Shipment
-from services.logistics.domain.stock import CountBelowParcels, Fulfilment, StockLevel, recount
+from services.logistics.domain.stock import (
+    Count,
+    CountBelowParcels,
+    Fulfilment,
+    StockLevel,
+    recount,
+)
 from services.logistics.steps import shipping, stock
 from shared import held
 from shared.consumer import Handler
@@ -108,20 +114,12 @@ async def refund_before_shipping(unit: Unit[Deps], order: Fulfilment, request_id
     await unit.emit(answer, order_id=order.order_id)
 
 
-async def count(
-    unit: Unit[Deps],
-    sku: str,
-    warehouse: str,
-    *,
-    on_hand: int,
-    threshold: int,
-    name: str | None = None,
-    variant: str | None = None,
-) -> StockLevel:
+async def count(unit: Unit[Deps], counted: Count) -> StockLevel:
     """Records a count. A count below what orders hold withdraws the orders that no
     longer fit (see `domain.stock.recount`): cancelled as a stock shortage, so the order
     service refunds them with an apology; the others keep their units and ship."""
     # Every row a withdrawn order gives back is locked up front, in the reservers' order.
+    sku, warehouse, on_hand = counted.sku, counted.warehouse, counted.on_hand
     holders = [h.order_id for h in await repo.holdings(unit.conn, sku, warehouse)]
     await repo.lock_stock(unit.conn, [sku, *await repo.skus_held(unit.conn, holders)])
     kept = 0  # units of orders that could not be withdrawn: their parcel is on its way
@@ -134,9 +132,7 @@ async def count(
             kept += withdrawal.holding.quantity
     if kept:
         raise CountBelowParcels(sku, warehouse, on_hand, kept)
-    return await stock.counted(
-        unit, sku, warehouse, on_hand=on_hand, threshold=threshold, name=name, variant=variant
-    )
+    return await stock.counted(unit, counted)
 
 
 async def _withdraw(unit: Unit[Deps], order_id: str, short: ShortLine) -> bool:

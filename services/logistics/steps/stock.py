@@ -14,6 +14,7 @@ from typing import Any
 from services.logistics import repository as repo
 from services.logistics.deps import Deps
 from services.logistics.domain.stock import (
+    Count,
     Fulfilment,
     StockLevel,
     allocate,
@@ -99,20 +100,9 @@ async def restock(
         await _moved(unit, await repo.adjust_stock(unit.conn, sku, warehouse, on_hand=quantity))
 
 
-async def counted(
-    unit: Unit[Deps],
-    sku: str,
-    warehouse: str,
-    *,
-    on_hand: int,
-    threshold: int,
-    name: str | None = None,
-    variant: str | None = None,
-) -> StockLevel:
+async def counted(unit: Unit[Deps], count: Count) -> StockLevel:
     """Records a count the shelf can hold (what orders hold is withdrawn first)."""
-    level = await repo.put_stock(
-        unit.conn, sku, warehouse, on_hand=on_hand, threshold=threshold, name=name, variant=variant
-    )
+    level = await repo.put_stock(unit.conn, count)
     await _moved(unit, level)
     return level
 
