@@ -134,8 +134,9 @@ async def stop(unit: Unit[Deps], order_id: str, reason: str) -> Shipment | None:
     return None
 
 
-async def checkpoint_posted(unit: Unit[Deps], carrier: str, tracking_number: str,
-                            cp: Checkpoint) -> tuple[Shipment, bool] | None:  # fmt: skip
+async def checkpoint_posted(
+    unit: Unit[Deps], carrier: str, tracking_number: str, cp: Checkpoint
+) -> tuple[Shipment, bool] | None:
     """A courier's checkpoint for one of its parcels: the shipment and whether the
     checkpoint is new (None for a parcel the courier does not have with us)."""
     shipment = await repo.shipment_by_tracking(unit.conn, carrier, tracking_number)
