@@ -7,7 +7,7 @@ from services.logistics.catalogue import load_on_start
 from services.logistics.deps import Deps, make_deps
 from services.logistics.handlers import HANDLERS, TIMERS
 from services.logistics.settings import LogisticsSettings
-from services.logistics.shipping import effects_policy
+from services.logistics.steps.shipping import effects_policy
 from services.logistics.views import router
 from shared import effects
 from shared.runtime import ServiceDefinition
@@ -16,18 +16,20 @@ NAME = "logistics"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def build(settings: LogisticsSettings | None = None, deps: Deps | None = None) -> ServiceDefinition:
+def build(
+    settings: LogisticsSettings | None = None, deps: Deps | None = None
+) -> ServiceDefinition[Deps]:
     settings = settings or LogisticsSettings()
     deps = deps or make_deps(settings)
-    routers = [router, sandbox_routes.router] if settings.sandbox else [router]
+    sandbox = [sandbox_routes.router] if settings.sandbox else []
     return ServiceDefinition(
-        name=NAME,
-        settings=settings,
-        migrations_dir=MIGRATIONS,
+        NAME,
+        settings,
+        MIGRATIONS,
+        deps,
         handlers=HANDLERS,
         timers=TIMERS,
-        routers=routers,
-        deps=deps,
+        routers=[router, *sandbox],
         background=[
             load_on_start,
             sandbox_routes.auto_advance,

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from services.logistics import repository as repo
+from services.logistics.steps.stock import stock_missing
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
-    from shared.runtime import Runtime
-    from shared.unit import Unit
+    from services.logistics.deps import Deps
+    from shared.unit import Service
 
 FILE = Path(__file__).with_name("catalogue.json")
 log = get_logger(__name__)
@@ -32,29 +32,12 @@ def items() -> list[dict[str, Any]]:
     return loaded
 
 
-async def stock_missing(unit: Unit, warehouse: str) -> int:
-    """Stocks every catalogue SKU this warehouse does not hold yet; returns how many."""
-    added = 0
-    for item in items():
-        added += await repo.add_stock_if_absent(
-            unit.conn,
-            item["sku"],
-            warehouse,
-            item["name"],
-            item.get("variant"),
-            item["on_hand"],
-            item["low_stock_threshold"],
-        )
-    return added
-
-
-async def load_on_start(runtime: Runtime) -> None:
+async def load_on_start(service: Service[Deps]) -> None:
     """Background task: stocks the demo catalogue once, at start, when enabled."""
-    settings: Any = runtime.settings
-    if not settings.load_demo_catalogue:
+    if not service.deps.settings.load_demo_catalogue:
         return
-    async with runtime.unit() as unit:
-        added = await stock_missing(unit, settings.default_warehouse)
+    async with service.unit() as unit:
+        added = await stock_missing(unit, items())
     log.info("demo catalogue loaded", added=added)
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from services.logistics.carriers.base import Carrier, UnknownCarrier
+from services.logistics.carriers.base import Carrier
 from services.logistics.carriers.sandbox import sandbox_carriers
-from services.logistics.domain import ShippingCalendar
+from services.logistics.domain.shipping import ShippingCalendar
 from services.logistics.settings import LogisticsSettings
 from shared import effects
 
@@ -25,20 +24,8 @@ class Deps:
         )
     )
 
-    def carrier(self, name: str) -> Carrier:
-        try:
-            return self.carriers[name]
-        except KeyError:
-            raise UnknownCarrier(name) from None
-
 
 def make_deps(settings: LogisticsSettings, carriers: Mapping[str, Carrier] | None = None) -> Deps:
     """Every configured courier is a sandbox carrier until a real integration replaces it."""
     names = sorted({*settings.couriers, *settings.courier_by_region.values()})
     return Deps(settings, settings.calendar, carriers or sandbox_carriers(names))
-
-
-def deps_of(unit: Any) -> Deps:
-    deps = unit.deps
-    assert isinstance(deps, Deps), "the logistics service runs with its Deps"
-    return deps

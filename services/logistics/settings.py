@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from services.logistics.domain import ShippingCalendar
+from services.logistics.domain.shipping import ShippingCalendar
 from shared.settings import ServiceSettings
 
 

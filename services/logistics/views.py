@@ -9,10 +9,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.logistics import catalogue, shipping, stock
-from services.logistics import repository as repo
-from services.logistics.domain import CheckpointStatus
-from services.logistics.settings import LogisticsSettings
+from services.logistics import catalogue
+from services.logistics.deps import Deps
+from services.logistics.domain.shipping import Checkpoint, CheckpointStatus
+from services.logistics.domain.stock import Count, CountBelowParcels
+from services.logistics.steps import orders, shipping, stock
 from shared.http import (
     INT_MAX,
     Conflict,
@@ -21,20 +22,13 @@ from shared.http import (
     StorableText,
     order_access,
     parse_body,
-    require_key,
+    require_role,
+    service_of,
     signed_body,
 )
 from shared.openapi import errors
-from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["logistics"])
-
-
-def _runtime(request: Request) -> tuple[Runtime, LogisticsSettings]:
-    runtime: Runtime = request.app.state.runtime
-    settings = runtime.settings
-    assert isinstance(settings, LogisticsSettings)
-    return runtime, settings
 
 
 class StockUpdate(BaseModel):
@@ -82,23 +76,15 @@ async def put_stock(sku: PathId, body: StockUpdate, request: Request) -> dict[st
     keep their units oldest reservation first, and each order that no longer fits is
     cancelled as a stock shortage (refunded if paid, with an apology), so the newest go
     first. Shipped orders are not affected; nothing stays reserved beyond the count."""
-    runtime, settings = _runtime(request)
-    require_key(request, settings.ops_api_key)
-    warehouse = body.warehouse or settings.default_warehouse
-    correlation = request.headers.get("X-Correlation-ID")
+    require_role(request, "ops")
+    service = service_of(request, Deps)
+    warehouse = body.warehouse or service.deps.settings.default_warehouse
+    counted = Count(sku, warehouse, body.on_hand, body.low_stock_threshold, body.name, body.variant)
     try:
-        async with runtime.unit(correlation_id=correlation) as unit:
-            await stock.put(
-                unit,
-                sku,
-                warehouse,
-                on_hand=body.on_hand,
-                threshold=body.low_stock_threshold,
-                name=body.name,
-                variant=body.variant,
-            )
-            rows = await repo.stock_of(unit.conn, sku)
-    except stock.CountBelowParcels as exc:
+        async with service.unit(correlation_id=_correlation(request)) as unit:
+            await orders.count(unit, counted)
+            rows = await stock.rows_of(unit, sku)
+    except CountBelowParcels as exc:
         field = {"field": "on_hand", "message": str(exc)}
         raise Conflict("count_below_parcels", str(exc), fields=[field]) from exc
     return _stock_view(sku, rows)
@@ -106,10 +92,9 @@ async def put_stock(sku: PathId, body: StockUpdate, request: Request) -> dict[st
 
 @router.get("/stock/{sku}", responses=errors(401, 403, 404))
 async def get_stock(sku: PathId, request: Request) -> dict[str, Any]:
-    runtime, settings = _runtime(request)
-    require_key(request, settings.ops_api_key)
-    async with runtime.db.acquire() as conn:
-        rows = await repo.stock_of(conn, sku)
+    require_role(request, "ops")
+    async with service_of(request, Deps).unit(correlation_id=_correlation(request)) as unit:
+        rows = await stock.rows_of(unit, sku)
     if not rows:
         raise NotFound("unknown_sku", f"no stock is recorded for {sku}")
     return _stock_view(sku, rows)
@@ -118,11 +103,11 @@ async def get_stock(sku: PathId, request: Request) -> dict[str, Any]:
 @router.post("/stock/catalogue", responses=errors(401, 403))
 async def load_catalogue(request: Request) -> dict[str, Any]:
     """Loads the demo catalogue: every SKU not yet stocked gets its demo count."""
-    runtime, settings = _runtime(request)
-    require_key(request, settings.ops_api_key)
-    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
-        added = await catalogue.stock_missing(unit, settings.default_warehouse)
-    return {"added": added, "skus": [item["sku"] for item in catalogue.items()]}
+    require_role(request, "ops")
+    items = catalogue.items()
+    async with service_of(request, Deps).unit(correlation_id=_correlation(request)) as unit:
+        added = await stock.stock_missing(unit, items)
+    return {"added": added, "skus": [item["sku"] for item in items]}
 
 
 class CheckpointBody(BaseModel):
@@ -142,34 +127,31 @@ class CheckpointBody(BaseModel):
 )
 async def carrier_checkpoint(carrier: PathId, request: Request) -> dict[str, Any]:
     """A courier's tracking checkpoint, signed like the payment callbacks."""
-    runtime, settings = _runtime(request)
-    raw = await signed_body(request, settings.carrier_webhook_secret)
-    if carrier not in runtime.definition.deps.carriers:
+    service = service_of(request, Deps)
+    raw = await signed_body(request, service.deps.settings.carrier_webhook_secret)
+    if carrier not in service.deps.carriers:
         raise NotFound("unknown_carrier", f"{carrier} is not a configured courier")
     body = parse_body(CheckpointBody, raw)
-    async with runtime.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
-        shipment = await repo.shipment_by_tracking(unit.conn, carrier, body.tracking_number)
-        if shipment is None:
-            raise NotFound("unknown_parcel", f"{carrier} has no parcel {body.tracking_number}")
-        order_correlation = await repo.order_correlation(unit.conn, shipment.order_id)
-        unit.correlation_id = order_correlation or unit.correlation_id
-        checkpoint = shipping.Checkpoint(
-            body.checkpoint_id, body.checkpoint_at, body.city, body.status, body.description
-        )
-        fresh = await shipping.take_checkpoint(unit, shipment, checkpoint)
+    checkpoint = Checkpoint(
+        body.checkpoint_id, body.checkpoint_at, body.city, body.status, body.description
+    )
+    async with service.unit(correlation_id=_correlation(request)) as unit:
+        taken = await shipping.checkpoint_posted(unit, carrier, body.tracking_number, checkpoint)
+    if taken is None:
+        raise NotFound("unknown_parcel", f"{carrier} has no parcel {body.tracking_number}")
+    shipment, fresh = taken
     return {"accepted": True, "duplicate": not fresh, "shipment_id": shipment.shipment_id}
 
 
 @router.get("/orders/{order_id}/shipment", responses=errors(401, 403, 404))
 async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
     """The order's shipment: courier, tracking number and every checkpoint by time."""
-    runtime, _ = _runtime(request)
     order_access(request, order_id)
-    async with runtime.db.acquire() as conn:
-        shipment = await repo.shipment_of_order(conn, order_id, lock=False)
-        if shipment is None:
-            raise NotFound("no_shipment", f"order {order_id} has no shipment")
-        checkpoints = await repo.timeline(conn, shipment.shipment_id)
+    async with service_of(request, Deps).unit(correlation_id=_correlation(request)) as unit:
+        found = await shipping.tracked(unit, order_id)
+    if found is None:
+        raise NotFound("no_shipment", f"order {order_id} has no shipment")
+    shipment, checkpoints = found
     return {
         "order_id": order_id,
         "shipment_id": shipment.shipment_id,
@@ -188,3 +170,7 @@ async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def _correlation(request: Request) -> str | None:
+    return request.headers.get("X-Correlation-ID")

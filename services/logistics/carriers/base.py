@@ -37,7 +37,3 @@ class BookingError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
-
-
-class UnknownCarrier(LookupError):
-    pass

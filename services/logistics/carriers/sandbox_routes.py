@@ -15,20 +15,23 @@ from fastapi import APIRouter, Request
 
 from services.logistics import repository as repo
 from services.logistics.carriers.sandbox import next_checkpoint, post_checkpoint
-from shared.http import Conflict, NotFound
+from services.logistics.deps import Deps
+from shared.http import Conflict, NotFound, service_of
 from shared.logging import get_logger
-from shared.runtime import Runtime
+from shared.unit import Service
 
 PARALLEL_PARCELS = 8
 router = APIRouter(prefix="/sandbox/carriers", tags=["sandbox"])
 log = get_logger(__name__)
 
 
-async def advance(runtime: Runtime, carrier: str, tracking_number: str) -> dict[str, Any] | None:
+async def advance(
+    service: Service[Deps], carrier: str, tracking_number: str
+) -> dict[str, Any] | None:
     """Posts the parcel's next checkpoint to the webhook; None when there is no such parcel."""
-    settings: Any = runtime.settings
-    async with runtime.db.acquire() as conn:
-        shipment = await repo.shipment_by_tracking_unlocked(conn, carrier, tracking_number)
+    settings = service.deps.settings
+    async with service.db.acquire() as conn:
+        shipment = await repo.shipment_by_tracking(conn, carrier, tracking_number, lock=False)
         if shipment is None:
             return None
         step = await repo.checkpoint_count(conn, shipment.shipment_id)
@@ -46,7 +49,7 @@ async def advance(runtime: Runtime, carrier: str, tracking_number: str) -> dict[
 
 @router.post("/{carrier}/parcels/{tracking_number}/advance")
 async def advance_parcel(carrier: str, tracking_number: str, request: Request) -> dict[str, Any]:
-    outcome = await advance(request.app.state.runtime, carrier, tracking_number)
+    outcome = await advance(service_of(request, Deps), carrier, tracking_number)
     if outcome is None:
         raise NotFound("unknown_parcel", f"{carrier} has no parcel {tracking_number}")
     if outcome["checkpoint"] is None:
@@ -54,13 +57,12 @@ async def advance_parcel(carrier: str, tracking_number: str, request: Request) -
     return outcome
 
 
-async def auto_advance(runtime: Runtime) -> None:
+async def auto_advance(runtime: Service[Deps]) -> None:
     """Background task: every parcel quiet for the configured seconds moves one step."""
-    settings: Any = runtime.settings
-    every = settings.auto_advance_seconds
+    every = runtime.deps.settings.auto_advance_seconds
     if every <= 0:
         return
-    couriers = list(runtime.definition.deps.carriers)
+    couriers = list(runtime.deps.carriers)
     lanes = asyncio.Semaphore(PARALLEL_PARCELS)  # parcels move independently, like real couriers
     while True:
         await asyncio.sleep(every)
@@ -79,7 +81,7 @@ async def auto_advance(runtime: Runtime) -> None:
 
 
 async def _advance_bounded(
-    runtime: Runtime, lanes: asyncio.Semaphore, carrier: str, tracking_number: str
+    runtime: Service[Deps], lanes: asyncio.Semaphore, carrier: str, tracking_number: str
 ) -> None:
     async with lanes:
         await advance(runtime, carrier, tracking_number)

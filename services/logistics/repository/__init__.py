@@ -1,7 +1,8 @@
 """SQL of the logistics service: the only package that knows its tables.
 
 `orders` holds stock, the orders logistics serves and their reservations;
-`shipments` holds parcels and their tracking checkpoints.
+`shipments` holds parcels and their tracking checkpoints, and `record`, which saves a
+shipping decision's `Outcome` (shipment, promise, booking, timers, events) at once.
 """
 
 from services.logistics.repository.orders import *  # noqa: F403

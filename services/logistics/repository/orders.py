@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeAlias
 
 import asyncpg
 
-from services.logistics.domain import Allocation, Holding, StockLevel
+from services.logistics.domain.stock import Allocation, Count, Fulfilment, Holding, StockLevel
 
 Conn: TypeAlias = asyncpg.Connection
 
@@ -43,30 +42,19 @@ async def stock_of(conn: Conn, sku: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def put_stock(
-    conn: Conn,
-    sku: str,
-    warehouse: str,
-    *,
-    on_hand: int,
-    threshold: int,
-    name: str | None,
-    variant: str | None,
-) -> StockLevel:
-    row = await conn.fetchrow(
-        f"""INSERT INTO stock (sku, warehouse, name, variant, on_hand, low_stock_threshold)
-            VALUES ($1, $2, $3, $4, $5, $6)
-            ON CONFLICT (sku, warehouse) DO UPDATE SET
-                on_hand = EXCLUDED.on_hand, low_stock_threshold = EXCLUDED.low_stock_threshold,
-                name = COALESCE(EXCLUDED.name, stock.name),
-                variant = COALESCE(EXCLUDED.variant, stock.variant), updated_at = now()
-            RETURNING {_LEVEL}""",  # noqa: S608
-        sku,
-        warehouse,
-        name,
-        variant,
-        on_hand,
-        threshold,
+_INSERT_STOCK = """INSERT INTO stock (sku, warehouse, name, variant, on_hand, low_stock_threshold)
+    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT"""
+_RECOUNTED = """(sku, warehouse) DO UPDATE SET
+    on_hand = EXCLUDED.on_hand, low_stock_threshold = EXCLUDED.low_stock_threshold,
+    name = COALESCE(EXCLUDED.name, stock.name),
+    variant = COALESCE(EXCLUDED.variant, stock.variant), updated_at = now()"""
+
+
+async def put_stock(conn: Conn, count: Count) -> StockLevel:
+    """Records a count (and the row's names, where given)."""
+    c = count
+    row = await _insert_stock(
+        conn, _RECOUNTED, c.sku, c.warehouse, c.name, c.variant, c.on_hand, c.threshold
     )
     assert row is not None
     return _level(row)
@@ -81,17 +69,16 @@ async def add_stock_if_absent(
     on_hand: int,
     threshold: int,
 ) -> bool:
-    result = await conn.execute(
-        """INSERT INTO stock (sku, warehouse, name, variant, on_hand, low_stock_threshold)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
-        sku,
-        warehouse,
-        name,
-        variant,
-        on_hand,
-        threshold,
+    """Stocks a row this warehouse does not hold yet; False when it holds it."""
+    row = await _insert_stock(conn, "DO NOTHING", sku, warehouse, name, variant, on_hand, threshold)
+    return row is not None
+
+
+async def _insert_stock(conn: Conn, on_conflict: str, *values: Any) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"{_INSERT_STOCK} {on_conflict} RETURNING {_LEVEL}",
+        *values,
     )
-    return bool(result.endswith(" 1"))
 
 
 async def adjust_stock(
@@ -131,20 +118,6 @@ async def set_warned(conn: Conn, sku: str, warehouse: str, warned: bool) -> None
 # --- fulfilments and reservations --------------------------------------------
 
 
-@dataclass(frozen=True)
-class Fulfilment:
-    order_id: str
-    state: str
-    payment_method: str | None
-    lines: list[dict[str, Any]]
-    address: dict[str, Any] | None
-    total: dict[str, Any] | None
-    correlation_id: str | None
-    placed_at: datetime | None
-    paid_at: datetime | None
-    promised_ship_date: date | None
-
-
 async def fulfilment(conn: Conn, order_id: str) -> Fulfilment | None:
     """The order's record, locked for this transaction."""
     row = await conn.fetchrow(
@@ -160,11 +133,15 @@ async def fulfilment(conn: Conn, order_id: str) -> Fulfilment | None:
     return Fulfilment(**values)
 
 
-async def insert_fulfilment(conn: Conn, record: Fulfilment) -> None:
+async def save_fulfilment(conn: Conn, record: Fulfilment) -> None:
+    """Writes the order's record whole (new, or as a decision left it)."""
     await conn.execute(
         """INSERT INTO fulfilments (order_id, state, payment_method, lines, address, total,
                correlation_id, placed_at, paid_at, promised_ship_date)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (order_id) DO UPDATE SET state = EXCLUDED.state,
+               paid_at = EXCLUDED.paid_at, promised_ship_date = EXCLUDED.promised_ship_date,
+               updated_at = now()""",
         record.order_id,
         record.state,
         record.payment_method,

@@ -3,37 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, TypeAlias
 
 import asyncpg
 
-from services.logistics.domain import ParcelStatus
+from services.logistics.domain.shipping import BOOKING, Outcome, ParcelStatus, Shipment
+from services.logistics.repository.orders import set_promise
+from shared import effects
+from shared.logging import get_logger
+from shared.unit import Unit
 
 Conn: TypeAlias = asyncpg.Connection
-
-# --- shipments and checkpoints -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class Shipment:
-    shipment_id: str
-    order_id: str
-    status: ParcelStatus
-    courier: str
-    tracking_number: str | None
-    cash_on_delivery: dict[str, Any] | None
-    promised_ship_date: date
-    expected_date: date
-    created_at: datetime
-    shipped_at: datetime | None
-    delivered_at: datetime | None
-    last_checkpoint_at: datetime | None
-
+log = get_logger(__name__)
 
 _SHIPMENT = """shipment_id, order_id, status, courier, tracking_number, cash_on_delivery,
     promised_ship_date, expected_date, created_at, shipped_at, delivered_at, last_checkpoint_at"""
+
+
+async def record(unit: Unit[Any], order_id: str, outcome: Outcome) -> None:
+    """Saves what a shipping rule decided: the shipment, the order's promise, the booking
+    to make after commit, the timers and the events."""
+    if outcome.shipment is not None:
+        await save_shipment(unit.conn, outcome.shipment)
+    if outcome.promise is not None:
+        await set_promise(unit.conn, order_id, outcome.promise)
+    if outcome.booking is not None:
+        key, payload = outcome.booking
+        if await effects.record(unit, BOOKING, key, payload):
+            log.info("booking requested", shipment_id=key, courier=payload["courier"])
+    for (kind, key), due_at in outcome.timers.items():
+        if due_at is None:
+            await unit.cancel_timer(kind, key)
+        else:
+            await unit.schedule(kind, key, due_at)
+    for event in outcome.events:
+        await unit.emit(event, order_id=order_id)
 
 
 def _shipment(row: asyncpg.Record | None) -> Shipment | None:
@@ -44,48 +49,41 @@ def _shipment(row: asyncpg.Record | None) -> Shipment | None:
     return Shipment(**values)
 
 
-async def shipment_of_order(conn: Conn, order_id: str, *, lock: bool = True) -> Shipment | None:
+async def _one(conn: Conn, where: str, *args: Any, lock: bool) -> Shipment | None:
     lock_clause = "FOR UPDATE" if lock else ""
     row = await conn.fetchrow(
-        f"SELECT {_SHIPMENT} FROM shipments WHERE order_id = $1 {lock_clause}",  # noqa: S608
-        order_id,
+        f"SELECT {_SHIPMENT} FROM shipments WHERE {where} {lock_clause}",  # noqa: S608
+        *args,
     )
     return _shipment(row)
+
+
+async def shipment_of_order(conn: Conn, order_id: str, *, lock: bool = True) -> Shipment | None:
+    return await _one(conn, "order_id = $1", order_id, lock=lock)
 
 
 async def shipment_by_id(conn: Conn, shipment_id: str) -> Shipment | None:
-    row = await conn.fetchrow(
-        f"SELECT {_SHIPMENT} FROM shipments WHERE shipment_id = $1 FOR UPDATE",  # noqa: S608
-        shipment_id,
-    )
-    return _shipment(row)
+    return await _one(conn, "shipment_id = $1", shipment_id, lock=True)
 
 
-async def shipment_by_tracking_unlocked(
-    conn: Conn, courier: str, tracking_number: str
+async def shipment_by_tracking(
+    conn: Conn, courier: str, tracking_number: str, *, lock: bool = True
 ) -> Shipment | None:
-    row = await conn.fetchrow(
-        f"SELECT {_SHIPMENT} FROM shipments WHERE courier = $1 AND tracking_number = $2",  # noqa: S608
-        courier,
-        tracking_number,
+    return await _one(
+        conn, "courier = $1 AND tracking_number = $2", courier, tracking_number, lock=lock
     )
-    return _shipment(row)
 
 
-async def shipment_by_tracking(conn: Conn, courier: str, tracking_number: str) -> Shipment | None:
-    row = await conn.fetchrow(
-        f"""SELECT {_SHIPMENT} FROM shipments WHERE courier = $1 AND tracking_number = $2
-            FOR UPDATE""",  # noqa: S608
-        courier,
-        tracking_number,
-    )
-    return _shipment(row)
-
-
-async def insert_shipment(conn: Conn, shipment: Shipment) -> None:
+async def save_shipment(conn: Conn, shipment: Shipment) -> None:
+    """Writes the shipment whole (new, or as a decision left it)."""
     await conn.execute(
         f"""INSERT INTO shipments ({_SHIPMENT})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",  # noqa: S608
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            ON CONFLICT (shipment_id) DO UPDATE SET status = EXCLUDED.status,
+                tracking_number = EXCLUDED.tracking_number,
+                expected_date = EXCLUDED.expected_date, shipped_at = EXCLUDED.shipped_at,
+                delivered_at = EXCLUDED.delivered_at,
+                last_checkpoint_at = EXCLUDED.last_checkpoint_at""",  # noqa: S608
         shipment.shipment_id,
         shipment.order_id,
         shipment.status.value,
@@ -98,42 +96,6 @@ async def insert_shipment(conn: Conn, shipment: Shipment) -> None:
         shipment.shipped_at,
         shipment.delivered_at,
         shipment.last_checkpoint_at,
-    )
-
-
-async def mark_shipped(
-    conn: Conn, shipment_id: str, tracking_number: str, shipped_at: datetime, expected: date
-) -> None:
-    await conn.execute(
-        """UPDATE shipments SET status = 'shipped', tracking_number = $2, shipped_at = $3,
-               expected_date = $4 WHERE shipment_id = $1""",
-        shipment_id,
-        tracking_number,
-        shipped_at,
-        expected,
-    )
-
-
-async def update_shipment(
-    conn: Conn,
-    shipment_id: str,
-    *,
-    status: ParcelStatus | None = None,
-    expected_date: date | None = None,
-    last_checkpoint_at: datetime | None = None,
-    delivered_at: datetime | None = None,
-) -> None:
-    await conn.execute(
-        """UPDATE shipments SET status = COALESCE($2, status),
-               expected_date = COALESCE($3, expected_date),
-               last_checkpoint_at = GREATEST(last_checkpoint_at, $4),
-               delivered_at = COALESCE(delivered_at, $5)
-           WHERE shipment_id = $1""",
-        shipment_id,
-        status.value if status else None,
-        expected_date,
-        last_checkpoint_at,
-        delivered_at,
     )
 
 

@@ -83,7 +83,7 @@ async def test_cash_on_delivery_ships_at_placement_and_collects_on_delivery(
         "CheckpointReached",
         "CheckpointReached",
         "CheckpointReached",
-        "ShipmentOutForDelivery",
+        "ShipmentWentOutForDelivery",
         "ShipmentDelivered",
     ]
     assert view["status"] == "delivered"

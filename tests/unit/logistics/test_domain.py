@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from services.logistics.domain import (
+from services.logistics.domain.shipping import CheckpointStatus, ParcelStatus, choose_courier, track
+from services.logistics.domain.stock import (
     Allocation,
-    CheckpointStatus,
     Holding,
-    ParcelStatus,
     Shortfall,
     StockLevel,
     Withdrawal,
     allocate,
-    choose_courier,
     low_stock_change,
     recount,
-    track,
     wanted_per_sku,
 )
 

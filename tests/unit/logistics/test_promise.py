@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.logistics.domain import ShippingCalendar
+from services.logistics.domain.shipping import ShippingCalendar
 from services.logistics.settings import LogisticsSettings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -1,133 +1,27 @@
-"""The logistics service's business rules: pure functions and values, no I/O.
+"""Shipping rules: the promise, the courier choice, the parcel and its tracking.
 
-Stock: all-or-nothing allocation of an order's lines over the warehouses, the
-orders a short recount withdraws, and the low-stock crossing. Shipping: the
-promise (cut-off, working days, holidays), the courier choice, and how tracking
-checkpoints move a parcel forward (never backwards).
+The decisions about one shipment (`domain.shipments`) return an `Outcome`: the shipment
+as it becomes, the promise to record, the booking to make, the timers, the events; the
+steps save it once (`repository.record`).
+
+Timer kinds: `ship` (a delayed dispatch, key order id), `ship_by` (key
+`<order id>:<expected ship date>`, one per promise), `checkpoint_silence`
+(key shipment id, re-armed by every checkpoint).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-# --- stock -----------------------------------------------------------------
+from shared.contracts.envelope import Event
 
-
-@dataclass(frozen=True)
-class StockLevel:
-    sku: str
-    warehouse: str
-    on_hand: int
-    reserved: int
-    threshold: int = 0
-    warned: bool = False
-
-    @property
-    def available(self) -> int:
-        return self.on_hand - self.reserved
-
-
-@dataclass(frozen=True)
-class Allocation:
-    sku: str
-    warehouse: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class Shortfall:
-    sku: str
-    requested: int
-    available: int
-
-
-def wanted_per_sku(lines: Iterable[tuple[str, int]]) -> dict[str, int]:
-    """Quantities per SKU (an order may hold the same SKU on several lines)."""
-    wanted: dict[str, int] = {}
-    for sku, quantity in lines:
-        wanted[sku] = wanted.get(sku, 0) + quantity
-    return wanted
-
-
-def allocate(
-    wanted: Mapping[str, int], levels: Sequence[StockLevel]
-) -> tuple[list[Allocation], list[Shortfall]]:
-    """Reserves everything or nothing: the allocations, or the SKUs that fall short.
-
-    A SKU is taken from the warehouse with the most available first, and may be
-    split over several warehouses when none holds enough alone.
-    """
-    by_sku: dict[str, list[StockLevel]] = {}
-    for level in levels:
-        by_sku.setdefault(level.sku, []).append(level)
-    shortfalls = [
-        Shortfall(sku, quantity, sum(max(0, lv.available) for lv in by_sku.get(sku, [])))
-        for sku, quantity in sorted(wanted.items())
-        if sum(max(0, lv.available) for lv in by_sku.get(sku, [])) < quantity
-    ]
-    if shortfalls:
-        return [], shortfalls
-    allocations = []
-    for sku, quantity in sorted(wanted.items()):
-        remaining = quantity
-        for level in sorted(by_sku[sku], key=lambda lv: (-lv.available, lv.warehouse)):
-            take = min(remaining, level.available)
-            if take > 0:
-                allocations.append(Allocation(sku, level.warehouse, take))
-                remaining -= take
-            if remaining == 0:
-                break
-    return allocations, []
-
-
-@dataclass(frozen=True)
-class Holding:
-    """Units one order holds on one stock row."""
-
-    order_id: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class Withdrawal:
-    holding: Holding
-    available: int  # what the new count still had for this order when its turn came
-
-
-def recount(on_hand: int, holdings: Sequence[Holding]) -> list[Withdrawal]:
-    """A count found short: the holdings that no longer fit, given oldest reservation first.
-
-    Orders keep their units in the order they reserved them; one whose units no longer
-    fit in what the count leaves is withdrawn. So the newest orders go first, and an
-    older one only when it cannot be served from the new count even alone.
-    """
-    left, withdrawn = on_hand, []
-    for holding in holdings:
-        if holding.quantity <= left:
-            left -= holding.quantity
-        else:
-            withdrawn.append(Withdrawal(holding, left))
-    return withdrawn
-
-
-LowStockChange = Literal["warn", "clear"] | None
-
-
-def low_stock_change(available: int, threshold: int, warned: bool) -> LowStockChange:
-    """Once per downward crossing: warn when it falls under, clear when back at/over."""
-    if available < threshold and not warned:
-        return "warn"
-    if available >= threshold and warned:
-        return "clear"
-    return None
-
-
-# --- the shipping promise ----------------------------------------------------
+SHIP, SHIP_BY, SILENCE = "ship", "ship_by", "checkpoint_silence"
+BOOKING = "carrier_booking"  # an effect (shared/effects.py), key shipment id
 
 
 @dataclass(frozen=True)
@@ -175,7 +69,24 @@ class ShippingCalendar:
         return self.next_working_day(max(previous, self.local_date(now)))
 
 
-# --- shipments and tracking --------------------------------------------------
+@dataclass(frozen=True)
+class Timing:
+    """The service's shipping settings a decision needs, in seconds (0 = not used)."""
+
+    calendar: ShippingCalendar
+    ship_delay_seconds: float
+    ship_by_seconds: float
+    checkpoint_silence_seconds: float
+    delivery_days: int
+
+    def ship_by_due(self, expected: date, now: datetime) -> datetime:
+        """When an unshipped parcel expected to leave on `expected` is late."""
+        if self.ship_by_seconds > 0:
+            return now + timedelta(seconds=self.ship_by_seconds)
+        return self.calendar.ship_by(expected)
+
+    def silence_due(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.checkpoint_silence_seconds)
 
 
 class ParcelStatus(StrEnum):
@@ -192,6 +103,56 @@ class CheckpointStatus(StrEnum):
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERED = "delivered"
     EXCEPTION = "exception"
+
+
+@dataclass(frozen=True)
+class Shipment:
+    shipment_id: str
+    order_id: str
+    status: ParcelStatus
+    courier: str
+    tracking_number: str | None
+    cash_on_delivery: dict[str, Any] | None
+    promised_ship_date: date
+    expected_date: date
+    created_at: datetime
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    last_checkpoint_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    checkpoint_id: str
+    checkpoint_at: datetime
+    city: str
+    status: CheckpointStatus
+    description: str
+
+
+@dataclass
+class Outcome:
+    """What a shipping decision changes: `shipment` saved whole, the order's new
+    `promise`, a courier `booking` to record (made after commit), `timers` by (kind, key)
+    set to a due time or cancelled (None), and the `events` about the order."""
+
+    shipment: Shipment | None = None
+    promise: date | None = None
+    booking: tuple[str, dict[str, Any]] | None = None  # (idempotency key, payload)
+    timers: dict[tuple[str, str], datetime | None] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+    def __iadd__(self, other: Outcome) -> Outcome:
+        self.shipment = other.shipment or self.shipment
+        self.promise = other.promise or self.promise
+        self.booking = other.booking or self.booking
+        self.timers.update(other.timers)
+        self.events += other.events
+        return self
+
+
+def ship_by_key(order_id: str, expected: date) -> str:
+    return f"{order_id}:{expected}"
 
 
 _PROGRESS = {

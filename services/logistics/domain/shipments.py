@@ -1,0 +1,211 @@
+"""What happens to a shipment: opened, dispatched, shipped, stopped, tracked, late.
+
+Each rule returns the `Outcome` to save; none reads or writes anything itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from services.logistics.domain.shipping import (
+    SHIP,
+    SHIP_BY,
+    SILENCE,
+    Announcement,
+    Checkpoint,
+    Outcome,
+    ParcelStatus,
+    Shipment,
+    Timing,
+    is_open,
+    ship_by_key,
+    track,
+)
+from services.logistics.domain.stock import Fulfilment
+from shared.contracts.envelope import Event, Money
+from shared.contracts.events.common import Address, OrderLine, PaymentMethod
+from shared.contracts.events.logistics import (
+    CheckpointReached,
+    ShipmentCancelled,
+    ShipmentDelayed,
+    ShipmentDelivered,
+    ShipmentShipped,
+    ShipmentWentOutForDelivery,
+    ShippingPromiseSet,
+)
+
+_ON_ITS_WAY = (ParcelStatus.SHIPPED, ParcelStatus.IN_TRANSIT, ParcelStatus.OUT_FOR_DELIVERY)
+
+
+def opened(
+    order: Fulfilment,
+    shipment_id: str,
+    courier: str,
+    paid_at: datetime,
+    now: datetime,
+    timing: Timing,
+) -> Outcome:
+    """A paid (or cash-on-delivery) order gets its shipment: the parcel at once or after
+    the dispatch delay, watched by the ship-by timer meanwhile. The promise is judged at
+    payment (it replaces the one given at placement) and is published."""
+    promised = timing.calendar.promised_ship_date(paid_at)
+    cod = order.total if order.payment_method == PaymentMethod.CASH_ON_DELIVERY else None
+    shipment = Shipment(
+        shipment_id=shipment_id,
+        order_id=order.order_id,
+        status=ParcelStatus.PENDING,
+        courier=courier,
+        tracking_number=None,
+        cash_on_delivery=cod,
+        promised_ship_date=promised,
+        expected_date=promised,
+        created_at=now,
+        shipped_at=None,
+        delivered_at=None,
+        last_checkpoint_at=None,
+    )
+    promise = ShippingPromiseSet(promised_ship_date=promised, shipment_id=shipment_id)
+    outcome = Outcome(shipment=shipment, promise=promised, events=[promise])
+    if timing.ship_delay_seconds <= 0:
+        outcome += dispatched(order, shipment)
+        return outcome
+    outcome.timers[(SHIP, order.order_id)] = now + timedelta(seconds=timing.ship_delay_seconds)
+    outcome.timers[(SHIP_BY, ship_by_key(order.order_id, promised))] = timing.ship_by_due(
+        promised, now
+    )
+    return outcome
+
+
+def dispatched(order: Fulfilment, shipment: Shipment) -> Outcome:
+    """The parcel is to leave: its booking with the courier, keyed by the shipment."""
+    address = order.address or {}
+    parcel: dict[str, Any] = {
+        "shipment_id": shipment.shipment_id,
+        "order_id": order.order_id,
+        "city": str(address.get("city", "")),
+        "region": address.get("region"),
+        "country": str(address.get("country", "")),
+        "items": sum(int(line["quantity"]) for line in order.lines),
+    }
+    booking = (shipment.shipment_id, {"courier": shipment.courier, "parcel": parcel})
+    return Outcome(booking=booking, timers={(SHIP, order.order_id): None})
+
+
+def shipped(
+    order: Fulfilment, shipment: Shipment, tracking: str, now: datetime, timing: Timing
+) -> Outcome:
+    """The courier took the parcel: it is on its way, watched for silence."""
+    calendar = timing.calendar
+    expected = calendar.add_working_days(calendar.local_date(now), timing.delivery_days)
+    cod = shipment.cash_on_delivery
+    event = ShipmentShipped(
+        shipment_id=shipment.shipment_id,
+        courier=shipment.courier,
+        tracking_number=tracking,
+        lines=tuple(OrderLine.model_validate(line) for line in order.lines),
+        address=Address.model_validate(order.address),
+        shipped_at=now,
+        cash_on_delivery=Money.model_validate(cod) if cod else None,
+        expected_delivery_date=expected,
+    )
+    left = replace(
+        shipment,
+        status=ParcelStatus.SHIPPED,
+        tracking_number=tracking,
+        shipped_at=now,
+        expected_date=expected,
+    )
+    timers = _unwatched(shipment) | {(SILENCE, shipment.shipment_id): timing.silence_due(now)}
+    return Outcome(shipment=left, timers=timers, events=[event])
+
+
+def stopped(shipment: Shipment, reason: str) -> Outcome:
+    """A pending shipment that will not leave."""
+    return Outcome(
+        shipment=replace(shipment, status=ParcelStatus.CANCELLED),
+        timers=_unwatched(shipment),
+        events=[ShipmentCancelled(reason=reason)],
+    )
+
+
+def _unwatched(shipment: Shipment) -> dict[tuple[str, str], datetime | None]:
+    """The pending parcel's dispatch and ship-by timers, cancelled."""
+    return {
+        (SHIP, shipment.order_id): None,
+        (SHIP_BY, ship_by_key(shipment.order_id, shipment.expected_date)): None,
+    }
+
+
+def tracked(shipment: Shipment, cp: Checkpoint, timing: Timing, now: datetime) -> Outcome:
+    """A new checkpoint: the parcel only moves forward; every one joins the timeline."""
+    step = track(shipment.status, cp.status)
+    delivered = step.announce == "delivered"
+    last = shipment.last_checkpoint_at
+    moved = replace(
+        shipment,
+        status=step.status,
+        last_checkpoint_at=max(last, cp.checkpoint_at) if last else cp.checkpoint_at,
+        delivered_at=shipment.delivered_at or (cp.checkpoint_at if delivered else None),
+    )
+    silence = timing.silence_due(now) if is_open(step.status) else None
+    event = _announcement(shipment, cp, step.announce)
+    return Outcome(
+        shipment=moved,
+        timers={(SILENCE, shipment.shipment_id): silence},
+        events=[event] if event is not None else [],
+    )
+
+
+def _announcement(shipment: Shipment, cp: Checkpoint, announce: Announcement) -> Event | None:
+    """The event a checkpoint is told as: a timeline step, out for delivery, or delivered."""
+    tracking = str(shipment.tracking_number)
+    ids = {"shipment_id": shipment.shipment_id, "courier": shipment.courier}
+    if announce == "checkpoint":
+        return CheckpointReached(
+            **ids, tracking_number=tracking, checkpoint_at=cp.checkpoint_at, city=cp.city,
+            status=cp.status.value, description=cp.description,
+        )  # fmt: skip
+    if announce == "out_for_delivery":
+        return ShipmentWentOutForDelivery(
+            **ids, tracking_number=tracking, checkpoint_at=cp.checkpoint_at, city=cp.city
+        )
+    if announce == "delivered":
+        cod = shipment.cash_on_delivery
+        return ShipmentDelivered(
+            **ids, tracking_number=tracking, delivered_at=cp.checkpoint_at, city=cp.city,
+            cash_collected=Money.model_validate(cod) if cod else None,
+        )  # fmt: skip
+    return None
+
+
+def late_to_ship(shipment: Shipment, timing: Timing, now: datetime) -> Outcome:
+    """The promise is missed: the customer is told the new date, and that one is watched."""
+    if shipment.status is not ParcelStatus.PENDING:
+        return Outcome()
+    later = timing.calendar.later_date(shipment.expected_date, now)
+    outcome = _delayed(shipment, "not_shipped_by_promise", later)
+    outcome.promise = later
+    outcome.timers[(SHIP_BY, ship_by_key(shipment.order_id, later))] = timing.ship_by_due(
+        later, now
+    )
+    return outcome
+
+
+def silent(shipment: Shipment, timing: Timing, now: datetime) -> Outcome:
+    """No checkpoint for the configured time: the customer is told the new date."""
+    if shipment.status not in _ON_ITS_WAY:
+        return Outcome()
+    later = timing.calendar.later_date(shipment.expected_date, now)
+    return _delayed(shipment, "no_checkpoint", later)
+
+
+def _delayed(shipment: Shipment, reason: str, later: date) -> Outcome:
+    delayed = ShipmentDelayed(
+        reason=reason,
+        shipment_id=shipment.shipment_id,
+        previous_date=shipment.expected_date,
+        new_expected_date=later,
+    )
+    return Outcome(shipment=replace(shipment, expected_date=later), events=[delayed])

@@ -1,0 +1,190 @@
+"""Shipping steps: open, dispatch and stop shipments, take tracking checkpoints, and tell
+delays before the customer notices. A dispatch records the courier booking; the effects
+worker books after the commit (`BOOKER`) and `_booked` ships the parcel.
+
+Each step loads what it needs, asks `domain.shipments` what happens and saves the
+`Outcome` once (`repository.record`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from services.logistics import repository as repo
+from services.logistics.carriers.base import BookingError, Parcel
+from services.logistics.deps import Deps
+from services.logistics.domain import shipments
+from services.logistics.domain.shipping import (
+    BOOKING,
+    Checkpoint,
+    ParcelStatus,
+    Shipment,
+    Timing,
+    choose_courier,
+)
+from services.logistics.domain.stock import Fulfilment, ships_from
+from services.logistics.steps import stock
+from shared import effects
+from shared.effects import Effect, EffectError, Performer
+from shared.logging import get_logger
+from shared.unit import Unit
+
+log = get_logger(__name__)
+
+
+def _timing(deps: Deps) -> Timing:
+    settings = deps.settings
+    return Timing(
+        calendar=deps.calendar,
+        ship_delay_seconds=settings.ship_delay_seconds,
+        ship_by_seconds=settings.ship_by_seconds,
+        checkpoint_silence_seconds=settings.checkpoint_silence_seconds,
+        delivery_days=settings.delivery_days,
+    )
+
+
+async def ship_when_ready(unit: Unit[Deps], order_id: str, paid_at: datetime | None = None) -> None:
+    """Opens the shipment of a reserved order that may ship: paid (at `paid_at`, or as
+    recorded), or cash on delivery. Nothing for an order that waits or has one already."""
+    order = await repo.fulfilment(unit.conn, order_id)
+    if order is None:
+        return
+    has_shipment = await repo.shipment_of_order(unit.conn, order_id) is not None
+    judged_from = ships_from(order, has_shipment, paid_at, unit.now)
+    if judged_from is None:
+        if paid_at is not None:
+            log.info("paid order needs no new shipment", state=order.state)
+        return
+    await _open(unit, order, judged_from)
+
+
+async def _open(unit: Unit[Deps], order: Fulfilment, paid_at: datetime) -> None:
+    settings = unit.deps.settings
+    region = (order.address or {}).get("region")
+    turn = await repo.next_courier_turn(unit.conn)
+    courier = choose_courier(region, settings.couriers, settings.courier_by_region, turn)
+    shipment_id = f"shp_{uuid.uuid4().hex[:16]}"
+    outcome = shipments.opened(order, shipment_id, courier, paid_at, unit.now, _timing(unit.deps))
+    await repo.record(unit, order.order_id, outcome)
+
+
+async def ship_due(unit: Unit[Deps], order_id: str) -> None:
+    """A delayed dispatch is due: the pending parcel is booked."""
+    order = await repo.fulfilment(unit.conn, order_id)
+    shipment = await repo.shipment_of_order(unit.conn, order_id)
+    if order is None or shipment is None or shipment.status is not ParcelStatus.PENDING:
+        return
+    await repo.record(unit, order_id, shipments.dispatched(order, shipment))
+
+
+async def _book(deps: Deps, effect: Effect) -> str:
+    """Outside any transaction: the courier books the parcel (idempotent on the shipment)."""
+    name = effect.payload["courier"]
+    carrier = deps.carriers.get(name)
+    if carrier is None:
+        raise EffectError(f"unknown carrier {name!r}", permanent=True)
+    try:
+        return await carrier.book(Parcel(**effect.payload["parcel"]), idempotency_key=effect.key)
+    except BookingError as exc:
+        raise EffectError(exc.reason, permanent=exc.permanent) from exc
+
+
+async def _booked(unit: Unit[Deps], effect: Effect, tracking: Any) -> None:
+    """The courier took the parcel: stock consumed, ShipmentShipped."""
+    shipment = await repo.shipment_by_id(unit.conn, effect.key)
+    order = await repo.fulfilment(unit.conn, shipment.order_id) if shipment else None
+    if shipment is None or order is None or shipment.status is not ParcelStatus.PENDING:
+        log.warning("booked a parcel that no longer ships", shipment_id=effect.key)
+        return
+    outcome = shipments.shipped(order, shipment, str(tracking), unit.now, _timing(unit.deps))
+    await repo.record(unit, order.order_id, outcome)
+    await stock.consume(unit, order.order_id)
+    log.info("shipped", shipment_id=shipment.shipment_id, courier=shipment.courier)
+
+
+async def _not_booked(unit: Unit[Deps], effect: Effect, reason: str, will_retry: bool) -> None:
+    """The shipment stays pending; its ship-by timer tells the customer of a delay."""
+    log.warning("parcel not booked", shipment_id=effect.key, error=reason, retry=will_retry)
+
+
+BOOKER = Performer(call=_book, done=_booked, failed=_not_booked)
+
+
+def effects_policy(deps: Deps) -> effects.Policy:
+    """The calls the logistics service makes after commit: carrier bookings."""
+    return replace(deps.effects, performers={BOOKING: BOOKER})
+
+
+async def stop(unit: Unit[Deps], order_id: str, reason: str) -> Shipment | None:
+    """Cancels a shipment that has not left. Returns the shipment when it is already on its
+    way (booked with the courier, or shipped: not recalled), None when nothing will leave.
+    The order's row and its shipment's are locked by the caller's reads, so a dispatch is
+    either wholly before this or after it."""
+    shipment = await repo.shipment_of_order(unit.conn, order_id)
+    if shipment is None or shipment.status is ParcelStatus.CANCELLED:
+        return None
+    if shipment.status is not ParcelStatus.PENDING:
+        return shipment
+    if await effects.recorded(unit.conn, BOOKING, shipment.shipment_id):
+        return shipment  # handed to the courier's booking: it leaves whatever we decide now
+    await repo.record(unit, order_id, shipments.stopped(shipment, reason))
+    return None
+
+
+async def checkpoint_posted(
+    unit: Unit[Deps], carrier: str, tracking_number: str, cp: Checkpoint
+) -> tuple[Shipment, bool] | None:
+    """A courier's checkpoint for one of its parcels: the shipment and whether the
+    checkpoint is new (None for a parcel the courier does not have with us)."""
+    shipment = await repo.shipment_by_tracking(unit.conn, carrier, tracking_number)
+    if shipment is None:
+        return None
+    unit.correlation_id = (
+        await repo.order_correlation(unit.conn, shipment.order_id) or unit.correlation_id
+    )
+    return shipment, await _take_checkpoint(unit, shipment, cp)
+
+
+async def _take_checkpoint(unit: Unit[Deps], shipment: Shipment, cp: Checkpoint) -> bool:
+    """Records a courier checkpoint; False for one seen before."""
+    fresh = await repo.add_checkpoint(
+        unit.conn,
+        shipment.courier,
+        cp.checkpoint_id,
+        shipment.shipment_id,
+        cp.checkpoint_at,
+        cp.city,
+        cp.status.value,
+        cp.description,
+    )
+    if fresh:
+        outcome = shipments.tracked(shipment, cp, _timing(unit.deps), unit.now)
+        await repo.record(unit, shipment.order_id, outcome)
+    return fresh
+
+
+async def tracked(unit: Unit[Deps], order_id: str) -> tuple[Shipment, list[dict[str, Any]]] | None:
+    """The order's shipment and its checkpoints by time (None without a shipment)."""
+    shipment = await repo.shipment_of_order(unit.conn, order_id, lock=False)
+    if shipment is None:
+        return None
+    return shipment, await repo.timeline(unit.conn, shipment.shipment_id)
+
+
+async def ship_by_passed(unit: Unit[Deps], order_id: str, expected: str) -> None:
+    """The promise `expected` (ISO date) is missed if the parcel has not left."""
+    shipment = await repo.shipment_of_order(unit.conn, order_id)
+    if shipment is not None and shipment.expected_date.isoformat() == expected:
+        outcome = shipments.late_to_ship(shipment, _timing(unit.deps), unit.now)
+        await repo.record(unit, order_id, outcome)
+
+
+async def silence_passed(unit: Unit[Deps], shipment_id: str) -> None:
+    """No checkpoint for the configured time: the customer is told the new date."""
+    shipment = await repo.shipment_by_id(unit.conn, shipment_id)
+    if shipment is not None:
+        outcome = shipments.silent(shipment, _timing(unit.deps), unit.now)
+        await repo.record(unit, shipment.order_id, outcome)
