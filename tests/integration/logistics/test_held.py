@@ -6,18 +6,8 @@ from __future__ import annotations
 
 from shared.contracts.events.order import OrderCancelled
 from shared.runtime import Runtime
-from tests.integration.logistics.support import (
-    logistics,
-    new_id,
-    of,
-    paid,
-    payload,
-    placed,
-    put_stock,
-    send,
-    stock,
-)
-from tests.support.infra import Infra
+from tests.integration.logistics.support import Logistics, of, placed
+from tests.support.events import new_id, paid, payload
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
 
@@ -31,17 +21,17 @@ async def held(runtime: Runtime, order_id: str) -> int:
 
 
 async def test_a_payment_before_its_order_ships_the_order_once_it_is_placed(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     sku, order_id = new_id("SKU"), new_id("ord")
-    async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=3)
-        await send(infra, paid(), order_id)
+    async with lg.running() as runtime:
+        await lg.put_stock(sku, on_hand=3)
+        await lg.send(paid(9_900), order_id)
         await eventually(lambda: held(runtime, order_id), what="the payment held")
-        await send(infra, placed([(sku, 1)]), order_id)
+        await lg.send(placed([(sku, 1)]), order_id)
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
         left = await held(runtime, order_id)
-        level = await stock(runtime, sku)
+        level = await lg.stock(sku)
     steps = [r.type for r in tail.records if of(order_id)(r)]
     assert steps == ["StockReserved", "ShippingPromiseSet", "ShipmentShipped"]
     assert payload(shipped)["tracking_number"]
@@ -50,21 +40,21 @@ async def test_a_payment_before_its_order_ships_the_order_once_it_is_placed(
 
 
 async def test_a_cancellation_before_its_order_reserves_nothing_once_it_is_placed(
-    infra: Infra, database: str, tail: TopicTail
+    lg: Logistics, tail: TopicTail
 ) -> None:
     sku, order_id = new_id("SKU"), new_id("ord")
-    async with logistics(infra, database) as runtime:
-        await put_stock(runtime, sku, on_hand=3)
-        await send(infra, OrderCancelled(reason="customer_request", was_paid=False), order_id)
+    async with lg.running() as runtime:
+        await lg.put_stock(sku, on_hand=3)
+        await lg.send(OrderCancelled(reason="customer_request", was_paid=False), order_id)
         await eventually(lambda: held(runtime, order_id), what="the cancellation held")
-        await send(infra, placed([(sku, 1)]), order_id)
-        await send(infra, paid(), order_id)
+        await lg.send(placed([(sku, 1)]), order_id)
+        await lg.send(paid(9_900), order_id)
         marker = new_id("ord")
-        await send(infra, placed([(sku, 1)]), marker)
+        await lg.send(placed([(sku, 1)]), marker)
         await tail.wait_for(of(marker, "StockReserved"))
         await eventually(lambda: _handled(runtime, order_id), what="the order taken")
         left = await held(runtime, order_id)
-        level = await stock(runtime, sku)
+        level = await lg.stock(sku)
     assert not [r for r in tail.records if of(order_id)(r)], "never reserved nor shipped"
     assert left == 0
     assert level["reserved"] == 1

@@ -161,7 +161,7 @@ async def test_a_short_recount_cancels_the_newest_orders_and_the_rest_ship(
     lg: Logistics, tail: TopicTail
 ) -> None:
     """Three paid orders hold 2 each; a count of 4 is recorded: the newest is withdrawn
-    (StockShortage, which the order service cancels and refunds with an apology), the two
+    (StockRanShort, which the order service cancels and refunds with an apology), the two
     older ship, and an order shipped before the count is untouched."""
     gone, older, old, newest = (new_id("ord") for _ in range(4))
     async with lg.running(ship_delay_seconds=3600) as runtime:
