@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -21,17 +21,9 @@ from services.payment.domain import (
     retry_refusal,
 )
 from shared.contracts.events.common import PaymentMethod
+from tests.unit.payment.states import NOW, open_card_payment
 
-NOW = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
-OPEN = PaymentState(
-    order_id="ord_1",
-    method=PaymentMethod.CARD,
-    amount=10_000,
-    currency="CNY",
-    payment_due_at=NOW + timedelta(days=3),
-    paid_attempt_id=None,
-    ended=None,
-)
+OPEN = open_card_payment(due_in=timedelta(days=3))
 PAID = replace(OPEN, paid_attempt_id="pat_1")
 CLOSED = replace(OPEN, ended="closed")
 

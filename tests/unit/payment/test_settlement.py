@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -22,11 +22,9 @@ from services.payment.domain import (
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.payment import PaymentFailed, PaymentSucceeded
+from tests.unit.payment.states import NOW, open_card_payment
 
-NOW = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
-OPEN = PaymentState(
-    "ord_1", PaymentMethod.CARD, 10_000, "CNY", NOW + timedelta(hours=1), None, None
-)
+OPEN = open_card_payment(due_in=timedelta(hours=1))
 ATTEMPT = Attempt(
     "pat_1",
     "ord_1",
