@@ -13,6 +13,7 @@ import httpx
 from shared import signing
 from shared.contracts.envelope import Envelope, Event, Money
 from shared.contracts.events.common import Contact, LineQuantity, PaymentMethod
+from shared.contracts.events.logistics import ShipmentDelivered
 from shared.contracts.events.order import OrderPlaced
 from shared.contracts.events.returns import RefundApproved, RefundFlow
 from shared.runtime import Runtime
@@ -31,6 +32,18 @@ def placed(method: PaymentMethod, amount: int = 12_900, due_in: float = 3600) ->
         method=method,
         contact=Contact(email="buyer@example.com"),
         due_in=due_in,
+    )
+
+
+def cash_delivered(shipment_id: str, tracking_number: str, amount: int) -> ShipmentDelivered:
+    """The courier delivered the parcel and collected `amount` in cash."""
+    return ShipmentDelivered(
+        shipment_id=shipment_id,
+        courier="sf",
+        tracking_number=tracking_number,
+        delivered_at=events.now(),
+        city="Hangzhou",
+        cash_collected=Money(amount=amount, currency="CNY"),
     )
 
 

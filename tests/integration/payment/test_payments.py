@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from services.payment.providers.sandbox import SandboxProvider
 from shared import signing
-from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
-from shared.contracts.events.logistics import ShipmentDelivered
 from tests.integration.payment.support import (
     SECRET,
     Payment,
     assert_balanced,
     callback,
+    cash_delivered,
     placed,
 )
 from tests.support.db import until_handled
@@ -74,14 +72,7 @@ async def test_cash_on_delivery_is_paid_once_when_the_courier_collects(pay: Paym
     assert (requested["checkout_url"], requested["pay_link"]) == (None, None)
     assert (await pay.view(order_id))["status"] == "due_on_delivery"
 
-    delivered = ShipmentDelivered(
-        shipment_id="shp_1",
-        courier="sf",
-        tracking_number="SF1",
-        delivered_at=datetime.now(UTC),
-        city="Hangzhou",
-        cash_collected=Money(amount=5_000, currency="CNY"),
-    )
+    delivered = cash_delivered("shp_1", "SF1", 5_000)
     first = await pay.send(delivered, order_id)
     await pay.resend(first)  # the same event delivered twice
     second = await pay.send(delivered, order_id)  # reported again
