@@ -37,3 +37,13 @@ async def handled(runtime: Runtime, *envelopes: Envelope) -> bool:
 
 async def until_handled(runtime: Runtime, *envelopes: Envelope) -> None:
     await eventually(lambda: handled(runtime, *envelopes), what="messages handled")
+
+
+async def held(runtime: Runtime, order_id: str) -> list[str]:
+    """The events held for an order the service has not seen placed (shared.held), oldest first."""
+    found = await rows(
+        runtime,
+        "SELECT event_type FROM awaiting_order WHERE order_id = $1 ORDER BY occurred_at",
+        order_id,
+    )
+    return [r["event_type"] for r in found]

@@ -7,17 +7,10 @@ from __future__ import annotations
 from shared.contracts.events.order import OrderCancelled
 from shared.runtime import Runtime
 from tests.integration.logistics.support import Logistics, of, placed
+from tests.support.db import held
 from tests.support.events import new_id, paid, payload
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
-
-
-async def held(runtime: Runtime, order_id: str) -> int:
-    async with runtime.db.acquire() as conn:
-        count = await conn.fetchval(
-            "SELECT count(*) FROM awaiting_order WHERE order_id = $1", order_id
-        )
-    return int(count)
 
 
 async def test_a_payment_before_its_order_ships_the_order_once_it_is_placed(
@@ -30,7 +23,7 @@ async def test_a_payment_before_its_order_ships_the_order_once_it_is_placed(
         await eventually(lambda: held(runtime, order_id), what="the payment held")
         await lg.send(placed([(sku, 1)]), order_id)
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
-        left = await held(runtime, order_id)
+        left = len(await held(runtime, order_id))
         level = await lg.stock(sku)
     steps = [r.type for r in tail.records if of(order_id)(r)]
     assert steps == ["StockReserved", "ShippingPromiseSet", "ShipmentShipped"]
@@ -53,7 +46,7 @@ async def test_a_cancellation_before_its_order_reserves_nothing_once_it_is_place
         await lg.send(placed([(sku, 1)]), marker)
         await tail.wait_for(of(marker, "StockReserved"))
         await eventually(lambda: _handled(runtime, order_id), what="the order taken")
-        left = await held(runtime, order_id)
+        left = len(await held(runtime, order_id))
         level = await lg.stock(sku)
     assert not [r for r in tail.records if of(order_id)(r)], "never reserved nor shipped"
     assert left == 0

@@ -6,12 +6,12 @@ from __future__ import annotations
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.returns import RefundFlow, RefundRequested
-from shared.runtime import Runtime
 from tests.integration.logistics.support import (
     Logistics,
     of,
     placed,
 )
+from tests.support.db import held
 from tests.support.events import new_id, paid, payload
 from tests.support.kafka import TopicTail
 from tests.support.polling import eventually
@@ -94,7 +94,7 @@ async def test_a_request_before_logistics_saw_the_order_stops_it_for_good(
     async with lg.running() as runtime:
         await lg.put_stock(sku, on_hand=5)
         await lg.send(before_shipping(request_id, sku), order_id)
-        await eventually(lambda: _held(runtime, order_id), what="the request held")
+        await eventually(lambda: held(runtime, order_id), what="the request held")
         await lg.send(placed([(sku, 2)]), order_id)  # the answer waits for the order
         [answer] = await tail.wait_for(of(order_id, "ShipmentStopped"))
         await lg.send(paid(19_800), order_id)
@@ -102,12 +102,3 @@ async def test_a_request_before_logistics_saw_the_order_stops_it_for_good(
     assert lg.told(order_id) == ["ShipmentStopped"]
     assert payload(answer)["stock_released"] is False
     assert (level["on_hand"], level["reserved"]) == (5, 1), "the late order is never reserved"
-
-
-async def _held(runtime: Runtime, order_id: str) -> int:
-    """Events held for an order logistics has not seen placed (shared.held)."""
-    async with runtime.db.acquire() as conn:
-        held = await conn.fetchval(
-            "SELECT count(*) FROM awaiting_order WHERE order_id = $1", order_id
-        )
-    return int(held)

@@ -8,31 +8,26 @@ oldest first, in the transaction that records the order.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from shared.contracts.envelope import Envelope, Money
+from shared.contracts.envelope import Envelope
 from shared.contracts.events.common import PaymentMethod
-from shared.contracts.events.logistics import ShipmentDelivered
 from shared.runtime import Runtime
-from tests.integration.payment.support import Payment, approved, assert_balanced, placed
+from tests.integration.payment.support import (
+    Payment,
+    approved,
+    assert_balanced,
+    cash_delivered,
+    placed,
+)
+from tests.support.db import held
 from tests.support.events import new_order_id
 from tests.support.polling import eventually
-
-
-async def held_for(runtime: Runtime, order_id: str) -> list[str]:
-    async with runtime.db.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT event_type FROM awaiting_order WHERE order_id = $1 ORDER BY occurred_at",
-            order_id,
-        )
-    return [r["event_type"] for r in rows]
 
 
 async def until_held(runtime: Runtime, order_id: str, *envelopes: Envelope) -> None:
     types = [e.type for e in envelopes]
 
     async def probe() -> bool:
-        return await held_for(runtime, order_id) == types
+        return await held(runtime, order_id) == types
 
     await eventually(probe, what=f"{types} held for {order_id}")
 
@@ -51,21 +46,14 @@ async def test_an_approval_before_its_order_is_held_then_refused_once_the_order_
     [failed] = await pay.published(order_id, "RefundFailed")
     assert (failed["refund_request_id"], failed["reason"]) == (request_id, "nothing_captured")
     await pay.published(order_id, "PaymentRequested")
-    assert await held_for(pay.runtime, order_id) == []
+    assert await held(pay.runtime, order_id) == []
 
 
 async def test_cash_collected_before_the_order_is_placed_pays_it_once_it_is(
     pay: Payment,
 ) -> None:
     order_id = new_order_id()
-    delivered = ShipmentDelivered(
-        shipment_id="shp_early",
-        courier="sf",
-        tracking_number="SF2",
-        delivered_at=datetime.now(UTC),
-        city="Hangzhou",
-        cash_collected=Money(amount=5_000, currency="CNY"),
-    )
+    delivered = cash_delivered("shp_early", "SF2", 5_000)
     early = await pay.send(delivered, order_id)
     await until_held(pay.runtime, order_id, early)
     assert await pay.outbox(order_id) == []
@@ -78,4 +66,4 @@ async def test_cash_collected_before_the_order_is_placed_pays_it_once_it_is(
     assert await pay.outbox(order_id) == ["PaymentRequested", "PaymentSucceeded"]
     assert (body["captured"], body["net"]) == (5_000, 5_000)
     assert_balanced(body)
-    assert await held_for(pay.runtime, order_id) == []
+    assert await held(pay.runtime, order_id) == []

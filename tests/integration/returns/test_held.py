@@ -18,17 +18,9 @@ from tests.integration.returns.support import (
     until_order,
 )
 from tests.support import events
-from tests.support.db import until_handled
+from tests.support.db import held, until_handled
 from tests.support.events import new_order_id, now, payloads, seen, send
 from tests.support.kafka import TopicTail
-
-
-async def held_for(returns: Runtime, order_id: str) -> int:
-    async with returns.db.acquire() as conn:
-        count = await conn.fetchval(
-            "SELECT count(*) FROM awaiting_order WHERE order_id = $1", order_id
-        )
-    return int(count)
 
 
 async def test_facts_before_the_order_is_placed_wait_for_it_then_all_count(
@@ -45,14 +37,14 @@ async def test_facts_before_the_order_is_placed_wait_for_it_then_all_count(
     await until_handled(returns, *early)
 
     assert await order_view(returns, order_id) is None, "no placeholder for an unknown order"
-    assert await held_for(returns, order_id) == 3
+    assert len(await held(returns, order_id)) == 3
 
     await send(returns, placed(), order_id)
 
     view = await until_order(returns, order_id, lambda o: bool(o.lines))
     assert view.paid == PAID and view.shipped_at == shipped_at
     assert view.promised_ship_date == promised
-    assert await held_for(returns, order_id) == 0
+    assert len(await held(returns, order_id)) == 0
     response = await ask(returns, order_id, {"reason": "not_received"})
     assert response.status_code == 201, response.text
     assert response.json()["flow"] == "no_return"
@@ -81,4 +73,4 @@ async def test_a_paid_order_cancelled_before_it_is_known_is_refunded_line_by_lin
         PAID,
     )
     assert sorted(line["line_id"] for line in requested["lines"]) == ["l1", "l2"]
-    assert await held_for(returns, order_id) == 0
+    assert len(await held(returns, order_id)) == 0
