@@ -4,19 +4,16 @@ earlier version held in its own `held_events` table survives the upgrade."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import asyncpg
 
 from deploy.local.sinks import Sinks
 from services.notify.app import MIGRATIONS, NAME
 from shared import db
 from shared.contracts.events.common import PaymentMethod
-from shared.contracts.events.logistics import ShipmentShipped
 from shared.contracts.events.order import OrderCancelled
 from shared.contracts.events.payment import PaymentFailed
-from tests.integration.notify.support import notify, order_placed, received
-from tests.support.db import rows
+from tests.integration.notify.support import notify, order_placed, received, shipped
+from tests.support.db import held, rows
 from tests.support.events import new_order_id, resend, wrap
 from tests.support.infra import Infra
 from tests.support.polling import eventually
@@ -38,15 +35,11 @@ async def test_events_before_their_order_wait_in_awaiting_order_then_decide_what
     async with notify(infra, database, sinks) as runtime:
         await resend(infra, wrap(failed, order_id), wrap(cancelled, order_id))
 
-        async def held() -> list[dict[str, object]]:
-            found = await rows(
-                runtime,
-                "SELECT event_type FROM awaiting_order WHERE order_id = $1 ORDER BY occurred_at",
-                order_id,
-            )
+        async def both_held() -> list[str]:
+            found = await held(runtime, order_id)
             return found if len(found) == 2 else []
 
-        assert [h["event_type"] for h in await eventually(held, what="both events held")] == [
+        assert await eventually(both_held, what="both events held") == [
             "PaymentFailed",
             "OrderCancelled",
         ]
@@ -77,15 +70,7 @@ async def test_an_event_held_by_the_earlier_version_is_told_once_its_order_arriv
 ) -> None:
     order_id = new_order_id()
     placed = order_placed(order_id, locale="en")
-    shipped = ShipmentShipped(
-        shipment_id=f"shp_{order_id}",
-        courier="sf",
-        tracking_number="SF4711",
-        lines=placed.lines,
-        address=placed.address,
-        shipped_at=datetime.now(UTC),
-    )
-    early = wrap(shipped, order_id)
+    early = wrap(shipped(placed, order_id, "sf", "SF4711"), order_id)
     before_upgrade = [
         m
         for m in db.all_migrations(NAME, MIGRATIONS)
