@@ -19,9 +19,11 @@ from shared.contracts.events.common import Address, Contact, PaymentMethod
 from shared.contracts.events.order import OrderPlaced
 from shared.runtime import Runtime
 from tests.support import events
+from tests.support.db import held
 from tests.support.http import OPS, client
 from tests.support.infra import Infra
 from tests.support.kafka import Record, TopicTail
+from tests.support.polling import eventually
 from tests.support.services import service, skip_backlog
 
 SECRET = "dev-carrier-webhook-secret"
@@ -81,6 +83,14 @@ class Logistics:
 
     async def resend(self, *envelopes: Envelope) -> None:
         await events.resend(self.infra, *envelopes)
+
+    async def before_its_order(self, event: Event, order_id: str, order: OrderPlaced) -> None:
+        """`event` sent for an order logistics has not seen placed, held until it is (shared.held),
+        then the order placed."""
+        await self.send(event, order_id)
+        what = f"the {type(event).__name__} held"
+        await eventually(lambda: held(self.runtime, order_id), what=what)
+        await self.send(order, order_id)
 
     async def put_stock(self, sku: str, on_hand: int, threshold: int = 0) -> None:
         async with client(self.runtime) as http:

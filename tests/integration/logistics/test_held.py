@@ -19,9 +19,7 @@ async def test_a_payment_before_its_order_ships_the_order_once_it_is_placed(
     sku, order_id = new_id("SKU"), new_id("ord")
     async with lg.running() as runtime:
         await lg.put_stock(sku, on_hand=3)
-        await lg.send(paid(9_900), order_id)
-        await eventually(lambda: held(runtime, order_id), what="the payment held")
-        await lg.send(placed([(sku, 1)]), order_id)
+        await lg.before_its_order(paid(9_900), order_id, placed([(sku, 1)]))
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
         left = len(await held(runtime, order_id))
         level = await lg.stock(sku)
@@ -38,9 +36,8 @@ async def test_a_cancellation_before_its_order_reserves_nothing_once_it_is_place
     sku, order_id = new_id("SKU"), new_id("ord")
     async with lg.running() as runtime:
         await lg.put_stock(sku, on_hand=3)
-        await lg.send(OrderCancelled(reason="customer_request", was_paid=False), order_id)
-        await eventually(lambda: held(runtime, order_id), what="the cancellation held")
-        await lg.send(placed([(sku, 1)]), order_id)
+        cancelled = OrderCancelled(reason="customer_request", was_paid=False)
+        await lg.before_its_order(cancelled, order_id, placed([(sku, 1)]))
         await lg.send(paid(9_900), order_id)
         marker = new_id("ord")
         await lg.send(placed([(sku, 1)]), marker)

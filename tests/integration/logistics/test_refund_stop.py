@@ -11,10 +11,8 @@ from tests.integration.logistics.support import (
     of,
     placed,
 )
-from tests.support.db import held
 from tests.support.events import new_id, paid, payload
 from tests.support.kafka import TopicTail
-from tests.support.polling import eventually
 
 
 def before_shipping(request_id: str, sku: str) -> RefundRequested:
@@ -29,14 +27,19 @@ def before_shipping(request_id: str, sku: str) -> RefundRequested:
     )
 
 
+async def paid_for_two(lg: Logistics, sku: str, order_id: str) -> None:
+    """Five units of the SKU on the shelf; the order placed for two of them and paid."""
+    await lg.put_stock(sku, on_hand=5)
+    await lg.reserve(order_id, sku, 2)
+    await lg.send(paid(19_800), order_id)
+
+
 async def test_a_pending_shipment_is_stopped_its_stock_released_and_the_stop_told_once(
     lg: Logistics, tail: TopicTail
 ) -> None:
     sku, order_id, request_id = new_id("SKU"), new_id("ord"), new_id("rr")
     async with lg.running(ship_delay_seconds=60):
-        await lg.put_stock(sku, on_hand=5)
-        await lg.reserve(order_id, sku, 2)
-        await lg.send(paid(19_800), order_id)
+        await paid_for_two(lg, sku, order_id)
         await tail.wait_for(of(order_id, "ShippingPromiseSet"))  # the shipment is open
         request = await lg.send(before_shipping(request_id, sku), order_id)
         await lg.resend(request)  # delivered twice
@@ -64,9 +67,7 @@ async def test_a_parcel_already_on_its_way_is_not_stopped_and_the_answer_names_i
 ) -> None:
     sku, order_id, request_id = new_id("SKU"), new_id("ord"), new_id("rr")
     async with lg.running():
-        await lg.put_stock(sku, on_hand=5)
-        await lg.reserve(order_id, sku, 2)
-        await lg.send(paid(19_800), order_id)
+        await paid_for_two(lg, sku, order_id)
         [shipped] = await tail.wait_for(of(order_id, "ShipmentShipped"))
         await lg.send(before_shipping(request_id, sku), order_id)
         [answer] = await tail.wait_for(of(order_id, "ShipmentAlreadyDispatched"))
@@ -91,11 +92,10 @@ async def test_a_request_before_logistics_saw_the_order_stops_it_for_good(
     lg: Logistics, tail: TopicTail
 ) -> None:
     sku, order_id, request_id = new_id("SKU"), new_id("ord"), new_id("rr")
-    async with lg.running() as runtime:
+    async with lg.running():
         await lg.put_stock(sku, on_hand=5)
-        await lg.send(before_shipping(request_id, sku), order_id)
-        await eventually(lambda: held(runtime, order_id), what="the request held")
-        await lg.send(placed([(sku, 2)]), order_id)  # the answer waits for the order
+        # the answer waits for the order
+        await lg.before_its_order(before_shipping(request_id, sku), order_id, placed([(sku, 2)]))
         [answer] = await tail.wait_for(of(order_id, "ShipmentStopped"))
         await lg.send(paid(19_800), order_id)
         level = await lg.settled_stock(sku)
