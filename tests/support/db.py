@@ -47,3 +47,13 @@ async def held(runtime: Runtime, order_id: str) -> list[str]:
         order_id,
     )
     return [r["event_type"] for r in found]
+
+
+async def until_held(runtime: Runtime, order_id: str, count: int) -> list[str]:
+    """Waits until `count` events are held for the order; their types, oldest first."""
+
+    async def probe() -> list[str]:
+        found = await held(runtime, order_id)
+        return found if len(found) == count else []
+
+    return await eventually(probe, what=f"{count} events held for {order_id}")

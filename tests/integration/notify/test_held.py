@@ -13,10 +13,9 @@ from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.order import OrderCancelled
 from shared.contracts.events.payment import PaymentFailed
 from tests.integration.notify.support import notify, order_placed, received, shipped
-from tests.support.db import held, rows
+from tests.support.db import rows, until_held
 from tests.support.events import new_order_id, resend, wrap
 from tests.support.infra import Infra
-from tests.support.polling import eventually
 
 
 async def test_events_before_their_order_wait_in_awaiting_order_then_decide_what_it_is_told(
@@ -35,11 +34,7 @@ async def test_events_before_their_order_wait_in_awaiting_order_then_decide_what
     async with notify(infra, database, sinks) as runtime:
         await resend(infra, wrap(failed, order_id), wrap(cancelled, order_id))
 
-        async def both_held() -> list[str]:
-            found = await held(runtime, order_id)
-            return found if len(found) == 2 else []
-
-        assert await eventually(both_held, what="both events held") == [
+        assert await until_held(runtime, order_id, 2) == [
             "PaymentFailed",
             "OrderCancelled",
         ]

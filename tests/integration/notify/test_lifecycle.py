@@ -19,7 +19,7 @@ from shared.contracts.events.logistics import (
 )
 from shared.contracts.events.order import OrderCompleted, OrderPaid, OrderPlaced
 from tests.integration.notify.support import end_offsets, notify, order_placed, received
-from tests.support.db import rows
+from tests.support.db import rows, until_held
 from tests.support.events import new_order_id, published, resend, send, wrap
 from tests.support.http import SHOP, client
 from tests.support.infra import Infra
@@ -149,13 +149,7 @@ async def test_events_before_their_order_are_held_then_told_in_order_never_dead_
         early_ship = wrap(shipped, order_id)
         await resend(infra, early_pay, early_ship, early_ship)
 
-        async def held() -> list[dict[str, object]]:
-            found = await rows(
-                runtime, "SELECT event_type FROM awaiting_order WHERE order_id = $1", order_id
-            )
-            return found if len(found) == 2 else []
-
-        await eventually(held, what="both early events held")
+        await until_held(runtime, order_id, 2)
         await send(infra, placed, order_id)
         got = await received(sinks, placed.contact, 6)
         messages = await rows(

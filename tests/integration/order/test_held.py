@@ -12,17 +12,8 @@ from services.order.handlers import HANDLERS
 from shared.contracts.events.common import Address, Contact, Locale, PaymentMethod
 from shared.runtime import Runtime
 from tests.integration.order.support import get, kinds, succeeded
+from tests.support.db import held, until_held
 from tests.support.events import send_all
-from tests.support.polling import eventually
-
-
-async def held_types(runtime: Runtime, order_id: str) -> list[str] | None:
-    async with runtime.db.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT event_type FROM awaiting_order WHERE order_id = $1 ORDER BY occurred_at",
-            order_id,
-        )
-    return [row["event_type"] for row in rows] or None
 
 
 async def test_a_payment_before_its_order_is_applied_when_the_order_is_placed(
@@ -30,8 +21,7 @@ async def test_a_payment_before_its_order_is_applied_when_the_order_is_placed(
 ) -> None:
     order_id = f"ord_{uuid.uuid4().hex[:24]}"
     await send_all(service, order_id, succeeded("early"))
-    held = await eventually(lambda: held_types(service, order_id), what="the payment held")
-    assert held == ["PaymentSucceeded"]
+    assert await until_held(service, order_id, 1) == ["PaymentSucceeded"]
 
     async with service.unit() as unit:
         order = placing.new_order(
@@ -53,4 +43,4 @@ async def test_a_payment_before_its_order_is_applied_when_the_order_is_placed(
     assert placed.order.status == "paid", "the held payment is applied as the order is placed"
     shown = await get(service, order_id)
     assert shown["status"] == "paid" and sorted(kinds(shown)) == ["paid", "placed"]
-    assert await held_types(service, order_id) is None
+    assert await held(service, order_id) == []
