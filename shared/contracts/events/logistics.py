@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contracts.envelope import Event, Money
+from shared.contracts.envelope import Event, Money, retired_v1
 from shared.contracts.events.common import Address, LineQuantity, OrderLine, Value
 
 
@@ -49,12 +49,7 @@ class StockRanShort(Event):
     lines: tuple[ShortLine, ...]
 
 
-class StockShortage(StockRanShort):
-    """Retired: read from what is still on the topic, never written (see StockRanShort)."""
-
-    TYPE = "StockShortage"
-    VERSION = 1
-    RETIRED = True
+StockShortage = retired_v1(StockRanShort, "StockShortage")
 
 
 class StockReleased(Event):
@@ -102,12 +97,7 @@ class ShipmentWentOutForDelivery(Event):
     city: str
 
 
-class ShipmentOutForDelivery(ShipmentWentOutForDelivery):
-    """Retired: read from what is still on the topic, never written."""
-
-    TYPE = "ShipmentOutForDelivery"
-    VERSION = 1
-    RETIRED = True
+ShipmentOutForDelivery = retired_v1(ShipmentWentOutForDelivery, "ShipmentOutForDelivery")
 
 
 class ShipmentDelivered(Event):
@@ -173,9 +163,4 @@ class StockRanLow(Event):
     warehouse: str | None = None
 
 
-class LowStock(StockRanLow):
-    """Retired: read from what is still on the topic, never written."""
-
-    TYPE = "LowStock"
-    VERSION = 1
-    RETIRED = True
+LowStock = retired_v1(StockRanLow, "LowStock")
