@@ -58,12 +58,18 @@ class StockReleased(Event):
     reason: str
 
 
-class ShipmentShipped(Event):
-    TYPE = "ShipmentShipped"
+class ParcelFact(Event):
+    """What every fact about a parcel on its way names: the shipment and how the courier
+    tracks it."""
 
     shipment_id: str
     courier: str
     tracking_number: str
+
+
+class ShipmentShipped(ParcelFact):
+    TYPE = "ShipmentShipped"
+
     lines: tuple[OrderLine, ...]
     address: Address
     shipped_at: datetime
@@ -71,28 +77,22 @@ class ShipmentShipped(Event):
     expected_delivery_date: date | None = None
 
 
-class CheckpointReached(Event):
+class CheckpointReached(ParcelFact):
     TYPE = "CheckpointReached"
 
-    shipment_id: str
-    courier: str
-    tracking_number: str
     checkpoint_at: datetime
     city: str
     status: str
     description: str
 
 
-class ShipmentWentOutForDelivery(Event):
+class ShipmentWentOutForDelivery(ParcelFact):
     """The courier took the parcel out on its last leg. Version 2 of the fact published as
     `ShipmentOutForDelivery` (v1), renamed to the past tense."""
 
     TYPE = "ShipmentWentOutForDelivery"
     VERSION = 2
 
-    shipment_id: str
-    courier: str
-    tracking_number: str
     checkpoint_at: datetime
     city: str
 
@@ -100,12 +100,9 @@ class ShipmentWentOutForDelivery(Event):
 ShipmentOutForDelivery = retired_v1(ShipmentWentOutForDelivery, "ShipmentOutForDelivery")
 
 
-class ShipmentDelivered(Event):
+class ShipmentDelivered(ParcelFact):
     TYPE = "ShipmentDelivered"
 
-    shipment_id: str
-    courier: str
-    tracking_number: str
     delivered_at: datetime
     city: str
     cash_collected: Money | None = None
