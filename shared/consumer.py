@@ -25,6 +25,7 @@ import structlog
 from pydantic import ValidationError
 
 from shared import db, inbox, metrics, outbox
+from shared.backoff import capped_backoff
 from shared.contracts.envelope import Envelope, Event, event_types
 from shared.contracts.registry import dead_letter_topic, topic
 from shared.logging import get_logger
@@ -276,7 +277,9 @@ class MessageProcessor:
             await asyncio.sleep(self._backoff(failures))
 
     def _backoff(self, failures: int) -> float:
-        return float(min(self.backoff_max_seconds, self.backoff_seconds * 2 ** (failures - 1)))
+        return capped_backoff(
+            failures, self.backoff_seconds, self.backoff_max_seconds
+        ).total_seconds()
 
     async def _settle_poison(self, raw: RawMessage, poison: Poison, *, attempts: int) -> str:
         failures = 0

@@ -28,6 +28,7 @@ import structlog
 from prometheus_client import Counter
 
 from shared import db
+from shared.backoff import capped_backoff
 from shared.logging import get_logger
 from shared.unit import Service, Unit
 
@@ -82,8 +83,7 @@ class Policy:
     performers: Mapping[str, Performer] = field(default_factory=dict)
 
     def backoff(self, attempts: int) -> timedelta:
-        seconds = self.backoff_seconds * 2 ** max(0, attempts - 1)
-        return timedelta(seconds=min(self.backoff_max_seconds, seconds))
+        return capped_backoff(attempts, self.backoff_seconds, self.backoff_max_seconds)
 
 
 async def record(unit: Unit, kind: str, key: str, payload: dict[str, Any]) -> bool:

@@ -19,6 +19,7 @@ import asyncpg
 import structlog
 
 from shared import db, metrics
+from shared.backoff import capped_backoff
 from shared.logging import get_logger
 from shared.timers import Timer
 from shared.unit import Unit, Units
@@ -29,7 +30,7 @@ TimerHandler = Callable[[Unit[Any], Timer], Awaitable[None]]
 
 
 def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(300.0, 0.5 * 2 ** max(0, attempts - 1)))
+    return capped_backoff(attempts, 0.5, 300.0)
 
 
 class TimerPoller:

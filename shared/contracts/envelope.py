@@ -6,9 +6,10 @@ headers so tools can route without parsing the body.
 
 from __future__ import annotations
 
+import types
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -51,6 +52,25 @@ class Event(BaseModel):
             if key in Event._registry:
                 raise TypeError(f"event {key} declared twice")
             Event._registry[key] = cls
+
+
+E = TypeVar("E", bound=Event)
+
+
+def retired_v1(successor: type[E], name: str) -> type[E]:
+    """Declares `name`, version 1 of the fact `successor` publishes now under a past-tense
+    name: it reads what is still on the topic and is never written."""
+    namespace = {
+        "__module__": successor.__module__,
+        "__qualname__": name,
+        "__doc__": f"Retired: read from what is still on the topic, never written "
+        f"(see {successor.__name__}).",
+        "TYPE": name,
+        "VERSION": 1,
+        "RETIRED": True,
+    }
+    retired = types.new_class(name, (successor,), exec_body=lambda ns: ns.update(namespace))
+    return cast("type[E]", retired)
 
 
 def event_types() -> dict[tuple[str, int], type[Event]]:

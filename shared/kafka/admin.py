@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from collections.abc import Callable, Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -17,16 +18,9 @@ from shared.contracts.registry import TOPICS, Topic
 
 async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] = TOPICS) -> list[str]:
     """Creates the topics that do not exist yet; returns the names it created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        brokers = len((await admin.describe_cluster())["brokers"])
-        replication = min(3, brokers)
-        missing = [t for t in topics if t.name not in existing]
-        if not missing:
-            return []
-        new = [
+
+    def declared(replication: int) -> list[NewTopic]:
+        return [
             NewTopic(
                 name=t.name,
                 num_partitions=t.partitions,
@@ -34,10 +28,25 @@ async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] = TOPICS) -> l
                 topic_configs=t.kafka_config()
                 | ({"min.insync.replicas": "2"} if replication >= 3 else {}),
             )
-            for t in missing
+            for t in topics
         ]
+
+    return await create_missing(bootstrap, declared)
+
+
+async def create_missing(bootstrap: str, wanted: Callable[[int], Sequence[NewTopic]]) -> list[str]:
+    """Creates those of `wanted(replication)` that do not exist yet; returns their names.
+    The replication factor is the number of brokers, at most 3."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        brokers = len((await admin.describe_cluster())["brokers"])
+        missing = [t for t in wanted(min(3, brokers)) if t.name not in existing]
+        if not missing:
+            return []
         with contextlib.suppress(TopicAlreadyExistsError):  # created meanwhile elsewhere
-            await admin.create_topics(new)
+            await admin.create_topics(missing)
         return [t.name for t in missing]
     finally:
         await admin.close()

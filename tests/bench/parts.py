@@ -10,16 +10,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 from typing import Any
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin import NewTopic
 
 from deploy.local.kafka import run_tool
+from shared.kafka.admin import create_missing
 
 PERF_TOPIC = "bench.producer-perf.v1"
 E2E_TOPIC = "bench.end-to-end.v1"
@@ -38,23 +37,14 @@ _E2E_PCT_RE = re.compile(
 
 async def ensure_bench_topics(bootstrap: str, partitions: int = 6) -> None:
     """Create the two scratch topics (the broker does not auto-create topics)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        brokers = len((await admin.describe_cluster())["brokers"])
-        replication = min(3, brokers)
-        wanted = [(PERF_TOPIC, partitions), (E2E_TOPIC, 1)]
-        new = [
+    wanted = [(PERF_TOPIC, partitions), (E2E_TOPIC, 1)]
+    await create_missing(
+        bootstrap,
+        lambda replication: [
             NewTopic(name=name, num_partitions=n, replication_factor=replication)
             for name, n in wanted
-            if name not in existing
-        ]
-        if new:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new)
-    finally:
-        await admin.close()
+        ],
+    )
 
 
 def producer_performance(

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contracts.envelope import Event, Money
+from shared.contracts.envelope import Event, Money, retired_v1
 from shared.contracts.events.common import Address, LineQuantity, OrderLine, Value
 
 
@@ -49,12 +49,7 @@ class StockRanShort(Event):
     lines: tuple[ShortLine, ...]
 
 
-class StockShortage(StockRanShort):
-    """Retired: read from what is still on the topic, never written (see StockRanShort)."""
-
-    TYPE = "StockShortage"
-    VERSION = 1
-    RETIRED = True
+StockShortage = retired_v1(StockRanShort, "StockShortage")
 
 
 class StockReleased(Event):
@@ -63,12 +58,18 @@ class StockReleased(Event):
     reason: str
 
 
-class ShipmentShipped(Event):
-    TYPE = "ShipmentShipped"
+class ParcelFact(Event):
+    """What every fact about a parcel on its way names: the shipment and how the courier
+    tracks it."""
 
     shipment_id: str
     courier: str
     tracking_number: str
+
+
+class ShipmentShipped(ParcelFact):
+    TYPE = "ShipmentShipped"
+
     lines: tuple[OrderLine, ...]
     address: Address
     shipped_at: datetime
@@ -76,46 +77,32 @@ class ShipmentShipped(Event):
     expected_delivery_date: date | None = None
 
 
-class CheckpointReached(Event):
+class CheckpointReached(ParcelFact):
     TYPE = "CheckpointReached"
 
-    shipment_id: str
-    courier: str
-    tracking_number: str
     checkpoint_at: datetime
     city: str
     status: str
     description: str
 
 
-class ShipmentWentOutForDelivery(Event):
+class ShipmentWentOutForDelivery(ParcelFact):
     """The courier took the parcel out on its last leg. Version 2 of the fact published as
     `ShipmentOutForDelivery` (v1), renamed to the past tense."""
 
     TYPE = "ShipmentWentOutForDelivery"
     VERSION = 2
 
-    shipment_id: str
-    courier: str
-    tracking_number: str
     checkpoint_at: datetime
     city: str
 
 
-class ShipmentOutForDelivery(ShipmentWentOutForDelivery):
-    """Retired: read from what is still on the topic, never written."""
-
-    TYPE = "ShipmentOutForDelivery"
-    VERSION = 1
-    RETIRED = True
+ShipmentOutForDelivery = retired_v1(ShipmentWentOutForDelivery, "ShipmentOutForDelivery")
 
 
-class ShipmentDelivered(Event):
+class ShipmentDelivered(ParcelFact):
     TYPE = "ShipmentDelivered"
 
-    shipment_id: str
-    courier: str
-    tracking_number: str
     delivered_at: datetime
     city: str
     cash_collected: Money | None = None
@@ -173,9 +160,4 @@ class StockRanLow(Event):
     warehouse: str | None = None
 
 
-class LowStock(StockRanLow):
-    """Retired: read from what is still on the topic, never written."""
-
-    TYPE = "LowStock"
-    VERSION = 1
-    RETIRED = True
+LowStock = retired_v1(StockRanLow, "LowStock")

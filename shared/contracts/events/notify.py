@@ -9,23 +9,23 @@ from shared.contracts.envelope import Event
 Channel = Literal["sms", "email"]
 
 
-class NotificationSent(Event):
-    TYPE = "NotificationSent"
+class NotificationOutcome(Event):
+    """What each outcome names: the notification, how it was sent and the event it tells of."""
 
     notification_id: str
     template: str
     channel: Channel
     locale: str
     source_event_id: str
+
+
+class NotificationSent(NotificationOutcome):
+    TYPE = "NotificationSent"
+
     variant: str | None = None
 
 
-class NotificationFailed(Event):
+class NotificationFailed(NotificationOutcome):
     TYPE = "NotificationFailed"
 
-    notification_id: str
-    template: str
-    channel: Channel
-    locale: str
-    source_event_id: str
     error: str
