@@ -53,6 +53,46 @@ class ServiceDefinition(Generic[D]):
         return db.all_migrations(self.name, self.migrations_dir)
 
 
+S = TypeVar("S", bound=ServiceSettings)
+Edges = tuple[Sequence[APIRouter], Sequence[Background]]
+
+
+def _no_edges(settings: Any, deps: Any) -> Edges:
+    return (), ()
+
+
+@dataclass(frozen=True)
+class Wiring(Generic[S, D]):
+    """What a service is made of, declared once in its `app.py`. `build` makes its definition,
+    with settings and deps from their defaults when not given: tests call the same builder and
+    swap only the edges. `extras` adds the routers and background tasks that depend on them."""
+
+    name: str
+    migrations_dir: Path
+    settings: Callable[[], S]
+    make_deps: Callable[[S], D]
+    handlers: Handlers
+    timers: Mapping[str, TimerHandler]
+    routers: Sequence[APIRouter] = ()
+    background: Sequence[Background] = ()
+    extras: Callable[[S, D], Edges] = _no_edges
+
+    def build(self, settings: S | None = None, deps: D | None = None) -> ServiceDefinition[D]:
+        settings = settings or self.settings()
+        deps = deps or self.make_deps(settings)
+        routers, background = self.extras(settings, deps)
+        return ServiceDefinition(
+            self.name,
+            settings,
+            self.migrations_dir,
+            deps,
+            handlers=self.handlers,
+            timers=self.timers,
+            routers=[*self.routers, *routers],
+            background=[*self.background, *background],
+        )
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: the runtime owns shutdown."""
 

@@ -10,29 +10,26 @@ from services.logistics.settings import LogisticsSettings
 from services.logistics.steps.shipping import effects_policy
 from services.logistics.views import router
 from shared import effects
-from shared.runtime import ServiceDefinition
+from shared.runtime import Edges, Wiring
 
 NAME = "logistics"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def build(
-    settings: LogisticsSettings | None = None, deps: Deps | None = None
-) -> ServiceDefinition[Deps]:
-    settings = settings or LogisticsSettings()
-    deps = deps or make_deps(settings)
+def _sandbox_and_effects(settings: LogisticsSettings, deps: Deps) -> Edges:
     sandbox = [sandbox_routes.router] if settings.sandbox else []
-    return ServiceDefinition(
-        NAME,
-        settings,
-        MIGRATIONS,
-        deps,
-        handlers=HANDLERS,
-        timers=TIMERS,
-        routers=[router, *sandbox],
-        background=[
-            load_on_start,
-            sandbox_routes.auto_advance,
-            effects.worker(effects_policy(deps)),
-        ],
-    )
+    return sandbox, [effects.worker(effects_policy(deps))]
+
+
+WIRING = Wiring(
+    NAME,
+    MIGRATIONS,
+    LogisticsSettings,
+    make_deps,
+    HANDLERS,
+    TIMERS,
+    routers=[router],
+    background=[load_on_start, sandbox_routes.auto_advance],
+    extras=_sandbox_and_effects,
+)
+build = WIRING.build

@@ -2,21 +2,14 @@
 
 from pathlib import Path
 
-from services.order.deps import Deps, make_deps
+from services.order.deps import make_deps
 from services.order.handlers import HANDLERS, TIMERS
 from services.order.settings import OrderSettings
 from services.order.views import router
-from shared.runtime import ServiceDefinition
+from shared.runtime import Wiring
 
 NAME = "order"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-
-def build(
-    settings: OrderSettings | None = None, deps: Deps | None = None
-) -> ServiceDefinition[Deps]:
-    settings = settings or OrderSettings()
-    deps = deps or make_deps(settings)
-    return ServiceDefinition(
-        NAME, settings, MIGRATIONS, deps, handlers=HANDLERS, timers=TIMERS, routers=[router]
-    )
+WIRING = Wiring(NAME, MIGRATIONS, OrderSettings, make_deps, HANDLERS, TIMERS, routers=[router])
+build = WIRING.build

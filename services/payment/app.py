@@ -14,30 +14,30 @@ from services.payment.settings import PaymentSettings
 from services.payment.steps import effects_policy
 from services.payment.views import router
 from shared import effects
-from shared.runtime import Background, ServiceDefinition
+from shared.runtime import Background, Edges, Wiring
 
 NAME = "payment"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def build(
-    settings: PaymentSettings | None = None, deps: Deps | None = None
-) -> ServiceDefinition[Deps]:
-    settings = settings or PaymentSettings()
-    deps = deps or make_deps(settings)
-    routers: list[APIRouter] = [router]
+def _effects_and_sandbox(settings: PaymentSettings, deps: Deps) -> Edges:
+    routers: list[APIRouter] = []
     background: list[Background] = [effects.worker(effects_policy(deps))]
     sandbox = deps.providers.get(SandboxProvider.name)
     if isinstance(sandbox, SandboxProvider):  # its pages, and the callbacks it sends
         routers.append(sandbox_router)
         background.append(sandbox.run)
-    return ServiceDefinition(
-        NAME,
-        settings,
-        MIGRATIONS,
-        deps,
-        handlers=HANDLERS,
-        timers=TIMERS,
-        routers=routers,
-        background=background,
-    )
+    return routers, background
+
+
+WIRING = Wiring(
+    NAME,
+    MIGRATIONS,
+    PaymentSettings,
+    make_deps,
+    HANDLERS,
+    TIMERS,
+    routers=[router],
+    extras=_effects_and_sandbox,
+)
+build = WIRING.build

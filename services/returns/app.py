@@ -2,21 +2,14 @@
 
 from pathlib import Path
 
-from services.returns.deps import Deps, make_deps
+from services.returns.deps import make_deps
 from services.returns.handlers import HANDLERS, TIMERS
 from services.returns.settings import ReturnsSettings
 from services.returns.views import router
-from shared.runtime import ServiceDefinition
+from shared.runtime import Wiring
 
 NAME = "returns"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-
-def build(
-    settings: ReturnsSettings | None = None, deps: Deps | None = None
-) -> ServiceDefinition[Deps]:
-    settings = settings or ReturnsSettings()
-    deps = deps or make_deps(settings)
-    return ServiceDefinition(
-        NAME, settings, MIGRATIONS, deps, handlers=HANDLERS, timers=TIMERS, routers=[router]
-    )
+WIRING = Wiring(NAME, MIGRATIONS, ReturnsSettings, make_deps, HANDLERS, TIMERS, routers=[router])
+build = WIRING.build
