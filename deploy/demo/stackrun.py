@@ -53,8 +53,12 @@ def service_pids(state: dict[str, Any]) -> dict[str, int]:
 
 
 def infra_pids(base: Path) -> dict[str, int]:
-    """The broker's and the database's root pids under `base` (for CPU and memory)."""
+    """The root pids of the broker, the database and the notify sinks under `base` (for CPU
+    and memory): every process of the system but the five services."""
     pids: dict[str, int] = {}
+    sinks = base / "run" / "sinks.pid"
+    if sinks.exists():
+        pids["sinks"] = int(sinks.read_text().strip())
     for pid_file in sorted((base / "kafka").glob("node-*/kafka.pid")):
         pids[f"kafka-{pid_file.parent.name}"] = int(pid_file.read_text().strip())
     for candidate in (
