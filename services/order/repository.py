@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from services.order.deps import Deps
 from services.order.domain.order import Entry, Order, Outcome, Stage
 from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
 from shared.unit import Unit
@@ -182,7 +183,7 @@ async def claim_idempotency_key(
     return row["order_id"], row["request_hash"]
 
 
-async def record(unit: Unit[Any], order: Order, outcome: Outcome) -> None:
+async def record(unit: Unit[Deps], order: Order, outcome: Outcome) -> None:
     """Saves what a rule decided: the order, its timeline, its timers and its events."""
     await save(unit.conn, order, unit.now)
     await add_entries(unit.conn, order.order_id, outcome.entries)

@@ -8,6 +8,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from services.logistics.deps import Deps
 from services.logistics.domain.shipping import BOOKING, Outcome, ParcelStatus, Shipment
 from services.logistics.repository.orders import set_promise
 from shared import effects
@@ -21,7 +22,7 @@ _SHIPMENT = """shipment_id, order_id, status, courier, tracking_number, cash_on_
     promised_ship_date, expected_date, created_at, shipped_at, delivered_at, last_checkpoint_at"""
 
 
-async def record(unit: Unit[Any], order_id: str, outcome: Outcome) -> None:
+async def record(unit: Unit[Deps], order_id: str, outcome: Outcome) -> None:
     """Saves what a shipping rule decided: the shipment, the order's promise, the booking
     to make after commit, the timers and the events."""
     if outcome.shipment is not None:
