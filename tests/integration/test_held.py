@@ -85,3 +85,30 @@ async def test_an_event_held_past_the_retention_is_dropped_and_a_recent_one_kept
         assert await held.count(conn) == 1
         left = await conn.fetchval("SELECT order_id FROM awaiting_order")
     assert left == recent
+
+
+async def test_a_held_event_no_longer_readable_is_dropped_and_the_others_still_run(
+    pool: asyncpg.Pool,
+) -> None:
+    """An upgrade may retire the model an event was held under: placing the order must still
+    go through, with the events that can be read."""
+    order_id, units = f"ord_{uuid.uuid4().hex[:8]}", Units("probe", deps=None)
+    now = datetime.now(UTC)
+    async with units.begin(pool) as unit:
+        await held.hold(unit.conn, incoming(OrderClosed(), order_id, now, offset=1))
+        await held.hold(unit.conn, incoming(OrderClosed(), order_id, now, offset=2))
+        await unit.conn.execute(
+            """UPDATE awaiting_order SET envelope = jsonb_set(envelope, '{type}', '"OrderVanished"')
+               WHERE order_id = $1 AND "offset" = 1""",
+            order_id,
+        )
+    seen: list[int] = []
+
+    async def record(_unit: Unit[Any], msg: Incoming[Any]) -> None:
+        seen.append(msg.raw.offset)
+
+    async with units.begin(pool) as unit:
+        assert await held.release(unit, order_id, {OrderClosed: record}) == 2
+    assert seen == [2]
+    async with pool.acquire() as conn:
+        assert await held.count(conn) == 0
