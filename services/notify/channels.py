@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from typing import Protocol
 
 import aiosmtplib
 import httpx
 
-from shared import outbound
+from services.notify import mime
+from services.notify.smtp_pool import NotSent, SmtpPool
 
 MESSAGE_ID_DOMAIN = "notify.fulfil"
 
@@ -43,47 +45,88 @@ class Delivery:
 class Channel(Protocol):
     async def send(self, delivery: Delivery) -> None: ...
 
+    async def aclose(self) -> None:
+        """Ends the channel's connections (at shutdown)."""
+
 
 def message_id_header(message_id: str) -> str:
     return f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
 
 
 class SmtpEmail:
-    def __init__(self, host: str, port: int, sender: str, *, timeout: float = 10.0) -> None:
+    """Email through one SMTP relay, over a small pool of reused sessions (smtp_pool)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        *,
+        timeout: float = 10.0,
+        username: str | None = None,
+        password: str | None = None,
+        pool_size: int = 8,
+        idle_seconds: float = 30.0,
+    ) -> None:
         self.host = host
         self.port = port
         self.sender = sender
         self.timeout = timeout
+        self.username = username
+        self.password = password
         # aiosmtplib would otherwise look the name up (getfqdn) on every connection
         self.local_hostname = socket.getfqdn()
+        self.envelope_from = parseaddr(sender)[1]
+        # the From line once, encoded by the stdlib however the sender's name needs
+        self.from_line = policy.SMTP.fold("From", policy.SMTP.header_factory("From", sender))
+        self.from_bytes = self.from_line.encode("ascii")
+        self.pool = SmtpPool(self._open_session, size=pool_size, idle_seconds=idle_seconds)
 
-    def compose(self, delivery: Delivery) -> EmailMessage:
+    def compose(self, delivery: Delivery) -> bytes:
+        """The message's bytes; the stdlib composes what the direct writer does not cover."""
+        message_id = message_id_header(delivery.message_id)
+        written = mime.compose(delivery, self.from_bytes, message_id)
+        if written is not None:
+            return written
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = delivery.recipient
         message["Subject"] = delivery.subject or ""
-        message["Message-ID"] = message_id_header(delivery.message_id)
+        message["Message-ID"] = message_id
         message["Date"] = formatdate(usegmt=True)
         if delivery.unsubscribe_url:  # RFC 8058 one-click: mail clients show "Unsubscribe"
             message["List-Unsubscribe"] = f"<{delivery.unsubscribe_url}>"
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        message.set_content(delivery.text)
+        message.set_content(delivery.text, cte="base64")
         if delivery.html:
-            message.add_alternative(delivery.html, subtype="html")
-        return message
+            message.add_alternative(delivery.html, subtype="html", cte="base64")
+        utf8 = not delivery.recipient.isascii()
+        return message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+
+    async def _open_session(self) -> aiosmtplib.SMTP:
+        smtp = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            timeout=self.timeout,
+            start_tls=False,
+            use_tls=False,
+            local_hostname=self.local_hostname,
+            username=self.username,
+            password=self.password,
+        )
+        await smtp.connect()
+        return smtp
 
     async def send(self, delivery: Delivery) -> None:
+        data = self.compose(delivery)
+        utf8 = not delivery.recipient.isascii()
+
+        async def transaction(smtp: aiosmtplib.SMTP) -> None:
+            await _mail(smtp, self.envelope_from, delivery.recipient, data, utf8=utf8)
+
         try:
-            await aiosmtplib.send(
-                self.compose(delivery),
-                hostname=self.host,
-                port=self.port,
-                timeout=self.timeout,
-                start_tls=False,
-                use_tls=False,
-                local_hostname=self.local_hostname,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
+            await self.pool.run(transaction)
+        except aiosmtplib.SMTPRecipientRefused as exc:
             raise ChannelError(f"recipient refused: {exc}", permanent=True) from exc
         except aiosmtplib.SMTPResponseException as exc:
             permanent = 500 <= exc.code < 600
@@ -91,20 +134,69 @@ class SmtpEmail:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise ChannelError(f"SMTP unavailable: {exc!r}", permanent=False) from exc
 
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+
+
+async def _mail(
+    smtp: aiosmtplib.SMTP, sender: str, recipient: str, data: bytes, *, utf8: bool
+) -> None:
+    """One mail transaction on an open session. A session lost (or closing, 421) before
+    the content went out raises NotSent: nothing was delivered, another session may try."""
+    encoding = "utf-8" if utf8 else "ascii"
+    try:
+        await smtp.mail(sender, options=["SMTPUTF8"] if utf8 else [], encoding=encoding)
+        await smtp.rcpt(recipient, encoding=encoding)
+    except aiosmtplib.SMTPServerDisconnected as exc:
+        raise NotSent() from exc
+    except aiosmtplib.SMTPResponseException as exc:
+        if exc.code == 421:
+            smtp.close()
+            raise NotSent() from exc
+        await _reset(smtp)
+        raise
+    try:
+        await smtp.data(data)
+    except aiosmtplib.SMTPResponseException:
+        await _reset(smtp)
+        raise
+
+
+async def _reset(smtp: aiosmtplib.SMTP) -> None:
+    """Resets the envelope after a refusal, so the session can carry the next message."""
+    try:
+        await smtp.rset()
+    except (aiosmtplib.SMTPException, OSError):
+        smtp.close()
+
 
 class HttpSmsGateway:
+    """SMS through an HTTP gateway, on a client of its own whose keep-alive pool is as
+    large as the sends the sender has in flight (`concurrency`): a smaller one would close
+    and reopen connections on every pass."""
+
     def __init__(
         self,
         url: str,
         api_key: str,
         *,
         timeout: float = 10.0,
+        concurrency: int = 20,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.url = url
         self.api_key = api_key
         self.timeout = timeout
+        self.limits = limits_for(concurrency)
         self.client = client
+        self._owned: httpx.AsyncClient | None = None
+
+    def _client(self) -> httpx.AsyncClient:
+        if self.client is not None:
+            return self.client
+        if self._owned is None or self._owned.is_closed:
+            self._owned = httpx.AsyncClient(limits=self.limits, timeout=self.timeout)
+        return self._owned
 
     async def send(self, delivery: Delivery) -> None:
         body = {"to": delivery.recipient, "text": delivery.text, "message_id": delivery.message_id}
@@ -113,7 +205,7 @@ class HttpSmsGateway:
             "Authorization": f"Bearer {self.api_key}",
         }
         try:
-            client = self.client or outbound.client()
+            client = self._client()
             response = await client.post(self.url, json=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise ChannelError(f"SMS gateway unavailable: {exc!r}", permanent=False) from exc
@@ -123,3 +215,16 @@ class HttpSmsGateway:
         raise ChannelError(
             f"SMS gateway {response.status_code}: {response.text[:200]}", permanent=not transient
         )
+
+    async def aclose(self) -> None:
+        owned, self._owned = self._owned, None
+        if owned is not None:
+            await owned.aclose()
+
+
+def limits_for(concurrency: int) -> httpx.Limits:
+    """As many kept-alive connections as calls at once; idle ones are dropped before the
+    usual server keep-alive (uvicorn: 5 s) ends, so a call never meets a closing one."""
+    return httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=4
+    )

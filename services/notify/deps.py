@@ -38,11 +38,16 @@ def make_deps(
                 settings.smtp_port,
                 settings.smtp_from,
                 timeout=settings.smtp_timeout_seconds,
+                username=settings.smtp_username,
+                password=secret.get_secret_value() if (secret := settings.smtp_password) else None,
+                pool_size=settings.smtp_pool_size,
+                idle_seconds=settings.smtp_idle_seconds,
             ),
             "sms": HttpSmsGateway(
                 settings.sms_gateway_url,
                 settings.sms_gateway_key.get_secret_value(),
                 timeout=settings.sms_timeout_seconds,
+                concurrency=settings.sender_batch_size,
             ),
         }
     s = settings

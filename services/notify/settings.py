@@ -25,6 +25,10 @@ class NotifySettings(ServiceSettings):
     smtp_port: int = 8025
     smtp_from: str = "Fulfil Shop <orders@fulfil.example>"
     smtp_timeout_seconds: float = 10.0
+    smtp_username: str | None = None  # AUTH once per session when the relay wants it
+    smtp_password: SecretStr | None = None
+    smtp_pool_size: int = 8  # sessions kept open to the relay, one message at a time each
+    smtp_idle_seconds: float = 30.0  # closed when idle this long, before the relay drops it
     sms_gateway_url: str = "http://127.0.0.1:8026/sms"
     sms_gateway_key: SecretStr = SecretStr("dev-sms-gateway-key")
     sms_timeout_seconds: float = 10.0
