@@ -167,6 +167,14 @@ async def claim_due(
     )
 
 
+async def next_due(conn: asyncpg.Connection) -> datetime | None:
+    """When the soonest pending message nobody holds falls due; None when there is none."""
+    return await conn.fetchval(
+        """SELECT send_after FROM messages WHERE status = 'pending' AND claimed_until IS NULL
+           ORDER BY send_after LIMIT 1"""
+    )
+
+
 async def mark_sent(conn: asyncpg.Connection, message_id: str, now: datetime) -> bool:
     """Records a delivery (also of a message cancelled while it was on its way: it went);
     False when another sender recorded it first."""

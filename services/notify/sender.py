@@ -28,32 +28,54 @@ if TYPE_CHECKING:
     from shared.runtime import Runtime
 
 log = get_logger(__name__)
+_AFTER_FAILURE = 1.0  # seconds before the pass after a failed one
+_SOONEST = 0.01  # a due message another transaction holds right now: look again shortly
 DELIVERIES = Counter(
     "notify_deliveries_total", "Message delivery attempts", ["channel", "template", "outcome"]
 )
 
 
 async def run_sender(runtime: Runtime[Deps]) -> None:
-    """The background loop: one pass after another; when nothing more is due it waits for
-    newly recorded messages (a NOTIFY at their commit) or the next poll."""
+    """The background loop: one pass after another while there is work; then it sleeps
+    until the next message falls due, a newly recorded one commits (NOTIFY), or at most
+    `sender_poll_seconds`. Idle, it costs the database a statement or two a poll, not a
+    commit every second. The channels' connections end with it."""
     deps = runtime.deps
     poll = deps.settings.sender_poll_seconds
-    async with db.woken_by(deps.settings.database_url, "notify_messages") as recorded:
-        while True:
-            recorded.clear()
-            try:
-                if await send_due(runtime) >= deps.settings.sender_batch_size:
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # keep delivering either way; claimed messages come back when their lease ends
-                if db.is_transient(exc):
-                    log.warning("sending pass failed; retrying", error=repr(exc))
-                else:
-                    log.exception("sending pass failed unexpectedly; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(recorded.wait(), poll)
+    try:
+        async with db.woken_by(deps.settings.database_url, "notify_messages") as recorded:
+            while True:
+                recorded.clear()
+                wait = poll
+                try:
+                    if await send_due(runtime) >= deps.settings.sender_batch_size:
+                        continue
+                    wait = await until_next_due(runtime, poll)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # keep delivering either way; claimed messages come back when their lease ends
+                    wait = min(poll, _AFTER_FAILURE)
+                    if db.is_transient(exc):
+                        log.warning("sending pass failed; retrying", error=repr(exc))
+                    else:
+                        log.exception("sending pass failed unexpectedly; retrying")
+                if wait > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(recorded.wait(), wait)
+    finally:
+        for channel in deps.channels.values():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(channel.aclose())
+
+
+async def until_next_due(runtime: Runtime[Deps], longest: float) -> float:
+    """Seconds until the next recorded message falls due (at most `longest`)."""
+    async with runtime.db.acquire() as conn:
+        due = await repository.next_due(conn)
+    if due is None:
+        return longest
+    return min(longest, max(_SOONEST, (due - datetime.now(UTC)).total_seconds()))
 
 
 async def send_due(runtime: Runtime[Deps]) -> int:

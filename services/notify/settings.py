@@ -47,7 +47,9 @@ class NotifySettings(ServiceSettings):
     unsubscribe_link_days: int = 365
     sms_inbound_secret: SecretStr = SecretStr("dev-sms-inbound-secret")
 
-    sender_poll_seconds: float = 1.0
+    # The sender wakes when a message is recorded (NOTIFY) or falls due; this is the longest
+    # it sleeps otherwise (for a retry another replica set, or a lease that ran out).
+    sender_poll_seconds: float = 30.0
     sender_batch_size: int = 20
     sender_max_attempts: int = 6
     sender_backoff_seconds: float = 5.0
