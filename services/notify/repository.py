@@ -35,12 +35,20 @@ async def add_order(
     return bool(inserted)
 
 
+_ORDER = "SELECT order_id, placed, placed_at, state, variant, reminders FROM orders"
+
+
 async def load_order(conn: asyncpg.Connection, order_id: str) -> OrderRecord | None:
-    row = await conn.fetchrow(
-        "SELECT order_id, placed, placed_at, state, variant, reminders FROM orders"
-        " WHERE order_id = $1",
-        order_id,
-    )
+    return _order(await conn.fetchrow(f"{_ORDER} WHERE order_id = $1", order_id))
+
+
+async def lock_order(conn: asyncpg.Connection, order_id: str) -> OrderRecord | None:
+    """The order, its row locked until the transaction ends: two events of one order
+    handled at once (read from two topics) decide one after the other."""
+    return _order(await conn.fetchrow(f"{_ORDER} WHERE order_id = $1 FOR UPDATE", order_id))
+
+
+def _order(row: asyncpg.Record | None) -> OrderRecord | None:
     if row is None:
         return None
     return OrderRecord(
@@ -92,6 +100,26 @@ async def load_preferences(conn: asyncpg.Connection, customer_id: str | None) ->
     return Preferences(**dict(row)) if row else Preferences()
 
 
+async def audience(
+    conn: asyncpg.Connection, customer_id: str | None, contact_keys: list[str]
+) -> tuple[Preferences, set[str]]:
+    """In one round trip: the customer's preferences, and which of these contact keys
+    (optout.contact_key) opted out."""
+    row = await conn.fetchrow(
+        """SELECT p.email, p.sms, p.marketing_opt_out, ARRAY(
+               SELECT contact_key FROM contact_opt_outs WHERE contact_key = ANY($2::text[])
+           ) AS opted_out
+           FROM (SELECT 1) AS one LEFT JOIN preferences p ON p.customer_id = $1""",
+        customer_id,
+        contact_keys,
+    )
+    assert row is not None
+    prefs = Preferences() if row["email"] is None else Preferences(
+        email=row["email"], sms=row["sms"], marketing_opt_out=row["marketing_opt_out"]
+    )  # fmt: skip
+    return prefs, set(row["opted_out"])
+
+
 async def preferences_row(conn: asyncpg.Connection, customer_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM preferences WHERE customer_id = $1", customer_id)
 
@@ -112,33 +140,31 @@ async def save_preferences(
     )
 
 
-async def add_message(conn: asyncpg.Connection, m: NewMessage) -> bool:
-    """Records a message to send; False when this (event, template, channel) exists already."""
-    inserted = await conn.fetchval(
+_MESSAGE_COLUMNS = (
+    "id", "order_id", "source_event_id", "source_type", "template", "channel", "locale",
+    "recipient", "subject", "body_text", "body_html", "variant", "correlation_id",
+    "send_after", "status", "skip_reason", "unsubscribe_url",
+)  # fmt: skip
+
+
+async def add_messages(conn: asyncpg.Connection, messages: list[NewMessage]) -> set[str]:
+    """Records messages to send, in one statement; the ids of those that are new (one
+    whose (event, template, channel) exists already is not recorded again)."""
+    if not messages:
+        return set()
+    columns = [[getattr(m, c) for m in messages] for c in _MESSAGE_COLUMNS]
+    rows = await conn.fetch(
         """INSERT INTO messages (id, order_id, source_event_id, source_type, template, channel,
            locale, recipient, subject, body_text, body_html, variant, correlation_id, send_after,
            status, skip_reason, unsubscribe_url)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-           ON CONFLICT (source_event_id, template, channel) DO NOTHING RETURNING true""",
-        m.id,
-        m.order_id,
-        m.source_event_id,
-        m.source_type,
-        m.template,
-        m.channel,
-        m.locale,
-        m.recipient,
-        m.subject,
-        m.body_text,
-        m.body_html,
-        m.variant,
-        m.correlation_id,
-        m.send_after,
-        m.status,
-        m.skip_reason,
-        m.unsubscribe_url,
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+               $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+               $12::text[], $13::text[], $14::timestamptz[], $15::text[], $16::text[],
+               $17::text[])
+           ON CONFLICT (source_event_id, template, channel) DO NOTHING RETURNING id""",
+        *columns,
     )
-    return bool(inserted)
+    return {r["id"] for r in rows}
 
 
 async def cancel_pending(conn: asyncpg.Connection, order_id: str, template: str) -> int:
@@ -147,6 +173,19 @@ async def cancel_pending(conn: asyncpg.Connection, order_id: str, template: str)
            AND status = 'pending'""",
         order_id,
         template,
+    )
+    return int(result.split()[-1])
+
+
+async def cancel_timers(conn: asyncpg.Connection, kind: str, keys: list[str]) -> int:
+    """Cancels the pending timers `kind`/`keys` in one statement, as shared.timers.cancel
+    does one by one (a timer firing right now is left to fire: see there); how many."""
+    result = await conn.execute(
+        """UPDATE timers SET state = 'cancelled' WHERE id IN (
+               SELECT id FROM timers WHERE kind = $1 AND key = ANY($2::text[])
+               AND state = 'pending' FOR UPDATE SKIP LOCKED)""",
+        kind,
+        keys,
     )
     return int(result.split()[-1])
 
@@ -187,6 +226,20 @@ async def mark_sent(conn: asyncpg.Connection, message_id: str, now: datetime) ->
             now,
         )
     )
+
+
+async def mark_sent_many(conn: asyncpg.Connection, ids: list[str], now: datetime) -> set[str]:
+    """mark_sent for a pass's deliveries, in one statement: the ids recorded here."""
+    if not ids:
+        return set()
+    rows = await conn.fetch(
+        """UPDATE messages SET status = 'sent', sent_at = $2, attempts = attempts + 1,
+           claimed_until = NULL WHERE id = ANY($1::text[]) AND status IN ('pending', 'cancelled')
+           RETURNING id""",
+        ids,
+        now,
+    )
+    return {r["id"] for r in rows}
 
 
 async def mark_retry(
@@ -245,14 +298,6 @@ async def reminder_stats(conn: asyncpg.Connection) -> list[asyncpg.Record]:
            GROUP BY m.variant ORDER BY m.variant""",
         REMINDER,
     )
-
-
-async def opted_out_keys(conn: asyncpg.Connection, keys: list[str]) -> set[str]:
-    """Which of these contact keys (optout.contact_key) opted out."""
-    rows = await conn.fetch(
-        "SELECT contact_key FROM contact_opt_outs WHERE contact_key = ANY($1::text[])", keys
-    )
-    return {r["contact_key"] for r in rows}
 
 
 async def opt_out_contact(

@@ -126,17 +126,16 @@ async def record_outcomes(
     if len(results) > 1:
         try:
             async with runtime.db.acquire() as conn, conn.transaction():
-                outgoing: list[outbox.Row] = []
-                outcomes = []
-                for row, error in results:
-                    unit = runtime.units.on(
+                units = [
+                    runtime.units.on(
                         conn,
                         correlation_id=row["correlation_id"],
                         causation_id=row["source_event_id"],
                     )
-                    outcomes.append(await steps.record_delivery(unit, row, error))
-                    outgoing.extend(unit.outgoing)
-                await outbox.add_many(conn, outgoing)
+                    for row, _ in results
+                ]
+                outcomes = await steps.record_deliveries(units, results)
+                await outbox.add_many(conn, [r for unit in units for r in unit.outgoing])
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             log.warning("recording a pass failed; recording one by one", error=repr(exc))
         else:

@@ -64,7 +64,7 @@ async def react(
 ) -> None:
     """Applies what the event does to its order; while the order is unknown the event is
     held (shared.held) and handled once its OrderPlaced arrives."""
-    found = await held.known_or_held(unit, msg, repository.load_order)
+    found = await held.known_or_held(unit, msg, repository.lock_order)
     if found is not None:
         await record(unit, found, decide(found), source_of(msg))
 
@@ -107,13 +107,11 @@ async def record(unit: Unit[Deps], order: OrderRecord, outcome: Outcome, source:
     """Saves what was decided, once: state, stopped reminders, messages, the next reminder."""
     if outcome.paid_at is not None:
         converted = await repository.mark_paid(unit.conn, order.order_id, outcome.paid_at)
-        log.info("order paid", variant=order.variant, converted_by_reminder=converted)
+        log.debug("order paid", variant=order.variant, converted_by_reminder=converted)
     elif outcome.state is not None:
         await repository.set_state(unit.conn, order.order_id, outcome.state)
     if outcome.stop_reminders:
-        for number in range(1, unit.deps.settings.reminder_max + 1):
-            await unit.cancel_timer(REMINDER, f"{order.order_id}:{number}")
-            await unit.cancel_timer(REMINDER, f"{order.order_id}:{number}:morning")
+        await repository.cancel_timers(unit.conn, REMINDER, reminder_keys(unit.deps, order))
         await repository.cancel_pending(unit.conn, order.order_id, REMINDER)
     if outcome.tell is not None:
         await tell(unit, order, outcome.tell, source)
@@ -122,15 +120,24 @@ async def record(unit: Unit[Deps], order: OrderRecord, outcome: Outcome, source:
         await unit.schedule(REMINDER, f"{order.order_id}:{due.number}", due.at, payload)
 
 
+def reminder_keys(deps: Deps, order: OrderRecord) -> list[str]:
+    """The keys of every reminder timer the order can have (each one's morning re-arm too)."""
+    numbers = range(1, deps.settings.reminder_max + 1)
+    return [f"{order.order_id}:{n}{later}" for n in numbers for later in ("", ":morning")]
+
+
 async def tell(unit: Unit[Deps], order: OrderRecord, template: str, source: Source) -> int:
     """Records `template` for every channel this customer gets; returns how many were new
     (zero for a redelivered or replayed event: the messages exist already)."""
     deps = unit.deps
     placed = order.placed
-    prefs = await repository.load_preferences(unit.conn, placed.customer_id)
-    channels = domain.channels_for(template, placed.contact, prefs)
+    contact = placed.contact
+    details = {"email": contact.email, "sms": contact.phone}
+    keys = {c: optout.contact_key(c, r) for c, r in details.items() if r}
+    prefs, opted_out = await repository.audience(unit.conn, placed.customer_id, [*keys.values()])
+    channels = domain.channels_for(template, contact, prefs)
     if not channels:
-        log.info("customer gets no message on any channel", template=template)
+        log.debug("customer gets no message on any channel", template=template)
         return 0
     tz = zone_of(deps, order)
     values = content.context(
@@ -141,21 +148,17 @@ async def tell(unit: Unit[Deps], order: OrderRecord, template: str, source: Sour
     recipients = {
         c: placed.contact.email if c == "email" else placed.contact.phone for c in channels
     }
-    opted_out = await repository.opted_out_keys(
-        unit.conn, [optout.contact_key(c, r) for c, r in recipients.items() if r]
-    )
-    created = 0
+    messages = []
     for channel, recipient in recipients.items():
         assert recipient is not None
-        reason = optout.skip_reason(template, optout.contact_key(channel, recipient) in opted_out)
+        reason = optout.skip_reason(template, keys[channel] in opted_out)
         unsubscribe = None
         if channel == "email" and template in domain.NON_ESSENTIAL:
             unsubscribe = optout.unsubscribe_link(deps.settings, recipient, locale, unit.now)
         rendered = deps.templates.render(
             template, locale, channel, {**values, "unsubscribe_url": unsubscribe}
         )
-        created += await repository.add_message(
-            unit.conn,
+        messages.append(
             NewMessage(
                 id=new_message_id(),
                 order_id=order.order_id,
@@ -174,18 +177,20 @@ async def tell(unit: Unit[Deps], order: OrderRecord, template: str, source: Sour
                 status="skipped" if reason else "pending",
                 skip_reason=reason,
                 unsubscribe_url=unsubscribe,
-            ),
+            )
         )
-        if reason:
-            log.info("message skipped", template=template, channel=channel, reason=reason)
-    log.info(
+    created = await repository.add_messages(unit.conn, messages)
+    for m in messages:
+        if m.skip_reason and m.id in created:
+            log.debug("message skipped", template=template, channel=m.channel, reason=m.skip_reason)
+    log.debug(
         "messages recorded",
         template=template,
         channels=channels,
-        created=created,
+        created=len(created),
         held_until=send_after.isoformat() if send_after > unit.now else None,
     )
-    return created
+    return len(created)
 
 
 async def save_preferences(
@@ -206,6 +211,28 @@ def backoff(deps: Deps, attempts: int) -> timedelta:
     s = deps.settings
     seconds = s.sender_backoff_seconds * 2 ** max(0, attempts - 1)
     return timedelta(seconds=min(s.sender_backoff_max_seconds, seconds))
+
+
+async def record_deliveries(
+    units: list[Unit[Deps]], results: list[tuple[dict[str, Any], ChannelError | None]]
+) -> list[str]:
+    """record_delivery for a pass, each outcome in its own unit (all in one transaction);
+    the deliveries are marked sent in one statement."""
+    assert units and len(units) == len(results)
+    delivered = [row["id"] for row, error in results if error is None]
+    first = units[0]
+    marked = (
+        await repository.mark_sent_many(first.conn, delivered, first.now) if delivered else set()
+    )
+    outcomes = []
+    for unit, (row, error) in zip(units, results, strict=True):
+        if error is None:
+            if row["id"] in marked:
+                await unit.emit(domain.sent_event(row), order_id=row["order_id"])
+            outcomes.append("sent")
+        else:
+            outcomes.append(await record_delivery(unit, row, error))
+    return outcomes
 
 
 async def record_delivery(unit: Unit[Deps], row: dict[str, Any], error: ChannelError | None) -> str:
