@@ -20,11 +20,13 @@ from shared.contracts.events.order import OrderPlaced
 
 async def add_order(
     conn: asyncpg.Connection, order_id: str, placed: OrderPlaced, placed_at: datetime, variant: str
-) -> bool:
-    """Records the order once; False when it was known already (a redelivery or replay)."""
-    inserted = await conn.fetchval(
+) -> OrderRecord | None:
+    """Records the order once and returns it as recorded (no second read); None when it was
+    known already (a redelivery or replay)."""
+    row = await conn.fetchrow(
         """INSERT INTO orders (order_id, customer_id, placed, placed_at, payment_due_at, variant)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id) DO NOTHING RETURNING true""",
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id) DO NOTHING
+           RETURNING placed_at, state, reminders""",
         order_id,
         placed.customer_id,
         placed.model_dump(mode="json"),
@@ -32,7 +34,11 @@ async def add_order(
         placed.payment_due_at,
         variant,
     )
-    return bool(inserted)
+    if row is None:
+        return None
+    return OrderRecord(
+        order_id, placed, row["placed_at"], row["state"], variant, row["reminders"]
+    )  # fmt: skip
 
 
 _ORDER = "SELECT order_id, placed, placed_at, state, variant, reminders FROM orders"

@@ -50,10 +50,9 @@ async def introduce(unit: Unit[Deps], msg: Incoming[Any]) -> bool:
     await held.lock(unit.conn, msg.order_id)
     variant = domain.variant_for(msg.order_id, settings.reminder_variants)
     placed_at = msg.envelope.occurred_at
-    if not await repository.add_order(unit.conn, msg.order_id, msg.payload, placed_at, variant):
+    found = await repository.add_order(unit.conn, msg.order_id, msg.payload, placed_at, variant)
+    if found is None:
         return False
-    found = await repository.load_order(unit.conn, msg.order_id)
-    assert found is not None
     outcome = domain.placed(found, unit.deps.schedule, unit.now)
     await record(unit, found, outcome, source_of(msg))
     return True
