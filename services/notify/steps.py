@@ -180,7 +180,7 @@ async def tell(unit: Unit[Deps], order: OrderRecord, template: str, source: Sour
         )
     created = await repository.add_messages(unit.conn, messages)
     for m in messages:
-        if m.skip_reason and m.id in created:
+        if m.skip_reason:
             log.debug("message skipped", template=template, channel=m.channel, reason=m.skip_reason)
     log.debug(
         "messages recorded",
@@ -220,9 +220,7 @@ async def record_deliveries(
     assert units and len(units) == len(results)
     delivered = [row["id"] for row, error in results if error is None]
     first = units[0]
-    marked = (
-        await repository.mark_sent_many(first.conn, delivered, first.now) if delivered else set()
-    )
+    marked = await repository.mark_sent_many(first.conn, delivered, first.now)
     outcomes = []
     for unit, (row, error) in zip(units, results, strict=True):
         if error is None:
