@@ -77,7 +77,7 @@ async def test_idle_sessions_end_and_shutdown_ends_the_rest(sinks: Sinks) -> Non
     assert len(sinks.store.received) == 8
 
 
-async def test_the_service_sends_its_messages_over_reused_sessions(
+async def test_the_service_sends_over_reused_sessions_and_ends_them_when_it_stops(
     infra: Infra, database: str, sinks: Sinks
 ) -> None:
     orders = [new_order_id() for _ in range(6)]
@@ -86,6 +86,11 @@ async def test_the_service_sends_its_messages_over_reused_sessions(
         for order_id in orders:  # one after another: each confirmation on its own pass
             await resend(infra, wrap(placed[order_id], order_id))
             await received(sinks, placed[order_id].contact, 2)
+
+    async def none_left() -> bool:
+        return sinks.store.open_smtp_sessions == 0
+
+    await eventually(none_left, what="the service's sessions closed when it stopped")
     emails = sinks.store.messages(channel="email")
     assert len(emails) == 6 and sinks.store.duplicates == 0
     assert sinks.store.smtp_sessions <= 2, "six confirmations over at most two sessions"
