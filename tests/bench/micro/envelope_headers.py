@@ -29,7 +29,9 @@ def main() -> None:
     event = placed()
     orders = topic("orders.v1")
     envelope = Envelope.wrap(event, producer="order", order_id="ord_bench")
-    raw = RawMessage("orders.v1", 0, 0, b"ord_bench", envelope.to_bytes(), tuple(envelope.headers()))
+    raw = RawMessage(
+        "orders.v1", 0, 0, b"ord_bench", envelope.to_bytes(), tuple(envelope.headers())
+    )
     figures = {
         "headers()": lambda: envelope.headers(),
         "outbox row (wrap+bytes+headers)": lambda: outbox.row(
