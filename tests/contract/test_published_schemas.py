@@ -42,6 +42,28 @@ def test_the_asyncapi_document_is_valid_against_the_asyncapi_3_schema() -> None:
     assert not errors, errors
 
 
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "$ref"] + [
+            ref for k, v in node.items() if k != "$ref" for ref in _refs(v)
+        ]
+    if isinstance(node, list):
+        return [ref for item in node for ref in _refs(item)]
+    return []
+
+
+def test_every_reference_in_the_asyncapi_document_resolves_inside_it() -> None:
+    document = asyncapi_document()
+    unresolved = []
+    for ref in sorted(set(_refs(document))):
+        node: Any = document
+        for part in ref.removeprefix("#/").split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            unresolved.append(ref)
+    assert not unresolved, unresolved
+
+
 def test_the_validation_catches_what_asyncapi_3_does_not_allow() -> None:
     validator = jsonschema.Draft7Validator(json.loads(ASYNCAPI_SCHEMA.read_text()))
     document = asyncapi_document()
