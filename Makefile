@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: up down status demo bench bench-short test lint format unit venv clean
+.PHONY: up down status demo bench bench-short test lint format unit venv clean schemas release-schemas
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -58,6 +58,14 @@ format: venv
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The published event contract (docs/schemas/, docs/asyncapi.json), generated from the code;
+# `make test` fails while the committed files differ. See docs/events.md for releasing.
+schemas: venv
+	$(BIN)/python -m shared.contracts.schemas
+
+release-schemas: venv
+	$(BIN)/python -m shared.contracts.schemas --release
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit tests/contract $(PYTEST_ARGS)

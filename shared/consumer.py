@@ -88,7 +88,7 @@ def decode(raw: RawMessage) -> Incoming[Event]:
     if not raw.value:
         raise Poison("undecodable", "empty message value")
     try:
-        envelope = Envelope.model_validate_json(raw.value)
+        envelope = Envelope.read(raw.value)
     except ValidationError as exc:
         raise Poison("undecodable", _short(exc)) from exc
     known = event_types()
@@ -105,7 +105,7 @@ def decode(raw: RawMessage) -> Incoming[Event]:
     if model not in topic(raw.topic).events:
         raise Poison("wrong_topic", f"{envelope.type} is not declared on {raw.topic}", envelope)
     try:
-        payload = model.model_validate(envelope.payload)
+        payload = model.read(envelope.payload)
     except ValidationError as exc:
         raise Poison("invalid_payload", _short(exc), envelope) from exc
     return Incoming(envelope, payload, raw)

@@ -21,6 +21,7 @@ from starlette.routing import Match
 
 from shared import db, metrics, signing
 from shared.contracts.envelope import CURRENCIES
+from shared.contracts.http import router as contracts_router
 from shared.openapi import document_errors
 from shared.tokens import token_opens
 from shared.unit import Service
@@ -262,7 +263,7 @@ def create_http_app(
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    for router in routers:
+    for router in (contracts_router, *routers):
         app.include_router(router)
     document_errors(app, retry_after=RETRY_AFTER_SECONDS)
     return app

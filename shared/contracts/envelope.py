@@ -1,15 +1,23 @@
 """The event envelope every message on a lifecycle topic travels in.
 
 JSON on the wire. `type`, `schema_version` and `event_id` are repeated as Kafka
-headers so tools can route without parsing the body.
+headers so tools can route without parsing the body, and the CloudEvents Kafka binding's
+attributes (binary content mode) are carried as `ce_*` headers, so a CloudEvents SDK
+reads our records as events whose data is this envelope.
+
+Strict writers, tolerant readers (docs/events.md): the models forbid fields they do not
+declare, so a producer emits exactly its model; a consumer reads with `Envelope.read` and
+`Event.read`, which ignore fields (in the envelope, the payload and every value inside it)
+that a newer minor version of the contract added.
 """
 
 from __future__ import annotations
 
 import types
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -39,6 +47,10 @@ class Event(BaseModel):
 
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    """The major version: a reader dispatches on (TYPE, VERSION); a breaking change is a new one."""
+    MINOR: ClassVar[int] = 0
+    """Raised with each compatible change (an optional field added); readers never depend on
+    it, the published schema and the envelope's `schema_minor` tell it."""
     RETIRED: ClassVar[bool] = False
     """A retired model is still read (what is on the topics stays readable for as long as
     they keep it) but never written: its successor is."""
@@ -52,6 +64,12 @@ class Event(BaseModel):
             if key in Event._registry:
                 raise TypeError(f"event {key} declared twice")
             Event._registry[key] = cls
+
+    @classmethod
+    def read(cls, payload: Mapping[str, Any]) -> Self:
+        """The payload as a tolerant reader takes it: fields this model does not declare
+        (here or in a value it carries) are ignored, never an error."""
+        return cls.model_validate(payload, extra="ignore")
 
 
 E = TypeVar("E", bound=Event)
@@ -67,6 +85,7 @@ def retired_v1(successor: type[E], name: str) -> type[E]:
         f"(see {successor.__name__}).",
         "TYPE": name,
         "VERSION": 1,
+        "MINOR": 0,
         "RETIRED": True,
     }
     retired = types.new_class(name, (successor,), exec_body=lambda ns: ns.update(namespace))
@@ -90,6 +109,8 @@ class Envelope(BaseModel):
     event_id: uuid.UUID
     type: str
     schema_version: int = Field(ge=1)
+    schema_minor: int = Field(default=0, ge=0, exclude_if=lambda minor: minor == 0)
+    """The payload's minor version; left off the wire while it is 0 (every event so far)."""
     occurred_at: AwareDatetime
     order_id: str | None = None
     correlation_id: str
@@ -118,6 +139,7 @@ class Envelope(BaseModel):
             event_id=event_id,
             type=event.TYPE,
             schema_version=event.VERSION,
+            schema_minor=event.MINOR,
             occurred_at=occurred_at or utcnow(),
             order_id=order_id,
             correlation_id=correlation_id or str(event_id),
@@ -126,12 +148,45 @@ class Envelope(BaseModel):
             payload=event.model_dump(mode="json"),
         )
 
+    @classmethod
+    def read(cls, raw: bytes | str) -> Envelope:
+        """An envelope off the wire, as a tolerant reader takes it: fields a newer minor
+        version added are ignored (the payload stays as sent, for `Event.read`)."""
+        return cls.model_validate_json(raw, extra="ignore")
+
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
 
+    @property
+    def cloudevents_type(self) -> str:
+        """`ce_type`: the fact, its producer and its major version."""
+        return cloudevents_type(self.producer, self.type, self.schema_version)
+
     def headers(self) -> list[tuple[str, bytes]]:
-        return [
-            ("event_id", str(self.event_id).encode()),
+        event_id = str(self.event_id).encode()
+        headers = [
+            ("event_id", event_id),
             ("type", self.type.encode()),
             ("schema_version", str(self.schema_version).encode()),
+            ("ce_specversion", b"1.0"),
+            ("ce_id", event_id),
+            ("ce_type", self.cloudevents_type.encode()),
+            ("ce_source", cloudevents_source(self.producer).encode()),
+            ("ce_time", _rfc3339(self.occurred_at).encode()),
         ]
+        if self.order_id is not None:
+            headers.append(("ce_subject", self.order_id.encode()))
+        headers.append(("content-type", b"application/json"))
+        return headers
+
+
+def cloudevents_type(producer: str, event_type: str, version: int) -> str:
+    return f"fulfil.{producer}.{event_type}.v{version}"
+
+
+def cloudevents_source(producer: str) -> str:
+    return f"/fulfil/{producer}"
+
+
+def _rfc3339(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")

@@ -28,7 +28,7 @@ def good() -> bytes:
             good().replace(b'"schema_version":1', b'"schema_version":2'),
             "unsupported_schema_version",
         ),
-        (good().replace(b'"payload":{', b'"payload":{"extra":1,'), "invalid_payload"),
+        (good().replace(b'"payment_window_expired"', b'"teleported"'), "invalid_payload"),
     ],
 )
 def test_poison_reasons(value: bytes | None, reason: str) -> None:
