@@ -19,12 +19,14 @@ import httpx
 
 from deploy.demo.shop import Shop, ShopError, order_body
 from deploy.demo.topics import TopicTap
-from tests.bench.latency import LatencyTracker
+from tests.bench.latency import DECODED, LatencyTracker
 from tests.bench.samplers import MetricsSampler, ProcessSampler
 
 MAX_IN_FLIGHT = 256
 MAX_PLOT_POINTS = 4000
 IDLE_BASELINE_S = 3.0
+# bodies the driver reads: the tracker's, and PaymentRequested for the checkout url
+TRACKED_TYPES = DECODED | {"PaymentRequested"}
 
 
 async def database_commits(admin_dsn: str, databases: list[str]) -> int:
@@ -156,7 +158,7 @@ async def run_phase(
     databases: list[str],
     log: Any = print,
 ) -> dict[str, Any]:
-    tap = TopicTap(bootstrap)
+    tap = TopicTap(bootstrap, decode=TRACKED_TYPES)
     await tap.start()
     phase = Phase(shop, tap)
     observer = asyncio.create_task(phase.observe())

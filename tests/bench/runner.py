@@ -26,9 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
-from deploy.demo.shop import DEFAULT_CATALOGUE, Edges, Shop
+from deploy.demo.shop import DEFAULT_CATALOGUE, Edges, KeepAliveClient, Shop
 from deploy.demo.stackrun import BENCH_TIMES, infra_pids, service_pids, start_stack
 from deploy.local.kafka import KAFKA_VERSION, KafkaCluster
 from deploy.local.postgres import PostgresCluster
@@ -109,7 +107,6 @@ async def run_load(
     args: argparse.Namespace, state: dict[str, Any], admin_dsn: str, wanted: list[str]
 ) -> dict[str, Any]:
     edges = Edges.from_stack(state)
-    limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
     phases: dict[str, Any] = {}
     pids = service_pids(state)
     components: dict[str, tuple[int, bool]] = {name: (pid, False) for name, pid in pids.items()}
@@ -118,7 +115,7 @@ async def run_load(
     components["bench-driver"] = (os.getpid(), False)
     databases = [database_name(dsn) for dsn in state["databases"].values()]
     metrics_urls = {name: svc["url"] for name, svc in state["services"].items()}
-    async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
+    async with KeepAliveClient(connections=300, timeout=30.0) as client:
         shop = Shop(edges, client)
         await prepare_stock(shop)
         for name in wanted:
