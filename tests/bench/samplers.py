@@ -44,13 +44,17 @@ def process_tree(pid: int) -> list[int]:
     return _descendants(pid, _children())
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of one process (its own threads), 0 once it is gone."""
+def cpu_seconds(pid: int, reaped: bool = False) -> float:
+    """User + system CPU seconds of one process (all its threads), 0 once it is gone;
+    with `reaped`, plus those of its children that ended and it waited for."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / CLOCK_TICKS
 
 
 def memory_kb(pid: int) -> dict[str, int]:
@@ -92,7 +96,13 @@ class ProcessSampler:
 
     def cpu_now(self) -> dict[str, float]:
         """CPU seconds each component has used so far."""
-        return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self._pids().items()}
+        return {name: self._cpu(name, pids) for name, pids in self._pids().items()}
+
+    def _cpu(self, name: str, pids: list[int]) -> float:
+        # a tree's processes that ended (PostgreSQL's closed connections) count through
+        # its root, which waited for them
+        root, tree = self.components[name]
+        return sum(cpu_seconds(pid, reaped=tree and pid == root) for pid in pids)
 
     async def run(self, stop: asyncio.Event) -> None:
         self._started = time.monotonic()
@@ -106,7 +116,7 @@ class ProcessSampler:
     def sample(self) -> None:
         row: dict[str, Any] = {"t": round(time.monotonic() - self._started, 2)}
         for name, pids in self._pids().items():
-            cpu = sum(cpu_seconds(pid) for pid in pids)
+            cpu = self._cpu(name, pids)
             mems = [memory_kb(pid) for pid in pids]
             rss = sum(m["VmRSS"] for m in mems)
             largest = max((m["VmRSS"] for m in mems), default=0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +135,14 @@ def test_the_sampler_keeps_the_largest_rss_seen_in_the_phase() -> None:
 
     summary = sampler.summary()["me"]
     assert summary["max_rss_mb"] >= sampler.series[0]["me"]["rss_kb"] / 1024 + 60
+
+
+def test_a_process_tree_keeps_the_cpu_of_children_that_ended() -> None:
+    sampler = ProcessSampler({"tree": (os.getpid(), True)})
+    before = sampler.cpu_now()["tree"]
+    child = subprocess.run(
+        [sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True
+    )
+    assert child.returncode == 0
+
+    assert sampler.cpu_now()["tree"] - before >= 0.1
