@@ -15,19 +15,33 @@ from deploy.demo.shop import KeepAliveClient
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _children() -> dict[int, list[int]]:
-    """Parent pid -> child pids, from one scan of /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    return children
+def _parent(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+@dataclass
+class Parents:
+    """Parent pids of every process, read once per process: each refresh lists /proc
+    and reads only the processes it has not seen (the machine runs hundreds)."""
+
+    known: dict[int, int] = field(default_factory=dict)
+
+    def children(self) -> dict[int, list[int]]:
+        alive = {int(name) for name in os.listdir("/proc") if name.isdigit()}
+        for pid in self.known.keys() - alive:
+            del self.known[pid]
+        for pid in alive - self.known.keys():
+            parent = _parent(pid)
+            if parent is not None:
+                self.known[pid] = parent
+        tree: dict[int, list[int]] = {}
+        for pid, parent in self.known.items():
+            tree.setdefault(parent, []).append(pid)
+        return tree
 
 
 def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
@@ -37,11 +51,6 @@ def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
         found.append(current)
         todo.extend(children.get(current, ()))
     return found
-
-
-def process_tree(pid: int) -> list[int]:
-    """`pid` and its descendants (PostgreSQL runs one process per connection)."""
-    return _descendants(pid, _children())
 
 
 def cpu_seconds(pid: int, reaped: bool = False) -> float:
@@ -75,7 +84,7 @@ class ProcessSampler:
     """Per named component: CPU seconds used during the run, RSS over time, peak RSS.
 
     A component is a root pid; `tree=True` sums over its descendants (PostgreSQL), found
-    by one scan of /proc per sample.
+    from the parent pids, read once per process.
     """
 
     components: dict[str, tuple[int, bool]]
@@ -84,11 +93,12 @@ class ProcessSampler:
     series: list[dict[str, Any]] = field(default_factory=list)
     peak_rss_kb: dict[str, int] = field(default_factory=dict)
     max_rss_kb: dict[str, int] = field(default_factory=dict)
+    parents: Parents = field(default_factory=Parents)
     _started: float = 0.0
 
     def _pids(self) -> dict[str, list[int]]:
         trees = any(tree for _, tree in self.components.values())
-        children = _children() if trees else {}
+        children = self.parents.children() if trees else {}
         return {
             name: _descendants(pid, children) if tree else [pid]
             for name, (pid, tree) in self.components.items()

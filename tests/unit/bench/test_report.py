@@ -146,3 +146,14 @@ def test_a_process_tree_keeps_the_cpu_of_children_that_ended() -> None:
     assert child.returncode == 0
 
     assert sampler.cpu_now()["tree"] - before >= 0.1
+
+
+def test_a_process_tree_finds_a_child_started_after_the_first_sample() -> None:
+    sampler = ProcessSampler({"tree": (os.getpid(), True)})
+    sampler.cpu_now()
+    with subprocess.Popen([sys.executable, "-c", "input()"], stdin=subprocess.PIPE) as child:
+        found = child.pid in sampler._pids()["tree"]
+        child.communicate(b"\n")
+
+    assert found
+    assert child.pid not in sampler._pids()["tree"]
