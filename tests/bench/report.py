@@ -152,6 +152,13 @@ def _fmt(value: Any, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def _num(value: float | None) -> str:
+    """Three significant digits under 10 (idle cores), one decimal above."""
+    if value is None:
+        return "-"
+    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.3g}"
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
@@ -162,7 +169,7 @@ def _goals(result: dict[str, Any]) -> list[str]:
     for row in rows.values():
         sign = "≤" if row["kind"] == "max" else "≥"
         met = {True: "yes", False: "**no**", None: "not measured"}[row["met"]]
-        lines.append(f"| {row['what']} | {sign} {row['target']} | {_fmt(row['value'])} | {met} |")
+        lines.append(f"| {row['what']} | {sign} {row['target']} | {_num(row['value'])} | {met} |")
     return [*lines, ""]
 
 

@@ -157,3 +157,11 @@ def test_a_process_tree_finds_a_child_started_after_the_first_sample() -> None:
 
     assert found
     assert child.pid not in sampler._pids()["tree"]
+
+
+def test_small_goal_figures_keep_their_digits(tmp_path: Path) -> None:
+    run = result(idle={"seconds": 10.0, "system_cores": 0.586, "commits_per_s": 1.5, "cores": {}})
+
+    text = report.write(run, tmp_path)["markdown"].read_text()
+
+    assert "| idle stack, cores | ≤ 0.05 | 0.586 | **no** |" in text
