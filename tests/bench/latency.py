@@ -21,6 +21,8 @@ MILESTONES = {
     "ShipmentDelivered": "delivered",
 }
 ORDERED = ("paid", "shipped", "delivered", "confirmation")
+# the event types whose bodies the tracker reads; the others it only counts
+DECODED = frozenset({"OrderPlaced", "NotificationSent", *MILESTONES})
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:

@@ -19,12 +19,16 @@ import httpx
 
 from deploy.demo.shop import Shop, ShopError, order_body
 from deploy.demo.topics import TopicTap
-from tests.bench.latency import LatencyTracker
+from tests.bench.latency import DECODED, LatencyTracker
 from tests.bench.samplers import MetricsSampler, ProcessSampler
 
 MAX_IN_FLIGHT = 256
 MAX_PLOT_POINTS = 4000
 IDLE_BASELINE_S = 3.0
+IDLE_SETTLE_S = 3.0
+PACING_S = 0.01  # the open loop wakes at most this often and places every order then due
+# bodies the driver reads: the tracker's, and PaymentRequested for the checkout url
+TRACKED_TYPES = DECODED | {"PaymentRequested"}
 
 
 async def database_commits(admin_dsn: str, databases: list[str]) -> int:
@@ -59,7 +63,7 @@ class Phase:
         task.add_done_callback(self.tasks.discard)
 
     async def observe(self) -> None:
-        async for batch in self.tap.batches(timeout_ms=50):
+        async for batch in self.tap.batches(timeout_ms=100):
             self.tracker.add(batch)
             for record in batch:
                 if record.type == "PaymentRequested" and record.order_id:
@@ -95,16 +99,19 @@ class Phase:
             self._maybe_pay(order_id)
 
     async def open_loop(self, rate: float, duration: float) -> None:
+        """Order i is due at i / rate; each wake-up places every order then due."""
         started = time.monotonic()
         count = int(rate * duration)
-        for i in range(count):
-            due = started + i / rate
-            delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -0.05:
-                self.late_starts += 1
-            self._spawn(self.place_one())
+        i = 0
+        while i < count:
+            now = time.monotonic()
+            while i < count and started + i / rate <= now:
+                if now - (started + i / rate) > 0.05:
+                    self.late_starts += 1
+                self._spawn(self.place_one())
+                i += 1
+            if i < count:
+                await asyncio.sleep(max(PACING_S, started + i / rate - time.monotonic()))
 
     async def closed_loop(self, concurrency: int, duration: float) -> None:
         deadline = time.monotonic() + duration
@@ -154,21 +161,28 @@ async def run_phase(
     metrics_urls: dict[str, str],
     admin_dsn: str,
     databases: list[str],
+    idle_s: float = 0.0,
     log: Any = print,
 ) -> dict[str, Any]:
-    tap = TopicTap(bootstrap)
+    """One load phase on a fresh stack. With `idle_s`, the idle stack is measured first
+    for that long (CPU per process and commits/s, reported as `idle`)."""
+    # the services commit while idle too (outbox, timer and sender polls): measure that first;
+    # the phase's own CPU is counted from after it
+    proc = ProcessSampler(processes)
+    idle = await measure_idle(
+        proc, admin_dsn, databases, idle_s or IDLE_BASELINE_S, settle=IDLE_SETTLE_S if idle_s else 0
+    )
+    idle_rate = idle["commits_per_s"]
+    # fuller fetches: at 200 orders/s 64 kB is ~15 ms of records; at low rates the wait
+    # delays only the checkout step (latencies come from the events' own times)
+    tap = TopicTap(bootstrap, decode=TRACKED_TYPES, fetch_min_bytes=64 * 1024, fetch_max_wait_ms=50)
     await tap.start()
     phase = Phase(shop, tap)
     observer = asyncio.create_task(phase.observe())
     stop = asyncio.Event()
-    proc = ProcessSampler(processes)
     metrics = MetricsSampler(metrics_urls)
     samplers = [asyncio.create_task(proc.run(stop)), asyncio.create_task(metrics.run(stop))]
-    # the services commit while idle too (outbox, timer and sender polls): measure that first
-    idle_before = await database_commits(admin_dsn, databases)
-    await asyncio.sleep(IDLE_BASELINE_S)
     commits_before = await database_commits(admin_dsn, databases)
-    idle_rate = (commits_before - idle_before) / IDLE_BASELINE_S
     mode = f"open loop at {rate}/s" if rate else f"max throughput, {concurrency} clients"
     log(f"{name}: {mode} for {duration:.0f} s ...")
     started = time.monotonic()
@@ -220,11 +234,12 @@ async def run_phase(
         "events_per_order": round(phase.tracker.records / placed, 2) if placed else None,
         "commits": commits,
         "idle_commits_per_s": round(idle_rate, 1),
+        **({"idle": idle} if idle_s else {}),
         "commits_per_order_raw": round(commits / placed, 2) if placed else None,
         "commits_per_order": round(busy_commits / placed, 2) if placed else None,
         "latency": latency,
         "processes": processes,
-        "cpu_ms_per_order": cpu_ms_per_order(processes, len(completed)),
+        "cpu_ms_per_order": cpu_ms_per_order(processes, len(completed), placed),
         "metrics": metrics.summary(),
         "process_series": proc.series,
         "metrics_series": metrics.series,
@@ -241,11 +256,50 @@ async def run_phase(
 DRIVER = "bench-driver"
 
 
-def cpu_ms_per_order(processes: dict[str, Any], completed: int) -> dict[str, Any]:
+async def measure_idle(
+    proc: ProcessSampler, admin_dsn: str, databases: list[str], seconds: float, settle: float
+) -> dict[str, Any]:
+    """The stack with no load: CPU cores per process and in total (the driver apart), and
+    the commits/s of the services' databases, over `seconds` after `settle` seconds."""
+    await asyncio.sleep(settle)
+    cpu_before = proc.cpu_now()
+    commits_before = await database_commits(admin_dsn, databases)
+    started = time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu_after = proc.cpu_now()
+    commits = await database_commits(admin_dsn, databases) - commits_before
+    elapsed = time.monotonic() - started
+    cores = {name: round((cpu_after[name] - cpu_before[name]) / elapsed, 4) for name in cpu_after}
+    system = round(sum(c for name, c in cores.items() if name != DRIVER), 3)
+    return {
+        "seconds": round(elapsed, 2),
+        "system_cores": system,
+        "commits_per_s": round(commits / elapsed, 2),
+        "cores": cores,
+    }
+
+
+def cpu_ms_per_order(processes: dict[str, Any], completed: int, placed: int = 0) -> dict[str, Any]:
     """CPU milliseconds per completed order: each process, the system's total (every
-    service, the broker, the database and the sinks) and the load driver's own, apart."""
+    service, the broker, the database and the sinks) and the load driver's own, apart;
+    and the driver's per placed order (its own cost, whether or not the system kept up)."""
+    driver_per_placed = (
+        round(processes[DRIVER]["cpu_s"] * 1000 / placed, 2)
+        if placed and DRIVER in processes
+        else None
+    )
     if not completed:
-        return {"processes": {}, "system_total": None, "driver": None}
+        return {
+            "processes": {},
+            "system_total": None,
+            "driver": None,
+            "driver_per_placed": driver_per_placed,
+        }
     per = {name: round(row["cpu_s"] * 1000 / completed, 2) for name, row in processes.items()}
     system = round(sum(ms for name, ms in per.items() if name != DRIVER), 2)
-    return {"processes": per, "system_total": system, "driver": per.get(DRIVER)}
+    return {
+        "processes": per,
+        "system_total": system,
+        "driver": per.get(DRIVER),
+        "driver_per_placed": driver_per_placed,
+    }

@@ -1,4 +1,5 @@
-"""The benchmark's JSON and Markdown reports, with a latency plot (matplotlib, Agg)."""
+"""The benchmark's JSON and Markdown reports, with a latency plot and a CPU-per-order
+chart (matplotlib, Agg), and the goals of issue 14 checked against the run."""
 
 from __future__ import annotations
 
@@ -11,11 +12,57 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-TARGETS = {
-    "sustained_orders_per_s": 300,
-    "p99_confirmation_ms_at_half_rate": 250,
-    "peak_rss_mb_per_service": 200,
+SERVICES = ("order", "payment", "logistics", "notify", "returns")
+DRIVER = "bench-driver"
+
+# name -> (what, bound, "max" if the figure must stay at or under it, "min" at or over)
+TARGETS: dict[str, tuple[str, float, str]] = {
+    "cpu_ms_per_order": ("system CPU per completed order, max-throughput (ms)", 10, "max"),
+    "sustained_orders_per_s": ("completed orders/s sustained, max-throughput", 200, "min"),
+    "p99_confirmation_ms": ("placement to confirmation p99 at 100 orders/s (ms)", 250, "max"),
+    "idle_cores": ("idle stack, cores", 0.05, "max"),
+    "idle_commits_per_s": ("idle stack, commits/s", 2, "max"),
+    "max_rss_mb_per_service": ("largest service RSS during a phase (MB)", 150, "max"),
 }
+
+
+def _phase(result: dict[str, Any], mode: str) -> dict[str, Any] | None:
+    for phase in (result.get("phases") or {}).values():
+        if phase.get("mode") == mode and not phase.get("error"):
+            return phase
+    return None
+
+
+def targets(result: dict[str, Any]) -> dict[str, Any]:
+    """Each goal with the run's figure and whether it is met (None: not measured)."""
+    peak = _phase(result, "max_throughput") or {}
+    open_loop = _phase(result, "open_loop") or {}
+    idle = result.get("idle") or {}
+    rss = [
+        row.get("max_rss_mb")
+        for phase in (result.get("phases") or {}).values()
+        for name, row in (phase.get("processes") or {}).items()
+        if name in SERVICES and row.get("max_rss_mb") is not None
+    ]
+    p99 = None
+    if open_loop.get("target_rate") == 100 and open_loop.get("completed") == open_loop.get(
+        "placed"
+    ):  # the goal asks for every placed order completed
+        p99 = open_loop["latency"]["confirmation"]["p99_ms"]
+    values = {
+        "cpu_ms_per_order": (peak.get("cpu_ms_per_order") or {}).get("system_total"),
+        "sustained_orders_per_s": peak.get("sustained_orders_per_s"),
+        "p99_confirmation_ms": p99,
+        "idle_cores": idle.get("system_cores"),
+        "idle_commits_per_s": idle.get("commits_per_s"),
+        "max_rss_mb_per_service": max(rss) if rss else None,
+    }
+    out: dict[str, Any] = {}
+    for name, (what, bound, kind) in TARGETS.items():
+        value = values[name]
+        met = None if value is None else (value <= bound if kind == "max" else value >= bound)
+        out[name] = {"what": what, "target": bound, "kind": kind, "value": value, "met": met}
+    return out
 
 
 def ratios(result: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +114,36 @@ def plot(result: dict[str, Any], path: Path) -> Path | None:
     return path
 
 
+def plot_cpu(result: dict[str, Any], path: Path) -> Path | None:
+    """Per phase, a bar per process: CPU ms per completed order (the driver apart)."""
+    phases = {
+        n: p
+        for n, p in (result.get("phases") or {}).items()
+        if (p.get("cpu_ms_per_order") or {}).get("processes")
+    }
+    if not phases:
+        return None
+    fig, axes = plt.subplots(len(phases), 1, figsize=(10, 3.5 * len(phases)), squeeze=False)
+    for axis, (name, phase) in zip(axes[:, 0], phases.items(), strict=True):
+        per = phase["cpu_ms_per_order"]
+        names = list(per["processes"])
+        values = [per["processes"][n] for n in names]
+        colours = ["tab:grey" if n == DRIVER else "tab:blue" for n in names]
+        bars = axis.barh(names, values, color=colours)
+        axis.bar_label(bars, fmt="%.1f", padding=2, fontsize=8)
+        axis.invert_yaxis()
+        axis.set_xlabel("CPU ms per completed order")
+        axis.set_title(
+            f"{name}: system {per['system_total']} ms per order "
+            f"(target {TARGETS['cpu_ms_per_order'][1]}), driver {per['driver']} ms (grey)"
+        )
+        axis.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _fmt(value: Any, unit: str = "") -> str:
     if value is None:
         return "-"
@@ -75,11 +152,46 @@ def _fmt(value: Any, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def _num(value: float | None) -> str:
+    """Three significant digits under 10 (idle cores), one decimal above."""
+    if value is None:
+        return "-"
+    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.3g}"
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
-def markdown(result: dict[str, Any], plot_name: str | None) -> str:
+def _goals(result: dict[str, Any]) -> list[str]:
+    rows = result.get("targets") or targets(result)
+    lines = ["## Goals (issue 14)", "", "| goal | target | this run | met |", "|---|---|---|---|"]
+    for row in rows.values():
+        sign = "≤" if row["kind"] == "max" else "≥"
+        met = {True: "yes", False: "**no**", None: "not measured"}[row["met"]]
+        lines.append(f"| {row['what']} | {sign} {row['target']} | {_num(row['value'])} | {met} |")
+    return [*lines, ""]
+
+
+def _idle(result: dict[str, Any]) -> list[str]:
+    idle = result.get("idle")
+    if not idle:
+        return []
+    lines = [
+        f"## Idle stack ({idle['seconds']} s with no load, before the first phase)",
+        "",
+        f"{idle['system_cores']} cores for the system, {idle['commits_per_s']} commits/s.",
+        "",
+        "| component | cores |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {cores} |" for name, cores in idle["cores"].items()]
+    return [*lines, ""]
+
+
+def markdown(
+    result: dict[str, Any], plot_name: str | None, cpu_plot_name: str | None = None
+) -> str:
     lines = [f"# Benchmark {result['started_at']}", ""]
     machine = result.get("machine", {})
     lines += [
@@ -89,6 +201,7 @@ def markdown(result: dict[str, Any], plot_name: str | None) -> str:
         "at end (anything else running on the machine skews every figure).",
         "",
     ]
+    lines += _goals(result) + _idle(result)
     limits = result.get("limits")
     if limits:
         prod, e2e, pg = (
@@ -141,14 +254,15 @@ def markdown(result: dict[str, Any], plot_name: str | None) -> str:
         lines += [
             "",
             "| component | CPU s | CPU ms per completed order | CPU share of one core "
-            "| peak RSS MB |",
-            "|---|---|---|---|---|",
+            "| max RSS MB in the phase | peak RSS MB since start |",
+            "|---|---|---|---|---|---|",
         ]
         per_order = phase.get("cpu_ms_per_order", {})
         for comp, row in phase["processes"].items():
             share, peak = row["cpu_share_of_one_core"], row["peak_rss_mb"]
             ms = _fmt(per_order.get("processes", {}).get(comp))
-            lines.append(f"| {comp} | {row['cpu_s']} | {ms} | {share} | {peak} |")
+            most = _fmt(row.get("max_rss_mb"))
+            lines.append(f"| {comp} | {row['cpu_s']} | {ms} | {share} | {most} | {peak} |")
         lines.append(
             f"\nCPU per completed order: {_fmt(per_order.get('system_total'))} ms for the "
             f"system (services, broker, database, sinks), {_fmt(per_order.get('driver'))} ms "
@@ -182,6 +296,8 @@ def markdown(result: dict[str, Any], plot_name: str | None) -> str:
         lines.append("")
     if result.get("notes"):
         lines += ["## Notes", "", *[f"- {note}" for note in result["notes"]], ""]
+    if cpu_plot_name:
+        lines += ["## CPU per completed order", "", f"![cpu per order]({cpu_plot_name})", ""]
     if plot_name:
         lines += ["## Latency over the run", "", f"![latency]({plot_name})", ""]
     return "\n".join(lines)
@@ -190,11 +306,15 @@ def markdown(result: dict[str, Any], plot_name: str | None) -> str:
 def write(result: dict[str, Any], folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"bench-{result['started_at'].replace(':', '').replace('-', '')}"
-    result = dict(result, ratios=ratios(result))
+    result = dict(result, ratios=ratios(result), targets=targets(result))
     png = plot(result, folder / f"{stem}.png")
+    cpu_png = plot_cpu(result, folder / f"{stem}-cpu.png")
     (folder / f"{stem}.json").write_text(json.dumps(result, indent=2, default=str))
-    (folder / f"{stem}.md").write_text(markdown(result, png.name if png else None))
+    text = markdown(result, png.name if png else None, cpu_png.name if cpu_png else None)
+    (folder / f"{stem}.md").write_text(text)
     paths = {"json": folder / f"{stem}.json", "markdown": folder / f"{stem}.md"}
     if png:
         paths["plot"] = png
+    if cpu_png:
+        paths["cpu plot"] = cpu_png
     return paths

@@ -1,6 +1,6 @@
 """python -m tests.bench: the benchmark (a command, not a timed test).
 
-    python -m tests.bench                  # open loop at 150/s, max throughput, then the limits
+    python -m tests.bench                  # idle, open loop at 100/s, max throughput, the limits
     python -m tests.bench --rate 300 --duration 60
     python -m tests.bench --phases open           # only the open-loop phase (plus the limits)
     python -m tests.bench --limits-only           # only the broker's and the database's limits
@@ -8,7 +8,13 @@
 
 Its own stack lives in `.local/bench/` (never the dev stack or the tests') and is made
 anew for every phase (the Kafka jars and PostgreSQL stay cached, so that takes seconds),
-reports go to `reports/` (JSON, Markdown and a latency plot).
+reports go to `reports/` (JSON, Markdown, a latency plot and a CPU-per-order chart).
+The first phase's stack is measured idle first (`idle` in the report).
+
+The driver is this process (`bench-driver` in the report, apart from the system): it
+places orders over HTTP with kept-alive connections, completes each checkout on the
+sandbox provider's page (which sends the signed callback), and reads the topics with
+one consumer, decoding only the bodies it needs.
 """
 
 from __future__ import annotations
@@ -26,9 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
-from deploy.demo.shop import DEFAULT_CATALOGUE, Edges, Shop
+from deploy.demo.shop import DEFAULT_CATALOGUE, Edges, KeepAliveClient, Shop
 from deploy.demo.stackrun import BENCH_TIMES, infra_pids, service_pids, start_stack
 from deploy.local.kafka import KAFKA_VERSION, KafkaCluster
 from deploy.local.postgres import PostgresCluster
@@ -47,10 +51,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--dir", type=Path, default=REPO / ".local" / "bench", help="stack directory")
     p.add_argument("--reports", type=Path, default=REPO / "reports")
     p.add_argument("--phases", default="open,max", help="open, max, or both (comma separated)")
-    p.add_argument("--rate", type=float, default=150.0, help="open-loop target orders/s")
+    p.add_argument("--rate", type=float, default=100.0, help="open-loop target orders/s")
     p.add_argument("--duration", type=float, default=30.0, help="seconds of placing per phase")
     p.add_argument("--concurrency", type=int, default=64, help="clients in max-throughput mode")
     p.add_argument("--drain", type=float, default=60.0, help="seconds to wait for stragglers")
+    p.add_argument("--idle", type=float, default=10.0,
+                   help="seconds the first phase's stack is measured idle (0: not)")  # fmt: skip
     p.add_argument("--limits-only", action="store_true", help="measure only the parts' limits")
     p.add_argument("--no-limits", action="store_true", help="skip the parts' limits")
     p.add_argument("--perf-records", type=int, default=300_000)
@@ -60,10 +66,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--pg-seconds", type=float, default=10.0)
     p.add_argument("--keep", action="store_true", help="leave the bench stack running")
     p.add_argument("--short", action="store_true",
-                   help="an everyday check: 10 s per phase, no limits")  # fmt: skip
+                   help="an everyday check: 10 s per phase, 5 s idle, no limits")  # fmt: skip
     args = p.parse_args(argv)
     if args.short:
         args.duration, args.drain, args.no_limits = min(args.duration, 10.0), 20.0, True
+        args.idle = min(args.idle, 5.0)
     return args
 
 
@@ -106,10 +113,13 @@ async def prepare_stock(shop: Shop) -> None:
 
 
 async def run_load(
-    args: argparse.Namespace, state: dict[str, Any], admin_dsn: str, wanted: list[str]
+    args: argparse.Namespace,
+    state: dict[str, Any],
+    admin_dsn: str,
+    wanted: list[str],
+    idle_s: float = 0.0,
 ) -> dict[str, Any]:
     edges = Edges.from_stack(state)
-    limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
     phases: dict[str, Any] = {}
     pids = service_pids(state)
     components: dict[str, tuple[int, bool]] = {name: (pid, False) for name, pid in pids.items()}
@@ -118,7 +128,7 @@ async def run_load(
     components["bench-driver"] = (os.getpid(), False)
     databases = [database_name(dsn) for dsn in state["databases"].values()]
     metrics_urls = {name: svc["url"] for name, svc in state["services"].items()}
-    async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
+    async with KeepAliveClient(connections=300, timeout=30.0) as client:
         shop = Shop(edges, client)
         await prepare_stock(shop)
         for name in wanted:
@@ -126,8 +136,9 @@ async def run_load(
             label = f"open-loop {args.rate:g}/s" if name == "open" else "max-throughput"
             try:
                 phases[label] = await parts_safe_phase(
-                    label, shop, state, args, rate, components, metrics_urls, admin_dsn, databases
-                )
+                    label, shop, state, args, rate, components, metrics_urls, admin_dsn, databases,
+                    idle_s,
+                )  # fmt: skip
             except Exception as exc:
                 log(f"{label}: failed: {exc!r}")
                 phases[label] = {"error": repr(exc), "trace": traceback.format_exc()[-2000:]}
@@ -144,13 +155,15 @@ async def parts_safe_phase(
     metrics_urls: dict[str, str],
     admin_dsn: str,
     databases: list[str],
+    idle_s: float,
 ) -> dict[str, Any]:
     from tests.bench.load import run_phase
 
     return await run_phase(
         label, shop, state["bootstrap"], rate=rate, concurrency=args.concurrency,
         duration=args.duration, drain_timeout=args.drain, processes=components,
-        metrics_urls=metrics_urls, admin_dsn=admin_dsn, databases=databases, log=log,
+        metrics_urls=metrics_urls, admin_dsn=admin_dsn, databases=databases, idle_s=idle_s,
+        log=log,
     )  # fmt: skip
 
 
@@ -185,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.limits_only:
             bootstrap, admin_dsn, stop_parts = standalone_parts(args.dir)
         else:
-            for phase in [p.strip() for p in args.phases.split(",") if p.strip()]:
+            wanted = [p.strip() for p in args.phases.split(",") if p.strip()]
+            for i, phase in enumerate(wanted):
                 # each phase on a new stack: what an earlier run or phase left unfinished
                 # (parcels in transit, messages to send) would be worked off during it
                 log(f"starting a new bench stack in {args.dir} ...")
@@ -193,7 +207,12 @@ def main(argv: list[str] | None = None) -> int:
                 stack, state = start_stack(args.dir, dict(BENCH_TIMES))
                 bootstrap = state["bootstrap"]
                 admin_dsn = stack.postgres.dsn("postgres")
-                result["phases"].update(asyncio.run(run_load(args, state, admin_dsn, [phase])))
+                idle_s = args.idle if i == 0 else 0.0
+                phases = asyncio.run(run_load(args, state, admin_dsn, [phase], idle_s))
+                for measured in phases.values():
+                    if "idle" in measured:
+                        result["idle"] = measured.pop("idle")
+                result["phases"].update(phases)
         if not args.no_limits:
             if stack is not None:  # the parts alone: the services would compete for the CPU
                 log("stopping the services; broker and database stay up for their limits")
@@ -247,15 +266,24 @@ def print_summary(result: dict[str, Any]) -> None:
         per_order = phase["cpu_ms_per_order"]
         for comp, row in phase["processes"].items():
             ms = per_order["processes"].get(comp)
-            print(f"  {comp:<14} cpu {row['cpu_s']:>7} s  {ms:>7} ms/order  "
-                  f"peak rss {row['peak_rss_mb']:>7} MB")  # fmt: skip
+            print(f"  {comp:<14} cpu {row['cpu_s']:>7} s  {ms!s:>7} ms/order  "
+                  f"max rss {row['max_rss_mb']:>7} MB")  # fmt: skip
         print(f"  CPU per completed order: {per_order['system_total']} ms for the system, "
-              f"{per_order['driver']} ms for the load driver")  # fmt: skip
+              f"{per_order['driver']} ms for the load driver "
+              f"({per_order['driver_per_placed']} ms per placed order)")  # fmt: skip
         r = ratios.get(name, {})
         print(
             f"  ratios: broker share {r.get('broker_share')}, "
             f"database share {r.get('database_share')}"
         )
+    idle = result.get("idle")
+    if idle:
+        print(f"idle ({idle['seconds']} s): {idle['system_cores']} cores for the system, "
+              f"{idle['commits_per_s']} commits/s")  # fmt: skip
+    for row in report.targets(result).values():
+        met = {True: "met", False: "NOT met", None: "not measured"}[row["met"]]
+        sign = "<=" if row["kind"] == "max" else ">="
+        print(f"goal: {row['what']} {sign} {row['target']}: {row['value']} ({met})")
     limits = result.get("limits")
     if limits:
         print(json.dumps({
