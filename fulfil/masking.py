@@ -7,7 +7,9 @@ from typing import Any
 
 _PERSONAL_KEYS = ("phone", "email", "address", "recipient", "line1", "line2", "postal_code")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d ()-]{6,}\d")
+# An international number (+ and digits, spaced or dashed) or a bare run of 8-15 digits:
+# not the digits inside an id, a date or a topic position.
+_PHONE = re.compile(r"(?<![\w.:+-])(\+\d[\d ()-]{6,}\d|\d{8,15})(?![\w.:-])")
 
 
 def mask_text(value: str) -> str:
