@@ -115,3 +115,31 @@ async def records(
             await asyncio.sleep(0)
     finally:
         await consumer.stop()
+
+
+async def history(bootstrap: str, topics: list[str]) -> list[Record]:
+    """Every record on the topics up to their end offsets as they are now, oldest first."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [tp for t in topics for tp in await _partitions(consumer, t)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        left = {tp for tp in partitions if ends[tp] > await consumer.position(tp)}
+        found: list[Record] = []
+        while left:
+            batches = await consumer.getmany(*left, timeout_ms=500)
+            for tp, messages in batches.items():
+                for m in messages:
+                    if m.offset < ends[tp]:
+                        found.append(
+                            Record(m.topic, m.partition, m.offset, m.timestamp, m.key, m.value)
+                        )
+                if await consumer.position(tp) >= ends[tp]:
+                    left.discard(tp)
+        return found
+    finally:
+        await consumer.stop()

@@ -10,6 +10,7 @@ import click
 from fulfil.config import Config
 from fulfil.dlq import dlq
 from fulfil.flow import lag, tail, topics
+from fulfil.order import order
 
 
 def _actor() -> str:
@@ -53,6 +54,7 @@ cli.add_command(lag)
 cli.add_command(tail)
 cli.add_command(topics)
 cli.add_command(dlq)
+cli.add_command(order)
 
 
 def main() -> None:
