@@ -248,7 +248,7 @@ def _processor(request: Request) -> MessageProcessor:
     return processor
 
 
-@router.get("", responses=errors(401, 403))
+@router.get("", responses=errors(401, 403, 503))
 async def list_letters(
     request: Request,
     status: Status | None = None,
@@ -267,7 +267,7 @@ async def list_letters(
     return {"service": runtime.name, "dead_letters": found}
 
 
-@router.get("/{letter_id}", responses=errors(401, 403, 404))
+@router.get("/{letter_id}", responses=errors(401, 403, 404, 503))
 async def show_letter(letter_id: LetterId, request: Request) -> dict[str, Any]:
     """One letter with its original message and every action taken on it."""
     require_role(request, "ops")
@@ -277,14 +277,14 @@ async def show_letter(letter_id: LetterId, request: Request) -> dict[str, Any]:
     return {"service": runtime.name, **letter}
 
 
-@router.post("/{letter_id}/replay", responses=errors(401, 403, 404))
+@router.post("/{letter_id}/replay", responses=errors(401, 403, 404, 503))
 async def replay_letter(letter_id: LetterId, request: Request, actor: Actor = "unnamed") -> Any:
     """Replays one letter in this service; a letter already replayed or discarded is left
     as it is (outcome `skipped`)."""
     return await replay(_processor(request), letter_id, _who(request, actor))
 
 
-@router.post("/replay", responses=errors(401, 403, 422))
+@router.post("/replay", responses=errors(400, 401, 403, 422, 503))
 async def replay_selection(body: Selection, request: Request, actor: Actor = "unnamed") -> Any:
     """Replays every pending letter matching the selection, oldest first, one by one."""
     who = _who(request, actor)
@@ -300,7 +300,7 @@ async def replay_selection(body: Selection, request: Request, actor: Actor = "un
     return {"service": request.app.state.runtime.name, "results": results}
 
 
-@router.post("/{letter_id}/discard", responses=errors(401, 403, 404, 422))
+@router.post("/{letter_id}/discard", responses=errors(400, 401, 403, 404, 422, 503))
 async def discard_letter(
     letter_id: LetterId, body: Discard, request: Request, actor: Actor = "unnamed"
 ) -> Any:
