@@ -57,7 +57,7 @@ def _view(config: Config, service: str, order_id: str) -> dict[str, Any]:
             "view": call(config, service, "GET", VIEWS[service].format(id=order_id)),
         }
     except OpsError as exc:
-        return {"ok": False, "error": exc.message}
+        return {"ok": False, "error": exc.message.removeprefix(f"{service}: ")}
 
 
 @click.command()
