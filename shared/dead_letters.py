@@ -77,18 +77,21 @@ async def find(
     reason: str | None = None,
     event_type: str | None = None,
     since: datetime | None = None,
+    after: int = 0,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
+    """Letters matching every filter given, oldest first, from the one after id `after`."""
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM dead_letters
             WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR reason = $2)
               AND ($3::text IS NULL OR event_type = $3)
-              AND ($4::timestamptz IS NULL OR created_at >= $4)
-            ORDER BY id LIMIT $5""",  # noqa: S608 (a constant column list)
+              AND ($4::timestamptz IS NULL OR created_at >= $4) AND id > $5
+            ORDER BY id LIMIT $6""",  # noqa: S608 (a constant column list)
         status,
         reason,
         event_type,
         since,
+        after,
         limit,
     )
     return [_letter(row) for row in rows]
@@ -286,17 +289,27 @@ async def replay_letter(letter_id: LetterId, request: Request, actor: Actor = "u
 
 @router.post("/replay", responses=errors(400, 401, 403, 422, 503))
 async def replay_selection(body: Selection, request: Request, actor: Actor = "unnamed") -> Any:
-    """Replays every pending letter matching the selection, oldest first, one by one."""
+    """Replays every pending letter matching the selection, oldest first, one by one, each
+    once (one that fails again stays pending and is not tried again in this call)."""
     who = _who(request, actor)
     if not body.all and body.reason is None and body.type is None and body.since is None:
         field = {"field": "all", "message": "name a reason, type or since, or set all"}
         raise Unprocessable("empty_selection", "nothing selected", fields=[field])
     processor = _processor(request)
-    async with processor.pool.acquire() as conn:
-        chosen = await find(
-            conn, status="pending", reason=body.reason, event_type=body.type, since=body.since
-        )
-    results = [await replay(processor, letter["id"], who) for letter in chosen]
+    results: list[dict[str, Any]] = []
+    while True:  # page by id: each matching letter is tried once, a failed one included
+        async with processor.pool.acquire() as conn:
+            chosen = await find(
+                conn,
+                status="pending",
+                reason=body.reason,
+                event_type=body.type,
+                since=body.since,
+                after=results[-1]["id"] if results else 0,
+            )
+        if not chosen:
+            break
+        results.extend([await replay(processor, letter["id"], who) for letter in chosen])
     return {"service": request.app.state.runtime.name, "results": results}
 
 
