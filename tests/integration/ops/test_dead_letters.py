@@ -18,6 +18,7 @@ from shared.unit import Unit
 from tests.integration.ops.support import env_for, fulfil
 from tests.support.events import new_order_id, placed, send
 from tests.support.infra import Infra
+from tests.support.kafka import publish_raw
 from tests.support.polling import eventually
 from tests.support.services import running, settings_for
 
@@ -58,8 +59,8 @@ async def dead_lettered(runtime: Runtime, env: dict[str, str], order_id: str) ->
     async def probe() -> list[dict[str, Any]]:
         async with runtime.db.acquire() as conn:
             ids = await conn.fetch(
-                "SELECT id FROM dead_letters WHERE convert_from(value, 'UTF8') LIKE $1",
-                f"%{order_id}%",
+                "SELECT id FROM dead_letters WHERE position($1::bytea IN value) > 0",
+                order_id.encode(),
             )
         if not ids:
             return []
@@ -187,3 +188,26 @@ async def test_an_unknown_letter_or_service_is_a_one_line_error(
     assert wrong.code != 0 and "warehouse" in wrong.err
     empty = await fulfil(env, "dlq", "replay", "--service", "payment")
     assert empty.code != 0 and "select" in empty.err
+
+
+async def test_bytes_that_still_do_not_decode_stay_pending_until_discarded(
+    infra: Infra, payment: Runtime
+) -> None:
+    env = env_for(infra, payment)
+    order_id = new_order_id()
+    garbage = b"\x00\xff not an envelope " + order_id.encode()
+    await publish_raw(infra.bootstrap, "orders.v1", garbage, key=order_id.encode())
+    letter = await dead_lettered(payment, env, order_id)
+    assert letter["reason"] == "undecodable" and letter["event_type"] is None
+    ident = str(letter["id"])
+    run = await fulfil(env, "dlq", "replay", "--service", "payment", ident, "--json")
+    assert run.code != 0
+    (result,) = run.json()
+    assert result["outcome"] == "failed" and result["status"] == "pending"
+    assert result["error"].startswith("undecodable")
+    discarded = await fulfil(
+        env, "dlq", "discard", "--service", "payment", ident, "--reason", "garbage", "--json"
+    )
+    assert discarded.json()[0]["status"] == "discarded"
+    shown = await fulfil(env, "dlq", "show", "--service", "payment", ident)
+    assert shown.code == 0 and "garbage" in shown.out
