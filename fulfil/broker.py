@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,8 +117,11 @@ async def records(
         await consumer.stop()
 
 
-async def history(bootstrap: str, topics: list[str]) -> list[Record]:
-    """Every record on the topics up to their end offsets as they are now, oldest first."""
+async def history(
+    bootstrap: str, topics: list[str], keep: Callable[[Record], bool]
+) -> list[Record]:
+    """The records on the topics that `keep` accepts, up to the topics' end offsets as they
+    are now."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False
     )
@@ -134,10 +137,9 @@ async def history(bootstrap: str, topics: list[str]) -> list[Record]:
             batches = await consumer.getmany(*left, timeout_ms=500)
             for tp, messages in batches.items():
                 for m in messages:
-                    if m.offset < ends[tp]:
-                        found.append(
-                            Record(m.topic, m.partition, m.offset, m.timestamp, m.key, m.value)
-                        )
+                    record = Record(m.topic, m.partition, m.offset, m.timestamp, m.key, m.value)
+                    if m.offset < ends[tp] and keep(record):
+                        found.append(record)
                 if await consumer.position(tp) >= ends[tp]:
                     left.discard(tp)
         return found

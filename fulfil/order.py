@@ -66,8 +66,18 @@ def _view(config: Config, service: str, order_id: str) -> dict[str, Any]:
 @click.pass_obj
 def order(config: Config, order_id: str, as_json: bool) -> None:
     """ORDER_ID as every service shows it, and its events on every topic, gaps highlighted."""
-    topics = [t.name for t in TOPICS if not t.dead_letter]
-    records = asyncio.run(broker.history(config.bootstrap, topics))
+    topics = [t for t in TOPICS if not t.dead_letter]
+    by_order = {t.name for t in topics if t.key == "order_id"}
+    key = order_id.encode()
+
+    def about_the_order(record: broker.Record) -> bool:
+        """On a topic keyed by order, its key says; elsewhere its envelope does."""
+        if record.topic in by_order:
+            return record.key == key
+        return decoded(record)["order_id"] == order_id
+
+    names = [t.name for t in topics]
+    records = asyncio.run(broker.history(config.bootstrap, names, about_the_order))
     events = [e for e in map(decoded, records) if e["order_id"] == order_id]
     events.sort(key=lambda e: (e.get("occurred_at") or e["at"], e["topic"], e["offset"]))
     views = {service: _view(config, service, order_id) for service in VIEWS}
