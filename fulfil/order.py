@@ -91,9 +91,12 @@ def order(config: Config, order_id: str, as_json: bool) -> None:
         shown = json.dumps(mask(seen["view"]), default=str) if seen["ok"] else seen["error"]
         console.out(f"{service:>9}: {shown}", highlight=False)
     after = {g["index"]: g for g in missing}
-    rows = []
+    rows: list[tuple[str, ...]] = []
+    styles: list[str | None] = []
     for i, event in enumerate(events):
         rows.append((event["occurred_at"], event["topic"], event["type"], ""))
+        styles.append(None)
         if i in after:
             rows.append(("", "", "", "GAP: expected " + " or ".join(after[i]["expected"])))
-    table(f"events of {order_id}", ("occurred", "topic", "type", "gap"), rows)
+            styles.append("bold red")
+    table(f"events of {order_id}", ("occurred", "topic", "type", "gap"), rows, styles)

@@ -28,10 +28,18 @@ def emit_json(value: Any) -> None:
     console.out(json.dumps(mask(value), default=_default, sort_keys=True), highlight=False)
 
 
-def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    styles: Sequence[str | None] = (),
+) -> None:
+    """A table of `rows`, each cell masked and shown as plain text; `styles[i]` (rich's,
+    e.g. "bold red") highlights row i."""
     out = Table(title=title)
     for column in columns:
         out.add_column(column)
-    for row in rows:
-        out.add_row(*(Text("" if cell is None else str(mask(cell))) for cell in row))
+    for i, row in enumerate(rows):
+        cells = (Text("" if cell is None else str(mask(cell))) for cell in row)
+        out.add_row(*cells, style=styles[i] if i < len(styles) else None)
     console.print(out)
