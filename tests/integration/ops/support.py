@@ -7,11 +7,14 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from shared.runtime import Runtime
 from tests.support.infra import Infra
 from tests.support.services import base_url
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ async def fulfil(env: dict[str, str], *args: str, timeout: float = 60) -> Run:
         "fulfil",
         *args,
         env=env,
+        cwd=ROOT,  # this checkout's code, wherever pytest was started
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
