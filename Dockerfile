@@ -11,6 +11,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
+COPY fulfil ./fulfil
 # The development sinks the compose stack runs (deploy/local/sinks.py).
 COPY deploy ./deploy
 RUN pip install . \

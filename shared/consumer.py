@@ -321,8 +321,9 @@ class MessageProcessor:
                 event_type=event_type,
             )
             await conn.execute(
-                """INSERT INTO dead_letters (message_id, topic, partition, "offset",
-                   event_type, reason, error, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                """INSERT INTO dead_letters (message_id, topic, partition, "offset", event_type,
+                   reason, error, attempts, key, value, header_names, header_values)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
                 message_id,
                 raw.topic,
                 raw.partition,
@@ -331,6 +332,10 @@ class MessageProcessor:
                 poison.reason,
                 poison.detail,
                 attempts,
+                raw.key,
+                raw.value,
+                [name for name, _ in raw.headers],
+                [value for _, value in raw.headers],
             )
         metrics.DEAD_LETTERED.labels(raw.topic, poison.reason).inc()
         metrics.EVENTS_CONSUMED.labels(

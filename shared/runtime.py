@@ -18,7 +18,7 @@ import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
-from shared import db, held, inbox, metrics, outbound, outbox
+from shared import db, dead_letters, held, inbox, metrics, outbound, outbox
 from shared.consumer import Handlers, MessageProcessor
 from shared.contracts.registry import consumed_by
 from shared.http import create_http_app
@@ -112,6 +112,7 @@ class Runtime(Generic[D]):
         self.deps: D = definition.deps
         self.units: Units[D] = Units(definition.name, definition.deps)
         self.pool: asyncpg.Pool | None = None
+        self.processor: MessageProcessor | None = None
         self.http: FastAPI | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._faust: Any = None
@@ -184,6 +185,7 @@ class Runtime(Generic[D]):
             backoff_seconds=self.settings.consumer_backoff_seconds,
             backoff_max_seconds=self.settings.consumer_backoff_max_seconds,
         )
+        self.processor = processor
         self._faust = build_faust_app(
             self.name,
             self.settings.kafka_bootstrap,
@@ -203,7 +205,9 @@ class Runtime(Generic[D]):
 
     async def _start_http(self) -> None:
         self.http = create_http_app(
-            self.name, readiness=self.readiness, routers=self.definition.routers
+            self.name,
+            readiness=self.readiness,
+            routers=[*self.definition.routers, dead_letters.router],
         )
         self.http.state.runtime = self
         config = uvicorn.Config(

@@ -1,0 +1,1 @@
+"""The operations command: `fulfil lag|tail|dlq ...`, from the broker and the services' ops APIs."""

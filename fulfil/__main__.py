@@ -1,0 +1,5 @@
+"""`python -m fulfil`."""
+
+from fulfil.cli import main
+
+main()
