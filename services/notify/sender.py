@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 DELIVERIES = Counter(
-    "notify_deliveries_total", "Message delivery attempts", ["channel", "template", "outcome"]
+    "fulfil_notify_deliveries_total",
+    "Message delivery attempts",
+    ["channel", "template", "outcome"],
 )
 
 
