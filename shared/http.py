@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import AfterValidator, BaseModel, Field, SecretStr, ValidationError, WithJsonSchema
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp
 
 from shared import problems, signing
 from shared.contracts.envelope import CURRENCIES
@@ -105,6 +106,13 @@ def parse_body(model: type[M], raw: bytes) -> M:
 ReadinessCheck = Callable[[], Awaitable[dict[str, Any]]]
 
 
+class _EdgeApp(FastAPI):
+    """FastAPI with `Edge` outside everything, the 500 answers of a bug included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Edge(super().build_middleware_stack())
+
+
 def create_http_app(
     service: str,
     *,
@@ -112,7 +120,7 @@ def create_http_app(
     routers: Sequence[APIRouter] = (),
     version: str = "1",
 ) -> FastAPI:
-    app = FastAPI(
+    app = _EdgeApp(
         title=f"fulfil {service}",
         version=version,
         openapi_url="/openapi.json",
@@ -125,7 +133,6 @@ def create_http_app(
     for error in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
         app.add_exception_handler(error, problems.database_error)
     app.add_exception_handler(Exception, problems.server_error)
-    app.add_middleware(Edge)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -23,6 +23,8 @@ def _app() -> Any:
     async def read(thing_id: str, request: Request) -> dict[str, str | None]:
         if thing_id == "missing":
             raise NotFound("thing_not_found", "no such thing")
+        if thing_id == "bug":
+            raise RuntimeError("a bug")
         return {
             "header": request.headers.get("X-Correlation-ID"),
             "units": REQUEST_CORRELATION_ID.get(),
@@ -61,9 +63,12 @@ async def test_a_missing_or_unusable_correlation_id_is_replaced_by_a_new_one(
     assert response.json() == {"header": minted, "units": minted}
 
 
-async def test_a_refusal_echoes_the_correlation_id_too(http: httpx.AsyncClient) -> None:
-    response = await http.get("/v1/things/missing", headers={"X-Correlation-ID": "c-1"})
-    assert response.status_code == 404 and response.headers["X-Correlation-ID"] == "c-1"
+@pytest.mark.parametrize(("path", "status"), [("/v1/things/missing", 404), ("/v1/things/bug", 500)])
+async def test_a_refusal_or_a_failure_echoes_the_correlation_id_too(
+    http: httpx.AsyncClient, path: str, status: int
+) -> None:
+    response = await http.get(path, headers={"X-Correlation-ID": "c-1"})
+    assert response.status_code == status and response.headers["X-Correlation-ID"] == "c-1"
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
@@ -85,6 +90,7 @@ async def test_every_metric_is_named_fulfil_and_none_has_created_series(
     await http.get("/v1/things/t1")
     await http.get("/v1/things/missing")
     await http.get("/nowhere")
+    await http.get("/v1/things/bug")
     await http.get("/docs")
     await http.get("/openapi.json")
     await http.get("/docs/assets/swagger-ui.css")
@@ -103,6 +109,14 @@ async def test_every_metric_is_named_fulfil_and_none_has_created_series(
     }
     assert {"/v1/things/{thing_id}", "/docs", "/openapi.json", "/docs/assets/{path}"} <= routes
     assert "unmatched" in routes and "/nowhere" not in routes
+    failed = [
+        s
+        for family in families
+        if family.name == "fulfil_http_request_duration_seconds"
+        for s in family.samples
+        if s.name.endswith("_count") and s.labels["status"] == "500"
+    ]
+    assert "/v1/things/{thing_id}" in [s.labels["route"] for s in failed]
 
 
 def test_durations_are_named_duration_seconds() -> None:
