@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
-from importlib import resources as _resources
+from importlib import resources
 from typing import Annotated, Any, Literal, TypeVar
 
 import asyncpg
@@ -164,7 +164,7 @@ def create_http_app(
 
 
 # Swagger UI (Apache-2.0) and Redoc (MIT), as the `fastapi-offline` package (MIT) ships them.
-DOCS_ASSETS = _resources.files("fastapi_offline") / "static"
+DOCS_ASSETS = resources.files("fastapi_offline") / "static"
 ASSETS_URL = "/docs/assets"
 
 
