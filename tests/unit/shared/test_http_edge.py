@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from fastapi import APIRouter, Request
 from prometheus_client.parser import text_string_to_metric_families
 
+from shared.contracts.registry import SERVICES
 from shared.http import NotFound, create_http_app
 from shared.unit import REQUEST_CORRELATION_ID, Units
 
@@ -87,6 +89,8 @@ async def test_the_docs_pages_load_only_what_the_service_serves(
 async def test_every_metric_is_named_fulfil_and_none_has_created_series(
     http: httpx.AsyncClient,
 ) -> None:
+    for service in SERVICES:  # every service's own metrics registered too
+        importlib.import_module(f"services.{service}.app")
     await http.get("/v1/things/t1")
     await http.get("/v1/things/missing")
     await http.get("/nowhere")
@@ -101,6 +105,7 @@ async def test_every_metric_is_named_fulfil_and_none_has_created_series(
     samples = [s.name for family in families for s in family.samples]
     assert [s for s in samples if s.endswith("_created")] == []
     assert "fulfil_handler_duration_seconds" in names
+    assert {"fulfil_notify_deliveries", "fulfil_payment_amount_mismatches"} <= set(names)
     routes = {
         s.labels["route"]
         for family in families
