@@ -1,28 +1,40 @@
 """The HTTP edge every service shares: health, readiness, metrics, errors and API keys.
 
-Services add their own routers; this module gives them the same error shape
-(`{"error": ..., "message": ..., "fields": [...]}`) and the same key checks.
+Services add their own routers; this module gives them the same error contract (RFC 9457
+problems, shared/problems.py), the same key checks, the correlation id and latency metric
+of every request (shared/edge.py) and the API's documentation pages, served from the
+package so that they work on a machine without a network.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
+from importlib import resources
 from typing import Annotated, Any, Literal, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import AfterValidator, BaseModel, Field, SecretStr, ValidationError, WithJsonSchema
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
+from starlette.types import ASGIApp
 
-from shared import db, metrics, signing
+from shared import problems, signing
 from shared.contracts.envelope import CURRENCIES
 from shared.contracts.http import router as contracts_router
+from shared.edge import Edge
 from shared.openapi import document_errors
+from shared.problems import RETRY_AFTER_SECONDS as RETRY_AFTER_SECONDS
+from shared.problems import ApiError as ApiError
+from shared.problems import Conflict as Conflict
+from shared.problems import Forbidden, Unauthorized
+from shared.problems import NotFound as NotFound
+from shared.problems import Unprocessable as Unprocessable
 from shared.tokens import token_opens
 from shared.unit import Service
 
@@ -60,130 +72,6 @@ def _printable(value: str) -> str:
 # Free text a request stores: refused with a 422 when PostgreSQL could not store it.
 StorableText = Annotated[str, AfterValidator(_printable)]
 
-# How long a client should wait before retrying while the database is out of reach.
-RETRY_AFTER_SECONDS = 5
-
-
-class ApiError(Exception):
-    """A refusal with a status, a machine-readable code and a sentence for people."""
-
-    status = 400
-
-    def __init__(self, code: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
-
-
-class NotFound(ApiError):
-    status = 404
-
-
-class Conflict(ApiError):
-    status = 409
-
-
-class Unprocessable(ApiError):
-    status = 422
-
-
-class Unauthorized(ApiError):
-    status = 401
-
-
-class Forbidden(ApiError):
-    status = 403
-
-
-def _field(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
-    return out or "body"
-
-
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    if any(e.get("type") == "json_invalid" for e in exc.errors()):
-        return JSONResponse(
-            status_code=400,
-            content={"error": "invalid_json", "message": "the body is not JSON", "field": "body"},
-        )
-    fields = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
-    names = ", ".join(sorted({f["field"] for f in fields}))
-    return JSONResponse(
-        status_code=422,
-        content={"error": "invalid_request", "message": f"invalid: {names}", "fields": fields},
-    )
-
-
-async def _api_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return JSONResponse(
-        status_code=exc.status,
-        content={"error": exc.code, "message": exc.message, **exc.details},
-    )
-
-
-_CONFLICTS = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
-
-
-async def _database_error(_: Request, exc: Exception) -> JSONResponse:
-    """503 with Retry-After while the database is out of reach, or when the request lost a
-    deadlock or serialization conflict to a concurrent one (the same request then succeeds);
-    any other error stays a 500."""
-    if isinstance(exc, _CONFLICTS):
-        return JSONResponse(
-            status_code=503,
-            headers={"Retry-After": "1"},
-            content={
-                "error": "busy",
-                "message": "a concurrent change to the same data won; retry the request",
-            },
-        )
-    if not db.is_transient(exc):
-        raise exc
-    return JSONResponse(
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        content={
-            "error": "database_unavailable",
-            "message": "the service cannot reach its database; retry later",
-        },
-    )
-
-
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-
-
-def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route of this path answers (Starlette names only the first route's)."""
-    methods = set()
-    for method in _METHODS:
-        scope = {"type": "http", "path": request.url.path, "root_path": "", "method": method}
-        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
-            methods.add(method)
-    return sorted(methods | {"OPTIONS"}) if methods else []
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    headers = dict(exc.headers or {})
-    if exc.status_code == 405:
-        allow = ", ".join(_allowed_methods(request))
-        headers["Allow"] = allow
-        if request.method == "OPTIONS":
-            return Response(status_code=204, headers=headers)
-        message = f"{request.method} is not allowed here; allowed: {allow}"
-        content = {"error": "method_not_allowed", "message": message}
-    elif exc.status_code == 404:
-        content = {"error": "not_found", "message": f"no route {request.url.path}"}
-    else:
-        content = {"error": "http_error", "message": str(exc.detail)}
-    return JSONResponse(status_code=exc.status_code, headers=headers, content=content)
-
 
 class Readiness(BaseModel):
     status: str = Field(description="ready or not_ready")
@@ -219,6 +107,13 @@ def parse_body(model: type[M], raw: bytes) -> M:
 ReadinessCheck = Callable[[], Awaitable[dict[str, Any]]]
 
 
+class _EdgeApp(FastAPI):
+    """FastAPI with `Edge` outside everything, the 500 answers of a bug included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Edge(super().build_middleware_stack())
+
+
 def create_http_app(
     service: str,
     *,
@@ -226,20 +121,19 @@ def create_http_app(
     routers: Sequence[APIRouter] = (),
     version: str = "1",
 ) -> FastAPI:
-    app = FastAPI(title=f"fulfil {service}", version=version, openapi_url="/openapi.json")
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(HTTPException, _http_error)
+    app = _EdgeApp(
+        title=f"fulfil {service}",
+        version=version,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_exception_handler(RequestValidationError, problems.validation_error)
+    app.add_exception_handler(ApiError, problems.api_error)
+    app.add_exception_handler(HTTPException, problems.http_error)
     for error in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        app.add_exception_handler(error, _database_error)
-
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        return response
+        app.add_exception_handler(error, problems.database_error)
+    app.add_exception_handler(Exception, problems.server_error)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -263,10 +157,46 @@ def create_http_app(
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    _serve_docs(app)
     for router in (contracts_router, *routers):
         app.include_router(router)
     document_errors(app, retry_after=RETRY_AFTER_SECONDS)
     return app
+
+
+# Swagger UI (Apache-2.0) and Redoc (MIT), as the `fastapi-offline` package (MIT) ships them.
+DOCS_ASSETS = resources.files("fastapi_offline") / "static"
+ASSETS_URL = "/docs/assets"
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """`/docs` (Swagger UI, with an Authorize button for the keys the API documents) and
+    `/redoc`, their scripts and styles served by the service itself."""
+    app.mount(ASSETS_URL, StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            # no validator badge: it would call the validator's site from the page
+            swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - API",
+            redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def bearer_token(request: Request) -> str | None:

@@ -1,6 +1,28 @@
-"""Prometheus metrics a person running the system asks for. One process is one service."""
+"""Prometheus metrics a person running the system asks for. One process is one service.
 
-from prometheus_client import Counter, Gauge, Histogram
+Conventions: every family is named `fulfil_...`, durations are `..._duration_seconds`
+histograms, counters end in `_total`, and no `_created` series is exported (a timestamp
+per labelled child that doubles what a scrape carries and no dashboard reads). The
+process's own CPU and memory are exported as `fulfil_process_*`; the interpreter's GC
+and platform families are not exported.
+"""
+
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+)
+
+disable_created_metrics()
+for _default in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+    REGISTRY.unregister(_default)
+ProcessCollector(namespace="fulfil")
 
 EVENTS_CONSUMED = Counter(
     "fulfil_events_consumed_total",
@@ -11,7 +33,7 @@ EVENTS_PUBLISHED = Counter(
     "fulfil_events_published_total", "Records published by the outbox relay", ["topic"]
 )
 HANDLER_SECONDS = Histogram(
-    "fulfil_handler_seconds",
+    "fulfil_handler_duration_seconds",
     "Time to handle one message, transaction included",
     ["type"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
@@ -37,6 +59,10 @@ CONSUMER_LAG = Gauge(
     "fulfil_consumer_lag", "Records behind the partition's end", ["topic", "partition"]
 )
 TIMERS_FIRED = Counter("fulfil_timers_fired_total", "Timers fired", ["kind", "outcome"])
-HTTP_REQUESTS = Counter(
-    "fulfil_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
+HTTP_REQUEST_SECONDS = Histogram(
+    "fulfil_http_request_duration_seconds",
+    "Time to answer one HTTP request, by method, route template and status (its `_count`"
+    " counts the requests)",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -24,6 +25,10 @@ from shared.contracts.registry import topic_for_event
 from shared.settings import ServiceSettings
 
 D = TypeVar("D")
+
+# The correlation id of the HTTP request being answered (set by the HTTP edge): the events
+# a request causes carry it unless the caller names another.
+REQUEST_CORRELATION_ID: ContextVar[str | None] = ContextVar("request_correlation_id", default=None)
 
 
 @dataclass
@@ -104,6 +109,7 @@ class Units(Generic[D]):
         causation_id: str | None = None,
     ) -> AsyncIterator[Unit[D]]:
         """A unit in a transaction of its own, committed (outbox rows included) on exit."""
+        correlation_id = correlation_id or REQUEST_CORRELATION_ID.get()
         async with pool.acquire() as conn, conn.transaction():
             unit = self.on(conn, correlation_id=correlation_id, causation_id=causation_id)
             yield unit

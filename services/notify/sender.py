@@ -31,7 +31,9 @@ log = get_logger(__name__)
 _AFTER_FAILURE = 1.0  # seconds before the pass after a failed one
 _SOONEST = 0.01  # a due message another transaction holds right now: look again shortly
 DELIVERIES = Counter(
-    "notify_deliveries_total", "Message delivery attempts", ["channel", "template", "outcome"]
+    "fulfil_notify_deliveries_total",
+    "Message delivery attempts",
+    ["channel", "template", "outcome"],
 )
 
 

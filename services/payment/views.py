@@ -140,7 +140,7 @@ async def retry_payment(order_id: PathId, body: RetryRequest, request: Request) 
             "payment_not_retryable",
             f"the payment cannot be retried: {retried.refusal}",
             reason=retried.refusal,
-            status=retried.status,
+            payment_status=retried.status,
         )
     # the provider opens the session after the commit; the shop gets its links when it
     # answers in time, else 202 and they follow in PaymentRequested (and on this order's view)

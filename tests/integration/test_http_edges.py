@@ -1,8 +1,10 @@
 """The HTTP edge of all five services: integers bounded by their columns, a body that is
-not JSON, methods a path does not have, all answered in the project's error shape."""
+not JSON, methods a path does not have, all answered in the project's error shape (RFC 9457
+problems); the request's correlation id carried onto the events it causes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,9 +15,11 @@ import pytest_asyncio
 from shared.http import BIGINT_MAX, INT_MAX
 from shared.runtime import Runtime
 from tests.integration.order.support import order_body
+from tests.support.events import published
 from tests.support.http import OPS, SHOP
 from tests.support.http_services import all_services
 from tests.support.infra import Infra
+from tests.support.kafka import TopicTail
 from tests.support.services import base_url
 
 
@@ -169,7 +173,7 @@ async def test_every_route_documents_503_with_retry_after_and_the_error_body(
     services: dict[str, Runtime], service: str
 ) -> None:
     document = (await call(services[service], "GET", "/openapi.json")).json()
-    error = {"$ref": "#/components/schemas/Error"}
+    error = {"$ref": "#/components/schemas/Problem"}
     operations = [
         (path, op)
         for path, ops in document["paths"].items()
@@ -182,5 +186,45 @@ async def test_every_route_documents_503_with_retry_after_and_the_error_body(
         assert "Retry-After" in unavailable["headers"], path
         for status, response in op["responses"].items():
             if status[0] in "45":
-                assert response["content"]["application/json"]["schema"] == error, (path, status)
+                content = response["content"]
+                assert content["application/problem+json"]["schema"] == error, (path, status)
     assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+@pytest.mark.parametrize("given", ["checkout-7f3a", None, "x" * 129])
+async def test_the_correlation_id_of_a_request_is_echoed_and_on_the_event_it_causes(
+    services: dict[str, Runtime], tail: TopicTail, given: str | None
+) -> None:
+    headers = {**SHOP} if given is None else {**SHOP, "X-Correlation-ID": given}
+    response = await call(
+        services["order"], "POST", "/v1/orders", json=order_body(), headers=headers
+    )
+    assert response.status_code == 201, response.text
+    echoed = response.headers["X-Correlation-ID"]
+    assert echoed == given if given == "checkout-7f3a" else len(echoed) == 36
+    [record] = await published(tail, response.json()["order_id"], "OrderPlaced")
+    assert record.json()["correlation_id"] == echoed
+
+
+@pytest.mark.parametrize("service", ["order", "payment", "logistics", "returns", "notify"])
+async def test_every_service_refuses_in_problems_and_asks_for_bearer_on_401(
+    services: dict[str, Runtime], service: str
+) -> None:
+    missing = await call(services[service], "GET", "/v1/no-such-route")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["type"] == "about:blank" and missing.json()["status"] == 404
+    document = (await call(services[service], "GET", "/openapi.json")).json()
+    assert {"shopKey", "opsKey", "customerToken"} <= set(document["components"]["securitySchemes"])
+    keyed = [
+        (path, method)
+        for path, ops in document["paths"].items()
+        for method, op in ops.items()
+        if {"401", "403"} <= set(op.get("responses", {}))
+    ]
+    assert keyed and all("security" in document["paths"][p][m] for p, m in keyed)
+    path = next(p for p, m in keyed if m == "get")
+    refused = await call(services[service], "GET", re.sub(r"\{[^}]+\}", "x1", path))
+    assert refused.status_code == 401, (path, refused.text)
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    assert refused.json()["type"] == "https://fulfil.dev/problems/unauthorized"

@@ -53,7 +53,9 @@ async def advance_parcel(carrier: str, tracking_number: str, request: Request) -
     if outcome is None:
         raise NotFound("unknown_parcel", f"{carrier} has no parcel {tracking_number}")
     if outcome["checkpoint"] is None:
-        raise Conflict("delivered", "the parcel is delivered; nothing follows", status="delivered")
+        raise Conflict(
+            "delivered", "the parcel is delivered; nothing follows", parcel_status="delivered"
+        )
     return outcome
 
 

@@ -53,7 +53,9 @@ async def test_a_failed_payment_is_retried_with_another_method_and_paid(pay: Pay
 
     again = await pay.http.post(retry_url(order_id), json={"method": "card"}, headers=SHOP)
     assert again.status_code == 409
-    assert (again.json()["reason"], again.json()["status"]) == ("already_paid", "paid")
+    # `status` is the problem's HTTP status; the payment's own is `payment_status`
+    refused = again.json()
+    assert (refused["reason"], refused["payment_status"]) == ("already_paid", "paid")
     assert len((await pay.view(order_id))["attempts"]) == 2, "a refused retry opens nothing"
 
 
