@@ -26,7 +26,7 @@ from prometheus_client import Counter
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-SESSIONS = Counter("notify_smtp_sessions_opened_total", "SMTP sessions opened to the relay")
+SESSIONS = Counter("fulfil_notify_smtp_sessions_opened_total", "SMTP sessions opened to the relay")
 _QUIT_SECONDS = 2.0
 
 

@@ -141,7 +141,7 @@ def test_a_process_tree_keeps_the_cpu_of_children_that_ended() -> None:
     sampler = ProcessSampler({"tree": (os.getpid(), True)})
     before = sampler.cpu_now()["tree"]
     child = subprocess.run(
-        [sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True
+        [sys.executable, "-c", "sum(i * i for i in range(10_000_000))"], check=True
     )
     assert child.returncode == 0
 
