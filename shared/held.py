@@ -74,7 +74,7 @@ async def hold(conn: asyncpg.Connection, msg: Incoming[Any]) -> None:
         raw.offset,
         envelope.occurred_at,
     )
-    log.info("event held until its order is known")
+    log.debug("event held until its order is known")
 
 
 async def release(unit: Unit[Any], order_id: str, handlers: Mapping[type[Event], Handler]) -> int:
@@ -101,7 +101,7 @@ async def release(unit: Unit[Any], order_id: str, handlers: Mapping[type[Event],
             continue
         handler = handlers.get(type(held.payload))
         if handler is not None:
-            log.info("handling held event", held_event_id=str(held.envelope.event_id))
+            log.debug("handling held event", held_event_id=str(held.envelope.event_id))
             await handler(unit, held)
     return len(rows)
 
