@@ -4,7 +4,7 @@
         [--records 3000] [--rate 0] [--mode ignored|handled|both]
 
 For each mode a consumer group of its own is placed at the end of `orders.v1` and the
-service's consumer (the same agents `shared.runtime` attaches) runs a processor whose
+service's consumer (the one `shared.runtime` starts) runs a processor whose
 handler table ignores OrderPlaced (`ignored`) or handles it with a handler that does nothing
 (`handled`: decoding, the inbox insert and the commit remain). A warm-up batch proves the
 group has joined; then a child process publishes the records (its CPU is not ours) with the
@@ -36,7 +36,7 @@ from shared.consumer import Handlers, Incoming, MessageProcessor, RawMessage
 from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderPlaced
 from shared.contracts.registry import topic
-from shared.kafka.agents import attach_agents, build_faust_app
+from shared.kafka.agents import ServiceConsumer
 from shared.unit import Unit, Units
 from tests.support.events import placed
 from tests.support.infra import REPO, Infra, start_infra
@@ -113,10 +113,10 @@ async def run_mode(bootstrap: str, dsn: str, mode: str, records: int, rate: floa
     group = f"fulfil-probe{suffix}"
     await start_group_at_end(bootstrap, group, [TOPIC])
     pool = await db.create_pool(dsn, size=4)
-    app = build_faust_app("probe", bootstrap, group_suffix=suffix)
     processor = Counting("probe", pool, handlers, Units("probe", deps=None))
-    attach_agents(app, (topic(TOPIC),), processor)
-    await app.start()
+    consumer = ServiceConsumer("probe", bootstrap, (topic(TOPIC),), processor, group_suffix=suffix)
+    await consumer.start()
+    running = asyncio.ensure_future(consumer.run())
     try:
         child = publish_in_child(bootstrap, WARM_UP, 0)
         await processor.until(WARM_UP)
@@ -132,7 +132,8 @@ async def run_mode(bootstrap: str, dsn: str, mode: str, records: int, rate: floa
         wall, cpu = time.monotonic() - wall, time.process_time() - cpu
         child.wait()
     finally:
-        await app.stop()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
         await pool.close()
     per_record = (cpu - idle_rate * wall) / measured
     return {
