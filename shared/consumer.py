@@ -158,68 +158,121 @@ class MessageProcessor:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.backoff_max_seconds = backoff_max_seconds
+        self._ignorable: dict[tuple[str, bytes, bytes], str | None] = {}
+
+    def ignored_by_headers(self, raw: RawMessage) -> str | None:
+        """The event type, when the headers alone show that this service ignores the message:
+        they name a model declared on its topic that the handler table does not handle. The
+        body is then never parsed. Without those headers, or when they name anything else,
+        None: the message is decoded in full (and poison is still dead-lettered)."""
+        named: bytes | None = None
+        version: bytes | None = None
+        for name, value in raw.headers:
+            if name == "type":
+                named = value
+            elif name == "schema_version":
+                version = value
+        if named is None or version is None:
+            return None
+        key = (raw.topic, named, version)
+        if key not in self._ignorable:
+            self._ignorable[key] = self._ignorable_type(raw.topic, named, version)
+        return self._ignorable[key]
+
+    def _ignorable_type(self, topic_name: str, named: bytes, version: bytes) -> str | None:
+        try:
+            model = event_types().get((named.decode(), int(version)))
+            declared = topic(topic_name).events
+        except (UnicodeDecodeError, ValueError, KeyError):
+            return None
+        if model is None or model not in declared or model in self.handlers:
+            return None
+        return model.TYPE
+
+    def _ignore(self, raw: RawMessage, event_type: str) -> str:
+        metrics.EVENTS_CONSUMED.labels(raw.topic, event_type, "ignored").inc()
+        return "ignored"
 
     async def process(self, raw: RawMessage) -> str:
         """Handles one message to its end; returns the outcome for metrics and tests."""
+        skipped = self.ignored_by_headers(raw)
+        if skipped is not None:
+            return self._ignore(raw, skipped)
         try:
             incoming = decode(raw)
         except Poison as poison:
             return await self._settle_poison(raw, poison, attempts=1)
         handler = self.handlers.get(type(incoming.payload))
         if handler is None:
-            metrics.EVENTS_CONSUMED.labels(raw.topic, incoming.envelope.type, "ignored").inc()
-            return "ignored"
+            return self._ignore(raw, incoming.envelope.type)
         return await self._handle(handler, incoming)
 
     async def process_batch(self, raws: Sequence[RawMessage]) -> list[str]:
         """Handles what one poll brought, in one transaction, when every message decodes and
-        every handler succeeds: one commit instead of one per message. When anything fails
-        the transaction rolls back as a whole and each message is handled on its own by
-        `process`, with its retries and dead letters, so a batch never changes the outcome."""
+        every handler succeeds: one commit instead of one per message (none when the service
+        ignores them all). When anything fails the transaction rolls back as a whole and each
+        message is handled on its own by `process`, with its retries and dead letters, so a
+        batch never changes the outcome."""
         if len(raws) < 2:
             return [await self.process(raw) for raw in raws]
-        batch: list[tuple[Handler | None, Incoming[Event]]] = []
+        plan: list[str | tuple[Handler, Incoming[Event]]] = []  # a type: ignored
         for raw in raws:
+            skipped = self.ignored_by_headers(raw)
+            if skipped is not None:
+                plan.append(skipped)
+                continue
             try:
                 incoming = decode(raw)
             except Poison:
                 return [await self.process(raw) for raw in raws]
-            batch.append((self.handlers.get(type(incoming.payload)), incoming))
+            handler = self.handlers.get(type(incoming.payload))
+            plan.append(incoming.envelope.type if handler is None else (handler, incoming))
+        handled = [step for step in plan if not isinstance(step, str)]
         started = time.perf_counter()
         outcomes: list[str] = []
-        try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                fresh = await inbox.record_many(
-                    conn, [_inbox_entry(i) for handler, i in batch if handler is not None]
+        if handled:
+            try:
+                outcomes = await self._handle_batch(handled)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                metrics.BATCH_FALLBACKS.inc()
+                log.info("batch rolled back; handling its messages one by one", error=repr(exc))
+                return [await self.process(raw) for raw in raws]
+        each = (time.perf_counter() - started) / max(1, len(handled))
+        results: list[str] = []
+        handled_outcomes = iter(outcomes)
+        for raw, step in zip(raws, plan, strict=True):
+            if isinstance(step, str):
+                results.append(self._ignore(raw, step))
+                continue
+            outcome = next(handled_outcomes)
+            metrics.HANDLER_SECONDS.labels(step[1].envelope.type).observe(each)
+            metrics.EVENTS_CONSUMED.labels(raw.topic, step[1].envelope.type, outcome).inc()
+            results.append(outcome)
+        return results
+
+    async def _handle_batch(self, batch: list[tuple[Handler, Incoming[Event]]]) -> list[str]:
+        """The handled messages of a batch in one transaction; their outcomes, in order."""
+        outcomes: list[str] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await inbox.record_many(conn, [_inbox_entry(i) for _, i in batch])
+            rows: list[outbox.Row] = []
+            for handler, incoming in batch:
+                event_id = str(incoming.envelope.event_id)
+                outcome, emitted = await self._handle_in(
+                    conn, handler, incoming, fresh=event_id in fresh
                 )
-                rows: list[outbox.Row] = []
-                for handler, incoming in batch:
-                    event_id = str(incoming.envelope.event_id)
-                    outcome, emitted = await self._handle_in(
-                        conn, handler, incoming, fresh=event_id in fresh
-                    )
-                    fresh.discard(event_id)  # the same event again in this batch is a duplicate
-                    outcomes.append(outcome)
-                    rows.extend(emitted)
-                await outbox.add_many(conn, rows)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            metrics.BATCH_FALLBACKS.inc()
-            log.info("batch rolled back; handling its messages one by one", error=repr(exc))
-            return [await self.process(raw) for raw in raws]
-        each = (time.perf_counter() - started) / len(batch)
-        for (_, incoming), outcome in zip(batch, outcomes, strict=True):
-            envelope, raw = incoming.envelope, incoming.raw
-            if outcome != "ignored":
-                metrics.HANDLER_SECONDS.labels(envelope.type).observe(each)
-            metrics.EVENTS_CONSUMED.labels(raw.topic, envelope.type, outcome).inc()
+                fresh.discard(event_id)  # the same event again in this batch is a duplicate
+                outcomes.append(outcome)
+                rows.extend(emitted)
+            await outbox.add_many(conn, rows)
         return outcomes
 
     async def _handle_in(
         self,
         conn: asyncpg.Connection,
-        handler: Handler | None,
+        handler: Handler,
         incoming: Incoming[Event],
         *,
         fresh: bool,
@@ -227,11 +280,9 @@ class MessageProcessor:
         """One message inside a transaction: its outcome and the outbox rows it emitted,
         for the caller to write. `fresh`: the inbox took it (it was not seen before)."""
         envelope = incoming.envelope
-        if handler is None:
-            return "ignored", []
         with _bound(envelope):
             if not fresh:
-                log.info("duplicate message skipped")
+                log.debug("duplicate message skipped")
                 return "duplicate", []
             unit = self.units.on(
                 conn, correlation_id=envelope.correlation_id, causation_id=str(envelope.event_id)

@@ -9,8 +9,9 @@ order to it (OrderPlaced, on another topic). Every service applies the same rule
   exactly once with the inbox entry), and the handler does nothing more;
 - the handler that introduces the order calls `release` in its transaction: the held
   events are handled there, in the order they happened, by the service's own handlers;
-- both take the same per-order advisory lock first, so an event being held cannot slip
-  past the introduction committing in parallel;
+- both take the same per-order advisory lock, so an event being held cannot slip past
+  the introduction committing in parallel (`known_or_held` takes it only when the order
+  is not found, and then looks again);
 - an event held past the retention (an order this deployment never took: another
   shop's, or a test's) is dropped by housekeeping with a warning; the number held is the
   gauge `fulfil_held_events`, for operations to see events waiting for nothing.
@@ -51,7 +52,16 @@ async def known_or_held(
     load: Callable[[asyncpg.Connection, str], Awaitable[T | None]],
 ) -> T | None:
     """What `load` finds of the message's order; None, with the message held, while the
-    order is unknown."""
+    order is unknown.
+
+    `load` locks the row it returns (FOR UPDATE), so a known order needs nothing more:
+    the advisory lock is taken only after a miss. Then the order is looked for again, as
+    an introduction may have committed while we waited for the lock (each statement
+    sees what committed before it began), and the message is held only if it is still
+    missing: the introduction's `release`, behind the same lock, then finds it."""
+    found = await load(unit.conn, msg.order_id)
+    if found is not None:
+        return found
     await lock(unit.conn, msg.order_id)
     found = await load(unit.conn, msg.order_id)
     if found is None:
@@ -74,7 +84,7 @@ async def hold(conn: asyncpg.Connection, msg: Incoming[Any]) -> None:
         raw.offset,
         envelope.occurred_at,
     )
-    log.info("event held until its order is known")
+    log.debug("event held until its order is known")
 
 
 async def release(unit: Unit[Any], order_id: str, handlers: Mapping[type[Event], Handler]) -> int:
@@ -101,7 +111,7 @@ async def release(unit: Unit[Any], order_id: str, handlers: Mapping[type[Event],
             continue
         handler = handlers.get(type(held.payload))
         if handler is not None:
-            log.info("handling held event", held_event_id=str(held.envelope.event_id))
+            log.debug("handling held event", held_event_id=str(held.envelope.event_id))
             await handler(unit, held)
     return len(rows)
 

@@ -23,7 +23,7 @@ from shared import db, dead_letters, held, inbox, metrics, outbound, outbox
 from shared.consumer import Handlers, MessageProcessor
 from shared.contracts.registry import consumed_by
 from shared.http import create_http_app
-from shared.kafka.agents import attach_agents, build_faust_app
+from shared.kafka.agents import ServiceConsumer
 from shared.kafka.lag import LagMonitor
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
@@ -187,22 +187,25 @@ class Runtime(Generic[D]):
             backoff_max_seconds=self.settings.consumer_backoff_max_seconds,
         )
         self.processor = processor
-        self._faust = build_faust_app(
+        consumer = ServiceConsumer(
             self.name,
             self.settings.kafka_bootstrap,
+            topics,
+            processor,
             group_suffix=self.definition.consumer_group_suffix
             or self.settings.consumer_group_suffix,
             instance_id=self.settings.consumer_instance_id,
         )
-        attach_agents(self._faust, topics, processor, on_failure=self._fail)
         lag = LagMonitor(
             self.settings.kafka_bootstrap,
-            self._faust.conf.id,
+            consumer.group,
             [t.name for t in topics],
             client_id=f"fulfil-{self.name}-lag",
         )
         self._spawn(lag.run(), "consumer-lag")
-        await self._faust.start()
+        await consumer.start()
+        # a bug escaping the processor ends `run`: the task's end fails the process
+        self._spawn(consumer.run(), "consumer")
 
     async def _start_http(self) -> None:
         self.http = create_http_app(

@@ -139,3 +139,54 @@ async def test_a_batch_mixing_ignored_and_handled_events_needs_no_fallback(
     assert mixed == ["ignored", "handled"]
     assert fallbacks() == before, "neither batch was rolled back"
     assert len(await effects(pool)) == 1
+
+
+def with_headers(envelope: Envelope, value: bytes, offset: int) -> RawMessage:
+    """A message carrying the outbox's headers for `envelope`, with `value` as its body."""
+    return RawMessage("orders.v1", 0, offset, b"k", value, tuple(envelope.headers()))
+
+
+async def test_an_ignored_event_is_never_parsed_and_an_unknown_one_still_dead_lettered(
+    pool: asyncpg.Pool,
+) -> None:
+    first, second = order_ids()[:2]
+    ignored = Envelope.wrap(OrderCompleted(confirmed_by="auto"), producer="order", order_id=first)
+    unknown = closed(second)
+    unknown_bytes = unknown.to_bytes().replace(b'"OrderClosed"', b'"OrderVanished"')
+    vanished = [(n, b"OrderVanished" if n == "type" else v) for n, v in unknown.headers()]
+    good = closed(first)
+
+    alone = await processor(pool).process(with_headers(ignored, b"\x00 never parsed", 1))
+    batch = await processor(pool).process_batch(
+        [
+            with_headers(ignored, b"\x00 never parsed", 2),
+            RawMessage("orders.v1", 0, 3, b"k", unknown_bytes, tuple(vanished)),
+            with_headers(good, good.to_bytes(), 4),
+        ]
+    )
+
+    assert alone == "ignored"
+    assert batch == ["ignored", "dead_lettered", "handled"]
+    async with pool.acquire() as conn:
+        letters = await conn.fetch("SELECT message_id, reason FROM dead_letters")
+        inbox = await conn.fetch('SELECT "offset", outcome FROM inbox ORDER BY "offset"')
+    assert [(r["message_id"], r["reason"]) for r in letters] == [
+        (str(unknown.event_id), "unknown_event_type")
+    ]
+    assert [(r["offset"], r["outcome"]) for r in inbox] == [(3, "dead_lettered"), (4, "handled")]
+    assert [event for _, event, _ in await effects(pool)] == [str(good.event_id)]
+
+
+async def test_a_batch_the_service_ignores_entirely_never_uses_the_database() -> None:
+    first, second = (
+        Envelope.wrap(OrderCompleted(confirmed_by="auto"), producer="order", order_id=o)
+        for o in order_ids()[:2]
+    )
+    no_database: Any = None  # any use of the database fails
+    only_ignored = processor(no_database)
+
+    outcomes = await only_ignored.process_batch(
+        [raw(first, 1), with_headers(second, b"\x00 never parsed", 2)]
+    )
+
+    assert outcomes == ["ignored", "ignored"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from shared.consumer import Handlers, Incoming, RawMessage
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.events.order import OrderClosed, OrderCompleted
 from shared.unit import Unit, Units
+from tests.support.polling import eventually
 
 NO_SERVICE_MIGRATIONS = Path(__file__).parent / "no-migrations"
 
@@ -38,6 +40,27 @@ def incoming(event: Event, order_id: str, at: datetime, offset: int) -> Incoming
 
 async def unknown(_conn: asyncpg.Connection, _order_id: str) -> None:
     return None
+
+
+ORDERS = "CREATE TABLE IF NOT EXISTS test_orders (order_id TEXT PRIMARY KEY)"
+
+
+async def load_locked(conn: asyncpg.Connection, order_id: str) -> str | None:
+    """A service's load: the order's row, locked for the transaction."""
+    found = await conn.fetchval(
+        "SELECT order_id FROM test_orders WHERE order_id = $1 FOR UPDATE", order_id
+    )
+    return str(found) if found is not None else None
+
+
+async def advisory_locks(conn: asyncpg.Connection, *, granted: bool) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = $1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            granted,
+        )
+    )
 
 
 async def test_held_events_run_when_the_order_is_known_oldest_first_and_only_once(
@@ -110,5 +133,55 @@ async def test_a_held_event_no_longer_readable_is_dropped_and_the_others_still_r
     async with units.begin(pool) as unit:
         assert await held.release(unit, order_id, {OrderClosed: record}) == 2
     assert seen == [2]
+    async with pool.acquire() as conn:
+        assert await held.count(conn) == 0
+
+
+async def test_a_known_order_is_returned_without_taking_the_order_lock(pool: asyncpg.Pool) -> None:
+    order_id, units = f"ord_{uuid.uuid4().hex[:8]}", Units("probe", deps=None)
+    msg = incoming(OrderClosed(), order_id, datetime.now(UTC), offset=1)
+    async with pool.acquire() as conn:
+        await conn.execute(ORDERS)
+        await conn.execute("INSERT INTO test_orders VALUES ($1)", order_id)
+
+    async with units.begin(pool) as unit:
+        assert await held.known_or_held(unit, msg, load_locked) == order_id
+        locks = await advisory_locks(unit.conn, granted=True)
+
+    assert locks == 0
+    async with pool.acquire() as conn:
+        assert await held.count(conn) == 0
+
+
+async def test_an_order_introduced_while_waiting_for_the_lock_is_found_and_nothing_held(
+    pool: asyncpg.Pool,
+) -> None:
+    """The event's first look misses an introduction still in flight; it waits for the
+    introduction's lock, looks again once that committed, and finds the order."""
+    order_id, units = f"ord_{uuid.uuid4().hex[:8]}", Units("probe", deps=None)
+    msg = incoming(OrderClosed(), order_id, datetime.now(UTC), offset=1)
+    async with pool.acquire() as conn:
+        await conn.execute(ORDERS)
+    introducing = await pool.acquire()
+    try:
+        introduction = introducing.transaction()
+        await introduction.start()
+        await introducing.execute("INSERT INTO test_orders VALUES ($1)", order_id)
+        await held.lock(introducing, order_id)  # as `release` does, before committing
+
+        async def event() -> str | None:
+            async with units.begin(pool) as unit:
+                return await held.known_or_held(unit, msg, load_locked)
+
+        waiting = asyncio.ensure_future(event())
+        await eventually(
+            lambda: advisory_locks(introducing, granted=False), what="the event waiting"
+        )
+        await introduction.commit()
+        found = await asyncio.wait_for(waiting, 20)
+    finally:
+        await pool.release(introducing)
+
+    assert found == order_id
     async with pool.acquire() as conn:
         assert await held.count(conn) == 0
