@@ -113,17 +113,15 @@ async def load_locked(conn: asyncpg.Connection, order_id: str) -> Order | None:
 
 
 async def add_entries(conn: asyncpg.Connection, order_id: str, entries: list[Entry]) -> None:
-    """Adds timeline entries; an entry already recorded for the same fact is kept as it was."""
-    for entry in entries:
-        await conn.execute(
-            """INSERT INTO order_timeline (order_id, entry_key, at, kind, details)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, entry_key) DO NOTHING""",
-            order_id,
-            entry.key,
-            entry.at,
-            entry.kind,
-            entry.details,
-        )
+    """Adds timeline entries in one round trip, in their order; an entry already recorded
+    for the same fact is kept as it was."""
+    if not entries:
+        return
+    await conn.executemany(
+        """INSERT INTO order_timeline (order_id, entry_key, at, kind, details)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, entry_key) DO NOTHING""",
+        [(order_id, e.key, e.at, e.kind, e.details) for e in entries],
+    )
 
 
 async def timeline(conn: asyncpg.Connection, order_id: str) -> list[Entry]:
@@ -186,6 +184,17 @@ async def claim_idempotency_key(
 async def record(unit: Unit[Deps], order: Order, outcome: Outcome) -> None:
     """Saves what a rule decided: the order, its timeline, its timers and its events."""
     await save(unit.conn, order, unit.now)
+    await _consequences(unit, order, outcome)
+
+
+async def record_new(unit: Unit[Deps], order: Order, outcome: Outcome) -> None:
+    """Saves a new order as placing it decided: one insert, then its timeline, timers and
+    events (nothing is updated or read back)."""
+    await insert(unit.conn, order)
+    await _consequences(unit, order, outcome)
+
+
+async def _consequences(unit: Unit[Deps], order: Order, outcome: Outcome) -> None:
     await add_entries(unit.conn, order.order_id, outcome.entries)
     for kind, due_at in outcome.timers.items():
         if due_at is None:
