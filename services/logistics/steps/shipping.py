@@ -28,6 +28,7 @@ from services.logistics.domain.shipping import (
 from services.logistics.domain.stock import Fulfilment, ships_from
 from services.logistics.steps import stock
 from shared import effects
+from shared.contracts.events.logistics import ShipmentDelivered
 from shared.effects import Effect, EffectError, Performer
 from shared.logging import get_logger
 from shared.unit import Unit
@@ -130,7 +131,7 @@ async def stop(unit: Unit[Deps], order_id: str, reason: str) -> Shipment | None:
         return shipment
     if await effects.recorded(unit.conn, BOOKING, shipment.shipment_id):
         return shipment  # handed to the courier's booking: it leaves whatever we decide now
-    await repo.record(unit, order_id, shipments.stopped(shipment, reason))
+    await repo.record(unit, order_id, shipments.stopped(shipment, reason, _timing(unit.deps)))
     return None
 
 
@@ -139,12 +140,11 @@ async def checkpoint_posted(
 ) -> tuple[Shipment, bool] | None:
     """A courier's checkpoint for one of its parcels: the shipment and whether the
     checkpoint is new (None for a parcel the courier does not have with us)."""
-    shipment = await repo.shipment_by_tracking(unit.conn, carrier, tracking_number)
-    if shipment is None:
+    found = await repo.tracked_parcel(unit.conn, carrier, tracking_number)
+    if found is None:
         return None
-    unit.correlation_id = (
-        await repo.order_correlation(unit.conn, shipment.order_id) or unit.correlation_id
-    )
+    shipment, correlation_id = found
+    unit.correlation_id = correlation_id or unit.correlation_id
     return shipment, await _take_checkpoint(unit, shipment, cp)
 
 
@@ -163,6 +163,8 @@ async def _take_checkpoint(unit: Unit[Deps], shipment: Shipment, cp: Checkpoint)
     if fresh:
         outcome = shipments.tracked(shipment, cp, _timing(unit.deps), unit.now)
         await repo.record(unit, shipment.order_id, outcome)
+        if any(isinstance(event, ShipmentDelivered) for event in outcome.events):
+            log.info("delivered", order_id=shipment.order_id, shipment_id=shipment.shipment_id)
     return fresh
 
 
