@@ -224,11 +224,3 @@ async def mark_restocked(conn: Conn, refund_request_id: str, order_id: str) -> b
         order_id,
     )
     return bool(result.endswith(" 1"))
-
-
-async def order_correlation(conn: Conn, order_id: str) -> str | None:
-    """The correlation id the order's flow began with (for events a courier causes)."""
-    value = await conn.fetchval(
-        "SELECT correlation_id FROM fulfilments WHERE order_id = $1", order_id
-    )
-    return str(value) if value else None

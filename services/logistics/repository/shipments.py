@@ -8,6 +8,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from services.logistics.carriers.sandbox import SandboxParcel
 from services.logistics.deps import Deps
 from services.logistics.domain.shipping import BOOKING, Outcome, ParcelStatus, Shipment
 from services.logistics.repository.orders import set_promise
@@ -32,7 +33,7 @@ async def record(unit: Unit[Deps], order_id: str, outcome: Outcome) -> None:
     if outcome.booking is not None:
         key, payload = outcome.booking
         if await effects.record(unit, BOOKING, key, payload):
-            log.info("booking requested", shipment_id=key, courier=payload["courier"])
+            log.debug("booking requested", shipment_id=key, courier=payload["courier"])
     for (kind, key), due_at in outcome.timers.items():
         if due_at is None:
             await unit.cancel_timer(kind, key)
@@ -43,9 +44,10 @@ async def record(unit: Unit[Deps], order_id: str, outcome: Outcome) -> None:
 
 
 def _shipment(row: asyncpg.Record | None) -> Shipment | None:
-    if row is None:
-        return None
-    values = dict(row)
+    return None if row is None else _shipment_of(dict(row))
+
+
+def _shipment_of(values: dict[str, Any]) -> Shipment:
     values["status"] = ParcelStatus(values["status"])
     return Shipment(**values)
 
@@ -67,12 +69,25 @@ async def shipment_by_id(conn: Conn, shipment_id: str) -> Shipment | None:
     return await _one(conn, "shipment_id = $1", shipment_id, lock=True)
 
 
-async def shipment_by_tracking(
-    conn: Conn, courier: str, tracking_number: str, *, lock: bool = True
-) -> Shipment | None:
-    return await _one(
-        conn, "courier = $1 AND tracking_number = $2", courier, tracking_number, lock=lock
+async def tracked_parcel(
+    conn: Conn, courier: str, tracking_number: str
+) -> tuple[Shipment, str | None] | None:
+    """The courier's parcel, locked, with the correlation id its order's flow began with
+    (for the events the courier causes), in one read."""
+    columns = ", ".join(f"s.{name.strip()}" for name in _SHIPMENT.split(","))
+    row = await conn.fetchrow(
+        f"""SELECT {columns}, f.correlation_id AS flow_correlation_id
+            FROM shipments s LEFT JOIN fulfilments f ON f.order_id = s.order_id
+            WHERE s.courier = $1 AND s.tracking_number = $2 FOR UPDATE OF s""",  # noqa: S608
+        courier,
+        tracking_number,
     )
+    if row is None:
+        return None
+    values = dict(row)
+    correlation = values.pop("flow_correlation_id")
+    shipment = _shipment_of(values)
+    return shipment, str(correlation) if correlation else None
 
 
 async def save_shipment(conn: Conn, shipment: Shipment) -> None:
@@ -139,29 +154,35 @@ async def timeline(conn: Conn, shipment_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def checkpoint_count(conn: Conn, shipment_id: str) -> int:
-    return int(
-        await conn.fetchval("SELECT count(*) FROM checkpoints WHERE shipment_id = $1", shipment_id)
+# What the sandbox courier needs to report a parcel's next checkpoint, in one read: its
+# place in the script (the checkpoints reported so far) and the city it goes to.
+_SANDBOX_PARCEL = """SELECT s.courier, s.tracking_number,
+        (SELECT count(*) FROM checkpoints c WHERE c.shipment_id = s.shipment_id) AS step,
+        COALESCE(f.address->>'city', '') AS destination
+    FROM shipments s LEFT JOIN fulfilments f ON f.order_id = s.order_id"""
+
+
+async def sandbox_parcel(conn: Conn, courier: str, tracking_number: str) -> SandboxParcel | None:
+    row = await conn.fetchrow(
+        f"{_SANDBOX_PARCEL} WHERE s.courier = $1 AND s.tracking_number = $2",
+        courier,
+        tracking_number,
     )
+    return SandboxParcel(**dict(row)) if row else None
 
 
 async def quiet_parcels(
     conn: Conn, couriers: Sequence[str], quiet_since: datetime, limit: int = 100
-) -> list[tuple[str, str]]:
-    """Parcels on their way with no checkpoint since `quiet_since`: (courier, tracking)."""
+) -> list[SandboxParcel]:
+    """Parcels on their way with no checkpoint since `quiet_since`, oldest shipped first."""
     rows = await conn.fetch(
-        """SELECT courier, tracking_number FROM shipments
-           WHERE status IN ('shipped', 'in_transit', 'out_for_delivery')
-             AND courier = ANY($1::text[])
-             AND COALESCE(last_checkpoint_at, shipped_at) <= $2
-           ORDER BY shipped_at LIMIT $3""",
+        f"""{_SANDBOX_PARCEL}
+           WHERE s.status IN ('shipped', 'in_transit', 'out_for_delivery')
+             AND s.courier = ANY($1::text[])
+             AND COALESCE(s.last_checkpoint_at, s.shipped_at) <= $2
+           ORDER BY s.shipped_at LIMIT $3""",
         list(couriers),
         quiet_since,
         limit,
     )
-    return [(r["courier"], r["tracking_number"]) for r in rows]
-
-
-async def destination_city(conn: Conn, order_id: str) -> str:
-    address = await conn.fetchval("SELECT address FROM fulfilments WHERE order_id = $1", order_id)
-    return str((address or {}).get("city") or "")
+    return [SandboxParcel(**dict(r)) for r in rows]
