@@ -27,8 +27,9 @@ log = get_logger(__name__)
 
 
 async def _known(unit: Unit[Deps], msg: Incoming[Any]) -> bool:
-    """Whether returns knows the message's order; if not, the message is held for it."""
-    return await held.known_or_held(unit, msg, repo.load_order) is not None
+    """Whether returns knows the message's order (then locked for the unit); if not, the
+    message is held for it."""
+    return await held.known_or_held(unit, msg, repo.lock_order) is not None
 
 
 async def on_order_placed(unit: Unit[Deps], msg: Incoming[od.OrderPlaced]) -> None:

@@ -34,13 +34,14 @@ _LATER_FACTS = ("promised_ship_date", "shipped_at", "delivered_at", "ended", "au
 ORDER_FACTS = _PLACED_FACTS + _LATER_FACTS
 
 
-async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: Any) -> None:
+async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: Any) -> str | None:
     """Upserts what one event says (columns named in ORDER_FACTS); facts already known are
-    kept: the first shipping and delivery win, the paid amount only grows."""
+    kept: the first shipping and delivery win, the paid amount only grows. Returns the
+    order's refund waiting for its payment (`auto_refund_reason`), as the upsert left it."""
     unknown = set(facts) - set(ORDER_FACTS)
     if unknown:
         raise TypeError(f"not an order fact: {sorted(unknown)}")
-    await conn.execute(
+    return await conn.fetchval(
         """INSERT INTO orders (order_id, currency, total, lines, paid_amount, promised_ship_date,
                shipped_at, delivered_at, ended, auto_refund_reason)
            VALUES ($1, $2, $3, $4, COALESCE($5, 0), $6, $7, $8, $9, $10)
@@ -56,10 +57,18 @@ async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: A
                ended = COALESCE(EXCLUDED.ended, orders.ended),
                auto_refund_reason = COALESCE(orders.auto_refund_reason,
                                              EXCLUDED.auto_refund_reason),
-               updated_at = now()""",
+               updated_at = now()
+           RETURNING auto_refund_reason""",
         order_id,
         *(facts.get(name) for name in ORDER_FACTS),
     )
+
+
+async def lock_order(conn: asyncpg.Connection, order_id: str) -> bool | None:
+    """Locks the order's row for the transaction: True, or None for an order returns does
+    not know (the row lock serialises the events of one order read from several topics)."""
+    found = await conn.fetchval("SELECT true FROM orders WHERE order_id = $1 FOR UPDATE", order_id)
+    return True if found else None
 
 
 async def load_order(
