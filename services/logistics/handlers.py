@@ -8,6 +8,7 @@ OrderPlaced takes the order.
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from services.logistics import repository as repo
@@ -34,7 +35,8 @@ async def on_order_paid(unit: Unit[Deps], msg: Incoming[od.OrderPaid]) -> None:
         return
     if order.paid_at is None:
         await repo.set_paid(unit.conn, msg.order_id, msg.payload.paid_at)
-    await shipping.ship_when_ready(unit, msg.order_id, paid_at=msg.payload.paid_at)
+        order = replace(order, paid_at=msg.payload.paid_at)
+    await shipping.ship_when_ready(unit, order, paid_at=msg.payload.paid_at)
 
 
 async def on_order_cancelled(unit: Unit[Deps], msg: Incoming[od.OrderCancelled]) -> None:

@@ -98,6 +98,56 @@ async def adjust_stock(
     return _level(row)
 
 
+_LEVEL_OF_S = """s.sku, s.warehouse, s.on_hand, s.reserved, s.low_stock_threshold AS threshold,
+            s.low_stock_warned AS warned"""
+
+
+async def hold_units(
+    conn: Conn, order_id: str, allocations: Sequence[Allocation]
+) -> dict[tuple[str, str], StockLevel]:
+    """Records the order's reservations and raises the stock rows' reserved counts, in one
+    statement (the rows are locked by `lock_stock` first); the new levels by (SKU,
+    warehouse)."""
+    rows = await conn.fetch(
+        f"""WITH m AS (SELECT * FROM unnest($2::text[], $3::text[], $4::int[])
+                       AS m(sku, warehouse, quantity)),
+                 held AS (INSERT INTO reservations (order_id, sku, warehouse, quantity)
+                          SELECT $1, sku, warehouse, quantity FROM m)
+            UPDATE stock s SET reserved = s.reserved + m.quantity, updated_at = now()
+            FROM m WHERE s.sku = m.sku AND s.warehouse = m.warehouse
+            RETURNING {_LEVEL_OF_S}""",  # noqa: S608
+        order_id,
+        [a.sku for a in allocations],
+        [a.warehouse for a in allocations],
+        [a.quantity for a in allocations],
+    )
+    levels = {(r["sku"], r["warehouse"]): _level(r) for r in rows}
+    if len(levels) != len(allocations):
+        raise LookupError(f"a stock row of {order_id}'s reservations is missing")
+    return levels
+
+
+async def unhold_units(conn: Conn, order_id: str, *, consumed: bool) -> list[StockLevel]:
+    """The order's reserved units stop being held: back on the shelf, or off it with the
+    parcel (`consumed`). One statement; the stock rows are locked in (SKU, warehouse) order
+    first, as `lock_stock` does, so it queues behind a reservation instead of deadlocking.
+    The new levels in that order."""
+    rows = await conn.fetch(
+        f"""WITH held AS (
+                SELECT s.sku, s.warehouse, r.quantity FROM stock s
+                JOIN reservations r ON r.sku = s.sku AND r.warehouse = s.warehouse
+                WHERE r.order_id = $1 ORDER BY s.sku, s.warehouse FOR UPDATE OF s)
+            UPDATE stock s SET reserved = s.reserved - held.quantity,
+                on_hand = s.on_hand - CASE WHEN $2 THEN held.quantity ELSE 0 END,
+                updated_at = now()
+            FROM held WHERE s.sku = held.sku AND s.warehouse = held.warehouse
+            RETURNING {_LEVEL_OF_S}""",  # noqa: S608
+        order_id,
+        consumed,
+    )
+    return sorted((_level(r) for r in rows), key=lambda level: (level.sku, level.warehouse))
+
+
 async def ensure_stock_row(conn: Conn, sku: str, warehouse: str) -> None:
     await conn.execute(
         "INSERT INTO stock (sku, warehouse, on_hand) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
@@ -176,13 +226,6 @@ async def set_promise(conn: Conn, order_id: str, promised: date) -> None:
         "UPDATE fulfilments SET promised_ship_date = $2, updated_at = now() WHERE order_id = $1",
         order_id,
         promised,
-    )
-
-
-async def add_reservations(conn: Conn, order_id: str, allocations: Sequence[Allocation]) -> None:
-    await conn.executemany(
-        "INSERT INTO reservations (order_id, sku, warehouse, quantity) VALUES ($1, $2, $3, $4)",
-        [(order_id, a.sku, a.warehouse, a.quantity) for a in allocations],
     )
 
 

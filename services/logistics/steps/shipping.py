@@ -47,17 +47,23 @@ def _timing(deps: Deps) -> Timing:
     )
 
 
-async def ship_when_ready(unit: Unit[Deps], order_id: str, paid_at: datetime | None = None) -> None:
+async def ship_when_ready(
+    unit: Unit[Deps],
+    order: Fulfilment,
+    paid_at: datetime | None = None,
+    *,
+    has_shipment: bool | None = None,
+) -> None:
     """Opens the shipment of a reserved order that may ship: paid (at `paid_at`, or as
-    recorded), or cash on delivery. Nothing for an order that waits or has one already."""
-    order = await repo.fulfilment(unit.conn, order_id)
-    if order is None:
-        return
-    has_shipment = await repo.shipment_of_order(unit.conn, order_id) is not None
-    judged_from = ships_from(order, has_shipment, paid_at, unit.now)
+    recorded), or cash on delivery. Nothing for an order that waits or has one already.
+    `order` is as this unit holds it (locked); whether it `has_shipment` is read unless
+    the caller knows."""
+    if order.state == "reserved" and has_shipment is None:
+        has_shipment = await repo.shipment_of_order(unit.conn, order.order_id) is not None
+    judged_from = ships_from(order, bool(has_shipment), paid_at, unit.now)
     if judged_from is None:
         if paid_at is not None:
-            log.info("paid order needs no new shipment", state=order.state)
+            log.debug("paid order needs no new shipment", state=order.state)
         return
     await _open(unit, order, judged_from)
 
