@@ -81,21 +81,45 @@ def _order(row: asyncpg.Record) -> Order:
     )
 
 
-async def insert(conn: asyncpg.Connection, order: Order) -> None:
-    placeholders = ", ".join(f"${i}" for i in range(1, 27))
-    await conn.execute(
-        f"INSERT INTO orders ({_COLUMNS}) VALUES ({placeholders})",  # noqa: S608
-        *_row(order, order.placed_at),
+_N = len(_COLUMNS.split(","))  # the order's columns: $1 (its id) to $26
+
+
+_E = _N + 1  # the timeline entries' arrays follow the order's columns
+_ENTRIES = f"""entries AS (
+    INSERT INTO order_timeline (order_id, entry_key, at, kind, details)
+    SELECT $1, e.key, e.at, e.kind, e.details
+    FROM unnest(${_E}::text[], ${_E + 1}::timestamptz[], ${_E + 2}::text[], ${_E + 3}::jsonb[])
+         WITH ORDINALITY AS e(key, at, kind, details, n)
+    ORDER BY e.n
+    ON CONFLICT (order_id, entry_key) DO NOTHING)"""  # noqa: S608
+"""Adds timeline entries in their order; an entry already recorded for the same fact is
+kept as it was."""
+_PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, _N + 1))
+_INSERT = f"""WITH placed AS (INSERT INTO orders ({_COLUMNS}) VALUES ({_PLACEHOLDERS})),
+    {_ENTRIES} SELECT 1"""  # noqa: S608
+_SETS = ", ".join(
+    f"{name.strip()} = ${i}" for i, name in enumerate(_COLUMNS.split(",")[1:], start=2)
+)
+_SAVE = f"WITH {_ENTRIES} UPDATE orders SET {_SETS} WHERE order_id = $1"  # noqa: S608
+
+
+def _entry_arrays(entries: list[Entry]) -> tuple[list[Any], ...]:
+    return (
+        [e.key for e in entries],
+        [e.at for e in entries],
+        [e.kind for e in entries],
+        [e.details for e in entries],
     )
 
 
-async def save(conn: asyncpg.Connection, order: Order, now: datetime) -> None:
-    names = [name.strip() for name in _COLUMNS.split(",")][1:]
-    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
-    await conn.execute(
-        f"UPDATE orders SET {sets} WHERE order_id = $1",  # noqa: S608
-        *_row(order, now),
-    )
+async def insert(conn: asyncpg.Connection, order: Order, entries: list[Entry]) -> None:
+    """The new order and its first timeline entries, in one statement."""
+    await conn.execute(_INSERT, *_row(order, order.placed_at), *_entry_arrays(entries))
+
+
+async def save(conn: asyncpg.Connection, order: Order, now: datetime, entries: list[Entry]) -> None:
+    """The order as a decision left it and the timeline entries it adds, in one statement."""
+    await conn.execute(_SAVE, *_row(order, now), *_entry_arrays(entries))
 
 
 async def load(conn: asyncpg.Connection, order_id: str, *, lock: bool = False) -> Order | None:
@@ -110,18 +134,6 @@ async def load(conn: asyncpg.Connection, order_id: str, *, lock: bool = False) -
 
 async def load_locked(conn: asyncpg.Connection, order_id: str) -> Order | None:
     return await load(conn, order_id, lock=True)
-
-
-async def add_entries(conn: asyncpg.Connection, order_id: str, entries: list[Entry]) -> None:
-    """Adds timeline entries in one round trip, in their order; an entry already recorded
-    for the same fact is kept as it was."""
-    if not entries:
-        return
-    await conn.executemany(
-        """INSERT INTO order_timeline (order_id, entry_key, at, kind, details)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, entry_key) DO NOTHING""",
-        [(order_id, e.key, e.at, e.kind, e.details) for e in entries],
-    )
 
 
 async def timeline(conn: asyncpg.Connection, order_id: str) -> list[Entry]:
@@ -182,20 +194,20 @@ async def claim_idempotency_key(
 
 
 async def record(unit: Unit[Deps], order: Order, outcome: Outcome) -> None:
-    """Saves what a rule decided: the order, its timeline, its timers and its events."""
-    await save(unit.conn, order, unit.now)
+    """Saves what a rule decided: the order and its timeline (one statement), its timers
+    and its events."""
+    await save(unit.conn, order, unit.now, outcome.entries)
     await _consequences(unit, order, outcome)
 
 
 async def record_new(unit: Unit[Deps], order: Order, outcome: Outcome) -> None:
-    """Saves a new order as placing it decided: one insert, then its timeline, timers and
-    events (nothing is updated or read back)."""
-    await insert(unit.conn, order)
+    """Saves a new order as placing it decided: one insert of the order and its timeline,
+    then its timers and events (nothing is updated or read back)."""
+    await insert(unit.conn, order, outcome.entries)
     await _consequences(unit, order, outcome)
 
 
 async def _consequences(unit: Unit[Deps], order: Order, outcome: Outcome) -> None:
-    await add_entries(unit.conn, order.order_id, outcome.entries)
     for kind, due_at in outcome.timers.items():
         if due_at is None:
             await unit.cancel_timer(kind, order.order_id)
