@@ -10,7 +10,13 @@ import asyncpg
 
 from services.logistics.carriers.sandbox import SandboxParcel
 from services.logistics.deps import Deps
-from services.logistics.domain.shipping import BOOKING, Outcome, ParcelStatus, Shipment
+from services.logistics.domain.shipping import (
+    BOOKING,
+    Checkpoint,
+    Outcome,
+    ParcelStatus,
+    Shipment,
+)
 from services.logistics.repository.orders import set_promise
 from shared import effects
 from shared.logging import get_logger
@@ -119,30 +125,32 @@ async def next_courier_turn(conn: Conn) -> int:
     return int(await conn.fetchval("SELECT nextval('courier_rotation')"))
 
 
-async def add_checkpoint(
-    conn: Conn,
-    courier: str,
-    checkpoint_id: str,
-    shipment_id: str,
-    checkpoint_at: datetime,
-    city: str,
-    status: str,
-    description: str,
-) -> bool:
-    """Records a checkpoint; False when this courier already reported this id."""
-    result = await conn.execute(
-        """INSERT INTO checkpoints (courier, checkpoint_id, shipment_id, checkpoint_at, city,
-               status, description) VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT DO NOTHING""",
+async def take_checkpoint(conn: Conn, courier: str, cp: Checkpoint, moved: Shipment) -> bool:
+    """Records a courier's checkpoint and, when it is new, the shipment as it moved, in one
+    statement; False (nothing written) when this courier already reported this id."""
+    taken = await conn.fetchval(
+        """WITH taken AS (
+               INSERT INTO checkpoints (courier, checkpoint_id, shipment_id, checkpoint_at,
+                   city, status, description) VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT DO NOTHING RETURNING 1)
+           UPDATE shipments SET status = $8, tracking_number = $9, expected_date = $10,
+               shipped_at = $11, delivered_at = $12, last_checkpoint_at = $13
+           WHERE shipment_id = $3 AND EXISTS (SELECT 1 FROM taken) RETURNING true""",
         courier,
-        checkpoint_id,
-        shipment_id,
-        checkpoint_at,
-        city,
-        status,
-        description,
+        cp.checkpoint_id,
+        moved.shipment_id,
+        cp.checkpoint_at,
+        cp.city,
+        cp.status.value,
+        cp.description,
+        moved.status.value,
+        moved.tracking_number,
+        moved.expected_date,
+        moved.shipped_at,
+        moved.delivered_at,
+        moved.last_checkpoint_at,
     )
-    return bool(result.endswith(" 1"))
+    return bool(taken)
 
 
 async def timeline(conn: Conn, shipment_id: str) -> list[dict[str, Any]]:

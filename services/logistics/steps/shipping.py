@@ -155,23 +155,17 @@ async def checkpoint_posted(
 
 
 async def _take_checkpoint(unit: Unit[Deps], shipment: Shipment, cp: Checkpoint) -> bool:
-    """Records a courier checkpoint; False for one seen before."""
-    fresh = await repo.add_checkpoint(
-        unit.conn,
-        shipment.courier,
-        cp.checkpoint_id,
-        shipment.shipment_id,
-        cp.checkpoint_at,
-        cp.city,
-        cp.status.value,
-        cp.description,
-    )
-    if fresh:
-        outcome = shipments.tracked(shipment, cp, _timing(unit.deps), unit.now)
-        await repo.record(unit, shipment.order_id, outcome)
-        if any(isinstance(event, ShipmentDelivered) for event in outcome.events):
-            log.info("delivered", order_id=shipment.order_id, shipment_id=shipment.shipment_id)
-    return fresh
+    """Records a courier checkpoint with what it moves (decided first, saved only when the
+    checkpoint is new); False for one seen before."""
+    outcome = shipments.tracked(shipment, cp, _timing(unit.deps), unit.now)
+    assert outcome.shipment is not None, "a checkpoint always moves its shipment"
+    if not await repo.take_checkpoint(unit.conn, shipment.courier, cp, outcome.shipment):
+        return False
+    outcome.shipment = None  # saved with the checkpoint
+    await repo.record(unit, shipment.order_id, outcome)
+    if any(isinstance(event, ShipmentDelivered) for event in outcome.events):
+        log.info("delivered", order_id=shipment.order_id, shipment_id=shipment.shipment_id)
+    return True
 
 
 async def tracked(unit: Unit[Deps], order_id: str) -> tuple[Shipment, list[dict[str, Any]]] | None:
