@@ -127,16 +127,20 @@ async def hold_units(
     return levels
 
 
-async def unhold_units(conn: Conn, order_id: str, *, consumed: bool) -> list[StockLevel]:
+async def unhold_units(
+    conn: Conn, order_id: str, *, consumed: bool, state: str
+) -> list[StockLevel]:
     """The order's reserved units stop being held: back on the shelf, or off it with the
-    parcel (`consumed`). One statement; the stock rows are locked in (SKU, warehouse) order
-    first, as `lock_stock` does, so it queues behind a reservation instead of deadlocking.
-    The new levels in that order."""
+    parcel (`consumed`), and the order moves to `state`. One statement; the stock rows are
+    locked in (SKU, warehouse) order first, as `lock_stock` does, so it queues behind a
+    reservation instead of deadlocking. The new levels in that order."""
     rows = await conn.fetch(
         f"""WITH held AS (
                 SELECT s.sku, s.warehouse, r.quantity FROM stock s
                 JOIN reservations r ON r.sku = s.sku AND r.warehouse = s.warehouse
-                WHERE r.order_id = $1 ORDER BY s.sku, s.warehouse FOR UPDATE OF s)
+                WHERE r.order_id = $1 ORDER BY s.sku, s.warehouse FOR UPDATE OF s),
+            moved AS (
+                UPDATE fulfilments SET state = $3, updated_at = now() WHERE order_id = $1)
             UPDATE stock s SET reserved = s.reserved - held.quantity,
                 on_hand = s.on_hand - CASE WHEN $2 THEN held.quantity ELSE 0 END,
                 updated_at = now()
@@ -144,6 +148,7 @@ async def unhold_units(conn: Conn, order_id: str, *, consumed: bool) -> list[Sto
             RETURNING {_LEVEL_OF_S}""",  # noqa: S608
         order_id,
         consumed,
+        state,
     )
     return sorted((_level(r) for r in rows), key=lambda level: (level.sku, level.warehouse))
 

@@ -64,16 +64,14 @@ async def reserve(unit: Unit[Deps], order: Fulfilment) -> Fulfilment:
 
 async def give_back(unit: Unit[Deps], order_id: str, reason: str) -> None:
     """Gives the order's held units back (only while they are held, so only once)."""
-    for level in await repo.unhold_units(unit.conn, order_id, consumed=False):
+    for level in await repo.unhold_units(unit.conn, order_id, consumed=False, state="released"):
         await _moved(unit, level)
-    await repo.set_state(unit.conn, order_id, "released")
     await unit.emit(StockReleased(reason=reason), order_id=order_id)
 
 
 async def consume(unit: Unit[Deps], order_id: str) -> None:
     """The parcel left the warehouse: the held units leave the shelf."""
-    await repo.unhold_units(unit.conn, order_id, consumed=True)
-    await repo.set_state(unit.conn, order_id, "shipped")
+    await repo.unhold_units(unit.conn, order_id, consumed=True, state="shipped")
 
 
 async def restock(
