@@ -315,8 +315,12 @@ async def insert_refund(conn: asyncpg.Connection, refund: Refund, now: datetime)
     return row is not None
 
 
-async def refund_by_id(conn: asyncpg.Connection, refund_id: str) -> Refund | None:
-    return _first(await _select(conn, Refund, _REFUND, "refund_id = $1", refund_id))
+async def refund_by_id(
+    conn: asyncpg.Connection, refund_id: str, *, lock: bool = False
+) -> Refund | None:
+    """The refund; `lock` when the caller writes what it decides from it."""
+    where = "refund_id = $1 FOR UPDATE" if lock else "refund_id = $1"
+    return _first(await _select(conn, Refund, _REFUND, where, refund_id))
 
 
 async def refunds_of(conn: asyncpg.Connection, order_id: str) -> list[Refund]:
