@@ -145,11 +145,23 @@ async def timeline(conn: asyncpg.Connection, order_id: str) -> list[Entry]:
     return [Entry(r["entry_key"], r["at"], r["kind"], r["details"]) for r in rows]
 
 
+_BY_TIME = "ORDER BY at, seq"
+_SNAPSHOT = f"""SELECT {_COLUMNS}, t.keys, t.ats, t.kinds, t.details AS entry_details
+    FROM orders LEFT JOIN LATERAL (
+        SELECT array_agg(entry_key {_BY_TIME}) AS keys, array_agg(at {_BY_TIME}) AS ats,
+               array_agg(kind {_BY_TIME}) AS kinds, array_agg(details {_BY_TIME}) AS details
+        FROM order_timeline WHERE order_timeline.order_id = orders.order_id) t ON true
+    WHERE orders.order_id = $1"""  # noqa: S608
+
+
 async def snapshot(pool: asyncpg.Pool, order_id: str) -> tuple[Order, list[Entry]] | None:
-    """The order and its timeline as of one moment: never a step without its effect."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        order = await load(conn, order_id)
-        return (order, await timeline(conn, order_id)) if order else None
+    """The order and its timeline as of one moment (one statement, so one snapshot): never
+    a step without its effect."""
+    row = await pool.fetchrow(_SNAPSHOT, order_id)
+    if row is None:
+        return None
+    columns = (row["keys"] or [], row["ats"] or [], row["kinds"] or [], row["entry_details"] or [])
+    return _order(row), [Entry(*values) for values in zip(*columns, strict=True)]
 
 
 async def customer_orders(
