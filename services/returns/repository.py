@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -62,6 +63,34 @@ async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: A
         order_id,
         *(facts.get(name) for name in ORDER_FACTS),
     )
+
+
+@dataclass(frozen=True)
+class Known:
+    """A known order's facts were recorded; `waiting` is its refund waiting for a payment."""
+
+    waiting: str | None
+
+
+_UPDATE_FACTS = """UPDATE orders SET
+        currency = COALESCE($2, currency), total = COALESCE($3, total),
+        lines = COALESCE($4, lines), paid_amount = GREATEST(COALESCE($5, 0), paid_amount),
+        promised_ship_date = COALESCE($6, promised_ship_date),
+        shipped_at = COALESCE(shipped_at, $7), delivered_at = COALESCE(delivered_at, $8),
+        ended = COALESCE($9, ended), auto_refund_reason = COALESCE(auto_refund_reason, $10),
+        updated_at = now()
+    WHERE order_id = $1 RETURNING auto_refund_reason"""
+
+
+async def update_known_order(conn: asyncpg.Connection, order_id: str, **facts: Any) -> Known | None:
+    """Records what one event says of an order returns knows, by the rules of
+    `record_order_facts`, in one statement that also locks the row; None (nothing written)
+    for an order returns does not know. A `load` for `shared.held.known_or_held`."""
+    unknown = set(facts) - set(ORDER_FACTS)
+    if unknown:
+        raise TypeError(f"not an order fact: {sorted(unknown)}")
+    row = await conn.fetchrow(_UPDATE_FACTS, order_id, *(facts.get(name) for name in ORDER_FACTS))
+    return None if row is None else Known(row["auto_refund_reason"])
 
 
 async def lock_order(conn: asyncpg.Connection, order_id: str) -> bool | None:

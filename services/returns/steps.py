@@ -45,15 +45,6 @@ async def record_facts(unit: Unit[Deps], order_id: str, **facts: Any) -> None:
     await repo.record_order_facts(unit.conn, order_id, **facts)
 
 
-async def order_paid(unit: Unit[Deps], order_id: str, amount: Money) -> None:
-    """The paid amount; a cancelled order whose payment was not seen yet is refunded now."""
-    waiting = await repo.record_order_facts(
-        unit.conn, order_id, currency=amount.currency, paid_amount=amount.amount
-    )
-    if waiting:
-        await refund_cancelled_order(unit, order_id, waiting)
-
-
 async def order_cancelled(
     unit: Unit[Deps],
     order_id: str,
