@@ -238,11 +238,13 @@ _LEDGER = """SELECT entry_id, order_id, kind, purpose, amount, currency, attempt
                     provider, provider_reference, recorded_at FROM ledger"""
 
 
-async def add_entry(conn: asyncpg.Connection, entry: LedgerEntry) -> None:
-    await conn.execute(
-        """INSERT INTO ledger (entry_id, order_id, kind, purpose, amount, currency, attempt_id,
-               refund_id, provider, provider_reference, recorded_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+_ADD_ENTRY = """INSERT INTO ledger (entry_id, order_id, kind, purpose, amount, currency,
+        attempt_id, refund_id, provider, provider_reference, recorded_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
+
+
+def _entry_values(entry: LedgerEntry) -> tuple[Any, ...]:
+    return (
         entry.entry_id,
         entry.order_id,
         entry.kind,
@@ -255,6 +257,30 @@ async def add_entry(conn: asyncpg.Connection, entry: LedgerEntry) -> None:
         entry.provider_reference,
         entry.recorded_at,
     )
+
+
+_RECORD_PAYMENT = f"""WITH entry AS ({_ADD_ENTRY}),
+         attempt AS (UPDATE attempts SET status = $12, updated_at = $13 WHERE attempt_id = $14)
+    UPDATE payments SET paid_attempt_id = $14, updated_at = $13 WHERE order_id = $15"""  # noqa: S608
+
+
+async def record_payment(
+    conn: asyncpg.Connection,
+    entry: LedgerEntry,
+    attempt_id: str,
+    order_id: str,
+    status: AttemptStatus,
+    now: datetime,
+) -> None:
+    """The charge that pays the order, in one statement: its ledger entry, its attempt's
+    new status and the order's payment marked paid by that attempt."""
+    await conn.execute(
+        _RECORD_PAYMENT, *_entry_values(entry), status.value, now, attempt_id, order_id
+    )
+
+
+async def add_entry(conn: asyncpg.Connection, entry: LedgerEntry) -> None:
+    await conn.execute(_ADD_ENTRY, *_entry_values(entry))
 
 
 async def charge_of(conn: asyncpg.Connection, attempt_id: str) -> LedgerEntry | None:

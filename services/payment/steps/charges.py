@@ -80,6 +80,26 @@ async def record(unit: Unit[Deps], attempt: Attempt, settled: Settlement) -> Non
     """Saves what a report settled, in one go: the ledger entry, the attempt's status, the
     order paid, the event, and the refund of what the order does not keep (published
     before it, in the same transaction)."""
+    paying = settled.pays and settled.entry is not None and settled.status is not None
+    if paying and settled.failure_reason is None:  # the common case, in one statement
+        assert settled.entry is not None and settled.status is not None
+        await repo.record_payment(
+            unit.conn,
+            settled.entry,
+            attempt.attempt_id,
+            attempt.order_id,
+            settled.status,
+            unit.now,
+        )
+    else:
+        await _record_apart(unit, attempt, settled)
+    if settled.event is not None:
+        await unit.emit(settled.event, order_id=attempt.order_id)
+    if settled.refund is not None and settled.entry is not None:
+        await start_refund(unit, settled.entry, settled.refund, reason=settled.effect)
+
+
+async def _record_apart(unit: Unit[Deps], attempt: Attempt, settled: Settlement) -> None:
     if settled.entry is not None:
         await repo.add_entry(unit.conn, settled.entry)
     if settled.status is not None:
@@ -88,7 +108,3 @@ async def record(unit: Unit[Deps], attempt: Attempt, settled: Settlement) -> Non
         )
     if settled.pays:
         await repo.mark_paid(unit.conn, attempt.order_id, attempt.attempt_id, unit.now)
-    if settled.event is not None:
-        await unit.emit(settled.event, order_id=attempt.order_id)
-    if settled.refund is not None and settled.entry is not None:
-        await start_refund(unit, settled.entry, settled.refund, reason=settled.effect)
