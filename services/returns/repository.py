@@ -262,12 +262,20 @@ async def add_audits(conn: asyncpg.Connection, request_id: str, audits: list[Aud
 
 
 async def audit_trail(conn: asyncpg.Connection, request_id: str) -> list[Audit]:
+    return (await audit_trails(conn, [request_id]))[request_id]
+
+
+async def audit_trails(conn: asyncpg.Connection, request_ids: list[str]) -> dict[str, list[Audit]]:
+    """The audit trails of several requests in one query, each in the order it happened."""
     rows = await conn.fetch(
-        """SELECT actor, action, at, details FROM refund_request_steps
-           WHERE request_id = $1 ORDER BY id""",
-        request_id,
+        """SELECT request_id, actor, action, at, details FROM refund_request_steps
+           WHERE request_id = ANY($1::text[]) ORDER BY id""",
+        request_ids,
     )
-    return [Audit(r["actor"], r["action"], r["at"], r["details"]) for r in rows]
+    trails: dict[str, list[Audit]] = {request_id: [] for request_id in request_ids}
+    for r in rows:
+        trails[r["request_id"]].append(Audit(r["actor"], r["action"], r["at"], r["details"]))
+    return trails
 
 
 def _one(row: asyncpg.Record | None) -> RefundRequest | None:
