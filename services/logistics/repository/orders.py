@@ -81,23 +81,6 @@ async def _insert_stock(conn: Conn, on_conflict: str, *values: Any) -> asyncpg.R
     )
 
 
-async def adjust_stock(
-    conn: Conn, sku: str, warehouse: str, *, on_hand: int = 0, reserved: int = 0
-) -> StockLevel:
-    """Moves on-hand and reserved counts by the given amounts; returns the new level."""
-    row = await conn.fetchrow(
-        f"""UPDATE stock SET on_hand = on_hand + $3, reserved = reserved + $4, updated_at = now()
-            WHERE sku = $1 AND warehouse = $2 RETURNING {_LEVEL}""",  # noqa: S608
-        sku,
-        warehouse,
-        on_hand,
-        reserved,
-    )
-    if row is None:
-        raise LookupError(f"no stock row for {sku} in {warehouse}")
-    return _level(row)
-
-
 _LEVEL_OF_S = """s.sku, s.warehouse, s.on_hand, s.reserved, s.low_stock_threshold AS threshold,
             s.low_stock_warned AS warned"""
 
@@ -153,12 +136,22 @@ async def unhold_units(
     return sorted((_level(r) for r in rows), key=lambda level: (level.sku, level.warehouse))
 
 
-async def ensure_stock_row(conn: Conn, sku: str, warehouse: str) -> None:
-    await conn.execute(
-        "INSERT INTO stock (sku, warehouse, on_hand) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
-        sku,
-        warehouse,
+async def put_back(conn: Conn, returned: Sequence[tuple[str, str, int]]) -> list[StockLevel]:
+    """Returned units (SKU, warehouse, quantity; one entry per row) back on their shelves,
+    a row made for a SKU the warehouse did not stock; one statement, rows taken in (SKU,
+    warehouse) order. The new levels in that order."""
+    rows = await conn.fetch(
+        f"""INSERT INTO stock AS s (sku, warehouse, on_hand)
+            SELECT sku, warehouse, quantity FROM unnest($1::text[], $2::text[], $3::int[])
+                AS m(sku, warehouse, quantity) ORDER BY sku, warehouse
+            ON CONFLICT (sku, warehouse) DO UPDATE SET
+                on_hand = s.on_hand + EXCLUDED.on_hand, updated_at = now()
+            RETURNING {_LEVEL_OF_S}""",  # noqa: S608
+        [sku for sku, _, _ in returned],
+        [warehouse for _, warehouse, _ in returned],
+        [quantity for _, _, quantity in returned],
     )
+    return sorted((_level(r) for r in rows), key=lambda level: (level.sku, level.warehouse))
 
 
 async def set_warned(conn: Conn, sku: str, warehouse: str, warned: bool) -> None:

@@ -87,9 +87,8 @@ async def restock(
         (sku, came_from.get(sku, default), quantity)
         for sku, quantity in wanted_per_sku((x.sku, x.quantity) for x in lines).items()
     )
-    for sku, warehouse, quantity in back:
-        await repo.ensure_stock_row(unit.conn, sku, warehouse)
-        await _moved(unit, await repo.adjust_stock(unit.conn, sku, warehouse, on_hand=quantity))
+    for level in await repo.put_back(unit.conn, back) if back else []:
+        await _moved(unit, level)
 
 
 async def counted(unit: Unit[Deps], count: Count) -> StockLevel:
