@@ -86,16 +86,19 @@ _LEVEL_OF_S = """s.sku, s.warehouse, s.on_hand, s.reserved, s.low_stock_threshol
 
 
 async def hold_units(
-    conn: Conn, order_id: str, allocations: Sequence[Allocation]
+    conn: Conn, order_id: str, allocations: Sequence[Allocation], promised: date
 ) -> dict[tuple[str, str], StockLevel]:
-    """Records the order's reservations and raises the stock rows' reserved counts, in one
-    statement (the rows are locked by `lock_stock` first); the new levels by (SKU,
-    warehouse)."""
+    """Reserves the order: its reservations recorded, the stock rows' reserved counts
+    raised (the rows are locked by `lock_stock` first) and the order marked reserved with
+    its promised ship date, in one statement; the new levels by (SKU, warehouse)."""
     rows = await conn.fetch(
         f"""WITH m AS (SELECT * FROM unnest($2::text[], $3::text[], $4::int[])
                        AS m(sku, warehouse, quantity)),
                  held AS (INSERT INTO reservations (order_id, sku, warehouse, quantity)
-                          SELECT $1, sku, warehouse, quantity FROM m)
+                          SELECT $1, sku, warehouse, quantity FROM m),
+                 reserved AS (UPDATE fulfilments SET state = 'reserved',
+                                  promised_ship_date = $5, updated_at = now()
+                              WHERE order_id = $1)
             UPDATE stock s SET reserved = s.reserved + m.quantity, updated_at = now()
             FROM m WHERE s.sku = m.sku AND s.warehouse = m.warehouse
             RETURNING {_LEVEL_OF_S}""",  # noqa: S608
@@ -103,6 +106,7 @@ async def hold_units(
         [a.sku for a in allocations],
         [a.warehouse for a in allocations],
         [a.quantity for a in allocations],
+        promised,
     )
     levels = {(r["sku"], r["warehouse"]): _level(r) for r in rows}
     if len(levels) != len(allocations):

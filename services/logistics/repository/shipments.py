@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -29,12 +29,25 @@ _SHIPMENT = """shipment_id, order_id, status, courier, tracking_number, cash_on_
     promised_ship_date, expected_date, created_at, shipped_at, delivered_at, last_checkpoint_at"""
 
 
+_SAVE_SHIPMENT = f"""INSERT INTO shipments ({_SHIPMENT})
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    ON CONFLICT (shipment_id) DO UPDATE SET status = EXCLUDED.status,
+        tracking_number = EXCLUDED.tracking_number,
+        expected_date = EXCLUDED.expected_date, shipped_at = EXCLUDED.shipped_at,
+        delivered_at = EXCLUDED.delivered_at,
+        last_checkpoint_at = EXCLUDED.last_checkpoint_at"""  # noqa: S608
+_SAVE_SHIPMENT_AND_PROMISE = f"""WITH promised AS (
+        UPDATE fulfilments SET promised_ship_date = $13, updated_at = now()
+        WHERE order_id = $2)
+    {_SAVE_SHIPMENT}"""  # noqa: S608
+
+
 async def record(unit: Unit[Deps], order_id: str, outcome: Outcome) -> None:
     """Saves what a shipping rule decided: the shipment, the order's promise, the booking
     to make after commit, the timers and the events."""
     if outcome.shipment is not None:
-        await save_shipment(unit.conn, outcome.shipment)
-    if outcome.promise is not None:
+        await save_shipment(unit.conn, outcome.shipment, outcome.promise)
+    elif outcome.promise is not None:
         await set_promise(unit.conn, order_id, outcome.promise)
     if outcome.booking is not None:
         key, payload = outcome.booking
@@ -96,16 +109,11 @@ async def tracked_parcel(
     return shipment, str(correlation) if correlation else None
 
 
-async def save_shipment(conn: Conn, shipment: Shipment) -> None:
-    """Writes the shipment whole (new, or as a decision left it)."""
+async def save_shipment(conn: Conn, shipment: Shipment, promise: date | None = None) -> None:
+    """Writes the shipment whole (new, or as a decision left it) and, in the same
+    statement, its order's new `promise` when there is one."""
     await conn.execute(
-        f"""INSERT INTO shipments ({_SHIPMENT})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-            ON CONFLICT (shipment_id) DO UPDATE SET status = EXCLUDED.status,
-                tracking_number = EXCLUDED.tracking_number,
-                expected_date = EXCLUDED.expected_date, shipped_at = EXCLUDED.shipped_at,
-                delivered_at = EXCLUDED.delivered_at,
-                last_checkpoint_at = EXCLUDED.last_checkpoint_at""",  # noqa: S608
+        _SAVE_SHIPMENT_AND_PROMISE if promise is not None else _SAVE_SHIPMENT,
         shipment.shipment_id,
         shipment.order_id,
         shipment.status.value,
@@ -118,6 +126,7 @@ async def save_shipment(conn: Conn, shipment: Shipment) -> None:
         shipment.shipped_at,
         shipment.delivered_at,
         shipment.last_checkpoint_at,
+        *([promise] if promise is not None else []),
     )
 
 

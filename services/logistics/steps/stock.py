@@ -50,8 +50,7 @@ async def reserve(unit: Unit[Deps], order: Fulfilment) -> Fulfilment:
         return short
     promised = unit.deps.calendar.promised_ship_date(unit.now)
     reserved = replace(order, state="reserved", promised_ship_date=promised)
-    await repo.save_fulfilment(unit.conn, reserved)
-    levels = await repo.hold_units(unit.conn, order.order_id, allocations)
+    levels = await repo.hold_units(unit.conn, order.order_id, allocations, promised)
     for a in allocations:
         await _moved(unit, levels[(a.sku, a.warehouse)])
     held = tuple(
