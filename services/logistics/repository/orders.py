@@ -215,12 +215,17 @@ async def set_state(conn: Conn, order_id: str, state: str) -> None:
     )
 
 
-async def set_paid(conn: Conn, order_id: str, paid_at: datetime) -> None:
-    await conn.execute(
-        "UPDATE fulfilments SET paid_at = $2, updated_at = now() WHERE order_id = $1",
+async def set_paid(conn: Conn, order_id: str, paid_at: datetime) -> bool:
+    """Records the payment; whether the order has a shipment already, read in the same
+    statement (shipments are opened only under the order's row lock, which the caller
+    holds, so none can appear meanwhile)."""
+    has_shipment = await conn.fetchval(
+        """UPDATE fulfilments SET paid_at = $2, updated_at = now() WHERE order_id = $1
+           RETURNING EXISTS (SELECT 1 FROM shipments WHERE order_id = $1)""",
         order_id,
         paid_at,
     )
+    return bool(has_shipment)
 
 
 async def set_promise(conn: Conn, order_id: str, promised: date) -> None:
