@@ -51,6 +51,34 @@ def _row(order: Order, now: datetime) -> tuple[Any, ...]:
     )
 
 
+# What a decision may change; the rest is fixed when the order is placed.
+_CHANGING = (
+    "stage, cancellation_requested, ended_reason, paid_amount, refunded_amount,"
+    " payment_status, payment_due_at, paid_at, promised_ship_date, payment, shipment,"
+    " refunds, applied, updated_at"
+)
+
+
+def _changes(order: Order, now: datetime) -> tuple[Any, ...]:
+    return (
+        order.order_id,
+        order.stage.value,
+        order.cancellation_requested,
+        order.ended_reason,
+        order.paid_amount,
+        order.refunded_amount,
+        order.payment_status,
+        order.payment_due_at,
+        order.paid_at,
+        order.promised_ship_date,
+        order.payment,
+        order.shipment,
+        order.refunds,
+        order.applied,
+        now,
+    )
+
+
 def _order(row: asyncpg.Record) -> Order:
     return Order(
         order_id=row["order_id"],
@@ -84,23 +112,28 @@ def _order(row: asyncpg.Record) -> Order:
 _N = len(_COLUMNS.split(","))  # the order's columns: $1 (its id) to $26
 
 
-_E = _N + 1  # the timeline entries' arrays follow the order's columns
-_ENTRIES = f"""entries AS (
-    INSERT INTO order_timeline (order_id, entry_key, at, kind, details)
-    SELECT $1, e.key, e.at, e.kind, e.details
-    FROM unnest(${_E}::text[], ${_E + 1}::timestamptz[], ${_E + 2}::text[], ${_E + 3}::jsonb[])
-         WITH ORDINALITY AS e(key, at, kind, details, n)
-    ORDER BY e.n
-    ON CONFLICT (order_id, entry_key) DO NOTHING)"""  # noqa: S608
-"""Adds timeline entries in their order; an entry already recorded for the same fact is
-kept as it was."""
+_E = _N + 1  # the timeline entries' arrays follow the order's columns (the insert's)
+_ENTRY_COLUMNS = (
+    "entries AS (INSERT INTO order_timeline (order_id, entry_key, at, kind, details)"
+    " SELECT $1, e.key, e.at, e.kind, e.details"
+    " FROM unnest(${0}::text[], ${1}::timestamptz[], ${2}::text[], ${3}::jsonb[])"
+    " WITH ORDINALITY AS e(key, at, kind, details, n)"
+    " ORDER BY e.n ON CONFLICT (order_id, entry_key) DO NOTHING)"
+)
+
+
+def _entries(first: int) -> str:
+    """Adds timeline entries (four arrays from parameter `first`) in their order; an entry
+    already recorded for the same fact is kept as it was."""
+    return _ENTRY_COLUMNS.format(first, first + 1, first + 2, first + 3)
+
+
 _PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, _N + 1))
 _INSERT = f"""WITH placed AS (INSERT INTO orders ({_COLUMNS}) VALUES ({_PLACEHOLDERS})),
-    {_ENTRIES} SELECT 1"""  # noqa: S608
-_SETS = ", ".join(
-    f"{name.strip()} = ${i}" for i, name in enumerate(_COLUMNS.split(",")[1:], start=2)
-)
-_SAVE = f"WITH {_ENTRIES} UPDATE orders SET {_SETS} WHERE order_id = $1"  # noqa: S608
+    {_entries(_E)} SELECT 1"""  # noqa: S608
+_C = len(_CHANGING.split(",")) + 1  # the changing columns: $2 to $15, after the id
+_SETS = ", ".join(f"{name.strip()} = ${i}" for i, name in enumerate(_CHANGING.split(","), 2))
+_SAVE = f"WITH {_entries(_C + 1)} UPDATE orders SET {_SETS} WHERE order_id = $1"  # noqa: S608
 
 
 def _entry_arrays(entries: list[Entry]) -> tuple[list[Any], ...]:
@@ -118,8 +151,9 @@ async def insert(conn: asyncpg.Connection, order: Order, entries: list[Entry]) -
 
 
 async def save(conn: asyncpg.Connection, order: Order, now: datetime, entries: list[Entry]) -> None:
-    """The order as a decision left it and the timeline entries it adds, in one statement."""
-    await conn.execute(_SAVE, *_row(order, now), *_entry_arrays(entries))
+    """What a decision changed of the order (not what placing it fixed: its lines, contact
+    and address are not written again) and the timeline entries it adds, in one statement."""
+    await conn.execute(_SAVE, *_changes(order, now), *_entry_arrays(entries))
 
 
 async def load(conn: asyncpg.Connection, order_id: str, *, lock: bool = False) -> Order | None:
