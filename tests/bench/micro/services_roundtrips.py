@@ -243,8 +243,10 @@ async def main(infra: Infra, orders: int) -> None:
             idle = {name: end[name] - start[name] for name in SERVICES}
             STATEMENTS.clear()
             before, began = snapshot(), time.monotonic()
+            print("-- measured orders begin", flush=True)  # log lines between: the orders'
             for _ in range(orders):
                 await journey.one_order()
+            print("-- measured orders end", flush=True)
             after, seconds = snapshot(), time.monotonic() - began
         finally:
             await journey.close()
