@@ -8,6 +8,7 @@ OrderPlaced takes the order.
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from services.logistics import repository as repo
@@ -32,9 +33,13 @@ async def on_order_paid(unit: Unit[Deps], msg: Incoming[od.OrderPaid]) -> None:
     order = await held.known_or_held(unit, msg, repo.fulfilment)
     if order is None:
         return
+    has_shipment = None
     if order.paid_at is None:
-        await repo.set_paid(unit.conn, msg.order_id, msg.payload.paid_at)
-    await shipping.ship_when_ready(unit, msg.order_id, paid_at=msg.payload.paid_at)
+        has_shipment = await repo.set_paid(unit.conn, msg.order_id, msg.payload.paid_at)
+        order = replace(order, paid_at=msg.payload.paid_at)
+    await shipping.ship_when_ready(
+        unit, order, paid_at=msg.payload.paid_at, has_shipment=has_shipment
+    )
 
 
 async def on_order_cancelled(unit: Unit[Deps], msg: Incoming[od.OrderCancelled]) -> None:

@@ -51,6 +51,34 @@ def _row(order: Order, now: datetime) -> tuple[Any, ...]:
     )
 
 
+# What a decision may change; the rest is fixed when the order is placed.
+_CHANGING = (
+    "stage, cancellation_requested, ended_reason, paid_amount, refunded_amount,"
+    " payment_status, payment_due_at, paid_at, promised_ship_date, payment, shipment,"
+    " refunds, applied, updated_at"
+)
+
+
+def _changes(order: Order, now: datetime) -> tuple[Any, ...]:
+    return (
+        order.order_id,
+        order.stage.value,
+        order.cancellation_requested,
+        order.ended_reason,
+        order.paid_amount,
+        order.refunded_amount,
+        order.payment_status,
+        order.payment_due_at,
+        order.paid_at,
+        order.promised_ship_date,
+        order.payment,
+        order.shipment,
+        order.refunds,
+        order.applied,
+        now,
+    )
+
+
 def _order(row: asyncpg.Record) -> Order:
     return Order(
         order_id=row["order_id"],
@@ -81,21 +109,51 @@ def _order(row: asyncpg.Record) -> Order:
     )
 
 
-async def insert(conn: asyncpg.Connection, order: Order) -> None:
-    placeholders = ", ".join(f"${i}" for i in range(1, 27))
-    await conn.execute(
-        f"INSERT INTO orders ({_COLUMNS}) VALUES ({placeholders})",  # noqa: S608
-        *_row(order, order.placed_at),
+_N = len(_COLUMNS.split(","))  # the order's columns: $1 (its id) to $26
+
+
+_E = _N + 1  # the timeline entries' arrays follow the order's columns (the insert's)
+_ENTRY_COLUMNS = (
+    "entries AS (INSERT INTO order_timeline (order_id, entry_key, at, kind, details)"
+    " SELECT $1, e.key, e.at, e.kind, e.details"
+    " FROM unnest(${0}::text[], ${1}::timestamptz[], ${2}::text[], ${3}::jsonb[])"
+    " WITH ORDINALITY AS e(key, at, kind, details, n)"
+    " ORDER BY e.n ON CONFLICT (order_id, entry_key) DO NOTHING)"
+)
+
+
+def _entries(first: int) -> str:
+    """Adds timeline entries (four arrays from parameter `first`) in their order; an entry
+    already recorded for the same fact is kept as it was."""
+    return _ENTRY_COLUMNS.format(first, first + 1, first + 2, first + 3)
+
+
+_PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, _N + 1))
+_INSERT = f"""WITH placed AS (INSERT INTO orders ({_COLUMNS}) VALUES ({_PLACEHOLDERS})),
+    {_entries(_E)} SELECT 1"""  # noqa: S608
+_C = len(_CHANGING.split(",")) + 1  # the changing columns: $2 to $15, after the id
+_SETS = ", ".join(f"{name.strip()} = ${i}" for i, name in enumerate(_CHANGING.split(","), 2))
+_SAVE = f"WITH {_entries(_C + 1)} UPDATE orders SET {_SETS} WHERE order_id = $1"  # noqa: S608
+
+
+def _entry_arrays(entries: list[Entry]) -> tuple[list[Any], ...]:
+    return (
+        [e.key for e in entries],
+        [e.at for e in entries],
+        [e.kind for e in entries],
+        [e.details for e in entries],
     )
 
 
-async def save(conn: asyncpg.Connection, order: Order, now: datetime) -> None:
-    names = [name.strip() for name in _COLUMNS.split(",")][1:]
-    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))
-    await conn.execute(
-        f"UPDATE orders SET {sets} WHERE order_id = $1",  # noqa: S608
-        *_row(order, now),
-    )
+async def insert(conn: asyncpg.Connection, order: Order, entries: list[Entry]) -> None:
+    """The new order and its first timeline entries, in one statement."""
+    await conn.execute(_INSERT, *_row(order, order.placed_at), *_entry_arrays(entries))
+
+
+async def save(conn: asyncpg.Connection, order: Order, now: datetime, entries: list[Entry]) -> None:
+    """What a decision changed of the order (not what placing it fixed: its lines, contact
+    and address are not written again) and the timeline entries it adds, in one statement."""
+    await conn.execute(_SAVE, *_changes(order, now), *_entry_arrays(entries))
 
 
 async def load(conn: asyncpg.Connection, order_id: str, *, lock: bool = False) -> Order | None:
@@ -112,20 +170,6 @@ async def load_locked(conn: asyncpg.Connection, order_id: str) -> Order | None:
     return await load(conn, order_id, lock=True)
 
 
-async def add_entries(conn: asyncpg.Connection, order_id: str, entries: list[Entry]) -> None:
-    """Adds timeline entries; an entry already recorded for the same fact is kept as it was."""
-    for entry in entries:
-        await conn.execute(
-            """INSERT INTO order_timeline (order_id, entry_key, at, kind, details)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, entry_key) DO NOTHING""",
-            order_id,
-            entry.key,
-            entry.at,
-            entry.kind,
-            entry.details,
-        )
-
-
 async def timeline(conn: asyncpg.Connection, order_id: str) -> list[Entry]:
     rows = await conn.fetch(
         """SELECT entry_key, at, kind, details FROM order_timeline
@@ -135,11 +179,23 @@ async def timeline(conn: asyncpg.Connection, order_id: str) -> list[Entry]:
     return [Entry(r["entry_key"], r["at"], r["kind"], r["details"]) for r in rows]
 
 
+_BY_TIME = "ORDER BY at, seq"
+_SNAPSHOT = f"""SELECT {_COLUMNS}, t.keys, t.ats, t.kinds, t.details AS entry_details
+    FROM orders LEFT JOIN LATERAL (
+        SELECT array_agg(entry_key {_BY_TIME}) AS keys, array_agg(at {_BY_TIME}) AS ats,
+               array_agg(kind {_BY_TIME}) AS kinds, array_agg(details {_BY_TIME}) AS details
+        FROM order_timeline WHERE order_timeline.order_id = orders.order_id) t ON true
+    WHERE orders.order_id = $1"""  # noqa: S608
+
+
 async def snapshot(pool: asyncpg.Pool, order_id: str) -> tuple[Order, list[Entry]] | None:
-    """The order and its timeline as of one moment: never a step without its effect."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        order = await load(conn, order_id)
-        return (order, await timeline(conn, order_id)) if order else None
+    """The order and its timeline as of one moment (one statement, so one snapshot): never
+    a step without its effect."""
+    row = await pool.fetchrow(_SNAPSHOT, order_id)
+    if row is None:
+        return None
+    columns = (row["keys"] or [], row["ats"] or [], row["kinds"] or [], row["entry_details"] or [])
+    return _order(row), [Entry(*values) for values in zip(*columns, strict=True)]
 
 
 async def customer_orders(
@@ -184,9 +240,20 @@ async def claim_idempotency_key(
 
 
 async def record(unit: Unit[Deps], order: Order, outcome: Outcome) -> None:
-    """Saves what a rule decided: the order, its timeline, its timers and its events."""
-    await save(unit.conn, order, unit.now)
-    await add_entries(unit.conn, order.order_id, outcome.entries)
+    """Saves what a rule decided: the order and its timeline (one statement), its timers
+    and its events."""
+    await save(unit.conn, order, unit.now, outcome.entries)
+    await _consequences(unit, order, outcome)
+
+
+async def record_new(unit: Unit[Deps], order: Order, outcome: Outcome) -> None:
+    """Saves a new order as placing it decided: one insert of the order and its timeline,
+    then its timers and events (nothing is updated or read back)."""
+    await insert(unit.conn, order, outcome.entries)
+    await _consequences(unit, order, outcome)
+
+
+async def _consequences(unit: Unit[Deps], order: Order, outcome: Outcome) -> None:
     for kind, due_at in outcome.timers.items():
         if due_at is None:
             await unit.cancel_timer(kind, order.order_id)

@@ -5,13 +5,13 @@ decide, save the outcome once (`repository.record`). Handlers, timers and views 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.order import repository
 from services.order.deps import Deps
 from services.order.domain import placing
-from services.order.domain.order import Order, Outcome
+from services.order.domain.order import Entry, Order, Outcome
 from shared import held
 from shared.consumer import Handlers, Incoming
 from shared.unit import Unit
@@ -40,6 +40,7 @@ async def change(unit: Unit[Deps], order_id: str, decide: Decision) -> Order | N
 class Placed:
     order: Order
     replayed: bool  # an earlier request with the same Idempotency-Key placed it
+    timeline: list[Entry] = field(default_factory=list)
 
 
 async def place(
@@ -57,11 +58,12 @@ async def place(
         if prior is not None:
             return await _replay(unit, prior, request_hash)
     _, order_url = unit.deps.settings.order_link(order.order_id)
-    await repository.insert(unit.conn, order)
-    await repository.record(unit, order, placing.placed(order, order_url))
+    outcome = placing.placed(order, order_url)
+    await repository.record_new(unit, order, outcome)
     if await held.release(unit, order.order_id, handlers):
         order = await repository.load(unit.conn, order.order_id) or order
-    return Placed(order, replayed=False)
+        return Placed(order, False, await repository.timeline(unit.conn, order.order_id))
+    return Placed(order, False, sorted(outcome.entries, key=lambda entry: entry.at))
 
 
 async def _replay(unit: Unit[Deps], prior: tuple[str, str], request_hash: str) -> Placed:
@@ -70,4 +72,4 @@ async def _replay(unit: Unit[Deps], prior: tuple[str, str], request_hash: str) -
         raise placing.KeyReused(order_id)
     order = await repository.load(unit.conn, order_id)
     assert order is not None, "an idempotency key always comes with its order"
-    return Placed(order, replayed=True)
+    return Placed(order, True, await repository.timeline(unit.conn, order_id))

@@ -110,7 +110,7 @@ async def place_order(
                 "this Idempotency-Key was used for a different order",
                 order_id=reused.order_id,
             ) from None
-        view = await _view(unit, placed.order)
+    view = presenter.order_view(placed.order, placed.timeline)
     order_id = placed.order.order_id
     if placed.replayed:
         response.status_code = 200

@@ -132,16 +132,31 @@ async def attempt_by_id(conn: asyncpg.Connection, attempt_id: str) -> Attempt | 
     return _first(await _select(conn, _attempt, _ATTEMPT, "attempt_id = $1", attempt_id))
 
 
-async def set_session(
+async def open_session(
     conn: asyncpg.Connection,
     attempt_id: str,
     session: tuple[str, str | None, str | None],
-    status: AttemptStatus,
     now: datetime,
-) -> None:
-    """The provider opened the attempt's session (id, checkout url, pay link)."""
-    sets = "session_id = $3, checkout_url = $4, pay_link = $5, status = $6"
-    await _update_attempt(conn, attempt_id, now, sets, *session, status.value)
+) -> tuple[Attempt, bool] | None:
+    """Keeps the session the provider opened (id, checkout url, pay link) on the attempt,
+    locked, and opens the attempt if it was still pending; the attempt as it was before,
+    and whether it was pending. None for an unknown attempt. One statement, so an attempt
+    expired or superseded meanwhile keeps its status."""
+    row = await conn.fetchrow(
+        f"""WITH before AS ({_ATTEMPT} WHERE attempt_id = $1 FOR UPDATE)
+            UPDATE attempts a SET session_id = $2, checkout_url = $3, pay_link = $4,
+                status = CASE WHEN before.status = 'pending' THEN 'open' ELSE before.status END,
+                updated_at = $5
+            FROM before WHERE a.attempt_id = before.attempt_id
+            RETURNING before.*""",  # noqa: S608
+        attempt_id,
+        *session,
+        now,
+    )
+    if row is None:
+        return None
+    attempt = _attempt(**dict(row))
+    return attempt, attempt.status == AttemptStatus.PENDING
 
 
 async def attempt_by_session(
@@ -196,29 +211,25 @@ async def close_live_attempts(
 
 
 async def claim_provider_event(
-    conn: asyncpg.Connection, provider: str, event_id: str, order_id: str, outcome: str
+    conn: asyncpg.Connection,
+    provider: str,
+    event_id: str,
+    order_id: str,
+    outcome: str,
+    effect: str,
 ) -> bool:
-    """True the first time a provider event is seen; a concurrent twin waits, then gets False."""
+    """Records a provider event with the effect it had; True the first time it is seen (a
+    concurrent twin waits, then gets False)."""
     row = await conn.fetchrow(
         """INSERT INTO provider_events (provider, event_id, order_id, outcome, effect)
-           VALUES ($1, $2, $3, $4, 'received') ON CONFLICT DO NOTHING RETURNING event_id""",
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING event_id""",
         provider,
         event_id,
         order_id,
         outcome,
-    )
-    return row is not None
-
-
-async def set_provider_event_effect(
-    conn: asyncpg.Connection, provider: str, event_id: str, effect: str
-) -> None:
-    await conn.execute(
-        "UPDATE provider_events SET effect = $3 WHERE provider = $1 AND event_id = $2",
-        provider,
-        event_id,
         effect,
     )
+    return row is not None
 
 
 # ledger
@@ -227,11 +238,13 @@ _LEDGER = """SELECT entry_id, order_id, kind, purpose, amount, currency, attempt
                     provider, provider_reference, recorded_at FROM ledger"""
 
 
-async def add_entry(conn: asyncpg.Connection, entry: LedgerEntry) -> None:
-    await conn.execute(
-        """INSERT INTO ledger (entry_id, order_id, kind, purpose, amount, currency, attempt_id,
-               refund_id, provider, provider_reference, recorded_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+_ADD_ENTRY = """INSERT INTO ledger (entry_id, order_id, kind, purpose, amount, currency,
+        attempt_id, refund_id, provider, provider_reference, recorded_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
+
+
+def _entry_values(entry: LedgerEntry) -> tuple[Any, ...]:
+    return (
         entry.entry_id,
         entry.order_id,
         entry.kind,
@@ -244,6 +257,30 @@ async def add_entry(conn: asyncpg.Connection, entry: LedgerEntry) -> None:
         entry.provider_reference,
         entry.recorded_at,
     )
+
+
+_RECORD_PAYMENT = f"""WITH entry AS ({_ADD_ENTRY}),
+         attempt AS (UPDATE attempts SET status = $12, updated_at = $13 WHERE attempt_id = $14)
+    UPDATE payments SET paid_attempt_id = $14, updated_at = $13 WHERE order_id = $15"""  # noqa: S608
+
+
+async def record_payment(
+    conn: asyncpg.Connection,
+    entry: LedgerEntry,
+    attempt_id: str,
+    order_id: str,
+    status: AttemptStatus,
+    now: datetime,
+) -> None:
+    """The charge that pays the order, in one statement: its ledger entry, its attempt's
+    new status and the order's payment marked paid by that attempt."""
+    await conn.execute(
+        _RECORD_PAYMENT, *_entry_values(entry), status.value, now, attempt_id, order_id
+    )
+
+
+async def add_entry(conn: asyncpg.Connection, entry: LedgerEntry) -> None:
+    await conn.execute(_ADD_ENTRY, *_entry_values(entry))
 
 
 async def charge_of(conn: asyncpg.Connection, attempt_id: str) -> LedgerEntry | None:
@@ -304,8 +341,12 @@ async def insert_refund(conn: asyncpg.Connection, refund: Refund, now: datetime)
     return row is not None
 
 
-async def refund_by_id(conn: asyncpg.Connection, refund_id: str) -> Refund | None:
-    return _first(await _select(conn, Refund, _REFUND, "refund_id = $1", refund_id))
+async def refund_by_id(
+    conn: asyncpg.Connection, refund_id: str, *, lock: bool = False
+) -> Refund | None:
+    """The refund; `lock` when the caller writes what it decides from it."""
+    where = "refund_id = $1 FOR UPDATE" if lock else "refund_id = $1"
+    return _first(await _select(conn, Refund, _REFUND, where, refund_id))
 
 
 async def refunds_of(conn: asyncpg.Connection, order_id: str) -> list[Refund]:

@@ -8,6 +8,7 @@ returns has not seen placed yet is held (shared.held) and handled once OrderPlac
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from services.returns import repository as repo
@@ -27,8 +28,9 @@ log = get_logger(__name__)
 
 
 async def _known(unit: Unit[Deps], msg: Incoming[Any]) -> bool:
-    """Whether returns knows the message's order; if not, the message is held for it."""
-    return await held.known_or_held(unit, msg, repo.load_order) is not None
+    """Whether returns knows the message's order (then locked for the unit); if not, the
+    message is held for it."""
+    return await held.known_or_held(unit, msg, repo.lock_order) is not None
 
 
 async def on_order_placed(unit: Unit[Deps], msg: Incoming[od.OrderPlaced]) -> None:
@@ -40,9 +42,17 @@ async def on_order_placed(unit: Unit[Deps], msg: Incoming[od.OrderPlaced]) -> No
     await held.release(unit, msg.order_id, HANDLERS)
 
 
+async def _facts(unit: Unit[Deps], msg: Incoming[Any], **facts: Any) -> repo.Known | None:
+    """Records the facts the message tells of a known order (the row locked), in one
+    statement; if returns does not know the order, the message is held for it."""
+    return await held.known_or_held(unit, msg, partial(repo.update_known_order, **facts))
+
+
 async def on_order_paid(unit: Unit[Deps], msg: Incoming[od.OrderPaid]) -> None:
-    if await _known(unit, msg):
-        await steps.order_paid(unit, msg.order_id, msg.payload.amount)
+    amount = msg.payload.amount
+    known = await _facts(unit, msg, currency=amount.currency, paid_amount=amount.amount)
+    if known is not None and known.waiting:  # a cancelled order's refund waited for this
+        await steps.refund_cancelled_order(unit, msg.order_id, known.waiting)
 
 
 async def on_order_cancellation_requested(
@@ -67,19 +77,15 @@ async def on_order_cancelled(unit: Unit[Deps], msg: Incoming[od.OrderCancelled])
 
 
 async def on_order_closed(unit: Unit[Deps], msg: Incoming[od.OrderClosed]) -> None:
-    if await _known(unit, msg):
-        await steps.record_facts(unit, msg.order_id, ended="closed")
+    await _facts(unit, msg, ended="closed")
 
 
 async def on_stock_reserved(unit: Unit[Deps], msg: Incoming[lg.StockReserved]) -> None:
-    if await _known(unit, msg):
-        promised = msg.payload.promised_ship_date
-        await steps.record_facts(unit, msg.order_id, promised_ship_date=promised)
+    await _facts(unit, msg, promised_ship_date=msg.payload.promised_ship_date)
 
 
 async def on_shipment_shipped(unit: Unit[Deps], msg: Incoming[lg.ShipmentShipped]) -> None:
-    if await _known(unit, msg):
-        await steps.record_facts(unit, msg.order_id, shipped_at=msg.payload.shipped_at)
+    await _facts(unit, msg, shipped_at=msg.payload.shipped_at)
 
 
 async def on_shipment_delivered(unit: Unit[Deps], msg: Incoming[lg.ShipmentDelivered]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -34,13 +35,14 @@ _LATER_FACTS = ("promised_ship_date", "shipped_at", "delivered_at", "ended", "au
 ORDER_FACTS = _PLACED_FACTS + _LATER_FACTS
 
 
-async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: Any) -> None:
+async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: Any) -> str | None:
     """Upserts what one event says (columns named in ORDER_FACTS); facts already known are
-    kept: the first shipping and delivery win, the paid amount only grows."""
+    kept: the first shipping and delivery win, the paid amount only grows. Returns the
+    order's refund waiting for its payment (`auto_refund_reason`), as the upsert left it."""
     unknown = set(facts) - set(ORDER_FACTS)
     if unknown:
         raise TypeError(f"not an order fact: {sorted(unknown)}")
-    await conn.execute(
+    return await conn.fetchval(
         """INSERT INTO orders (order_id, currency, total, lines, paid_amount, promised_ship_date,
                shipped_at, delivered_at, ended, auto_refund_reason)
            VALUES ($1, $2, $3, $4, COALESCE($5, 0), $6, $7, $8, $9, $10)
@@ -56,10 +58,46 @@ async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: A
                ended = COALESCE(EXCLUDED.ended, orders.ended),
                auto_refund_reason = COALESCE(orders.auto_refund_reason,
                                              EXCLUDED.auto_refund_reason),
-               updated_at = now()""",
+               updated_at = now()
+           RETURNING auto_refund_reason""",
         order_id,
         *(facts.get(name) for name in ORDER_FACTS),
     )
+
+
+@dataclass(frozen=True)
+class Known:
+    """A known order's facts were recorded; `waiting` is its refund waiting for a payment."""
+
+    waiting: str | None
+
+
+_UPDATE_FACTS = """UPDATE orders SET
+        currency = COALESCE($2, currency), total = COALESCE($3, total),
+        lines = COALESCE($4, lines), paid_amount = GREATEST(COALESCE($5, 0), paid_amount),
+        promised_ship_date = COALESCE($6, promised_ship_date),
+        shipped_at = COALESCE(shipped_at, $7), delivered_at = COALESCE(delivered_at, $8),
+        ended = COALESCE($9, ended), auto_refund_reason = COALESCE(auto_refund_reason, $10),
+        updated_at = now()
+    WHERE order_id = $1 RETURNING auto_refund_reason"""
+
+
+async def update_known_order(conn: asyncpg.Connection, order_id: str, **facts: Any) -> Known | None:
+    """Records what one event says of an order returns knows, by the rules of
+    `record_order_facts`, in one statement that also locks the row; None (nothing written)
+    for an order returns does not know. A `load` for `shared.held.known_or_held`."""
+    unknown = set(facts) - set(ORDER_FACTS)
+    if unknown:
+        raise TypeError(f"not an order fact: {sorted(unknown)}")
+    row = await conn.fetchrow(_UPDATE_FACTS, order_id, *(facts.get(name) for name in ORDER_FACTS))
+    return None if row is None else Known(row["auto_refund_reason"])
+
+
+async def lock_order(conn: asyncpg.Connection, order_id: str) -> bool | None:
+    """Locks the order's row for the transaction: True, or None for an order returns does
+    not know (the row lock serialises the events of one order read from several topics)."""
+    found = await conn.fetchval("SELECT true FROM orders WHERE order_id = $1 FOR UPDATE", order_id)
+    return True if found else None
 
 
 async def load_order(
@@ -224,12 +262,20 @@ async def add_audits(conn: asyncpg.Connection, request_id: str, audits: list[Aud
 
 
 async def audit_trail(conn: asyncpg.Connection, request_id: str) -> list[Audit]:
+    return (await audit_trails(conn, [request_id]))[request_id]
+
+
+async def audit_trails(conn: asyncpg.Connection, request_ids: list[str]) -> dict[str, list[Audit]]:
+    """The audit trails of several requests in one query, each in the order it happened."""
     rows = await conn.fetch(
-        """SELECT actor, action, at, details FROM refund_request_steps
-           WHERE request_id = $1 ORDER BY id""",
-        request_id,
+        """SELECT request_id, actor, action, at, details FROM refund_request_steps
+           WHERE request_id = ANY($1::text[]) ORDER BY id""",
+        request_ids,
     )
-    return [Audit(r["actor"], r["action"], r["at"], r["details"]) for r in rows]
+    trails: dict[str, list[Audit]] = {request_id: [] for request_id in request_ids}
+    for r in rows:
+        trails[r["request_id"]].append(Audit(r["actor"], r["action"], r["at"], r["details"]))
+    return trails
 
 
 def _one(row: asyncpg.Record | None) -> RefundRequest | None:

@@ -45,16 +45,6 @@ async def record_facts(unit: Unit[Deps], order_id: str, **facts: Any) -> None:
     await repo.record_order_facts(unit.conn, order_id, **facts)
 
 
-async def order_paid(unit: Unit[Deps], order_id: str, amount: Money) -> None:
-    """The paid amount; a cancelled order whose payment was not seen yet is refunded now."""
-    await repo.record_order_facts(
-        unit.conn, order_id, currency=amount.currency, paid_amount=amount.amount
-    )
-    order = await repo.load_order(unit.conn, order_id)
-    if order is not None and order.auto_refund_reason:
-        await refund_cancelled_order(unit, order_id, order.auto_refund_reason)
-
-
 async def order_cancelled(
     unit: Unit[Deps],
     order_id: str,
@@ -117,13 +107,13 @@ async def refund_cancelled_order(unit: Unit[Deps], order_id: str, reason: str) -
     order = await repo.load_order(unit.conn, order_id, lock=True)
     if order is None or order.paid <= 0:
         await repo.record_order_facts(unit.conn, order_id, auto_refund_reason=reason)
-        log.info("cancelled order's payment not seen yet; refund waits for it")
+        log.debug("cancelled order's payment not seen yet; refund waits for it")
         return
     if await repo.find_by_key(unit.conn, order_id, AUTO_KEY) is not None:
         return
     decision = cancellation_refund(order, await repo.holdings(unit.conn, order_id), reason)
     if decision is None:
-        log.info("cancelled order has nothing left to refund")
+        log.debug("cancelled order has nothing left to refund")
         return
     await open_request(unit, order_id, decision, actor="system", idempotency_key=AUTO_KEY)
 

@@ -23,7 +23,7 @@ from services.returns import steps
 from services.returns.deps import Deps
 from services.returns.domain import transitions
 from services.returns.domain.eligibility import Ask
-from services.returns.domain.records import Reason, RefundRequest, Refused
+from services.returns.domain.records import Audit, Reason, RefundRequest, Refused
 from shared.contracts.events.returns import Actor
 from shared.http import (
     BIGINT_MAX,
@@ -156,7 +156,8 @@ async def request_refund(
 async def list_refund_requests(order_id: PathId, request: Request, _: OrderActor) -> dict[str, Any]:
     async with service_of(request, Deps).db.acquire() as conn:
         found = await repo.list_requests(conn, order_id)
-        return {"order_id": order_id, "refund_requests": [await _view(conn, r) for r in found]}
+        trails = await repo.audit_trails(conn, [r.id for r in found])
+    return {"order_id": order_id, "refund_requests": [_shown(r, trails[r.id]) for r in found]}
 
 
 @router.get("/refund-requests/{request_id}", responses=_READS)
@@ -222,7 +223,10 @@ async def _respond(conn: asyncpg.Connection, found: RefundRequest, *, status: in
 
 
 async def _view(conn: asyncpg.Connection, r: RefundRequest) -> dict[str, Any]:
-    trail = await repo.audit_trail(conn, r.id)
+    return _shown(r, await repo.audit_trail(conn, r.id))
+
+
+def _shown(r: RefundRequest, trail: list[Audit]) -> dict[str, Any]:
     return {
         "id": r.id,
         "order_id": r.order_id,

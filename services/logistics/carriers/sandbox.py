@@ -36,6 +36,17 @@ class SandboxCarrier:
         return tracking
 
 
+@dataclass(frozen=True)
+class SandboxParcel:
+    """A parcel as the sandbox courier sees it: where it is in the script (`step`
+    checkpoints reported so far) and the city it goes to."""
+
+    courier: str
+    tracking_number: str
+    step: int
+    destination: str
+
+
 def sandbox_carriers(names: list[str]) -> dict[str, SandboxCarrier]:
     return {name: SandboxCarrier(name, name.upper()) for name in names}
 

@@ -1,7 +1,9 @@
 """The sandbox carrier's own edge, mounted on the logistics app outside production:
 `POST /sandbox/carriers/{carrier}/parcels/{tracking}/advance` makes the courier report
 the parcel's next checkpoint, and `auto_advance` walks every parcel on its way
-through the script on its own (the demo uses it)."""
+through the script on its own (the demo uses it). Each step reads what the courier
+needs (the checkpoints reported so far, the destination) with the parcel, in one query.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import httpx
 from fastapi import APIRouter, Request
 
 from services.logistics import repository as repo
-from services.logistics.carriers.sandbox import next_checkpoint, post_checkpoint
+from services.logistics.carriers.sandbox import SandboxParcel, next_checkpoint, post_checkpoint
 from services.logistics.deps import Deps
 from shared.http import Conflict, NotFound, service_of
 from shared.logging import get_logger
@@ -29,21 +31,25 @@ async def advance(
     service: Service[Deps], carrier: str, tracking_number: str
 ) -> dict[str, Any] | None:
     """Posts the parcel's next checkpoint to the webhook; None when there is no such parcel."""
-    settings = service.deps.settings
     async with service.db.acquire() as conn:
-        shipment = await repo.shipment_by_tracking(conn, carrier, tracking_number, lock=False)
-        if shipment is None:
-            return None
-        step = await repo.checkpoint_count(conn, shipment.shipment_id)
-        destination = await repo.destination_city(conn, shipment.order_id)
+        parcel = await repo.sandbox_parcel(conn, carrier, tracking_number)
+    return None if parcel is None else await report(service, parcel)
+
+
+async def report(service: Service[Deps], parcel: SandboxParcel) -> dict[str, Any]:
+    """Posts the checkpoint that follows what `parcel` says was reported (read with it)."""
+    settings = service.deps.settings
     checkpoint = next_checkpoint(
-        tracking_number, step, settings.sandbox_origin_city, destination, datetime.now(UTC)
+        parcel.tracking_number,
+        parcel.step,
+        settings.sandbox_origin_city,
+        parcel.destination,
+        datetime.now(UTC),
     )
     if checkpoint is None:
         return {"checkpoint": None, "webhook_status": None}
-    response = await post_checkpoint(
-        settings.base_url, carrier, settings.carrier_webhook_secret.get_secret_value(), checkpoint
-    )
+    secret = settings.carrier_webhook_secret.get_secret_value()
+    response = await post_checkpoint(settings.base_url, parcel.courier, secret, checkpoint)
     return {"checkpoint": checkpoint, "webhook_status": response.status_code}
 
 
@@ -73,7 +79,7 @@ async def auto_advance(runtime: Service[Deps]) -> None:
                 quiet_since = datetime.now(UTC) - timedelta(seconds=every)
                 parcels = await repo.quiet_parcels(conn, couriers, quiet_since)
             outcomes = await asyncio.gather(
-                *(_advance_bounded(runtime, lanes, c, t) for c, t in parcels),
+                *(_report_bounded(runtime, lanes, parcel) for parcel in parcels),
                 return_exceptions=True,
             )
             for failed in [o for o in outcomes if isinstance(o, BaseException)][:1]:
@@ -82,8 +88,9 @@ async def auto_advance(runtime: Service[Deps]) -> None:
             log.warning("sandbox auto-advance failed; trying again", error=repr(exc))
 
 
-async def _advance_bounded(
-    runtime: Service[Deps], lanes: asyncio.Semaphore, carrier: str, tracking_number: str
+async def _report_bounded(
+    runtime: Service[Deps], lanes: asyncio.Semaphore, parcel: SandboxParcel
 ) -> None:
+    """One parcel's next step, from what the quiet-parcels read told of it: no read more."""
     async with lanes:
-        await advance(runtime, carrier, tracking_number)
+        await report(runtime, parcel)

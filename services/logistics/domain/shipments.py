@@ -90,7 +90,9 @@ def dispatched(order: Fulfilment, shipment: Shipment) -> Outcome:
         "items": sum(int(line["quantity"]) for line in order.lines),
     }
     booking = (shipment.shipment_id, {"courier": shipment.courier, "parcel": parcel})
-    return Outcome(booking=booking, timers={(SHIP, order.order_id): None})
+    # No timer to cancel: at once there is none, and after the delay it is the SHIP timer
+    # firing this very dispatch (the poller marks it fired).
+    return Outcome(booking=booking)
 
 
 def shipped(
@@ -117,21 +119,27 @@ def shipped(
         shipped_at=now,
         expected_date=expected,
     )
-    timers = _unwatched(shipment) | {(SILENCE, shipment.shipment_id): timing.silence_due(now)}
+    timers = _unwatched(shipment, timing) | {
+        (SILENCE, shipment.shipment_id): timing.silence_due(now)
+    }
     return Outcome(shipment=left, timers=timers, events=[event])
 
 
-def stopped(shipment: Shipment, reason: str) -> Outcome:
+def stopped(shipment: Shipment, reason: str, timing: Timing) -> Outcome:
     """A pending shipment that will not leave."""
     return Outcome(
         shipment=replace(shipment, status=ParcelStatus.CANCELLED),
-        timers=_unwatched(shipment),
+        timers=_unwatched(shipment, timing),
         events=[ShipmentCancelled(reason=reason)],
     )
 
 
-def _unwatched(shipment: Shipment) -> dict[tuple[str, str], datetime | None]:
-    """The pending parcel's dispatch and ship-by timers, cancelled."""
+def _unwatched(shipment: Shipment, timing: Timing) -> dict[tuple[str, str], datetime | None]:
+    """The pending parcel's dispatch and ship-by timers, cancelled; none when parcels leave
+    at once, as `opened` then sets neither. (Were the delay switched off while a parcel
+    waited, its timers would fire on a parcel no longer pending and do nothing.)"""
+    if timing.ship_delay_seconds <= 0:
+        return {}
     return {
         (SHIP, shipment.order_id): None,
         (SHIP_BY, ship_by_key(shipment.order_id, shipment.expected_date)): None,

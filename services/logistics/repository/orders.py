@@ -81,29 +81,81 @@ async def _insert_stock(conn: Conn, on_conflict: str, *values: Any) -> asyncpg.R
     )
 
 
-async def adjust_stock(
-    conn: Conn, sku: str, warehouse: str, *, on_hand: int = 0, reserved: int = 0
-) -> StockLevel:
-    """Moves on-hand and reserved counts by the given amounts; returns the new level."""
-    row = await conn.fetchrow(
-        f"""UPDATE stock SET on_hand = on_hand + $3, reserved = reserved + $4, updated_at = now()
-            WHERE sku = $1 AND warehouse = $2 RETURNING {_LEVEL}""",  # noqa: S608
-        sku,
-        warehouse,
-        on_hand,
-        reserved,
-    )
-    if row is None:
-        raise LookupError(f"no stock row for {sku} in {warehouse}")
-    return _level(row)
+_LEVEL_OF_S = """s.sku, s.warehouse, s.on_hand, s.reserved, s.low_stock_threshold AS threshold,
+            s.low_stock_warned AS warned"""
 
 
-async def ensure_stock_row(conn: Conn, sku: str, warehouse: str) -> None:
-    await conn.execute(
-        "INSERT INTO stock (sku, warehouse, on_hand) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
-        sku,
-        warehouse,
+async def hold_units(
+    conn: Conn, order_id: str, allocations: Sequence[Allocation], promised: date
+) -> dict[tuple[str, str], StockLevel]:
+    """Reserves the order: its reservations recorded, the stock rows' reserved counts
+    raised (the rows are locked by `lock_stock` first) and the order marked reserved with
+    its promised ship date, in one statement; the new levels by (SKU, warehouse)."""
+    rows = await conn.fetch(
+        f"""WITH m AS (SELECT * FROM unnest($2::text[], $3::text[], $4::int[])
+                       AS m(sku, warehouse, quantity)),
+                 held AS (INSERT INTO reservations (order_id, sku, warehouse, quantity)
+                          SELECT $1, sku, warehouse, quantity FROM m),
+                 reserved AS (UPDATE fulfilments SET state = 'reserved',
+                                  promised_ship_date = $5, updated_at = now()
+                              WHERE order_id = $1)
+            UPDATE stock s SET reserved = s.reserved + m.quantity, updated_at = now()
+            FROM m WHERE s.sku = m.sku AND s.warehouse = m.warehouse
+            RETURNING {_LEVEL_OF_S}""",  # noqa: S608
+        order_id,
+        [a.sku for a in allocations],
+        [a.warehouse for a in allocations],
+        [a.quantity for a in allocations],
+        promised,
     )
+    levels = {(r["sku"], r["warehouse"]): _level(r) for r in rows}
+    if len(levels) != len(allocations):
+        raise LookupError(f"a stock row of {order_id}'s reservations is missing")
+    return levels
+
+
+async def unhold_units(
+    conn: Conn, order_id: str, *, consumed: bool, state: str
+) -> list[StockLevel]:
+    """The order's reserved units stop being held: back on the shelf, or off it with the
+    parcel (`consumed`), and the order moves to `state`. One statement; the stock rows are
+    locked in (SKU, warehouse) order first, as `lock_stock` does, so it queues behind a
+    reservation instead of deadlocking. The new levels in that order."""
+    rows = await conn.fetch(
+        f"""WITH held AS (
+                SELECT s.sku, s.warehouse, r.quantity FROM stock s
+                JOIN reservations r ON r.sku = s.sku AND r.warehouse = s.warehouse
+                WHERE r.order_id = $1 ORDER BY s.sku, s.warehouse FOR UPDATE OF s),
+            moved AS (
+                UPDATE fulfilments SET state = $3, updated_at = now() WHERE order_id = $1)
+            UPDATE stock s SET reserved = s.reserved - held.quantity,
+                on_hand = s.on_hand - CASE WHEN $2 THEN held.quantity ELSE 0 END,
+                updated_at = now()
+            FROM held WHERE s.sku = held.sku AND s.warehouse = held.warehouse
+            RETURNING {_LEVEL_OF_S}""",  # noqa: S608
+        order_id,
+        consumed,
+        state,
+    )
+    return sorted((_level(r) for r in rows), key=lambda level: (level.sku, level.warehouse))
+
+
+async def put_back(conn: Conn, returned: Sequence[tuple[str, str, int]]) -> list[StockLevel]:
+    """Returned units (SKU, warehouse, quantity; one entry per row) back on their shelves,
+    a row made for a SKU the warehouse did not stock; one statement, rows taken in (SKU,
+    warehouse) order. The new levels in that order."""
+    rows = await conn.fetch(
+        f"""INSERT INTO stock AS s (sku, warehouse, on_hand)
+            SELECT sku, warehouse, quantity FROM unnest($1::text[], $2::text[], $3::int[])
+                AS m(sku, warehouse, quantity) ORDER BY sku, warehouse
+            ON CONFLICT (sku, warehouse) DO UPDATE SET
+                on_hand = s.on_hand + EXCLUDED.on_hand, updated_at = now()
+            RETURNING {_LEVEL_OF_S}""",  # noqa: S608
+        [sku for sku, _, _ in returned],
+        [warehouse for _, warehouse, _ in returned],
+        [quantity for _, _, quantity in returned],
+    )
+    return sorted((_level(r) for r in rows), key=lambda level: (level.sku, level.warehouse))
 
 
 async def set_warned(conn: Conn, sku: str, warehouse: str, warned: bool) -> None:
@@ -163,12 +215,17 @@ async def set_state(conn: Conn, order_id: str, state: str) -> None:
     )
 
 
-async def set_paid(conn: Conn, order_id: str, paid_at: datetime) -> None:
-    await conn.execute(
-        "UPDATE fulfilments SET paid_at = $2, updated_at = now() WHERE order_id = $1",
+async def set_paid(conn: Conn, order_id: str, paid_at: datetime) -> bool:
+    """Records the payment; whether the order has a shipment already, read in the same
+    statement (shipments are opened only under the order's row lock, which the caller
+    holds, so none can appear meanwhile)."""
+    has_shipment = await conn.fetchval(
+        """UPDATE fulfilments SET paid_at = $2, updated_at = now() WHERE order_id = $1
+           RETURNING EXISTS (SELECT 1 FROM shipments WHERE order_id = $1)""",
         order_id,
         paid_at,
     )
+    return bool(has_shipment)
 
 
 async def set_promise(conn: Conn, order_id: str, promised: date) -> None:
@@ -176,13 +233,6 @@ async def set_promise(conn: Conn, order_id: str, promised: date) -> None:
         "UPDATE fulfilments SET promised_ship_date = $2, updated_at = now() WHERE order_id = $1",
         order_id,
         promised,
-    )
-
-
-async def add_reservations(conn: Conn, order_id: str, allocations: Sequence[Allocation]) -> None:
-    await conn.executemany(
-        "INSERT INTO reservations (order_id, sku, warehouse, quantity) VALUES ($1, $2, $3, $4)",
-        [(order_id, a.sku, a.warehouse, a.quantity) for a in allocations],
     )
 
 
@@ -224,11 +274,3 @@ async def mark_restocked(conn: Conn, refund_request_id: str, order_id: str) -> b
         order_id,
     )
     return bool(result.endswith(" 1"))
-
-
-async def order_correlation(conn: Conn, order_id: str) -> str | None:
-    """The correlation id the order's flow began with (for events a courier causes)."""
-    value = await conn.fetchval(
-        "SELECT correlation_id FROM fulfilments WHERE order_id = $1", order_id
-    )
-    return str(value) if value else None

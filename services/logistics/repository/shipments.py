@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeAlias
 
 import asyncpg
 
+from services.logistics.carriers.sandbox import SandboxParcel
 from services.logistics.deps import Deps
-from services.logistics.domain.shipping import BOOKING, Outcome, ParcelStatus, Shipment
+from services.logistics.domain.shipping import (
+    BOOKING,
+    Checkpoint,
+    Outcome,
+    ParcelStatus,
+    Shipment,
+)
 from services.logistics.repository.orders import set_promise
 from shared import effects
 from shared.logging import get_logger
@@ -22,17 +29,30 @@ _SHIPMENT = """shipment_id, order_id, status, courier, tracking_number, cash_on_
     promised_ship_date, expected_date, created_at, shipped_at, delivered_at, last_checkpoint_at"""
 
 
+_SAVE_SHIPMENT = f"""INSERT INTO shipments ({_SHIPMENT})
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    ON CONFLICT (shipment_id) DO UPDATE SET status = EXCLUDED.status,
+        tracking_number = EXCLUDED.tracking_number,
+        expected_date = EXCLUDED.expected_date, shipped_at = EXCLUDED.shipped_at,
+        delivered_at = EXCLUDED.delivered_at,
+        last_checkpoint_at = EXCLUDED.last_checkpoint_at"""  # noqa: S608
+_SAVE_SHIPMENT_AND_PROMISE = f"""WITH promised AS (
+        UPDATE fulfilments SET promised_ship_date = $13, updated_at = now()
+        WHERE order_id = $2)
+    {_SAVE_SHIPMENT}"""  # noqa: S608
+
+
 async def record(unit: Unit[Deps], order_id: str, outcome: Outcome) -> None:
     """Saves what a shipping rule decided: the shipment, the order's promise, the booking
     to make after commit, the timers and the events."""
     if outcome.shipment is not None:
-        await save_shipment(unit.conn, outcome.shipment)
-    if outcome.promise is not None:
+        await save_shipment(unit.conn, outcome.shipment, outcome.promise)
+    elif outcome.promise is not None:
         await set_promise(unit.conn, order_id, outcome.promise)
     if outcome.booking is not None:
         key, payload = outcome.booking
         if await effects.record(unit, BOOKING, key, payload):
-            log.info("booking requested", shipment_id=key, courier=payload["courier"])
+            log.debug("booking requested", shipment_id=key, courier=payload["courier"])
     for (kind, key), due_at in outcome.timers.items():
         if due_at is None:
             await unit.cancel_timer(kind, key)
@@ -43,9 +63,10 @@ async def record(unit: Unit[Deps], order_id: str, outcome: Outcome) -> None:
 
 
 def _shipment(row: asyncpg.Record | None) -> Shipment | None:
-    if row is None:
-        return None
-    values = dict(row)
+    return None if row is None else _shipment_of(dict(row))
+
+
+def _shipment_of(values: dict[str, Any]) -> Shipment:
     values["status"] = ParcelStatus(values["status"])
     return Shipment(**values)
 
@@ -67,24 +88,32 @@ async def shipment_by_id(conn: Conn, shipment_id: str) -> Shipment | None:
     return await _one(conn, "shipment_id = $1", shipment_id, lock=True)
 
 
-async def shipment_by_tracking(
-    conn: Conn, courier: str, tracking_number: str, *, lock: bool = True
-) -> Shipment | None:
-    return await _one(
-        conn, "courier = $1 AND tracking_number = $2", courier, tracking_number, lock=lock
+async def tracked_parcel(
+    conn: Conn, courier: str, tracking_number: str
+) -> tuple[Shipment, str | None] | None:
+    """The courier's parcel, locked, with the correlation id its order's flow began with
+    (for the events the courier causes), in one read."""
+    columns = ", ".join(f"s.{name.strip()}" for name in _SHIPMENT.split(","))
+    row = await conn.fetchrow(
+        f"""SELECT {columns}, f.correlation_id AS flow_correlation_id
+            FROM shipments s LEFT JOIN fulfilments f ON f.order_id = s.order_id
+            WHERE s.courier = $1 AND s.tracking_number = $2 FOR UPDATE OF s""",  # noqa: S608
+        courier,
+        tracking_number,
     )
+    if row is None:
+        return None
+    values = dict(row)
+    correlation = values.pop("flow_correlation_id")
+    shipment = _shipment_of(values)
+    return shipment, str(correlation) if correlation else None
 
 
-async def save_shipment(conn: Conn, shipment: Shipment) -> None:
-    """Writes the shipment whole (new, or as a decision left it)."""
+async def save_shipment(conn: Conn, shipment: Shipment, promise: date | None = None) -> None:
+    """Writes the shipment whole (new, or as a decision left it) and, in the same
+    statement, its order's new `promise` when there is one."""
     await conn.execute(
-        f"""INSERT INTO shipments ({_SHIPMENT})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-            ON CONFLICT (shipment_id) DO UPDATE SET status = EXCLUDED.status,
-                tracking_number = EXCLUDED.tracking_number,
-                expected_date = EXCLUDED.expected_date, shipped_at = EXCLUDED.shipped_at,
-                delivered_at = EXCLUDED.delivered_at,
-                last_checkpoint_at = EXCLUDED.last_checkpoint_at""",  # noqa: S608
+        _SAVE_SHIPMENT_AND_PROMISE if promise is not None else _SAVE_SHIPMENT,
         shipment.shipment_id,
         shipment.order_id,
         shipment.status.value,
@@ -97,6 +126,7 @@ async def save_shipment(conn: Conn, shipment: Shipment) -> None:
         shipment.shipped_at,
         shipment.delivered_at,
         shipment.last_checkpoint_at,
+        *([promise] if promise is not None else []),
     )
 
 
@@ -104,30 +134,32 @@ async def next_courier_turn(conn: Conn) -> int:
     return int(await conn.fetchval("SELECT nextval('courier_rotation')"))
 
 
-async def add_checkpoint(
-    conn: Conn,
-    courier: str,
-    checkpoint_id: str,
-    shipment_id: str,
-    checkpoint_at: datetime,
-    city: str,
-    status: str,
-    description: str,
-) -> bool:
-    """Records a checkpoint; False when this courier already reported this id."""
-    result = await conn.execute(
-        """INSERT INTO checkpoints (courier, checkpoint_id, shipment_id, checkpoint_at, city,
-               status, description) VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT DO NOTHING""",
+async def take_checkpoint(conn: Conn, courier: str, cp: Checkpoint, moved: Shipment) -> bool:
+    """Records a courier's checkpoint and, when it is new, the shipment as it moved, in one
+    statement; False (nothing written) when this courier already reported this id."""
+    taken = await conn.fetchval(
+        """WITH taken AS (
+               INSERT INTO checkpoints (courier, checkpoint_id, shipment_id, checkpoint_at,
+                   city, status, description) VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT DO NOTHING RETURNING 1)
+           UPDATE shipments SET status = $8, tracking_number = $9, expected_date = $10,
+               shipped_at = $11, delivered_at = $12, last_checkpoint_at = $13
+           WHERE shipment_id = $3 AND EXISTS (SELECT 1 FROM taken) RETURNING true""",
         courier,
-        checkpoint_id,
-        shipment_id,
-        checkpoint_at,
-        city,
-        status,
-        description,
+        cp.checkpoint_id,
+        moved.shipment_id,
+        cp.checkpoint_at,
+        cp.city,
+        cp.status.value,
+        cp.description,
+        moved.status.value,
+        moved.tracking_number,
+        moved.expected_date,
+        moved.shipped_at,
+        moved.delivered_at,
+        moved.last_checkpoint_at,
     )
-    return bool(result.endswith(" 1"))
+    return bool(taken)
 
 
 async def timeline(conn: Conn, shipment_id: str) -> list[dict[str, Any]]:
@@ -139,29 +171,35 @@ async def timeline(conn: Conn, shipment_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def checkpoint_count(conn: Conn, shipment_id: str) -> int:
-    return int(
-        await conn.fetchval("SELECT count(*) FROM checkpoints WHERE shipment_id = $1", shipment_id)
+# What the sandbox courier needs to report a parcel's next checkpoint, in one read: its
+# place in the script (the checkpoints reported so far) and the city it goes to.
+_SANDBOX_PARCEL = """SELECT s.courier, s.tracking_number,
+        (SELECT count(*) FROM checkpoints c WHERE c.shipment_id = s.shipment_id) AS step,
+        COALESCE(f.address->>'city', '') AS destination
+    FROM shipments s LEFT JOIN fulfilments f ON f.order_id = s.order_id"""
+
+
+async def sandbox_parcel(conn: Conn, courier: str, tracking_number: str) -> SandboxParcel | None:
+    row = await conn.fetchrow(
+        f"{_SANDBOX_PARCEL} WHERE s.courier = $1 AND s.tracking_number = $2",
+        courier,
+        tracking_number,
     )
+    return SandboxParcel(**dict(row)) if row else None
 
 
 async def quiet_parcels(
     conn: Conn, couriers: Sequence[str], quiet_since: datetime, limit: int = 100
-) -> list[tuple[str, str]]:
-    """Parcels on their way with no checkpoint since `quiet_since`: (courier, tracking)."""
+) -> list[SandboxParcel]:
+    """Parcels on their way with no checkpoint since `quiet_since`, oldest shipped first."""
     rows = await conn.fetch(
-        """SELECT courier, tracking_number FROM shipments
-           WHERE status IN ('shipped', 'in_transit', 'out_for_delivery')
-             AND courier = ANY($1::text[])
-             AND COALESCE(last_checkpoint_at, shipped_at) <= $2
-           ORDER BY shipped_at LIMIT $3""",
+        f"""{_SANDBOX_PARCEL}
+           WHERE s.status IN ('shipped', 'in_transit', 'out_for_delivery')
+             AND s.courier = ANY($1::text[])
+             AND COALESCE(s.last_checkpoint_at, s.shipped_at) <= $2
+           ORDER BY s.shipped_at LIMIT $3""",
         list(couriers),
         quiet_since,
         limit,
     )
-    return [(r["courier"], r["tracking_number"]) for r in rows]
-
-
-async def destination_city(conn: Conn, order_id: str) -> str:
-    address = await conn.fetchval("SELECT address FROM fulfilments WHERE order_id = $1", order_id)
-    return str((address or {}).get("city") or "")
+    return [SandboxParcel(**dict(r)) for r in rows]

@@ -47,7 +47,7 @@ async def take(
     then its shipment if it may ship already. An order seen before is not taken again."""
     await held.lock(unit.conn, order_id)
     if await repo.fulfilment(unit.conn, order_id) is not None:
-        log.info("order already known; not reserved again")
+        log.debug("order already known; not reserved again")
         return
     order = Fulfilment(
         order_id=order_id,
@@ -62,13 +62,14 @@ async def take(
         promised_ship_date=None,
     )
     await repo.save_fulfilment(unit.conn, order)
-    await held.release(unit, order_id, handlers)
-    order = await repo.fulfilment(unit.conn, order_id) or order
+    if await held.release(unit, order_id, handlers):  # they may have paid or ended it
+        order = await repo.fulfilment(unit.conn, order_id) or order
     if order.state != "placed":
         log.info("order ended before it was reserved", state=order.state)
         return
-    if (await stock.reserve(unit, order)).state == "reserved":
-        await shipping.ship_when_ready(unit, order_id)
+    reserved = await stock.reserve(unit, order)
+    if reserved.state == "reserved":  # only now may it ship, so it has no shipment yet
+        await shipping.ship_when_ready(unit, reserved, has_shipment=False)
 
 
 async def end(unit: Unit[Deps], order: Fulfilment, reason: str) -> Shipment | None:
@@ -79,7 +80,7 @@ async def end(unit: Unit[Deps], order: Fulfilment, reason: str) -> Shipment | No
         await repo.set_state(unit.conn, order.order_id, "cancelled")
         return None
     if order.state not in ("reserved", "shipped"):
-        log.info("nothing held to release", state=order.state, reason=reason)
+        log.debug("nothing held to release", state=order.state, reason=reason)
         return None
     left = await shipping.stop(unit, order.order_id, reason)
     if left is not None:

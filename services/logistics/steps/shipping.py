@@ -28,6 +28,7 @@ from services.logistics.domain.shipping import (
 from services.logistics.domain.stock import Fulfilment, ships_from
 from services.logistics.steps import stock
 from shared import effects
+from shared.contracts.events.logistics import ShipmentDelivered
 from shared.effects import Effect, EffectError, Performer
 from shared.logging import get_logger
 from shared.unit import Unit
@@ -46,17 +47,23 @@ def _timing(deps: Deps) -> Timing:
     )
 
 
-async def ship_when_ready(unit: Unit[Deps], order_id: str, paid_at: datetime | None = None) -> None:
+async def ship_when_ready(
+    unit: Unit[Deps],
+    order: Fulfilment,
+    paid_at: datetime | None = None,
+    *,
+    has_shipment: bool | None = None,
+) -> None:
     """Opens the shipment of a reserved order that may ship: paid (at `paid_at`, or as
-    recorded), or cash on delivery. Nothing for an order that waits or has one already."""
-    order = await repo.fulfilment(unit.conn, order_id)
-    if order is None:
-        return
-    has_shipment = await repo.shipment_of_order(unit.conn, order_id) is not None
-    judged_from = ships_from(order, has_shipment, paid_at, unit.now)
+    recorded), or cash on delivery. Nothing for an order that waits or has one already.
+    `order` is as this unit holds it (locked); whether it `has_shipment` is read unless
+    the caller knows."""
+    if order.state == "reserved" and has_shipment is None:
+        has_shipment = await repo.shipment_of_order(unit.conn, order.order_id) is not None
+    judged_from = ships_from(order, bool(has_shipment), paid_at, unit.now)
     if judged_from is None:
         if paid_at is not None:
-            log.info("paid order needs no new shipment", state=order.state)
+            log.debug("paid order needs no new shipment", state=order.state)
         return
     await _open(unit, order, judged_from)
 
@@ -130,7 +137,7 @@ async def stop(unit: Unit[Deps], order_id: str, reason: str) -> Shipment | None:
         return shipment
     if await effects.recorded(unit.conn, BOOKING, shipment.shipment_id):
         return shipment  # handed to the courier's booking: it leaves whatever we decide now
-    await repo.record(unit, order_id, shipments.stopped(shipment, reason))
+    await repo.record(unit, order_id, shipments.stopped(shipment, reason, _timing(unit.deps)))
     return None
 
 
@@ -139,31 +146,26 @@ async def checkpoint_posted(
 ) -> tuple[Shipment, bool] | None:
     """A courier's checkpoint for one of its parcels: the shipment and whether the
     checkpoint is new (None for a parcel the courier does not have with us)."""
-    shipment = await repo.shipment_by_tracking(unit.conn, carrier, tracking_number)
-    if shipment is None:
+    found = await repo.tracked_parcel(unit.conn, carrier, tracking_number)
+    if found is None:
         return None
-    unit.correlation_id = (
-        await repo.order_correlation(unit.conn, shipment.order_id) or unit.correlation_id
-    )
+    shipment, correlation_id = found
+    unit.correlation_id = correlation_id or unit.correlation_id
     return shipment, await _take_checkpoint(unit, shipment, cp)
 
 
 async def _take_checkpoint(unit: Unit[Deps], shipment: Shipment, cp: Checkpoint) -> bool:
-    """Records a courier checkpoint; False for one seen before."""
-    fresh = await repo.add_checkpoint(
-        unit.conn,
-        shipment.courier,
-        cp.checkpoint_id,
-        shipment.shipment_id,
-        cp.checkpoint_at,
-        cp.city,
-        cp.status.value,
-        cp.description,
-    )
-    if fresh:
-        outcome = shipments.tracked(shipment, cp, _timing(unit.deps), unit.now)
-        await repo.record(unit, shipment.order_id, outcome)
-    return fresh
+    """Records a courier checkpoint with what it moves (decided first, saved only when the
+    checkpoint is new); False for one seen before."""
+    outcome = shipments.tracked(shipment, cp, _timing(unit.deps), unit.now)
+    assert outcome.shipment is not None, "a checkpoint always moves its shipment"
+    if not await repo.take_checkpoint(unit.conn, shipment.courier, cp, outcome.shipment):
+        return False
+    outcome.shipment = None  # saved with the checkpoint
+    await repo.record(unit, shipment.order_id, outcome)
+    if any(isinstance(event, ShipmentDelivered) for event in outcome.events):
+        log.info("delivered", order_id=shipment.order_id, shipment_id=shipment.shipment_id)
+    return True
 
 
 async def tracked(unit: Unit[Deps], order_id: str) -> tuple[Shipment, list[dict[str, Any]]] | None:

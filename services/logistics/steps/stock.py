@@ -50,12 +50,9 @@ async def reserve(unit: Unit[Deps], order: Fulfilment) -> Fulfilment:
         return short
     promised = unit.deps.calendar.promised_ship_date(unit.now)
     reserved = replace(order, state="reserved", promised_ship_date=promised)
-    await repo.save_fulfilment(unit.conn, reserved)
-    await repo.add_reservations(unit.conn, order.order_id, allocations)
+    levels = await repo.hold_units(unit.conn, order.order_id, allocations, promised)
     for a in allocations:
-        await _moved(
-            unit, await repo.adjust_stock(unit.conn, a.sku, a.warehouse, reserved=a.quantity)
-        )
+        await _moved(unit, levels[(a.sku, a.warehouse)])
     held = tuple(
         LineQuantity(line_id=x["line_id"], sku=x["sku"], quantity=x["quantity"])
         for x in order.lines
@@ -66,20 +63,14 @@ async def reserve(unit: Unit[Deps], order: Fulfilment) -> Fulfilment:
 
 async def give_back(unit: Unit[Deps], order_id: str, reason: str) -> None:
     """Gives the order's held units back (only while they are held, so only once)."""
-    for a in await repo.reservations(unit.conn, order_id):
-        level = await repo.adjust_stock(unit.conn, a.sku, a.warehouse, reserved=-a.quantity)
+    for level in await repo.unhold_units(unit.conn, order_id, consumed=False, state="released"):
         await _moved(unit, level)
-    await repo.set_state(unit.conn, order_id, "released")
     await unit.emit(StockReleased(reason=reason), order_id=order_id)
 
 
 async def consume(unit: Unit[Deps], order_id: str) -> None:
     """The parcel left the warehouse: the held units leave the shelf."""
-    for a in await repo.reservations(unit.conn, order_id):
-        await repo.adjust_stock(
-            unit.conn, a.sku, a.warehouse, on_hand=-a.quantity, reserved=-a.quantity
-        )
-    await repo.set_state(unit.conn, order_id, "shipped")
+    await repo.unhold_units(unit.conn, order_id, consumed=True, state="shipped")
 
 
 async def restock(
@@ -87,7 +78,7 @@ async def restock(
 ) -> None:
     """Returned goods go back on the shelf they came from, once per return."""
     if not await repo.mark_restocked(unit.conn, refund_request_id, order_id):
-        log.info("return already restocked", refund_request_id=refund_request_id)
+        log.debug("return already restocked", refund_request_id=refund_request_id)
         return
     came_from = {a.sku: a.warehouse for a in await repo.reservations(unit.conn, order_id)}
     default = unit.deps.settings.default_warehouse
@@ -95,9 +86,8 @@ async def restock(
         (sku, came_from.get(sku, default), quantity)
         for sku, quantity in wanted_per_sku((x.sku, x.quantity) for x in lines).items()
     )
-    for sku, warehouse, quantity in back:
-        await repo.ensure_stock_row(unit.conn, sku, warehouse)
-        await _moved(unit, await repo.adjust_stock(unit.conn, sku, warehouse, on_hand=quantity))
+    for level in await repo.put_back(unit.conn, back) if back else []:
+        await _moved(unit, level)
 
 
 async def counted(unit: Unit[Deps], count: Count) -> StockLevel:

@@ -33,10 +33,6 @@ async def apply_callback(unit: Unit[Deps], provider: str, callback: Callback) ->
         return "unknown_session"
     payment = await repo.get_payment(unit.conn, attempt.order_id, lock=True)
     assert payment is not None, "an attempt always belongs to a payment"
-    if not await repo.claim_provider_event(
-        unit.conn, provider, callback.event_id, attempt.order_id, callback.outcome
-    ):
-        return "duplicate"
     if callback.outcome == "succeeded":
         charged = await repo.charge_of(unit.conn, attempt.attempt_id) is not None
         settled = settle_success(
@@ -48,20 +44,28 @@ async def apply_callback(unit: Unit[Deps], provider: str, callback: Callback) ->
             paid_at=callback.occurred_at,
             now=unit.now,
         )
-        if settled.effect in MISMATCHES:
-            log.warning(
-                "captured amount differs from what is due",
-                order_id=payment.order_id,
-                attempt_id=attempt.attempt_id,
-                capture=settled.effect,
-                due=f"{payment.amount} {payment.currency}",
-                captured=f"{callback.amount.amount} {callback.amount.currency}",
-            )
     else:
         settled = settle_failure(payment, attempt, callback.reason or "unknown", unit.now)
+    # Claimed with what it settled, once: a twin (after this commits) finds it and stops.
+    claimed = await repo.claim_provider_event(
+        unit.conn, provider, callback.event_id, attempt.order_id, callback.outcome, settled.effect
+    )
+    if not claimed:
+        return "duplicate"
+    if settled.effect in MISMATCHES:
+        log.warning(
+            "captured amount differs from what is due",
+            order_id=payment.order_id,
+            attempt_id=attempt.attempt_id,
+            capture=settled.effect,
+            due=f"{payment.amount} {payment.currency}",
+            captured=f"{callback.amount.amount} {callback.amount.currency}",
+        )
     await record(unit, attempt, settled)
-    await repo.set_provider_event_effect(unit.conn, provider, callback.event_id, settled.effect)
-    log.info("provider callback applied", order_id=payment.order_id, effect=settled.effect)
+    if settled.pays:
+        log.info("paid", order_id=payment.order_id, attempt_id=attempt.attempt_id)
+    else:
+        log.debug("provider callback applied", order_id=payment.order_id, effect=settled.effect)
     return settled.effect
 
 
@@ -76,6 +80,26 @@ async def record(unit: Unit[Deps], attempt: Attempt, settled: Settlement) -> Non
     """Saves what a report settled, in one go: the ledger entry, the attempt's status, the
     order paid, the event, and the refund of what the order does not keep (published
     before it, in the same transaction)."""
+    paying = settled.pays and settled.entry is not None and settled.status is not None
+    if paying and settled.failure_reason is None:  # the common case, in one statement
+        assert settled.entry is not None and settled.status is not None
+        await repo.record_payment(
+            unit.conn,
+            settled.entry,
+            attempt.attempt_id,
+            attempt.order_id,
+            settled.status,
+            unit.now,
+        )
+    else:
+        await _record_apart(unit, attempt, settled)
+    if settled.event is not None:
+        await unit.emit(settled.event, order_id=attempt.order_id)
+    if settled.refund is not None and settled.entry is not None:
+        await start_refund(unit, settled.entry, settled.refund, reason=settled.effect)
+
+
+async def _record_apart(unit: Unit[Deps], attempt: Attempt, settled: Settlement) -> None:
     if settled.entry is not None:
         await repo.add_entry(unit.conn, settled.entry)
     if settled.status is not None:
@@ -84,7 +108,3 @@ async def record(unit: Unit[Deps], attempt: Attempt, settled: Settlement) -> Non
         )
     if settled.pays:
         await repo.mark_paid(unit.conn, attempt.order_id, attempt.attempt_id, unit.now)
-    if settled.event is not None:
-        await unit.emit(settled.event, order_id=attempt.order_id)
-    if settled.refund is not None and settled.entry is not None:
-        await start_refund(unit, settled.entry, settled.refund, reason=settled.effect)

@@ -35,7 +35,7 @@ async def order_placed(unit: Unit[Deps], order_id: str, placed: OrderPlaced) -> 
         ended=None,
     )
     if await repo.insert_payment(unit.conn, payment, unit.now):
-        await open_attempt(unit, payment, placed.payment_method)
+        await open_attempt(unit, payment, placed.payment_method, first=True)
 
 
 async def order_ended(

@@ -138,7 +138,7 @@ async def call_refund(deps: Deps, effect: Effect) -> str:
 
 async def record_refund_paid(unit: Unit[Deps], effect: Effect, provider_reference: str) -> None:
     """The provider paid: the ledger entry, the refund marked paid, RefundPaid."""
-    refund = await repo.refund_by_id(unit.conn, effect.payload["refund_id"])
+    refund = await repo.refund_by_id(unit.conn, effect.payload["refund_id"], lock=True)
     if refund is None or refund.status == "paid":
         return
     entry = refund_entry(refund, effect.payload["provider"], provider_reference, unit.now)
@@ -152,12 +152,13 @@ async def record_refund_paid(unit: Unit[Deps], effect: Effect, provider_referenc
         updated_at=unit.now,
     )
     await unit.emit(refund_paid(refund, unit.now), order_id=refund.order_id)
+    log.info("refunded", order_id=refund.order_id, refund_id=refund.refund_id)
 
 
 async def record_refund_not_paid(
     unit: Unit[Deps], effect: Effect, reason: str, will_retry: bool
 ) -> None:
-    refund = await repo.refund_by_id(unit.conn, effect.payload["refund_id"])
+    refund = await repo.refund_by_id(unit.conn, effect.payload["refund_id"], lock=True)
     if refund is None or refund.status != "pending":
         return
     attempts = effect.attempts + 1

@@ -41,21 +41,29 @@ log = get_logger(__name__)
 SESSION = "payment_session"
 
 
-async def open_attempt(unit: Unit[Deps], payment: PaymentState, method: PaymentMethod) -> Attempt:
+async def open_attempt(
+    unit: Unit[Deps], payment: PaymentState, method: PaymentMethod, *, first: bool = False
+) -> Attempt:
     """Opens a payment request for `method`; the customer is told how to pay once the
-    provider's session is open (at once for cash on delivery)."""
+    provider's session is open (at once for cash on delivery). The `first` request of a
+    payment just recorded with `method` has nothing before it to number after or close."""
     cause = unit.causation_id
+    number = 1 if first else await repo.next_attempt_number(unit.conn, payment.order_id)
     attempt = new_attempt(
         payment,
         method,
         attempt_id=derived_id("pat", cause, method.value) if cause else new_id("pat"),
-        number=await repo.next_attempt_number(unit.conn, payment.order_id),
+        number=number,
         provider=unit.deps.provider().name,
         now=unit.now,
     )
-    await repo.close_live_attempts(unit.conn, payment.order_id, AttemptStatus.SUPERSEDED, unit.now)
+    if not first:
+        await repo.close_live_attempts(
+            unit.conn, payment.order_id, AttemptStatus.SUPERSEDED, unit.now
+        )
     await repo.insert_attempt(unit.conn, attempt)
-    await repo.set_method(unit.conn, payment.order_id, method.value, unit.now)
+    if not first:
+        await repo.set_method(unit.conn, payment.order_id, method.value, unit.now)
     if attempt.status == AttemptStatus.OPEN:  # cash on delivery: nothing to open
         requested = payment_requested(attempt, payment.amount, payment.currency, None)
         await unit.emit(requested, order_id=attempt.order_id)
@@ -113,13 +121,11 @@ async def _opened(unit: Unit[Deps], effect: Effect, session: Any) -> None:
     """The session is open: its links are kept and, unless the attempt was superseded or
     expired meanwhile, the customer is told how to pay."""
     assert isinstance(session, Session)
-    attempt = await repo.attempt_by_id(unit.conn, effect.key)
-    if attempt is None:
-        return
-    pending = attempt.status == AttemptStatus.PENDING
-    status = AttemptStatus.OPEN if pending else attempt.status
     links = (session.session_id, session.checkout_url, session.pay_link)
-    await repo.set_session(unit.conn, attempt.attempt_id, links, status, unit.now)
+    found = await repo.open_session(unit.conn, effect.key, links, unit.now)
+    if found is None:
+        return
+    attempt, pending = found
     if pending:
         opened = replace(attempt, checkout_url=session.checkout_url, pay_link=session.pay_link)
         p = effect.payload

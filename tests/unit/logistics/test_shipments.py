@@ -48,7 +48,7 @@ def test_opening_at_once_books_the_parcel_and_a_delay_watches_the_promise() -> N
     assert at_once.promise == date(2026, 11, 11)
     assert at_once.booking is not None and at_once.booking[0] == "shp_1"
     assert at_once.booking[1]["parcel"]["items"] == 2
-    assert at_once.timers == {(SHIP, "ord_1"): None}
+    assert at_once.timers == {}, "no timer is set, so none is cancelled"
     assert [e.TYPE for e in at_once.events] == ["ShippingPromiseSet"]
 
     later = shipments.opened(order(), "shp_1", "sf", NOW, NOW, timing(delay=60))
@@ -62,15 +62,23 @@ def test_opening_at_once_books_the_parcel_and_a_delay_watches_the_promise() -> N
 def test_shipping_and_stopping_cancel_the_pending_timers() -> None:
     pending = shipments.opened(order(), "shp_1", "sf", NOW, NOW, timing(60)).shipment
     assert pending is not None
-    left = shipments.shipped(order(), pending, "SF1", NOW, timing())
+    left = shipments.shipped(order(), pending, "SF1", NOW, timing(60))
     assert left.shipment is not None and left.shipment.status is ParcelStatus.SHIPPED
     assert left.timers[(SHIP, "ord_1")] is None
     assert left.timers[(SHIP_BY, "ord_1:2026-11-11")] is None
     assert left.timers[(SILENCE, "shp_1")] == NOW + timedelta(hours=1)
-    stopped = shipments.stopped(pending, "order_cancelled:customer_request")
+    stopped = shipments.stopped(pending, "order_cancelled:customer_request", timing(60))
     assert stopped.shipment is not None and stopped.shipment.status is ParcelStatus.CANCELLED
     assert set(stopped.timers.values()) == {None}
     assert [e.TYPE for e in stopped.events] == ["ShipmentCancelled"]
+
+
+def test_a_parcel_leaving_at_once_cancels_no_timer_it_never_had() -> None:
+    pending = shipments.opened(order(), "shp_1", "sf", NOW, NOW, timing()).shipment
+    assert pending is not None
+    left = shipments.shipped(order(), pending, "SF1", NOW, timing())
+    assert left.timers == {(SILENCE, "shp_1"): NOW + timedelta(hours=1)}
+    assert shipments.stopped(pending, "order_cancelled:customer_request", timing()).timers == {}
 
 
 def test_a_delivery_stops_the_silence_watch_and_a_late_parcel_gets_a_new_date() -> None:
