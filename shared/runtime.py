@@ -153,14 +153,17 @@ class Runtime(Generic[D]):
             self._producer,
             batch_size=s.outbox_batch_size,
             poll_seconds=s.outbox_poll_seconds,
+            retry_seconds=s.outbox_retry_seconds,
         )
         poller = TimerPoller(
             self.pool,
             self.definition.timers,
             self.units,
+            dsn=s.database_url,
             poll_seconds=s.timer_poll_seconds,
             max_attempts=s.timer_max_attempts,
         )
+        self.relay, self.poller = relay, poller
         self._spawn(relay.run(), "outbox-relay")
         self._spawn(poller.run(), "timers")
         self._spawn(self._housekeeping(), "housekeeping")

@@ -11,6 +11,7 @@ at its new due time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from shared.unit import Unit, Units
 
 log = get_logger(__name__)
 
+_LOCKED_SECONDS = 0.1
 TimerHandler = Callable[[Unit[Any], Timer], Awaitable[None]]
 
 
@@ -34,39 +36,78 @@ def backoff(attempts: int) -> timedelta:
 
 
 class TimerPoller:
+    """Sleeps until the earliest pending timer is due; a timer set sooner than that wakes it
+    (the `timers` NOTIFY carries each due time), so nothing polls while nothing is due.
+    `poll_seconds` is the longest sleep, a safety net; `retry_seconds` the pause after the
+    database failed, or while a due timer is locked by another transaction."""
+
     def __init__(
         self,
         pool: asyncpg.Pool,
         handlers: Mapping[str, TimerHandler],
         units: Units[Any],
         *,
-        poll_seconds: float = 1.0,
+        dsn: str | None = None,
+        poll_seconds: float = 10.0,
+        retry_seconds: float = 1.0,
         max_attempts: int = 10,
     ) -> None:
         self.pool = pool
         self.handlers = handlers
         self.units = units
+        self.dsn = dsn
         self.poll_seconds = poll_seconds
+        self.retry_seconds = retry_seconds
         self.max_attempts = max_attempts
+        self.next_due: float | None = None
+        """The earliest pending due time (epoch seconds) the last look found; None for none."""
+        self._wait = poll_seconds
+        self._heard: float | None = None  # the earliest due time notified during a pass
 
     async def run(self) -> None:
         """Fires due timers until cancelled. While the database is unreachable (restarting,
         connections dropped) it keeps trying; anything else ends the loop, and the runtime
         with it."""
+        if self.dsn is None:
+            await self._run(asyncio.Event())
+            return
+        async with db.woken_by(self.dsn, "timers", self._sooner) as woken:
+            await self._run(woken)
+
+    async def _run(self, woken: asyncio.Event) -> None:
         while True:
+            woken.clear()
+            self._heard = None
             try:
                 while await self.fire_next():
                     pass
+                wait = self._wait
+                if self._heard is not None and (
+                    self.next_due is None or self._heard < self.next_due
+                ):
+                    wait = 0  # set while the pass looked, perhaps after: look again
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 if not db.is_transient(exc):
                     raise
                 log.warning("timer poll failed; retrying", error=repr(exc))
-            await asyncio.sleep(self.poll_seconds)
+                wait = self.retry_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), wait)
+
+    def _sooner(self, payload: str) -> bool:
+        """Whether a timer set to `payload` (epoch seconds) is due before the poller wakes."""
+        try:
+            due = float(payload)
+        except ValueError:
+            return True
+        self._heard = due if self._heard is None else min(self._heard, due)
+        return self.next_due is None or due < self.next_due
 
     async def fire_next(self) -> bool:
-        """Fires one due timer; False when none is due."""
+        """Fires one due timer; False when none is due, with `next_due` and the time to wait
+        for it found in the same transaction."""
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 """SELECT id, kind, key, due_at, payload, correlation_id, attempts FROM timers
@@ -74,6 +115,7 @@ class TimerPoller:
                    ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED"""
             )
             if row is None:
+                await self._look_ahead(conn)
                 return False
             timer = Timer(**dict(row))
             with structlog.contextvars.bound_contextvars(
@@ -81,6 +123,20 @@ class TimerPoller:
             ):
                 await self._fire(conn, timer)
             return True
+
+    async def _look_ahead(self, conn: asyncpg.Connection) -> None:
+        ahead = await conn.fetchrow(
+            """SELECT extract(epoch FROM min(due_at))::float8 AS due,
+                      extract(epoch FROM min(due_at) - now())::float8 AS wait
+               FROM timers WHERE state = 'pending'"""
+        )
+        self.next_due = ahead["due"]
+        if self.next_due is None:
+            self._wait = self.poll_seconds
+        elif ahead["wait"] <= 0:  # due, but another transaction holds it: look again soon
+            self._wait = min(_LOCKED_SECONDS, self.poll_seconds)
+        else:
+            self._wait = min(ahead["wait"], self.poll_seconds)
 
     async def _fire(self, conn: asyncpg.Connection, timer: Timer) -> None:
         handler = self.handlers.get(timer.kind)

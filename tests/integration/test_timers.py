@@ -152,3 +152,33 @@ async def test_cancelling_a_timer_the_poller_is_firing_neither_waits_nor_deadloc
         assert state == "cancelled"
     finally:
         await pool.close()
+
+
+async def test_a_timer_set_while_the_poller_sleeps_wakes_it(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    """The poller sleeps until the earliest timer is due, its safety poll here longer than
+    the test: a timer set sooner than that wakes it and fires when due."""
+    d = build(settings_for(PaymentSettings, infra.bootstrap, database, timer_poll_seconds=600))
+    d.timers = {"probe": emit_failure}
+    later, sooner = f"ord_{uuid.uuid4().hex[:8]}", f"ord_{uuid.uuid4().hex[:8]}"
+    async with running(d, http=False) as runtime:
+        async with runtime.unit() as unit:
+            await unit.schedule("probe", later, unit.now + timedelta(hours=1), {"attempt": "a6"})
+        await eventually(lambda: _asleep_until(runtime, later), what="the poller sleeps")
+        async with runtime.unit() as unit:
+            await unit.schedule("probe", sooner, unit.now + timedelta(seconds=1), {"attempt": "a7"})
+        [record] = await tail.wait_for(lambda r: r.key == sooner.encode(), timeout=20)
+        await eventually(lambda: _fired(runtime, sooner), what="timer marked fired")
+        assert (await timer_row(runtime, later))["state"] == "pending"
+    assert record.json()["payload"]["attempt_id"] == "a7"
+
+
+async def _asleep_until(runtime: object, key: str) -> bool:
+    """Whether the poller has looked ahead and found the timer `key` next."""
+    poller = runtime.poller  # type: ignore[attr-defined]
+    async with runtime.db.acquire() as conn:  # type: ignore[attr-defined]
+        due = await conn.fetchval(
+            "SELECT extract(epoch FROM due_at)::float8 FROM timers WHERE key = $1", key
+        )
+    return poller.next_due == due
