@@ -249,11 +249,12 @@ class Runtime(Generic[D]):
             self.failed.set()
 
     async def _housekeeping(self) -> None:
+        """Purges what outlived its retention and counts held events, every
+        `housekeeping_seconds` (the outbox backlog gauge is the relay's: it reads the rows)."""
         s = self.settings
         while True:
             try:
-                async with self.db.acquire() as conn:
-                    metrics.OUTBOX_BACKLOG.set(await outbox.backlog(conn))
+                async with self.db.acquire() as conn, conn.transaction():  # one commit
                     await held.purge(conn, s.held_retention_days)
                     metrics.HELD_EVENTS.set(await held.count(conn))
                     await outbox.purge(conn, s.outbox_retention_hours)
@@ -262,7 +263,7 @@ class Runtime(Generic[D]):
                 if not db.is_transient(exc):
                     raise
                 log.warning("housekeeping failed; retrying", error=repr(exc))
-            await asyncio.sleep(5)
+            await asyncio.sleep(s.housekeeping_seconds)
 
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {"background": {"ok": self.failed_task is None}}

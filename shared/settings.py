@@ -41,6 +41,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 30.0
     outbox_retry_seconds: float = 0.5  # after the broker did not acknowledge a record
     outbox_retention_hours: float = 24.0
+    housekeeping_seconds: float = 60.0  # how often retention purges run
     inbox_retention_days: float = 30.0
     # events about an order still unknown after this long are dropped (shared/held.py)
     held_retention_days: float = 7.0

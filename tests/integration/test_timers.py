@@ -7,10 +7,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
+
 from services.payment.app import build
 from services.payment.settings import PaymentSettings
 from shared import db, timers
 from shared.contracts.events.payment import PaymentFailed
+from shared.settings import ServiceSettings
 from shared.timers import Timer
 from shared.unit import Unit
 from tests.support.infra import Infra
@@ -182,3 +185,44 @@ async def _asleep_until(runtime: object, key: str) -> bool:
             "SELECT extract(epoch FROM due_at)::float8 FROM timers WHERE key = $1", key
         )
     return poller.next_due == due
+
+
+IDLE_WINDOW_SECONDS = 10.0
+# An idle backend reports its counts to pg_stat_database within 10 s (PGSTAT_IDLE_INTERVAL),
+# and at once when it exits.
+STATS_DELAY_SECONDS = 11.0
+_COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = $1"
+_BACKENDS = "SELECT count(*) FROM pg_stat_activity WHERE datname = $1"
+
+
+async def test_an_idle_service_hardly_touches_its_database(infra: Infra, database: str) -> None:
+    """With nothing to do, a service with timers, an outbox and an effects worker commits
+    at most once a second: its loops wait for NOTIFY or the next due time, not a poll."""
+    settings = settings_for(
+        PaymentSettings,
+        infra.bootstrap,
+        database,
+        outbox_poll_seconds=ServiceSettings.model_fields["outbox_poll_seconds"].default,
+        timer_poll_seconds=ServiceSettings.model_fields["timer_poll_seconds"].default,
+        effects_poll_seconds=PaymentSettings.model_fields["effects_poll_seconds"].default,
+    )
+    name = database.rsplit("/", 1)[-1]
+    admin = await asyncpg.connect(infra.admin_dsn)  # another database: its reads do not count
+
+    async def commits() -> int:
+        await admin.execute("SELECT pg_stat_clear_snapshot()")
+        return int(await admin.fetchval(_COMMITS, name))
+
+    async def gone() -> bool:
+        return await admin.fetchval(_BACKENDS, name) == 0
+
+    try:
+        async with running(build(settings), http=False):
+            await asyncio.sleep(STATS_DELAY_SECONDS)  # the start's commits all reported
+            before = await commits()
+            await asyncio.sleep(IDLE_WINDOW_SECONDS)  # the window measured, not a wait
+        await eventually(gone, what="the service's connections closed")  # and reported
+        after = await commits()
+    finally:
+        await admin.close()
+    assert after - before <= IDLE_WINDOW_SECONDS, f"{after - before} commits while idle"
