@@ -125,10 +125,12 @@ async def _listen(
         conn: asyncpg.Connection | None = None
         try:
             conn = await asyncpg.connect(dsn)
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _, lost=lost: lost.set())
             await conn.add_listener(channel, notified)
             woken.set()
-            while not conn.is_closed():
-                await asyncio.sleep(_RELISTEN_SECONDS)
+            if not conn.is_closed():
+                await lost.wait()
         except Exception as exc:
             if not is_transient(exc):
                 raise

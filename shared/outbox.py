@@ -158,7 +158,9 @@ class OutboxRelay:
                 await asyncio.sleep(self.retry_seconds * 4)
             await conn.add_listener("outbox", self._notified)
             # The lock and the listener live on this connection: once it is gone (the
-            # database restarted) another replica may lead, so this one starts over.
+            # database restarted) another replica may lead, so this one starts over, woken
+            # by the loss rather than finding it at its next poll.
+            conn.add_termination_listener(self._notified)
             while not conn.is_closed():
                 await self.drain()
                 with contextlib.suppress(TimeoutError):

@@ -153,8 +153,10 @@ async def test_the_relay_takes_its_lock_again_when_its_connection_is_cut(
 ) -> None:
     """The relay's own connection holds the leader lock and the LISTEN: when the database
     drops it (a restart, an administrator), the relay reconnects, leads again and goes on
-    publishing, rather than publishing without the lock another replica could take."""
-    definition = build(settings_for(OrderSettings, infra.bootstrap, database))
+    publishing, rather than publishing without the lock another replica could take. It
+    learns of the loss from the connection, not from its safety poll (longer than the test)."""
+    settings = settings_for(OrderSettings, infra.bootstrap, database, outbox_poll_seconds=600)
+    definition = build(settings)
     async with running(definition, http=False) as runtime:
         lock = 0x0F0F_2002
         async with runtime.db.acquire() as conn:

@@ -177,6 +177,34 @@ async def test_a_timer_set_while_the_poller_sleeps_wakes_it(
     assert record.json()["payload"]["attempt_id"] == "a7"
 
 
+async def test_a_timer_set_after_the_pollers_listening_connection_was_cut_wakes_it(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    """The poller's LISTEN lives on a connection of its own: when the database drops it,
+    the poller listens again at once (its safety poll is longer than the test)."""
+    d = build(settings_for(PaymentSettings, infra.bootstrap, database, timer_poll_seconds=600))
+    d.timers = {"probe": emit_failure}
+    order_id = f"ord_{uuid.uuid4().hex[:8]}"
+    async with running(d, http=False) as runtime, runtime.db.acquire() as conn:
+        first = await eventually(lambda: conn.fetchval(_LISTENING, "timers"), what="it listens")
+        await conn.execute("SELECT pg_terminate_backend($1)", first)
+
+        async def listens_again() -> int | None:
+            pid = await conn.fetchval(_LISTENING, "timers")
+            return pid if pid not in (None, first) else None
+
+        await eventually(listens_again, timeout=15, what="the poller listens again")
+        async with runtime.unit() as unit:
+            await unit.schedule("probe", order_id, unit.now, {"attempt": "a8"})
+        await tail.wait_for(lambda r: r.key == order_id.encode(), timeout=20)
+
+
+_LISTENING = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+    " AND query LIKE 'LISTEN %' || $1 || '%'"
+)
+
+
 async def _asleep_until(runtime: object, key: str) -> bool:
     """Whether the poller has looked ahead and found the timer `key` next."""
     poller = runtime.poller  # type: ignore[attr-defined]
