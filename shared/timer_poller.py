@@ -1,6 +1,6 @@
 """Durable timers, the poller: fires due timers through a unit of work.
 
-The poller takes due timers with `FOR UPDATE SKIP LOCKED` (replicas share the work), runs
+The poller takes due timers under an advisory lock each (replicas share the work), runs
 the service's timer handler in the same transaction that marks the timer fired, so its
 events reach the outbox exactly when the timer is spent. A handler that fails is retried
 with backoff and, after its attempts run out, marked failed with the error for operations
@@ -28,6 +28,16 @@ from shared.unit import Unit, Units
 log = get_logger(__name__)
 
 _LOCKED_SECONDS = 0.1
+# The earliest due timer no other transaction is firing (or cancelling), locked for this
+# one. The lock is taken outside the subquery so that only the chosen timer is locked.
+# The lock is the firing lock of shared/timers.py.
+_CHOOSE = """
+SELECT id FROM (
+    SELECT id FROM timers WHERE state = 'pending' AND due_at <= now()
+    ORDER BY due_at LIMIT 16) AS due
+WHERE pg_try_advisory_xact_lock(hashtextextended(id::text, 11)) LIMIT 1"""
+_READ = """SELECT id, kind, key, due_at, payload, correlation_id, attempts FROM timers
+           WHERE id = $1 AND state = 'pending' AND due_at <= now()"""
 TimerHandler = Callable[[Unit[Any], Timer], Awaitable[None]]
 
 
@@ -107,16 +117,21 @@ class TimerPoller:
 
     async def fire_next(self) -> bool:
         """Fires one due timer; False when none is due, with `next_due` and the time to wait
-        for it found in the same transaction."""
+        for it found in the same transaction.
+
+        The timer is held by its firing lock (see `shared.timers.cancel`), not its row: a
+        command that holds the state the handler waits for (the order) may still re-arm the
+        timer meanwhile, where waiting for the row would deadlock the two. Its row is written
+        last, once the handler has its locks."""
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                """SELECT id, kind, key, due_at, payload, correlation_id, attempts FROM timers
-                   WHERE state = 'pending' AND due_at <= now()
-                   ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED"""
-            )
-            if row is None:
+            chosen = await conn.fetchval(_CHOOSE)
+            if chosen is None:
                 await self._look_ahead(conn)
                 return False
+            # read after the lock is held: a replica that fired it meanwhile has committed
+            row = await conn.fetchrow(_READ, chosen)
+            if row is None:
+                return True
             timer = Timer(**dict(row))
             with structlog.contextvars.bound_contextvars(
                 timer_kind=timer.kind, timer_key=timer.key, correlation_id=timer.correlation_id
@@ -154,19 +169,23 @@ class TimerPoller:
         except Exception as exc:
             attempts = timer.attempts + 1
             failed = attempts >= self.max_attempts or handler is None
+            # a command that re-armed the timer meanwhile moved its due time: its wins
             await conn.execute(
                 """UPDATE timers SET attempts = $2, last_error = $3, due_at = $4,
-                   state = CASE WHEN $5 THEN 'failed' ELSE 'pending' END WHERE id = $1""",
+                   state = CASE WHEN $5 THEN 'failed' ELSE 'pending' END
+                   WHERE id = $1 AND due_at = $6""",
                 timer.id,
                 attempts,
                 repr(exc),
                 datetime.now(UTC) + backoff(attempts),
                 failed,
+                timer.due_at,
             )
             metrics.TIMERS_FIRED.labels(timer.kind, "failed" if failed else "retry").inc()
             log.warning("timer handler failed", attempts=attempts, gave_up=failed, error=repr(exc))
             return
-        # A handler that re-armed its own timer moved its due time: then it stays pending.
+        # A handler (or a command meanwhile) that re-armed the timer moved its due time: then
+        # it stays pending.
         await conn.execute(
             "UPDATE timers SET state = 'fired', fired_at = now() WHERE id = $1 AND due_at = $2",
             timer.id,

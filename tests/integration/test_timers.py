@@ -11,7 +11,7 @@ import asyncpg
 
 from services.payment.app import build
 from services.payment.settings import PaymentSettings
-from shared import db, timers
+from shared import db, held, timers
 from shared.contracts.events.payment import PaymentFailed
 from shared.settings import ServiceSettings
 from shared.timers import Timer
@@ -146,8 +146,12 @@ async def test_cancelling_a_timer_the_poller_is_firing_neither_waits_nor_deadloc
             await db.apply_migrations(conn, db.all_migrations("probe", Path("no-migrations")))
             key = f"ord_{uuid.uuid4().hex[:8]}"
             await timers.schedule(conn, "probe", key, datetime.now(UTC), {})
-            async with firing.transaction():
-                await firing.execute("SELECT 1 FROM timers WHERE key = $1 FOR UPDATE", key)
+            async with firing.transaction():  # what the poller holds while it fires
+                await firing.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(id::text, 11)) FROM timers"
+                    " WHERE key = $1",
+                    key,
+                )
                 async with asyncio.timeout(5):  # waiting for the row would end here
                     assert await timers.cancel(conn, "probe", key) is False
             assert await timers.cancel(conn, "probe", key) is True
@@ -213,6 +217,45 @@ async def _asleep_until(runtime: object, key: str) -> bool:
             "SELECT extract(epoch FROM due_at)::float8 FROM timers WHERE key = $1", key
         )
     return poller.next_due == due
+
+
+async def waits_for_the_order(unit: Unit, timer: Timer) -> None:
+    await held.lock(unit.conn, timer.key)
+    await emit_failure(unit, timer)
+
+
+async def test_re_arming_a_timer_the_poller_is_firing_neither_waits_nor_deadlocks(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    """The poller fires a timer whose handler waits for the order a command holds; the
+    command re-arms that timer without waiting for the firing, and it fires again later."""
+    d = build(settings_for(PaymentSettings, infra.bootstrap, database))
+    d.timers = {"probe": waits_for_the_order}
+    order_id = f"ord_{uuid.uuid4().hex[:8]}"
+    async with running(d, http=False) as runtime:
+        async with runtime.unit() as command:
+            await held.lock(command.conn, order_id)
+            async with runtime.unit() as unit:
+                await unit.schedule("probe", order_id, unit.now, {"attempt": "a9"})
+            async with runtime.db.acquire() as conn:
+                await eventually(
+                    lambda: conn.fetchval(_WAITING_FOR_A_LOCK),
+                    what="the handler waits for the order",
+                )
+            async with asyncio.timeout(5):  # waiting for the firing would end here
+                await command.schedule(
+                    "probe", order_id, command.now + timedelta(seconds=1), {"attempt": "a10"}
+                )
+        # the command has committed: the handler goes on, and the re-armed timer fires later
+        records = await tail.wait_for(lambda r: r.key == order_id.encode(), count=2, timeout=20)
+        await eventually(lambda: _fired(runtime, order_id), what="timer marked fired")
+    assert [r.json()["payload"]["attempt_id"] for r in records] == ["a9", "a10"]
+
+
+_WAITING_FOR_A_LOCK = (
+    "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 
 IDLE_WINDOW_SECONDS = 10.0
