@@ -2,8 +2,9 @@
 
 Starts each named service in this process (the production builder and default poll
 settings) on a fresh database of the tests' stack, lets it settle, then counts for a
-while the commits its database records (pg_stat_database.xact_commit, read from another
-database so that the reading does not count) and the CPU this process uses.
+while (and through its stop, when its backends report the rest) the commits its
+database records (pg_stat_database.xact_commit, read from another database so that the
+reading does not count) and the CPU this process uses.
 
     FULFIL_TEST_KEEP_STACK=1 .venv/bin/python -m tests.bench.micro.outbox_idle [service ...]
 """
@@ -31,6 +32,7 @@ SERVICES = {
     "notify": "NotifySettings",
 }
 _COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = $1"
+_BACKENDS = "SELECT count(*) FROM pg_stat_activity WHERE datname = $1"
 
 
 async def commits(admin: asyncpg.Connection, database: str) -> int:
@@ -54,8 +56,10 @@ async def idle_cost(infra: Infra, name: str, settle: float, seconds: float) -> d
             before, cpu0, t0 = await commits(admin, database), time.process_time(), time.monotonic()
             await asyncio.sleep(seconds)
             cpu1, t1 = time.process_time(), time.monotonic()
-            await asyncio.sleep(1.2)  # the last second's counts reach pg_stat
-            after = await commits(admin, database)
+        # a backend reports what it has not yet reported when it exits: count after that
+        while await admin.fetchval(_BACKENDS, database):
+            await asyncio.sleep(0.1)
+        after = await commits(admin, database)
     finally:
         await admin.close()
     elapsed = t1 - t0
