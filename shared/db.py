@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,14 +96,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 @contextlib.asynccontextmanager
-async def woken_by(dsn: str, channel: str) -> AsyncIterator[asyncio.Event]:
-    """An event set whenever a NOTIFY on `channel` commits, for loops that otherwise poll.
-    The listening connection is the caller's own (LISTEN is session state, never left on
-    a pooled connection). When it is lost (the database restarted) it is reopened, and the
-    event is set on each reconnect so that the caller looks for what it may have missed;
-    until then the caller keeps polling."""
+async def woken_by(
+    dsn: str, channel: str, wanted: Callable[[str], bool] | None = None
+) -> AsyncIterator[asyncio.Event]:
+    """An event set whenever a NOTIFY on `channel` commits (one whose payload is `wanted`,
+    when given), for loops that otherwise poll. The listening connection is the caller's
+    own (LISTEN is session state, never left on a pooled connection). When it is lost (the
+    database restarted) it is reopened, and the event is set on each reconnect so that the
+    caller looks for what it may have missed; until then the caller keeps polling."""
     woken = asyncio.Event()
-    listener = asyncio.ensure_future(_listen(dsn, channel, woken))
+    listener = asyncio.ensure_future(_listen(dsn, channel, woken, wanted))
     try:
         yield woken
     finally:
@@ -112,15 +114,23 @@ async def woken_by(dsn: str, channel: str) -> AsyncIterator[asyncio.Event]:
             await listener
 
 
-async def _listen(dsn: str, channel: str, woken: asyncio.Event) -> None:
+async def _listen(
+    dsn: str, channel: str, woken: asyncio.Event, wanted: Callable[[str], bool] | None
+) -> None:
+    def notified(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if wanted is None or wanted(payload):
+            woken.set()
+
     while True:
         conn: asyncpg.Connection | None = None
         try:
             conn = await asyncpg.connect(dsn)
-            await conn.add_listener(channel, lambda *_: woken.set())
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _, lost=lost: lost.set())
+            await conn.add_listener(channel, notified)
             woken.set()
-            while not conn.is_closed():
-                await asyncio.sleep(_RELISTEN_SECONDS)
+            if not conn.is_closed():
+                await lost.wait()
         except Exception as exc:
             if not is_transient(exc):
                 raise

@@ -79,7 +79,8 @@ class Policy:
     backoff_max_seconds: float = 600.0
     lease_seconds: float = 30.0
     batch_size: int = 20
-    poll_seconds: float = 1.0
+    poll_seconds: float = 10.0  # the longest sleep between passes: a safety net
+    retry_seconds: float = 1.0  # the pause after a pass failed
     performers: Mapping[str, Performer] = field(default_factory=dict)
 
     def backoff(self, attempts: int) -> timedelta:
@@ -110,15 +111,19 @@ async def recorded(conn: asyncpg.Connection, kind: str, key: str) -> bool:
 
 
 def worker(chosen: Policy) -> Callable[[Service[Any]], Awaitable[None]]:
-    """The background task that makes a service's recorded calls, with its performers."""
+    """The background task that makes a service's recorded calls, with its performers.
+
+    Between passes it sleeps until the next effect is due (a retry's backoff, a lease that
+    ends), woken at once when an effect is recorded (the `effects` NOTIFY); `poll_seconds`
+    is the longest it sleeps, a safety net, `retry_seconds` the pause after a failed pass."""
 
     async def run_effects(runtime: Service[Any]) -> None:
         async with db.woken_by(runtime.settings.database_url, "effects") as recorded:
             while True:
                 recorded.clear()
+                wait = chosen.retry_seconds
                 try:
-                    if await run_due(runtime, chosen) >= chosen.batch_size:
-                        continue
+                    wait = await run_due(runtime, chosen)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # claimed effects come back when their lease ends
@@ -126,31 +131,50 @@ def worker(chosen: Policy) -> Callable[[Service[Any]], Awaitable[None]]:
                         log.warning("effects pass failed; retrying", error=repr(exc))
                     else:
                         log.exception("effects pass failed unexpectedly; retrying")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(recorded.wait(), chosen.poll_seconds)
+                if wait > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(recorded.wait(), wait)
 
     return run_effects
 
 
-async def run_due(runtime: Service[Any], policy: Policy) -> int:
-    """One pass: claims due effects, calls them concurrently, records each outcome."""
+# Claims due effects and, in the same statement, finds when the next of the others is due:
+# a retry's next attempt, or the end of a lease another worker holds (seconds from $2; at
+# or below 0 when more are due now, beyond the batch).
+_CLAIM = """
+WITH claimed AS (
+    UPDATE effects SET claimed_until = $2 + $3::interval WHERE id IN (
+        SELECT id FROM effects WHERE status = 'pending' AND next_attempt_at <= $2
+        AND kind = ANY($4::text[])
+        AND (claimed_until IS NULL OR claimed_until < $2)
+        ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING id, kind, key, payload, attempts, correlation_id, causation_id)
+SELECT claimed.*, (
+    SELECT extract(epoch FROM min(greatest(next_attempt_at, claimed_until)) - $2)::float8
+    FROM effects WHERE status = 'pending' AND kind = ANY($4::text[])
+    AND id <> ALL(ARRAY(SELECT id FROM claimed))) AS later
+FROM (SELECT 1) AS one LEFT JOIN claimed ON true"""
+
+
+async def run_due(runtime: Service[Any], policy: Policy) -> float:
+    """One pass: claims due effects, calls them concurrently, records each outcome; returns
+    the seconds until the next one is due (0: now), at most `policy.poll_seconds`."""
     now = datetime.now(UTC)
     async with runtime.db.acquire() as conn:
         rows = await conn.fetch(
-            """UPDATE effects SET claimed_until = $2 + $3::interval WHERE id IN (
-                   SELECT id FROM effects WHERE status = 'pending' AND next_attempt_at <= $2
-                   AND kind = ANY($4::text[])
-                   AND (claimed_until IS NULL OR claimed_until < $2)
-                   ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-               RETURNING id, kind, key, payload, attempts, correlation_id, causation_id""",
+            _CLAIM,
             policy.batch_size,
             now,
             timedelta(seconds=policy.lease_seconds),
             list(policy.performers),
         )
-    effects = [_effect(row) for row in rows]
-    await asyncio.gather(*(_run_one(runtime, policy, effect) for effect in effects))
-    return len(effects)
+    effects = [_effect(row) for row in rows if row["id"] is not None]
+    again = await asyncio.gather(*(_run_one(runtime, policy, effect) for effect in effects))
+    later = rows[0]["later"]
+    waits = [policy.poll_seconds, *(w for w in again if w is not None)]
+    if later is not None:
+        waits.append(later - (datetime.now(UTC) - now).total_seconds())
+    return max(0.0, min(waits))
 
 
 def _effect(row: asyncpg.Record) -> Effect:
@@ -166,7 +190,8 @@ def _effect(row: asyncpg.Record) -> Effect:
     )
 
 
-async def _run_one(runtime: Service[Any], policy: Policy, effect: Effect) -> None:
+async def _run_one(runtime: Service[Any], policy: Policy, effect: Effect) -> float | None:
+    """Calls `effect` and records the outcome; the seconds until it is due again, if it is."""
     performer = policy.performers[effect.kind]
     with structlog.contextvars.bound_contextvars(
         effect_kind=effect.kind, effect_key=effect.key, correlation_id=effect.correlation_id
@@ -186,13 +211,14 @@ async def _run_one(runtime: Service[Any], policy: Policy, effect: Effect) -> Non
             raise
         except Exception:  # called again with the same key once the lease ends
             log.exception("effect outcome not recorded; it will be retried")
-            return
+            return policy.lease_seconds
         EFFECT_CALLS.labels(effect.kind, outcome).inc()
         attempts = effect.attempts + 1
         if error is None:
             log.info("effect made", attempts=attempts)
         else:
             log.warning("effect not made", outcome=outcome, attempts=attempts, error=error.reason)
+        return policy.backoff(attempts).total_seconds() if outcome == "retry" else None
 
 
 async def _record(

@@ -11,12 +11,15 @@ absorb.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import time
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from prometheus_client import Counter
 
 from shared import db, metrics
 from shared.contracts.envelope import Envelope
@@ -86,7 +89,30 @@ def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
     )
 
 
+PASSES = Counter(
+    "fulfil_outbox_relay_passes_total", "Outbox relay passes that read rows to publish"
+)
+_READ = (
+    "SELECT id, topic, key, value, headers FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1"
+)
+# The previous pass's acknowledged rows are marked by the statement that reads the next
+# pass's rows: one round trip and one commit per pass. The read sees the rows as they were
+# before this statement's own update, hence the explicit exclusion.
+_MARK_AND_READ = (
+    "WITH marked AS (UPDATE outbox SET sent_at = now() WHERE id = ANY($2::bigint[]))"
+    " SELECT id, topic, key, value, headers FROM outbox"
+    " WHERE sent_at IS NULL AND id <> ALL($2::bigint[]) ORDER BY id LIMIT $1"
+)
+_MARK = "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])"
+_BACKLOG_EVERY_SECONDS = 5.0
+
+
 class OutboxRelay:
+    """`passes` counts the passes that read rows (each publishes what it read); each costs
+    one statement, which also marks what the pass before it published. After a wake the
+    relay keeps reading until a read finds nothing: rows committed while a pass waits for
+    the broker go out with the next one. The backlog gauge is set from what it reads."""
+
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -94,14 +120,20 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         batch_size: int = 500,
-        poll_seconds: float = 0.5,
+        poll_seconds: float = 30.0,
+        retry_seconds: float = 0.5,
     ) -> None:
         self.pool = pool
         self.dsn = dsn
         self.producer = producer
         self.batch_size = batch_size
+        # NOTIFY wakes the relay for every commit that adds rows, and a reconnect reads
+        # everything unsent; the poll is only a safety net, so it is slow.
         self.poll_seconds = poll_seconds
+        self.retry_seconds = retry_seconds
+        self.passes = 0
         self._wake = asyncio.Event()
+        self._counted_at = -_BACKLOG_EVERY_SECONDS
 
     async def run(self) -> None:
         """Publishes until cancelled; waits for the leader lock when another replica holds it.
@@ -123,14 +155,14 @@ class OutboxRelay:
         conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
-                await asyncio.sleep(self.poll_seconds * 4)
+                await asyncio.sleep(self.retry_seconds * 4)
             await conn.add_listener("outbox", self._notified)
             # The lock and the listener live on this connection: once it is gone (the
-            # database restarted) another replica may lead, so this one starts over.
+            # database restarted) another replica may lead, so this one starts over, woken
+            # by the loss rather than finding it at its next poll.
+            conn.add_termination_listener(self._notified)
             while not conn.is_closed():
-                self._wake.clear()
-                while await self.publish_batch() == self.batch_size:
-                    pass
+                await self.drain()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             raise asyncpg.ConnectionDoesNotExistError("the relay's listening connection closed")
@@ -141,46 +173,73 @@ class OutboxRelay:
     def _notified(self, *_: Any) -> None:
         self._wake.set()
 
-    async def publish_batch(self) -> int:
-        """Publishes one batch of unsent rows; returns how many rows it read."""
+    async def drain(self) -> int:
+        """Publishes unsent rows until a read finds none; returns how many it published."""
+        published = 0
+        acked: list[int] = []
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT id, topic, key, value, headers FROM outbox"
-                " WHERE sent_at IS NULL ORDER BY id LIMIT $1",
-                self.batch_size,
+            while True:
+                self._wake.clear()  # a commit from now on is seen by this read or wakes us
+                if acked:
+                    rows = await conn.fetch(_MARK_AND_READ, self.batch_size, acked)
+                    published += len(acked)
+                else:
+                    rows = await conn.fetch(_READ, self.batch_size)
+                acked = []
+                await self._gauge(conn, len(rows))
+                if not rows:
+                    return published
+                self.passes += 1
+                PASSES.inc()
+                acked, failed = await self._publish(rows)
+                if failed:
+                    await conn.execute(_MARK, acked)
+                    published, acked = published + len(acked), []
+                    await asyncio.sleep(self.retry_seconds)
+
+    async def _publish(self, rows: list[asyncpg.Record]) -> tuple[list[int], int]:
+        """Sends `rows` in id order and waits for the broker: the ids it acknowledged and
+        how many it did not."""
+        send = self.producer.send
+        futures = [
+            await send(
+                row["topic"],
+                value=row["value"],
+                key=row["key"],
+                headers=[(name, raw.encode("latin-1")) for name, raw in row["headers"]],
             )
-            if not rows:
-                return 0
-            futures = [
-                await self.producer.send(
-                    row["topic"],
-                    value=row["value"],
-                    key=row["key"],
-                    headers=[(name, raw.encode("latin-1")) for name, raw in row["headers"]],
-                )
-                for row in rows
-            ]
-            results = await asyncio.gather(*futures, return_exceptions=True)
-            sent = [
-                row["id"]
-                for row, r in zip(rows, results, strict=True)
-                if not isinstance(r, BaseException)
-            ]
-            failed = len(rows) - len(sent)
-            await conn.execute(
-                "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", sent
-            )
+            for row in rows
+        ]
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        acked: list[int] = []
+        topics: collections.Counter[str] = collections.Counter()
+        error: BaseException | None = None
         for row, result in zip(rows, results, strict=True):
-            if not isinstance(result, BaseException):
-                metrics.EVENTS_PUBLISHED.labels(row["topic"]).inc()
+            if isinstance(result, BaseException):
+                error = error or result
+                continue
+            acked.append(row["id"])
+            topics[row["topic"]] += 1
+        for topic, count in topics.items():
+            metrics.EVENTS_PUBLISHED.labels(topic).inc(count)
+        failed = len(rows) - len(acked)
         if failed:
             metrics.OUTBOX_PUBLISH_FAILURES.inc(failed)
-            error = next(r for r in results if isinstance(r, BaseException))
             log.warning(
                 "outbox records not acknowledged; will retry", failed=failed, error=repr(error)
             )
-            await asyncio.sleep(self.poll_seconds)
-        return len(rows)
+        return acked, failed
+
+    async def _gauge(self, conn: asyncpg.Connection, read: int) -> None:
+        """The backlog gauge, from what a read found: exact below a full batch (what it read
+        is all there is); counted, at most every few seconds, while a full batch waits."""
+        if read < self.batch_size:
+            metrics.OUTBOX_BACKLOG.set(read)
+            return
+        now = time.monotonic()
+        if now - self._counted_at >= _BACKLOG_EVERY_SECONDS:
+            self._counted_at = now
+            metrics.OUTBOX_BACKLOG.set(await backlog(conn))
 
 
 async def backlog(conn: asyncpg.Connection) -> int:

@@ -155,14 +155,17 @@ class Runtime(Generic[D]):
             self._producer,
             batch_size=s.outbox_batch_size,
             poll_seconds=s.outbox_poll_seconds,
+            retry_seconds=s.outbox_retry_seconds,
         )
         poller = TimerPoller(
             self.pool,
             self.definition.timers,
             self.units,
+            dsn=s.database_url,
             poll_seconds=s.timer_poll_seconds,
             max_attempts=s.timer_max_attempts,
         )
+        self.relay, self.poller = relay, poller
         self._spawn(relay.run(), "outbox-relay")
         self._spawn(poller.run(), "timers")
         self._spawn(self._housekeeping(), "housekeeping")
@@ -258,11 +261,12 @@ class Runtime(Generic[D]):
             self.failed.set()
 
     async def _housekeeping(self) -> None:
+        """Purges what outlived its retention and counts held events, every
+        `housekeeping_seconds` (the outbox backlog gauge is the relay's: it reads the rows)."""
         s = self.settings
         while True:
             try:
-                async with self.db.acquire() as conn:
-                    metrics.OUTBOX_BACKLOG.set(await outbox.backlog(conn))
+                async with self.db.acquire() as conn, conn.transaction():  # one commit
                     await held.purge(conn, s.held_retention_days)
                     metrics.HELD_EVENTS.set(await held.count(conn))
                     await outbox.purge(conn, s.outbox_retention_hours)
@@ -271,7 +275,7 @@ class Runtime(Generic[D]):
                 if not db.is_transient(exc):
                     raise
                 log.warning("housekeeping failed; retrying", error=repr(exc))
-            await asyncio.sleep(5)
+            await asyncio.sleep(s.housekeeping_seconds)
 
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {"background": {"ok": self.failed_task is None}}

@@ -2,7 +2,9 @@
 
 A timer belongs to the service that set it and survives restarts. Units set and
 cancel timers in their transaction (`Unit.schedule`); `shared.timer_poller` fires
-them when due.
+them when due, holding each under the firing lock rather than its row, so that setting a
+timer that is being fired waits for nothing: the firing leaves a timer it finds re-armed
+pending at its new due time.
 """
 
 from __future__ import annotations
@@ -52,14 +54,19 @@ async def schedule(
 
 async def cancel(conn: asyncpg.Connection, kind: str, key: str) -> bool:
     """Cancels the pending timer `kind`/`key`; False when there is none, or when the poller
-    is firing it right now. A firing timer holds its row while its handler waits for the
-    state this transaction has locked (the order): waiting for the row would deadlock the
+    is firing it right now. A firing timer's handler may be waiting for the state this
+    transaction has locked (the order): waiting for the firing to end would deadlock the
     two. So it is left to fire: its handler runs after this transaction commits and decides
-    on the state this one leaves, as it would had it fired a moment earlier."""
+    on the state this one leaves, as it would had it fired a moment earlier. Holding the
+    firing lock until it commits, this transaction keeps the poller from starting to fire
+    the timer it cancels. The firing lock of a timer is the transaction-level advisory lock
+    `hashtextextended(id::text, 11)`, taken by the poller while it fires the timer."""
     result = await conn.execute(
         """UPDATE timers SET state = 'cancelled' WHERE id = (
-               SELECT id FROM timers WHERE kind = $1 AND key = $2 AND state = 'pending'
-               FOR UPDATE SKIP LOCKED)""",
+               SELECT id FROM (
+                   SELECT id FROM timers WHERE kind = $1 AND key = $2 AND state = 'pending'
+                   FOR UPDATE SKIP LOCKED) AS pending
+               WHERE pg_try_advisory_xact_lock(hashtextextended(id::text, 11)))""",
         kind,
         key,
     )

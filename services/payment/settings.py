@@ -26,7 +26,7 @@ class PaymentSettings(ServiceSettings):
     # Provider calls (refunds, payment sessions) are made after commit by the effects
     # worker; a claimed call not recorded within the lease is made again, same key.
     effects_lease_seconds: float = 30.0
-    effects_poll_seconds: float = 1.0
+    effects_poll_seconds: float = 10.0  # a safety net: a recorded call wakes the worker
 
     @property
     def sandbox(self) -> bool:
