@@ -50,12 +50,17 @@ class Who(BaseModel):
     actor: str
 
 
+# A dead letter's reason (`handler_failed`) or event type (`OrderPlaced`): a name, so
+# anything else is refused with a 422 naming the field rather than reaching the database.
+_NAME = r"^[A-Za-z0-9_.:-]{1,100}$"
+
+
 class Selection(BaseModel):
     """Which pending letters to replay: all of them (`all`), or those matching every filter
     given."""
 
-    reason: str | None = None
-    type: str | None = Field(default=None, description="the letter's event type")
+    reason: str | None = Field(default=None, pattern=_NAME)
+    type: str | None = Field(default=None, pattern=_NAME, description="the letter's event type")
     since: AwareDatetime | None = Field(default=None, description="set aside at or after")
     all: bool = False
 
@@ -251,12 +256,12 @@ def _processor(request: Request) -> MessageProcessor:
     return processor
 
 
-@router.get("", responses=errors(401, 403, 503))
+@router.get("", responses=errors(401, 403, 422, 503))
 async def list_letters(
     request: Request,
     status: Status | None = None,
-    reason: str | None = None,
-    type: str | None = None,
+    reason: Annotated[str | None, Query(pattern=_NAME)] = None,
+    type: Annotated[str | None, Query(pattern=_NAME)] = None,
     since: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
