@@ -91,6 +91,13 @@ async def create_topic(bootstrap: str, min_isr: int) -> str:
         await admin.create_topics([topic])
     finally:
         await admin.close()
+    # the node that answered knows the topic at once; the others learn it from the
+    # controller a moment later, and a describe sent to one of them finds no partitions
+    deadline = time.monotonic() + 30
+    while len(await partitions(bootstrap, name)) < 3:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} has no partitions in the cluster's metadata")
+        await asyncio.sleep(0.2)
     return name
 
 
