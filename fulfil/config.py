@@ -28,6 +28,3 @@ class Config:
             raise OpsError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
         default = f"http://127.0.0.1:{DEFAULT_PORTS[service]}"
         return os.environ.get(f"FULFIL_{service.upper()}_URL", default).rstrip("/")
-
-    def group(self, service: str) -> str:
-        return f"fulfil-{service}{self.group_suffix}"

@@ -15,7 +15,8 @@ from fulfil.config import Config, OpsError
 from fulfil.masking import mask
 from fulfil.output import console, emit_json, table
 from shared.contracts.envelope import Envelope
-from shared.contracts.registry import SERVICES, consumed_by
+from shared.contracts.registry import SERVICES
+from shared.kafka.groups import service_groups
 
 
 @click.command()
@@ -27,8 +28,12 @@ def lag(config: Config, services: tuple[str, ...], as_json: bool) -> None:
     for name in services:
         config.service_url(name)  # refuses an unknown service
     chosen = services or SERVICES
-    groups = {config.group(s): [t.name for t in consumed_by(s)] for s in chosen}
-    found = asyncio.run(broker.lags(config.bootstrap, {g: t for g, t in groups.items() if t}))
+    groups = {  # each service's own group and its `-streams` group (faust)
+        group: topics
+        for s in chosen
+        for group, topics in service_groups(s, config.group_suffix).topics_by_group().items()
+    }
+    found = asyncio.run(broker.lags(config.bootstrap, groups))
     if as_json:
         emit_json([row.as_dict() for row in found])
         return

@@ -1,4 +1,9 @@
-"""A service at run time: pool, migrations, consumer, relay, timers and HTTP in one process.
+"""A service at run time: pool, migrations, consumers, relay, timers and HTTP in one process.
+
+The service's topics are read in two consumer groups (shared.kafka.groups): those every
+order's happy path carries by its own aiokafka consumer (`ServiceConsumer`), the others by
+a faust app in the `-streams` group. Both feed one MessageProcessor; a bug escaping it in
+either fails the process, and one lag monitor watches both groups.
 
 `ServiceDefinition` is what a service's builder returns; tests call the same
 builder and swap only the edges (deps). Nothing connects at import time.
@@ -21,9 +26,15 @@ from fastapi import APIRouter, FastAPI
 
 from shared import db, dead_letters, held, inbox, metrics, outbound, outbox
 from shared.consumer import Handlers, MessageProcessor
-from shared.contracts.registry import consumed_by
 from shared.http import create_http_app
-from shared.kafka.agents import ServiceConsumer
+from shared.kafka.agents import (
+    ServiceConsumer,
+    attach_agents,
+    build_faust_app,
+    faust_app_crashed,
+    stop_faust_app,
+)
+from shared.kafka.groups import service_groups
 from shared.kafka.lag import LagMonitor
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
@@ -177,38 +188,47 @@ class Runtime(Generic[D]):
         log.info("service started", http_port=s.http_port if http else None)
 
     async def _start_consumer(self) -> None:
-        topics = consumed_by(self.name)
-        if not topics:
+        suffix = self.definition.consumer_group_suffix or self.settings.consumer_group_suffix
+        groups = service_groups(self.name, suffix)
+        if not groups.hot and not groups.cold:
             return
+        s = self.settings
         processor = MessageProcessor(
             self.name,
             self.db,
             self.definition.handlers,
             self.units,
-            max_attempts=self.settings.consumer_max_attempts,
-            backoff_seconds=self.settings.consumer_backoff_seconds,
-            backoff_max_seconds=self.settings.consumer_backoff_max_seconds,
+            max_attempts=s.consumer_max_attempts,
+            backoff_seconds=s.consumer_backoff_seconds,
+            backoff_max_seconds=s.consumer_backoff_max_seconds,
         )
         self.processor = processor
-        consumer = ServiceConsumer(
-            self.name,
-            self.settings.kafka_bootstrap,
-            topics,
-            processor,
-            group_suffix=self.definition.consumer_group_suffix
-            or self.settings.consumer_group_suffix,
-            instance_id=self.settings.consumer_instance_id,
-        )
         lag = LagMonitor(
-            self.settings.kafka_bootstrap,
-            consumer.group,
-            [t.name for t in topics],
-            client_id=f"fulfil-{self.name}-lag",
+            s.kafka_bootstrap, groups.topics_by_group(), client_id=f"fulfil-{self.name}-lag"
         )
         self._spawn(lag.run(), "consumer-lag")
-        await consumer.start()
-        # a bug escaping the processor ends `run`: the task's end fails the process
-        self._spawn(consumer.run(), "consumer")
+        if groups.cold:
+            self._faust = build_faust_app(
+                self.name,
+                s.kafka_bootstrap,
+                group_suffix=groups.streams_suffix,
+                instance_id=s.consumer_instance_id,
+            )
+            attach_agents(self._faust, groups.cold, processor, on_failure=self._fail)
+            await self._faust.start()
+            self._spawn(faust_app_crashed(self._faust), "streams")  # a crash fails the process
+        if groups.hot:
+            consumer = ServiceConsumer(
+                self.name,
+                s.kafka_bootstrap,
+                groups.hot,
+                processor,
+                group_suffix=suffix,
+                instance_id=s.consumer_instance_id,
+            )
+            await consumer.start()
+            # a bug escaping the processor ends `run`: the task's end fails the process
+            self._spawn(consumer.run(), "consumer")
 
     async def _start_http(self) -> None:
         self.http = create_http_app(
@@ -301,7 +321,7 @@ class Runtime(Generic[D]):
         if self._server is not None:
             self._server.should_exit = True
         if self._faust is not None:
-            await self._faust.stop()
+            await stop_faust_app(self._faust, failed=self.failed_task is not None)
         for task in reversed(self._tasks):
             if task.get_name().endswith(":http"):
                 with contextlib.suppress(Exception):

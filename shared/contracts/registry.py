@@ -22,6 +22,9 @@ class Topic:
     producer: str
     consumers: tuple[str, ...]
     events: tuple[type[Event], ...]
+    # Every order's happy path carries events on it, so its consumers read it on their hot
+    # path (shared.kafka.groups). No default: no topic is declared without saying.
+    per_order: bool
     key: str = "order_id"
     partitions: int = 6
     retention_ms: int = 14 * DAY_MS
@@ -54,6 +57,7 @@ def _dead_letter(service: str) -> Topic:
         producer=service,
         consumers=(),
         events=(),
+        per_order=False,
         key="original",
         partitions=3,
         retention_ms=30 * DAY_MS,
@@ -75,6 +79,7 @@ TOPICS: tuple[Topic, ...] = (
             order.OrderClosed,
             order.OrderCompleted,
         ),
+        per_order=True,
         description="The order's lifecycle decisions.",
     ),
     Topic(
@@ -88,6 +93,7 @@ TOPICS: tuple[Topic, ...] = (
             payment.RefundPaid,
             payment.RefundFailed,
         ),
+        per_order=True,
         description="Payment requests, outcomes and refunds.",
     ),
     Topic(
@@ -110,6 +116,7 @@ TOPICS: tuple[Topic, ...] = (
             logistics.ShipmentStopped,
             logistics.ShipmentAlreadyDispatched,
         ),
+        per_order=True,
         description="Stock reservations, shipping and tracking of each order.",
     ),
     Topic(
@@ -117,6 +124,7 @@ TOPICS: tuple[Topic, ...] = (
         producer="logistics",
         consumers=(),
         events=(logistics.StockRanLow, logistics.LowStock),
+        per_order=False,
         key="payload.sku",
         partitions=3,
         description="Low-stock warnings for operations and purchasing, keyed by SKU.",
@@ -132,6 +140,7 @@ TOPICS: tuple[Topic, ...] = (
             returns.ReturnShipped,
             returns.ReturnReceived,
         ),
+        per_order=False,
         description="Refund and return requests and each after-sales step.",
     ),
     Topic(
@@ -139,6 +148,7 @@ TOPICS: tuple[Topic, ...] = (
         producer="notify",
         consumers=(),
         events=(notify.NotificationSent, notify.NotificationFailed),
+        per_order=False,
         description="Customer messages sent or failed, for support and reporting.",
     ),
     *(_dead_letter(service) for service in SERVICES),

@@ -1,20 +1,28 @@
-"""A service's consumer: its topics, read in batches, handed to the MessageProcessor.
+"""A service's consumers: its topics, read in batches, handed to the MessageProcessor.
 
-`ServiceConsumer` drives aiokafka's consumer itself, in the service's event loop: it
-polls what has arrived (up to BATCH_MAX records), hands the records as raw bytes to the
-MessageProcessor, which owns decoding, routing, retries and dead letters, and records
+faust is the services' stream framework; the topics every order's happy path carries
+(`Topic.per_order`: orders, payments, shipments) are read on the aiokafka consumer faust
+itself runs on, driven directly, because there faust's per-record machinery was the cost
+(shared.kafka.groups says which topic goes where; one group cannot mix faust's assignor
+with a plain one, so each service has a group for each).
+
+`ServiceConsumer` (the hot topics) drives aiokafka's consumer in the service's event loop:
+it polls what has arrived (up to BATCH_MAX records), hands the records as raw bytes to
+the MessageProcessor, which owns decoding, routing, retries and dead letters, and records
 each partition's next offset only once the processor is done with all of them (their
 database transactions committed). Those offsets are committed to the group at most every
 COMMIT_EVERY_SECONDS, when partitions are revoked and at a clean stop; a crash between
-two commits redelivers records the inbox has seen, so nothing runs twice.
+two commits redelivers records the inbox has seen, so nothing runs twice. Read through
+faust, a record cost several times the CPU (its consumer thread and the hand-off to the
+service's loop, a task per `wait_first`, an event and an ack per record:
+tests/bench/micro/consumer_cpu.py).
 
-This used to be a faust agent per topic. faust cost about 0.5 ms of CPU per record on
-top of the work (its consumer thread and the hand-off to the service's loop, a task per
-`wait_first`, an event and an ack per record, a 10 ms timer while idle); read directly,
-the same records cost a fraction of it (tests/bench/micro/consumer_cpu.py). One group
-cannot mix faust's assignor with a plain one, so a service reads all its topics this
-way. `build_faust_app` and `attach_agents` remain the faust wiring for stream processing
-that needs faust itself (tables, windows); no service needs it today.
+`build_faust_app` and `attach_agents` (the other topics: refunds and returns, a fraction
+of orders) are a faust agent per topic, one batch in flight (concurrency 1: faust can
+commit past unfinished records above that), acknowledged only once the processor is done
+with it (`noack_take`; `take` would acknowledge a batch whose processing was
+interrupted). An idle agent wakes every `within` seconds; COLD_WITHIN_SECONDS keeps that
+cheap at the price of at most that much latency per hop on these topics.
 faust's exactly-once mode is not used: the inbox and the outbox give effectively-once
 processing.
 """
@@ -25,6 +33,7 @@ import asyncio
 import contextlib
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,15 +41,19 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
+from faust.exceptions import AlreadyConfiguredWarning
 
 from shared.consumer import MessageProcessor, RawMessage
 from shared.contracts.registry import Topic
+from shared.kafka.groups import group_id
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 BATCH_MAX = 200
-BATCH_WITHIN_SECONDS = 0.01
+# How long a faust agent gathers a batch: a record waits at most this long, and an idle
+# agent wakes this often (tests/bench/micro/consumer_idle.py measures the idle cost).
+COLD_WITHIN_SECONDS = 0.1
 # A member that stops heartbeating (a crashed process) leaves the group after this long,
 # rather than faust's 60 s, during which its partitions are consumed by no one.
 SESSION_TIMEOUT_SECONDS = 10.0
@@ -61,7 +74,7 @@ def build_faust_app(
     one (the broker fences the older)."""
     datadir = Path(tempfile.gettempdir()) / "fulfil-faust"  # faust wants one; tables are unused
     datadir.mkdir(exist_ok=True)
-    group = f"fulfil-{service}{group_suffix}"
+    group = group_id(service, group_suffix)
     return faust.App(
         group,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
@@ -103,6 +116,8 @@ def attach_agents(
     topics: tuple[Topic, ...],
     processor: MessageProcessor,
     on_failure: Callable[[str, BaseException], None] | None = None,
+    *,
+    within: float = COLD_WITHIN_SECONDS,
 ) -> None:
     """One agent per topic; each record goes to the processor, then is acknowledged.
     The processor retries what is transient and dead-letters poison itself, so what
@@ -119,7 +134,7 @@ def attach_agents(
         )
 
         async def consume(stream: Any, name: str = declared.name) -> None:
-            async for events in stream.noack_take(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
+            async for events in stream.noack_take(BATCH_MAX, within=within):
                 raws = [_raw(event.message) for event in events]
                 try:
                     await processor.process_batch(raws)
@@ -133,8 +148,23 @@ def attach_agents(
         app.agent(channel, name=f"{app.conf.id}.{declared.name}", concurrency=1)(consume)
 
 
-def group_id(service: str, group_suffix: str = "") -> str:
-    return f"fulfil-{service}{group_suffix}"
+async def faust_app_crashed(app: faust.App) -> None:
+    """Raises once the app has crashed (faust's own failure, outside the agents: its consumer
+    thread, a rebalance); returns if it stops without."""
+    await app.wait_until_stopped()
+    if app.crashed:
+        raise RuntimeError(f"faust crashed: {app.crash_reason!r}")
+
+
+async def stop_faust_app(app: faust.App, *, failed: bool) -> None:
+    """A clean stop lets the agents' batches in hand finish and be acknowledged first. After
+    a failure those records are never acknowledged (the group's next member reads them
+    again), and faust would wait for them forever: the stop then does not wait."""
+    if failed:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AlreadyConfiguredWarning)  # read again at stop
+            app.conf.stream_wait_empty = False
+    await app.stop()
 
 
 def consumer_config(

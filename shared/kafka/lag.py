@@ -3,14 +3,15 @@
 Measured on a timer, apart from consuming, so a consumer that is stalled or stopped shows
 its lag growing and a service that has had nothing to consume shows 0 for every
 partition of its topics. A partition the group never committed counts from its first
-offset (the group starts at the earliest record).
+offset (the group starts at the earliest record). One monitor measures all of a service's
+groups (shared.kafka.groups), which read disjoint topics, with one pair of clients.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -24,10 +25,10 @@ LAG_EVERY_SECONDS = 5.0
 
 
 class LagMonitor:
-    def __init__(self, bootstrap: str, group: str, topics: Iterable[str], client_id: str) -> None:
+    def __init__(self, bootstrap: str, groups: Mapping[str, Iterable[str]], client_id: str) -> None:
+        """`groups`: each group with the topics it reads (no topic in two groups)."""
         self.bootstrap = bootstrap
-        self.group = group
-        self.topics = list(topics)
+        self.groups = {group: list(topics) for group, topics in groups.items()}
         self.client_id = client_id
         self._admin: AIOKafkaAdminClient | None = None
         self._offsets: AIOKafkaConsumer | None = None
@@ -51,24 +52,23 @@ class LagMonitor:
                 await self._admin.close()
 
     async def measure(self) -> dict[tuple[str, int], int]:
-        """The lag of every partition of the topics, and sets the gauge to it."""
+        """The lag of every partition of the groups' topics, and sets the gauge to it."""
         assert self._admin is not None and self._offsets is not None, "not started"
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in self.topics
-            for partition in sorted(await self._partitions(topic))
-        ]
-        committed = await self._admin.list_consumer_group_offsets(self.group, partitions=partitions)
-        ends = await self._offsets.end_offsets(partitions)
-        starts = await self._offsets.beginning_offsets(partitions)
         lags = {}
-        for tp in partitions:
-            done = committed.get(tp)
-            position = done.offset if done is not None and done.offset >= 0 else starts[tp]
-            lags[(tp.topic, tp.partition)] = max(0, ends[tp] - position)
-            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
-                lags[(tp.topic, tp.partition)]
-            )
+        for group, topics in self.groups.items():
+            partitions = [
+                TopicPartition(topic, partition)
+                for topic in topics
+                for partition in sorted(await self._partitions(topic))
+            ]
+            committed = await self._admin.list_consumer_group_offsets(group, partitions=partitions)
+            ends = await self._offsets.end_offsets(partitions)
+            starts = await self._offsets.beginning_offsets(partitions)
+            for tp in partitions:
+                done = committed.get(tp)
+                position = done.offset if done is not None and done.offset >= 0 else starts[tp]
+                lag = lags[(tp.topic, tp.partition)] = max(0, ends[tp] - position)
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
         return lags
 
     async def run(self) -> None:

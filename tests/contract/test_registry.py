@@ -123,3 +123,15 @@ def test_money_is_integer_minor_units_everywhere() -> None:
         for name, info in _fields(model).items():
             if "amount" in name or "price" in name or name == "total":
                 assert info.annotation in (Money, Money | None), f"{model.TYPE}.{name}"
+
+
+HAPPY_PATH = ("OrderPlaced", "OrderPaid", "PaymentSucceeded", "StockReserved", "ShipmentShipped",
+              "ShipmentDelivered", "OrderCompleted")  # fmt: skip
+
+
+def test_every_topic_says_whether_every_order_carries_events_on_it() -> None:
+    for topic in TOPICS:
+        assert isinstance(topic.per_order, bool), topic.name
+    hot = {t.name for t in TOPICS if t.per_order}
+    assert hot == {topic_for_event(t).name for t in HAPPY_PATH}
+    assert not topic_for_event("RefundRequested").per_order, "refunds are a fraction of orders"

@@ -59,7 +59,7 @@ async def test_the_lag_of_a_stopped_consumer_grows_as_events_are_published(
     group = f"fulfil-lag-probe-{uuid.uuid4().hex[:8]}"
     topic = "orders.v1"
     await start_group_at_end(infra.bootstrap, group, [topic])
-    monitor = LagMonitor(infra.bootstrap, group, [topic], client_id="fulfil-lag-test")
+    monitor = LagMonitor(infra.bootstrap, {group: [topic]}, client_id="fulfil-lag-test")
     await monitor.start()
     try:
         assert sum((await monitor.measure()).values()) == 0

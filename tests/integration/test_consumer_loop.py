@@ -50,7 +50,7 @@ async def consuming(infra: Infra, processor: Any) -> AsyncIterator[tuple[Any, La
         "probe", infra.bootstrap, (topic(TOPIC),), processor, group_suffix=suffix
     )
     await start_group_at_end(infra.bootstrap, consumer.group, [TOPIC])
-    monitor = LagMonitor(infra.bootstrap, consumer.group, [TOPIC], client_id="fulfil-loop-test")
+    monitor = LagMonitor(infra.bootstrap, {consumer.group: [TOPIC]}, client_id="fulfil-loop-test")
     await monitor.start()
     await consumer.start()
     running = asyncio.ensure_future(consumer.run())

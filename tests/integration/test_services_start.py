@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from deploy.local.ports import free_port
-from shared.contracts.registry import SERVICES, consumed_by
+from shared.contracts.registry import SERVICES
 from shared.settings import service_env
 from tests.support.infra import REPO, Infra
-from tests.support.kafka import start_group_at_end
 from tests.support.polling import eventually
+from tests.support.services import skip_backlog
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -25,9 +25,7 @@ async def test_service_starts_is_ready_and_stops_cleanly(
 ) -> None:
     port = free_port()
     suffix = f"-start-{uuid.uuid4().hex[:8]}"  # a new deployment: it starts after the history
-    topics = [t.name for t in consumed_by(service)]
-    if topics:
-        await start_group_at_end(infra.bootstrap, f"fulfil-{service}{suffix}", topics)
+    await skip_backlog(infra.bootstrap, service, suffix)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     env.update(
         service_env(

@@ -10,13 +10,13 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from deploy.local.ports import free_port
-from shared.contracts.registry import consumed_by
+from shared.kafka.groups import service_groups
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import ServiceSettings
 from tests.support.infra import Infra
 from tests.support.kafka import group_at, start_group_at_end
 
-_STARTED_GROUPS: set[str] = set()
+_STARTED_GROUPS: set[tuple[str, str]] = set()
 Builder = Callable[..., ServiceDefinition]
 
 
@@ -43,18 +43,17 @@ async def running(
 ) -> AsyncIterator[Runtime]:
     """Starts the service and stops it after.
 
-    Every test instance of a service shares one consumer group (`-test`), so each
-    starts where the previous one stopped; the first one in a session starts at the
+    Every test instance of a service shares its consumer groups (suffix `-test`), so
+    each starts where the previous one stopped; the first one in a session starts at the
     topics' end instead of replaying what other suites published. A test that names
-    its own `group` positions it itself.
+    its own `group` (suffix) positions it itself.
     """
     definition.consumer_group_suffix = group or "-test"
-    group_id = f"fulfil-{definition.name}{definition.consumer_group_suffix}"
-    topics = [t.name for t in consumed_by(definition.name)]
-    if group is None and group_id not in _STARTED_GROUPS and topics:
+    suffix = definition.consumer_group_suffix
+    if group is None and (definition.name, suffix) not in _STARTED_GROUPS:
         # First use in this session: skip what earlier suites (or runs) left on the topics.
-        await start_group_at_end(definition.settings.kafka_bootstrap, group_id, topics)
-    _STARTED_GROUPS.add(group_id)
+        await skip_backlog(definition.settings.kafka_bootstrap, definition.name, suffix)
+    _STARTED_GROUPS.add((definition.name, suffix))
     runtime = Runtime(definition)
     await runtime.start(http=http)
     try:
@@ -82,22 +81,25 @@ async def service(
 
 
 async def skip_backlog(bootstrap: str, name: str, suffix: str = "-test") -> None:
-    """Puts the service's consumer group (`fulfil-<name><suffix>`) at the end of what it
-    consumes: it sees only what is published from now on, not what other suites left."""
-    topics = [t.name for t in consumed_by(name)]
-    await start_group_at_end(bootstrap, f"fulfil-{name}{suffix}", topics)
+    """Puts the service's consumer groups (`fulfil-<name><suffix>` and its `-streams`
+    group) at the end of what each consumes: the service sees only what is published from
+    now on, not what other suites left."""
+    for group, topics in service_groups(name, suffix).topics_by_group().items():
+        await start_group_at_end(bootstrap, group, topics)
 
 
 async def new_group(
     bootstrap: str, name: str, offsets: dict[TopicPartition, int] | None = None
 ) -> str:
-    """A new consumer group of the service, starting at `offsets` (else at the end of what
-    it consumes); its suffix, for `running(..., group=...)`."""
+    """New consumer groups of the service, starting at `offsets` (else at the end of what
+    they consume; each group gets the offsets of its own topics); their suffix, for
+    `running(..., group=...)`."""
     suffix = f"-t{uuid.uuid4().hex[:10]}"
     if offsets is None:
         await skip_backlog(bootstrap, name, suffix)
-    else:
-        await group_at(bootstrap, f"fulfil-{name}{suffix}", offsets)
+        return suffix
+    for group, topics in service_groups(name, suffix).topics_by_group().items():
+        await group_at(bootstrap, group, {tp: o for tp, o in offsets.items() if tp.topic in topics})
     return suffix
 
 

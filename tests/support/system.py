@@ -13,9 +13,8 @@ import httpx
 
 from deploy.demo.shop import Shop
 from deploy.local.stack import SERVICES, Stack
-from shared.contracts.registry import consumed_by
 from tests.support.infra import REPO, Infra
-from tests.support.kafka import start_group_at_end
+from tests.support.services import skip_backlog
 
 
 async def start_system(
@@ -29,9 +28,7 @@ async def start_system(
         databases = {name: await infra.create_database(f"e2e_{name}") for name in SERVICES}
     suffix = f"-e2e-{uuid.uuid4().hex[:8]}"
     for name in SERVICES:  # a fresh deployment: start after what earlier tests published
-        topics = [t.name for t in consumed_by(name)]
-        if topics:
-            await start_group_at_end(infra.bootstrap, f"fulfil-{name}{suffix}", topics)
+        await skip_backlog(infra.bootstrap, name, suffix)
     group_env = {f"{name.upper()}_CONSUMER_GROUP_SUFFIX": suffix for name in SERVICES}
     state = await asyncio.to_thread(
         stack.start_processes,

@@ -18,8 +18,10 @@ async def test_lag_shows_each_group_partition_committed_end_and_lag(infra: Infra
     assert run.code == 0, run.err
     rows = run.json()
     group = f"fulfil-payment{suffix}"
-    assert {r["group"] for r in rows} == {group}
+    streams = f"{group}-streams"  # the topics faust reads (shared.kafka.groups)
+    assert {r["group"] for r in rows} == {group, streams}
     assert {r["topic"] for r in rows} == {t.name for t in consumed_by("payment")}
+    assert {r["topic"] for r in rows if r["group"] == streams} == {"returns.v1"}
     assert all(r["end"] - r["committed"] == r["lag"] for r in rows)
     assert sum(r["lag"] for r in rows) == 1
     behind = next(r for r in rows if r["lag"])
