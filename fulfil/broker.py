@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +78,24 @@ def known_topics() -> list[str]:
     return [t.name for t in TOPICS]
 
 
+@contextlib.asynccontextmanager
+async def _assigned(
+    bootstrap: str, topics: list[str]
+) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
+    """A consumer of the command's own (no group, nothing committed) assigned every
+    partition of the topics."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [tp for t in topics for tp in await _partitions(consumer, t)]
+        consumer.assign(partitions)
+        yield consumer, partitions
+    finally:
+        await consumer.stop()
+
+
 async def records(
     bootstrap: str,
     topics: list[str],
@@ -86,13 +105,7 @@ async def records(
 ) -> AsyncGenerator[Record, None]:
     """The topics' records from their end (or beginning) on, until `idle_seconds` pass with
     nothing new (or forever without it)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = [tp for t in topics for tp in await _partitions(consumer, t)]
-        consumer.assign(partitions)
+    async with _assigned(bootstrap, topics) as (consumer, partitions):
         if from_beginning:
             await consumer.seek_to_beginning(*partitions)
         else:
@@ -113,8 +126,6 @@ async def records(
             elif idle_seconds is not None and time.monotonic() - quiet_since > idle_seconds:
                 return
             await asyncio.sleep(0)
-    finally:
-        await consumer.stop()
 
 
 async def history(
@@ -122,13 +133,7 @@ async def history(
 ) -> list[Record]:
     """The records on the topics that `keep` accepts, up to the topics' end offsets as they
     are now."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = [tp for t in topics for tp in await _partitions(consumer, t)]
-        consumer.assign(partitions)
+    async with _assigned(bootstrap, topics) as (consumer, partitions):
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         left = {tp for tp in partitions if ends[tp] > await consumer.position(tp)}
@@ -143,5 +148,3 @@ async def history(
                 if await consumer.position(tp) >= ends[tp]:
                     left.discard(tp)
         return found
-    finally:
-        await consumer.stop()

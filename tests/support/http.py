@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
 import httpx
 
 from shared.runtime import Runtime
@@ -20,3 +24,12 @@ def client(runtime: Runtime) -> httpx.AsyncClient:
 def customer(order_id: str, secret: str = ORDER_TOKEN_SECRET) -> dict[str, str]:
     """The header of a customer holding the order's access token (from its order link)."""
     return {"Authorization": f"Bearer {order_token(secret, order_id)}"}
+
+
+@contextlib.asynccontextmanager
+async def in_process(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an ASGI app called in this process (no server), seeing its 500s as a
+    caller would rather than as exceptions."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client

@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.contracts.registry import SERVICES
 from shared.http import NotFound, create_http_app
 from shared.unit import REQUEST_CORRELATION_ID, Units
+from tests.support.http import in_process
 
 
 def _app() -> Any:
@@ -40,8 +41,7 @@ def _app() -> Any:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with in_process(_app()) as client:
         yield client
 
 

@@ -18,6 +18,7 @@ from shared.http import (
     require_key,
 )
 from shared.openapi import errors
+from tests.support.http import in_process
 
 KEY = "k-1"
 
@@ -56,8 +57,7 @@ def _app() -> Any:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with in_process(_app()) as client:
         yield client
 
 
