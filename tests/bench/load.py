@@ -23,6 +23,8 @@ from tests.bench.latency import DECODED, LatencyTracker
 from tests.bench.samplers import MetricsSampler, ProcessSampler
 
 MAX_IN_FLIGHT = 256
+# A closed-loop customer gives up waiting for an order after this long (and says so).
+JOURNEY_TIMEOUT_S = 120.0
 MAX_PLOT_POINTS = 4000
 IDLE_BASELINE_S = 3.0
 IDLE_SETTLE_S = 3.0
@@ -54,6 +56,7 @@ class Phase:
         self.paid_requested: set[str] = set()
         self.errors: list[str] = []
         self.in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.waiting: dict[str, asyncio.Event] = {}  # closed loop: orders their client awaits
         self.tasks: set[asyncio.Task[Any]] = set()
         self.late_starts = 0
 
@@ -66,6 +69,9 @@ class Phase:
         async for batch in self.tap.batches(timeout_ms=100):
             self.tracker.add(batch)
             for record in batch:
+                waiter = self.waiting.get(record.order_id or "")
+                if waiter is not None and self._done(record.order_id or ""):
+                    waiter.set()
                 if record.type == "PaymentRequested" and record.order_id:
                     url = record.payload.get("checkout_url")
                     if url:
@@ -84,19 +90,20 @@ class Phase:
         except (ShopError, httpx.HTTPError, OSError) as exc:
             self.errors.append(f"pay {order_id}: {exc}")
 
-    async def place_one(self) -> None:
+    async def place_one(self) -> str | None:
         async with self.in_flight:
             body = order_body(self.rng, "card", lines=1, quantity=1)
             try:
                 answer = await self.shop.place_order(body)
             except (ShopError, httpx.HTTPError, OSError) as exc:
                 self.errors.append(f"place: {exc}")
-                return
+                return None
             order_id = str(answer.get("order_id") or answer.get("id"))
             self.placed_ids.add(order_id)
             assert self.tracker.orders is not None
             self.tracker.orders.add(order_id)
             self._maybe_pay(order_id)
+            return order_id
 
     async def open_loop(self, rate: float, duration: float) -> None:
         """Order i is due at i / rate; each wake-up places every order then due."""
@@ -114,21 +121,35 @@ class Phase:
                 await asyncio.sleep(max(PACING_S, started + i / rate - time.monotonic()))
 
     async def closed_loop(self, concurrency: int, duration: float) -> None:
+        """`concurrency` customers, each placing its next order once the last one is
+        delivered and confirmed: the orders in flight stay bounded, so what is measured is
+        what the system completes, not a backlog it has not reached by the end."""
         deadline = time.monotonic() + duration
 
         async def client() -> None:
             while time.monotonic() < deadline:
-                await self.place_one()
+                order_id = await self.place_one()
+                if order_id is not None:
+                    await self._until_done(order_id)
 
         await asyncio.gather(*(client() for _ in range(concurrency)))
 
+    async def _until_done(self, order_id: str) -> None:
+        waiter = self.waiting[order_id] = asyncio.Event()
+        try:
+            if not self._done(order_id):
+                await asyncio.wait_for(waiter.wait(), JOURNEY_TIMEOUT_S)
+        except TimeoutError:
+            self.errors.append(f"{order_id}: not completed within {JOURNEY_TIMEOUT_S:.0f} s")
+        finally:
+            del self.waiting[order_id]
+
+    def _done(self, order_id: str) -> bool:
+        reached = self.tracker.milestones(order_id)
+        return "delivered" in reached and "confirmation" in reached
+
     def completed(self) -> list[str]:
-        done = []
-        for oid in self.placed_ids:
-            reached = self.tracker.milestones(oid)
-            if "delivered" in reached and "confirmation" in reached:
-                done.append(oid)
-        return done
+        return [oid for oid in self.placed_ids if self._done(oid)]
 
     async def drain(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
