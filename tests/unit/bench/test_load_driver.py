@@ -92,3 +92,34 @@ async def _seen(load: Phase, order_id: str) -> bool:
 
 async def _checkouts(shop: FakeShop, count: int) -> bool:
     return len(shop.checkouts) >= count
+
+
+def event(order_id: str, type_: str, payload: dict[str, Any] | None = None) -> Record:
+    return Record(
+        topic="any.v1", type=type_, event_id=f"{type_}_{order_id}", order_id=order_id,
+        occurred_at=datetime.now(UTC), payload=payload or {}, timestamp_ms=1,
+    )  # fmt: skip
+
+
+async def test_a_closed_loop_client_places_its_next_order_once_the_last_is_done() -> None:
+    load, shop, tap = phase()
+    observer = asyncio.create_task(load.observe())
+    client = asyncio.create_task(load.closed_loop(concurrency=1, duration=60))
+    try:
+        await eventually(lambda: _placed(shop, 1), what="the first order placed")
+        await tap.queue.put([event("ord_1", "OrderPlaced"), event("ord_1", "ShipmentDelivered")])
+        await eventually(lambda: _read(tap), what="delivery read")
+        assert shop.placed == 1  # delivered, but its confirmation has not gone out yet
+
+        sent = event("ord_1", "NotificationSent", {"source_event_id": "OrderPlaced_ord_1"})
+        await tap.queue.put([sent])
+        await eventually(lambda: _placed(shop, 2), what="the next order placed")
+    finally:
+        client.cancel()
+        observer.cancel()
+
+    assert load.completed() == ["ord_1"]
+
+
+async def _placed(shop: FakeShop, count: int) -> bool:
+    return shop.placed == count
