@@ -17,17 +17,16 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import asyncpg
 import structlog
 from pydantic import ValidationError
 
-from shared import db, inbox, metrics, outbox
+from shared import db, dead_lettering, inbox, metrics, outbox
 from shared.backoff import capped_backoff
 from shared.contracts.envelope import Envelope, Event, event_types
-from shared.contracts.registry import dead_letter_topic, topic
+from shared.contracts.registry import topic
 from shared.logging import get_logger
 from shared.unit import Unit, Units
 
@@ -348,46 +347,20 @@ class MessageProcessor:
 
     async def _dead_letter(self, raw: RawMessage, poison: Poison, attempts: int) -> str:
         envelope = poison.envelope
-        message_id = str(envelope.event_id) if envelope else raw.position
         event_type = envelope.type if envelope else None
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = await inbox.record(
+            fresh = await dead_lettering.set_aside(
                 conn,
-                message_id,
-                topic=raw.topic,
-                partition=raw.partition,
-                offset=raw.offset,
+                self.service,
+                raw,
+                message_id=str(envelope.event_id) if envelope else raw.position,
                 event_type=event_type,
-                outcome="dead_lettered",
+                reason=poison.reason,
+                detail=poison.detail,
+                attempts=attempts,
             )
-            if not fresh:
-                return "duplicate"
-            await outbox.add_raw(
-                conn,
-                topic=dead_letter_topic(self.service).name,
-                key=raw.key,
-                value=raw.value or b"",
-                headers=[*raw.headers, *dead_letter_headers(self.service, raw, poison, attempts)],
-                event_id=message_id,
-                event_type=event_type,
-            )
-            await conn.execute(
-                """INSERT INTO dead_letters (message_id, topic, partition, "offset", event_type,
-                   reason, error, attempts, key, value, header_names, header_values)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
-                message_id,
-                raw.topic,
-                raw.partition,
-                raw.offset,
-                event_type,
-                poison.reason,
-                poison.detail,
-                attempts,
-                raw.key,
-                raw.value,
-                [name for name, _ in raw.headers],
-                [value for _, value in raw.headers],
-            )
+        if not fresh:
+            return "duplicate"
         metrics.DEAD_LETTERED.labels(raw.topic, poison.reason).inc()
         metrics.EVENTS_CONSUMED.labels(
             raw.topic, event_type or "undecodable", "dead_lettered"
@@ -400,28 +373,3 @@ class MessageProcessor:
             attempts=attempts,
         )
         return "dead_lettered"
-
-
-def dead_letter_headers(
-    service: str, raw: RawMessage, poison: Poison, attempts: int
-) -> list[tuple[str, bytes]]:
-    info = {
-        "dlq.reason": poison.reason,
-        "dlq.error": poison.detail[:2000],
-        "dlq.consumer": service,
-        "dlq.attempts": str(attempts),
-        "dlq.original_topic": raw.topic,
-        "dlq.original_partition": str(raw.partition),
-        "dlq.original_offset": str(raw.offset),
-        "dlq.failed_at": datetime.now(UTC).isoformat(),
-    }
-    return [(name, value.encode()) for name, value in info.items()]
-
-
-def dead_letter_info(headers: Mapping[str, bytes]) -> dict[str, Any]:
-    """Reads the dead-letter headers back (for operations tools and tests)."""
-    return {
-        name.removeprefix("dlq."): value.decode()
-        for name, value in headers.items()
-        if name.startswith("dlq.")
-    }
