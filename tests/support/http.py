@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from fastapi import APIRouter, FastAPI
 
+from shared.http import create_http_app
 from shared.runtime import Runtime
 from shared.tokens import order_token
 from tests.support.services import base_url
@@ -33,3 +35,12 @@ async def in_process(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         yield client
+
+
+async def _ready() -> dict[str, Any]:
+    return {}
+
+
+def edge_app(*routers: APIRouter) -> FastAPI:
+    """The shared HTTP edge around `routers`, with no service behind it (always ready)."""
+    return create_http_app("things", readiness=_ready, routers=list(routers))

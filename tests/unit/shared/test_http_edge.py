@@ -14,9 +14,9 @@ from fastapi import APIRouter, Request
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.contracts.registry import SERVICES
-from shared.http import NotFound, create_http_app
+from shared.http import NotFound
 from shared.unit import REQUEST_CORRELATION_ID, Units
-from tests.support.http import in_process
+from tests.support.http import edge_app, in_process
 
 
 def _app() -> Any:
@@ -33,10 +33,7 @@ def _app() -> Any:
             "units": REQUEST_CORRELATION_ID.get(),
         }
 
-    async def ready() -> dict[str, Any]:
-        return {}
-
-    return create_http_app("things", readiness=ready, routers=[router])
+    return edge_app(router)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from shared.http import (
     require_key,
 )
 from shared.openapi import errors
-from tests.support.http import in_process
+from tests.support.http import edge_app, in_process
 
 KEY = "k-1"
 
@@ -49,10 +49,7 @@ def _app() -> Any:
     async def put(thing_id: str, body: Body) -> dict[str, int]:
         return {"quantity": body.quantity}
 
-    async def ready() -> dict[str, Any]:
-        return {}
-
-    return create_http_app("things", readiness=ready, routers=[router])
+    return edge_app(router)
 
 
 @pytest.fixture
