@@ -4,6 +4,8 @@ from pathlib import Path
 
 from services.returns.deps import make_deps
 from services.returns.handlers import HANDLERS, TIMERS
+from services.returns.queue import router as queue_router
+from services.returns.queue import watch_awaiting
 from services.returns.settings import ReturnsSettings
 from services.returns.views import router
 from shared.runtime import Wiring
@@ -11,5 +13,14 @@ from shared.runtime import Wiring
 NAME = "returns"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-WIRING = Wiring(NAME, MIGRATIONS, ReturnsSettings, make_deps, HANDLERS, TIMERS, routers=[router])
+WIRING = Wiring(
+    NAME,
+    MIGRATIONS,
+    ReturnsSettings,
+    make_deps,
+    HANDLERS,
+    TIMERS,
+    routers=[router, queue_router],
+    background=[watch_awaiting],
+)
 build = WIRING.build

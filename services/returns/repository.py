@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -287,3 +288,42 @@ def _request(row: asyncpg.Record) -> RefundRequest:
     values["lines"] = tuple(LineQuantity(**line) for line in row["lines"])
     values["evidence_urls"] = tuple(row["evidence_urls"])
     return RefundRequest(**values)
+
+
+# -- the queue awaiting operations ---------------------------------------------------------
+
+# The predicate of the partial index `refund_requests_awaiting` (migration 0002), word for
+# word so that the planner proves the index applies.
+_AWAITING = """status IN ('requested', 'return_shipped')
+      AND NOT (flow = 'before_shipping' AND status = 'requested')"""
+
+
+async def awaiting(
+    conn: asyncpg.Connection,
+    *,
+    flow: str | None,
+    before: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[RefundRequest]:
+    """Requests awaiting operations across all orders, oldest first (by when they were
+    asked for, then id), from the one after `after` (created_at, id): a page of the queue."""
+    since, last_id = after if after is not None else (None, "")
+    rows = await conn.fetch(
+        f"""SELECT * FROM refund_requests WHERE {_AWAITING}
+              AND ($1::text IS NULL OR flow = $1)
+              AND ($2::timestamptz IS NULL OR created_at < $2)
+              AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4))
+            ORDER BY created_at, id LIMIT $5""",  # noqa: S608 (a constant predicate)
+        flow,
+        before,
+        since,
+        last_id,
+        limit,
+    )
+    return [_request(row) for row in rows]
+
+
+async def count_awaiting(conn: asyncpg.Connection) -> int:
+    """How many requests await operations (read only, on the queue's index)."""
+    return int(await conn.fetchval(f"SELECT count(*) FROM refund_requests WHERE {_AWAITING}"))  # noqa: S608

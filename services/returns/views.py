@@ -25,6 +25,7 @@ from services.returns.domain import transitions
 from services.returns.domain.eligibility import Ask
 from services.returns.domain.records import Audit, Reason, RefundRequest, Refused
 from shared.contracts.events.returns import Actor
+from shared.dead_letters import ACTOR_HEADER
 from shared.http import (
     BIGINT_MAX,
     INT_MAX,
@@ -46,7 +47,9 @@ from shared.unit import Unit
 
 router = APIRouter(prefix="/v1", tags=["returns"])
 _READS = errors(401, 403, 404)
+OPERATOR_NAME = r"^[\w.@ -]{1,100}$"  # as the dead letters' actor header
 _REFUSALS = errors(401, 403, 404, 409, s409="the request's state does not allow this")
+_DECISIONS = errors(401, 403, 404, 409, 422, s409="the request was decided already")
 
 
 class Body_(BaseModel):
@@ -76,7 +79,9 @@ class ReturnShipmentBody(Body_):
 
 
 class RejectBody(Body_):
-    reason: StorableText = Field(min_length=1, max_length=500)
+    reason: StorableText = Field(
+        min_length=1, max_length=500, pattern=r"\S", description="told to the customer"
+    )
 
 
 class ApproveBody(Body_):
@@ -105,6 +110,10 @@ async def operations(request: Request) -> Actor:
     return "operations"
 
 
+Operator = Annotated[
+    str | None,
+    Header(alias=ACTOR_HEADER, pattern=OPERATOR_NAME, description="the person who decides"),
+]
 OrderActor = Annotated[Actor, Depends(order_actor)]
 RequestActor = Annotated[Actor, Depends(request_actor)]
 Operations = Annotated[Actor, Depends(operations)]
@@ -183,22 +192,36 @@ async def report_return_shipment(
     return await _act(request, request_id, report)
 
 
-@router.post("/refund-requests/{request_id}/approve", responses=_REFUSALS)
+@router.post("/refund-requests/{request_id}/approve", responses=_DECISIONS)
 async def approve_refund(
     request_id: PathId,
     request: Request,
     actor: Operations,
     body: Annotated[ApproveBody | None, Body()] = None,
+    by: Operator = None,
 ) -> JSONResponse:
+    """Approves a request awaiting operations (`X-Ops-Actor` names who, in its audit
+    trail); one already decided is a 409."""
     note = body.note if body else None
-    return await _act(request, request_id, partial(transitions.approve, actor=actor, note=note))
+    approved = partial(transitions.approve, actor=actor, note=note, by=by)
+    return await _act(request, request_id, approved)
 
 
-@router.post("/refund-requests/{request_id}/reject", responses=_REFUSALS)
+@router.post("/refund-requests/{request_id}/reject", responses=_DECISIONS)
 async def reject_refund(
-    request_id: PathId, body: RejectBody, request: Request, actor: Operations
+    request_id: PathId,
+    request: Request,
+    actor: Operations,
+    body: Annotated[RejectBody | None, Body()] = None,
+    by: Operator = None,
 ) -> JSONResponse:
-    rejected = partial(transitions.reject, actor=actor, reason=body.reason)
+    """Refuses a request with the reason the customer is told: no reason is a 422 naming
+    `reason`; a request already decided is a 409."""
+    if body is None:
+        message = "refusing a refund needs a reason for the customer"
+        field = {"field": "reason", "message": message}
+        raise Unprocessable("reason_required", message, field="reason", fields=[field])
+    rejected = partial(transitions.reject, actor=actor, reason=body.reason, by=by)
     return await _act(request, request_id, rejected)
 
 

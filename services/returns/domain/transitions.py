@@ -132,26 +132,37 @@ def approved(
 
 
 def approve(
-    request: RefundRequest, at: datetime, *, actor: Actor, note: str | None = None
+    request: RefundRequest,
+    at: datetime,
+    *,
+    actor: Actor,
+    note: str | None = None,
+    by: str | None = None,
 ) -> Outcome:
-    """Operations approve; approving a request with a return before the goods are back
-    waives the return."""
+    """Operations approve (`by` names the person); approving a request with a return before
+    the goods are back waives the return."""
     require_status(request.status, UNDECIDED, "approve")
     _not_awaiting_stop(request)
     details: dict[str, Any] = {"note": note} if note else {}
+    if by:
+        details["by"] = by
     if request.flow == RefundFlow.WITH_RETURN:
         details["return_waived"] = True
         return approved(request, at, actor=actor, flow=RefundFlow.NO_RETURN, details=details)
     return approved(request, at, actor=actor, details=details)
 
 
-def reject(request: RefundRequest, at: datetime, *, actor: Actor, reason: str) -> Outcome:
+def reject(
+    request: RefundRequest, at: datetime, *, actor: Actor, reason: str, by: str | None = None
+) -> Outcome:
+    """Operations refuse, with the reason the customer is told (`by` names the person)."""
     require_status(request.status, UNDECIDED, "reject")
     _not_awaiting_stop(request)
     after = replace(request, status=Status.REJECTED, rejection_reason=reason, updated_at=at)
+    details = {"reason": reason, **({"by": by} if by else {})}
     return Outcome(
         after,
-        [Audit(actor, "rejected", at, {"reason": reason})],
+        [Audit(actor, "rejected", at, details)],
         [RefundRejected(refund_request_id=request.id, reason=reason, actor=actor)],
         {RULE_TIMER: None},
     )

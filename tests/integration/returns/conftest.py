@@ -21,6 +21,11 @@ from tests.support.services import service
 async def returns(infra: Infra) -> AsyncIterator[Runtime]:
     database = await infra.create_database("returns")
     async with service(
-        build, ReturnsSettings, infra, database, not_received_after_seconds=RULE_SECONDS
+        build,
+        ReturnsSettings,
+        infra,
+        database,
+        not_received_after_seconds=RULE_SECONDS,
+        awaiting_gauge_seconds=0.2,
     ) as runtime:
         yield runtime

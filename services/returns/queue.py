@@ -1,0 +1,121 @@
+"""The queue of refund requests awaiting operations, across all orders, oldest first.
+
+A request awaits operations while it is undecided (`requested`, or `return_shipped` with
+the parcel on its way back) and is not a refund before shipping waiting for logistics'
+answer: price differences, quality claims, parcels not received, returns to receive.
+Operations list the queue here (ops key) and decide with the request's `approve` and
+`reject` routes (services/returns/views.py). The gauge `fulfil_refund_requests_awaiting`
+counts the queue, read only, every `awaiting_gauge_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from prometheus_client import Gauge
+from pydantic import AwareDatetime
+
+from services.returns import repository as repo
+from services.returns.deps import Deps
+from services.returns.domain.records import RefundRequest
+from shared import db
+from shared.http import Unprocessable, require_role, service_of
+from shared.logging import get_logger
+from shared.openapi import errors
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
+
+log = get_logger(__name__)
+AWAITING = Gauge(
+    "fulfil_refund_requests_awaiting",
+    "Refund requests awaiting a decision or a return by operations",
+)
+router = APIRouter(prefix="/v1/ops", tags=["operations"])
+# Flows a person decides; a refund before shipping is decided by its shipment's stop.
+QueueFlow = Literal["no_return", "with_return"]
+
+
+@router.get("/refund-requests", responses=errors(401, 403, 422))
+async def awaiting_requests(
+    request: Request,
+    status: Literal["awaiting"] = "awaiting",
+    flow: QueueFlow | None = None,
+    before: Annotated[
+        AwareDatetime | None, Query(description="only those requested before this time")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=300, description="`next_cursor` of the page before")
+    ] = None,
+) -> dict[str, Any]:
+    """Requests awaiting operations across all orders, oldest first, with how long each
+    has waited; `next_cursor` (null on the last page) fetches the next page."""
+    require_role(request, "ops")
+    after = _decoded(cursor) if cursor else None
+    async with service_of(request, Deps).db.acquire() as conn:
+        found = await repo.awaiting(conn, flow=flow, before=before, after=after, limit=limit + 1)
+    now = datetime.now(UTC)
+    page = found[:limit]
+    more = len(found) > limit
+    return {
+        "status": status,
+        "refund_requests": [_queued(r, now) for r in page],
+        "next_cursor": _encoded(page[-1]) if more else None,
+    }
+
+
+def _queued(r: RefundRequest, now: datetime) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "order_id": r.order_id,
+        "flow": r.flow,
+        "reason": r.reason,
+        "status": r.status,
+        "amount": {"amount": r.amount, "currency": r.currency},
+        "lines": [line.model_dump() for line in r.lines],
+        "evidence_urls": list(r.evidence_urls),
+        "requested_by": r.requested_by,
+        "requested_at": r.created_at.isoformat(),
+        "waited_seconds": max(0, int((now - r.created_at).total_seconds())),
+    }
+
+
+def _encoded(last: RefundRequest) -> str:
+    raw = json.dumps([last.created_at.isoformat(), last.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decoded(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, request_id = json.loads(raw)
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None or not isinstance(request_id, str):
+            raise ValueError(cursor)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        message = "not a cursor this listing gave (next_cursor)"
+        field = {"field": "cursor", "message": message}
+        raise Unprocessable("invalid_cursor", message, field="cursor", fields=[field]) from exc
+    return moment, request_id
+
+
+async def watch_awaiting(runtime: Runtime[Deps]) -> None:
+    """Sets the gauge from the queue's size every `awaiting_gauge_seconds` (one read-only
+    count on the queue's index); an unreachable database keeps the last value."""
+    every = runtime.deps.settings.awaiting_gauge_seconds
+    while True:
+        try:
+            async with runtime.db.acquire() as conn:
+                AWAITING.set(await repo.count_awaiting(conn))
+        except Exception as exc:
+            if not db.is_transient(exc):
+                raise
+            log.warning("counting the refund queue failed; retrying", error=repr(exc))
+        await asyncio.sleep(every)
