@@ -4,6 +4,7 @@ from pathlib import Path
 
 from services.notify.deps import make_deps
 from services.notify.handlers import HANDLERS, TIMERS
+from services.notify.ops import announce
 from services.notify.optout_views import router as optout_router
 from services.notify.sender import run_sender
 from services.notify.settings import NotifySettings
@@ -21,6 +22,6 @@ WIRING = Wiring(
     HANDLERS,
     TIMERS,
     routers=[router, optout_router],
-    background=[run_sender],
+    background=[run_sender, announce],
 )
 build = WIRING.build

@@ -231,3 +231,45 @@ def context(
         "unsubscribe_url": None,  # set per recipient for a non-essential email
         **EXTRAS[template](event, placed, tz, locale),
     }
+
+
+def stock_context(
+    warning: logistics.StockRanLow,
+    *,
+    at: datetime,
+    quiet_seconds: float,
+    shop_name: str,
+    locale: str,
+    tz: ZoneInfo,
+) -> dict[str, Any]:
+    """What the operations mail about a SKU under its threshold may print (`at`: when the
+    warning happened)."""
+    return {
+        "shop_name": shop_name,
+        "locale": locale,
+        "sku": warning.sku,
+        "warehouse": warning.warehouse,
+        "available": warning.available,
+        "threshold": warning.threshold,
+        "sold_out": warning.available == 0,
+        "warned_at": moment(at, tz, locale),
+        "quiet_period": span(quiet_seconds, locale),
+    }
+
+
+_UNITS = {
+    "en": (("day", "days"), ("hour", "hours"), ("minute", "minutes")),
+    "zh-CN": (("天", "天"), ("小时", "小时"), ("分钟", "分钟")),
+    "zh-TW": (("天", "天"), ("小時", "小時"), ("分鐘", "分鐘")),
+}
+
+
+def span(seconds: float, locale: str) -> str:
+    """A duration in its largest whole unit (`6 hours`, `6小时`), at least a minute."""
+    names = _UNITS[locale]
+    for (one, many), size in zip(names, (86400, 3600, 60), strict=True):
+        if (seconds >= size and seconds % size == 0) or size == 60:
+            count = max(1, round(seconds / size))
+            word = one if count == 1 else many
+            return f"{count} {word}" if locale == "en" else f"{count}{word}"
+    raise AssertionError("unreachable")

@@ -42,6 +42,10 @@ TEMPLATES = (
     "order_completed",
 )
 
+# Messages to the shop's operations staff (NOTIFY_OPS_EMAIL), by email only, in the
+# operations locale: about the business, not an order, and never opted out of.
+OPS_TEMPLATES = ("stock_ran_low",)
+
 # Sent at once even in quiet hours: answers to what the customer just did, and
 # the courier at the door. Everything else waits for the morning.
 URGENT = frozenset(
@@ -99,7 +103,7 @@ class Source:
 @dataclass(frozen=True)
 class NewMessage:
     id: str
-    order_id: str
+    order_id: str | None  # None: a message to operations, about no order
     source_event_id: str
     source_type: str
     template: str

@@ -10,7 +10,7 @@ order's OrderPlaced arrives.
 from collections.abc import Mapping
 from typing import Any
 
-from services.notify import domain, steps
+from services.notify import domain, ops, steps
 from services.notify.deps import Deps
 from services.notify.domain import REMINDER, OrderState
 from shared import held
@@ -83,6 +83,8 @@ HANDLERS: Handlers = {
     rt.RefundRequested: on_refund_requested,
     rt.RefundApproved: telling("refund_approved"),
     rt.ReturnReceived: telling("return_received"),
+    lg.StockRanLow: ops.stock_ran_low,  # to operations, not a customer
+    lg.LowStock: ops.stock_ran_low,  # retired v1, still on the topic
 }
 
 TIMERS: Mapping[str, TimerHandler] = {REMINDER: on_payment_reminder_due}

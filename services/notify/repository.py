@@ -335,3 +335,24 @@ async def opt_out_contact(
         ids,
     )
     return len(ids)
+
+
+async def open_stock_episode(
+    conn: asyncpg.Connection, sku: str, at: datetime, event_id: str, quiet: timedelta
+) -> bool:
+    """Whether a low-stock warning of `sku` at `at` is news to operations: True (and noted
+    as the SKU's last mail) when the SKU was never mailed about or its last mail is at
+    least `quiet` older; False for the same shortage warned again within it."""
+    return bool(
+        await conn.fetchval(
+            """INSERT INTO stock_warnings (sku, mailed_at, source_event_id) VALUES ($1, $2, $3)
+               ON CONFLICT (sku) DO UPDATE SET mailed_at = EXCLUDED.mailed_at,
+                   source_event_id = EXCLUDED.source_event_id
+               WHERE stock_warnings.mailed_at <= EXCLUDED.mailed_at - $4::interval
+               RETURNING true""",
+            sku,
+            at,
+            event_id,
+            quiet,
+        )
+    )

@@ -167,12 +167,15 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
     }
 
 
+STOCK_RAN_LOW = logistics.StockRanLow(sku="TEE-RED-M", available=3, threshold=10, warehouse="SH-1")
 UNSUBSCRIBE_URL = "https://notify.shop.example/v1/unsubscribe?token=sample-unsubscribe-token"
 
 
 def values(shop_name: str = "Fulfil Shop") -> dict[str, dict[str, dict[str, Any]]]:
     """Template values for every template and locale: values[template][locale]."""
-    out: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in domain.TEMPLATES}
+    out: dict[str, dict[str, dict[str, Any]]] = {
+        t: {} for t in (*domain.TEMPLATES, *domain.OPS_TEMPLATES)
+    }
     for locale in domain.LOCALES:
         samples = events(locale)
         the_order = placed(locale)
@@ -183,4 +186,12 @@ def values(shop_name: str = "Fulfil Shop") -> dict[str, dict[str, dict[str, Any]
             )
             if template in domain.NON_ESSENTIAL:
                 out[template][locale]["unsubscribe_url"] = UNSUBSCRIBE_URL
+        out["stock_ran_low"][locale] = content.stock_context(
+            STOCK_RAN_LOW,
+            at=PLACED_AT,
+            quiet_seconds=6 * 3600,
+            shop_name=shop_name,
+            locale=locale,
+            tz=domain.zone("Asia/Shanghai", "UTC"),
+        )
     return out

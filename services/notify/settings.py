@@ -4,8 +4,9 @@ Durations are in seconds so a demo can run whole payment windows in a minute.
 """
 
 from datetime import time
+from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -55,3 +56,14 @@ class NotifySettings(ServiceSettings):
     sender_backoff_seconds: float = 5.0
     sender_backoff_max_seconds: float = 900.0
     sender_lease_seconds: float = 120.0
+
+    # Operations warnings (low stock), by email to staff: none without an address. Not a
+    # customer message: no opt-out, no quiet hours; one mail per SKU per quiet period.
+    ops_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    ops_locale: Literal["zh-CN", "zh-TW", "en"] = "en"
+    ops_stock_quiet_seconds: float = Field(default=6 * 3600, ge=0)
+
+    @field_validator("ops_email", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value

@@ -224,7 +224,7 @@ async def record_deliveries(
     outcomes = []
     for unit, (row, error) in zip(units, results, strict=True):
         if error is None:
-            if row["id"] in marked:
+            if row["id"] in marked and row["order_id"] is not None:
                 await unit.emit(domain.sent_event(row), order_id=row["order_id"])
             outcomes.append("sent")
         else:
@@ -236,13 +236,16 @@ async def record_delivery(unit: Unit[Deps], row: dict[str, Any], error: ChannelE
     """Sent, failed for good, or to be retried later: written in `unit`; returns which."""
     attempts = row["attempts"] + 1
     if error is None:
-        if await repository.mark_sent(unit.conn, row["id"], unit.now):
+        if await repository.mark_sent(unit.conn, row["id"], unit.now) and row["order_id"]:
             await unit.emit(domain.sent_event(row), order_id=row["order_id"])
         return "sent"
     if error.permanent or attempts >= unit.deps.settings.sender_max_attempts:
         reason = mask_text(str(error))
         if await repository.mark_failed(unit.conn, row["id"], reason, unit.now):
-            await unit.emit(domain.failed_event(row, reason), order_id=row["order_id"])
+            if row["order_id"] is None:  # operations mail: no customer event, a log line
+                log.error("operations mail failed for good", template=row["template"])
+            else:
+                await unit.emit(domain.failed_event(row, reason), order_id=row["order_id"])
         return "failed"
     retry_at = unit.now + backoff(unit.deps, attempts)
     await repository.mark_retry(unit.conn, row["id"], mask_text(str(error)), retry_at)

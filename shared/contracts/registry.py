@@ -122,7 +122,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         name="stock.v1",
         producer="logistics",
-        consumers=(),
+        consumers=("notify",),
         events=(logistics.StockRanLow, logistics.LowStock),
         per_order=False,
         key="payload.sku",
