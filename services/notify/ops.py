@@ -3,7 +3,9 @@
 Logistics publishes StockRanLow on `stock.v1` once each time a SKU's stock falls under its
 threshold (nothing marks the restock), so notify coalesces per SKU: the first warning
 mails `NOTIFY_OPS_EMAIL`, and warnings of the same SKU within `ops_stock_quiet_seconds`
-of that mail (the same shortage again) mail nothing. The mail goes the customers'
+of that mail (the same shortage again) mail nothing; a warning older than
+`ops_stock_max_age_seconds` when read (a first start reading the topic's two weeks) is
+history and mails nothing either. The mail goes the customers'
 messages' way: recorded here in the handler's transaction, under an id derived from the
 event (a redelivered or replayed event records nothing new), and delivered by the sender
 after commit. Staff mail is not opted out of and ignores quiet hours. Without an
@@ -45,6 +47,9 @@ async def stock_ran_low(unit: Unit[Deps], msg: Incoming[StockRanLow]) -> None:
         return
     warning, envelope = msg.payload, msg.envelope
     event_id = str(envelope.event_id)
+    if unit.now - envelope.occurred_at > timedelta(seconds=settings.ops_stock_max_age_seconds):
+        log.info("low-stock warning too old to mail", sku=warning.sku)
+        return
     quiet = timedelta(seconds=settings.ops_stock_quiet_seconds)
     if not await repository.open_stock_episode(
         unit.conn, warning.sku, envelope.occurred_at, event_id, quiet

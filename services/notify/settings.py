@@ -62,6 +62,9 @@ class NotifySettings(ServiceSettings):
     ops_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     ops_locale: Literal["zh-CN", "zh-TW", "en"] = "en"
     ops_stock_quiet_seconds: float = Field(default=6 * 3600, ge=0)
+    # A warning older than this when read (a first start reading the topic from its
+    # beginning) is history, not news: not mailed.
+    ops_stock_max_age_seconds: float = Field(default=24 * 3600, gt=0)
 
     @field_validator("ops_email", mode="before")
     @classmethod

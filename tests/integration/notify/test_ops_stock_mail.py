@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from deploy.local.sinks import Sinks
+from services.notify.content import span
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.events.logistics import LowStock, StockRanLow
 from shared.runtime import Runtime
@@ -94,16 +95,32 @@ async def test_a_warning_mails_operations_once_per_episode_in_their_locale(
     assert all(r["order_id"] is None for r in recorded)
 
 
+def test_the_quiet_period_reads_in_each_locale() -> None:
+    assert [span(6 * 3600, locale) for locale in ("en", "zh-CN", "zh-TW")] == [
+        "6 hours",
+        "6小时",
+        "6小時",
+    ]
+    assert (span(86400, "en"), span(5400, "en"), span(60, "en")) == (
+        "1 day",
+        "90 minutes",
+        "1 minute",
+    )
+
+
 async def test_a_warning_after_the_quiet_period_mails_again(
     infra: Infra, database: str, sinks: Sinks
 ) -> None:
-    sku = _new_sku()
+    sku, old_sku = _new_sku(), _new_sku()
     first = _warning(_low(sku))
     later = _warning(_low(sku), occurred_at=now() + timedelta(seconds=120))
-    async with notify(infra, database, sinks, ops_email=OPS, ops_stock_quiet_seconds=60):
-        await resend(infra, first)
+    history = _warning(_low(old_sku), occurred_at=now() - timedelta(days=2))
+    settings = {"ops_email": OPS, "ops_stock_quiet_seconds": 60}
+    async with notify(infra, database, sinks, **settings) as runtime:
+        await resend(infra, history, first)
         await _mailed(sinks, sku)
         await resend(infra, later)
+        await _taken(runtime, history)
 
         async def both() -> list[dict[str, Any]]:
             found = _mails(sinks, sku)
@@ -112,6 +129,7 @@ async def test_a_warning_after_the_quiet_period_mails_again(
         mails = await eventually(both, timeout=30, what="a mail for the new episode")
     assert [m["subject"] for m in mails] == [f"Low stock: {sku} in SH-1"] * 2
     assert "not mailed for 1 minute" in mails[0]["text"]
+    assert _mails(sinks, old_sku) == [], "a warning two days old is history, not news"
 
 
 async def test_without_an_operations_address_warnings_are_consumed_and_ignored(

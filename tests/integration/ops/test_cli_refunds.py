@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from fulfil.refunds import waited
 from services.returns.app import build
 from services.returns.settings import ReturnsSettings
 from shared.runtime import Runtime
@@ -87,3 +88,8 @@ async def test_refusals_are_one_line_errors(infra: Infra, returns: Runtime) -> N
         assert run.err.strip().count("\n") == 0, run.err
     no_reason = await fulfil(env, "refunds", "refuse", decided["id"])
     assert no_reason.code == 2 and "Missing option '--reason'" in no_reason.err
+
+
+def test_the_wait_reads_as_a_person_says_it() -> None:
+    cases = {0: "0s", 45: "45s", 610: "10m 10s", 3600: "1h", 93784: "1d 2h"}
+    assert {seconds: waited(seconds) for seconds in cases} == cases
