@@ -63,6 +63,13 @@ class PaymentSettings(ServiceSettings):
     def providers_in_use(self) -> list[str]:
         return sorted({self.default_provider, *self.providers_by_method.values()})
 
+    def secrets(self) -> dict[str, SecretStr]:
+        """The secrets checked for placeholders; `webhook_secret` is the sandbox's alone."""
+        found = super().secrets()
+        if not self.sandbox:
+            found.pop("webhook_secret", None)
+        return found
+
     @property
     def sandbox(self) -> bool:
         if self.sandbox_enabled is None:
