@@ -42,7 +42,7 @@ def ensure_binary(cache_dir: Path | None = None) -> Path:
             return program
         go = shutil.which("go") or "/usr/local/go/bin/go"
         if not Path(go).exists():
-            raise RuntimeError("`go` is not on PATH; install Go (Debian package `golang-go`)")
+            raise RuntimeError("`go` (1.22 or newer) is not on PATH: it builds stripe-mock")
         env = {**os.environ, "GOBIN": str(target)}
         cmd = [go, "install", f"{MODULE}@{VERSION}"]
         result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
