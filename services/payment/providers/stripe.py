@@ -16,6 +16,7 @@ retries with the same key (shared/effects.py).
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
 from collections.abc import Mapping
@@ -92,10 +93,11 @@ class StripeProvider:
         timeout_seconds: float = 20.0,
         http_client: stripe.HTTPClient | None = None,
     ) -> None:
+        self._http = http_client or stripe.HTTPXClient(timeout=timeout_seconds)
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,
-            http_client=http_client or stripe.HTTPXClient(timeout=timeout_seconds),
+            http_client=self._http,
             max_network_retries=0,  # the effects worker retries, with the same key
         )
         self._secret = webhook_secret
@@ -103,6 +105,13 @@ class StripeProvider:
         self._success_url = success_url
         self._cancel_url = cancel_url
         self._method_types = dict(method_types or {"card": ["card"], "wallet": ["card"]})
+
+    async def run(self, _runtime: object) -> None:
+        """Background task of the service: on shutdown, closes the connections to Stripe."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self._http.close_async()
 
     async def create_session(self, request: SessionRequest) -> Session:
         order_id, method = request.order_id, request.method.value
