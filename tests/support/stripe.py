@@ -66,7 +66,7 @@ def event(event_type: str, data_object: Mapping[str, Any], *, event_id: str | No
         {
             "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
             "object": "event",
-            "api_version": "2025-09-30.clover",
+            "api_version": stripe.api_version,  # the version the package is pinned to
             "created": int(time.time()),
             "data": {"object": dict(data_object)},
             "livemode": False,
