@@ -41,12 +41,16 @@ EFFECT_CALLS = Counter(
 
 
 class EffectError(Exception):
-    """The other side refused or could not be reached; `permanent` ones are not retried."""
+    """The other side refused or could not be reached; `permanent` ones are not retried,
+    the others not before `retry_after` seconds when the other side said so."""
 
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,12 @@ class Policy:
     retry_seconds: float = 1.0  # the pause after a pass failed
     performers: Mapping[str, Performer] = field(default_factory=dict)
 
-    def backoff(self, attempts: int) -> timedelta:
-        return capped_backoff(attempts, self.backoff_seconds, self.backoff_max_seconds)
+    def backoff(self, attempts: int, error: EffectError | None = None) -> timedelta:
+        """The pause before the next call: the backoff, or longer when the other side asked."""
+        pause = capped_backoff(attempts, self.backoff_seconds, self.backoff_max_seconds)
+        if error is not None and error.retry_after is not None:
+            return max(pause, timedelta(seconds=error.retry_after))
+        return pause
 
 
 async def record(unit: Unit, kind: str, key: str, payload: dict[str, Any]) -> bool:
@@ -218,7 +226,9 @@ async def _run_one(runtime: Service[Any], policy: Policy, effect: Effect) -> flo
             log.info("effect made", attempts=attempts)
         else:
             log.warning("effect not made", outcome=outcome, attempts=attempts, error=error.reason)
-        return policy.backoff(attempts).total_seconds() if outcome == "retry" else None
+        if outcome != "retry":
+            return None
+        return policy.backoff(attempts, error).total_seconds()
 
 
 async def _record(
@@ -249,7 +259,7 @@ async def _record(
             await _update(unit, effect.id, "failed", attempts, error.reason, None)
             return "failed"
         await performer.failed(unit, effect, error.reason, True)
-        retry_at = unit.now + policy.backoff(attempts)
+        retry_at = unit.now + policy.backoff(attempts, error)
         await _update(unit, effect.id, "pending", attempts, error.reason, retry_at)
         return "retry"
 

@@ -1,15 +1,27 @@
 """Typed settings, read from the environment with a per-service prefix.
 
 Defaults suit the local stack. Outside development the service refuses to start
-while any secret still holds a development placeholder.
+while any secret still holds a development placeholder. Any setting may also be given
+as a file: `<ENV_NAME>_FILE` names a file whose content, stripped, is the value (how
+Kubernetes and Docker mount secrets).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 PLACEHOLDER_PREFIX = "dev-"
 PLACEHOLDERS_ALLOWED = frozenset({"development", "test"})
@@ -53,6 +65,18 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 10.0
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = ValueFilesSource(settings_cls)
+        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
+
     @property
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.http_host}:{self.http_port}"
@@ -95,3 +119,38 @@ def service_env(service: str, **values: object) -> dict[str, str]:
     """Environment variables that configure `service` (for the local stack and tests)."""
     prefix = env_prefix(service)
     return {f"{prefix}{name.upper()}": str(value) for name, value in values.items()}
+
+
+def file_values(settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings given as files: for each field, `<ENV_NAME>_FILE` in `environ` names a
+    file whose stripped content is the value. Giving both `<ENV_NAME>` and its `_FILE` is
+    refused (which one wins would be a guess), and so is a file that cannot be read."""
+    prefix = str(settings_cls.model_config.get("env_prefix", ""))
+    upper = {name.upper(): value for name, value in environ.items()}
+    values: dict[str, str] = {}
+    for field in settings_cls.model_fields:
+        env_name = f"{prefix}{field}".upper()
+        path = upper.get(f"{env_name}_FILE")
+        if path is None:
+            continue
+        if env_name in upper:
+            raise SettingsError(f"both {env_name} and {env_name}_FILE are set; set one")
+        try:
+            values[field] = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SettingsError(f"{env_name}_FILE: cannot read {path}: {exc.strerror}") from exc
+    return values
+
+
+class ValueFilesSource(PydanticBaseSettingsSource):
+    """Settings read from the files named by `<ENV_NAME>_FILE` variables (`file_values`)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # all values come from __call__
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, raw in file_values(self.settings_cls, os.environ).items():
+            field = self.settings_cls.model_fields[name]
+            values[name] = json.loads(raw) if self.field_is_complex(field) else raw
+        return values

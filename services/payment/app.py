@@ -10,6 +10,7 @@ from services.payment.deps import Deps, make_deps
 from services.payment.handlers import HANDLERS, TIMERS
 from services.payment.providers.sandbox import SandboxProvider
 from services.payment.providers.sandbox_views import router as sandbox_router
+from services.payment.providers.stripe import StripeProvider
 from services.payment.settings import PaymentSettings
 from services.payment.steps import effects_policy
 from services.payment.views import router
@@ -27,6 +28,9 @@ def _effects_and_sandbox(settings: PaymentSettings, deps: Deps) -> Edges:
     if isinstance(sandbox, SandboxProvider):  # its pages, and the callbacks it sends
         routers.append(sandbox_router)
         background.append(sandbox.run)
+    stripe = deps.providers.get(StripeProvider.name)
+    if isinstance(stripe, StripeProvider):  # closes its connections on shutdown
+        background.append(stripe.run)
     return routers, background
 
 

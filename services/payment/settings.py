@@ -1,4 +1,11 @@
-"""Settings of the payment service, read from `PAYMENT_*` environment variables."""
+"""Settings of the payment service, read from `PAYMENT_*` environment variables.
+
+Each payment method is paid through the provider `providers_by_method` names for it, else
+through `default_provider`. With `ENV=production` the service starts only when every
+provider it uses has its credentials (`production_refusal`).
+"""
+
+from __future__ import annotations
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -17,8 +24,10 @@ class PaymentSettings(ServiceSettings):
     webhook_tolerance_seconds: int = 300
     # The sandbox provider, served by this service under /sandbox (never in production).
     sandbox_enabled: bool | None = None
-    # Which provider opens payment sessions for the upfront methods.
+    # Which provider opens payment sessions for the upfront methods: the one named for the
+    # method (JSON, e.g. {"card": "stripe", "wallet": "alipay"}), else the default.
     default_provider: str = "sandbox"
+    providers_by_method: dict[str, str] = {}
     # Refunds the provider could not pay are retried with backoff, then given up.
     refund_retry_base_seconds: float = 5.0
     refund_retry_max_seconds: float = 600.0
@@ -28,8 +37,74 @@ class PaymentSettings(ServiceSettings):
     effects_lease_seconds: float = 30.0
     effects_poll_seconds: float = 10.0  # a safety net: a recorded call wakes the worker
 
+    # --- Stripe (services/payment/providers/stripe.py) ---
+    stripe_api_key: SecretStr | None = None  # a secret key, sk_live_... (sk_test_... to test)
+    stripe_webhook_secret: SecretStr | None = None  # the endpoint's signing secret, whsec_...
+    stripe_api_base: str | None = None  # only to point at stripe-mock
+    stripe_webhook_tolerance_seconds: int = 300  # Stripe's own libraries default
+    stripe_timeout_seconds: float = 20.0
+    # where Stripe's hosted page sends the customer after paying or giving up ({order_id})
+    stripe_success_url: str | None = None
+    stripe_cancel_url: str | None = None
+    # Stripe's payment method types per method; wallets (Apple Pay, Google Pay) show on
+    # Stripe's page with "card"; e.g. {"wallet": ["alipay", "wechat_pay"]} for others
+    stripe_method_types: dict[str, list[str]] = {"card": ["card"], "wallet": ["card"]}
+    # --- end Stripe ---
+
+    def provider_for(self, method: str) -> str:
+        """The provider that opens sessions for `method`."""
+        return self.providers_by_method.get(method, self.default_provider)
+
+    def methods_using(self, provider: str) -> list[str]:
+        """The methods `provider` is configured for ("default" when it is the fallback)."""
+        methods = [m for m, p in sorted(self.providers_by_method.items()) if p == provider]
+        return [*methods, "default"] if provider == self.default_provider else methods
+
+    def providers_in_use(self) -> list[str]:
+        return sorted({self.default_provider, *self.providers_by_method.values()})
+
+    def secrets(self) -> dict[str, SecretStr]:
+        """The secrets checked for placeholders; `webhook_secret` is the sandbox's alone."""
+        found = super().secrets()
+        if not self.sandbox:
+            found.pop("webhook_secret", None)
+        return found
+
     @property
     def sandbox(self) -> bool:
         if self.sandbox_enabled is None:
             return self.env != "production"
         return self.sandbox_enabled
+
+
+# The settings each real provider cannot run without, by provider name.
+REQUIRED = {
+    # --- Stripe ---
+    "stripe": ("stripe_api_key", "stripe_webhook_secret", "stripe_success_url"),
+    # --- end Stripe ---
+}
+
+
+def production_refusal(settings: PaymentSettings) -> str | None:
+    """Why payment must not start in production with `settings` (one line), or None: a
+    provider in use without its credentials or with a development placeholder, or the
+    sandbox, which is for development, the demo and the tests only."""
+    if settings.env != "production":
+        return None
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    if settings.sandbox_enabled:
+        return f"{prefix}SANDBOX_ENABLED is set: the sandbox provider refuses to run in production"
+    for provider in settings.providers_in_use():
+        used_by = ", ".join(settings.methods_using(provider))
+        if provider == "sandbox":
+            return f"provider sandbox (used by {used_by}) refuses to run in production"
+        for name in REQUIRED.get(provider, ()):
+            value = getattr(settings, name)
+            raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+            env_name = f"{prefix}{name.upper()}"
+            why = f"for provider {provider} (used by {used_by})"
+            if not raw:
+                return f"{env_name} is not set {why}"
+            if str(raw).startswith("dev-"):
+                return f"{env_name} holds a development placeholder {why}"
+    return None

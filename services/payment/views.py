@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from services.payment.deps import Deps
 from services.payment.domain import Attempt, AttemptStatus, Overview, payment_status
 from services.payment.metrics import AMOUNT_MISMATCHES, MISMATCHES
-from services.payment.providers import InvalidCallback, MalformedCallback
+from services.payment.providers import IgnoredCallback, InvalidCallback, MalformedCallback
 from services.payment.steps.charges import apply_callback
 from services.payment.steps.orders import overview
 from services.payment.steps.sessions import pay_again, when_opened
@@ -60,6 +60,9 @@ async def provider_callback(provider: PathId, request: Request) -> dict[str, str
     body = await request.body()
     try:
         callback = adapter.verify_callback(request.headers, body)
+    except IgnoredCallback as exc:  # acknowledged, else the provider sends it again
+        log.info("callback ignored", provider=provider, about=str(exc))
+        return {"status": "ignored", "effect": "none"}
     except MalformedCallback as exc:
         raise Unprocessable("invalid_callback", str(exc), field="body") from exc
     except InvalidCallback as exc:

@@ -12,12 +12,16 @@ from shared.contracts.events.common import PaymentMethod
 
 
 class ProviderError(Exception):
-    """The provider refused or could not be reached; `transient` failures are worth retrying."""
+    """The provider refused or could not be reached; `transient` failures are worth retrying,
+    not before `retry_after` seconds when the provider said so (HTTP 429's Retry-After)."""
 
-    def __init__(self, reason: str, *, transient: bool = True) -> None:
+    def __init__(
+        self, reason: str, *, transient: bool = True, retry_after: float | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
+        self.retry_after = retry_after
 
 
 class InvalidCallback(Exception):
@@ -26,6 +30,11 @@ class InvalidCallback(Exception):
 
 class MalformedCallback(InvalidCallback):
     """Signed correctly, but the body is not a callback this provider sends."""
+
+
+class IgnoredCallback(Exception):
+    """Signed correctly, but about nothing payment acts on (another event type, another
+    application's session): acknowledged, so that the provider stops sending it."""
 
 
 @dataclass(frozen=True)

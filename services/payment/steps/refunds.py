@@ -132,7 +132,9 @@ async def call_refund(deps: Deps, effect: Effect) -> str:
             p["reference"], money, idempotency_key=effect.key
         )
     except ProviderError as exc:
-        raise EffectError(exc.reason, permanent=not exc.transient) from exc
+        raise EffectError(
+            exc.reason, permanent=not exc.transient, retry_after=exc.retry_after
+        ) from exc
     return receipt.reference
 
 

@@ -54,7 +54,7 @@ async def open_attempt(
         method,
         attempt_id=derived_id("pat", cause, method.value) if cause else new_id("pat"),
         number=number,
-        provider=unit.deps.provider().name,
+        provider=unit.deps.provider_for(method).name,
         now=unit.now,
     )
     if not first:
@@ -114,7 +114,9 @@ async def _call(deps: Deps, effect: Effect) -> Session:
     try:
         return await deps.provider(p["provider"]).create_session(request)
     except ProviderError as exc:
-        raise EffectError(exc.reason, permanent=not exc.transient) from exc
+        raise EffectError(
+            exc.reason, permanent=not exc.transient, retry_after=exc.retry_after
+        ) from exc
 
 
 async def _opened(unit: Unit[Deps], effect: Effect, session: Any) -> None:

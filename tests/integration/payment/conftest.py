@@ -8,17 +8,20 @@ when they need exact control, the provider itself (signing callbacks).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
+import pytest
 import pytest_asyncio
 
+from deploy.local import stripe_mock as stripe_mock_server
+from deploy.local.stripe_mock import StripeMock
 from services.payment.app import build
 from services.payment.settings import PaymentSettings
 from shared.runtime import Runtime
 from tests.integration.payment.support import Payment
 from tests.support.http import client as client_of
-from tests.support.infra import Infra
+from tests.support.infra import REPO, Infra
 from tests.support.kafka import TopicTail
 from tests.support.services import service
 
@@ -50,3 +53,13 @@ async def pay(
     infra: Infra, payment: Runtime, client: httpx.AsyncClient, tail: TopicTail
 ) -> Payment:
     return Payment(infra, payment, client, tail)
+
+
+@pytest.fixture(scope="session")
+def stripe_mock() -> Iterator[StripeMock]:
+    """Stripe's own mock of its API, once per session (built on first use)."""
+    mock = stripe_mock_server.start(REPO / ".local" / "test" / "stripe-mock.log")
+    try:
+        yield mock
+    finally:
+        mock.stop()

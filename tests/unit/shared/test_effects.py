@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.effects import Policy, derived_id
+from shared.effects import EffectError, Policy, derived_id
 from shared.signing import SignatureError, sign, verify
 
 
@@ -27,3 +27,11 @@ def test_a_signature_with_non_ascii_characters_is_refused_not_raised() -> None:
     header = sign("whsec", body, timestamp=1_000) + "é"
     with pytest.raises(SignatureError, match="does not match"):
         verify("whsec", header, body, now=1_000)
+
+
+def test_a_retry_waits_at_least_as_long_as_the_other_side_asked() -> None:
+    policy = Policy(backoff_seconds=1.0, backoff_max_seconds=5.0)
+    asked = EffectError("rate_limited", retry_after=30.0)
+    assert policy.backoff(1, asked).total_seconds() == 30.0
+    assert policy.backoff(3, EffectError("rate_limited", retry_after=0.5)).total_seconds() == 4.0
+    assert policy.backoff(2, EffectError("provider_unavailable")).total_seconds() == 2.0
