@@ -2,6 +2,7 @@
 
 from services.payment.providers.base import (
     Callback,
+    IgnoredCallback,
     InvalidCallback,
     MalformedCallback,
     Provider,
@@ -13,6 +14,7 @@ from services.payment.providers.base import (
 
 __all__ = [
     "Callback",
+    "IgnoredCallback",
     "InvalidCallback",
     "MalformedCallback",
     "Provider",

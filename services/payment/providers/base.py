@@ -28,6 +28,10 @@ class MalformedCallback(InvalidCallback):
     """Signed correctly, but the body is not a callback this provider sends."""
 
 
+class IgnoredCallback(Exception):
+    """Genuine, but it reports nothing to apply (a trade still waiting for its buyer)."""
+
+
 @dataclass(frozen=True)
 class SessionRequest:
     order_id: str
@@ -75,5 +79,12 @@ class Provider(Protocol):
         ...
 
     def verify_callback(self, headers: Mapping[str, str], body: bytes) -> Callback:
-        """Checks the signature and reads the body; raises InvalidCallback."""
+        """Checks the signature and reads the body; raises InvalidCallback, or
+        IgnoredCallback for a genuine one that reports nothing to apply."""
+        ...
+
+    async def query(self, session_id: str, attempt_id: str) -> Callback | None:
+        """Asks the provider how the session ended, for a callback that may be lost: the
+        outcome as its callback would say it, None while it is still pending. Raises
+        ProviderError."""
         ...
