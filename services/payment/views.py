@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict
 
 from services.payment.deps import Deps
 from services.payment.domain import Attempt, AttemptStatus, Overview, payment_status
 from services.payment.metrics import AMOUNT_MISMATCHES, MISMATCHES
-from services.payment.providers import InvalidCallback, MalformedCallback
+from services.payment.providers import IgnoredCallback, InvalidCallback, MalformedCallback
 from services.payment.steps.charges import apply_callback
 from services.payment.steps.orders import overview
+from services.payment.steps.reconcile import daily_report
 from services.payment.steps.sessions import pay_again, when_opened
 from shared.contracts.events.common import PaymentMethod
 from shared.http import (
@@ -24,6 +26,7 @@ from shared.http import (
     Unauthorized,
     Unprocessable,
     order_access,
+    require_role,
     service_of,
 )
 from shared.logging import get_logger
@@ -49,17 +52,26 @@ def _unknown(order_id: str) -> NotFound:
 
 
 @router.post(
-    "/webhooks/{provider}", responses=errors(401, 404, 422, s401="a missing or bad signature")
+    "/webhooks/{provider}",
+    response_model=None,
+    responses=errors(401, 404, 422, s401="a missing or bad signature"),
 )
-async def provider_callback(provider: PathId, request: Request) -> dict[str, str]:
-    """A provider reports an outcome: verified on the raw body, applied once."""
+async def provider_callback(
+    provider: PathId, request: Request
+) -> dict[str, str] | PlainTextResponse:
+    """A provider reports an outcome: verified on the raw body, applied once. A provider
+    that wants a plain acknowledgement (Alipay: `success`) gets it once it is applied."""
     service = service_of(request, Deps)
     adapter = service.deps.providers.get(provider)
     if adapter is None:
         raise NotFound("unknown_provider", f"no payment provider named {provider!r}")
     body = await request.body()
+    ack: str | None = getattr(adapter, "acknowledgement", None)
     try:
         callback = adapter.verify_callback(request.headers, body)
+    except IgnoredCallback as exc:
+        log.debug("callback ignored", provider=provider, why=str(exc))
+        return PlainTextResponse(ack) if ack else {"status": "accepted", "effect": "ignored"}
     except MalformedCallback as exc:
         raise Unprocessable("invalid_callback", str(exc), field="body") from exc
     except InvalidCallback as exc:
@@ -71,7 +83,21 @@ async def provider_callback(provider: PathId, request: Request) -> dict[str, str
         AMOUNT_MISMATCHES.labels(provider, effect).inc()
     if effect == "unknown_session":
         raise NotFound("unknown_session", "no payment request has this session")
-    return {"status": "accepted", "effect": effect}
+    return PlainTextResponse(ack) if ack else {"status": "accepted", "effect": effect}
+
+
+def ops_key(request: Request) -> None:
+    require_role(request, "ops")
+
+
+@router.get("/ops/reconciliation", dependencies=[Depends(ops_key)], responses=errors(401, 403, 422))
+async def reconciliation(
+    request: Request,
+    day: Annotated[date, Query(alias="date", description="a UTC day, YYYY-MM-DD")],
+) -> dict[str, Any]:
+    """The day's captured, refunded and disputed totals per provider from the ledger, and
+    each attempt of the day compared with what its provider says."""
+    return await daily_report(service_of(request, Deps), day)
 
 
 @router.get("/orders/{order_id}/payment", responses=errors(401, 403, 404))
