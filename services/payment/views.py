@@ -47,6 +47,23 @@ class RetryRequest(BaseModel):
     method: PaymentMethod
 
 
+# The answer to a provider: what its callback did, or the plain acknowledgement a
+# provider wants (Alipay: `success`).
+_ACCEPTED: dict[str, Any] = {
+    "description": "applied, or known already",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"status": {"type": "string"}, "effect": {"type": "string"}},
+                "required": ["status", "effect"],
+            }
+        },
+        "text/plain": {"schema": {"type": "string", "example": "success"}},
+    },
+}
+
+
 def _unknown(order_id: str) -> NotFound:
     return NotFound("unknown_order", f"payment knows no order {order_id}")
 
@@ -54,7 +71,7 @@ def _unknown(order_id: str) -> NotFound:
 @router.post(
     "/webhooks/{provider}",
     response_model=None,
-    responses=errors(401, 404, 422, s401="a missing or bad signature"),
+    responses={**errors(401, 404, 422, s401="a missing or bad signature"), 200: _ACCEPTED},
 )
 async def provider_callback(
     provider: PathId, request: Request

@@ -8,8 +8,9 @@ RSA2 signature with the merchant's public key, pays one refund per `out_request_
 repeat answers the same refund with `fund_change: N`, as Alipay does) and posts the
 asynchronous notify to the trade's `notify_url` until it is answered `success`. Faults
 are scripted per call: `http_500`, `unavailable` (code 20000), `system_error` (40004
-ACQ.SYSTEM_ERROR), `timeout` (answers after the caller gave up) and `lost` (does the
-work, then drops the connection without an answer).
+ACQ.SYSTEM_ERROR), `too_many` (429 with Retry-After), `timeout` (answers after the
+caller gave up), `lost` (does the work, then drops the connection without an answer)
+and `forged_answer` (does the work, answers signed by another key).
 """
 
 from __future__ import annotations
@@ -197,6 +198,8 @@ class AlipayStub:
         fault = self._faults.pop(0) if self._faults and not problem else None
         if fault == "http_500":
             return web.Response(status=500, text="Internal Server Error")
+        if fault == "too_many":
+            return web.Response(status=429, text="Too Many Requests", headers={"Retry-After": "1"})
         if fault == "unavailable":
             return self._answer(method, _error("20000", "Service Currently Unavailable",
                                                "isp.unknow-error", "系统繁忙"))  # fmt: skip
@@ -213,6 +216,8 @@ class AlipayStub:
             assert request.transport is not None
             request.transport.abort()
             raise ConnectionResetError("answer lost")
+        if fault == "forged_answer":  # done, and the answer is signed by someone else
+            return self._answer(method, node, key=wire.private_key(new_key_pair()[0]))
         return self._answer(method, node)
 
     def _check(self, params: dict[str, str]) -> str | None:
@@ -271,10 +276,10 @@ class AlipayStub:
         key, fen = biz["out_request_no"], wire.fen(biz["refund_amount"])
         changed = key not in trade.refunds
         if changed:
+            if trade.status == "TRADE_FINISHED":
+                return _error("40004", "Business Failed", "ACQ.TRADE_HAS_FINISHED", "交易已完结")
             if trade.status != "TRADE_SUCCESS":
-                return _error(
-                    "40004", "Business Failed", "ACQ.TRADE_STATUS_ERROR", "交易状态不合法"
-                )
+                return _error("40004", "Business Failed", "ACQ.TRADE_STATUS_ERROR", "状态不合法")
             if sum(trade.refunds.values()) + fen > trade.total_fen:
                 return _error("40004", "Business Failed", "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
                               "退款金额超限")  # fmt: skip
@@ -293,10 +298,14 @@ class AlipayStub:
             "trade_no": trade.trade_no,
         }
 
-    def _answer(self, method: str, node: dict[str, Any]) -> web.Response:
+    def _answer(
+        self, method: str, node: dict[str, Any], key: rsa.RSAPrivateKey | None = None
+    ) -> web.Response:
         """The node's exact JSON text, signed, inside the response body."""
         text = json.dumps(node, ensure_ascii=False, separators=(",", ":"))
-        body = f'{{"{_node_name(method)}":{text},"sign":"{wire.sign(self._key, text)}"}}'
+        signature = wire.sign(key or self._key, text)
+        body = f'{{"{_node_name(method)}":{text},"sign":"{signature}"}}'
+
         return web.Response(text=body, content_type="application/json", charset="utf-8")
 
 

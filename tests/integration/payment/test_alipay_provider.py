@@ -21,7 +21,7 @@ from tests.support.polling import eventually
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def running(infra: Infra) -> AsyncIterator[tuple[Runtime, AlipayStub]]:
-    async with alipay_service(infra, refund_max_attempts=4) as started:
+    async with alipay_service(infra, refund_max_attempts=6) as started:
         yield started
 
 
@@ -108,25 +108,25 @@ async def test_faults_are_retried_with_the_same_out_request_no_and_refund_once(
     alipay: Alipay,
 ) -> None:
     order_id, trade_no = await paid(alipay, 6_000)
-    alipay.stub.fail_next("http_500", "timeout", "lost")
+    alipay.stub.fail_next("http_500", "too_many", "timeout", "lost", "forged_answer")
     await alipay.pay.send(approved("rr_ali_faults", 6_000), order_id)
 
     [refund] = await alipay.pay.published(order_id, "RefundPaid")
     calls = [
         c for c in alipay.stub.calls_of("alipay.trade.refund") if c.biz["trade_no"] == trade_no
     ]
-    assert len(calls) == 4, "the 500, the timeout and the lost answer are each asked again"
+    assert len(calls) == 6, "each fault is asked again, with the same key"
     assert {c.biz["out_request_no"] for c in calls} == {refund["refund_id"]}
     assert [k for n, k, _ in alipay.stub.refunds_paid if n == trade_no] == [refund["refund_id"]]
     effect = await alipay.effect("refund", refund["refund_id"], "done")
-    assert effect["attempts"] == 4
+    assert effect["attempts"] == 6
     body = await alipay.pay.view_when(order_id, "refunded")
     assert (body["refunded"], body["net"]) == (6_000, 0)
 
 
 async def test_a_refund_alipay_cannot_pay_is_given_up_with_the_reason(alipay: Alipay) -> None:
     order_id, trade_no = await paid(alipay, 4_000)
-    alipay.stub.fail_next("unavailable", "system_error", "unavailable", "unavailable")
+    alipay.stub.fail_next("unavailable", "system_error", *["unavailable"] * 4)
     await alipay.pay.send(approved("rr_ali_down", 4_000), order_id)
 
     failed = await alipay.pay.published(order_id, "RefundFailed", count=2)
@@ -134,11 +134,25 @@ async def test_a_refund_alipay_cannot_pay_is_given_up_with_the_reason(alipay: Al
     assert failed[-1]["reason"] == "provider_unavailable: isp.unknow-error"
     refund_id = failed[-1]["refund_id"]
     effect = await alipay.effect("refund", refund_id, "failed")
-    assert (effect["attempts"], effect["last_error"]) == (4, failed[-1]["reason"])
+    assert (effect["attempts"], effect["last_error"]) == (6, failed[-1]["reason"])
     calls = [
         c for c in alipay.stub.calls_of("alipay.trade.refund") if c.biz["trade_no"] == trade_no
     ]
-    assert [c.biz["out_request_no"] for c in calls] == [refund_id] * 4
+    assert [c.biz["out_request_no"] for c in calls] == [refund_id] * 6
     assert [n for n, _, _ in alipay.stub.refunds_paid if n == trade_no] == []
     [refund] = (await alipay.pay.view(order_id))["refunds"]
     assert (refund["status"], refund["last_error"]) == ("failed", failed[-1]["reason"])
+
+
+async def test_a_refund_alipay_refuses_for_good_is_not_asked_again(alipay: Alipay) -> None:
+    order_id, trade_no = await paid(alipay, 1_500)
+    [trade] = [t for t in alipay.stub.trades.values() if t.trade_no == trade_no]
+    trade.status = "TRADE_FINISHED"  # past its refund period at Alipay
+    await alipay.pay.send(approved("rr_ali_finished", 1_500), order_id)
+
+    [failed] = await alipay.pay.published(order_id, "RefundFailed")
+    assert (failed["reason"], failed["will_retry"]) == ("acq.trade_has_finished", False)
+    effect = await alipay.effect("refund", failed["refund_id"], "failed")
+    assert effect["attempts"] == 1
+    calls = alipay.stub.calls_of("alipay.trade.refund")
+    assert [c.biz["trade_no"] for c in calls].count(trade_no) == 1
