@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import httpx
 
@@ -93,7 +93,7 @@ class AlipayProvider:
             "total_amount": wire.yuan(request.amount.amount),
             "subject": f"Order {request.order_id}",
             "product_code": product_code,
-            "passback_params": request.order_id,
+            "passback_params": quote(request.order_id, safe=""),  # URL-encoded, per Alipay
         }
         if request.expires_at is not None:
             biz["time_expire"] = wire.china_time(request.expires_at)
@@ -144,7 +144,7 @@ class AlipayProvider:
         return Callback(
             event_id=event_id,
             session_id=fields["out_trade_no"],
-            order_id=fields.get("passback_params", ""),
+            order_id=unquote(fields.get("passback_params", "")),  # echoed as it was sent
             outcome="succeeded" if status in PAID else "failed",
             amount=Money(amount=wire.fen(fields["total_amount"]), currency="CNY"),
             reference=fields.get("trade_no"),

@@ -82,28 +82,42 @@ async def _due(runtime: Service[Deps], conn: Any) -> list[Attempt]:
 
 
 async def _ask(runtime: Service[Deps], attempt: Attempt) -> Asked:
+    """Asks the attempt's provider and applies a final answer. One attempt's trouble (a
+    provider error, an adapter or data bug) never stops the others: it is asked again on
+    a later pass, behind those not asked yet."""
     assert attempt.session_id is not None
     provider = runtime.deps.providers[attempt.provider]
     try:
         found = await provider.query(attempt.session_id, attempt.attempt_id)
     except ProviderError as exc:
         log.warning("reconcile query failed", attempt_id=attempt.attempt_id, error=exc.reason)
-        async with runtime.unit() as unit:
-            await repo.mark_checked(unit.conn, attempt.attempt_id, "pending", unit.now)
-        return Asked(attempt.attempt_id, "error")
+        return await _still_pending(runtime, attempt, "error")
+    except Exception:
+        log.exception("reconcile query raised unexpectedly", attempt_id=attempt.attempt_id)
+        return await _still_pending(runtime, attempt, "error")
     if found is None:
-        async with runtime.unit() as unit:
-            await repo.mark_checked(unit.conn, attempt.attempt_id, "pending", unit.now)
-        return Asked(attempt.attempt_id, "pending")
+        return await _still_pending(runtime, attempt, "pending")
     if not found.order_id:  # a query answer need not echo our order id; we asked for it
         found = replace(found, order_id=attempt.order_id)
-    async with runtime.unit() as unit:
-        effect = await apply_callback(unit, attempt.provider, found)
-        await repo.mark_checked(unit.conn, attempt.attempt_id, "final", unit.now)
+    try:
+        async with runtime.unit() as unit:
+            effect = await apply_callback(unit, attempt.provider, found)
+            await repo.mark_checked(unit.conn, attempt.attempt_id, "final", unit.now)
+    except Exception as exc:
+        if db.is_transient(exc):
+            raise
+        log.exception("reconcile answer not applied", attempt_id=attempt.attempt_id)
+        return await _still_pending(runtime, attempt, "error")
     if effect in MISMATCHES:
         AMOUNT_MISMATCHES.labels(attempt.provider, effect).inc()
     log.info("reconciled", attempt_id=attempt.attempt_id, order_id=attempt.order_id, effect=effect)
     return Asked(attempt.attempt_id, found.outcome, effect)
+
+
+async def _still_pending(runtime: Service[Deps], attempt: Attempt, answer: str) -> Asked:
+    async with runtime.unit() as unit:
+        await repo.mark_checked(unit.conn, attempt.attempt_id, "pending", unit.now)
+    return Asked(attempt.attempt_id, answer)
 
 
 # the daily report
@@ -152,8 +166,9 @@ async def _provider_check(runtime: Service[Deps], attempts: list[Any]) -> dict[s
         async with limit:
             try:
                 found: Callback | None = await provider.query(row["session_id"], row["attempt_id"])
-            except ProviderError as exc:
-                return {"attempt_id": row["attempt_id"], "problem": f"query_failed: {exc.reason}"}
+            except Exception as exc:
+                reason = exc.reason if isinstance(exc, ProviderError) else repr(exc)
+                return {"attempt_id": row["attempt_id"], "problem": f"query_failed: {reason}"}
         theirs = found.amount.amount if found and found.outcome == "succeeded" else None
         if theirs == row["charged"]:
             return None
