@@ -26,7 +26,7 @@ from shared.logging import get_logger
 from shared.unit import Service
 
 log = get_logger(__name__)
-_LOCK = 0x70_61_79_72_65_63  # "payrec": one replica reconciles at a time
+LOCK = 0x70_61_79_72_65_63  # "payrec": one replica reconciles at a time
 REPORT_LIMIT = 2_000  # attempts compared with their provider per report
 _CONCURRENCY = 8
 
@@ -57,7 +57,7 @@ async def run_reconcile(runtime: Service[Deps]) -> None:
 async def reconcile_once(runtime: Service[Deps]) -> list[Asked] | None:
     """One pass; None when another replica holds the lock."""
     async with runtime.db.acquire() as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK):
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK):
             return None
         try:
             attempts = await _due(runtime, conn)
@@ -66,7 +66,7 @@ async def reconcile_once(runtime: Service[Deps]) -> list[Asked] | None:
                 asked.append(await _ask(runtime, attempt))
             return asked
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK)
+            await conn.execute("SELECT pg_advisory_unlock($1)", LOCK)
 
 
 async def _due(runtime: Service[Deps], conn: Any) -> list[Attempt]:

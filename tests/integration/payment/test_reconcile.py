@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest_asyncio
 
+from services.payment.steps.reconcile import LOCK, reconcile_once
 from shared.contracts.events.common import PaymentMethod
+from shared.contracts.events.order import OrderClosed
 from shared.runtime import Runtime
 from tests.integration.payment.alipay_support import Alipay, alipay_service, driving
 from tests.integration.payment.support import approved
@@ -69,6 +72,36 @@ async def test_a_payment_whose_notify_was_lost_is_found_by_asking_alipay(alipay:
     assert body["status"] == "paid"
     assert [(e["kind"], e["amount"]) for e in body["ledger"]] == [("charge", 7_700)]
     assert await alipay.pay.outbox(order_id) == ["PaymentRequested", "PaymentSucceeded"]
+
+
+async def test_a_payment_made_as_the_order_closed_is_found_and_refunded(alipay: Alipay) -> None:
+    order_id, request = await alipay.opened(PaymentMethod.WALLET, 4_400)
+    await alipay.pay.send(OrderClosed(), order_id)  # the window ended: the attempt expired
+    await alipay.pay.view_when(order_id, "expired")
+    trade = alipay.stub.buyer_pays(request["attempt_id"], notify=False)  # paid just before
+
+    [refund] = await alipay.pay.published(order_id, "RefundPaid")
+    assert (refund["reason"], refund["amount"]["amount"]) == ("late_payment", 4_400)
+    assert [k for n, k, _ in alipay.stub.refunds_paid if n == trade.trade_no] == [
+        refund["refund_id"]
+    ]
+    body = await alipay.pay.view(order_id)
+    assert (body["status"], body["captured"], body["refunded"]) == ("expired", 4_400, 4_400)
+
+
+async def test_one_replica_reconciles_at_a_time(alipay: Alipay) -> None:
+    other = await asyncpg.connect(alipay.runtime.settings.database_url)
+    try:
+        await other.execute("SELECT pg_advisory_lock($1)", LOCK)  # another replica's pass
+        assert await reconcile_once(alipay.runtime) is None
+        await other.execute("SELECT pg_advisory_unlock($1)", LOCK)
+
+        async def ran() -> bool:  # (this replica's own loop may hold it for a moment)
+            return await reconcile_once(alipay.runtime) is not None
+
+        await eventually(ran, what="a pass once the lock is free")
+    finally:
+        await other.close()
 
 
 async def test_a_trade_closed_at_alipay_fails_the_attempt(alipay: Alipay) -> None:
