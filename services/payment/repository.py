@@ -384,17 +384,21 @@ async def unsettled_attempts(
     newer_than: datetime,
     asked_before: datetime,
     limit: int,
+    now: datetime,
 ) -> list[Attempt]:
     """Attempts with a session whose end the provider has not reported (open, or closed
     by us meanwhile), opened between `newer_than` and `older_than`, not asked about since
-    `asked_before`: those asked least recently first."""
+    `asked_before`: those never asked first, then those asked least recently. One asked
+    before waits at least as long again as it was old when asked, so an abandoned attempt
+    is asked a few times over the horizon, not at every pass."""
     where = """status IN ('open', 'expired', 'superseded') AND session_id IS NOT NULL
         AND provider_state IS DISTINCT FROM 'final' AND provider = ANY($1::text[])
         AND created_at < $2 AND created_at >= $3
-        AND (checked_at IS NULL OR checked_at < $4)
+        AND (checked_at IS NULL
+             OR (checked_at < $4 AND $6 - checked_at >= checked_at - created_at))
         ORDER BY checked_at NULLS FIRST, created_at LIMIT $5"""
     return await _select(
-        conn, _attempt, _ATTEMPT, where, providers, older_than, newer_than, asked_before, limit
+        conn, _attempt, _ATTEMPT, where, providers, older_than, newer_than, asked_before, limit, now
     )
 
 

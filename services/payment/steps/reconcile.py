@@ -78,6 +78,7 @@ async def _due(runtime: Service[Deps], conn: Any) -> list[Attempt]:
         newer_than=now - timedelta(seconds=s.reconcile_horizon_seconds),
         asked_before=now - timedelta(seconds=s.reconcile_every_seconds / 2),
         limit=s.reconcile_batch_size,
+        now=now,
     )
 
 
