@@ -111,10 +111,11 @@ def ops_key(request: Request) -> None:
 async def reconciliation(
     request: Request,
     day: Annotated[date, Query(alias="date", description="a UTC day, YYYY-MM-DD")],
+    check: Annotated[bool, Query(description="also ask the providers about each attempt")] = True,
 ) -> dict[str, Any]:
     """The day's captured, refunded and disputed totals per provider from the ledger, and
-    each attempt of the day compared with what its provider says."""
-    return await daily_report(service_of(request, Deps), day)
+    (unless `check=false`) each attempt of the day compared with what its provider says."""
+    return await daily_report(service_of(request, Deps), day, check=check)
 
 
 @router.get("/orders/{order_id}/payment", responses=errors(401, 403, 404))

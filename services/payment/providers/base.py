@@ -68,6 +68,9 @@ class Callback:
 
 
 class Provider(Protocol):
+    """One payment provider. One whose callbacks must be answered with a plain body
+    (Alipay: `success`) also has an `acknowledgement` attribute holding it."""
+
     name: str
 
     async def create_session(self, request: SessionRequest) -> Session:

@@ -124,14 +124,14 @@ async def _still_pending(runtime: Service[Deps], attempt: Attempt, answer: str) 
 # the daily report
 
 
-async def daily_report(runtime: Service[Deps], day: date) -> dict[str, Any]:
+async def daily_report(runtime: Service[Deps], day: date, *, check: bool = True) -> dict[str, Any]:
     """Captured, refunded and disputed per provider on `day` (UTC) from the ledger, and
     each attempt of the day compared with what its provider says about it."""
     start = datetime.combine(day, time(), UTC)
     end = start + timedelta(days=1)
     async with runtime.db.acquire() as conn:
         totals = await repo.day_totals(conn, start, end)
-        attempts = await repo.day_attempts(conn, start, end, REPORT_LIMIT + 1)
+        attempts = await repo.day_attempts(conn, start, end, REPORT_LIMIT + 1) if check else []
     providers: dict[str, dict[str, Any]] = {}
     for row in totals:
         entry = providers.setdefault(row["provider"], {"provider": row["provider"], "totals": []})
@@ -146,13 +146,16 @@ async def daily_report(runtime: Service[Deps], day: date) -> dict[str, Any]:
                 "net": int(row["captured"]) - int(row["refunded"]),
             }
         )
-    check = await _provider_check(runtime, attempts[:REPORT_LIMIT])
+    compared = None
+    if check:
+        compared = await _provider_check(runtime, attempts[:REPORT_LIMIT])
+        compared["truncated"] = len(attempts) > REPORT_LIMIT
     return {
         "date": day.isoformat(),
         "from": start.isoformat(),
         "to": end.isoformat(),
         "providers": list(providers.values()),
-        "provider_check": {**check, "truncated": len(attempts) > REPORT_LIMIT},
+        "provider_check": compared,
     }
 
 
