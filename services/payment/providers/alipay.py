@@ -113,7 +113,10 @@ class AlipayProvider:
             raise MalformedCallback("the notify is not a form") from exc
         charset = params.get("charset", "utf-8").lower()
         if charset not in ("utf-8", "utf8"):
-            params = dict(parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding=charset))
+            try:
+                params = dict(parse_qsl(body.decode(), keep_blank_values=True, encoding=charset))
+            except LookupError as exc:
+                raise MalformedCallback(f"unknown charset {charset!r}") from exc
         if params.get("sign_type", "RSA2") != "RSA2":
             raise InvalidCallback("only RSA2 notifies are accepted")
         base = wire.base_string(params, exclude=("sign", "sign_type"))

@@ -179,3 +179,5 @@ def test_a_tampered_forged_or_foreign_notify_is_refused(
         alipay.verify_callback({}, unsigned)
     with pytest.raises(MalformedCallback):
         alipay.verify_callback({}, b"\xff\xfe")
+    with pytest.raises(MalformedCallback, match="charset"):
+        alipay.verify_callback({}, urlencode({**genuine, "charset": "no-such"}).encode())
