@@ -13,6 +13,7 @@ from services.payment.providers.sandbox_views import router as sandbox_router
 from services.payment.providers.stripe import StripeProvider
 from services.payment.settings import PaymentSettings
 from services.payment.steps import effects_policy
+from services.payment.steps.reconcile import run_reconcile
 from services.payment.views import router
 from shared import effects
 from shared.runtime import Background, Edges, Wiring
@@ -23,7 +24,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def _effects_and_sandbox(settings: PaymentSettings, deps: Deps) -> Edges:
     routers: list[APIRouter] = []
-    background: list[Background] = [effects.worker(effects_policy(deps))]
+    background: list[Background] = [effects.worker(effects_policy(deps)), run_reconcile]
     sandbox = deps.providers.get(SandboxProvider.name)
     if isinstance(sandbox, SandboxProvider):  # its pages, and the callbacks it sends
         routers.append(sandbox_router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.payment.providers import Provider
+from services.payment.providers.alipay import AlipayProvider
 from services.payment.providers.sandbox import SandboxProvider
 from services.payment.providers.stripe import StripeProvider
 from services.payment.settings import PaymentSettings, production_refusal
@@ -51,6 +52,8 @@ def make_deps(settings: PaymentSettings, providers: dict[str, Provider] | None =
         if (stripe := stripe_provider(settings)) is not None:
             providers[StripeProvider.name] = stripe
         # --- end Stripe ---
+        if (alipay := _alipay(settings)) is not None:
+            providers[alipay.name] = alipay
     for name in settings.providers_in_use():
         if name not in providers:
             used_by = ", ".join(settings.methods_using(name))
@@ -83,3 +86,24 @@ def stripe_provider(settings: PaymentSettings) -> StripeProvider | None:
 
 
 # --- end Stripe ---
+
+
+def _alipay(settings: PaymentSettings) -> AlipayProvider | None:
+    """Alipay when its app id is set; its keys are then required."""
+    if not settings.alipay_app_id:
+        return None
+    if settings.alipay_private_key is None or not settings.alipay_public_key:
+        raise ConfigurationRefused(
+            "Alipay needs PAYMENT_ALIPAY_PRIVATE_KEY and PAYMENT_ALIPAY_PUBLIC_KEY"
+        )
+    return AlipayProvider(
+        app_id=settings.alipay_app_id,
+        private_key=settings.alipay_private_key.get_secret_value(),
+        alipay_public_key=settings.alipay_public_key,
+        gateway=settings.alipay_gateway,
+        notify_url=settings.alipay_notify_url
+        or f"{settings.base_url}/v1/webhooks/{AlipayProvider.name}",
+        return_url=settings.alipay_return_url,
+        product=settings.alipay_product,
+        timeout_seconds=settings.alipay_timeout_seconds,
+    )

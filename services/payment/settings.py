@@ -7,6 +7,8 @@ provider it uses has its credentials (`production_refusal`).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -36,6 +38,23 @@ class PaymentSettings(ServiceSettings):
     # worker; a claimed call not recorded within the lease is made again, same key.
     effects_lease_seconds: float = 30.0
     effects_poll_seconds: float = 10.0  # a safety net: a recorded call wakes the worker
+
+    # Reconciliation: attempts whose callback has not come for `after` seconds are asked
+    # of their provider every `every` seconds, a bounded batch at a time, for `horizon`.
+    reconcile_every_seconds: float = 300.0
+    reconcile_after_seconds: float = 900.0
+    reconcile_horizon_seconds: float = 3 * 86_400.0
+    reconcile_batch_size: int = 50
+
+    # Alipay (wallet and online banking): configured when the app id is set.
+    alipay_app_id: str | None = None
+    alipay_private_key: SecretStr | None = None  # ours (PEM), registered with Alipay
+    alipay_public_key: str | None = None  # Alipay's (PEM), verifies notifies and answers
+    alipay_gateway: str = "https://openapi.alipay.com/gateway.do"
+    alipay_notify_url: str | None = None  # else this service's /v1/webhooks/alipay
+    alipay_return_url: str | None = None
+    alipay_product: Literal["page", "wap"] = "page"
+    alipay_timeout_seconds: float = 10.0
 
     # --- Stripe (services/payment/providers/stripe.py) ---
     stripe_api_key: SecretStr | None = None  # a secret key, sk_live_... (sk_test_... to test)
@@ -82,6 +101,7 @@ REQUIRED = {
     # --- Stripe ---
     "stripe": ("stripe_api_key", "stripe_webhook_secret", "stripe_success_url"),
     # --- end Stripe ---
+    "alipay": ("alipay_app_id", "alipay_private_key", "alipay_public_key", "alipay_notify_url"),
 }
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict
 
 from services.payment.deps import Deps
@@ -14,6 +15,7 @@ from services.payment.metrics import AMOUNT_MISMATCHES, MISMATCHES
 from services.payment.providers import IgnoredCallback, InvalidCallback, MalformedCallback
 from services.payment.steps.charges import apply_callback
 from services.payment.steps.orders import overview
+from services.payment.steps.reconcile import daily_report
 from services.payment.steps.sessions import pay_again, when_opened
 from shared.contracts.events.common import PaymentMethod
 from shared.http import (
@@ -24,6 +26,7 @@ from shared.http import (
     Unauthorized,
     Unprocessable,
     order_access,
+    require_role,
     service_of,
 )
 from shared.logging import get_logger
@@ -44,25 +47,48 @@ class RetryRequest(BaseModel):
     method: PaymentMethod
 
 
+# The answer to a provider: what its callback did, or the plain acknowledgement a
+# provider wants (Alipay: `success`).
+_ACCEPTED: dict[str, Any] = {
+    "description": "applied, or known already",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"status": {"type": "string"}, "effect": {"type": "string"}},
+                "required": ["status", "effect"],
+            }
+        },
+        "text/plain": {"schema": {"type": "string", "example": "success"}},
+    },
+}
+
+
 def _unknown(order_id: str) -> NotFound:
     return NotFound("unknown_order", f"payment knows no order {order_id}")
 
 
 @router.post(
-    "/webhooks/{provider}", responses=errors(401, 404, 422, s401="a missing or bad signature")
+    "/webhooks/{provider}",
+    response_model=None,
+    responses={**errors(401, 404, 422, s401="a missing or bad signature"), 200: _ACCEPTED},
 )
-async def provider_callback(provider: PathId, request: Request) -> dict[str, str]:
-    """A provider reports an outcome: verified on the raw body, applied once."""
+async def provider_callback(
+    provider: PathId, request: Request
+) -> dict[str, str] | PlainTextResponse:
+    """A provider reports an outcome: verified on the raw body, applied once. A provider
+    that wants a plain acknowledgement (Alipay: `success`) gets it once it is applied."""
     service = service_of(request, Deps)
     adapter = service.deps.providers.get(provider)
     if adapter is None:
         raise NotFound("unknown_provider", f"no payment provider named {provider!r}")
     body = await request.body()
+    ack: str | None = getattr(adapter, "acknowledgement", None)
     try:
         callback = adapter.verify_callback(request.headers, body)
     except IgnoredCallback as exc:  # acknowledged, else the provider sends it again
         log.info("callback ignored", provider=provider, about=str(exc))
-        return {"status": "ignored", "effect": "none"}
+        return PlainTextResponse(ack) if ack else {"status": "ignored", "effect": "none"}
     except MalformedCallback as exc:
         raise Unprocessable("invalid_callback", str(exc), field="body") from exc
     except InvalidCallback as exc:
@@ -74,7 +100,22 @@ async def provider_callback(provider: PathId, request: Request) -> dict[str, str
         AMOUNT_MISMATCHES.labels(provider, effect).inc()
     if effect == "unknown_session":
         raise NotFound("unknown_session", "no payment request has this session")
-    return {"status": "accepted", "effect": effect}
+    return PlainTextResponse(ack) if ack else {"status": "accepted", "effect": effect}
+
+
+def ops_key(request: Request) -> None:
+    require_role(request, "ops")
+
+
+@router.get("/ops/reconciliation", dependencies=[Depends(ops_key)], responses=errors(401, 403, 422))
+async def reconciliation(
+    request: Request,
+    day: Annotated[date, Query(alias="date", description="a UTC day, YYYY-MM-DD")],
+    check: Annotated[bool, Query(description="also ask the providers about each attempt")] = True,
+) -> dict[str, Any]:
+    """The day's captured, refunded and disputed totals per provider from the ledger, and
+    (unless `check=false`) each attempt of the day compared with what its provider says."""
+    return await daily_report(service_of(request, Deps), day, check=check)
 
 
 @router.get("/orders/{order_id}/payment", responses=errors(401, 403, 404))

@@ -34,7 +34,8 @@ class MalformedCallback(InvalidCallback):
 
 class IgnoredCallback(Exception):
     """Signed correctly, but about nothing payment acts on (another event type, another
-    application's session): acknowledged, so that the provider stops sending it."""
+    application's session, a trade still waiting for its buyer): acknowledged, so that the
+    provider stops sending it."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ class Callback:
 
 
 class Provider(Protocol):
+    """One payment provider. One whose callbacks must be answered with a plain body
+    (Alipay: `success`) also has an `acknowledgement` attribute holding it."""
+
     name: str
 
     async def create_session(self, request: SessionRequest) -> Session:
@@ -84,5 +88,12 @@ class Provider(Protocol):
         ...
 
     def verify_callback(self, headers: Mapping[str, str], body: bytes) -> Callback:
-        """Checks the signature and reads the body; raises InvalidCallback."""
+        """Checks the signature and reads the body; raises InvalidCallback, or
+        IgnoredCallback for a genuine one that reports nothing to apply."""
+        ...
+
+    async def query(self, session_id: str, attempt_id: str) -> Callback | None:
+        """Asks the provider how the session ended, for a callback that may be lost: the
+        outcome as its callback would say it, None while it is still pending. Raises
+        ProviderError."""
         ...

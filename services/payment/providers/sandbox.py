@@ -79,6 +79,7 @@ class SandboxProvider:
         self.sessions_opened: list[tuple[str, str]] = []  # (order id, attempt id), in order
         self._refund_failures: list[str] = []
         self._sending: set[asyncio.Task[None]] = set()
+        self._told: dict[str, dict[str, Any]] = {}  # session id -> the callback it sends
 
     async def create_session(self, request: SessionRequest) -> Session:
         claims = {
@@ -137,16 +138,13 @@ class SandboxProvider:
             parsed = CallbackBody.model_validate_json(body)
         except ValidationError as exc:
             raise MalformedCallback(str(exc.errors()[:3])) from exc
-        return Callback(
-            event_id=parsed.id,
-            session_id=parsed.session_id,
-            order_id=parsed.order_id,
-            outcome="succeeded" if parsed.type == "payment.succeeded" else "failed",
-            amount=parsed.amount,
-            reference=parsed.reference,
-            reason=parsed.reason,
-            occurred_at=parsed.occurred_at,
-        )
+        return _callback(parsed)
+
+    async def query(self, session_id: str, attempt_id: str) -> Callback | None:
+        """How the session ended, as its callback says it (whether or not that arrived);
+        None until it is told (the sandbox remembers outcomes until it restarts)."""
+        told = self._told.get(session_id)
+        return None if told is None else _callback(CallbackBody.model_validate(told))
 
     def complete(
         self,
@@ -171,6 +169,7 @@ class SandboxProvider:
             "occurred_at": datetime.now(UTC).isoformat(),
         }
         self.outcomes[session.session_id] = "succeeded" if succeeded else "failed"
+        self._told[session.session_id] = body
         task = asyncio.ensure_future(self._send(json.dumps(body).encode(), repeat, delay_seconds))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
@@ -208,3 +207,16 @@ class SandboxProvider:
         finally:
             for task in list(self._sending):
                 task.cancel()
+
+
+def _callback(parsed: CallbackBody) -> Callback:
+    return Callback(
+        event_id=parsed.id,
+        session_id=parsed.session_id,
+        order_id=parsed.order_id,
+        outcome="succeeded" if parsed.type == "payment.succeeded" else "failed",
+        amount=parsed.amount,
+        reference=parsed.reference,
+        reason=parsed.reason,
+        occurred_at=parsed.occurred_at,
+    )
