@@ -11,6 +11,7 @@ from fulfil.config import Config
 from fulfil.dlq import dlq
 from fulfil.flow import lag, tail, topics
 from fulfil.order import order
+from fulfil.stuck import stuck
 
 
 def _actor() -> str:
@@ -55,6 +56,7 @@ cli.add_command(tail)
 cli.add_command(topics)
 cli.add_command(dlq)
 cli.add_command(order)
+cli.add_command(stuck)
 
 
 def main() -> None:
