@@ -20,7 +20,7 @@ from shared.openapi import errors
 router = APIRouter(prefix="/ops/stuck", tags=["operations"])
 
 
-class StuckOrder(BaseModel):
+class StuckOrderOut(BaseModel):
     order_id: str
     stage: StuckStage
     since: datetime
@@ -32,7 +32,7 @@ class StuckOrder(BaseModel):
 class StuckOut(BaseModel):
     service: str
     checked_at: datetime
-    stuck: list[StuckOrder]
+    stuck: list[StuckOrderOut]
 
 
 @router.get("", responses=errors(401, 403, 422))
@@ -52,7 +52,7 @@ async def list_stuck(
     async with runtime.db.acquire() as conn:
         rows = await repository.stuck(conn, limits, now, limit=limit)
     found = [
-        StuckOrder(
+        StuckOrderOut(
             order_id=r["order_id"],
             stage=r["stage"],
             since=r["since"],
