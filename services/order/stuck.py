@@ -2,16 +2,17 @@
 `fulfil_orders_stuck{stage}` gauge and publishes `OrderStuck` on operations.v1 once per
 stay of an order in a stage, when it crosses the stage's threshold.
 
-One replica runs each check (an advisory lock). With nothing newly stuck, a check is one
-read-only query (each stage an indexed range); newly stuck orders are recorded in
-`stuck_reports` (its key makes each report once) and their events written to the outbox
-in the same transaction, so a crash between the two repeats nothing and loses nothing.
+With nothing newly stuck a check is one read-only query (each stage an indexed range),
+which every replica runs for its own gauge. Newly stuck orders are reported by one
+replica at a time (an advisory lock): recorded in `stuck_reports` (its key makes each
+report once, whoever runs it) and their events written to the outbox in the same
+transaction, so a crash between the two repeats nothing and loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import cast
 
 import asyncpg
@@ -55,23 +56,24 @@ async def watch_stuck(runtime: Runtime[Deps]) -> None:
 async def check(
     service: Service[Deps], thresholds: Thresholds, now: datetime | None = None
 ) -> list[OrderStuck] | None:
-    """One check at `now` (the unit's clock by default): the events it published, or None
-    when another replica was checking."""
+    """One check at `now` (the real clock by default): the events it published, or None
+    when another replica was reporting. Every replica counts (one read-only query, so each
+    exports a current gauge); only the one holding the lock reports."""
+    at = now or datetime.now(UTC)
     limits = thresholds_of(thresholds)
+    async with service.db.acquire() as conn:
+        counts = await repository.count_stuck(conn, limits, at)
+    for stage in STAGES:
+        ORDERS_STUCK.labels(stage).set(counts.get(stage, (0, 0))[0])
     reported: list[OrderStuck] = []
+    if not any(fresh for _, fresh in counts.values()):
+        return reported
     while True:
         async with service.unit() as unit:
-            unit.now = now or unit.now
+            unit.now = at
             if not await repository.lock_stuck_check(unit.conn):
                 return None
-            counts = await repository.count_stuck(unit.conn, limits, unit.now)
-            for stage in STAGES:
-                ORDERS_STUCK.labels(stage).set(counts.get(stage, (0, 0))[0])
-            if not any(fresh for _, fresh in counts.values()):
-                return reported
-            found = await repository.stuck(
-                unit.conn, limits, unit.now, unreported=True, limit=BATCH
-            )
+            found = await repository.stuck(unit.conn, limits, at, unreported=True, limit=BATCH)
             reported += await _report(unit, found)
         if len(found) < BATCH:
             return reported

@@ -3,6 +3,7 @@ per stay on operations.v1, and listed for operations (`GET /ops/stuck`)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +23,7 @@ from tests.integration.order.support import (
     order_service,
     place,
     refund,
+    shipped,
     succeeded,
     until,
 )
@@ -148,6 +150,51 @@ async def test_a_refund_request_unanswered_past_its_threshold_until_rejected(
     await send_all(service, order_id, rejected)
     await until(service, order_id, lambda o: "refund_rejected" in kinds(o))
     assert order_id not in [s["order_id"] for s in await listed(service, "refund_unanswered")]
+
+
+async def test_a_silent_parcel_is_told_for_each_silence_a_checkpoint_ends(
+    service: Runtime, tail: TopicTail
+) -> None:
+    order_id = (await place(service))["order_id"]
+    sent = shipped("s1", ago=timedelta(seconds=10))
+    await send_all(service, order_id, succeeded("a1"), sent)
+    await until(service, order_id, lambda o: o["status"] == "shipped")
+    assert (order_id, "silent_in_transit") in await check(service, now())
+    spoke = now()
+    await send_all(service, order_id, checkpoint("s1", spoke))
+    await until(service, order_id, lambda o: "checkpoint" in kinds(o))
+    assert (order_id, "silent_in_transit") not in await check(service, spoke)
+    assert await shown(service, order_id, "silent_in_transit") is None
+    later = spoke + timedelta(seconds=THRESHOLD + 1)
+    assert (order_id, "silent_in_transit") in await check(service, later), "a new silence"
+    told = await payloads(tail, order_id, "OrderStuck", count=2)
+    assert [datetime.fromisoformat(t["since"]) for t in told] == [sent.shipped_at, spoke]
+
+
+async def test_checks_running_at_once_report_an_order_once(service: Runtime) -> None:
+    placed = await place(service)
+    at = datetime.fromisoformat(placed["placed_at"]) + timedelta(seconds=THRESHOLD + 1)
+    runs = await asyncio.gather(*(check_or_none(service, at) for _ in range(4)))
+    told = [run.count((placed["order_id"], "awaiting_payment_request")) for run in runs if run]
+    assert sum(told) == 1 and await outboxed(service, placed["order_id"]) == 1
+
+
+async def check_or_none(runtime: Runtime, at: datetime) -> list[tuple[str, str]] | None:
+    """A check as a replica runs it: None when another one holds the lock."""
+    reported = await stuck.check(runtime, runtime.settings.stuck_thresholds, now=at)
+    return None if reported is None else [(e.order_id, e.stage) for e in reported]
+
+
+def checkpoint(shipment: str, at: datetime) -> lg.CheckpointReached:
+    return lg.CheckpointReached(
+        shipment_id=shipment,
+        courier="SF Express",
+        tracking_number="SF1",
+        checkpoint_at=at,
+        city="Shanghai",
+        status="in_transit",
+        description="Left the sorting centre",
+    )
 
 
 async def test_an_unknown_stage_is_refused_naming_the_field(service: Runtime) -> None:
