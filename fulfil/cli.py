@@ -12,6 +12,7 @@ from fulfil.dlq import dlq
 from fulfil.flow import lag, tail, topics
 from fulfil.order import order
 from fulfil.refunds import refunds
+from fulfil.stuck import stuck
 
 
 def _actor() -> str:
@@ -57,6 +58,7 @@ cli.add_command(topics)
 cli.add_command(dlq)
 cli.add_command(order)
 cli.add_command(refunds)
+cli.add_command(stuck)
 
 
 def main() -> None:

@@ -4,12 +4,23 @@ from pathlib import Path
 
 from services.order.deps import make_deps
 from services.order.handlers import HANDLERS, TIMERS
+from services.order.ops_views import router as ops_router
 from services.order.settings import OrderSettings
+from services.order.stuck import watch_stuck
 from services.order.views import router
 from shared.runtime import Wiring
 
 NAME = "order"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-WIRING = Wiring(NAME, MIGRATIONS, OrderSettings, make_deps, HANDLERS, TIMERS, routers=[router])
+WIRING = Wiring(
+    NAME,
+    MIGRATIONS,
+    OrderSettings,
+    make_deps,
+    HANDLERS,
+    TIMERS,
+    routers=[router, ops_router],
+    background=[watch_stuck],
+)
 build = WIRING.build

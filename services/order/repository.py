@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from services.order.deps import Deps
 from services.order.domain.order import Entry, Order, Outcome, Stage
+from services.order.domain.stuck import STAGES, anchors
 from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
 from shared.unit import Unit
 
@@ -18,6 +20,15 @@ _COLUMNS = (
     " promised_ship_date, locale, time_zone, lines, contact, address, gift_message, payment,"
     " shipment, refunds, applied, placed_at, updated_at"
 )
+
+# Where each stuck-order stage's clock starts (domain.stuck.anchors), derived from the order
+# and written with it: the periodic check reads them through their partial indexes.
+_ANCHORS = "awaiting_request_since, ship_by, silent_since, refund_waiting_since"
+
+
+def _anchors(order: Order) -> tuple[Any, ...]:
+    a = anchors(order)
+    return (a.awaiting_payment_request, a.not_shipped, a.silent_in_transit, a.refund_unanswered)
 
 
 def _row(order: Order, now: datetime) -> tuple[Any, ...]:
@@ -48,6 +59,7 @@ def _row(order: Order, now: datetime) -> tuple[Any, ...]:
         order.applied,
         order.placed_at,
         now,
+        *_anchors(order),
     )
 
 
@@ -55,7 +67,7 @@ def _row(order: Order, now: datetime) -> tuple[Any, ...]:
 _CHANGING = (
     "stage, cancellation_requested, ended_reason, paid_amount, refunded_amount,"
     " payment_status, payment_due_at, paid_at, promised_ship_date, payment, shipment,"
-    " refunds, applied, updated_at"
+    " refunds, applied, updated_at, " + _ANCHORS
 )
 
 
@@ -76,6 +88,7 @@ def _changes(order: Order, now: datetime) -> tuple[Any, ...]:
         order.refunds,
         order.applied,
         now,
+        *_anchors(order),
     )
 
 
@@ -109,7 +122,8 @@ def _order(row: asyncpg.Record) -> Order:
     )
 
 
-_N = len(_COLUMNS.split(","))  # the order's columns: $1 (its id) to $26
+_INSERTED = f"{_COLUMNS}, {_ANCHORS}"
+_N = len(_INSERTED.split(","))  # the order's columns: $1 (its id) to $30
 
 
 _E = _N + 1  # the timeline entries' arrays follow the order's columns (the insert's)
@@ -129,9 +143,9 @@ def _entries(first: int) -> str:
 
 
 _PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, _N + 1))
-_INSERT = f"""WITH placed AS (INSERT INTO orders ({_COLUMNS}) VALUES ({_PLACEHOLDERS})),
+_INSERT = f"""WITH placed AS (INSERT INTO orders ({_INSERTED}) VALUES ({_PLACEHOLDERS})),
     {_entries(_E)} SELECT 1"""  # noqa: S608
-_C = len(_CHANGING.split(",")) + 1  # the changing columns: $2 to $15, after the id
+_C = len(_CHANGING.split(",")) + 1  # the changing columns: $2 to $19, after the id
 _SETS = ", ".join(f"{name.strip()} = ${i}" for i, name in enumerate(_CHANGING.split(","), 2))
 _SAVE = f"WITH {_entries(_C + 1)} UPDATE orders SET {_SETS} WHERE order_id = $1"  # noqa: S608
 
@@ -261,3 +275,76 @@ async def _consequences(unit: Unit[Deps], order: Order, outcome: Outcome) -> Non
             await unit.schedule(kind, order.order_id, due_at)
     for event in outcome.events:
         await unit.emit(event, order_id=order.order_id)
+
+
+# Stuck orders: one indexed range per stage (its anchor column's partial index), each row
+# with when the order entered the stage (`since`) and when it became stuck there (`due_at`).
+# A stage whose threshold is NULL finds nothing (the listing of one stage).
+_STUCK = """
+    SELECT 'awaiting_payment_request' AS stage, order_id, awaiting_request_since AS since,
+           awaiting_request_since AS anchor, awaiting_request_since + $1::interval AS due_at
+      FROM orders WHERE awaiting_request_since <= $5::timestamptz - $1::interval
+    UNION ALL
+    SELECT 'not_shipped', order_id, coalesce(paid_at, placed_at), ship_by, ship_by + $2::interval
+      FROM orders WHERE ship_by <= $5::timestamptz - $2::interval
+    UNION ALL
+    SELECT 'silent_in_transit', order_id, silent_since, silent_since, silent_since + $3::interval
+      FROM orders WHERE silent_since <= $5::timestamptz - $3::interval
+    UNION ALL
+    SELECT 'refund_unanswered', order_id, refund_waiting_since, refund_waiting_since,
+           refund_waiting_since + $4::interval
+      FROM orders WHERE refund_waiting_since <= $5::timestamptz - $4::interval"""
+_UNREPORTED = """NOT EXISTS (SELECT 1 FROM stuck_reports r
+    WHERE r.order_id = f.order_id AND r.stage = f.stage AND r.since = f.since)"""
+_COUNT_STUCK = f"""SELECT stage, count(*) AS stuck, count(*) FILTER (WHERE {_UNREPORTED}) AS fresh
+    FROM ({_STUCK}) f GROUP BY stage"""  # noqa: S608 (constant SQL)
+_LIST_STUCK = f"""SELECT stage, order_id, since, anchor, due_at FROM ({_STUCK}) f
+    WHERE NOT $6::boolean OR {_UNREPORTED} ORDER BY since, order_id, stage LIMIT $7"""  # noqa: S608
+_STUCK_CHECK_LOCK = 0x0F0F_3003  # the advisory lock of the periodic check (one replica)
+
+
+def _limits(thresholds: Mapping[str, float | None]) -> list[timedelta | None]:
+    return [
+        None if (s := thresholds.get(stage)) is None else timedelta(seconds=s) for stage in STAGES
+    ]
+
+
+async def count_stuck(
+    conn: asyncpg.Connection, thresholds: Mapping[str, float | None], now: datetime
+) -> dict[str, tuple[int, int]]:
+    """Per stage: (stuck orders, those not yet reported in their current stay)."""
+    rows = await conn.fetch(_COUNT_STUCK, *_limits(thresholds), now)
+    return {row["stage"]: (row["stuck"], row["fresh"]) for row in rows}
+
+
+async def stuck(
+    conn: asyncpg.Connection,
+    thresholds: Mapping[str, float | None],
+    now: datetime,
+    *,
+    unreported: bool = False,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Stuck orders, the longest in their stage first (only those not yet reported in their
+    current stay when `unreported`): stage, order_id, since, anchor, due_at."""
+    return list(await conn.fetch(_LIST_STUCK, *_limits(thresholds), now, unreported, limit))
+
+
+async def report_stuck(
+    conn: asyncpg.Connection, found: list[asyncpg.Record]
+) -> list[tuple[str, str, datetime]]:
+    """Records each (order, stage, since) as reported; those recorded before are left out."""
+    rows = await conn.fetch(
+        """INSERT INTO stuck_reports (order_id, stage, since)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+           ON CONFLICT DO NOTHING RETURNING order_id, stage, since""",
+        [f["order_id"] for f in found],
+        [f["stage"] for f in found],
+        [f["since"] for f in found],
+    )
+    return [(r["order_id"], r["stage"], r["since"]) for r in rows]
+
+
+async def lock_stuck_check(conn: asyncpg.Connection) -> bool:
+    """Whether this transaction runs the check: False while another replica runs it."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _STUCK_CHECK_LOCK))

@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.order.domain.placing import Limits
+from services.order.domain.stuck import Thresholds
 from shared.settings import ServiceSettings
 from shared.tokens import order_token
 
@@ -23,6 +24,13 @@ class OrderSettings(ServiceSettings):
     max_unit_price: int = Field(default=10_000_000, ge=1)
     max_order_total: int = Field(default=100_000_000, ge=1)
     max_gift_message: int = Field(default=200, ge=0)
+    # Stuck orders (docs/operations.md): how often the check runs, and how long an order may
+    # stay in each stage before it counts as stuck (for not_shipped: past its promise).
+    stuck_check_seconds: float = Field(default=60.0, gt=0)
+    stuck_awaiting_payment_request_seconds: float = Field(default=300.0, gt=0)  # 5 minutes
+    stuck_not_shipped_seconds: float = Field(default=21_600.0, ge=0)  # 6 hours of grace
+    stuck_silent_in_transit_seconds: float = Field(default=172_800.0, gt=0)  # 48 hours
+    stuck_refund_unanswered_seconds: float = Field(default=172_800.0, gt=0)  # 48 hours
     # Where completed orders invite a review, e.g. "https://shop.example/orders/{order_id}/review".
     review_url_template: str | None = None
 
@@ -30,6 +38,13 @@ class OrderSettings(ServiceSettings):
     def limits(self) -> Limits:
         """The shop's limits: the settings of the same names."""
         return Limits(**{limit.name: getattr(self, limit.name) for limit in fields(Limits)})
+
+    @property
+    def stuck_thresholds(self) -> Thresholds:
+        """Each stage's threshold: the `stuck_<stage>_seconds` settings."""
+        return Thresholds(
+            **{t.name: getattr(self, f"stuck_{t.name}_seconds") for t in fields(Thresholds)}
+        )
 
     def review_url(self, order_id: str) -> str | None:
         template = self.review_url_template

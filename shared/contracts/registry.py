@@ -151,6 +151,15 @@ TOPICS: tuple[Topic, ...] = (
         per_order=False,
         description="Customer messages sent or failed, for support and reporting.",
     ),
+    Topic(
+        name="operations.v1",
+        producer="order",
+        consumers=(),
+        events=(order.OrderStuck,),
+        per_order=False,
+        partitions=3,
+        description="Orders stuck in a stage past its threshold, for the people on call.",
+    ),
     *(_dead_letter(service) for service in SERVICES),
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from services.order.domain import stuck
 from services.order.domain.order import (
     AUTO_CONFIRM,
     ENDED,
@@ -85,6 +86,7 @@ def stock_shortage(order: Order, short: list[dict[str, Any]], at: datetime) -> O
 def shipment_moved(order: Order, to: Stage, shipment: dict[str, Any], entry: Entry) -> Outcome:
     """A shipment step: records it, moves the stage forward if it is behind."""
     order.shipment = {**(order.shipment or {}), **shipment}
+    stuck.tracked(order, entry.at)
     order.advance(to)
     return Outcome(entries=[entry])
 

@@ -1,4 +1,5 @@
-"""Events published by the order service on `orders.v1`, keyed by order id."""
+"""Events published by the order service: its decisions on `orders.v1`, and on
+`operations.v1` what operations should look at (`OrderStuck`); both keyed by order id."""
 
 from __future__ import annotations
 
@@ -64,3 +65,21 @@ class OrderCompleted(Event):
 
     confirmed_by: Literal["customer", "auto"]
     review_url: str | None = None
+
+
+StuckStage = Literal[
+    "awaiting_payment_request", "not_shipped", "silent_in_transit", "refund_unanswered"
+]
+
+
+class OrderStuck(Event):
+    """The order stayed in `stage` longer than the stage allows (`threshold_seconds` after
+    `since`, when it entered the stage); told once per stay in the stage."""
+
+    TYPE = "OrderStuck"
+
+    order_id: str
+    stage: StuckStage
+    since: datetime
+    threshold_seconds: int
+    detail: str
