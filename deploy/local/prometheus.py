@@ -128,7 +128,7 @@ def config(
 
 class Prometheus:
     def __init__(self, base_dir: Path) -> None:
-        self.base_dir = base_dir
+        self.base_dir = base_dir.resolve()
 
     @property
     def state_file(self) -> Path:

@@ -1,4 +1,5 @@
-"""The alert rules in a real Prometheus: a poison message makes DeadLettersAppearing fire.
+"""A real Prometheus (deploy/local/prometheus.py) and the alert rules in it: a server
+scrapes its jobs, reloads and stops; a poison message makes DeadLettersAppearing fire.
 
 The payment service runs on the test stack; Prometheus scrapes it every second and
 evaluates the real rules, the dead-letter alert's 5-minute window shortened to 10 s (and
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +89,56 @@ async def firing(client: httpx.AsyncClient, name: str) -> list[dict[str, Any]]:
     answer.raise_for_status()
     alerts = answer.json()["data"]["alerts"]
     return [a for a in alerts if a["labels"]["alertname"] == name and a["state"] == "firing"]
+
+
+class Metrics(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"# TYPE fulfil_outbox_backlog gauge\nfulfil_outbox_backlog 3\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def target() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+async def test_a_server_scrapes_its_jobs_reloads_and_stops(
+    target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = SERVERS / uuid.uuid4().hex[:10]
+    base.mkdir(parents=True)
+    monkeypatch.chdir(base)
+    server = Prometheus(Path("relative"))  # as `--dir .local` gives it
+    try:
+        url = server.start({"notify": target}, scrape_interval="1s")
+        async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+            found = await eventually(
+                lambda: query(client, 'fulfil_outbox_backlog{job="notify"}'), what="a scrape"
+            )
+            assert found[0]["value"][1] == "3"
+            pid = server.pid()
+            assert server.start({"returns": target}, scrape_interval="1s") == url
+            assert server.pid() == pid, "a second start reloads the running server"
+            await eventually(
+                lambda: query(client, 'fulfil_outbox_backlog{job="returns"}'), what="new job"
+            )
+        assert server.status() == {"pid": pid, "url": url, "ready": True}
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    assert server.pid() is None and not server.ready()
 
 
 async def test_a_poison_message_fires_dead_letters_appearing(
