@@ -5,6 +5,7 @@ services export, and the provisioning that loads it against the compose Promethe
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -99,3 +100,20 @@ def test_panel_ids_are_unique_and_laid_out_on_the_grid() -> None:
     every = json.loads(DASHBOARD.read_text())["panels"]
     assert len({p["id"] for p in every}) == len(every)
     assert all(p["gridPos"]["x"] + p["gridPos"]["w"] <= 24 for p in every)
+
+
+def test_compose_runs_prometheus_and_grafana_pinned_with_what_is_committed() -> None:
+    repo = GRAFANA.parents[2]
+    compose = yaml.safe_load((repo / "docker-compose.yml").read_text())["services"]
+    for name in ("prometheus", "grafana"):
+        image = compose[name]["image"]
+        assert re.fullmatch(r"[\w./-]+:v?\d+\.\d+\.\d+", image), f"{name} is not pinned: {image}"
+        for volume in compose[name]["volumes"]:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (repo / source).exists(), f"{name} mounts {source}, which is missing"
+    mounts = " ".join(compose["grafana"]["volumes"])
+    assert "./deploy/monitoring/grafana/provisioning:/etc/grafana/provisioning" in mounts
+    assert "./deploy/monitoring/grafana/dashboards:/var/lib/grafana/dashboards" in mounts
+    prometheus = " ".join(compose["prometheus"]["volumes"])
+    assert "./deploy/monitoring/rules:/etc/prometheus/rules" in prometheus
