@@ -41,6 +41,7 @@ RULES = REPO / "deploy" / "monitoring" / "rules"
 DEFAULT_RULE_FILES = (RULES / "*.yml",)
 DEFAULT_SCRAPE_INTERVAL = "15s"
 POLICY_RC = Path("/usr/sbin/policy-rc.d")
+SYSTEMD = Path("/run/systemd/system")  # present when systemd runs the machine
 INSTALL_LOCK = Path("/var/tmp/fulfil-apt.lock")
 POLL_INTERVAL = 0.2
 
@@ -62,7 +63,8 @@ def ensure_installed() -> tuple[Path, Path]:
 
     Installing never starts the package's own daemon (on 9090, colliding with other
     checkouts): a `policy-rc.d` that refuses every start is in place while the package is
-    unpacked, the way Debian lets an installer say "configure, do not start"."""
+    unpacked, the way Debian lets an installer say "configure, do not start", and where
+    systemd runs the machine the unit is disabled, so it does not start at the next boot."""
     found = find_binary("prometheus"), find_binary("promtool")
     if found[0] is not None and found[1] is not None:
         return found[0], found[1]
@@ -78,6 +80,8 @@ def ensure_installed() -> tuple[Path, Path]:
             subprocess.run([*apt, "update"], env=env, check=True)
             install = [*apt, "install", "-y", "--no-install-recommends", PACKAGE]
             subprocess.run(install, env=env, check=True)
+            if SYSTEMD.is_dir():  # nor at the next boot
+                subprocess.run(["systemctl", "disable", "--now", PACKAGE], check=False)
     prometheus, promtool = find_binary("prometheus"), find_binary("promtool")
     if prometheus is None or promtool is None:
         raise RuntimeError(f"installed `{PACKAGE}` but still found no prometheus and promtool")
