@@ -5,10 +5,12 @@
     python -m deploy.local.stack down     # stop everything
 
 `up` writes `<dir>/stack.json` with the broker's bootstrap address, each
-database's DSN, each service's base URL and the development credentials, so
-tools and tests can drive the running system. Both `up` and `down` are
+database's DSN, each service's base URL, Prometheus's URL and the development
+credentials, so tools and tests can drive the running system. Both `up` and `down` are
 idempotent: a second `up` reuses what is there. An `up` that fails stops again
-what it started, so nothing is left running that nobody knows about.
+what it started, so nothing is left running that nobody knows about. A Prometheus
+(deploy/local/prometheus.py) scrapes the five services every 15 s (or
+`FULFIL_PROMETHEUS_SCRAPE_INTERVAL`) and evaluates deploy/monitoring/rules/.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 from deploy.local.kafka import KafkaCluster
 from deploy.local.ports import free_port, port_open
 from deploy.local.postgres import PostgresCluster, ensure_installed
+from deploy.local.prometheus import DEFAULT_SCRAPE_INTERVAL, Prometheus
 
 SERVICES = ("order", "payment", "logistics", "notify", "returns")
 # The notify sinks: a real SMTP server and an HTTP SMS gateway that keep what they receive.
@@ -63,6 +66,10 @@ class Stack:
     @property
     def postgres(self) -> PostgresCluster:
         return PostgresCluster(self.base / "postgres")
+
+    @property
+    def prometheus(self) -> Prometheus:
+        return Prometheus(self.base / "prometheus")
 
     def load(self) -> dict[str, Any]:
         return json.loads(self.file.read_text()) if self.file.exists() else {}
@@ -113,6 +120,9 @@ class Stack:
             state = self.start_processes(
                 bootstrap, databases, self.credentials(previous), extra_env or {}, timeout, previous
             )
+            if self.prometheus.pid() is None:
+                undo.callback(self.prometheus.stop)
+            state["prometheus"] = self.start_prometheus(state["services"])
             self.file.write_text(json.dumps(state, indent=2))
             undo.pop_all()
         return state
@@ -176,6 +186,14 @@ class Stack:
             "ports": ports,
             "credentials": creds,
         }
+
+    def start_prometheus(self, services: dict[str, Any]) -> dict[str, Any]:
+        """Prometheus scraping each service as the job of its name; where it answers."""
+        interval = os.environ.get("FULFIL_PROMETHEUS_SCRAPE_INTERVAL", DEFAULT_SCRAPE_INTERVAL)
+        targets = {name: f"127.0.0.1:{svc['port']}" for name, svc in services.items()}
+        url = self.prometheus.start(targets, scrape_interval=interval)
+        print(f"prometheus: {url}", flush=True)
+        return {"url": url, "scrape_interval": interval}
 
     def service_env(
         self,
@@ -263,6 +281,9 @@ class Stack:
     def down(self) -> None:
         self.stop_processes()
         print("services: stopped", flush=True)
+        if (self.base / "prometheus").exists():
+            self.prometheus.stop()
+            print("prometheus: stopped", flush=True)
         if (self.base / "kafka").exists():
             self.kafka.stop()
             print("kafka: stopped", flush=True)
@@ -284,6 +305,7 @@ class Stack:
             else "not provisioned",
             "services": services,
             "sinks": {"pid": self.running_pid(SINKS), **state.get("sinks", {})},
+            "prometheus": self.prometheus.status(),
         }
 
 
@@ -332,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stack: up; details in {stack.file}")
         for name, svc in state["services"].items():
             print(f"  {name:<10} {svc['url']}")
+        print(f"  {'prometheus':<10} {state['prometheus']['url']}")
     elif args.command == "down":
         stack.down()
     else:
