@@ -88,12 +88,19 @@ class NotifySettings(ServiceSettings):
     sender_backoff_max_seconds: float = 900.0
     sender_lease_seconds: float = 120.0
 
+    def secrets(self) -> dict[str, SecretStr]:
+        """The secrets in use: the development gateway's key only while SMS goes there."""
+        found = super().secrets()
+        if "gateway" not in self.sms_routes.values():
+            found.pop("sms_gateway_key", None)
+        return found
+
     @model_validator(mode="after")
     def _providers_ready_for_production(self) -> "NotifySettings":
         if self.env != "production":
             return self
         if missing := production_gaps(self):
-            raise ValueError(f"notify cannot start in production: {missing[0]}")
+            raise ValueError(f"notify cannot start in production: {'; '.join(missing)}")
         return self
 
 
