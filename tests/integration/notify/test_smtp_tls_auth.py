@@ -141,10 +141,11 @@ async def test_a_relay_whose_certificate_is_not_trusted_gets_nothing(
     stranger = make_certificates(tmp_path)  # another CA: the relay's certificate is unknown
     smtp = email(starttls_relay, certificates, ca_file=str(stranger.ca_file))
     try:
-        with pytest.raises(ChannelError):
+        with pytest.raises(ChannelError) as refused:
             await smtp.send(delivery(1, new_order_id()))
     finally:
         await smtp.aclose()
+    assert refused.value.permanent and "certificate" in str(refused.value)
     assert starttls_relay.messages == [] and starttls_relay.logins == 0
 
 
