@@ -12,6 +12,8 @@ with credentials made in the test.
   status}`; `GET` of the same lists messages, newest first; status callbacks are posted to
   the message's StatusCallback, signed (`X-Twilio-Signature`) with the auth token.
 
+Both also push customers' replies (Aliyun's SmsUp array, Twilio's incoming message).
+
 Faults are scripted per provider, one per request: a 500, a 429 with `Retry-After`, a
 timeout (no answer, nothing sent) or a lost answer (sent, then no answer); lookups
 (QuerySendDetails, listing messages) are never faulted.
@@ -460,3 +462,40 @@ class SmsProviders:
             return await client.post(
                 message.status_callback, data=form, headers={"X-Twilio-Signature": signature}
             )
+
+    # ------------------------------------------------------------------ replies
+    async def aliyun_reply(self, url: str, phone: str, content: str) -> httpx.Response:
+        """Pushes an SmsUp (a customer's reply) to `url`, as Aliyun does; a mainland
+        number comes without +86."""
+        reply = {
+            "phone_number": phone.removeprefix("+86"),
+            "send_time": datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+            "content": content,
+            "sign_name": self.aliyun.sign_name,
+            "dest_code": "1234",
+            "sequence_id": secrets.randbelow(10**10),
+        }
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await client.post(url, json=[reply])
+
+    async def twilio_reply(
+        self, url: str, sender: str, body: str, *, auth_token: str | None = None
+    ) -> httpx.Response:
+        """Posts an incoming message to `url` (the number's messaging webhook), signed."""
+        sid = "SM" + secrets.token_hex(16)
+        form = {
+            "AccountSid": self.twilio.account_sid,
+            "ApiVersion": "2010-04-01",
+            "Body": body,
+            "From": sender,
+            "MessageSid": sid,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "SmsMessageSid": sid,
+            "SmsSid": sid,
+            "SmsStatus": "received",
+            "To": self.twilio.number,
+        }
+        signature = twilio_signature(url, form, auth_token or self.twilio.auth_token)
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await client.post(url, data=form, headers={"X-Twilio-Signature": signature})

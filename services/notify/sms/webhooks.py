@@ -6,6 +6,7 @@
   token (NOTIFY_SMS_ALIYUN_RECEIPT_TOKEN). Answered `{"code": 0, "msg": ...}` as it wants.
 - `POST /v1/webhooks/sms/twilio?message_id=...`: Twilio's status callback, a form
   (MessageSid, MessageStatus, ErrorCode ...), verified by `X-Twilio-Signature`.
+Customers' replies come on the routes next door (replies.py).
 
 A wrong token or signature is a 403; a receipt for a message we do not know is
 acknowledged and ignored (the provider would otherwise push it again and again).
@@ -101,6 +102,26 @@ async def aliyun_reports(
     return {"code": 0, "msg": "接收成功"}
 
 
+def aliyun_token_ok(request: Request, token: str) -> bool:
+    """Whether `token` is the one in the push URLs configured in Aliyun's console."""
+    expected = service_of(request, Deps).deps.settings.sms_aliyun_receipt_token
+    return expected is not None and hmac.compare_digest(token, expected.get_secret_value())
+
+
+async def twilio_form(request: Request) -> dict[str, str]:
+    """The form Twilio posted, once its `X-Twilio-Signature` is verified; 403 otherwise."""
+    token = service_of(request, Deps).deps.settings.sms_twilio_auth_token
+    # a urlencoded form, as Twilio posts it (a repeated name keeps its last value)
+    raw = (await request.body()).decode("utf-8", "replace")
+    form = dict(parse_qsl(raw, keep_blank_values=True))
+    given = request.headers.get("X-Twilio-Signature")
+    if token is None or not twilio.verify(
+        _public_url(request), form, token.get_secret_value(), given
+    ):
+        raise Forbidden("bad_signature", "X-Twilio-Signature is missing or wrong")
+    return form
+
+
 def _public_url(request: Request) -> str:
     """The URL Twilio called, as it signed it: our public base URL, path and query."""
     base = service_of(request, Deps).deps.settings.base_url.rstrip("/")
@@ -118,16 +139,7 @@ async def twilio_status(
 ) -> Response:
     """Twilio's status callback for the message `message_id` (in the URL we gave it)."""
     service = service_of(request, Deps)
-    token = service.deps.settings.sms_twilio_auth_token
-    # a urlencoded form, as Twilio posts it (a repeated name keeps its last value)
-    form = dict(
-        parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-    )
-    given = request.headers.get("X-Twilio-Signature")
-    if token is None or not twilio.verify(
-        _public_url(request), form, token.get_secret_value(), given
-    ):
-        raise Forbidden("bad_signature", "X-Twilio-Signature is missing or wrong")
+    form = await twilio_form(request)
     status = TWILIO_STATUSES.get(form.get("MessageStatus", ""))
     if status is not None and message_id:
         code = form.get("ErrorCode")

@@ -2,7 +2,8 @@
 a +86 number goes to Aliyun with the approved template, another to Twilio; delivery
 receipts land in the message's delivery status, forged ones are refused; provider faults
 are retried with backoff (a 429's Retry-After honoured), the last one fails the message
-with its reason, and an answer lost after the provider took a message does not double it."""
+with its reason, and an answer lost after the provider took a message does not double it.
+Opt-out replies through either provider opt the phone out."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from deploy.local.sinks import Sinks
+from services.notify.optout import contact_key
 from services.notify.sms.twilio import CALLBACK_PATH
 from shared.contracts.events.common import Contact
 from shared.runtime import Runtime
@@ -200,3 +202,37 @@ async def test_an_answer_lost_after_the_provider_took_the_message_does_not_doubl
     assert actions.count(("twilio", "list")) == 1 and actions.count(("twilio", "create")) == 1
     assert actions.count(("aliyun", "QuerySendDetails")) == 1
     assert actions.count(("aliyun", "SendSms")) == 1
+
+
+async def test_opt_out_replies_through_either_provider_opt_the_phone_out(
+    infra: Infra, database: str, sinks: Sinks, providers: SmsProviders
+) -> None:
+    cn_phone = order_placed(new_order_id()).contact.phone
+    uk_phone, chatty = uk_contact("a").phone, uk_contact("b").phone
+    assert cn_phone and uk_phone and chatty
+    async with notify(infra, database, sinks, **over_providers(providers)) as runtime:
+        url = f"{base_url(runtime)}/v1/webhooks/sms"
+        td = await providers.aliyun_reply(
+            f"{url}/aliyun/replies?token={RECEIPT_TOKEN}", cn_phone, "TD"
+        )
+        stop = await providers.twilio_reply(f"{url}/twilio/replies", uk_phone, "STOP")
+        hello = await providers.twilio_reply(f"{url}/twilio/replies", chatty, "hello")
+        forged = await providers.twilio_reply(
+            f"{url}/twilio/replies", chatty, "STOP", auth_token="f" * 32
+        )
+        guessed = await providers.aliyun_reply(f"{url}/aliyun/replies?token=guess", chatty, "TD")
+        stored = await rows(
+            runtime,
+            "SELECT contact_key, source FROM contact_opt_outs WHERE contact_key = ANY($1)",
+            [contact_key("sms", p) for p in (cn_phone, uk_phone, chatty)],
+        )
+    assert td.status_code == 200 and td.json()["code"] == 0
+    assert stop.status_code == 200 and stop.headers["content-type"].startswith("text/xml")
+    assert "<Response></Response>" in stop.text
+    assert hello.status_code == 200
+    assert forged.status_code == 403 and guessed.status_code == 403
+    assert {r["contact_key"] for r in stored} == {
+        contact_key("sms", cn_phone),
+        contact_key("sms", uk_phone),
+    }, "the mainland number without +86 is the same contact; chatter and forgeries are not"
+    assert {r["source"] for r in stored} == {"sms_keyword"}
