@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.notify import domain
 from shared.settings import ServiceSettings
 
 SmsProvider = Literal["gateway", "aliyun", "twilio"]
@@ -19,7 +20,7 @@ class AliyunTemplate(BaseModel):
     the message's values fills it (services/notify/sms/aliyun.py PARAM_SOURCES)."""
 
     code: str
-    params: dict[str, str] = {}
+    params: dict[str, Literal["order_id", "order_ref", "text", "shop_name"]] = {}
 
 
 class NotifySettings(ServiceSettings):
@@ -133,4 +134,8 @@ def production_gaps(s: NotifySettings) -> list[str]:
     }
     for provider in sorted(providers & required.keys()):
         gaps += [f"NOTIFY_{name} is missing" for name, v in required[provider].items() if not v]
+    # Aliyun sends only approved templates: a message without one would fail at send time
+    unmapped = [t for t in domain.TEMPLATES if t not in s.sms_aliyun_templates]
+    if "aliyun" in providers and s.sms_aliyun_templates and unmapped:
+        gaps.append(f"NOTIFY_SMS_ALIYUN_TEMPLATES has no approved template for {unmapped}")
     return gaps

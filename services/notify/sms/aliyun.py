@@ -185,7 +185,7 @@ class AliyunSms:
                 f"Aliyun SMS {response.status_code}: {response.text[:200]}",
                 permanent=not transient_status(response.status_code),
             )
-        if transient_status(response.status_code) and answer.get("Code") not in (None, "OK"):
+        if transient_status(response.status_code) and answer.get("Code") != "OK":
             raise ChannelError(
                 f"Aliyun SMS {response.status_code}: {answer.get('Code')}", permanent=False
             )

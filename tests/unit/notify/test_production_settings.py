@@ -4,11 +4,13 @@ defaults, and plain-text SMTP (unless allowed), are refused there."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from services.notify.domain import TEMPLATES
 from services.notify.settings import NotifySettings
 
 STRONG = "s3cr3t-made-for-this-test-xxxxxxxx"
@@ -29,7 +31,12 @@ PRODUCTION: dict[str, str] = {
     "NOTIFY_SMS_ALIYUN_ACCESS_KEY_ID": "LTAI5tExampleKeyId",
     "NOTIFY_SMS_ALIYUN_ACCESS_KEY_SECRET": STRONG,
     "NOTIFY_SMS_ALIYUN_SIGN_NAME": "富饶商城",
-    "NOTIFY_SMS_ALIYUN_TEMPLATES": '{"order_confirmation": {"code": "SMS_470001"}}',
+    "NOTIFY_SMS_ALIYUN_TEMPLATES": json.dumps(
+        {
+            t: {"code": f"SMS_47{n:04d}", "params": {"order": "order_ref"}}
+            for n, t in enumerate(TEMPLATES)
+        }
+    ),
     "NOTIFY_SMS_ALIYUN_RECEIPT_TOKEN": STRONG,
     "NOTIFY_SMS_TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
     "NOTIFY_SMS_TWILIO_AUTH_TOKEN": STRONG,
@@ -112,3 +119,16 @@ def test_development_keeps_the_sandboxes(monkeypatch: pytest.MonkeyPatch) -> Non
         monkeypatch.delenv(name, raising=False)
     settings = NotifySettings()
     assert settings.sms_routes == {"*": "gateway"} and settings.smtp_security == "none"
+
+
+def test_every_template_needs_an_approved_aliyun_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    some = {"order_confirmation": {"code": "SMS_470001"}}
+    message = refusal(monkeypatch, NOTIFY_SMS_ALIYUN_TEMPLATES=json.dumps(some))
+    assert "NOTIFY_SMS_ALIYUN_TEMPLATES has no approved template for" in message
+    assert "payment_reminder" in message
+
+
+def test_a_template_variable_names_a_value_there_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = {"order_confirmation": {"code": "SMS_470001", "params": {"order": "customer_name"}}}
+    with pytest.raises(ValidationError, match="sms_aliyun_templates"):
+        settings_with(monkeypatch, NOTIFY_SMS_ALIYUN_TEMPLATES=json.dumps(bad))
