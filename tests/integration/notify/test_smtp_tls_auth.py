@@ -4,6 +4,7 @@ login per kept-open session; a refused password fails the message for good at on
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from tests.support.tls import Certificates, make_certificates
 # the implicit-TLS relay requires AUTH with aiosmtpd's TLS check off (the socket is TLS)
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 SENDER = "Fulfil Shop <orders@fulfil.example>"
+HANG_SECONDS = 2.0  # longer than the client waits in the fault test
 USER, PASSWORD = "fulfil-notify", "relay-password-made-in-the-test"
 
 
@@ -39,6 +41,9 @@ class Relay:
     refused: int = 0
     messages: list[Envelope] = field(default_factory=list)
     over_tls: list[bool] = field(default_factory=list)  # per message: was its session TLS
+    # the answers to the next DATA commands: "451", "554", "hang" (no answer), "lost"
+    # (the message taken, then the connection dropped before the 250)
+    faults: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def authenticate(
@@ -57,8 +62,17 @@ class Relay:
 
     async def handle_DATA(self, server: Server, session: Session, envelope: Envelope) -> str:
         with self.lock:
+            fault = self.faults.pop(0) if self.faults else None
+        if fault in ("451", "554"):
+            return "451 4.3.0 Try again later" if fault == "451" else "554 5.7.1 Rejected"
+        if fault == "hang":
+            await asyncio.sleep(HANG_SECONDS)
+            return "451 4.4.2 Too late"
+        with self.lock:
             self.messages.append(envelope)
             self.over_tls.append(server.transport.get_extra_info("ssl_object") is not None)
+        if fault == "lost":
+            server.transport.abort()
         return "250 OK"
 
 
@@ -193,3 +207,34 @@ async def test_the_service_records_a_refused_login_as_failed_after_one_attempt(
     assert message["attempts"] == 1, "a refused login is not retried"
     assert "AUTH" in message["last_error"]
     assert starttls_relay.refused == 2 and starttls_relay.messages == []
+
+
+async def test_relay_faults_are_told_apart_and_a_lost_answer_resends_the_same_message_id(
+    starttls_relay: Relay, certificates: Certificates
+) -> None:
+    """The relay answers 4xx (retry later), 5xx (refused for good), nothing (a timeout), or
+    takes the message and drops the connection before its 250: the outcome is unknown,
+    so the sender's retry sends it again with the same Message-ID, which lets the
+    receiving side recognise it."""
+    run = new_order_id()
+    starttls_relay.faults = ["451", "554", "hang", "lost"]
+    smtp = email(starttls_relay, certificates, timeout=0.5)
+    outcomes = []
+    try:
+        for n in range(4):
+            with pytest.raises(ChannelError) as refused:
+                await smtp.send(delivery(n, run))
+            outcomes.append(refused.value.permanent)
+        await smtp.send(delivery(3, run))  # the sender's retry of the lost one
+    finally:
+        await smtp.aclose()
+    assert outcomes == [False, True, False, False]
+    taken = [m for m in starttls_relay.messages if m.rcpt_tos == [f"{run}.3@example.com"]]
+    ids = {_message_id(m) for m in taken}
+    assert len(taken) == 2 and ids == {f"<ntf_{run}_3@notify.fulfil>"}
+
+
+def _message_id(envelope: Envelope) -> str:
+    content = envelope.original_content or b""
+    [line] = [h for h in content.split(b"\r\n") if h.lower().startswith(b"message-id:")]
+    return line.split(b":", 1)[1].strip().decode()
