@@ -1,5 +1,6 @@
 """The SMS adapters' pure parts: both providers' signatures against the examples in their
-own documentation, the numbers as Aliyun wants them, routing by prefix, Retry-After."""
+own documentation, the numbers as Aliyun wants them, routing by prefix, Retry-After, and
+which provider errors fail a message for good and which are retried."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from services.notify.channels import Delivery
+from services.notify.channels import ChannelError, Delivery
+from services.notify.settings import AliyunTemplate
 from services.notify.sms import SmsRoutes, aliyun, twilio
 from services.notify.sms._http import retry_after
 
@@ -82,3 +84,77 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after(httpx.Response(429, headers={"Retry-After": "7"})) == 7.0
     assert 25 < (retry_after(httpx.Response(429, headers={"Retry-After": later})) or 0) <= 30
     assert retry_after(httpx.Response(429)) is None
+
+
+def _aliyun(answer: httpx.Response) -> aliyun.AliyunSms:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: answer))
+    template = AliyunTemplate(code="SMS_470001", params={"order": "order_ref"})
+    return aliyun.AliyunSms(
+        access_key_id="LTAI-test",
+        access_key_secret="secret-made-here",
+        sign_name="富饶商城",
+        templates={"order_confirmation": template},
+        shop_name="Shop",
+        client=client,
+    )
+
+
+def _twilio(answer: httpx.Response) -> twilio.TwilioSms:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: answer))
+    return twilio.TwilioSms(
+        account_sid="AC" + "0" * 32,
+        auth_token="token-made-here",
+        callback_base_url="https://notify.example",
+        sender="+15005550006",
+        client=client,
+    )
+
+
+SMS = Delivery("ntf_1", "sms", "+8613900001111", "hello", template="order_confirmation")
+
+
+@pytest.mark.parametrize(
+    ("code", "permanent", "retry_after"),
+    [
+        ("isv.MOBILE_NUMBER_ILLEGAL", True, None),
+        ("isv.SMS_TEMPLATE_ILLEGAL", True, None),
+        ("isv.BUSINESS_LIMIT_CONTROL", False, 60.0),
+        ("isp.SYSTEM_ERROR", False, None),
+    ],
+)
+async def test_aliyun_error_codes_are_permanent_or_retried(
+    code: str, permanent: bool, retry_after: float | None
+) -> None:
+    body = {"Code": code, "Message": "...", "RequestId": "R1"}
+    with pytest.raises(ChannelError) as refused:
+        await _aliyun(httpx.Response(200, json=body)).send(SMS)
+    assert (refused.value.permanent, refused.value.retry_after) == (permanent, retry_after)
+
+
+async def test_an_aliyun_5xx_without_a_code_is_retried() -> None:
+    with pytest.raises(ChannelError) as refused:
+        await _aliyun(httpx.Response(502, json={"error": "bad gateway"})).send(SMS)
+    assert not refused.value.permanent
+
+
+async def test_a_template_aliyun_has_not_approved_fails_at_once() -> None:
+    unmapped = Delivery("ntf_2", "sms", "+8613900001111", "hello", template="delivered")
+    with pytest.raises(ChannelError, match="no approved Aliyun template") as refused:
+        await _aliyun(httpx.Response(200, json={"Code": "OK"})).send(unmapped)
+    assert refused.value.permanent
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "permanent", "retry_after"),
+    [(400, 21211, True, None), (401, 20003, True, None), (429, 20429, False, 3.0)],
+)
+async def test_twilio_errors_are_permanent_or_retried(
+    status: int, code: int, permanent: bool, retry_after: float | None
+) -> None:
+    body = {"code": code, "message": "...", "more_info": "...", "status": status}
+    headers = {"Retry-After": "3"} if status == 429 else {}
+    uk = Delivery("ntf_3", "sms", "+447700900123", "hello")
+    with pytest.raises(ChannelError) as refused:
+        await _twilio(httpx.Response(status, json=body, headers=headers)).send(uk)
+    assert (refused.value.permanent, refused.value.retry_after) == (permanent, retry_after)
+    assert f"error {code}" in str(refused.value)
