@@ -12,8 +12,14 @@ from datetime import datetime
 from typing import Literal
 
 import asyncpg
+from prometheus_client import Counter
 
 DeliveryStatus = Literal["sent", "delivered", "failed"]
+RECEIPTS = Counter(
+    "fulfil_notify_sms_receipts_total",
+    "SMS delivery receipts received from the providers",
+    ["provider", "status"],
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ async def apply(conn: asyncpg.Connection, receipts: list[Receipt]) -> int:
     """Records the receipts in one statement; returns how many changed a message."""
     if not receipts:
         return 0
+    for receipt in receipts:
+        RECEIPTS.labels(receipt.provider, receipt.status).inc()
     result = await conn.execute(
         """UPDATE messages m SET delivery_status = r.status, delivery_error = r.error,
                delivery_reported_at = r.reported_at, provider = r.provider,

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from deploy.local.sinks import Sinks
 from services.notify.optout import contact_key
@@ -66,6 +67,11 @@ def uk_contact(order_id: str) -> Contact:
     )
 
 
+def receipts_counted(provider: str, status: str) -> float:
+    labels = {"provider": provider, "status": status}
+    return REGISTRY.get_sample_value("fulfil_notify_sms_receipts_total", labels) or 0.0
+
+
 async def sms_row(runtime: Runtime, order_id: str, status: str = "sent") -> dict[str, Any]:
     async def probe() -> list[dict[str, Any]]:
         return await rows(
@@ -91,6 +97,7 @@ async def test_chinese_numbers_go_to_aliyun_others_to_twilio_and_receipts_set_th
 ) -> None:
     cn, uk = new_order_id(), new_order_id()
     cn_order, uk_order = order_placed(cn), order_placed(uk, contact=uk_contact(uk))
+    counted_before = receipts_counted("twilio", "failed")
     async with notify(infra, database, sinks, **over_providers(providers)) as runtime:
         await send(infra, cn_order, cn)
         await send(infra, uk_order, uk)
@@ -121,6 +128,7 @@ async def test_chinese_numbers_go_to_aliyun_others_to_twilio_and_receipts_set_th
     assert cn_listed["delivery_status"] == "delivered" and cn_listed["provider"] == "aliyun"
     assert uk_listed["delivery_status"] == "failed" and uk_listed["provider"] == "twilio"
     assert uk_listed["delivery_error"] == "Twilio error 30003"
+    assert receipts_counted("twilio", "failed") == counted_before + 1
     assert cn_listed["recipient"] != cn_order.contact.phone, "the phone stays masked"
     assert providers.refusals == []
 
