@@ -17,7 +17,8 @@ SmsProvider = Literal["gateway", "aliyun", "twilio"]
 
 class AliyunTemplate(BaseModel):
     """An approved Aliyun template: its TemplateCode and, per its `${variable}`, which of
-    the message's values fills it (services/notify/sms/aliyun.py PARAM_SOURCES)."""
+    the message's values fills it: the order id, its last 8 characters, our rendered SMS
+    text, or the shop's name."""
 
     code: str
     params: dict[str, Literal["order_id", "order_ref", "text", "shop_name"]] = {}

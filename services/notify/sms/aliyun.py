@@ -45,8 +45,6 @@ TRANSIENT_CODES = frozenset(
     }
 )
 _LIMIT_BACKOFF = 60.0  # BUSINESS_LIMIT_CONTROL counts per minute at the finest
-# What may fill an approved template's variables.
-PARAM_SOURCES = ("order_id", "order_ref", "text", "shop_name")
 
 
 def percent(value: str) -> str:
