@@ -159,7 +159,7 @@ async def test_provider_faults_are_retried_with_backoff_honouring_retry_after(
     infra: Infra, database: str, sinks: Sinks, providers: SmsProviders
 ) -> None:
     cn, uk = new_order_id(), new_order_id()
-    providers.fail_next("twilio", Fault("500"), Fault("429", retry_after=2))
+    providers.fail_next("twilio", Fault("500"), Fault("429", retry_after=2), Fault("timeout"))
     providers.fail_next("aliyun", Fault("500"), Fault("timeout"))
     async with notify(infra, database, sinks, **over_providers(providers)) as runtime:
         await send(infra, order_placed(uk, contact=uk_contact(uk)), uk)
@@ -167,9 +167,9 @@ async def test_provider_faults_are_retried_with_backoff_honouring_retry_after(
         uk_sms = await sms_row(runtime, uk)
         cn_sms = await sms_row(runtime, cn)
     twilio = [a for a in providers.attempts if a.provider == "twilio" and a.action == "create"]
-    assert [a.fault for a in twilio] == ["500", "429", None]
+    assert [a.fault for a in twilio] == ["500", "429", "timeout", None]
     assert twilio[2].at - twilio[1].at >= 2.0, "the retry waited for Retry-After"
-    assert len(providers.twilio_sent) == 1 and uk_sms["attempts"] == 3
+    assert len(providers.twilio_sent) == 1 and uk_sms["attempts"] == 4
     assert len(providers.aliyun_sent) == 1 and cn_sms["attempts"] == 3
     sends = [a.fault for a in providers.attempts if a.action == "SendSms"]
     assert sends == ["500", "timeout", None]
