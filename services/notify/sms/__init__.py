@@ -10,8 +10,10 @@ the longest prefix that matches a number wins. Delivery receipts come back on
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from services.notify.channels import Channel, Delivery, HttpSmsGateway
+from services.notify.optout import normalised_contact
 from services.notify.settings import NotifySettings, SmsProvider
 from services.notify.sms.aliyun import AliyunSms
 from services.notify.sms.twilio import TwilioSms
@@ -29,13 +31,19 @@ class SmsRoutes:
         self.providers = providers
 
     def provider_for(self, number: str) -> str:
+        """The provider for an E.164 number (normalised_contact's spelling)."""
         for prefix, provider in self.routes:
             if prefix == "*" or number.startswith(prefix):
                 return provider
         raise LookupError(f"no SMS route for numbers like {number[:3]}...")
 
     async def send(self, delivery: Delivery) -> None:
-        await self.providers[self.provider_for(delivery.recipient)].send(delivery)
+        # one spelling per number: "0044...", "+44 ..." and a mainland mobile without +86
+        # (13900001111) route, and reach the provider, as the E.164 number they are
+        number = normalised_contact("sms", delivery.recipient)
+        if number != delivery.recipient:
+            delivery = replace(delivery, recipient=number)
+        await self.providers[self.provider_for(number)].send(delivery)
 
     async def aclose(self) -> None:
         for provider in self.providers.values():

@@ -65,16 +65,15 @@ class Recorder:
         return None
 
 
-async def test_the_longest_matching_prefix_picks_the_provider() -> None:
+async def test_the_longest_matching_prefix_of_the_e164_number_picks_the_provider() -> None:
     cn, hk, rest = Recorder(), Recorder(), Recorder()
     routes = SmsRoutes({"*": "rest", "+86": "cn", "+852": "hk"}, {"cn": cn, "hk": hk, "rest": rest})
-    for number in ("+8613900001111", "+85291234567", "+447700900123"):
+    numbers = ("+8613900001111", "+85291234567", "+447700900123", "13900002222", "0044 7700 900124")
+    for number in numbers:
         await routes.send(Delivery("ntf_1", "sms", number, "hello"))
-    assert (cn.sent, hk.sent, rest.sent) == (
-        ["+8613900001111"],
-        ["+85291234567"],
-        ["+447700900123"],
-    )
+    assert cn.sent == ["+8613900001111", "+8613900002222"], "a mainland mobile without +86"
+    assert hk.sent == ["+85291234567"]
+    assert rest.sent == ["+447700900123", "+447700900124"], "one E.164 spelling"
     with pytest.raises(ValueError, match="not configured"):
         SmsRoutes({"*": "twilio"}, {})
 
