@@ -10,11 +10,12 @@ from a transient one (retry later).
 from __future__ import annotations
 
 import socket
+import ssl
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
-from typing import Protocol
+from typing import Literal, Protocol
 
 import aiosmtplib
 import httpx
@@ -25,10 +26,17 @@ from services.notify.smtp_pool import NotSent, SmtpPool
 MESSAGE_ID_DOMAIN = "notify.fulfil"
 
 
+SmtpSecurity = Literal["none", "starttls", "tls"]
+
+
 class ChannelError(Exception):
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    """Why a delivery did not go; `retry_after` is the soonest the provider wants a retry
+    (an HTTP 429's `Retry-After`), in seconds."""
+
+    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,9 @@ class Delivery:
     subject: str | None = None
     html: str | None = None
     unsubscribe_url: str | None = None  # a non-essential email's one-click unsubscribe
+    template: str | None = None  # our template's name (an SMS provider maps it to its own)
+    order_id: str | None = None
+    attempt: int = 1  # 1 the first time; a later one may follow an answer that was lost
 
 
 class Channel(Protocol):
@@ -53,8 +64,19 @@ def message_id_header(message_id: str) -> str:
     return f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
 
 
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """Certificates verified, host names checked: against the system's CAs, or only the
+    private CA in `ca_file`."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
 class SmtpEmail:
-    """Email through one SMTP relay, over a small pool of reused sessions (smtp_pool)."""
+    """Email through one SMTP relay, over a small pool of reused sessions (smtp_pool).
+
+    `security`: "tls" speaks TLS from the first byte (implicit TLS, port 465), "starttls"
+    upgrades the session before anything else (and refuses a relay that does not offer
+    it), "none" is plain text (the local sink). With a username, each session logs in
+    (AUTH) once when it opens; the pool then carries message after message on it."""
 
     def __init__(
         self,
@@ -67,6 +89,8 @@ class SmtpEmail:
         password: str | None = None,
         pool_size: int = 8,
         idle_seconds: float = 30.0,
+        security: SmtpSecurity = "none",
+        ca_file: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -74,6 +98,8 @@ class SmtpEmail:
         self.timeout = timeout
         self.username = username
         self.password = password
+        self.security = security
+        self.tls = tls_context(ca_file) if security != "none" else None
         # aiosmtplib would otherwise look the name up (getfqdn) on every connection
         self.local_hostname = socket.getfqdn()
         self.envelope_from = parseaddr(sender)[1]
@@ -108,13 +134,18 @@ class SmtpEmail:
             hostname=self.host,
             port=self.port,
             timeout=self.timeout,
-            start_tls=False,
-            use_tls=False,
+            start_tls=self.security == "starttls",
+            use_tls=self.security == "tls",
+            tls_context=self.tls,
             local_hostname=self.local_hostname,
             username=self.username,
             password=self.password,
         )
-        await smtp.connect()
+        try:
+            await smtp.connect()  # greeting, EHLO, STARTTLS and AUTH as configured
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
 
     async def send(self, delivery: Delivery) -> None:
@@ -126,11 +157,16 @@ class SmtpEmail:
 
         try:
             await self.pool.run(transaction)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            # the relay refused our credentials: every retry would be refused the same way
+            raise ChannelError(f"SMTP AUTH refused ({exc.code})", permanent=True) from exc
         except aiosmtplib.SMTPRecipientRefused as exc:
             raise ChannelError(f"recipient refused: {exc}", permanent=True) from exc
         except aiosmtplib.SMTPResponseException as exc:
             permanent = 500 <= exc.code < 600
             raise ChannelError(f"SMTP {exc.code}: {exc.message}", permanent=permanent) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise ChannelError(f"SMTP relay's certificate refused: {exc}", permanent=True) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise ChannelError(f"SMTP unavailable: {exc!r}", permanent=False) from exc
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.notify import domain, samples
-from services.notify.channels import Channel, HttpSmsGateway, SmtpEmail
+from services.notify import domain, samples, sms
+from services.notify.channels import Channel, SmtpEmail
 from services.notify.settings import NotifySettings
 from services.notify.templates import Templates
 
@@ -42,13 +42,10 @@ def make_deps(
                 password=secret.get_secret_value() if (secret := settings.smtp_password) else None,
                 pool_size=settings.smtp_pool_size,
                 idle_seconds=settings.smtp_idle_seconds,
+                security=settings.smtp_security,
+                ca_file=settings.smtp_ca_file,
             ),
-            "sms": HttpSmsGateway(
-                settings.sms_gateway_url,
-                settings.sms_gateway_key.get_secret_value(),
-                timeout=settings.sms_timeout_seconds,
-                concurrency=settings.sender_batch_size,
-            ),
+            "sms": sms.channel(settings),
         }
     s = settings
     return Deps(

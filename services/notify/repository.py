@@ -287,7 +287,8 @@ async def messages_for(conn: asyncpg.Connection, order_id: str) -> list[asyncpg.
     return await conn.fetch(
         """SELECT id, template, channel, locale, recipient, subject, status, variant,
            source_event_id, source_type, attempts, last_error, skip_reason, created_at,
-           send_after, sent_at, failed_at FROM messages WHERE order_id = $1 ORDER BY seq""",
+           send_after, sent_at, failed_at, delivery_status, delivery_error, provider,
+           delivery_reported_at FROM messages WHERE order_id = $1 ORDER BY seq""",
         order_id,
     )
 

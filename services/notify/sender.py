@@ -108,6 +108,9 @@ async def deliver(deps: Deps, row: dict[str, Any]) -> ChannelError | None:
             subject=row["subject"],
             html=row["body_html"],
             unsubscribe_url=row.get("unsubscribe_url"),
+            template=row["template"],
+            order_id=row["order_id"],
+            attempt=row["attempts"] + 1,
         )
         try:
             await deps.channels[row["channel"]].send(delivery)

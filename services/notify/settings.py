@@ -6,10 +6,22 @@ Durations are in seconds so a demo can run whole payment windows in a minute.
 from datetime import time
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.notify import domain
 from shared.settings import ServiceSettings
+
+SmsProvider = Literal["gateway", "aliyun", "twilio"]
+
+
+class AliyunTemplate(BaseModel):
+    """An approved Aliyun template: its TemplateCode and, per its `${variable}`, which of
+    the message's values fills it: the order id, its last 8 characters, our rendered SMS
+    text, or the shop's name."""
+
+    code: str
+    params: dict[str, Literal["order_id", "order_ref", "text", "shop_name"]] = {}
 
 
 class NotifySettings(ServiceSettings):
@@ -33,6 +45,27 @@ class NotifySettings(ServiceSettings):
     sms_gateway_url: str = "http://127.0.0.1:8026/sms"
     sms_gateway_key: SecretStr = SecretStr("dev-sms-gateway-key")
     sms_timeout_seconds: float = 10.0
+
+    # Messages over real providers (docs/providers.md). Email: TLS and certificates
+    # verified (against NOTIFY_SMTP_CA_FILE for a private CA); plain text only for the sink.
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_ca_file: str | None = None
+    smtp_allow_plaintext: bool = False  # production refuses "none" unless this is true
+    # SMS: the provider per E.164 prefix, the longest that matches, "*" for the rest; the
+    # development gateway (the local sink) unless set, e.g. {"+86":"aliyun","*":"twilio"}.
+    sms_routes: dict[str, SmsProvider] = {"*": "gateway"}
+    sms_aliyun_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    sms_aliyun_region: str = "cn-hangzhou"
+    sms_aliyun_access_key_id: str | None = None
+    sms_aliyun_access_key_secret: SecretStr | None = None
+    sms_aliyun_sign_name: str | None = None
+    sms_aliyun_templates: dict[str, AliyunTemplate] = {}  # our template -> approved one
+    sms_aliyun_receipt_token: SecretStr | None = None  # in the SmsReport push URL (?token=)
+    sms_twilio_base_url: str = "https://api.twilio.com"
+    sms_twilio_account_sid: str | None = None
+    sms_twilio_auth_token: SecretStr | None = None
+    sms_twilio_from: str | None = None  # a number of ours, or
+    sms_twilio_messaging_service_sid: str | None = None
 
     quiet_hours_start: time = time(22, 0)
     quiet_hours_end: time = time(8, 0)
@@ -70,3 +103,54 @@ class NotifySettings(ServiceSettings):
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    def secrets(self) -> dict[str, SecretStr]:
+        """The secrets in use: the development gateway's key only while SMS goes there."""
+        found = super().secrets()
+        if "gateway" not in self.sms_routes.values():
+            found.pop("sms_gateway_key", None)
+        return found
+
+    @model_validator(mode="after")
+    def _providers_ready_for_production(self) -> "NotifySettings":
+        if self.env != "production":
+            return self
+        if missing := production_gaps(self):
+            raise ValueError(f"notify cannot start in production: {'; '.join(missing)}")
+        return self
+
+
+def production_gaps(s: NotifySettings) -> list[str]:
+    """What production needs and these settings lack, one sentence each, naming the setting."""
+    gaps = []
+    if s.smtp_host in ("127.0.0.1", "localhost") and s.smtp_port == 8025:
+        gaps.append("NOTIFY_SMTP_HOST/NOTIFY_SMTP_PORT still name the local sink")
+    if s.smtp_security == "none" and not s.smtp_allow_plaintext:
+        gaps.append("NOTIFY_SMTP_SECURITY is none (set starttls or tls)")
+    if s.smtp_username and s.smtp_password is None:
+        gaps.append("NOTIFY_SMTP_PASSWORD is missing for NOTIFY_SMTP_USERNAME")
+    providers = set(s.sms_routes.values())
+    if "gateway" in providers:
+        gaps.append("NOTIFY_SMS_ROUTES sends to the development SMS gateway")
+    required: dict[str, dict[str, object]] = {
+        "aliyun": {
+            "SMS_ALIYUN_ACCESS_KEY_ID": s.sms_aliyun_access_key_id,
+            "SMS_ALIYUN_ACCESS_KEY_SECRET": s.sms_aliyun_access_key_secret,
+            "SMS_ALIYUN_SIGN_NAME": s.sms_aliyun_sign_name,
+            "SMS_ALIYUN_TEMPLATES": s.sms_aliyun_templates,
+            "SMS_ALIYUN_RECEIPT_TOKEN": s.sms_aliyun_receipt_token,
+        },
+        "twilio": {
+            "SMS_TWILIO_ACCOUNT_SID": s.sms_twilio_account_sid,
+            "SMS_TWILIO_AUTH_TOKEN": s.sms_twilio_auth_token,
+            "SMS_TWILIO_FROM": s.sms_twilio_from or s.sms_twilio_messaging_service_sid,
+            "PUBLIC_BASE_URL": s.public_base_url,  # where Twilio posts its status callbacks
+        },
+    }
+    for provider in sorted(providers & required.keys()):
+        gaps += [f"NOTIFY_{name} is missing" for name, v in required[provider].items() if not v]
+    # Aliyun sends only approved templates: a message without one would fail at send time
+    unmapped = [t for t in domain.TEMPLATES if t not in s.sms_aliyun_templates]
+    if "aliyun" in providers and s.sms_aliyun_templates and unmapped:
+        gaps.append(f"NOTIFY_SMS_ALIYUN_TEMPLATES has no approved template for {unmapped}")
+    return gaps

@@ -247,6 +247,9 @@ async def record_delivery(unit: Unit[Deps], row: dict[str, Any], error: ChannelE
             else:
                 await unit.emit(domain.failed_event(row, reason), order_id=row["order_id"])
         return "failed"
-    retry_at = unit.now + backoff(unit.deps, attempts)
+    wait = backoff(unit.deps, attempts)
+    if error.retry_after is not None:  # the provider said when (HTTP 429 Retry-After)
+        wait = max(wait, timedelta(seconds=error.retry_after))
+    retry_at = unit.now + wait
     await repository.mark_retry(unit.conn, row["id"], mask_text(str(error)), retry_at)
     return "retry"

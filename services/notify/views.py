@@ -50,6 +50,11 @@ class MessageOut(BaseModel):
     send_after: datetime
     sent_at: datetime | None
     failed_at: datetime | None
+    # what the SMS provider reported afterwards: delivered, or failed with its error code
+    delivery_status: str | None = None
+    delivery_error: str | None = None
+    provider: str | None = None
+    delivery_reported_at: datetime | None = None
 
 
 class VariantStats(BaseModel):

@@ -6,11 +6,14 @@ from __future__ import annotations
 from services.notify.channels import HttpSmsGateway, SmtpEmail
 from services.notify.deps import make_deps
 from services.notify.settings import NotifySettings
+from services.notify.sms import SmsRoutes
 
 
 def test_the_sms_client_keeps_alive_a_connection_per_send_in_flight() -> None:
     deps = make_deps(NotifySettings(sender_batch_size=200))
-    sms = deps.channels["sms"]
+    routes = deps.channels["sms"]
+    assert isinstance(routes, SmsRoutes)
+    sms = routes.providers["gateway"]  # the development gateway, unless routed elsewhere
     assert isinstance(sms, HttpSmsGateway)
     assert sms.limits.max_keepalive_connections == 200
     assert sms.limits.max_connections == 200
