@@ -3,12 +3,10 @@ HTTP failure reads (transient or permanent, and when to come back)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-
 import httpx
 
 from services.notify.channels import ChannelError, limits_for
+from shared import outbound
 
 # After an unknown outcome (a timeout, a connection lost after the request went out) the
 # provider may have taken the message: the next attempt looks for it before sending again.
@@ -50,16 +48,7 @@ def unreachable(provider: str, exc: httpx.HTTPError) -> ChannelError:
 
 def retry_after(response: httpx.Response) -> float | None:
     """`Retry-After` in seconds (either form RFC 9110 allows), None without one."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return outbound.retry_after(response.headers.get("Retry-After"))
 
 
 def transient_status(status: int) -> bool:

@@ -192,7 +192,8 @@ class AlipayProvider:
         except httpx.HTTPError as exc:
             raise ProviderError(f"provider_unreachable: {type(exc).__name__}") from exc
         if response.status_code == 429 or response.status_code >= 500:
-            raise ProviderError(f"provider_http_{response.status_code}")
+            wait = outbound.retry_after(response.headers.get("Retry-After"))
+            raise ProviderError(f"provider_http_{response.status_code}", retry_after=wait)
         try:
             node, raw, signature = wire.response_node(response.text, method)
         except ValueError as exc:

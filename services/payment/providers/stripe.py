@@ -17,7 +17,6 @@ retries with the same key (shared/effects.py).
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from services.payment.providers.base import (
     Session,
     SessionRequest,
 )
+from shared import outbound
 from shared.contracts.envelope import Money
 from shared.logging import get_logger
 
@@ -263,25 +263,12 @@ def provider_error(exc: stripe.StripeError) -> ProviderError:
     if isinstance(exc, stripe.APIConnectionError):
         return ProviderError("provider_unreachable")
     if isinstance(exc, stripe.RateLimitError) or status == 429:
-        return ProviderError("rate_limited", retry_after=retry_after(headers.get("Retry-After")))
+        return ProviderError(
+            "rate_limited", retry_after=outbound.retry_after(headers.get("Retry-After"))
+        )
     if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
         log.error("Stripe refused our API key", error=code)
         return ProviderError(f"provider_auth_failed:{code}")  # a key to fix, then retried
     if should_retry == "true" or status >= 500 or code in _BUSY:
         return ProviderError(f"provider_unavailable:{status}")
     return ProviderError(f"stripe_{code}", transient=False)
-
-
-def retry_after(value: str | None) -> float | None:
-    """HTTP Retry-After: seconds, or a date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
