@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +14,6 @@ from services.payment.providers.stripe import (
     StripeProvider,
     _expiry,
     provider_error,
-    retry_after,
 )
 from tests.support.stripe import API_KEY, WEBHOOK_SECRET, checkout_session
 
@@ -77,13 +74,6 @@ def test_a_rate_limit_carries_its_retry_after() -> None:
     error = stripe.RateLimitError("slow", http_status=429, headers={"Retry-After": "7"})
     assert provider_error(error).retry_after == 7.0
     assert provider_error(stripe.RateLimitError("slow", http_status=429)).retry_after is None
-
-
-def test_retry_after_is_seconds_or_a_date() -> None:
-    assert retry_after("2") == 2.0
-    in_a_minute = email.utils.formatdate(time.time() + 60, usegmt=True)
-    assert 55 <= (retry_after(in_a_minute) or 0) <= 60
-    assert retry_after("soon") is None and retry_after(None) is None
 
 
 def test_an_expiry_is_sent_only_within_stripes_limits() -> None:
