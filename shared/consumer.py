@@ -21,9 +21,10 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 import structlog
+from opentelemetry.trace import SpanKind, Tracer
 from pydantic import ValidationError
 
-from shared import db, dead_lettering, inbox, metrics, outbox
+from shared import db, dead_lettering, inbox, metrics, outbox, tracing
 from shared.backoff import capped_backoff
 from shared.contracts.envelope import Envelope, Event, event_types
 from shared.contracts.registry import topic
@@ -117,6 +118,32 @@ def _bound(envelope: Envelope) -> Any:
         event_type=envelope.type,
         order_id=envelope.order_id,
         correlation_id=envelope.correlation_id,
+    )
+
+
+def _span(traced: Tracer, incoming: Incoming[Event], batch: int) -> Any:
+    """The span of one record's handling, a child of the span that published it (its
+    `traceparent`): the handler's SQL runs in it, in a transaction `batch` records share."""
+    raw, envelope = incoming.raw, incoming.envelope
+    attributes: dict[str, Any] = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": raw.topic,
+        "messaging.destination.partition.id": str(raw.partition),
+        "messaging.kafka.partition": raw.partition,
+        "messaging.kafka.offset": raw.offset,
+        "messaging.message.id": str(envelope.event_id),
+        "db.system": "postgresql",
+        "fulfil.transaction.messages": batch,
+        tracing.EVENT_TYPE: envelope.type,
+    }
+    if envelope.order_id is not None:
+        attributes[tracing.ORDER_ID] = envelope.order_id
+    return traced.start_as_current_span(
+        f"process {raw.topic}",
+        context=tracing.parent_context(tracing.of_headers(raw.headers)),
+        kind=SpanKind.CONSUMER,
+        attributes=attributes,
     )
 
 
@@ -257,11 +284,19 @@ class MessageProcessor:
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await inbox.record_many(conn, [_inbox_entry(i) for _, i in batch])
             rows: list[outbox.Row] = []
+            traced = tracing.tracer(self.service) if tracing.ENABLED else None
             for handler, incoming in batch:
                 event_id = str(incoming.envelope.event_id)
-                outcome, emitted = await self._handle_in(
-                    conn, handler, incoming, fresh=event_id in fresh
-                )
+                if traced is None:
+                    outcome, emitted = await self._handle_in(
+                        conn, handler, incoming, fresh=event_id in fresh
+                    )
+                else:
+                    with _span(traced, incoming, len(batch)) as span:
+                        outcome, emitted = await self._handle_in(
+                            conn, handler, incoming, fresh=event_id in fresh
+                        )
+                        span.set_attribute("fulfil.outcome", outcome)
                 fresh.discard(event_id)  # the same event again in this batch is a duplicate
                 outcomes.append(outcome)
                 rows.extend(emitted)
@@ -284,14 +319,27 @@ class MessageProcessor:
                 log.debug("duplicate message skipped")
                 return "duplicate", []
             unit = self.units.on(
-                conn, correlation_id=envelope.correlation_id, causation_id=str(envelope.event_id)
+                conn,
+                correlation_id=envelope.correlation_id,
+                causation_id=str(envelope.event_id),
+                # carried through unchanged unless a span of ours is current (tracing on)
+                trace=None if self._traced() else tracing.of_headers(incoming.raw.headers),
             )
             await handler(unit, incoming)
             return "handled", unit.outgoing
 
+    def _traced(self) -> bool:
+        return tracing.ENABLED and tracing.tracer(self.service) is not None
+
     async def _handle(self, handler: Handler, incoming: Incoming[Event]) -> str:
         with _bound(incoming.envelope):
-            return await self._attempt(handler, incoming)
+            traced = tracing.tracer(self.service) if tracing.ENABLED else None
+            if traced is None:
+                return await self._attempt(handler, incoming)
+            with _span(traced, incoming, 1) as span:
+                outcome = await self._attempt(handler, incoming)
+                span.set_attribute("fulfil.outcome", outcome)
+                return outcome
 
     async def _attempt(self, handler: Handler, incoming: Incoming[Event]) -> str:
         envelope, raw = incoming.envelope, incoming.raw
