@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -283,3 +285,18 @@ async def test_a_traced_edge_makes_the_request_a_server_span_under_its_caller(
     assert server.attributes is not None
     assert server.attributes["http.response.status_code"] == 201
     assert seen == [(header_of(server), None)], "the request's units write its span"
+
+
+def test_a_traces_file_gets_one_json_span_a_line(tmp_path: Path) -> None:
+    spans = tmp_path / "spans.jsonl"
+    assert tracing.configure("order", ServiceSettings(env="test", traces_file=str(spans)))
+    try:
+        with tracing.continuing("order", "timer payment_window", (UPSTREAM, None)):
+            pass
+    finally:
+        tracing.shutdown()  # flushes the batch
+    (line_,) = spans.read_text().splitlines()
+    written = json.loads(line_)
+    assert written["name"] == "timer payment_window"
+    assert written["context"]["trace_id"] == "0x" + UPSTREAM.split("-")[1]
+    assert written["resource"]["attributes"]["service.name"] == "fulfil-order"
