@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.server
 import json
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -300,3 +303,42 @@ def test_a_traces_file_gets_one_json_span_a_line(tmp_path: Path) -> None:
     assert written["name"] == "timer payment_window"
     assert written["context"]["trace_id"] == "0x" + UPSTREAM.split("-")[1]
     assert written["resource"]["attributes"]["service.name"] == "fulfil-order"
+
+
+class _Collector(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector's traces endpoint: keeps what is posted, answers 200."""
+
+    received: ClassVar[list[tuple[str, str, bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, self.headers["Content-Type"], body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        return None
+
+
+def test_spans_are_exported_over_otlp_to_the_configured_collector() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        settings = ServiceSettings(env="test", otel_exporter_otlp_endpoint=endpoint)
+        assert tracing.configure("payment", settings)
+        with tracing.continuing("payment", "effect payment_session", (UPSTREAM, None)):
+            pass
+        tracing.shutdown()  # flushes the batch to the collector
+    finally:
+        server.shutdown()
+    ((path, content_type, body),) = _Collector.received
+    assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+    request = ExportTraceServiceRequest.FromString(body)
+    (resource_spans,) = request.resource_spans
+    names = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+    assert names["service.name"] == "fulfil-payment"
+    (span,) = resource_spans.scope_spans[0].spans
+    assert span.name == "effect payment_session"
+    assert span.trace_id.hex() == UPSTREAM.split("-")[1]
