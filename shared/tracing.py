@@ -160,10 +160,11 @@ def of_http(headers: Sequence[tuple[bytes, bytes]]) -> TraceHeaders | None:
 
 def outgoing(carried: TraceHeaders | None = None) -> TraceHeaders | None:
     """The trace context the outbox rows of a unit made now carry: the current span's when
-    one is recording, else what was carried in (`carried`, or `INCOMING`) unchanged."""
+    there is one (sampled or not: a trace sampled out stays out downstream), else what was
+    carried in (`carried`, or `INCOMING`) unchanged."""
     if ENABLED:
         span = trace.get_current_span()
-        if span.is_recording():
+        if span.get_span_context().is_valid:
             return current(span)
     return carried if carried is not None else INCOMING.get()
 

@@ -342,3 +342,20 @@ def test_spans_are_exported_over_otlp_to_the_configured_collector() -> None:
     (span,) = resource_spans.scope_spans[0].spans
     assert span.name == "effect payment_session"
     assert span.trace_id.hex() == UPSTREAM.split("-")[1]
+
+
+async def test_a_trace_sampled_out_stays_out_downstream(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    spans = InMemorySpanExporter()
+    tracing.configure("order", ServiceSettings(env="test"), exporter=spans)
+    try:
+        with tracing.continuing("order", "POST /v1/orders", None) as span:
+            assert span is not None and not span.is_recording()
+            unit = Units("order", None).on(None)  # type: ignore[arg-type]
+            await unit.emit(placed_order(), order_id=ORDER_ID)
+    finally:
+        tracing.shutdown()
+    assert spans.get_finished_spans() == ()
+    traceparent = unit.outgoing[0][6]
+    assert traceparent is not None
+    assert int(traceparent.split("-")[3], 16) & 0x01 == 0, "its sampled flag is off"
