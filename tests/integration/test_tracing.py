@@ -113,7 +113,9 @@ async def test_one_order_is_one_trace_across_the_five_services(
         paid.raise_for_status()
         await eventually(
             lambda: value(
-                runtimes["order"], "SELECT stage = 'paid' FROM orders WHERE order_id = $1", order_id
+                runtimes["order"],
+                "SELECT paid_at IS NOT NULL FROM orders WHERE order_id = $1",
+                order_id,
             ),
             timeout=30,
             what="the order paid",
@@ -130,6 +132,10 @@ async def test_one_order_is_one_trace_across_the_five_services(
         assert span.parent is not None, "a consumer span is the child of the record's publishing"
     sent = {s.context.span_id: s for s in placement if s.name.startswith("send ") and s.context}
     assert all(s.parent is not None and s.parent.span_id in sent for s in consumed)
+    effects = [s for s in placement if s.name.startswith("effect ")]
+    assert effects and all(service_of(s) == "payment" for s in effects), (
+        "the checkout session is opened in the trace that decided it"
+    )
 
     # The provider's webhook brings no trace of ours: paying is a trace of its own, from the
     # webhook through payment's outbox to the services that hear of the payment.
