@@ -335,7 +335,8 @@ class Runtime(Generic[D]):
         await outbound.close()
         if self.pool is not None:
             await self.pool.close()
-        tracing.shutdown(self.name)  # what is buffered is exported
+        # what is buffered is exported: up to OTEL_EXPORTER_OTLP_TIMEOUT while no collector answers
+        await asyncio.to_thread(tracing.shutdown, self.name)
         log.info("service stopped")
 
 
