@@ -14,14 +14,15 @@ than being lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import asyncpg
 import structlog
-from opentelemetry.trace import SpanKind, Tracer
+from opentelemetry.trace import SpanKind, StatusCode, Tracer
 from pydantic import ValidationError
 
 from shared import db, dead_lettering, inbox, metrics, outbox, tracing
@@ -147,6 +148,35 @@ def _span(traced: Tracer, incoming: Incoming[Event], batch: int) -> Any:
     )
 
 
+def _poison_span(traced: Tracer, raw: RawMessage, poison: Poison) -> Any:
+    """The span of a record set aside before any handler saw it, an error with the reason."""
+    attributes: dict[str, Any] = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": raw.topic,
+        "messaging.kafka.partition": raw.partition,
+        "messaging.kafka.offset": raw.offset,
+        "fulfil.outcome": "dead_lettered",
+        "fulfil.dead_letter.reason": poison.reason,
+    }
+    if poison.envelope is not None and poison.envelope.order_id is not None:
+        attributes[tracing.ORDER_ID] = poison.envelope.order_id
+    span = traced.start_as_current_span(
+        f"process {raw.topic}",
+        context=tracing.parent_context(tracing.of_headers(raw.headers)),
+        kind=SpanKind.CONSUMER,
+        attributes=attributes,
+    )
+    return _failed(span, poison)
+
+
+@contextlib.contextmanager
+def _failed(started: Any, poison: Poison) -> Iterator[None]:
+    with started as span:
+        span.set_status(StatusCode.ERROR, f"{poison.reason}: {poison.detail[:200]}")
+        yield
+
+
 def _inbox_entry(incoming: Incoming[Event]) -> tuple[str, str, int, int, str | None]:
     raw = incoming.raw
     return (
@@ -227,7 +257,11 @@ class MessageProcessor:
         try:
             incoming = decode(raw)
         except Poison as poison:
-            return await self._settle_poison(raw, poison, attempts=1)
+            traced = tracing.tracer(self.service) if tracing.ENABLED else None
+            if traced is None:
+                return await self._settle_poison(raw, poison, attempts=1)
+            with _poison_span(traced, raw, poison):  # the trace shows where the record stopped
+                return await self._settle_poison(raw, poison, attempts=1)
         handler = self.handlers.get(type(incoming.payload))
         if handler is None:
             return self._ignore(raw, incoming.envelope.type)

@@ -17,7 +17,7 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from shared import outbox, tracing
 from shared.consumer import Incoming, MessageProcessor, RawMessage
@@ -359,3 +359,24 @@ async def test_a_trace_sampled_out_stays_out_downstream(monkeypatch: pytest.Monk
     traceparent = unit.outgoing[0][6]
     assert traceparent is not None
     assert int(traceparent.split("-")[3], 16) & 0x01 == 0, "its sampled flag is off"
+
+
+async def test_a_poison_record_ends_its_trace_in_an_error_span_with_the_reason(
+    exporter: InMemorySpanExporter,
+) -> None:
+    pool = FakePool()
+    poison = RawMessage("orders.v1", 0, 7, b"k", b"not json", (("traceparent", UPSTREAM.encode()),))
+    processor = payment(pool)
+    settled: list[str] = []
+
+    async def set_aside(_raw: RawMessage, poison: Any, *, attempts: int) -> str:
+        settled.append(poison.reason)
+        return "dead_lettered"
+
+    processor._settle_poison = set_aside  # type: ignore[method-assign]
+    assert await processor.process(poison) == "dead_lettered"
+    (span,) = exporter.get_finished_spans()
+    assert span.parent is not None and f"{span.parent.span_id:016x}" == UPSTREAM.split("-")[2]
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes is not None
+    assert span.attributes["fulfil.dead_letter.reason"] == settled[0] == "undecodable"
