@@ -14,15 +14,14 @@ than being lost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import asyncpg
 import structlog
-from opentelemetry.trace import SpanKind, StatusCode, Tracer
+from opentelemetry.trace import Tracer
 from pydantic import ValidationError
 
 from shared import db, dead_lettering, inbox, metrics, outbox, tracing
@@ -123,58 +122,36 @@ def _bound(envelope: Envelope) -> Any:
 
 
 def _span(traced: Tracer, incoming: Incoming[Event], batch: int) -> Any:
-    """The span of one record's handling, a child of the span that published it (its
-    `traceparent`): the handler's SQL runs in it, in a transaction `batch` records share."""
     raw, envelope = incoming.raw, incoming.envelope
-    attributes: dict[str, Any] = {
-        "messaging.system": "kafka",
-        "messaging.operation.type": "process",
-        "messaging.destination.name": raw.topic,
-        "messaging.destination.partition.id": str(raw.partition),
-        "messaging.kafka.partition": raw.partition,
-        "messaging.kafka.offset": raw.offset,
-        "messaging.message.id": str(envelope.event_id),
-        "db.system": "postgresql",
-        "fulfil.transaction.messages": batch,
-        tracing.EVENT_TYPE: envelope.type,
-    }
-    if envelope.order_id is not None:
-        attributes[tracing.ORDER_ID] = envelope.order_id
-    return traced.start_as_current_span(
-        f"process {raw.topic}",
-        context=tracing.parent_context(tracing.of_headers(raw.headers)),
-        kind=SpanKind.CONSUMER,
-        attributes=attributes,
+    return tracing.consumer_span(
+        traced,
+        raw.topic,
+        raw.partition,
+        raw.offset,
+        raw.headers,
+        {
+            "messaging.message.id": str(envelope.event_id),
+            "db.system": "postgresql",  # the handler's SQL runs in it
+            "fulfil.transaction.messages": batch,  # how many records share its transaction
+            tracing.EVENT_TYPE: envelope.type,
+            **({tracing.ORDER_ID: envelope.order_id} if envelope.order_id else {}),
+        },
     )
 
 
 def _poison_span(traced: Tracer, raw: RawMessage, poison: Poison) -> Any:
-    """The span of a record set aside before any handler saw it, an error with the reason."""
-    attributes: dict[str, Any] = {
-        "messaging.system": "kafka",
-        "messaging.operation.type": "process",
-        "messaging.destination.name": raw.topic,
-        "messaging.kafka.partition": raw.partition,
-        "messaging.kafka.offset": raw.offset,
-        "fulfil.outcome": "dead_lettered",
-        "fulfil.dead_letter.reason": poison.reason,
-    }
-    if poison.envelope is not None and poison.envelope.order_id is not None:
-        attributes[tracing.ORDER_ID] = poison.envelope.order_id
-    span = traced.start_as_current_span(
-        f"process {raw.topic}",
-        context=tracing.parent_context(tracing.of_headers(raw.headers)),
-        kind=SpanKind.CONSUMER,
-        attributes=attributes,
+    """A record set aside before any handler saw it: an error span with the reason."""
+    envelope = poison.envelope
+    order = {tracing.ORDER_ID: envelope.order_id} if envelope and envelope.order_id else {}
+    return tracing.consumer_span(
+        traced,
+        raw.topic,
+        raw.partition,
+        raw.offset,
+        raw.headers,
+        {"fulfil.outcome": "dead_lettered", "fulfil.dead_letter.reason": poison.reason, **order},
+        error=f"{poison.reason}: {poison.detail[:200]}",
     )
-    return _failed(span, poison)
-
-
-@contextlib.contextmanager
-def _failed(started: Any, poison: Poison) -> Iterator[None]:
-    with started as span:
-        span.set_status(StatusCode.ERROR, f"{poison.reason}: {poison.detail[:200]}")
-        yield
 
 
 def _inbox_entry(incoming: Incoming[Event]) -> tuple[str, str, int, int, str | None]:

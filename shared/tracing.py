@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Tracer
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 if TYPE_CHECKING:
@@ -207,6 +207,38 @@ def continuing(
     with traced.start_as_current_span(
         name, context=parent_context(carried), kind=kind, attributes=attributes
     ) as span:
+        yield span
+
+
+@contextlib.contextmanager
+def consumer_span(
+    traced: Tracer,
+    topic: str,
+    partition: int,
+    offset: int,
+    headers: Sequence[tuple[str, bytes]],
+    attributes: Mapping[str, Any],
+    *,
+    error: str | None = None,
+) -> Iterator[Span]:
+    """The current span of one record's processing, the child of the span that published it
+    (the record's `traceparent`); `error`: the record failed so (it is set aside)."""
+    with traced.start_as_current_span(
+        f"process {topic}",
+        context=parent_context(of_headers(headers)),
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": topic,
+            "messaging.destination.partition.id": str(partition),
+            "messaging.kafka.partition": partition,
+            "messaging.kafka.offset": offset,
+            **attributes,
+        },
+    ) as span:
+        if error is not None:
+            span.set_status(StatusCode.ERROR, error)
         yield span
 
 
