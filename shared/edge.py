@@ -33,6 +33,9 @@ MAX_LENGTH = 128
 # The route label of a request no route answers (a 404): one series, whatever the path.
 UNMATCHED = "unmatched"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Probes and scrapes, every few seconds from the platform: a trace each would drown the
+# orders' traces, so they are not traced (an incoming context is still carried).
+UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def valid_correlation_id(raw: bytes | None) -> str | None:
@@ -88,7 +91,7 @@ class Edge:
 
         token = REQUEST_CORRELATION_ID.set(correlation_id)
         bound = structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
-        span, trace_token = self._trace(headers, scope["method"])
+        span, trace_token = self._trace(headers, scope["method"], scope["path"])
         try:
             await self.app(scope, receive, send_with_id)
         finally:
@@ -101,13 +104,15 @@ class Edge:
             elif trace_token is not None:
                 tracing.INCOMING.reset(trace_token)
 
-    def _trace(self, headers: list[tuple[bytes, bytes]], method: str) -> tuple[Span | None, Any]:
+    def _trace(
+        self, headers: list[tuple[bytes, bytes]], method: str, path: str
+    ) -> tuple[Span | None, Any]:
         """The request's server span and the token that made it current, when the service
         traces; else no span and, when the request carries a trace context, the token that
         carries it through to the units the request opens."""
         traced = tracing.tracer(self.service) if tracing.ENABLED and self.service else None
         carried = tracing.of_http(headers)
-        if traced is None:
+        if traced is None or path in UNTRACED_PATHS:
             return None, None if carried is None else tracing.INCOMING.set(carried)
         span = traced.start_span(
             method,

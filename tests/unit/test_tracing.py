@@ -380,3 +380,12 @@ async def test_a_poison_record_ends_its_trace_in_an_error_span_with_the_reason(
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes is not None
     assert span.attributes["fulfil.dead_letter.reason"] == settled[0] == "undecodable"
+
+
+async def test_probes_and_scrapes_make_no_trace(exporter: InMemorySpanExporter) -> None:
+    seen: list[tracing.TraceHeaders | None] = []
+    async with in_process(edge_app(seen)) as http:
+        for path in ("/healthz", "/readyz", "/metrics"):
+            await http.get(path)
+        await http.get("/v1/orders/ord_1")
+    assert [s.name for s in exporter.get_finished_spans()] == ["GET unmatched"]
