@@ -21,9 +21,10 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 import structlog
+from opentelemetry.trace import Tracer
 from pydantic import ValidationError
 
-from shared import db, dead_lettering, inbox, metrics, outbox
+from shared import db, dead_lettering, inbox, metrics, outbox, tracing
 from shared.backoff import capped_backoff
 from shared.contracts.envelope import Envelope, Event, event_types
 from shared.contracts.registry import topic
@@ -120,6 +121,39 @@ def _bound(envelope: Envelope) -> Any:
     )
 
 
+def _span(traced: Tracer, incoming: Incoming[Event], batch: int) -> Any:
+    raw, envelope = incoming.raw, incoming.envelope
+    return tracing.consumer_span(
+        traced,
+        raw.topic,
+        raw.partition,
+        raw.offset,
+        raw.headers,
+        {
+            "messaging.message.id": str(envelope.event_id),
+            "db.system": "postgresql",  # the handler's SQL runs in it
+            "fulfil.transaction.messages": batch,  # how many records share its transaction
+            tracing.EVENT_TYPE: envelope.type,
+            **({tracing.ORDER_ID: envelope.order_id} if envelope.order_id else {}),
+        },
+    )
+
+
+def _poison_span(traced: Tracer, raw: RawMessage, poison: Poison) -> Any:
+    """A record set aside before any handler saw it: an error span with the reason."""
+    envelope = poison.envelope
+    order = {tracing.ORDER_ID: envelope.order_id} if envelope and envelope.order_id else {}
+    return tracing.consumer_span(
+        traced,
+        raw.topic,
+        raw.partition,
+        raw.offset,
+        raw.headers,
+        {"fulfil.outcome": "dead_lettered", "fulfil.dead_letter.reason": poison.reason, **order},
+        error=f"{poison.reason}: {poison.detail[:200]}",
+    )
+
+
 def _inbox_entry(incoming: Incoming[Event]) -> tuple[str, str, int, int, str | None]:
     raw = incoming.raw
     return (
@@ -200,7 +234,11 @@ class MessageProcessor:
         try:
             incoming = decode(raw)
         except Poison as poison:
-            return await self._settle_poison(raw, poison, attempts=1)
+            traced = tracing.tracer(self.service) if tracing.ENABLED else None
+            if traced is None:
+                return await self._settle_poison(raw, poison, attempts=1)
+            with _poison_span(traced, raw, poison):  # the trace shows where the record stopped
+                return await self._settle_poison(raw, poison, attempts=1)
         handler = self.handlers.get(type(incoming.payload))
         if handler is None:
             return self._ignore(raw, incoming.envelope.type)
@@ -257,11 +295,19 @@ class MessageProcessor:
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await inbox.record_many(conn, [_inbox_entry(i) for _, i in batch])
             rows: list[outbox.Row] = []
+            traced = tracing.tracer(self.service) if tracing.ENABLED else None
             for handler, incoming in batch:
                 event_id = str(incoming.envelope.event_id)
-                outcome, emitted = await self._handle_in(
-                    conn, handler, incoming, fresh=event_id in fresh
-                )
+                if traced is None:
+                    outcome, emitted = await self._handle_in(
+                        conn, handler, incoming, fresh=event_id in fresh
+                    )
+                else:
+                    with _span(traced, incoming, len(batch)) as span:
+                        outcome, emitted = await self._handle_in(
+                            conn, handler, incoming, fresh=event_id in fresh
+                        )
+                        span.set_attribute("fulfil.outcome", outcome)
                 fresh.discard(event_id)  # the same event again in this batch is a duplicate
                 outcomes.append(outcome)
                 rows.extend(emitted)
@@ -284,14 +330,27 @@ class MessageProcessor:
                 log.debug("duplicate message skipped")
                 return "duplicate", []
             unit = self.units.on(
-                conn, correlation_id=envelope.correlation_id, causation_id=str(envelope.event_id)
+                conn,
+                correlation_id=envelope.correlation_id,
+                causation_id=str(envelope.event_id),
+                # carried through unchanged unless a span of ours is current (tracing on)
+                trace=None if self._traced() else tracing.of_headers(incoming.raw.headers),
             )
             await handler(unit, incoming)
             return "handled", unit.outgoing
 
+    def _traced(self) -> bool:
+        return tracing.ENABLED and tracing.tracer(self.service) is not None
+
     async def _handle(self, handler: Handler, incoming: Incoming[Event]) -> str:
         with _bound(incoming.envelope):
-            return await self._attempt(handler, incoming)
+            traced = tracing.tracer(self.service) if tracing.ENABLED else None
+            if traced is None:
+                return await self._attempt(handler, incoming)
+            with _span(traced, incoming, 1) as span:
+                outcome = await self._attempt(handler, incoming)
+                span.set_attribute("fulfil.outcome", outcome)
+                return outcome
 
     async def _attempt(self, handler: Handler, incoming: Incoming[Event]) -> str:
         envelope, raw = incoming.envelope, incoming.raw

@@ -27,7 +27,7 @@ import asyncpg
 import structlog
 from prometheus_client import Counter
 
-from shared import db
+from shared import db, tracing
 from shared.backoff import capped_backoff
 from shared.logging import get_logger
 from shared.unit import Service, Unit
@@ -62,6 +62,7 @@ class Effect:
     attempts: int  # calls made before this one
     correlation_id: str | None
     causation_id: str | None
+    trace: tracing.TraceHeaders | None = None  # the trace context that recorded it
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,11 @@ class Policy:
 
 async def record(unit: Unit, kind: str, key: str, payload: dict[str, Any]) -> bool:
     """Records the call to make after the unit commits; False when `key` is recorded already."""
+    traceparent, tracestate = unit.trace or (None, None)
     inserted = await unit.conn.fetchval(
         """INSERT INTO effects (kind, key, payload, correlation_id, causation_id,
-               next_attempt_at, created_at, updated_at)
-           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $6, $6)
+               next_attempt_at, created_at, updated_at, traceparent, tracestate)
+           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $6, $6, $7, $8)
            ON CONFLICT (kind, key) DO NOTHING RETURNING true""",
         kind,
         key,
@@ -108,6 +110,8 @@ async def record(unit: Unit, kind: str, key: str, payload: dict[str, Any]) -> bo
         unit.correlation_id,
         unit.causation_id,
         unit.now,
+        traceparent,
+        tracestate,
     )
     return bool(inserted)
 
@@ -156,7 +160,8 @@ WITH claimed AS (
         AND kind = ANY($4::text[])
         AND (claimed_until IS NULL OR claimed_until < $2)
         ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-    RETURNING id, kind, key, payload, attempts, correlation_id, causation_id)
+    RETURNING id, kind, key, payload, attempts, correlation_id, causation_id, traceparent,
+        tracestate)
 SELECT claimed.*, (
     SELECT extract(epoch FROM min(greatest(next_attempt_at, claimed_until)) - $2)::float8
     FROM effects WHERE status = 'pending' AND kind = ANY($4::text[])
@@ -195,14 +200,23 @@ def _effect(row: asyncpg.Record) -> Effect:
         attempts=row["attempts"],
         correlation_id=row["correlation_id"],
         causation_id=row["causation_id"],
+        trace=None if row["traceparent"] is None else (row["traceparent"], row["tracestate"]),
     )
 
 
 async def _run_one(runtime: Service[Any], policy: Policy, effect: Effect) -> float | None:
     """Calls `effect` and records the outcome; the seconds until it is due again, if it is."""
     performer = policy.performers[effect.kind]
-    with structlog.contextvars.bound_contextvars(
-        effect_kind=effect.kind, effect_key=effect.key, correlation_id=effect.correlation_id
+    with (
+        structlog.contextvars.bound_contextvars(
+            effect_kind=effect.kind, effect_key=effect.key, correlation_id=effect.correlation_id
+        ),
+        tracing.continuing(  # the call and its outcome's events, in the trace that recorded it
+            runtime.name,
+            f"effect {effect.kind}",
+            effect.trace,
+            {"fulfil.effect.kind": effect.kind, "fulfil.effect.attempt": effect.attempts + 1},
+        ),
     ):
         result: Any = None
         error: EffectError | None = None

@@ -111,7 +111,7 @@ class _EdgeApp(FastAPI):
     """FastAPI with `Edge` outside everything, the 500 answers of a bug included."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return Edge(super().build_middleware_stack())
+        return Edge(super().build_middleware_stack(), service=getattr(self.state, "service", None))
 
 
 def create_http_app(
@@ -128,6 +128,7 @@ def create_http_app(
         docs_url=None,
         redoc_url=None,
     )
+    app.state.service = service  # names the edge's tracer
     app.add_exception_handler(RequestValidationError, problems.validation_error)
     app.add_exception_handler(ApiError, problems.api_error)
     app.add_exception_handler(HTTPException, problems.http_error)

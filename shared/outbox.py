@@ -19,9 +19,10 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 from prometheus_client import Counter
 
-from shared import db, metrics
+from shared import db, metrics, tracing
 from shared.contracts.envelope import Envelope
 from shared.contracts.registry import Topic
 from shared.logging import get_logger
@@ -33,14 +34,16 @@ Headers = list[tuple[str, bytes]]
 
 
 _INSERT = (
-    "INSERT INTO outbox (topic, key, value, headers, event_id, event_type)"
-    " VALUES ($1, $2, $3, $4, $5, $6)"
+    "INSERT INTO outbox (topic, key, value, headers, event_id, event_type, traceparent,"
+    " tracestate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 )
-Row = tuple[str, bytes | None, bytes, list[list[str]], str | None, str | None]
+Row = tuple[
+    str, bytes | None, bytes, list[list[str]], str | None, str | None, str | None, str | None
+]
 
 
-def row(topic: Topic, envelope: Envelope) -> Row:
-    """The outbox row of an envelope on its topic."""
+def row(topic: Topic, envelope: Envelope, trace: tracing.TraceHeaders | None = None) -> Row:
+    """The outbox row of an envelope on its topic, with the trace context that wrote it."""
     return (
         topic.name,
         topic.key_of(envelope).encode(),
@@ -48,11 +51,20 @@ def row(topic: Topic, envelope: Envelope) -> Row:
         _headers(envelope.headers()),
         str(envelope.event_id),
         envelope.type,
+        *(trace or _UNTRACED),
     )
 
 
-async def add(conn: asyncpg.Connection, topic: Topic, envelope: Envelope) -> None:
-    await conn.execute(_INSERT, *row(topic, envelope))
+_UNTRACED = (None, None)
+
+
+async def add(
+    conn: asyncpg.Connection,
+    topic: Topic,
+    envelope: Envelope,
+    trace: tracing.TraceHeaders | None = None,
+) -> None:
+    await conn.execute(_INSERT, *row(topic, envelope, trace))
 
 
 async def add_many(conn: asyncpg.Connection, rows: list[Row]) -> None:
@@ -75,7 +87,9 @@ async def add_raw(
     event_id: str | None = None,
     event_type: str | None = None,
 ) -> None:
-    await conn.execute(_INSERT, topic, key, value, _headers(headers), event_id, event_type)
+    await conn.execute(
+        _INSERT, topic, key, value, _headers(headers), event_id, event_type, None, None
+    )
 
 
 def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
@@ -93,14 +107,15 @@ PASSES = Counter(
     "fulfil_outbox_relay_passes_total", "Outbox relay passes that read rows to publish"
 )
 _READ = (
-    "SELECT id, topic, key, value, headers FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1"
+    "SELECT id, topic, key, value, headers, traceparent, tracestate FROM outbox"
+    " WHERE sent_at IS NULL ORDER BY id LIMIT $1"
 )
 # The previous pass's acknowledged rows are marked by the statement that reads the next
 # pass's rows: one round trip and one commit per pass. The read sees the rows as they were
 # before this statement's own update, hence the explicit exclusion.
 _MARK_AND_READ = (
     "WITH marked AS (UPDATE outbox SET sent_at = now() WHERE id = ANY($2::bigint[]))"
-    " SELECT id, topic, key, value, headers FROM outbox"
+    " SELECT id, topic, key, value, headers, traceparent, tracestate FROM outbox"
     " WHERE sent_at IS NULL AND id <> ALL($2::bigint[]) ORDER BY id LIMIT $1"
 )
 _MARK = "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])"
@@ -122,7 +137,10 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 30.0,
         retry_seconds: float = 0.5,
+        service: str | None = None,
     ) -> None:
+        """`service` names the tracer of the publishing spans (none without it)."""
+        self.service = service
         self.pool = pool
         self.dsn = dsn
         self.producer = producer
@@ -201,16 +219,26 @@ class OutboxRelay:
         """Sends `rows` in id order and waits for the broker: the ids it acknowledged and
         how many it did not."""
         send = self.producer.send
-        futures = [
-            await send(
-                row["topic"],
-                value=row["value"],
-                key=row["key"],
-                headers=[(name, raw.encode("latin-1")) for name, raw in row["headers"]],
+        traced = tracing.tracer(self.service) if self.service else None
+        spans: list[Span | None] = []
+        futures = []
+        for row in rows:
+            headers = [(name, raw.encode("latin-1")) for name, raw in row["headers"]]
+            trace = None if row["traceparent"] is None else (row["traceparent"], row["tracestate"])
+            if traced is not None:  # the record names its publishing span, when traced
+                span = None if trace is None else _publish_span(traced, row, trace)
+                spans.append(span)
+                trace = None if span is None else tracing.current(span)
+            if trace is not None:
+                headers.append((tracing.TRACEPARENT, trace[0].encode()))
+                if trace[1]:
+                    headers.append((tracing.TRACESTATE, trace[1].encode()))
+            futures.append(
+                await send(row["topic"], value=row["value"], key=row["key"], headers=headers)
             )
-            for row in rows
-        ]
         results = await asyncio.gather(*futures, return_exceptions=True)
+        if spans:
+            _end_spans(spans, results)
         acked: list[int] = []
         topics: collections.Counter[str] = collections.Counter()
         error: BaseException | None = None
@@ -240,6 +268,37 @@ class OutboxRelay:
         if now - self._counted_at >= _BACKLOG_EVERY_SECONDS:
             self._counted_at = now
             metrics.OUTBOX_BACKLOG.set(await backlog(conn))
+
+
+def _publish_span(traced: Tracer, row: asyncpg.Record, trace: tracing.TraceHeaders) -> Span:
+    """The span of one record's publishing, a child of what wrote its row; the record's
+    `traceparent` names it, so the consumers' spans are its children."""
+    attributes: dict[str, Any] = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "send",
+        "messaging.destination.name": row["topic"],
+        "fulfil.outbox_id": row["id"],
+    }
+    for name, value in row["headers"]:
+        if name == "ce_subject":
+            attributes[tracing.ORDER_ID] = value
+        elif name == "type":
+            attributes[tracing.EVENT_TYPE] = value
+    return traced.start_span(
+        f"send {row['topic']}",
+        context=tracing.parent_context(trace),
+        kind=SpanKind.PRODUCER,
+        attributes=attributes,
+    )
+
+
+def _end_spans(spans: list[Span | None], results: list[Any]) -> None:
+    for span, result in zip(spans, results, strict=True):
+        if span is None:
+            continue
+        if isinstance(result, BaseException):
+            span.set_status(StatusCode.ERROR, repr(result))
+        span.end()
 
 
 async def backlog(conn: asyncpg.Connection) -> int:

@@ -24,7 +24,7 @@ import uvicorn
 import uvloop
 from fastapi import APIRouter, FastAPI
 
-from shared import db, dead_letters, held, inbox, metrics, outbound, outbox
+from shared import db, dead_letters, held, inbox, metrics, outbound, outbox, tracing
 from shared.consumer import Handlers, MessageProcessor
 from shared.http import create_http_app
 from shared.kafka.agents import (
@@ -153,6 +153,7 @@ class Runtime(Generic[D]):
 
     async def start(self, *, http: bool = True) -> None:
         s = self.settings
+        tracing.configure(self.name, s)  # off unless the settings say where spans go
         self.pool = await db.create_pool(s.database_url, size=s.database_pool_size)
         async with self.pool.acquire() as conn:
             applied = await db.apply_migrations(conn, self.migrations)
@@ -167,6 +168,7 @@ class Runtime(Generic[D]):
             batch_size=s.outbox_batch_size,
             poll_seconds=s.outbox_poll_seconds,
             retry_seconds=s.outbox_retry_seconds,
+            service=self.name,
         )
         poller = TimerPoller(
             self.pool,
@@ -333,6 +335,8 @@ class Runtime(Generic[D]):
         await outbound.close()
         if self.pool is not None:
             await self.pool.close()
+        # what is buffered is exported: up to OTEL_EXPORTER_OTLP_TIMEOUT while no collector answers
+        await asyncio.to_thread(tracing.shutdown, self.name)
         log.info("service stopped")
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -30,7 +30,7 @@ PLACEHOLDERS_ALLOWED = frozenset({"development", "test"})
 class ServiceSettings(BaseSettings):
     """What every service needs; each service subclasses it with its own prefix."""
 
-    model_config = SettingsConfigDict(env_prefix="FULFIL_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FULFIL_", extra="ignore", populate_by_name=True)
 
     # where placeholder secrets may run: a developer's machine ("development") and the test
     # suite's throwaway stacks ("test"); anywhere else ("staging", "production") refuses them
@@ -64,6 +64,19 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 10.0
+
+    # Tracing (shared/tracing.py): on when spans have somewhere to go. The OpenTelemetry
+    # variables are the standard, unprefixed ones; the SDK reads OTEL_TRACES_SAMPLER itself.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+    otel_service_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_SERVICE_NAME")
+    )
+    traces_file: str | None = None  # spans as JSON lines, for a demo without a collector
 
     @classmethod
     def settings_customise_sources(

@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from shared import db, metrics
+from shared import db, metrics, tracing
 from shared.backoff import capped_backoff
 from shared.logging import get_logger
 from shared.timers import Timer
@@ -36,7 +36,8 @@ SELECT id FROM (
     SELECT id FROM timers WHERE state = 'pending' AND due_at <= now()
     ORDER BY due_at LIMIT 16) AS due
 WHERE pg_try_advisory_xact_lock(hashtextextended(id::text, 11)) LIMIT 1"""
-_READ = """SELECT id, kind, key, due_at, payload, correlation_id, attempts FROM timers
+_READ = """SELECT id, kind, key, due_at, payload, correlation_id, attempts, traceparent,
+                  tracestate FROM timers
            WHERE id = $1 AND state = 'pending' AND due_at <= now()"""
 TimerHandler = Callable[[Unit[Any], Timer], Awaitable[None]]
 
@@ -133,11 +134,25 @@ class TimerPoller:
             if row is None:
                 return True
             timer = Timer(**dict(row))
-            with structlog.contextvars.bound_contextvars(
-                timer_kind=timer.kind, timer_key=timer.key, correlation_id=timer.correlation_id
+            with (
+                structlog.contextvars.bound_contextvars(
+                    timer_kind=timer.kind, timer_key=timer.key, correlation_id=timer.correlation_id
+                ),
+                self._traced(timer),
             ):
                 await self._fire(conn, timer)
             return True
+
+    def _traced(self, timer: Timer) -> contextlib.AbstractContextManager[Any]:
+        """Fires `timer` in the trace that set it: a span of its own when the service traces,
+        else its rows carry that context through."""
+        carried = None if timer.traceparent is None else (timer.traceparent, timer.tracestate)
+        return tracing.continuing(
+            self.units.service,
+            f"timer {timer.kind}",
+            carried,
+            {"fulfil.timer.kind": timer.kind, "fulfil.timer.key": timer.key},
+        )
 
     async def _look_ahead(self, conn: asyncpg.Connection) -> None:
         ahead = await conn.fetchrow(

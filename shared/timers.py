@@ -25,6 +25,8 @@ class Timer:
     payload: dict[str, Any]
     correlation_id: str | None
     attempts: int
+    traceparent: str | None = None  # the trace context that set it (shared/tracing.py)
+    tracestate: str | None = None
 
 
 async def schedule(
@@ -35,20 +37,26 @@ async def schedule(
     payload: dict[str, Any],
     *,
     correlation_id: str | None = None,
+    trace: tuple[str, str | None] | None = None,
 ) -> None:
-    """Sets (or resets) the timer `kind`/`key`."""
+    """Sets (or resets) the timer `kind`/`key`; `trace` is the trace context that set it."""
+    traceparent, tracestate = trace or (None, None)
     await conn.execute(
-        """INSERT INTO timers (kind, key, due_at, payload, correlation_id)
-           VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO timers (kind, key, due_at, payload, correlation_id, traceparent,
+               tracestate)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (kind, key) DO UPDATE SET
                due_at = EXCLUDED.due_at, payload = EXCLUDED.payload,
                correlation_id = EXCLUDED.correlation_id, state = 'pending',
-               attempts = 0, last_error = NULL, fired_at = NULL""",
+               attempts = 0, last_error = NULL, fired_at = NULL,
+               traceparent = EXCLUDED.traceparent, tracestate = EXCLUDED.tracestate""",
         kind,
         key,
         due_at,
         payload,
         correlation_id,
+        traceparent,
+        tracestate,
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 
-from shared import outbox, timers
+from shared import outbox, timers, tracing
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.registry import topic_for_event
 from shared.settings import ServiceSettings
@@ -41,6 +41,8 @@ class Unit(Generic[D]):
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     emitted: list[Envelope] = field(default_factory=list)
     outgoing: list[outbox.Row] = field(default_factory=list)
+    trace: tracing.TraceHeaders | None = None
+    """The trace context its outbox rows, effects and timers carry (shared/tracing.py)."""
 
     async def emit(self, event: Event, *, order_id: str | None) -> Envelope:
         """Adds `event` to the unit's outbox rows, written by `flush` before the commit; the
@@ -61,8 +63,10 @@ class Unit(Generic[D]):
         )
         if self.correlation_id is None:
             self.correlation_id = envelope.correlation_id
-        self.outgoing.append(outbox.row(topic, envelope))
+        self.outgoing.append(outbox.row(topic, envelope, self.trace))
         self.emitted.append(envelope)
+        if tracing.ENABLED:
+            tracing.mark_order(order_id)
         return envelope
 
     async def flush(self) -> None:
@@ -76,7 +80,13 @@ class Unit(Generic[D]):
         """Sets (or re-arms) the timer `kind`/`key`; a handler may re-arm the timer that is
         firing it, under the same key."""
         await timers.schedule(
-            self.conn, kind, key, due_at, payload or {}, correlation_id=self.correlation_id
+            self.conn,
+            kind,
+            key,
+            due_at,
+            payload or {},
+            correlation_id=self.correlation_id,
+            trace=self.trace,
         )
 
     async def cancel_timer(self, kind: str, key: str) -> bool:
@@ -96,9 +106,14 @@ class Units(Generic[D]):
         *,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        trace: tracing.TraceHeaders | None = None,
     ) -> Unit[D]:
-        """A unit in a transaction the caller has opened (and flushes before committing)."""
-        return Unit(conn, self.service, correlation_id, causation_id, self.deps)
+        """A unit in a transaction the caller has opened (and flushes before committing).
+        Its rows carry the current span's trace context when one is recording, else `trace`
+        (what the caller was given) or the one the HTTP edge or a worker carries in."""
+        unit = Unit(conn, self.service, correlation_id, causation_id, self.deps)
+        unit.trace = tracing.outgoing(trace)
+        return unit
 
     @asynccontextmanager
     async def begin(
@@ -119,6 +134,9 @@ class Units(Generic[D]):
 class Service(Protocol[D]):
     """A running service as its views and workers see it: settings, pool, typed deps and
     units (the runtime is one)."""
+
+    @property
+    def name(self) -> str: ...
 
     @property
     def settings(self) -> ServiceSettings: ...

@@ -10,6 +10,7 @@ running (`--down` stops it too; `python -m deploy.local.stack down --dir .local/
     python -m deploy.demo                       # 2 orders/s until Ctrl-C
     python -m deploy.demo --rate 5 --duration 120
     python -m deploy.demo --mix pay_now=5,return_after_delivery=2,never_pay=1
+    python -m deploy.demo --traces .local/demo/spans.jsonl   # every span, one JSON a line
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from deploy.demo.shop import Edges, Shop
 from deploy.demo.stackrun import DEMO_TIMES, REPO, start_stack
 from deploy.demo.topics import TopicTap
 from deploy.demo.view import run_view, summary_table
+from deploy.local.stack import SERVICES
 
 # Parcels leave the warehouse a few seconds after payment, so a customer can
 # still cancel a paid order before it ships (the refund-before-shipping flow).
@@ -53,6 +55,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--dir", type=Path, default=REPO / ".local" / "demo", help="stack directory")
     p.add_argument("--set", action="append", default=[], metavar="VAR=VALUE",
                    help="extra service setting, e.g. ORDER_PAYMENT_WINDOW_SECONDS=90")  # fmt: skip
+    p.add_argument("--traces", type=Path, metavar="FILE",
+                   help="the services append their spans to FILE, one JSON object a line "
+                   "(when the stack starts; or set OTEL_EXPORTER_OTLP_ENDPOINT)")  # fmt: skip
     p.add_argument("--down", action="store_true", help="stop the stack when the demo ends")
     p.add_argument("--plain", action="store_true", help="print lines instead of the live view")
     return p.parse_args(argv)
@@ -107,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     args.dir = args.dir.resolve()
     console = Console()
     env = {**DEMO_TIMES, **DEMO_ONLY}
+    if args.traces is not None:
+        env |= {f"{name.upper()}_TRACES_FILE": str(args.traces.resolve()) for name in SERVICES}
     for item in args.set:
         name, _, value = item.partition("=")
         env[name.strip()] = value

@@ -32,11 +32,19 @@ _HEADERS: dict[str, tuple[str, str]] = {
     "ce_specversion": ("", "CloudEvents spec version: 1.0."),
     "ce_id": ("uuid", "CloudEvents id: the event_id."),
     "ce_type": ("", "CloudEvents type: fulfil.<producer>.<Type>.v<N>."),
+    "ce_dataschema": (
+        "uri",
+        "CloudEvents dataschema: the $id of the payload's JSON Schema, "
+        "urn:fulfil:event:<Type>:v<N>.",
+    ),
     "ce_source": ("", "CloudEvents source: /fulfil/<producer>."),
     "ce_time": ("date-time", "CloudEvents time: occurred_at (RFC 3339, UTC)."),
     "ce_subject": ("", "CloudEvents subject: the order id, when the event has one."),
     "content-type": ("", "CloudEvents datacontenttype: application/json."),
+    "traceparent": ("", "W3C Trace Context of the span that published the record, if traced."),
+    "tracestate": ("", "W3C Trace Context vendor entries, when the trace has any."),
 }
+_OPTIONAL_HEADERS = frozenset({"ce_subject", "traceparent", "tracestate"})
 
 _DEAD_LETTER_HEADERS: dict[str, str] = {
     "dlq.reason": "Why: undecodable, unknown_event_type, unsupported_schema_version, "
@@ -65,7 +73,7 @@ def _headers_schemas() -> dict[str, Any]:
         "type": "object",
         "description": "Kafka headers of every event record (values are UTF-8 strings).",
         "properties": {name: _string(text, fmt) for name, (fmt, text) in _HEADERS.items()},
-        "required": [name for name in _HEADERS if name != "ce_subject"],
+        "required": [name for name in _HEADERS if name not in _OPTIONAL_HEADERS],
     }
     events["properties"]["ce_specversion"]["const"] = "1.0"
     events["properties"]["content-type"]["const"] = "application/json"

@@ -171,6 +171,7 @@ class Envelope(BaseModel):
             ("ce_specversion", b"1.0"),
             ("ce_id", event_id),
             ("ce_type", self.cloudevents_type.encode()),
+            ("ce_dataschema", event_schema_id(self.type, self.schema_version).encode()),
             ("ce_source", cloudevents_source(self.producer).encode()),
             ("ce_time", _rfc3339(self.occurred_at).encode()),
         ]
@@ -182,6 +183,12 @@ class Envelope(BaseModel):
 
 def cloudevents_type(producer: str, event_type: str, version: int) -> str:
     return f"fulfil.{producer}.{event_type}.v{version}"
+
+
+def event_schema_id(event_type: str, version: int) -> str:
+    """`ce_dataschema`: the `$id` of the payload's published JSON Schema
+    (docs/schemas/<type>.v<version>.json, served at GET /schemas/<type>/<version>)."""
+    return f"urn:fulfil:event:{event_type}:v{version}"
 
 
 def cloudevents_source(producer: str) -> str:

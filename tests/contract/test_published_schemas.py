@@ -9,12 +9,14 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+import yaml
 
 from shared.contracts.asyncapi import asyncapi_document
 from shared.contracts.envelope import Envelope, Event, event_types
 from shared.contracts.registry import TOPICS, topic_for_event
 from shared.contracts.schemas import (
     ASYNCAPI,
+    ASYNCAPI_YAML,
     ROOT,
     envelope_schema,
     event_schema,
@@ -40,6 +42,11 @@ def test_the_asyncapi_document_is_valid_against_the_asyncapi_3_schema() -> None:
         f"{list(e.absolute_path)}: {e.message[:200]}" for e in validator.iter_errors(document)
     ]
     assert not errors, errors
+
+
+def test_the_yaml_copy_of_the_asyncapi_document_is_the_json_one() -> None:
+    copy = yaml.safe_load((ROOT / ASYNCAPI_YAML).read_text())
+    assert copy == json.loads((ROOT / ASYNCAPI).read_text())
 
 
 def _refs(node: Any) -> list[str]:

@@ -15,6 +15,7 @@ from shared.contracts.envelope import Envelope, Event
 from shared.contracts.events.logistics import LowStock, StockRanLow
 from shared.contracts.events.order import OrderPlaced
 from shared.contracts.registry import topic_for_event
+from shared.contracts.schemas import event_schema
 from tests.support.events import placed
 from tests.support.samples import sample_event
 
@@ -81,6 +82,7 @@ def test_the_cloudevents_sdk_reads_an_envelope_from_its_headers_and_bytes(
     assert cloudevent.get_subject() == order_id
     assert cloudevent.get_time() == envelope.occurred_at
     assert cloudevent.get_datacontenttype() == "application/json"
+    assert cloudevent.get_dataschema() == event_schema(type(event))["$id"]
     assert cloudevent.get_data() == json.loads(envelope.to_bytes())
     names = [name for name, _ in envelope.headers()]
     assert names[:3] == ["event_id", "type", "schema_version"], "the routing headers stay first"
