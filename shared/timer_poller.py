@@ -136,8 +136,10 @@ class TimerPoller:
             with structlog.contextvars.bound_contextvars(
                 timer_kind=timer.kind, timer_key=timer.key, correlation_id=timer.correlation_id
             ):
-                await self._fire(conn, timer)
-            return True
+                unit = await self._fire(conn, timer)
+        if unit is not None:
+            unit.commit_done()
+        return True
 
     async def _look_ahead(self, conn: asyncpg.Connection) -> None:
         ahead = await conn.fetchrow(
@@ -153,7 +155,9 @@ class TimerPoller:
         else:
             self._wait = min(ahead["wait"], self.poll_seconds)
 
-    async def _fire(self, conn: asyncpg.Connection, timer: Timer) -> None:
+    async def _fire(self, conn: asyncpg.Connection, timer: Timer) -> Unit[Any] | None:
+        """Fires `timer` in a savepoint; its unit when the handler succeeded (the caller
+        calls its `commit_done` once the transaction commits)."""
         handler = self.handlers.get(timer.kind)
         try:
             if handler is None:
@@ -183,7 +187,7 @@ class TimerPoller:
             )
             metrics.TIMERS_FIRED.labels(timer.kind, "failed" if failed else "retry").inc()
             log.warning("timer handler failed", attempts=attempts, gave_up=failed, error=repr(exc))
-            return
+            return None
         # A handler (or a command meanwhile) that re-armed the timer moved its due time: then
         # it stays pending.
         await conn.execute(
@@ -192,3 +196,4 @@ class TimerPoller:
             timer.due_at,
         )
         metrics.TIMERS_FIRED.labels(timer.kind, "fired").inc()
+        return unit

@@ -10,7 +10,7 @@ type wherever it is read.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -41,6 +41,19 @@ class Unit(Generic[D]):
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     emitted: list[Envelope] = field(default_factory=list)
     outgoing: list[outbox.Row] = field(default_factory=list)
+    committed: list[Callable[[], None]] = field(default_factory=list)
+    """What runs once the unit's transaction has committed (`after_commit`)."""
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Runs `callback` once this unit's transaction commits, never when it rolls back:
+        a business counter bumped in a transaction that rolls back and is retried would
+        count twice. Whoever commits the unit's transaction calls `commit_done`."""
+        self.committed.append(callback)
+
+    def commit_done(self) -> None:
+        callbacks, self.committed = self.committed, []
+        for callback in callbacks:
+            callback()
 
     async def emit(self, event: Event, *, order_id: str | None) -> Envelope:
         """Adds `event` to the unit's outbox rows, written by `flush` before the commit; the
@@ -114,6 +127,7 @@ class Units(Generic[D]):
             unit = self.on(conn, correlation_id=correlation_id, causation_id=causation_id)
             yield unit
             await unit.flush()
+        unit.commit_done()
 
 
 class Service(Protocol[D]):
