@@ -4,6 +4,7 @@ from pathlib import Path
 
 from services.order.deps import make_deps
 from services.order.handlers import HANDLERS, TIMERS
+from services.order.metrics import refresh_orders
 from services.order.settings import OrderSettings
 from services.order.views import router
 from shared.runtime import Wiring
@@ -11,5 +12,14 @@ from shared.runtime import Wiring
 NAME = "order"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-WIRING = Wiring(NAME, MIGRATIONS, OrderSettings, make_deps, HANDLERS, TIMERS, routers=[router])
+WIRING = Wiring(
+    NAME,
+    MIGRATIONS,
+    OrderSettings,
+    make_deps,
+    HANDLERS,
+    TIMERS,
+    routers=[router],
+    gauges=[refresh_orders],
+)
 build = WIRING.build
