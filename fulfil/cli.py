@@ -10,6 +10,7 @@ import click
 from fulfil.config import Config
 from fulfil.dlq import dlq
 from fulfil.flow import lag, tail, topics
+from fulfil.funnel import funnel
 from fulfil.order import order
 
 
@@ -55,6 +56,7 @@ cli.add_command(tail)
 cli.add_command(topics)
 cli.add_command(dlq)
 cli.add_command(order)
+cli.add_command(funnel)
 
 
 def main() -> None:
