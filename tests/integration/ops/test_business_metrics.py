@@ -1,0 +1,159 @@
+"""The business figures each service exports: an order through to delivery moves each one
+by exactly one, however often its events and callbacks arrive; a failure counts by reason."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from deploy.demo.shop import Shop
+from fulfil.funnel import Scrape
+from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
+from shared import db
+from shared.consumer import Incoming, MessageProcessor, RawMessage
+from shared.contracts.events.order import OrderClosed
+from shared.unit import Unit, Units
+from tests.e2e.journeys import Driver
+from tests.integration.ops.business import (
+    deliver_paid_order,
+    figures,
+    place,
+    running_system,
+)
+from tests.support.events import new_order_id, published, wrap
+from tests.support.infra import Infra
+from tests.support.kafka import TopicTail, publish_raw
+from tests.support.polling import eventually
+
+System = tuple[dict[str, Any], Shop]
+
+# (service, metric, labels): what one card order paid, shipped and delivered moves by one
+ONCE = (
+    ("order", "fulfil_orders_placed_total", {}),
+    ("payment", "fulfil_payments_requested_total", {"method": "card"}),
+    ("payment", "fulfil_payments_total", {"method": "card", "outcome": "succeeded"}),
+    ("logistics", "fulfil_shipments_shipped_total", {}),
+    ("logistics", "fulfil_pay_to_ship_duration_seconds_count", {}),
+    ("logistics", "fulfil_ship_to_deliver_duration_seconds_count", {}),
+    ("notify", "fulfil_messages_total", {"template": "shipped", "channel": "sms"}),
+    ("notify", "fulfil_messages_total", {"template": "shipped", "channel": "email"}),
+    ("notify", "fulfil_messages_total", {"template": "delivered", "channel": "email"}),
+)
+
+
+@pytest.fixture(scope="module")
+async def system(infra: Infra) -> AsyncIterator[System]:
+    async for running in running_system(infra):
+        yield running
+
+
+def callbacks(found: Scrape) -> float:
+    """The provider callbacks the payment service has answered."""
+    return sum(
+        s.value
+        for s in found.samples["payment"]
+        if s.name == "fulfil_http_request_duration_seconds_count"
+        and "/webhooks/" in s.labels.get("route", "")
+    )
+
+
+def duplicates(before: Scrape, now: Scrape, service: str, kind: str) -> float:
+    """How many more `kind` events `service` has skipped as seen before."""
+    name, match = "fulfil_events_consumed_total", {"type": kind, "outcome": "duplicate"}
+    return now.total(service, name, **match) - before.total(service, name, **match)
+
+
+def moved(before: Scrape, after: Scrape) -> dict[str, float]:
+    return {
+        f"{service}:{name}{labels}": after.total(service, name, **labels)
+        - before.total(service, name, **labels)
+        for service, name, labels in ONCE
+    }
+
+
+async def test_an_order_delivered_moves_each_figure_by_one_even_when_redelivered(
+    system: System, tail: TopicTail, infra: Infra
+) -> None:
+    state, shop = system
+    before = await figures(state)
+    order_id = await deliver_paid_order(shop, callbacks=3)  # the provider reports it 3 times
+    # the order's placement and payment delivered again, as after a consumer's crash
+    for kind in ("OrderPlaced", "OrderPaid"):
+        record = (await published(tail, order_id, kind))[0]
+        assert record.value is not None
+        await publish_raw(infra.bootstrap, "orders.v1", record.value, key=record.key)
+
+    async def settled() -> Scrape | None:
+        now = await figures(state)
+        redelivered = [
+            duplicates(before, now, "payment", "OrderPlaced"),
+            duplicates(before, now, "logistics", "OrderPaid"),
+            callbacks(now) - callbacks(before) - 2,  # all three answered
+        ]
+        delivered = all(v >= 1 for v in moved(before, now).values())
+        return now if delivered and all(n >= 1 for n in redelivered) else None
+
+    after = await eventually(settled, timeout=60, interval=0.5, what="the figures moved")
+    assert moved(before, after) == {key: 1 for key in moved(before, after)}
+    pay_to_ship = after.total("logistics", "fulfil_pay_to_ship_duration_seconds_sum")
+    assert pay_to_ship - before.total("logistics", "fulfil_pay_to_ship_duration_seconds_sum") > 0
+    assert after.total("payment", "fulfil_payment_failures_total") == before.total(
+        "payment", "fulfil_payment_failures_total"
+    )
+
+
+async def test_a_failed_payment_counts_once_by_its_reason(system: System) -> None:
+    state, shop = system
+    before = await figures(state)
+    order_id = await place(shop)
+    checkout = await Driver(shop).checkout(order_id)
+    await shop.complete_checkout(checkout, "fail", reason="bank_limit", repeat=2)
+
+    def failures(found: Scrape) -> tuple[float, float]:
+        return (
+            found.total("payment", "fulfil_payment_failures_total", reason="bank_limit"),
+            found.total("payment", "fulfil_payments_total", method="card", outcome="failed"),
+        )
+
+    async def counted() -> Scrape | None:
+        now = await figures(state)
+        answered = callbacks(now) - callbacks(before) >= 2
+        return now if answered and failures(now) != failures(before) else None
+
+    after = await eventually(counted, timeout=30, interval=0.3, what="the failure counted")
+    assert [a - b for a, b in zip(failures(after), failures(before), strict=True)] == [1, 1]
+    assert after.total("payment", "fulfil_payments_total", outcome="succeeded") == before.total(
+        "payment", "fulfil_payments_total", outcome="succeeded"
+    )
+
+
+async def test_a_batch_rolled_back_and_handled_one_by_one_counts_each_message_once(
+    database: str,
+) -> None:
+    counted: list[str] = []
+
+    async def count(unit: Unit[Any], msg: Incoming[Any]) -> None:
+        if msg.order_id.startswith("ord_bad"):
+            raise ValueError("this order cannot be handled")
+        unit.after_commit(lambda: counted.append(msg.order_id))
+
+    pool = await db.create_pool(database, size=2)
+    try:
+        async with pool.acquire() as conn:
+            await db.apply_migrations(conn, db.all_migrations("payment", PAYMENT_MIGRATIONS))
+        processor = MessageProcessor(
+            "payment", pool, {OrderClosed: count}, Units("payment", None), max_attempts=1
+        )
+        ids = [new_order_id(), f"ord_bad{uuid.uuid4().hex[:8]}", new_order_id()]
+        batch = [
+            RawMessage("orders.v1", 0, n, b"k", wrap(OrderClosed(), oid).to_bytes())
+            for n, oid in enumerate(ids)
+        ]
+        outcomes = await processor.process_batch(batch)
+    finally:
+        await pool.close()
+    assert outcomes == ["handled", "dead_lettered", "handled"]
+    assert sorted(counted) == sorted([ids[0], ids[2]])  # the rolled-back batch counted nothing
