@@ -37,6 +37,10 @@ class Sample:
     labels: Labels
     value: float
 
+    @property
+    def key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        return self.name, tuple(sorted(self.labels.items()))
+
 
 @dataclass
 class Scrape:
@@ -62,6 +66,37 @@ class Scrape:
                 key = s.labels.get(label, "")
                 found[key] = found.get(key, 0.0) + s.value
         return found
+
+
+LEVELS = frozenset(
+    {
+        "fulfil_outbox_backlog",
+        "fulfil_consumer_lag",
+        "fulfil_dead_letters_pending",
+        "fulfil_timers_due",
+    }
+)
+"""The flow's gauges: a level now, never a difference between two scrapes."""
+
+
+def since(baseline: Scrape, now: Scrape) -> Scrape:
+    """What moved between two scrapes: counters, histograms and the order statuses as
+    differences (a value below its baseline means its process restarted: counted from
+    zero, as PromQL's `increase` does), the flow's gauges as they are now."""
+    moved = Scrape(errors=dict(now.errors), at=now.at)
+    for service, samples in now.samples.items():
+        old = {s.key: s.value for s in baseline.samples.get(service, ())}
+        moved.samples[service] = [
+            s if s.name in LEVELS else Sample(s.name, s.labels, _moved(s.value, old.get(s.key)))
+            for s in samples
+        ]
+    return moved
+
+
+def _moved(value: float, before: float | None) -> float:
+    if before is None or value < before:
+        return value
+    return value - before
 
 
 def parse(text: str) -> list[Sample]:
@@ -147,6 +182,7 @@ def summarise(scrape: Scrape) -> dict[str, Any]:
     statuses = by("order", "fulfil_orders_by_status", "status")
     requested = total("payment", "fulfil_payments_requested_total")
     paid = total("payment", "fulfil_payments_total", outcome="succeeded")
+    refund_requests = total("returns", "fulfil_refund_requests_total")
     funnel = {
         "placed": total("order", "fulfil_orders_placed_total"),
         "paid": paid,
@@ -178,6 +214,7 @@ def summarise(scrape: Scrape) -> dict[str, Any]:
         ),
         "stock_outs": int(total("logistics", "fulfil_stock_outs_total")),
         "delays_by_cause": _ints(by("logistics", "fulfil_delays_announced_total", "cause")),
+        "refund_rate": refund_requests / paid if paid else None,
         "refunds_by_reason": _ints(by("returns", "fulfil_refund_requests_total", "reason")),
         "refund_requests_by_flow": _ints(by("returns", "fulfil_refund_requests_total", "flow")),
         "cancel_reasons": _ints(by("order", "fulfil_orders_ended_by_reason", "reason")),
@@ -238,6 +275,8 @@ def render(figures: dict[str, Any], rates: Mapping[str, float] | None = None) ->
     head.add_row("payment failures", _pairs(figures["payment_failures_by_reason"]))
     head.add_row("payment → shipped", _seconds(figures["pay_to_ship"]))
     head.add_row("shipped → delivered", _seconds(figures["ship_to_deliver"]))
+    rate = figures["refund_rate"]
+    head.add_row("refund rate", f"{rate:.1%} of paid orders" if rate is not None else "-")
     head.add_row("refunds by reason", _pairs(figures["refunds_by_reason"]))
     head.add_row("stock-outs", str(figures["stock_outs"]))
     head.add_row("delays by cause", _pairs(figures["delays_by_cause"]))

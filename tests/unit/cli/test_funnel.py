@@ -85,6 +85,7 @@ def test_each_figure_comes_from_the_service_that_owns_it() -> None:
     assert pay_to_ship == {"median_s": pytest.approx(3.0), "p95_s": pytest.approx(4.8), "n": 3}
     assert figures["ship_to_deliver"]["n"] == 2
     assert figures["refunds_by_reason"] == {"changed_mind": 1}
+    assert figures["refund_rate"] == pytest.approx(1 / 3)
     assert figures["refund_requests_by_flow"] == {"before_shipping": 1}
     assert figures["cancel_reasons"] == {"customer_request": 1}
     assert figures["messages_by_channel"] == {"sent": {"sms": 3}, "failed": {"email": 1}}
