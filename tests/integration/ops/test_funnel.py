@@ -6,8 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from rich.console import Console
 
+from deploy.demo.funnel import Funnel
 from deploy.demo.shop import Shop
+from deploy.demo.view import render, summary_table
 from deploy.local.ports import free_port
 from tests.integration.ops.business import deliver_paid_order, running_system, urls
 from tests.integration.ops.support import env_for, fulfil
@@ -57,3 +60,38 @@ async def test_the_funnel_shows_an_order_placed_paid_shipped_and_delivered(
     readable = await fulfil(env, "funnel")
     assert readable.code == 0, readable.err
     assert "returns: not answering" in readable.out and "delivered" in readable.out
+
+
+async def test_the_demo_reads_the_same_figures_counted_from_when_it_started(
+    system: System,
+) -> None:
+    state, shop = system
+    funnel = Funnel(urls(state))
+    await funnel.start()  # what the services counted before (another test's order) is not ours
+    await deliver_paid_order(shop)
+
+    async def delivered() -> bool:
+        await funnel.refresh()
+        return funnel.count("delivered") == 1
+
+    await eventually(delivered, timeout=60, interval=0.5, what="the demo's delivered order")
+    summary = funnel.summary()
+    assert list(summary) == [
+        "funnel",
+        "payment_conversion",
+        "payment_failures",
+        "pay_to_ship",
+        "messages_sent",
+        "messages_failed",
+        "messages_by_template",
+        "refund_requests_by_flow",
+        "cancel_reasons",
+        "events_per_topic",
+    ]
+    assert [summary["funnel"][s] for s in ("placed", "paid", "shipped", "delivered")] == [1] * 4
+    assert summary["payment_conversion"] == 1.0 and summary["pay_to_ship"]["n"] == 1
+    out = Console(record=True, width=200)
+    out.print(render(funnel, ["driver line"], 3.0))
+    out.print(summary_table(summary))
+    shown = out.export_text()
+    assert "Funnel (orders)" in shown and "payment conversion" in shown and "driver line" in shown
