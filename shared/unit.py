@@ -41,18 +41,22 @@ class Unit(Generic[D]):
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     emitted: list[Envelope] = field(default_factory=list)
     outgoing: list[outbox.Row] = field(default_factory=list)
-    committed: list[Callable[[], None]] = field(default_factory=list)
-    """What runs once the unit's transaction has committed (`after_commit`)."""
+    committed: list[Callable[[], None]] | None = None
+    """What runs once the unit's transaction has committed (`after_commit`); most units
+    have nothing, so no list is made for them."""
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Runs `callback` once this unit's transaction commits, never when it rolls back:
         a business counter bumped in a transaction that rolls back and is retried would
         count twice. Whoever commits the unit's transaction calls `commit_done`."""
-        self.committed.append(callback)
+        if self.committed is None:
+            self.committed = [callback]
+        else:
+            self.committed.append(callback)
 
     def commit_done(self) -> None:
-        callbacks, self.committed = self.committed, []
-        for callback in callbacks:
+        callbacks, self.committed = self.committed, None
+        for callback in callbacks or ():
             callback()
 
     async def emit(self, event: Event, *, order_id: str | None) -> Envelope:
