@@ -3,18 +3,19 @@ by exactly one, however often its events and callbacks arrive; a failure counts 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 
 from deploy.demo.shop import Shop
 from fulfil.funnel import Scrape
 from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
-from shared import db
+from shared import db, dead_letters
 from shared.consumer import Incoming, MessageProcessor, RawMessage
 from shared.contracts.events.order import OrderClosed
+from shared.dead_letters import Who
 from shared.unit import Unit, Units
 from tests.e2e.journeys import Driver
 from tests.integration.ops.business import (
@@ -130,30 +131,57 @@ async def test_a_failed_payment_counts_once_by_its_reason(system: System) -> Non
     )
 
 
-async def test_a_batch_rolled_back_and_handled_one_by_one_counts_each_message_once(
-    database: str,
-) -> None:
-    counted: list[str] = []
+@pytest.fixture
+async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await db.create_pool(database, size=2)
+    async with pool.acquire() as conn:
+        await db.apply_migrations(conn, db.all_migrations("payment", PAYMENT_MIGRATIONS))
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def counting(counted: list[str], failing: set[str], *, pool: asyncpg.Pool) -> MessageProcessor:
+    """A processor whose handler counts after commit, and fails for the orders `failing`
+    names (for as long as they are in it)."""
 
     async def count(unit: Unit[Any], msg: Incoming[Any]) -> None:
-        if msg.order_id.startswith("ord_bad"):
+        if msg.order_id in failing:
             raise ValueError("this order cannot be handled")
         unit.after_commit(lambda: counted.append(msg.order_id))
 
-    pool = await db.create_pool(database, size=2)
-    try:
-        async with pool.acquire() as conn:
-            await db.apply_migrations(conn, db.all_migrations("payment", PAYMENT_MIGRATIONS))
-        processor = MessageProcessor(
-            "payment", pool, {OrderClosed: count}, Units("payment", None), max_attempts=1
-        )
-        ids = [new_order_id(), f"ord_bad{uuid.uuid4().hex[:8]}", new_order_id()]
-        batch = [
-            RawMessage("orders.v1", 0, n, b"k", wrap(OrderClosed(), oid).to_bytes())
-            for n, oid in enumerate(ids)
-        ]
-        outcomes = await processor.process_batch(batch)
-    finally:
-        await pool.close()
+    units: Units[Any] = Units("payment", None)
+    return MessageProcessor("payment", pool, {OrderClosed: count}, units, max_attempts=1)
+
+
+def closed_at(offset: int, order_id: str) -> RawMessage:
+    return RawMessage("orders.v1", 0, offset, b"k", wrap(OrderClosed(), order_id).to_bytes())
+
+
+async def test_a_batch_rolled_back_and_handled_one_by_one_counts_each_message_once(
+    pool: asyncpg.Pool,
+) -> None:
+    counted: list[str] = []
+    ids = [new_order_id(), new_order_id(), new_order_id()]
+    processor = counting(counted, failing={ids[1]}, pool=pool)
+    outcomes = await processor.process_batch([closed_at(n, oid) for n, oid in enumerate(ids)])
     assert outcomes == ["handled", "dead_lettered", "handled"]
     assert sorted(counted) == sorted([ids[0], ids[2]])  # the rolled-back batch counted nothing
+
+
+async def test_a_dead_letter_counts_once_when_its_replay_succeeds(pool: asyncpg.Pool) -> None:
+    counted: list[str] = []
+    order_id = new_order_id()
+    failing = {order_id}
+    processor = counting(counted, failing, pool=pool)
+    assert await processor.process(closed_at(7, order_id)) == "dead_lettered"
+    async with pool.acquire() as conn:
+        letter_id = await conn.fetchval("SELECT id FROM dead_letters WHERE status = 'pending'")
+    who = Who(role="ops", actor="ana")
+    assert (await dead_letters.replay(processor, letter_id, who))["status"] == "pending"
+    assert counted == []  # the failed replay rolled back to its savepoint
+    failing.clear()  # the cause is fixed
+    assert (await dead_letters.replay(processor, letter_id, who))["status"] == "replayed"
+    assert (await dead_letters.replay(processor, letter_id, who))["outcome"] == "skipped"
+    assert counted == [order_id]
