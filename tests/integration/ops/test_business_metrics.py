@@ -8,14 +8,18 @@ from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from deploy.demo.shop import Shop
 from fulfil.funnel import Scrape
+from services.order.app import build as build_order
+from services.order.settings import OrderSettings
 from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
 from shared import db, dead_letters
 from shared.consumer import Incoming, MessageProcessor, RawMessage
 from shared.contracts.events.order import OrderClosed
 from shared.dead_letters import Who
+from shared.gauges import GaugeRefresher
 from shared.unit import Unit, Units
 from tests.e2e.journeys import Driver
 from tests.integration.ops.business import (
@@ -24,10 +28,12 @@ from tests.integration.ops.business import (
     place,
     running_system,
 )
+from tests.integration.order.support import place as place_order
 from tests.support.events import new_order_id, published, wrap
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail, publish_raw
 from tests.support.polling import eventually
+from tests.support.services import service
 
 System = tuple[dict[str, Any], Shop]
 
@@ -185,3 +191,45 @@ async def test_a_dead_letter_counts_once_when_its_replay_succeeds(pool: asyncpg.
     assert (await dead_letters.replay(processor, letter_id, who))["status"] == "replayed"
     assert (await dead_letters.replay(processor, letter_id, who))["outcome"] == "skipped"
     assert counted == [order_id]
+
+
+def gauge(name: str, **labels: str) -> float | None:
+    return REGISTRY.get_sample_value(name, labels)
+
+
+async def test_the_gauges_show_dead_letters_pending_by_reason_and_timers_due(
+    pool: asyncpg.Pool,
+) -> None:
+    failing = {new_order_id(), new_order_id()}
+    processor = counting([], failing, pool=pool)
+    for offset, order_id in enumerate(failing):
+        await processor.process(closed_at(offset, order_id))
+    await processor.process(RawMessage("orders.v1", 0, 9, b"k", b"not an envelope"))
+    async with pool.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO timers (kind, key, due_at) VALUES
+               ('test', 'due', now() - interval '1 minute'),
+               ('test', 'later', now() + interval '1 hour')"""
+        )
+        undecodable = await conn.fetchval(
+            "SELECT id FROM dead_letters WHERE reason = 'undecodable'"
+        )
+    refresher = GaugeRefresher(pool)
+    await refresher.refresh()
+    assert gauge("fulfil_dead_letters_pending", reason="handler_failed") == 2
+    assert gauge("fulfil_dead_letters_pending", reason="undecodable") == 1
+    assert gauge("fulfil_timers_due") == 1
+    await dead_letters.discard(pool, undecodable, Who(role="ops", actor="ana"), "junk")
+    await refresher.refresh()
+    assert gauge("fulfil_dead_letters_pending", reason="undecodable") == 0  # gone: zero
+    assert gauge("fulfil_dead_letters_pending", reason="handler_failed") == 2
+
+
+async def test_the_order_gauge_shows_orders_by_status(infra: Infra) -> None:
+    dsn = await infra.create_database("gauges_order")
+    async with service(build_order, OrderSettings, infra, dsn) as order_service:
+        await place_order(order_service)
+        await place_order(order_service)
+        await order_service.gauges.refresh()
+    assert gauge("fulfil_orders_by_status", status="placed") == 2
+    assert gauge("fulfil_orders_by_status", status="completed") == 0  # every status is shown
