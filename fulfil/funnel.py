@@ -350,7 +350,8 @@ def funnel(config: Config, watch: bool, as_json: bool) -> None:
         with Live(render(figures), console=console, refresh_per_second=4) as live:
             while True:
                 time.sleep(2)
-                now_figures, now = figures_of(urls), time.monotonic()
+                # services that stop answering meanwhile are shown, the watch goes on
+                now_figures, now = summarise(asyncio.run(scrape(urls))), time.monotonic()
                 live.update(render(now_figures, topic_rates(last, now_figures, now - last_at)))
                 last, last_at = now_figures, now
     except KeyboardInterrupt:
