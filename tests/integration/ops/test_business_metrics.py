@@ -29,7 +29,7 @@ from tests.integration.ops.business import (
     running_system,
 )
 from tests.integration.order.support import place as place_order
-from tests.support.events import new_order_id, published, wrap
+from tests.support.events import new_order_id, published, resend, wrap
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail, publish_raw
 from tests.support.polling import eventually
@@ -135,6 +135,26 @@ async def test_a_failed_payment_counts_once_by_its_reason(system: System) -> Non
     assert after.total("payment", "fulfil_payments_total", outcome="succeeded") == before.total(
         "payment", "fulfil_payments_total", outcome="succeeded"
     )
+
+
+async def test_an_order_closed_unpaid_counts_as_expired_once(system: System, infra: Infra) -> None:
+    state, shop = system
+    before = await figures(state)
+    order_id = await place(shop)
+    await Driver(shop).checkout(order_id)  # its payment is requested
+    closed = wrap(OrderClosed(), order_id)  # the payment window passed, told twice
+    await resend(infra, closed, closed)
+
+    def expired(found: Scrape) -> float:
+        return found.total("payment", "fulfil_payments_total", method="card", outcome="expired")
+
+    async def counted() -> Scrape | None:
+        now = await figures(state)
+        told_twice = duplicates(before, now, "payment", "OrderClosed") >= 1
+        return now if told_twice and expired(now) > expired(before) else None
+
+    after = await eventually(counted, timeout=30, interval=0.3, what="the expiry counted")
+    assert expired(after) - expired(before) == 1
 
 
 @pytest.fixture
