@@ -10,6 +10,7 @@ import click
 from fulfil.config import Config
 from fulfil.dlq import dlq
 from fulfil.flow import lag, tail, topics
+from fulfil.funnel import funnel
 from fulfil.order import order
 from fulfil.refunds import refunds
 from fulfil.stuck import stuck
@@ -59,6 +60,7 @@ cli.add_command(dlq)
 cli.add_command(order)
 cli.add_command(refunds)
 cli.add_command(stuck)
+cli.add_command(funnel)
 
 
 def main() -> None:

@@ -292,6 +292,7 @@ class MessageProcessor:
     async def _handle_batch(self, batch: list[tuple[Handler, Incoming[Event]]]) -> list[str]:
         """The handled messages of a batch in one transaction; their outcomes, in order."""
         outcomes: list[str] = []
+        units: list[Unit[Any]] = []
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await inbox.record_many(conn, [_inbox_entry(i) for _, i in batch])
             rows: list[outbox.Row] = []
@@ -299,19 +300,23 @@ class MessageProcessor:
             for handler, incoming in batch:
                 event_id = str(incoming.envelope.event_id)
                 if traced is None:
-                    outcome, emitted = await self._handle_in(
+                    outcome, unit = await self._handle_in(
                         conn, handler, incoming, fresh=event_id in fresh
                     )
                 else:
                     with _span(traced, incoming, len(batch)) as span:
-                        outcome, emitted = await self._handle_in(
+                        outcome, unit = await self._handle_in(
                             conn, handler, incoming, fresh=event_id in fresh
                         )
                         span.set_attribute("fulfil.outcome", outcome)
                 fresh.discard(event_id)  # the same event again in this batch is a duplicate
                 outcomes.append(outcome)
-                rows.extend(emitted)
+                if unit is not None:
+                    rows.extend(unit.outgoing)
+                    units.append(unit)
             await outbox.add_many(conn, rows)
+        for unit in units:
+            unit.commit_done()
         return outcomes
 
     async def _handle_in(
@@ -321,14 +326,15 @@ class MessageProcessor:
         incoming: Incoming[Event],
         *,
         fresh: bool,
-    ) -> tuple[str, list[outbox.Row]]:
-        """One message inside a transaction: its outcome and the outbox rows it emitted,
-        for the caller to write. `fresh`: the inbox took it (it was not seen before)."""
+    ) -> tuple[str, Unit[Any] | None]:
+        """One message inside a transaction: its outcome and its unit, whose outbox rows
+        the caller writes and whose `commit_done` it calls after the commit. `fresh`: the
+        inbox took it (it was not seen before)."""
         envelope = incoming.envelope
         with _bound(envelope):
             if not fresh:
                 log.debug("duplicate message skipped")
-                return "duplicate", []
+                return "duplicate", None
             unit = self.units.on(
                 conn,
                 correlation_id=envelope.correlation_id,
@@ -337,7 +343,7 @@ class MessageProcessor:
                 trace=None if self._traced() else tracing.of_headers(incoming.raw.headers),
             )
             await handler(unit, incoming)
-            return "handled", unit.outgoing
+            return "handled", unit
 
     def _traced(self) -> bool:
         return tracing.ENABLED and tracing.tracer(self.service) is not None
@@ -361,10 +367,13 @@ class MessageProcessor:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
                     fresh = await inbox.record_many(conn, [_inbox_entry(incoming)])
-                    outcome, emitted = await self._handle_in(
+                    outcome, unit = await self._handle_in(
                         conn, handler, incoming, fresh=bool(fresh)
                     )
-                    await outbox.add_many(conn, emitted)
+                    if unit is not None:
+                        await outbox.add_many(conn, unit.outgoing)
+                if unit is not None:
+                    unit.commit_done()
                 metrics.HANDLER_SECONDS.labels(envelope.type).observe(time.perf_counter() - started)
                 metrics.EVENTS_CONSUMED.labels(raw.topic, envelope.type, outcome).inc()
                 return outcome

@@ -32,6 +32,7 @@ from shared.http import (
     require_role,
 )
 from shared.openapi import errors
+from shared.unit import Unit
 
 
 class Unavailable(ApiError):
@@ -165,7 +166,12 @@ async def _reopen_inbox(
     )
 
 
-async def _rerun(conn: asyncpg.Connection, processor: MessageProcessor, row: asyncpg.Record) -> str:
+async def _rerun(
+    conn: asyncpg.Connection,
+    processor: MessageProcessor,
+    row: asyncpg.Record,
+    handled: list[Unit[Any]],
+) -> str:
     if row["value"] is None:
         raise Poison("not_replayable", "this letter was set aside before its bytes were kept")
     headers = tuple(zip(row["header_names"] or (), row["header_values"] or (), strict=True))
@@ -184,11 +190,23 @@ async def _rerun(conn: asyncpg.Connection, processor: MessageProcessor, row: asy
     )
     await handler(unit, incoming)
     await outbox.add_many(conn, unit.outgoing)
+    handled.append(unit)
     return "handled"
 
 
 async def replay(processor: MessageProcessor, letter_id: int, who: Who) -> dict[str, Any]:
-    """Replays one letter; returns `{"id", "outcome", "status", "error"}`."""
+    """Replays one letter; returns `{"id", "outcome", "status", "error"}`. What the
+    handler counts is counted once the replay has committed."""
+    handled: list[Unit[Any]] = []
+    result = await _replay(processor, letter_id, who, handled)
+    for unit in handled:
+        unit.commit_done()
+    return result
+
+
+async def _replay(
+    processor: MessageProcessor, letter_id: int, who: Who, handled: list[Unit[Any]]
+) -> dict[str, Any]:
     async with processor.pool.acquire() as conn, conn.transaction():
         row = await _locked(conn, letter_id)
         if row["status"] != "pending":
@@ -196,10 +214,12 @@ async def replay(processor: MessageProcessor, letter_id: int, who: Who) -> dict[
             return {"id": letter_id, "outcome": "skipped", "status": row["status"], "error": None}
         try:
             async with conn.transaction():  # a savepoint: a failing handler leaves no effect
-                outcome = await _rerun(conn, processor, row)
+                outcome = await _rerun(conn, processor, row, handled)
         except Poison as poison:
+            handled.clear()  # rolled back to the savepoint: nothing of it is counted
             error = f"{poison.reason}: {poison.detail}"
         except Exception as exc:
+            handled.clear()
             if is_transient(exc):
                 raise
             error = repr(exc)

@@ -66,3 +66,11 @@ HTTP_REQUEST_SECONDS = Histogram(
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+DEAD_LETTERS_PENDING = Gauge(
+    "fulfil_dead_letters_pending",
+    "Dead letters neither replayed nor discarded, by reason (refreshed every 15 s)",
+    ["reason"],
+)
+TIMERS_DUE = Gauge(
+    "fulfil_timers_due", "Pending timers whose due time has passed (refreshed every 15 s)"
+)

@@ -26,6 +26,7 @@ from fastapi import APIRouter, FastAPI
 
 from shared import db, dead_letters, held, inbox, metrics, outbound, outbox, tracing
 from shared.consumer import Handlers, MessageProcessor
+from shared.gauges import GaugeRefresher, Refresh
 from shared.http import create_http_app
 from shared.kafka.agents import (
     ServiceConsumer,
@@ -60,6 +61,8 @@ class ServiceDefinition(Generic[D]):
     routers: Sequence[APIRouter] = ()
     background: Sequence[Background] = ()
     consumer_group_suffix: str = ""
+    gauges: Sequence[Refresh] = ()
+    """The service's own gauges, refreshed with the shared ones (shared.gauges)."""
 
     def migrations(self) -> list[db.Migration]:
         return db.all_migrations(self.name, self.migrations_dir)
@@ -88,6 +91,7 @@ class Wiring(Generic[S, D]):
     routers: Sequence[APIRouter] = ()
     background: Sequence[Background] = ()
     extras: Callable[[S, D], Edges] = _no_edges
+    gauges: Sequence[Refresh] = ()
 
     def build(self, settings: S | None = None, deps: D | None = None) -> ServiceDefinition[D]:
         settings = settings or self.settings()
@@ -102,6 +106,7 @@ class Wiring(Generic[S, D]):
             timers=self.timers,
             routers=[*self.routers, *routers],
             background=[*self.background, *background],
+            gauges=self.gauges,
         )
 
 
@@ -179,9 +184,11 @@ class Runtime(Generic[D]):
             max_attempts=s.timer_max_attempts,
         )
         self.relay, self.poller = relay, poller
+        self.gauges = GaugeRefresher(self.pool, self.definition.gauges)
         self._spawn(relay.run(), "outbox-relay")
         self._spawn(poller.run(), "timers")
         self._spawn(self._housekeeping(), "housekeeping")
+        self._spawn(self.gauges.run(), "gauges")
         for background in self.definition.background:
             self._spawn(background(self), getattr(background, "__name__", "background"))
         if http:  # answers before the consumer has joined its group

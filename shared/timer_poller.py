@@ -140,8 +140,10 @@ class TimerPoller:
                 ),
                 self._traced(timer),
             ):
-                await self._fire(conn, timer)
-            return True
+                unit = await self._fire(conn, timer)
+        if unit is not None:
+            unit.commit_done()
+        return True
 
     def _traced(self, timer: Timer) -> contextlib.AbstractContextManager[Any]:
         """Fires `timer` in the trace that set it: a span of its own when the service traces,
@@ -168,7 +170,9 @@ class TimerPoller:
         else:
             self._wait = min(ahead["wait"], self.poll_seconds)
 
-    async def _fire(self, conn: asyncpg.Connection, timer: Timer) -> None:
+    async def _fire(self, conn: asyncpg.Connection, timer: Timer) -> Unit[Any] | None:
+        """Fires `timer` in a savepoint; its unit when the handler succeeded (the caller
+        calls its `commit_done` once the transaction commits)."""
         handler = self.handlers.get(timer.kind)
         try:
             if handler is None:
@@ -198,7 +202,7 @@ class TimerPoller:
             )
             metrics.TIMERS_FIRED.labels(timer.kind, "failed" if failed else "retry").inc()
             log.warning("timer handler failed", attempts=attempts, gave_up=failed, error=repr(exc))
-            return
+            return None
         # A handler (or a command meanwhile) that re-armed the timer moved its due time: then
         # it stays pending.
         await conn.execute(
@@ -207,3 +211,4 @@ class TimerPoller:
             timer.due_at,
         )
         metrics.TIMERS_FIRED.labels(timer.kind, "fired").inc()
+        return unit

@@ -10,7 +10,7 @@ type wherever it is read.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -43,6 +43,23 @@ class Unit(Generic[D]):
     outgoing: list[outbox.Row] = field(default_factory=list)
     trace: tracing.TraceHeaders | None = None
     """The trace context its outbox rows, effects and timers carry (shared/tracing.py)."""
+    committed: list[Callable[[], None]] | None = None
+    """What runs once the unit's transaction has committed (`after_commit`); most units
+    have nothing, so no list is made for them."""
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Runs `callback` once this unit's transaction commits, never when it rolls back:
+        a business counter bumped in a transaction that rolls back and is retried would
+        count twice. Whoever commits the unit's transaction calls `commit_done`."""
+        if self.committed is None:
+            self.committed = [callback]
+        else:
+            self.committed.append(callback)
+
+    def commit_done(self) -> None:
+        callbacks, self.committed = self.committed, None
+        for callback in callbacks or ():
+            callback()
 
     async def emit(self, event: Event, *, order_id: str | None) -> Envelope:
         """Adds `event` to the unit's outbox rows, written by `flush` before the commit; the
@@ -129,6 +146,7 @@ class Units(Generic[D]):
             unit = self.on(conn, correlation_id=correlation_id, causation_id=causation_id)
             yield unit
             await unit.flush()
+        unit.commit_done()
 
 
 class Service(Protocol[D]):

@@ -3,9 +3,10 @@
 Starts the local stack (as `make up` does, in `.local/demo/` by default) with
 time accelerated (windows and timers in seconds), then in the foreground a shop
 driver that places orders over HTTP and plays the payment provider, the
-carrier, the customers and operations, and a live view of the funnel computed
-from the topics. Ctrl-C stops the driver and prints a summary; the stack keeps
-running (`--down` stops it too; `python -m deploy.local.stack down --dir .local/demo`).
+carrier, the customers and operations, and a live view of the funnel as the
+services' own /metrics tell it (the figures `fulfil funnel` shows). Ctrl-C
+stops the driver and prints a summary; the stack keeps running (`--down` stops
+it too; `python -m deploy.local.stack down --dir .local/demo`).
 
     python -m deploy.demo                       # 2 orders/s until Ctrl-C
     python -m deploy.demo --rate 5 --duration 120
@@ -73,11 +74,9 @@ async def run(args: argparse.Namespace, state: dict[str, Any], console: Console)
         shop = Shop(Edges.from_stack(state), client)
         driver = Driver(shop, args.rate, parse_mix(args.mix), seed=args.seed)
         await driver.prepare()
-        view_tap = TopicTap(state["bootstrap"])
         driver_tap = TopicTap(state["bootstrap"])
-        await view_tap.start()
         await driver_tap.start()
-        funnel = Funnel()
+        funnel = Funnel({name: svc["url"] for name, svc in state["services"].items()})
 
         async def feed_driver() -> None:
             async for batch in driver_tap.batches(timeout_ms=100):
@@ -93,7 +92,7 @@ async def run(args: argparse.Namespace, state: dict[str, Any], console: Console)
         placer = asyncio.create_task(place())
         interactive = console.is_terminal and not args.plain
         try:
-            await run_view(view_tap, funnel, driver.lines, stop, console, interactive)
+            await run_view(funnel, driver.lines, stop, console, interactive)
         finally:
             stop.set()
             placer.cancel()
@@ -102,7 +101,6 @@ async def run(args: argparse.Namespace, state: dict[str, Any], console: Console)
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await driver.stop()
-            await view_tap.stop()
             await driver_tap.stop()
     return {"shop": funnel.summary(), "driver": driver.summary()}
 

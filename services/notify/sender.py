@@ -144,6 +144,8 @@ async def record_outcomes(
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             log.warning("recording a pass failed; recording one by one", error=repr(exc))
         else:
+            for unit in units:
+                unit.commit_done()
             for (row, error), outcome in zip(results, outcomes, strict=True):
                 report(row, error, outcome)
             return

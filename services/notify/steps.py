@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from services.notify import content, domain, optout, repository
+from services.notify import content, domain, metrics, optout, repository
 from services.notify.channels import ChannelError
 from services.notify.deps import Deps
 from services.notify.domain import REMINDER, NewMessage, OrderRecord, Outcome, Source
@@ -100,12 +100,15 @@ async def remind(unit: Unit[Deps], timer: Timer) -> None:
     )
     outcome = Outcome(tell=REMINDER, next_reminder=deps.schedule.next_for(found, number, unit.now))
     await record(unit, found, outcome, source)
+    unit.after_commit(metrics.REMINDERS_SENT.labels(found.variant).inc)
 
 
 async def record(unit: Unit[Deps], order: OrderRecord, outcome: Outcome, source: Source) -> None:
     """Saves what was decided, once: state, stopped reminders, messages, the next reminder."""
     if outcome.paid_at is not None:
         converted = await repository.mark_paid(unit.conn, order.order_id, outcome.paid_at)
+        if converted and order.state != domain.OrderState.PAID:  # a second report: no conversion
+            unit.after_commit(metrics.REMINDER_CONVERSIONS.labels(order.variant).inc)
         log.debug("order paid", variant=order.variant, converted_by_reminder=converted)
     elif outcome.state is not None:
         await repository.set_state(unit.conn, order.order_id, outcome.state)
@@ -226,6 +229,7 @@ async def record_deliveries(
         if error is None:
             if row["id"] in marked and row["order_id"] is not None:
                 await unit.emit(domain.sent_event(row), order_id=row["order_id"])
+                unit.after_commit(_counted(row, "sent"))
             outcomes.append("sent")
         else:
             outcomes.append(await record_delivery(unit, row, error))
@@ -238,6 +242,7 @@ async def record_delivery(unit: Unit[Deps], row: dict[str, Any], error: ChannelE
     if error is None:
         if await repository.mark_sent(unit.conn, row["id"], unit.now) and row["order_id"]:
             await unit.emit(domain.sent_event(row), order_id=row["order_id"])
+            unit.after_commit(_counted(row, "sent"))
         return "sent"
     if error.permanent or attempts >= unit.deps.settings.sender_max_attempts:
         reason = mask_text(str(error))
@@ -246,6 +251,7 @@ async def record_delivery(unit: Unit[Deps], row: dict[str, Any], error: ChannelE
                 log.error("operations mail failed for good", template=row["template"])
             else:
                 await unit.emit(domain.failed_event(row, reason), order_id=row["order_id"])
+            unit.after_commit(_counted(row, "failed"))
         return "failed"
     wait = backoff(unit.deps, attempts)
     if error.retry_after is not None:  # the provider said when (HTTP 429 Retry-After)
@@ -253,3 +259,7 @@ async def record_delivery(unit: Unit[Deps], row: dict[str, Any], error: ChannelE
     retry_at = unit.now + wait
     await repository.mark_retry(unit.conn, row["id"], mask_text(str(error)), retry_at)
     return "retry"
+
+
+def _counted(row: dict[str, Any], outcome: str) -> Callable[[], None]:
+    return metrics.MESSAGES.labels(row["template"], row["channel"], outcome).inc

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from services.order.deps import make_deps
 from services.order.handlers import HANDLERS, TIMERS
+from services.order.metrics import refresh_orders
 from services.order.ops_views import router as ops_router
 from services.order.settings import OrderSettings
 from services.order.stuck import watch_stuck
@@ -22,5 +23,6 @@ WIRING = Wiring(
     TIMERS,
     routers=[router, ops_router],
     background=[watch_stuck],
+    gauges=[refresh_orders],
 )
 build = WIRING.build

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.order import repository
+from services.order import metrics, repository
 from services.order.deps import Deps
 from services.order.domain import placing
 from services.order.domain.order import Entry, Order, Outcome
@@ -60,6 +60,7 @@ async def place(
     _, order_url = unit.deps.settings.order_link(order.order_id)
     outcome = placing.placed(order, order_url)
     await repository.record_new(unit, order, outcome)
+    unit.after_commit(metrics.ORDERS_PLACED.inc)
     if await held.release(unit, order.order_id, handlers):
         order = await repository.load(unit.conn, order.order_id) or order
         return Placed(order, False, await repository.timeline(unit.conn, order.order_id))

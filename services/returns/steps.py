@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from services.returns import metrics
 from services.returns import repository as repo
 from services.returns.deps import Deps
 from services.returns.domain import transitions
@@ -143,6 +144,7 @@ async def open_request(
         return same
     outcome = transitions.opened(request, unit.now, decision=decision, actor=actor)
     await _record(unit, request, outcome)
+    unit.after_commit(metrics.REFUND_REQUESTS.labels(decision.flow.value, decision.reason).inc)
     log.info("refund requested", refund_request_id=request.id, flow=decision.flow.value)
     return outcome.request
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from services.logistics import metrics
 from services.logistics import repository as repo
 from services.logistics.deps import Deps
 from services.logistics.domain.shipping import Shipment
@@ -147,4 +148,5 @@ async def _withdraw(unit: Unit[Deps], order_id: str, short: ShortLine) -> bool:
     await stock.give_back(unit, order_id, "stock_shortage")
     await repo.set_state(unit.conn, order_id, "short")
     await unit.emit(StockRanShort(lines=(short,)), order_id=order_id)
+    unit.after_commit(metrics.STOCK_OUTS.inc)
     return True

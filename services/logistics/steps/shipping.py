@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from services.logistics import metrics
 from services.logistics import repository as repo
 from services.logistics.carriers.base import BookingError, Parcel
 from services.logistics.deps import Deps
@@ -108,6 +109,7 @@ async def _booked(unit: Unit[Deps], effect: Effect, tracking: Any) -> None:
         return
     outcome = shipments.shipped(order, shipment, str(tracking), unit.now, _timing(unit.deps))
     await repo.record(unit, order.order_id, outcome)
+    metrics.shipped(unit, order.paid_at)
     await stock.consume(unit, order.order_id)
     log.info("shipped", shipment_id=shipment.shipment_id, courier=shipment.courier)
 
@@ -163,7 +165,9 @@ async def _take_checkpoint(unit: Unit[Deps], shipment: Shipment, cp: Checkpoint)
         return False
     outcome.shipment = None  # saved with the checkpoint
     await repo.record(unit, shipment.order_id, outcome)
+    metrics.delays(unit, outcome.events)
     if any(isinstance(event, ShipmentDelivered) for event in outcome.events):
+        metrics.delivered(unit, shipment.shipped_at, cp.checkpoint_at)
         log.info("delivered", order_id=shipment.order_id, shipment_id=shipment.shipment_id)
     return True
 
@@ -182,6 +186,7 @@ async def ship_by_passed(unit: Unit[Deps], order_id: str, expected: str) -> None
     if shipment is not None and shipment.expected_date.isoformat() == expected:
         outcome = shipments.late_to_ship(shipment, _timing(unit.deps), unit.now)
         await repo.record(unit, order_id, outcome)
+        metrics.delays(unit, outcome.events)
 
 
 async def silence_passed(unit: Unit[Deps], shipment_id: str) -> None:
@@ -190,3 +195,4 @@ async def silence_passed(unit: Unit[Deps], shipment_id: str) -> None:
     if shipment is not None:
         outcome = shipments.silent(shipment, _timing(unit.deps), unit.now)
         await repo.record(unit, shipment.order_id, outcome)
+        metrics.delays(unit, outcome.events)

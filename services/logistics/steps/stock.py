@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from services.logistics import metrics
 from services.logistics import repository as repo
 from services.logistics.deps import Deps
 from services.logistics.domain.stock import (
@@ -47,6 +48,7 @@ async def reserve(unit: Unit[Deps], order: Fulfilment) -> Fulfilment:
             ShortLine(sku=s.sku, requested=s.requested, available=s.available) for s in shortfalls
         )
         await unit.emit(StockRanShort(lines=lines), order_id=order.order_id)
+        unit.after_commit(metrics.STOCK_OUTS.inc)
         return short
     promised = unit.deps.calendar.promised_ship_date(unit.now)
     reserved = replace(order, state="reserved", promised_ship_date=promised)

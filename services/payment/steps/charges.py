@@ -7,6 +7,7 @@ order".
 
 from __future__ import annotations
 
+from services.payment import metrics
 from services.payment import repository as repo
 from services.payment.deps import Deps
 from services.payment.domain import (
@@ -95,6 +96,7 @@ async def record(unit: Unit[Deps], attempt: Attempt, settled: Settlement) -> Non
         await _record_apart(unit, attempt, settled)
     if settled.event is not None:
         await unit.emit(settled.event, order_id=attempt.order_id)
+        metrics.settled(unit, settled.event, settled.pays)
     if settled.refund is not None and settled.entry is not None:
         await start_refund(unit, settled.entry, settled.refund, reason=settled.effect)
 

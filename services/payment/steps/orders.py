@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.payment import metrics
 from services.payment import repository as repo
 from services.payment.deps import Deps
 from services.payment.domain import (
@@ -36,6 +37,7 @@ async def order_placed(unit: Unit[Deps], order_id: str, placed: OrderPlaced) -> 
     )
     if await repo.insert_payment(unit.conn, payment, unit.now):
         await open_attempt(unit, payment, placed.payment_method, first=True)
+        unit.after_commit(metrics.PAYMENTS_REQUESTED.labels(placed.payment_method.value).inc)
 
 
 async def order_ended(
@@ -46,6 +48,8 @@ async def order_ended(
     if payment.ended:
         return
     await repo.mark_ended(unit.conn, payment.order_id, ended, unit.now)
+    if ended == "closed" and not payment.paid:  # the payment window passed unpaid
+        unit.after_commit(metrics.PAYMENTS.labels(payment.method.value, "expired").inc)
     await repo.close_live_attempts(unit.conn, payment.order_id, AttemptStatus.EXPIRED, unit.now)
     charge = await repo.payment_charge(unit.conn, payment.order_id)
     if charge is not None and not was_paid:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.payment import metrics
 from services.payment import repository as repo
 from services.payment.deps import Deps
 from services.payment.domain import (
@@ -154,6 +155,7 @@ async def record_refund_paid(unit: Unit[Deps], effect: Effect, provider_referenc
         updated_at=unit.now,
     )
     await unit.emit(refund_paid(refund, unit.now), order_id=refund.order_id)
+    unit.after_commit(metrics.REFUNDS_PAID.labels(effect.payload["provider"]).inc)
     log.info("refunded", order_id=refund.order_id, refund_id=refund.refund_id)
 
 
