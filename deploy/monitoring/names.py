@@ -1,8 +1,7 @@
 """Which metric names the rules and dashboards may query, and which ones they do.
 
 A name may be queried when the code declares it (a `Counter`/`Gauge`/`Histogram` of
-`shared/` or `services/`), when it is one of the agreed names below (business metrics
-the services export), when a recording rule of `rules/` makes it, or when Prometheus
+`shared/` or `services/`), when a recording rule of `rules/` makes it, or when Prometheus
 makes it itself (`up`). Histograms add `_bucket`, `_count` and `_sum`.
 """
 
@@ -16,35 +15,6 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 RULES = HERE / "rules"
 
-# The metrics the services agree to export (docs/operations.md, "Monitoring").
-AGREED = {
-    "counter": (
-        "fulfil_orders_placed_total",
-        "fulfil_payments_total",
-        "fulfil_payment_failures_total",
-        "fulfil_refunds_paid_total",
-        "fulfil_stock_outs_total",
-        "fulfil_delays_announced_total",
-        "fulfil_refund_requests_total",
-        "fulfil_messages_total",
-        "fulfil_reminders_sent_total",
-        "fulfil_reminder_conversions_total",
-        "fulfil_dead_lettered_total",
-    ),
-    "gauge": (
-        "fulfil_orders_by_status",
-        "fulfil_orders_stuck",
-        "fulfil_refund_requests_awaiting",
-        "fulfil_dead_letters_pending",
-        "fulfil_timers_due",
-        "fulfil_outbox_backlog",
-        "fulfil_consumer_lag",
-    ),
-    "histogram": (
-        "fulfil_pay_to_ship_duration_seconds",
-        "fulfil_ship_to_deliver_duration_seconds",
-    ),
-}
 FROM_PROMETHEUS = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
 HISTOGRAM_SERIES = ("_bucket", "_count", "_sum")
 DECLARED = re.compile(r"\b(Counter|Gauge|Histogram|Summary)\(\s*\"(fulfil_\w+)\"")
@@ -66,8 +36,7 @@ def recorded() -> set[str]:
 
 
 def known() -> set[str]:
-    agreed = {s for kind, names in AGREED.items() for name in names for s in _series(kind, name)}
-    return declared_in_code() | agreed | recorded() | FROM_PROMETHEUS
+    return declared_in_code() | recorded() | FROM_PROMETHEUS
 
 
 def metric_names(expr: str) -> set[str]:
