@@ -86,7 +86,7 @@ def test_a_provider_nobody_configured_is_named() -> None:
 
 def test_development_placeholders_are_refused() -> None:
     said = refusal(production_env(STRIPE_API_KEY="dev-stripe-key-0000000000"))
-    assert said.startswith("payment refuses to start:") and "stripe_api_key" in said
+    assert said.startswith("payment refuses to start:") and "PAYMENT_STRIPE_API_KEY" in said
     said = refusal(production_env(STRIPE_SUCCESS_URL="dev-shop/{order_id}"))
     assert "PAYMENT_STRIPE_SUCCESS_URL holds a development placeholder" in said
 
