@@ -38,6 +38,7 @@ def production_env(**payment: str) -> dict[str, str]:
         "STRIPE_API_KEY": API_KEY,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "STRIPE_SUCCESS_URL": "https://shop.example/orders/{order_id}",
+        "PUBLIC_BASE_URL": "https://pay.shop.example",
         **payment,
     }
     env.update({f"PAYMENT_{k}": v for k, v in values.items() if v})
@@ -82,6 +83,14 @@ def test_the_sandbox_refuses_to_run_in_production() -> None:
 def test_a_provider_nobody_configured_is_named() -> None:
     said = refusal(production_env(PROVIDERS_BY_METHOD='{"wallet": "paypal"}'))
     assert "'paypal' (used by wallet) is not configured" in said
+
+
+def test_pay_for_me_links_need_the_public_address() -> None:
+    said = refusal(production_env(PUBLIC_BASE_URL=""))
+    assert said == (
+        "payment refuses to start: PAYMENT_PUBLIC_BASE_URL is not set: pay-for-me links "
+        "(provider stripe) lead through this service's public address"
+    )
 
 
 def test_development_placeholders_are_refused() -> None:
