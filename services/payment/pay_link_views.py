@@ -46,7 +46,7 @@ _ENDED = {
     status_code=303,
     responses={
         303: {"description": "to the payment page of the live session"},
-        **errors(404, 409, 410, 502, 503),
+        **errors(404, 409, 410, 502),
     },
 )
 async def follow_pay_link(token: PathId, request: Request) -> Response:
