@@ -62,16 +62,19 @@ async def cash_collected(
     """Cash on delivery: the courier collected the money, so the order counts as paid (or,
     once it ended, the cash is refunded as late). The ledger records what was collected;
     a collection that differs from what is due is flagged for operations, once
-    (CashCollectionMismatch)."""
+    (CashCollectionMismatch). A report of nothing collected pays nothing: only flagged."""
     cash = delivered.cash_collected
-    if cash is None or payment.paid:
+    if cash is None or payment.paid or (cash.amount == 0 and payment.ended):
         return
     attempt = await _cash_attempt(unit, payment)
     shipment, at = delivered.shipment_id, delivered.delivered_at
-    settled = settle_cash(payment, attempt, cash, shipment, at, unit.now)
-    await record(unit, attempt, settled)
+    if cash.amount > 0:
+        settled = settle_cash(payment, attempt, cash, shipment, at, unit.now)
+        await record(unit, attempt, settled)
+        if not settled.pays:
+            return  # the order had ended: the cash is refunded as late
     mismatch = cash_mismatch(payment, attempt, cash, shipment, at, unit.now)
-    if settled.pays and mismatch is not None and await repo.add_cash_mismatch(unit.conn, mismatch):
+    if mismatch is not None and await repo.add_cash_mismatch(unit.conn, mismatch):
         await unit.emit(mismatch.event(), order_id=payment.order_id)
         log.warning(
             "courier collected another amount than due",

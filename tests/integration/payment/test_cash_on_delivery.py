@@ -84,6 +84,18 @@ async def test_a_duplicate_report_settles_and_flags_once(pay: Payment) -> None:
     assert [m["kind"] for m in await mismatches(pay, order_id)] == ["over"]
 
 
+async def test_nothing_collected_pays_nothing_and_is_flagged(pay: Payment) -> None:
+    order_id, _ = await pay.checkout(PaymentMethod.CASH_ON_DELIVERY, amount=5_000)
+    report = await pay.send(cash_delivered("shp_none", "SF13", 0), order_id)
+
+    [flagged] = await pay.published(order_id, "CashCollectionMismatch")
+    assert (flagged["kind"], flagged["collected"]["amount"]) == ("short", 0)
+    await until_handled(pay.runtime, report)
+    assert await pay.outbox(order_id) == ["PaymentRequested", "CashCollectionMismatch"]
+    body = await pay.view(order_id)
+    assert (body["status"], body["ledger"]) == ("due_on_delivery", [])
+
+
 async def test_the_mismatches_are_for_operations_only(pay: Payment) -> None:
     assert (await pay.http.get("/v1/ops/cod-mismatches")).status_code == 401
     assert (await pay.http.get("/v1/ops/cod-mismatches", headers=SHOP)).status_code == 403
