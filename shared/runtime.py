@@ -38,7 +38,7 @@ from shared.kafka.agents import (
 from shared.kafka.groups import service_groups
 from shared.kafka.lag import LagMonitor
 from shared.logging import configure_logging, get_logger
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, refusal
 from shared.timer_poller import TimerHandler, TimerPoller
 from shared.unit import Unit, Units
 
@@ -347,9 +347,22 @@ class Runtime(Generic[D]):
         log.info("service stopped")
 
 
+def main(name: str, build: Callable[[], ServiceDefinition[Any]]) -> None:
+    """The `python -m services.<name>` entry point. A service whose settings refuse to start
+    (`shared.settings.refusal`: production without a provider's credentials, a placeholder
+    secret, a sandbox) exits non-zero with one line naming what is missing, no traceback."""
+    try:
+        definition = build()
+    except Exception as exc:
+        if (why := refusal(exc)) is None:
+            raise
+        raise SystemExit(f"{name} refuses to start: {why}") from None
+    run_service(lambda: definition)
+
+
 def run_service(build: Callable[[], ServiceDefinition[Any]]) -> None:
-    """The `python -m services.<name>` entry point: run until SIGTERM or SIGINT, or until a
-    background task dies, then the process exits with status 1 for its supervisor."""
+    """Runs the service `build` makes until SIGTERM or SIGINT, or until a background task
+    dies, then the process exits with status 1 for its supervisor."""
     definition = build()
     s = definition.settings
     configure_logging(definition.name, fmt=s.resolved_log_format, level=s.log_level)

@@ -4,6 +4,11 @@ Defaults suit the local stack. Outside development the service refuses to start
 while any secret still holds a development placeholder. Any setting may also be given
 as a file: `<ENV_NAME>_FILE` names a file whose content, stripped, is the value (how
 Kubernetes and Docker mount secrets).
+
+One switch says where a service runs: `<PREFIX>ENV` (e.g. `PAYMENT_ENV`), else
+`FULFIL_ENV`, else `ENV`, so that `ENV=production` switches all five at once
+(`EnvironmentSource`). A service that must not start with its settings says why in one
+line (`refusal`), naming the variables to set.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -25,6 +30,13 @@ from pydantic_settings import (
 
 PLACEHOLDER_PREFIX = "dev-"
 PLACEHOLDERS_ALLOWED = frozenset({"development", "test"})
+ENVIRONMENTS = ("development", "test", "staging", "production")
+Environment = Literal["development", "test", "staging", "production"]
+SWITCHES = ("FULFIL_ENV", "ENV")  # read after the service's own <PREFIX>ENV
+
+
+class ConfigurationRefused(ValueError):
+    """The service must not start with these settings; the message says why, in one line."""
 
 
 class ServiceSettings(BaseSettings):
@@ -34,7 +46,7 @@ class ServiceSettings(BaseSettings):
 
     # where placeholder secrets may run: a developer's machine ("development") and the test
     # suite's throwaway stacks ("test"); anywhere else ("staging", "production") refuses them
-    env: Literal["development", "test", "staging", "production"] = "development"
+    env: Environment = "development"
     kafka_bootstrap: str = "127.0.0.1:9092"
     database_url: str = "postgresql://fulfil@127.0.0.1:5432/fulfil"
     database_pool_size: int = 10
@@ -88,11 +100,17 @@ class ServiceSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         files = ValueFilesSource(settings_cls)
-        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
+        switch = EnvironmentSource(settings_cls)
+        return init_settings, env_settings, files, switch, dotenv_settings, file_secret_settings
 
     @property
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.http_host}:{self.http_port}"
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable that sets `field`, e.g. ORDER_SHOP_API_KEY."""
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
 
     def secrets(self) -> dict[str, SecretStr]:
         return {
@@ -112,8 +130,15 @@ class ServiceSettings(BaseSettings):
             or len(secret.get_secret_value()) < 16
         ]
         if weak:
+            names = ", ".join(self.env_name(name) for name in weak)
             raise ValueError(
-                f"refusing to start in {self.env} with placeholder or short secrets: {weak}"
+                f"refusing to start in {self.env} with placeholder or short secrets: {names} "
+                "(each needs a real secret of 16 characters or more)"
+            )
+        if self.env == "production" and getattr(self, "sandbox_enabled", None):
+            raise ValueError(
+                f"{self.env_name('sandbox_enabled')} is set: the sandbox refuses to run "
+                "in production (it is for development, the demo and the tests)"
             )
         return self
 
@@ -167,3 +192,41 @@ class ValueFilesSource(PydanticBaseSettingsSource):
             field = self.settings_cls.model_fields[name]
             values[name] = json.loads(raw) if self.field_is_complex(field) else raw
         return values
+
+
+class EnvironmentSource(PydanticBaseSettingsSource):
+    """`env` from the switches every service reads, `FULFIL_ENV` then `ENV`, when the
+    service's own `<PREFIX>ENV` is not set (that one is read by the environment source,
+    before this). A value that is not an environment is refused naming the variable: a
+    typo such as `ENV=prod` must not start production as development."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # the value comes from __call__
+
+    def __call__(self) -> dict[str, Any]:
+        for name in SWITCHES:
+            value = os.environ.get(name)
+            if value is None or not value.strip():
+                continue
+            if value.strip() not in ENVIRONMENTS:
+                raise SettingsError(
+                    f"{name}={value.strip()!r} is not an environment "
+                    f"(one of {', '.join(ENVIRONMENTS)})"
+                )
+            return {"env": value.strip()}
+        return {}
+
+
+def refusal(exc: BaseException) -> str | None:
+    """Why settings refused to load, in one line naming the variables, or None when `exc`
+    is not about settings."""
+    if isinstance(exc, ConfigurationRefused | SettingsError):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        return "; ".join(_said(e["loc"], e["msg"]) for e in exc.errors())
+    return None
+
+
+def _said(loc: tuple[int | str, ...], msg: str) -> str:
+    msg = msg.removeprefix("Value error, ")
+    return f"{'.'.join(map(str, loc))}: {msg}" if loc else msg

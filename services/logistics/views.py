@@ -14,6 +14,7 @@ from services.logistics.deps import Deps
 from services.logistics.domain.shipping import Checkpoint, CheckpointStatus
 from services.logistics.domain.stock import Count, CountBelowParcels
 from services.logistics.steps import orders, shipping, stock
+from shared.contracts.envelope import Money
 from shared.http import (
     INT_MAX,
     Conflict,
@@ -119,6 +120,8 @@ class CheckpointBody(BaseModel):
     city: StorableText = Field(min_length=1, max_length=100)
     status: CheckpointStatus
     description: StorableText = Field(default="", max_length=500)
+    # cash on delivery: the amount the courier collected, on its delivered report
+    collected: Money | None = None
 
 
 @router.post(
@@ -132,8 +135,9 @@ async def carrier_checkpoint(carrier: PathId, request: Request) -> dict[str, Any
     if carrier not in service.deps.carriers:
         raise NotFound("unknown_carrier", f"{carrier} is not a configured courier")
     body = parse_body(CheckpointBody, raw)
+    collected = body.collected.model_dump() if body.collected else None
     checkpoint = Checkpoint(
-        body.checkpoint_id, body.checkpoint_at, body.city, body.status, body.description
+        body.checkpoint_id, body.checkpoint_at, body.city, body.status, body.description, collected
     )
     async with service.unit(correlation_id=_correlation(request)) as unit:
         taken = await shipping.checkpoint_posted(unit, carrier, body.tracking_number, checkpoint)

@@ -16,7 +16,7 @@ from services.notify import domain
 from shared.contracts import couriers
 from shared.contracts.envelope import Event, Money
 from shared.contracts.events import logistics, order, payment, returns
-from shared.contracts.events.common import OrderLine
+from shared.contracts.events.common import OrderLine, PaymentMethod
 
 SYMBOLS = {
     "CNY": "¥",
@@ -90,7 +90,12 @@ def _confirmation(_: Any, placed: order.OrderPlaced, tz: ZoneInfo, locale: str) 
 
 
 def _paid(e: order.OrderPaid, _p: order.OrderPlaced, tz: ZoneInfo, loc: str) -> dict[str, Any]:
-    return {"amount": money(e.amount), "paid_at": moment(e.paid_at, tz, loc)}
+    return {
+        "amount": money(e.amount),
+        "paid_at": moment(e.paid_at, tz, loc),
+        # paid through the link the customer shared: told to the customer, not the payer
+        "friend_paid": e.payment_method is PaymentMethod.PAY_FOR_ME,
+    }
 
 
 def _failed(

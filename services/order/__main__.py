@@ -1,5 +1,5 @@
-from services.order.app import build
-from shared.runtime import run_service
+from services.order.app import NAME, build
+from shared.runtime import main
 
 if __name__ == "__main__":
-    run_service(build)
+    main(NAME, build)

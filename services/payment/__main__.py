@@ -1,20 +1,5 @@
-from pydantic import ValidationError
-
-from services.payment.app import build
-from services.payment.deps import ConfigurationRefused
-from shared.runtime import run_service
-
-
-def _said(loc: tuple[int | str, ...], msg: str) -> str:
-    msg = msg.removeprefix("Value error, ")
-    return f"{'.'.join(map(str, loc))}: {msg}" if loc else msg
-
+from services.payment.app import NAME, build
+from shared.runtime import main
 
 if __name__ == "__main__":
-    try:
-        run_service(build)
-    except ConfigurationRefused as exc:  # one line for the operator, no traceback
-        raise SystemExit(f"payment refuses to start: {exc}") from None
-    except ValidationError as exc:
-        why = "; ".join(_said(e["loc"], e["msg"]) for e in exc.errors())
-        raise SystemExit(f"payment refuses to start: {why}") from None
+    main(NAME, build)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from services.payment.deps import Deps, make_deps
 from services.payment.handlers import HANDLERS, TIMERS
+from services.payment.pay_link_views import router as pay_link_router
 from services.payment.providers.sandbox import SandboxProvider
 from services.payment.providers.sandbox_views import router as sandbox_router
 from services.payment.providers.stripe import StripeProvider
@@ -42,7 +43,7 @@ WIRING = Wiring(
     make_deps,
     HANDLERS,
     TIMERS,
-    routers=[router],
+    routers=[router, pay_link_router],
     extras=_effects_and_sandbox,
 )
 build = WIRING.build

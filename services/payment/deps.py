@@ -11,12 +11,9 @@ from services.payment.providers.stripe import StripeProvider
 from services.payment.settings import PaymentSettings, production_refusal
 from shared.contracts.events.common import PaymentMethod
 from shared.logging import get_logger
+from shared.settings import ConfigurationRefused
 
 log = get_logger(__name__)
-
-
-class ConfigurationRefused(ValueError):
-    """The service must not start with these settings; the message says why, in one line."""
 
 
 @dataclass

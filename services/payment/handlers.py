@@ -42,8 +42,7 @@ async def on_order_cancelled(unit: Unit[Deps], msg: Incoming[od.OrderCancelled])
 
 
 async def on_shipment_delivered(unit: Unit[Deps], msg: Incoming[lg.ShipmentDelivered]) -> None:
-    cash = msg.payload.cash_collected
-    if cash is None or cash.amount == 0:
+    if msg.payload.cash_collected is None:
         return  # paid upfront: nothing for payment to do
     if payment := await held.known_or_held(unit, msg, _payment):
         await cash_collected(unit, payment, msg.payload)

@@ -127,4 +127,9 @@ def production_refusal(settings: PaymentSettings) -> str | None:
                 return f"{env_name} is not set {why}"
             if str(raw).startswith("dev-"):
                 return f"{env_name} holds a development placeholder {why}"
+    if not settings.public_base_url:  # pay-for-me links lead through this service
+        return (
+            f"{prefix}PUBLIC_BASE_URL is not set: pay-for-me links (provider "
+            f"{settings.provider_for('pay_for_me')}) lead through this service's public address"
+        )
     return None

@@ -10,9 +10,16 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict
 
 from services.payment.deps import Deps
-from services.payment.domain import Attempt, AttemptStatus, Overview, payment_status
+from services.payment.domain import (
+    Attempt,
+    AttemptStatus,
+    CashMismatch,
+    Overview,
+    payment_status,
+)
 from services.payment.metrics import AMOUNT_MISMATCHES, MISMATCHES
 from services.payment.providers import IgnoredCallback, InvalidCallback, MalformedCallback
+from services.payment.repository import cash_mismatches
 from services.payment.steps.charges import apply_callback
 from services.payment.steps.orders import overview
 from services.payment.steps.reconcile import daily_report
@@ -116,6 +123,31 @@ async def reconciliation(
     """The day's captured, refunded and disputed totals per provider from the ledger, and
     (unless `check=false`) each attempt of the day compared with what its provider says."""
     return await daily_report(service_of(request, Deps), day, check=check)
+
+
+@router.get("/ops/cod-mismatches", dependencies=[Depends(ops_key)], responses=errors(401, 403, 422))
+async def cod_mismatches(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500, description="at most this many")] = 100,
+) -> dict[str, Any]:
+    """Cash-on-delivery orders whose courier collected another amount than was due (short,
+    over, or another currency), newest first: what was due and what was collected."""
+    async with service_of(request, Deps).unit() as unit:
+        found = await cash_mismatches(unit.conn, limit)
+    return {"mismatches": [_mismatch(m) for m in found]}
+
+
+def _mismatch(m: CashMismatch) -> dict[str, Any]:
+    return {
+        "order_id": m.order_id,
+        "attempt_id": m.attempt_id,
+        "shipment_id": m.shipment_id,
+        "kind": m.kind,
+        "due": m.due.model_dump(),
+        "collected": m.collected.model_dump(),
+        "delivered_at": m.delivered_at,
+        "recorded_at": m.recorded_at,
+    }
 
 
 @router.get("/orders/{order_id}/payment", responses=errors(401, 403, 404))

@@ -92,9 +92,11 @@ TOPICS: tuple[Topic, ...] = (
             payment.PaymentFailed,
             payment.RefundPaid,
             payment.RefundFailed,
+            payment.CashCollectionMismatch,
         ),
         per_order=True,
-        description="Payment requests, outcomes and refunds.",
+        description="Payment requests, outcomes and refunds; cash collections that differ "
+        "from what was due, for operations.",
     ),
     Topic(
         name="shipments.v1",

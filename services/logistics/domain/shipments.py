@@ -180,10 +180,13 @@ def _announcement(shipment: Shipment, cp: Checkpoint, announce: Announcement) ->
             **ids, tracking_number=tracking, checkpoint_at=cp.checkpoint_at, city=cp.city
         )
     if announce == "delivered":
+        # what the courier's report says it collected; a report that does not say, the
+        # amount due (a courier hands over a parcel only once paid)
         cod = shipment.cash_on_delivery
+        cash = (cp.collected or cod) if cod else None
         return ShipmentDelivered(
             **ids, tracking_number=tracking, delivered_at=cp.checkpoint_at, city=cp.city,
-            cash_collected=Money.model_validate(cod) if cod else None,
+            cash_collected=Money.model_validate(cash) if cash else None,
         )  # fmt: skip
     return None
 

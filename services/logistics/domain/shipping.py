@@ -128,6 +128,8 @@ class Checkpoint:
     city: str
     status: CheckpointStatus
     description: str
+    # cash on delivery: what the courier's delivery report says was collected, when it says
+    collected: dict[str, Any] | None = None
 
 
 @dataclass

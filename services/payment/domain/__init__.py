@@ -5,6 +5,7 @@ attempts and the status shown; `charges` what a capture or a failure does (a
 `Settlement`); `refunds` how much is refunded and what is told about it.
 """
 
+from services.payment.domain.cash import CashMismatch, cash_mismatch
 from services.payment.domain.charges import (
     Capture,
     Charge,
@@ -58,6 +59,7 @@ __all__ = [
     "Attempt",
     "AttemptStatus",
     "Capture",
+    "CashMismatch",
     "Charge",
     "LedgerEntry",
     "Overview",
@@ -68,6 +70,7 @@ __all__ = [
     "Totals",
     "approval",
     "attempt_failed",
+    "cash_mismatch",
     "classify_success",
     "compare_capture",
     "failure_counts",

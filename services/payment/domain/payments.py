@@ -80,7 +80,9 @@ def payment_status(
     if payment.paid:
         if totals.net <= 0:
             return "refunded"
-        return "partially_refunded" if totals.net < payment.amount else "paid"
+        # against what was kept: a courier who collected short leaves it paid, not refunded
+        kept = min(payment.amount, totals.captured)
+        return "partially_refunded" if totals.net < kept else "paid"
     if payment.ended == "closed":
         return "expired"
     if payment.ended == "cancelled":

@@ -65,6 +65,7 @@ class SandboxSession:
 
 class SandboxProvider:
     name = "sandbox"
+    hosts_pay_links = True  # its pay-for-me page is a short signed link on this service
 
     def __init__(
         self, *, secret: str, public_url: str, webhook_url: str, tolerance_seconds: int = 300

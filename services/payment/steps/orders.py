@@ -12,6 +12,7 @@ from services.payment.domain import (
     Charge,
     Overview,
     PaymentState,
+    cash_mismatch,
     settle_cash,
 )
 from services.payment.steps.charges import record
@@ -20,7 +21,10 @@ from services.payment.steps.sessions import open_attempt
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import ShipmentDelivered
 from shared.contracts.events.order import OrderPlaced
+from shared.logging import get_logger
 from shared.unit import Unit
+
+log = get_logger(__name__)
 
 
 async def order_placed(unit: Unit[Deps], order_id: str, placed: OrderPlaced) -> None:
@@ -60,15 +64,30 @@ async def cash_collected(
     unit: Unit[Deps], payment: PaymentState, delivered: ShipmentDelivered
 ) -> None:
     """Cash on delivery: the courier collected the money, so the order counts as paid (or,
-    once it ended, the cash is refunded as late)."""
+    once it ended, the cash is refunded as late). The ledger records what was collected;
+    a collection that differs from what is due is flagged for operations, once
+    (CashCollectionMismatch). A report of nothing collected pays nothing: only flagged."""
     cash = delivered.cash_collected
-    if cash is None or payment.paid:
+    if cash is None or payment.paid or (cash.amount == 0 and payment.ended):
         return
     attempt = await _cash_attempt(unit, payment)
-    settled = settle_cash(
-        payment, attempt, cash, delivered.shipment_id, delivered.delivered_at, unit.now
-    )
-    await record(unit, attempt, settled)
+    shipment, at = delivered.shipment_id, delivered.delivered_at
+    if cash.amount > 0:
+        settled = settle_cash(payment, attempt, cash, shipment, at, unit.now)
+        await record(unit, attempt, settled)
+        if not settled.pays:
+            return  # the order had ended: the cash is refunded as late
+    mismatch = cash_mismatch(payment, attempt, cash, shipment, at, unit.now)
+    if mismatch is not None and await repo.add_cash_mismatch(unit.conn, mismatch):
+        await unit.emit(mismatch.event(), order_id=payment.order_id)
+        log.warning(
+            "courier collected another amount than due",
+            order_id=payment.order_id,
+            shipment_id=shipment,
+            kind=mismatch.kind,
+            due=f"{payment.amount} {payment.currency}",
+            collected=f"{cash.amount} {cash.currency}",
+        )
 
 
 async def _cash_attempt(unit: Unit[Deps], payment: PaymentState) -> Attempt:

@@ -28,6 +28,7 @@ from services.payment.domain import (
     payment_status,
     retry_refusal,
 )
+from services.payment.domain.pay_links import pay_link
 from services.payment.providers import ProviderError, Session, SessionRequest
 from services.payment.steps.charges import fail_attempt
 from shared import effects
@@ -42,12 +43,18 @@ SESSION = "payment_session"
 
 
 async def open_attempt(
-    unit: Unit[Deps], payment: PaymentState, method: PaymentMethod, *, first: bool = False
+    unit: Unit[Deps],
+    payment: PaymentState,
+    method: PaymentMethod,
+    *,
+    first: bool = False,
+    cause: str | None = None,
 ) -> Attempt:
     """Opens a payment request for `method`; the customer is told how to pay once the
     provider's session is open (at once for cash on delivery). The `first` request of a
-    payment just recorded with `method` has nothing before it to number after or close."""
-    cause = unit.causation_id
+    payment just recorded with `method` has nothing before it to number after or close.
+    Its id derives from `cause`, else from the message being handled."""
+    cause = cause or unit.causation_id
     number = 1 if first else await repo.next_attempt_number(unit.conn, payment.order_id)
     attempt = new_attempt(
         payment,
@@ -123,16 +130,30 @@ async def _opened(unit: Unit[Deps], effect: Effect, session: Any) -> None:
     """The session is open: its links are kept and, unless the attempt was superseded or
     expired meanwhile, the customer is told how to pay."""
     assert isinstance(session, Session)
-    links = (session.session_id, session.checkout_url, session.pay_link)
+    checkout_url, link = _links(unit.deps, effect, session)
+    links = (session.session_id, checkout_url, link)
     found = await repo.open_session(unit.conn, effect.key, links, unit.now)
     if found is None:
         return
     attempt, pending = found
     if pending:
-        opened = replace(attempt, checkout_url=session.checkout_url, pay_link=session.pay_link)
+        opened = replace(attempt, checkout_url=checkout_url, pay_link=link)
         p = effect.payload
         requested = payment_requested(opened, p["amount"], p["currency"], _expires_at(effect))
         await unit.emit(requested, order_id=opened.order_id)
+
+
+def _links(deps: Deps, effect: Effect, session: Session) -> tuple[str | None, str | None]:
+    """The attempt's checkout URL and pay-for-me link. A real provider's page takes any
+    payer who has its URL: pay-for-me shares our short link to it instead (it outlives the
+    session; services/payment/domain/pay_links.py). The sandbox's page is such a link."""
+    p = effect.payload
+    provider = deps.provider(p["provider"])
+    if p["method"] != PaymentMethod.PAY_FOR_ME.value or getattr(provider, "hosts_pay_links", False):
+        return session.checkout_url, session.pay_link
+    secret = deps.settings.order_token_secret.get_secret_value()
+    link = pay_link(deps.settings.base_url, secret, p["order_id"])
+    return session.checkout_url or session.pay_link, link
 
 
 async def _not_opened(unit: Unit[Deps], effect: Effect, reason: str, will_retry: bool) -> None:

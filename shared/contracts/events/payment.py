@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from shared.contracts.envelope import Event, Money
 from shared.contracts.events.common import PaymentMethod
@@ -77,3 +78,19 @@ class RefundFailed(Event):
     amount: Money
     reason: str
     will_retry: bool
+
+
+class CashCollectionMismatch(Event):
+    """The courier collected another amount than the cash-on-delivery order owed (`short`,
+    `over`, or in another currency: `wrong_currency`). The collected amount is recorded as
+    the order's payment (the parcel is with the customer); operations settle the difference
+    with the carrier or the customer. Published once per order."""
+
+    TYPE = "CashCollectionMismatch"
+
+    attempt_id: str
+    shipment_id: str
+    kind: Literal["short", "over", "wrong_currency"]
+    due: Money
+    collected: Money
+    delivered_at: datetime

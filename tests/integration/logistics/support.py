@@ -136,8 +136,10 @@ class Logistics:
         status: str,
         city: str = "Hangzhou",
         secret: str = SECRET,
+        **extra: Any,
     ) -> httpx.Response:
-        """A carrier's signed report of a checkpoint of the parcel."""
+        """A carrier's signed report of a checkpoint of the parcel (`extra`: more fields,
+        e.g. the `collected` cash of a delivery)."""
         body = json.dumps(
             {
                 "tracking_number": tracking,
@@ -146,6 +148,7 @@ class Logistics:
                 "city": city,
                 "status": status,
                 "description": f"{status} in {city}",
+                **extra,
             }
         ).encode()
         headers = {"Content-Type": "application/json", signing.HEADER: signing.sign(secret, body)}

@@ -38,6 +38,7 @@ def production_env(**payment: str) -> dict[str, str]:
         "STRIPE_API_KEY": API_KEY,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "STRIPE_SUCCESS_URL": "https://shop.example/orders/{order_id}",
+        "PUBLIC_BASE_URL": "https://pay.shop.example",
         **payment,
     }
     env.update({f"PAYMENT_{k}": v for k, v in values.items() if v})
@@ -84,9 +85,17 @@ def test_a_provider_nobody_configured_is_named() -> None:
     assert "'paypal' (used by wallet) is not configured" in said
 
 
+def test_pay_for_me_links_need_the_public_address() -> None:
+    said = refusal(production_env(PUBLIC_BASE_URL=""))
+    assert said == (
+        "payment refuses to start: PAYMENT_PUBLIC_BASE_URL is not set: pay-for-me links "
+        "(provider stripe) lead through this service's public address"
+    )
+
+
 def test_development_placeholders_are_refused() -> None:
     said = refusal(production_env(STRIPE_API_KEY="dev-stripe-key-0000000000"))
-    assert said.startswith("payment refuses to start:") and "stripe_api_key" in said
+    assert said.startswith("payment refuses to start:") and "PAYMENT_STRIPE_API_KEY" in said
     said = refusal(production_env(STRIPE_SUCCESS_URL="dev-shop/{order_id}"))
     assert "PAYMENT_STRIPE_SUCCESS_URL holds a development placeholder" in said
 

@@ -95,3 +95,25 @@ def test_a_delivery_stops_the_silence_watch_and_a_late_parcel_gets_a_new_date() 
     assert delivered.shipment is not None and delivered.shipment.delivered_at == NOW
     assert delivered.timers == {(SILENCE, "shp_1"): None}
     assert [e.TYPE for e in delivered.events] == ["ShipmentDelivered"]
+
+
+def test_a_cash_delivery_tells_what_the_courier_reports_it_collected() -> None:
+    cod = order(method="cash_on_delivery")
+    pending = shipments.opened(cod, "shp_1", "sf", NOW, NOW, timing()).shipment
+    assert pending is not None and pending.cash_on_delivery is not None
+    on_its_way = shipments.shipped(cod, pending, "SF1", NOW, timing()).shipment
+    assert on_its_way is not None
+    short = {"amount": 18_000, "currency": "CNY"}
+    reported = Checkpoint("c1", NOW, "Hangzhou", CheckpointStatus.DELIVERED, "", short)
+    said = shipments.tracked(on_its_way, reported, timing(), NOW).events
+    assert [e.model_dump(mode="json")["cash_collected"] for e in said] == [short]
+    silent = Checkpoint("c2", NOW, "Hangzhou", CheckpointStatus.DELIVERED, "")
+    said = shipments.tracked(on_its_way, silent, timing(), NOW).events
+    due = pending.cash_on_delivery
+    assert [e.model_dump(mode="json")["cash_collected"] for e in said] == [due]
+    pending = shipments.opened(order(), "shp_2", "sf", NOW, NOW, timing()).shipment
+    assert pending is not None
+    paid = shipments.shipped(order(), pending, "SF2", NOW, timing()).shipment
+    assert paid is not None
+    said = shipments.tracked(paid, reported, timing(), NOW).events
+    assert all(e.model_dump().get("cash_collected") is None for e in said), "paid upfront"

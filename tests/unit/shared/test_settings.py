@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from services.order.settings import OrderSettings
 from services.payment.settings import PaymentSettings
+from shared.settings import refusal
 
 
 def test_settings_are_read_with_the_service_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,3 +40,34 @@ def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) ->
     for name in names:
         monkeypatch.setenv(f"ORDER_{name.upper()}", "s3cr3t-" + name + "-x" * 8)
     assert OrderSettings().env == "production"
+
+
+def test_one_switch_sets_every_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENV", "staging")
+    monkeypatch.setenv("ORDER_SHOP_API_KEY", "s3cr3t-shop-key-xxxxxxxx")
+    monkeypatch.setenv("ORDER_OPS_API_KEY", "s3cr3t-ops-key-xxxxxxxxx")
+    monkeypatch.setenv("ORDER_ORDER_TOKEN_SECRET", "s3cr3t-token-key-xxxxxxx")
+    assert OrderSettings().env == "staging"
+    monkeypatch.setenv("FULFIL_ENV", "test")  # FULFIL_ENV before ENV
+    assert OrderSettings().env == "test"
+    monkeypatch.setenv("ORDER_ENV", "development")  # the service's own before both
+    assert OrderSettings().env == "development"
+    assert PaymentSettings().env == "test"
+
+
+def test_an_unknown_environment_is_refused_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENV", "prod")
+    with pytest.raises(SettingsError, match="ENV='prod' is not an environment"):
+        OrderSettings()
+    assert refusal(SettingsError("x")) == "x"
+
+
+def test_a_refusal_names_the_variables_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENV", "production")
+    with pytest.raises(ValidationError) as refused:
+        OrderSettings()
+    said = refusal(refused.value)
+    assert said is not None and "ORDER_SHOP_API_KEY, ORDER_OPS_API_KEY" in said
+    assert refusal(RuntimeError("a bug")) is None, "only settings are refusals"
