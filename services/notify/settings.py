@@ -116,7 +116,7 @@ class NotifySettings(ServiceSettings):
         if self.env != "production":
             return self
         if missing := production_gaps(self):
-            raise ValueError(f"notify cannot start in production: {'; '.join(missing)}")
+            raise ValueError(f"in production, {'; '.join(missing)}")
         return self
 
 
