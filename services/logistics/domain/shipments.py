@@ -88,6 +88,7 @@ def dispatched(order: Fulfilment, shipment: Shipment) -> Outcome:
         "region": address.get("region"),
         "country": str(address.get("country", "")),
         "items": sum(int(line["quantity"]) for line in order.lines),
+        "address": dict(address) or None,  # the label's recipient
     }
     booking = (shipment.shipment_id, {"courier": shipment.courier, "parcel": parcel})
     # No timer to cancel: at once there is none, and after the delay it is the SHIP timer
