@@ -125,18 +125,24 @@ class Kuaidi100Stub:
 
     # the courier moves the parcel, and Kuaidi100 pushes (or not)
 
-    def advance(self, number: str, code: str, context: str, area: str) -> None:
-        """The courier reports a step (a `statusCode`) of the parcel: now, or a second after
-        the step before (Kuaidi100's times are to the second)."""
+    def advance(self, number: str, code: str, context: str, area: str, *, late_by: int = 0) -> None:
+        """The courier reports a step (a `statusCode`) of the parcel: now, or two seconds
+        after the step before (Kuaidi100's times are to the second); `late_by` steps late, a
+        step that happened a second before the last `late_by` ones, known to Kuaidi100 only
+        now."""
         rows = self.parcels[number].rows
         moment = datetime.now(CHINA).replace(microsecond=0, tzinfo=None)
         if rows:
-            moment = max(moment, datetime.strptime(rows[-1]["ftime"], _TIME) + timedelta(seconds=1))
+            moment = max(moment, datetime.strptime(rows[-1]["ftime"], _TIME) + timedelta(seconds=2))
+        if late_by:
+            before = datetime.strptime(rows[-late_by]["ftime"], _TIME)
+            moment = before - timedelta(seconds=1)
         text = moment.strftime(_TIME)
         rows.append({
             "time": text, "ftime": text, "context": context, "areaCode": "",
             "areaName": area, "status": NAMES.get(code, "在途"), "statusCode": code,
         })  # fmt: skip
+        rows.sort(key=lambda r: r["ftime"])
 
     def push_body(self, number: str, *, salt: str | None = None) -> bytes:
         """The push of the parcel's whole tracking, signed with `salt` (else its own)."""

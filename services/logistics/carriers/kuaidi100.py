@@ -165,6 +165,12 @@ class Kuaidi100Carrier:
         return answer
 
 
+def destination(address: Mapping[str, Any]) -> str:
+    """The recipient's region and city (the subscription's `to`, which helps Kuaidi100
+    judge delivery)."""
+    return "".join(str(address[k]) for k in ("region", "city") if address.get(k))
+
+
 def print_address(address: Mapping[str, Any]) -> str:
     """The recipient's full address on one line, region first, as Chinese labels read."""
     parts = [address.get(k) for k in ("region", "city", "line1", "line2")]
@@ -219,13 +225,17 @@ def checkpoints(result: Mapping[str, Any]) -> list[Checkpoint]:
     for i, row in enumerate(rows):
         code = row.get("statusCode") or (newest_state if i == len(rows) - 1 else None)
         context = str(row.get("context", ""))
+        try:
+            at = china_time(str(row["ftime"]))
+        except ValueError:  # a tolerant reader: a step without a readable time is skipped
+            continue
         identity = wire.md5_upper(f"{row['ftime']}|{context}")[:16]
         found.append(
             Checkpoint(
                 checkpoint_id=f"{number}-{identity}",
-                checkpoint_at=china_time(str(row["ftime"])),
+                checkpoint_at=at,
                 city=_city(row),
-                status=checkpoint_status(code, row.get("status")),
+                status=checkpoint_status(str(code) if code else None, row.get("status")),
                 description=context[:500],
             )
         )

@@ -78,8 +78,15 @@ async def claim_silent(
     return [TrackedParcel(**dict(r)) for r in rows]
 
 
-async def label_of(conn: asyncpg.Connection, shipment_id: str) -> str | None:
-    value = await conn.fetchval(
-        "SELECT label_url FROM carrier_tracking WHERE shipment_id = $1", shipment_id
+async def known_checkpoints(
+    conn: asyncpg.Connection, courier: str, checkpoint_ids: list[str]
+) -> set[str]:
+    """Which of these checkpoints the courier reported before."""
+    if not checkpoint_ids:
+        return set()
+    rows = await conn.fetch(
+        "SELECT checkpoint_id FROM checkpoints WHERE courier = $1 AND checkpoint_id = ANY($2)",
+        courier,
+        checkpoint_ids,
     )
-    return str(value) if value else None
+    return {r["checkpoint_id"] for r in rows}

@@ -39,7 +39,7 @@ async def watch(
         "courier": shipment.courier,
         "tracking_number": booked.tracking_number,
         "phone_tail": tail,
-        "to": kuaidi100.print_address(address or {}) or None,
+        "to": kuaidi100.destination(address or {}) or None,
     }
     await effects.record(unit, SUBSCRIPTION, shipment.shipment_id, payload)
 

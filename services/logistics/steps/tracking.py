@@ -38,9 +38,12 @@ async def reported(
     taken as a checkpoint, oldest first; the shipment and how many steps were new (None for
     a parcel the courier does not have with us)."""
     number = str(result.get("nu") or "")
+    steps = kuaidi100.checkpoints(result)
+    # each report repeats the whole history: what was taken before is skipped in one read
+    known = await repo.known_checkpoints(unit.conn, courier, [c.checkpoint_id for c in steps])
     found: tuple[Shipment, bool] | None = None
     fresh = 0
-    for checkpoint in kuaidi100.checkpoints(result):
+    for checkpoint in (c for c in steps if c.checkpoint_id not in known):
         found = await shipping.checkpoint_posted(unit, courier, number, checkpoint)
         if found is None:
             return None

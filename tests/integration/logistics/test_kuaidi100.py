@@ -120,13 +120,23 @@ async def test_a_forged_push_is_refused_and_a_repeated_one_recorded_once(
         for _ in range(2):
             reply = await kd.push(number)
             assert reply.status_code == 200, reply.text
-        kd.advance(number, "0", "快件在【深圳转运中心】装车", "广东,深圳市")
+        kd.advance(number, "5", "快件正在派送途中", "浙江,杭州市")
+        assert (await kd.push(number)).status_code == 200
+        # a step from before the delivery round reaches Kuaidi100 late: it joins the timeline
+        # in its place, and the parcel stays out for delivery
+        kd.advance(number, "1001", "快件到达【杭州集散点】", "浙江,杭州市", late_by=1)
         assert (await kd.push(number)).status_code == 200
 
-        checkpoints = (await timeline(runtime, order_id))["checkpoints"]
-        assert isinstance(checkpoints, list) and len(checkpoints) == 2
+        shown = await timeline(runtime, order_id)
+        checkpoints = shown["checkpoints"]
+        assert isinstance(checkpoints, list)
+        assert [c["status"] for c in checkpoints] == [
+            "in_transit", "arrived_in_city", "out_for_delivery"
+        ]  # fmt: skip
+        assert shown["status"] == "out_for_delivery"
         await lg.tail.wait_for(of(order_id, "CheckpointReached"), count=2)
         assert lg.told(order_id).count("CheckpointReached") == 2
+        assert lg.told(order_id).count("ShipmentWentOutForDelivery") == 1
 
 
 async def test_when_pushes_stop_the_poller_fetches_the_rest(

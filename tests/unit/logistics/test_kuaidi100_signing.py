@@ -97,3 +97,13 @@ def test_a_tracking_result_becomes_checkpoints_oldest_first_with_stable_ids() ->
         last.checkpoint_id,
     ]
     assert first.checkpoint_id.startswith("SF1234567890-")
+
+
+def test_a_step_without_a_readable_time_is_skipped_not_fatal() -> None:
+    result = {"nu": "YT1", "state": "0", "data": [
+        {"ftime": "yesterday", "context": "?"},
+        {"ftime": "2026-12-01 09:00:00", "context": "已揽收", "statusCode": 103},
+        "not a step",
+    ]}  # fmt: skip
+    [only] = kuaidi100.checkpoints(result)
+    assert (only.description, only.status) == ("已揽收", S.IN_TRANSIT)
