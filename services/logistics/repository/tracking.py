@@ -78,6 +78,13 @@ async def claim_silent(
     return [TrackedParcel(**dict(r)) for r in rows]
 
 
+async def unpolled(conn: asyncpg.Connection, shipment_id: str) -> None:
+    """A query that failed: the parcel is due again at the next pass."""
+    await conn.execute(
+        "UPDATE carrier_tracking SET last_polled_at = NULL WHERE shipment_id = $1", shipment_id
+    )
+
+
 async def known_checkpoints(
     conn: asyncpg.Connection, courier: str, checkpoint_ids: list[str]
 ) -> set[str]:

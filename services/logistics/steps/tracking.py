@@ -96,7 +96,8 @@ async def _ask(
     runtime: Service[Deps], lanes: asyncio.Semaphore, parcel: repo.TrackedParcel
 ) -> None:
     """One silent parcel: its tracking asked of the carrier (a read, outside any
-    transaction), then taken in a unit of its own. A failure waits for the next pass."""
+    transaction), then taken in a unit of its own. After a failure the parcel is asked
+    again at the next pass (not only once silent again)."""
     carrier = runtime.deps.carriers.get(parcel.courier)
     assert isinstance(carrier, Kuaidi100Carrier)
     async with lanes:
@@ -105,6 +106,8 @@ async def _ask(
         except (BookingError, httpx.HTTPError) as exc:
             reason = exc.reason if isinstance(exc, BookingError) else repr(exc)
             log.warning("tracking query failed", shipment_id=parcel.shipment_id, error=reason)
+            async with runtime.db.acquire() as conn:
+                await repo.unpolled(conn, parcel.shipment_id)
             return
     if result is None:
         return

@@ -233,3 +233,27 @@ async def test_a_subscription_lost_once_is_made_again_and_taken_as_done(
         await eventually(done, what="the subscription recorded")
         assert len(kd.calls["subscribe"]) == 2
         assert kd.parcels[number].subscription is not None
+
+
+async def test_a_failed_tracking_query_is_asked_again_on_a_later_pass(
+    lg: Logistics, kd: Kuaidi100Stub
+) -> None:
+    kd.late_seconds = 2.0  # after our 1 s timeout
+    # silent for an hour: only a failed query is asked again before that
+    quiet = {"tracking_poll_seconds": 0.3, "tracking_silent_seconds": 3600}
+    async with logistics(lg, kd, **quiet) as runtime:
+        order_id = await paid_order(lg)
+        number = (await shipped(lg, order_id))["tracking_number"]
+        await subscribed(kd, number)
+        kd.fail_next("query", "http_500", "timeout", "too_many")
+        kd.advance(number, "301", "快件已签收", "浙江,杭州市,西湖区")  # never pushed
+        async with runtime.db.acquire() as conn:  # the pushes stopped an hour ago
+            await conn.execute(
+                """UPDATE carrier_tracking SET created_at = now() - interval '2 hours'
+                   WHERE tracking_number = $1""",
+                number,
+            )
+
+        await lg.tail.wait_for(of(order_id, "ShipmentDelivered"), timeout=30)
+        asked = [q for q in kd.calls["query"] if number in q["param"]]
+        assert len(asked) >= 4, "three failed queries, then the one that told"
