@@ -194,10 +194,12 @@ def _push_body(param: str) -> _Push:
 
 @router.get("/orders/{order_id}/shipment", responses=errors(401, 403, 404))
 async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
-    """The order's shipment: courier, tracking number and every checkpoint by time."""
+    """The order's shipment: courier, tracking number, the label a real carrier printed
+    (a link, else null) and every checkpoint by time."""
     order_access(request, order_id)
     async with service_of(request, Deps).unit(correlation_id=_correlation(request)) as unit:
         found = await shipping.tracked(unit, order_id)
+        label = await tracking.label(unit, found[0].shipment_id) if found else None
     if found is None:
         raise NotFound("no_shipment", f"order {order_id} has no shipment")
     shipment, checkpoints = found
@@ -207,6 +209,7 @@ async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
         "status": shipment.status.value,
         "courier": shipment.courier,
         "tracking_number": shipment.tracking_number,
+        "label_url": label,
         "promised_ship_date": shipment.promised_ship_date.isoformat(),
         "expected_date": shipment.expected_date.isoformat(),
         "shipped_at": _iso(shipment.shipped_at),

@@ -85,6 +85,13 @@ async def unpolled(conn: asyncpg.Connection, shipment_id: str) -> None:
     )
 
 
+async def label_of(conn: asyncpg.Connection, shipment_id: str) -> str | None:
+    value = await conn.fetchval(
+        "SELECT label_url FROM carrier_tracking WHERE shipment_id = $1", shipment_id
+    )
+    return str(value) if value else None
+
+
 async def known_checkpoints(
     conn: asyncpg.Connection, courier: str, checkpoint_ids: list[str]
 ) -> set[str]:

@@ -57,6 +57,11 @@ async def reported(
     return found[0], fresh
 
 
+async def label(unit: Unit[Deps], shipment_id: str) -> str | None:
+    """The label a real carrier printed for the parcel (a link), if it did."""
+    return await repo.label_of(unit.conn, shipment_id)
+
+
 async def poll_silent(runtime: Service[Deps]) -> None:
     """Background task: every `tracking_poll_seconds`, the parcels on their way that no push
     or poll told of for `tracking_silent_seconds` are asked of their carrier, a bounded

@@ -62,12 +62,8 @@ async def test_a_paid_order_is_booked_subscribed_and_delivered_by_pushes(
         assert order.param["partnerId"] == "7551234567"
         assert order.param["recMan"]["name"] == "Li Wei"
         assert order.param["recMan"]["printAddr"] == "ZhejiangHangzhou1 Xihu Road"
-        async with runtime.db.acquire() as conn:
-            label = await conn.fetchval(
-                "SELECT label_url FROM carrier_tracking WHERE shipment_id = $1",
-                ship["shipment_id"],
-            )
-        assert label == f"{kd.base}/label/{order.task_id}.png"
+        shown = await timeline(runtime, order_id)
+        assert shown["label_url"] == f"{kd.base}/label/{order.task_id}.png"
 
         number = order.kuaidinum
         subscription = await subscribed(kd, number)
