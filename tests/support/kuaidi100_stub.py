@@ -8,7 +8,8 @@ official SDKs' request and response types agree): form POSTs to
   "success", "time": ..., "success": true, "data": {"kuaidinum", "label", "taskId",
   ...}}`; with `orderId` and `reorder: false` a repeat answers the first booking;
   a bad signature is `code` 30002 "验证签名失败", an unknown key 30003;
-- `/poll` (subscription, `schema=json`, `param` with `company`, `number`, `key` and
+- `/poll` (subscription, `schema=json`, `param` with `company`, `number`, `key`, `phone`
+  for SF and ZTO (the last four digits do) and
   `parameters.callbackurl/salt/resultv2`), answered `{"result": true, "returnCode":
   "200", "message": "提交成功"}`, `501` "重复订阅" for a parcel already followed, `600`
   for an unknown key;
@@ -63,6 +64,7 @@ class Order:
 class Parcel:
     company: str
     number: str
+    phone: str = ""  # the recipient's, as booked
     rows: list[dict[str, str]] = field(default_factory=list)  # oldest first
     callback_url: str | None = None
     salt: str | None = None
@@ -211,8 +213,16 @@ class Kuaidi100Stub:
             return self._answer(request, _label_error(30002, "验证签名失败"))
         param = json.loads(form["param"])
         missing = [k for k in ("kuaidicom", "recMan", "sendMan") if not param.get(k)]
-        if missing or not param["recMan"].get("name") or not param["recMan"].get("printAddr"):
-            return self._answer(request, _label_error(30001, f"参数错误: {missing or 'recMan'}"))
+        missing += [
+            f"{man}.{k}"
+            for man in ("recMan", "sendMan")
+            for k in ("name", "printAddr")
+            if not (param.get(man) or {}).get(k)
+        ]
+        if not any((param.get("recMan") or {}).get(k) for k in ("mobile", "tel")):
+            missing.append("recMan.mobile")  # a mobile or a telephone, one of them
+        if missing:
+            return self._answer(request, _label_error(30001, f"参数错误: {missing}"))
         order_id = param.get("orderId") or secrets.token_hex(8)
         order = self.orders.get(order_id)
         if order is None or param.get("reorder", True) is not False:
@@ -220,7 +230,7 @@ class Kuaidi100Stub:
             number = f"{PREFIX.get(company, 'KD')}{secrets.randbelow(10**13):013d}"
             order = Order(order_id, company, number, secrets.token_hex(16), param)
             self.orders[order_id] = order
-            self.parcels[number] = Parcel(company, number)
+            self.parcels[number] = Parcel(company, number, str(param["recMan"].get("mobile", "")))
         data = {"kuaidinum": order.kuaidinum, "taskId": order.task_id,
                 "label": f"{self.base}/label/{order.task_id}.png"
                 if param.get("printType") == "IMAGE" else None}  # fmt: skip
@@ -239,6 +249,8 @@ class Kuaidi100Stub:
         parameters = param.get("parameters") or {}
         if parcel is None or param.get("company") != parcel.company:
             return self._answer(request, _poll_answer("700", "订阅方的订阅数据存在错误"))
+        if not _phone_matches(parcel, parameters.get("phone")):
+            return self._answer(request, _poll_answer("700", "顺丰单号必须提供手机号"))
         if not parameters.get("callbackurl"):
             return self._answer(request, _poll_answer("700", "错误的回调地址"))
         if parcel.subscription is not None:
@@ -259,9 +271,26 @@ class Kuaidi100Stub:
             return self._answer(request, _poll_answer("601", "签名错误或KEY无效"))
         param = json.loads(param_text)
         parcel = self.parcels.get(param.get("num", ""))
-        if parcel is None or not parcel.rows or parcel.company != param.get("com"):
+        if (
+            parcel is None
+            or not parcel.rows
+            or parcel.company != param.get("com")
+            or not _phone_matches(parcel, param.get("phone"))
+        ):
             return self._answer(request, _poll_answer("500", "查询无结果\uff0c请隔段时间再查"))
         return self._answer(request, parcel.result())
+
+
+# the couriers whose tracking Kuaidi100 gives only with the recipient's (or sender's)
+# phone, or its last four digits
+NEEDS_PHONE = {"shunfeng", "shunfengkuaiyun", "zhongtong"}
+
+
+def _phone_matches(parcel: Parcel, phone: object) -> bool:
+    if parcel.company not in NEEDS_PHONE:
+        return True
+    given = str(phone or "")
+    return len(given) >= 4 and parcel.phone.endswith(given)
 
 
 def _label_error(code: int, message: str) -> dict[str, Any]:

@@ -87,7 +87,7 @@ class Kuaidi100Carrier:
             **dict(a.accounts.get(self.company, {})),
             "recMan": {
                 "name": address.get("recipient") or "",
-                "mobile": address.get("phone") or "",
+                "mobile": mobile(address.get("phone")),
                 "printAddr": print_address(address),
             },
             "sendMan": dict(a.sender),
@@ -163,6 +163,12 @@ class Kuaidi100Carrier:
         if not isinstance(answer, dict):
             raise BookingError(f"kuaidi100_{what}_unreadable_answer")
         return answer
+
+
+def mobile(phone: object) -> str:
+    """A phone as Kuaidi100 takes it: a Chinese mobile without +86, others as given."""
+    text = str(phone or "").replace(" ", "")
+    return text[3:] if text.startswith("+86") else text
 
 
 def destination(address: Mapping[str, Any]) -> str:

@@ -16,3 +16,7 @@ CREATE TABLE carrier_tracking (
 -- the poller's read: parcels heard from (pushed or polled) longest ago first
 CREATE INDEX carrier_tracking_heard ON carrier_tracking
     ((greatest(coalesce(last_push_at, created_at), coalesce(last_polled_at, created_at))));
+
+-- The phone of the order's contact: a courier printing the label (Kuaidi100) needs the
+-- recipient's mobile, and the address often has none.
+ALTER TABLE fulfilments ADD COLUMN phone TEXT;

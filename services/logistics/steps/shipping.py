@@ -116,7 +116,7 @@ async def _booked(unit: Unit[Deps], effect: Effect, booked: Any) -> None:
     await repo.record(unit, order.order_id, outcome)
     await stock.consume(unit, order.order_id)
     if isinstance(booked, Booked):
-        await subscription.watch(unit, shipment, booked, order.address)
+        await subscription.watch(unit, shipment, booked, order.address, order.phone)
     log.info("shipped", shipment_id=shipment.shipment_id, courier=shipment.courier)
 
 

@@ -28,10 +28,15 @@ log = get_logger(__name__)
 
 
 async def watch(
-    unit: Unit[Deps], shipment: Shipment, booked: Booked, address: Mapping[str, Any] | None
+    unit: Unit[Deps],
+    shipment: Shipment,
+    booked: Booked,
+    address: Mapping[str, Any] | None,
+    contact_phone: str | None,
 ) -> None:
-    """The parcel a real carrier took: followed from now, its subscription made after commit."""
-    phone = str((address or {}).get("phone") or "")
+    """The parcel a real carrier took: followed from now, its subscription made after commit.
+    SF's tracking needs the recipient's phone: its last four digits are kept."""
+    phone = str((address or {}).get("phone") or contact_phone or "")
     tail = phone[-4:] if len(phone) >= 4 else None
     await repo.watch(unit.conn, shipment.shipment_id, shipment.courier,
                      booked.tracking_number, booked.label, tail, unit.now)  # fmt: skip

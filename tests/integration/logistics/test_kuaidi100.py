@@ -61,6 +61,7 @@ async def test_a_paid_order_is_booked_subscribed_and_delivered_by_pushes(
         assert order.kuaidicom == "shunfeng" and order.param["reorder"] is False
         assert order.param["partnerId"] == "7551234567"
         assert order.param["recMan"]["name"] == "Li Wei"
+        assert order.param["recMan"]["mobile"] == "13800138000"  # the order's contact's
         assert order.param["recMan"]["printAddr"] == "ZhejiangHangzhou1 Xihu Road"
         shown = await timeline(runtime, order_id)
         assert shown["label_url"] == f"{kd.base}/label/{order.task_id}.png"
@@ -70,6 +71,7 @@ async def test_a_paid_order_is_booked_subscribed_and_delivered_by_pushes(
         parameters = subscription["parameters"]
         assert isinstance(parameters, dict)
         assert parameters["salt"] == SALT and parameters["resultv2"] == "4"
+        assert parameters["phone"] == "8000"  # SF needs the recipient's last four digits
         assert parameters["callbackurl"].endswith("/v1/webhooks/kuaidi100?courier=sf")
 
         steps = [
