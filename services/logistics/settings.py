@@ -55,7 +55,7 @@ class LogisticsSettings(ServiceSettings):
     kuaidi100_template_id: str | None = None  # with one, each booking returns a label image
     kuaidi100_timeout_seconds: float = 10.0
     # Tracking falls back to polling: parcels not delivered and silent (no push) for
-    # `silent` seconds are queried every `poll` seconds, a bounded batch at a time.
+    # `silent` seconds are queried every `poll` seconds (0: never), a bounded batch at a time.
     tracking_poll_seconds: float = 1800.0
     tracking_silent_seconds: float = 6 * 3600.0
     tracking_poll_batch: int = 50

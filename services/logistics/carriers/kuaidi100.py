@@ -102,7 +102,7 @@ class Kuaidi100Carrier:
         form = {"method": "order", "key": a.key, "t": t, "param": text,
                 "sign": wire.order_sign(text, t, a.key, a.secret)}  # fmt: skip
         answer = await self._post(a.url(ORDER_URL), form, "booking")
-        code = answer.get("code")
+        code = _number(answer.get("code"))
         data = answer.get("data") or {}
         if code == 200 and answer.get("success", True) and data.get("kuaidinum"):
             return Booked(str(data["kuaidinum"]), data.get("label") or None)
@@ -178,9 +178,18 @@ def destination(address: Mapping[str, Any]) -> str:
 
 
 def print_address(address: Mapping[str, Any]) -> str:
-    """The recipient's full address on one line, region first, as Chinese labels read."""
-    parts = [address.get(k) for k in ("region", "city", "line1", "line2")]
-    return "".join(str(p) for p in parts if p)
+    """The recipient's full address on one line, region first, as Chinese labels read
+    (written together in Chinese, spaced otherwise)."""
+    parts = [str(address[k]) for k in ("region", "city", "line1", "line2") if address.get(k)]
+    chinese = any("\u4e00" <= ch <= "\u9fff" for part in parts for ch in part)
+    return ("" if chinese else " ").join(parts)
+
+
+def _number(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 # Kuaidi100's states (`state`, and each checkpoint's `statusCode` with resultv2=4): 0 in

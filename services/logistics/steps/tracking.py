@@ -75,8 +75,12 @@ async def poll_silent(runtime: Service[Deps]) -> None:
         await asyncio.sleep(settings.tracking_poll_seconds)
         try:
             await poll_once(runtime, couriers, lanes)
+        except asyncio.CancelledError:
+            raise
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("tracking poll failed; trying again", error=repr(exc))
+        except Exception:  # a bug in one report must not stop tracking the others
+            log.exception("tracking poll failed unexpectedly; trying again")
 
 
 async def poll_once(

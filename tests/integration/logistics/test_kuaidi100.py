@@ -62,7 +62,7 @@ async def test_a_paid_order_is_booked_subscribed_and_delivered_by_pushes(
         assert order.param["partnerId"] == "7551234567"
         assert order.param["recMan"]["name"] == "Li Wei"
         assert order.param["recMan"]["mobile"] == "13800138000"  # the order's contact's
-        assert order.param["recMan"]["printAddr"] == "ZhejiangHangzhou1 Xihu Road"
+        assert order.param["recMan"]["printAddr"] == "Zhejiang Hangzhou 1 Xihu Road"
         shown = await timeline(runtime, order_id)
         assert shown["label_url"] == f"{kd.base}/label/{order.task_id}.png"
 

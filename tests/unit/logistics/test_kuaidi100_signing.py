@@ -99,6 +99,14 @@ def test_a_tracking_result_becomes_checkpoints_oldest_first_with_stable_ids() ->
     assert first.checkpoint_id.startswith("SF1234567890-")
 
 
+def test_the_label_address_reads_region_first() -> None:
+    chinese = {"region": "浙江省", "city": "杭州市", "line1": "西湖区文三路1号"}
+    assert kuaidi100.print_address(chinese) == "浙江省杭州市西湖区文三路1号"
+    latin = {"region": "Zhejiang", "city": "Hangzhou", "line1": "1 Xihu Road", "line2": None}
+    assert kuaidi100.print_address(latin) == "Zhejiang Hangzhou 1 Xihu Road"
+    assert kuaidi100.mobile("+86 138 0013 8000") == "13800138000"
+
+
 def test_a_step_without_a_readable_time_is_skipped_not_fatal() -> None:
     result = {"nu": "YT1", "state": "0", "data": [
         {"ftime": "yesterday", "context": "?"},
