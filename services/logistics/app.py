@@ -8,6 +8,7 @@ from services.logistics.deps import Deps, make_deps
 from services.logistics.handlers import HANDLERS, TIMERS
 from services.logistics.settings import LogisticsSettings
 from services.logistics.steps.shipping import effects_policy
+from services.logistics.steps.tracking import poll_silent
 from services.logistics.views import router
 from shared import effects
 from shared.runtime import Edges, Wiring
@@ -29,7 +30,7 @@ WIRING = Wiring(
     HANDLERS,
     TIMERS,
     routers=[router],
-    background=[load_on_start, sandbox_routes.auto_advance],
+    background=[load_on_start, sandbox_routes.auto_advance, poll_silent],
     extras=_sandbox_and_effects,
 )
 build = WIRING.build

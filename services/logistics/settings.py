@@ -41,6 +41,25 @@ class LogisticsSettings(ServiceSettings):
     courier_by_region: dict[str, str] = {}
     carrier_webhook_secret: SecretStr = SecretStr("dev-carrier-webhook-secret")
 
+    # Kuaidi100 (carriers/kuaidi100.py) books and tracks the couriers named here, by its
+    # company code, e.g. {"sf": "shunfeng", "zto": "zhongtong"}; the others are sandboxes.
+    kuaidi100_couriers: dict[str, str] = {}
+    kuaidi100_key: SecretStr | None = None  # the authorisation key (授权key)
+    kuaidi100_customer: str | None = None  # the customer id the real-time query is signed with
+    kuaidi100_secret: SecretStr | None = None  # signs e-waybill orders
+    kuaidi100_salt: SecretStr | None = None  # ours: Kuaidi100 signs its pushes with it
+    kuaidi100_api_base: str | None = None  # only to point every endpoint at a stub
+    kuaidi100_sender: dict[str, str] = {}  # sendMan: {"name", "mobile", "printAddr"}
+    # the couriers' e-waybill accounts by company code: partnerId, partnerKey, net, ...
+    kuaidi100_accounts: dict[str, dict[str, str]] = {}
+    kuaidi100_template_id: str | None = None  # with one, each booking returns a label image
+    kuaidi100_timeout_seconds: float = 10.0
+    # Tracking falls back to polling: parcels not delivered and silent (no push) for
+    # `silent` seconds are queried every `poll` seconds (0: never), a bounded batch at a time.
+    tracking_poll_seconds: float = 1800.0
+    tracking_silent_seconds: float = 6 * 3600.0
+    tracking_poll_batch: int = 50
+
     # The sandbox carrier (never in production) and the demo catalogue.
     sandbox_enabled: bool | None = None
     sandbox_auto_advance_seconds: float | None = None
@@ -72,6 +91,19 @@ class LogisticsSettings(ServiceSettings):
             holidays=frozenset(self.holidays),
         )
 
+    def couriers_in_use(self) -> list[str]:
+        return sorted({*self.couriers, *self.courier_by_region.values()})
+
+    def secrets(self) -> dict[str, SecretStr]:
+        """The secrets checked for placeholders and length: the sandbox webhook's only while
+        the sandbox runs; Kuaidi100's key is issued by Kuaidi100, of its length (checked
+        for placeholders by `production_refusal`)."""
+        found = super().secrets()
+        found.pop("kuaidi100_key", None)
+        if not self.sandbox:
+            found.pop("carrier_webhook_secret", None)
+        return found
+
     @property
     def sandbox(self) -> bool:
         if self.env == "production":
@@ -91,3 +123,45 @@ class LogisticsSettings(ServiceSettings):
         if self.demo_catalogue is None:
             return self.env == "development"
         return self.demo_catalogue and self.env != "production"
+
+
+# What Kuaidi100 cannot run without, as (setting, what it is for).
+KUAIDI100_REQUIRED = (
+    ("kuaidi100_key", "the authorisation key"),
+    ("kuaidi100_customer", "the customer id"),
+    ("kuaidi100_secret", "the e-waybill secret"),
+    ("kuaidi100_salt", "the push signature salt"),
+    ("kuaidi100_sender", "the sender on labels"),
+)
+
+
+def production_refusal(settings: LogisticsSettings) -> str | None:
+    """Why logistics must not start in production with `settings` (one line), or None: a
+    courier without a real carrier (the sandbox refuses to run in production), or
+    Kuaidi100 in use without a setting it needs."""
+    if settings.env != "production":
+        return None
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    if settings.sandbox_enabled:
+        return f"{prefix}SANDBOX_ENABLED is set: the sandbox carrier refuses to run in production"
+    real = settings.kuaidi100_couriers
+    for courier in settings.couriers_in_use():
+        if courier not in real:
+            return (
+                f"courier {courier} has no real carrier ({prefix}KUAIDI100_COURIERS): "
+                "the sandbox carrier refuses to run in production"
+            )
+    if not real:
+        return None
+    used_by = ", ".join(sorted(real))
+    for name, what in KUAIDI100_REQUIRED:
+        value = getattr(settings, name)
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        env_name = f"{prefix}{name.upper()}"
+        if not raw:
+            return f"{env_name} ({what}) is not set for carrier kuaidi100 (used by {used_by})"
+        if isinstance(raw, str) and raw.startswith("dev-"):
+            return f"{env_name} holds a development placeholder (carrier kuaidi100)"
+    if not settings.public_base_url:
+        return f"{prefix}PUBLIC_BASE_URL is not set: Kuaidi100 pushes tracking to it"
+    return None

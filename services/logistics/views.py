@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.logistics import catalogue
+from services.logistics.carriers import kuaidi100_signing
+from services.logistics.carriers.kuaidi100 import Kuaidi100Carrier
 from services.logistics.deps import Deps
 from services.logistics.domain.shipping import Checkpoint, CheckpointStatus
 from services.logistics.domain.stock import Count, CountBelowParcels
-from services.logistics.steps import orders, shipping, stock
+from services.logistics.steps import orders, shipping, stock, tracking
 from shared.contracts.envelope import Money
 from shared.http import (
     INT_MAX,
@@ -28,6 +31,7 @@ from shared.http import (
     signed_body,
 )
 from shared.openapi import errors
+from shared.problems import Unauthorized, Unprocessable
 
 router = APIRouter(prefix="/v1", tags=["logistics"])
 
@@ -147,12 +151,59 @@ async def carrier_checkpoint(carrier: PathId, request: Request) -> dict[str, Any
     return {"accepted": True, "duplicate": not fresh, "shipment_id": shipment.shipment_id}
 
 
+@router.post(
+    "/webhooks/kuaidi100",
+    responses=errors(401, 404, 422, s401="a missing or bad sign (MD5 of param and our salt)"),
+)
+async def kuaidi100_push(
+    request: Request, courier: str = Query(min_length=1, max_length=64)
+) -> dict[str, Any]:
+    """Kuaidi100's tracking push: a form with `param` (JSON, the parcel's whole tracking in
+    `lastResult`) and `sign` = MD5(param + salt); answered as Kuaidi100 expects, or it
+    pushes again. `courier` (ours, e.g. `sf`) is in the callback URL we subscribed with."""
+    service = service_of(request, Deps)
+    carrier = service.deps.carriers.get(courier)
+    if not isinstance(carrier, Kuaidi100Carrier):
+        raise NotFound("unknown_carrier", f"{courier} is not tracked through kuaidi100")
+    raw = (await request.body()).decode("utf-8", "replace")
+    form = dict(parse_qsl(raw, keep_blank_values=True))
+    try:
+        kuaidi100_signing.verify_push(form.get("param"), form.get("sign"), carrier.account.salt)
+    except kuaidi100_signing.SignatureError as exc:
+        raise Unauthorized("bad_signature", str(exc)) from exc
+    push = _push_body(form["param"])
+    async with service.unit(correlation_id=_correlation(request)) as unit:
+        taken = await tracking.reported(unit, courier, push.lastResult, pushed=True)
+    if taken is None:
+        number = push.lastResult.get("nu")
+        raise NotFound("unknown_parcel", f"{courier} has no parcel {number}")
+    return {"result": True, "returnCode": "200", "message": "成功"}
+
+
+class _Push(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: str = ""  # polling | shutdown | abort | updateall
+    message: str = ""
+    lastResult: dict[str, Any]  # Kuaidi100's name
+
+
+def _push_body(param: str) -> _Push:
+    push = parse_body(_Push, param.encode())
+    if not isinstance(push.lastResult.get("nu"), str) or not push.lastResult["nu"]:
+        field = {"field": "param.lastResult.nu", "message": "the tracking number is missing"}
+        raise Unprocessable("missing_tracking_number", field["message"], fields=[field])
+    return push
+
+
 @router.get("/orders/{order_id}/shipment", responses=errors(401, 403, 404))
 async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
-    """The order's shipment: courier, tracking number and every checkpoint by time."""
+    """The order's shipment: courier, tracking number, the label a real carrier printed
+    (a link, else null) and every checkpoint by time."""
     order_access(request, order_id)
     async with service_of(request, Deps).unit(correlation_id=_correlation(request)) as unit:
         found = await shipping.tracked(unit, order_id)
+        label = await tracking.label(unit, found[0].shipment_id) if found else None
     if found is None:
         raise NotFound("no_shipment", f"order {order_id} has no shipment")
     shipment, checkpoints = found
@@ -162,6 +213,7 @@ async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
         "status": shipment.status.value,
         "courier": shipment.courier,
         "tracking_number": shipment.tracking_number,
+        "label_url": label,
         "promised_ship_date": shipment.promised_ship_date.isoformat(),
         "expected_date": shipment.expected_date.isoformat(),
         "shipped_at": _iso(shipment.shipped_at),

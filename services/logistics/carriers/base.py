@@ -8,7 +8,7 @@ is made after commit by the effects worker (shared/effects.py), keyed by the shi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,9 @@ class Parcel:
     region: str | None
     country: str
     items: int
+    # the recipient as the order gave it (recipient, phone, line1, city, ...), for couriers
+    # whose booking prints the label; None in bookings recorded before it was carried
+    address: dict[str, Any] | None = None
 
 
 class Carrier(Protocol):
@@ -31,9 +34,13 @@ class Carrier(Protocol):
 
 
 class BookingError(Exception):
-    """The courier refused or could not be reached; `permanent` refusals are not retried."""
+    """The courier refused or could not be reached; `permanent` refusals are not retried,
+    the others not before `retry_after` seconds when the courier said so."""
 
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+        self.retry_after = retry_after

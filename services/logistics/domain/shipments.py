@@ -88,6 +88,8 @@ def dispatched(order: Fulfilment, shipment: Shipment) -> Outcome:
         "region": address.get("region"),
         "country": str(address.get("country", "")),
         "items": sum(int(line["quantity"]) for line in order.lines),
+        # the label's recipient, reachable by the address's phone or else the contact's
+        "address": {**address, "phone": address.get("phone") or order.phone} if address else None,
     }
     booking = (shipment.shipment_id, {"courier": shipment.courier, "parcel": parcel})
     # No timer to cancel: at once there is none, and after the delay it is the SHIP timer

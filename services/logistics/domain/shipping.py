@@ -100,9 +100,21 @@ class ParcelStatus(StrEnum):
 
 class CheckpointStatus(StrEnum):
     IN_TRANSIT = "in_transit"
+    ARRIVED_IN_CITY = "arrived_in_city"  # in transit, in the recipient's city
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERED = "delivered"
+    FAILED_ATTEMPT = "failed_attempt"  # the courier could not deliver; it tries again
+    RETURNED = "returned"  # refused, or on its way back to the shop
     EXCEPTION = "exception"
+
+
+# what a checkpoint says of the parcel's progress; the others only join its timeline
+_REACHES = {
+    CheckpointStatus.IN_TRANSIT: ParcelStatus.IN_TRANSIT,
+    CheckpointStatus.ARRIVED_IN_CITY: ParcelStatus.IN_TRANSIT,
+    CheckpointStatus.OUT_FOR_DELIVERY: ParcelStatus.OUT_FOR_DELIVERY,
+    CheckpointStatus.DELIVERED: ParcelStatus.DELIVERED,
+}
 
 
 @dataclass(frozen=True)
@@ -178,9 +190,9 @@ def track(current: ParcelStatus, checkpoint: CheckpointStatus) -> Tracking:
     out-of-order checkpoint still joins the timeline; a second delivery is no news."""
     if current not in _PROGRESS:
         raise ValueError(f"a {current} parcel takes no checkpoints")
-    if checkpoint is CheckpointStatus.EXCEPTION:
+    reached = _REACHES.get(checkpoint)
+    if reached is None:
         return Tracking(current, "checkpoint")
-    reached = ParcelStatus(checkpoint.value)
     if current is ParcelStatus.DELIVERED:
         return Tracking(current, None if reached is ParcelStatus.DELIVERED else "checkpoint")
     if _PROGRESS[reached] < _PROGRESS[current]:

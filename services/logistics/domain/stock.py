@@ -25,6 +25,7 @@ class Fulfilment:
     placed_at: datetime | None
     paid_at: datetime | None
     promised_ship_date: date | None
+    phone: str | None = None  # the contact's, for a label without the address's own
 
 
 def ships_from(

@@ -61,6 +61,7 @@ async def take(
         placed_at=unit.now,
         paid_at=None,
         promised_ship_date=None,
+        phone=placed.contact.phone,
     )
     await repo.save_fulfilment(unit.conn, order)
     if await held.release(unit, order_id, handlers):  # they may have paid or ended it

@@ -16,6 +16,7 @@ from typing import Any
 from services.logistics import metrics
 from services.logistics import repository as repo
 from services.logistics.carriers.base import BookingError, Parcel
+from services.logistics.carriers.kuaidi100 import Booked, Kuaidi100Carrier
 from services.logistics.deps import Deps
 from services.logistics.domain import shipments
 from services.logistics.domain.shipping import (
@@ -27,7 +28,7 @@ from services.logistics.domain.shipping import (
     choose_courier,
 )
 from services.logistics.domain.stock import Fulfilment, ships_from
-from services.logistics.steps import stock
+from services.logistics.steps import stock, subscription
 from shared import effects
 from shared.contracts.events.logistics import ShipmentDelivered
 from shared.effects import Effect, EffectError, Performer
@@ -88,29 +89,36 @@ async def ship_due(unit: Unit[Deps], order_id: str) -> None:
     await repo.record(unit, order_id, shipments.dispatched(order, shipment))
 
 
-async def _book(deps: Deps, effect: Effect) -> str:
+async def _book(deps: Deps, effect: Effect) -> str | Booked:
     """Outside any transaction: the courier books the parcel (idempotent on the shipment)."""
     name = effect.payload["courier"]
     carrier = deps.carriers.get(name)
     if carrier is None:
         raise EffectError(f"unknown carrier {name!r}", permanent=True)
+    parcel = Parcel(**effect.payload["parcel"])
     try:
-        return await carrier.book(Parcel(**effect.payload["parcel"]), idempotency_key=effect.key)
+        if isinstance(carrier, Kuaidi100Carrier):  # a real one: the label with the number
+            return await carrier.book_with_label(parcel, idempotency_key=effect.key)
+        return await carrier.book(parcel, idempotency_key=effect.key)
     except BookingError as exc:
-        raise EffectError(exc.reason, permanent=exc.permanent) from exc
+        raise EffectError(exc.reason, permanent=exc.permanent, retry_after=exc.retry_after) from exc
 
 
-async def _booked(unit: Unit[Deps], effect: Effect, tracking: Any) -> None:
-    """The courier took the parcel: stock consumed, ShipmentShipped."""
+async def _booked(unit: Unit[Deps], effect: Effect, booked: Any) -> None:
+    """The courier took the parcel: stock consumed, ShipmentShipped; a real carrier's
+    parcel is then followed (its tracking subscribed after commit)."""
     shipment = await repo.shipment_by_id(unit.conn, effect.key)
     order = await repo.fulfilment(unit.conn, shipment.order_id) if shipment else None
     if shipment is None or order is None or shipment.status is not ParcelStatus.PENDING:
         log.warning("booked a parcel that no longer ships", shipment_id=effect.key)
         return
-    outcome = shipments.shipped(order, shipment, str(tracking), unit.now, _timing(unit.deps))
+    tracking = booked.tracking_number if isinstance(booked, Booked) else str(booked)
+    outcome = shipments.shipped(order, shipment, tracking, unit.now, _timing(unit.deps))
     await repo.record(unit, order.order_id, outcome)
     metrics.shipped(unit, order.paid_at)
     await stock.consume(unit, order.order_id)
+    if isinstance(booked, Booked):
+        await subscription.watch(unit, shipment, booked, order.address, order.phone)
     log.info("shipped", shipment_id=shipment.shipment_id, courier=shipment.courier)
 
 
@@ -123,8 +131,10 @@ BOOKER = Performer(call=_book, done=_booked, failed=_not_booked)
 
 
 def effects_policy(deps: Deps) -> effects.Policy:
-    """The calls the logistics service makes after commit: carrier bookings."""
-    return replace(deps.effects, performers={BOOKING: BOOKER})
+    """The calls the logistics service makes after commit: carrier bookings and tracking
+    subscriptions."""
+    performers = {BOOKING: BOOKER, subscription.SUBSCRIPTION: subscription.SUBSCRIBER}
+    return replace(deps.effects, performers=performers)
 
 
 async def stop(unit: Unit[Deps], order_id: str, reason: str) -> Shipment | None:
