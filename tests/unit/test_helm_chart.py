@@ -108,26 +108,55 @@ def test_production_takes_its_secrets_from_secrets_it_does_not_create() -> None:
 def test_migrations_run_in_a_hook_job_before_the_rollout(rendered: Docs) -> None:
     jobs = {component(j).removesuffix("-migrate"): j for j in of_kind(rendered, "Job").values()}
     assert sorted(jobs) == sorted(SERVICES)
+    configs = {component(c): c["data"] for c in of_kind(rendered, "ConfigMap").values()}
     for name, job in jobs.items():
-        hooks = job["metadata"]["annotations"]["helm.sh/hook"].split(",")
-        assert "pre-upgrade" in hooks
+        # the databases and Secrets come with the release: a first install migrates once
+        # they exist; an upgrade migrates before the new pods roll out
+        assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
         (container,) = job["spec"]["template"]["spec"]["containers"]
         assert container["command"] == ["python", "-m", f"services.{name}", "migrate"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        # the settings being installed, not the ConfigMap of the previous revision
+        assert configs[name].items() <= env.items()
+        assert "envFrom" not in container
 
 
-def test_external_databases_migrate_before_install_from_their_own_dsn_secret(
+def render_with(tmp_path: Path, values: dict[str, Any]) -> Docs:
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    docs = chart.render(path)
+    chart.validate_core(docs)
+    return docs
+
+
+def test_external_databases_read_their_dsn_from_a_secret_of_the_release(tmp_path: Path) -> None:
+    dsns = {s: f"postgresql://u:p@db/{s}" for s in SERVICES}
+    docs = render_with(tmp_path, {"database": {"mode": "external", "external": {"dsn": dsns}}})
+    assert not of_kind(docs, "Cluster")
+    (secret,) = of_kind(docs, "Secret").values()
+    assert secret["stringData"] == dsns
+    for job in of_kind(docs, "Job").values():  # that Secret exists only after install
+        assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
+
+
+def test_with_everything_it_mounts_made_beforehand_migrations_run_before_install(
     tmp_path: Path,
 ) -> None:
-    dsns = {s: f"postgresql://u:p@db/{s}" for s in SERVICES}
-    values = tmp_path / "external.yaml"
-    values.write_text(yaml.safe_dump({"database": {"mode": "external", "external": {"dsn": dsns}}}))
-    docs = chart.render(values)
-    assert not of_kind(docs, "Cluster")
+    services = {
+        s: {"existingSecret": f"fulfil-{s}", "secretKeys": ["ops_api_key"]} for s in SERVICES
+    }
+    docs = render_with(
+        tmp_path,
+        {
+            "services": services,
+            "database": {"mode": "external", "external": {"existingSecret": "dsns"}},
+        },
+    )
+    assert not of_kind(docs, "Secret")
     for job in of_kind(docs, "Job").values():
         assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
-    (secret,) = of_kind(docs, "Secret").values()
-    assert secret["stringData"]["order"] == "postgresql://u:p@db/order"
-    chart.validate_core(docs)
+        volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+        assert volumes["database"]["secret"]["secretName"] == "dsns"
 
 
 def test_every_service_has_its_own_cloudnativepg_cluster(rendered: Docs) -> None:

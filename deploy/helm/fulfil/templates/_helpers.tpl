@@ -134,3 +134,38 @@ readOnlyRootFilesystem: true
 capabilities:
   drop: [ALL]
 {{- end -}}
+
+{{/* One service's settings that are not secret, as <PREFIX>_<NAME>: value lines. */}}
+{{- define "fulfil.config" -}}
+{{- $svc := index .root.Values.services .name -}}
+{{- $prefix := upper .name -}}
+{{ $prefix }}_ENV: {{ .root.Values.env | quote }}
+{{ $prefix }}_LOG_LEVEL: {{ .root.Values.logLevel | quote }}
+{{ $prefix }}_KAFKA_BOOTSTRAP: {{ include "fulfil.kafkaBootstrap" .root | quote }}
+{{ $prefix }}_HTTP_HOST: "0.0.0.0"
+{{ $prefix }}_HTTP_PORT: {{ .root.Values.service.port | quote }}
+{{- with $svc.publicBaseUrl }}
+{{ $prefix }}_PUBLIC_BASE_URL: {{ . | quote }}
+{{- end }}
+{{- range $key, $value := $svc.config }}
+{{ $prefix }}_{{ upper $key }}: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+When the migrations Jobs run on a first install: before everything (pre-install) only when
+all they mount exists already (external databases and Secrets you manage); otherwise once
+the release's databases and Secrets exist (post-install). On upgrade always first.
+*/}}
+{{- define "fulfil.migrationHook" -}}
+{{- $first := "pre-install" -}}
+{{- if or (ne .Values.database.mode "external") (not .Values.database.external.existingSecret) -}}
+{{- $first = "post-install" -}}
+{{- end -}}
+{{- range $name, $svc := .Values.services -}}
+{{- if and $svc.enabled $svc.secrets (not $svc.existingSecret) -}}
+{{- $first = "post-install" -}}
+{{- end -}}
+{{- end -}}
+{{- printf "%s,pre-upgrade" $first -}}
+{{- end -}}
