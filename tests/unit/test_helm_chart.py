@@ -233,3 +233,10 @@ def test_each_service_may_write_what_it_produces_and_read_what_it_consumes(
 
 def test_the_committed_kafka_file_is_generated_from_the_registry() -> None:
     assert generate.main(["--check"]) == 0, "run python -m deploy.helm.generate"
+
+
+def test_a_misspelt_value_is_refused_by_the_values_schema(tmp_path: Path) -> None:
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(yaml.safe_dump({"services": {"order": {"existingSecrets": "fulfil-order"}}}))
+    with pytest.raises(RuntimeError, match="existingSecrets"):
+        chart.lint(typo)
