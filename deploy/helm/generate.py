@@ -8,7 +8,9 @@ retention, cleanup policy) and each service a `KafkaUser` whose ACLs say what th
 says: write on the topics it produces (its dead-letter topic among them), read on the topics
 it consumes, and read on the consumer groups of `shared.kafka.groups`. The chart's
 templates (kafka-topics.yaml, kafka-users.yaml) read this file; `make test` fails while it is
-stale.
+stale. One more user, `fulfil-operations`, is the `fulfil` command's (docs/operations.md):
+it reads every topic and describes every group (`fulfil lag`, `fulfil tail`), and writes
+nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ HEADER = (
 )
 WRITE = ["Write", "Describe"]
 READ = ["Read", "Describe"]
+OPERATIONS_USER = "fulfil-operations"
 
 
 def _acl(kind: str, name: str, operations: list[str]) -> dict[str, Any]:
@@ -56,10 +59,18 @@ def user_entry(service: str) -> dict[str, Any]:
     return {"service": service, "user": f"fulfil-{service}", "acls": acls}
 
 
+def operations_entry() -> dict[str, Any]:
+    acls = [_acl("topic", t.name, READ) for t in TOPICS]
+    groups = sorted({g for s in SERVICES for g in service_groups(s).topics_by_group()})
+    acls += [_acl("group", group, ["Describe"]) for group in groups]
+    return {"user": OPERATIONS_USER, "acls": acls}
+
+
 def render() -> str:
     document = {
         "topics": [topic_entry(t) for t in TOPICS],
         "users": [user_entry(service) for service in SERVICES],
+        "operations": operations_entry(),
     }
     return HEADER + yaml.safe_dump(document, sort_keys=False, width=100)
 

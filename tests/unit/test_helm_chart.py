@@ -210,7 +210,8 @@ def test_each_service_may_write_what_it_produces_and_read_what_it_consumes(
     rendered: Docs,
 ) -> None:
     users = {component(u): u for u in of_kind(rendered, "KafkaUser").values()}
-    assert sorted(users) == sorted(SERVICES)
+    assert sorted(users) == sorted([*SERVICES, "operations"])
+    users.pop("operations")
     for service, user in users.items():
         assert user["metadata"]["labels"]["strimzi.io/cluster"] == "fulfil"
         authorization = user["spec"]["authorization"]
@@ -229,6 +230,25 @@ def test_each_service_may_write_what_it_produces_and_read_what_it_consumes(
         assert reads == {t.name for t in TOPICS if service in t.consumers}
         assert groups == set(service_groups(service).topics_by_group())
         assert {op for _, _, op in granted} <= {"Read", "Write", "Describe"}
+
+
+def test_the_operations_user_reads_every_topic_describes_every_group_writes_nothing(
+    rendered: Docs,
+) -> None:
+    user = of_kind(rendered, "KafkaUser")["fulfil-operations"]
+    granted = {
+        (a["resource"]["type"], a["resource"]["name"], op)
+        for a in user["spec"]["authorization"]["acls"]
+        for op in a["operations"]
+    }
+    assert {(kind, op) for kind, _, op in granted} == {
+        ("topic", "Read"),
+        ("topic", "Describe"),
+        ("group", "Describe"),
+    }
+    assert {name for kind, name, op in granted if kind == "topic"} == {t.name for t in TOPICS}
+    groups = {g for s in SERVICES for g in service_groups(s).topics_by_group()}
+    assert {name for kind, name, _ in granted if kind == "group"} == groups
 
 
 def test_the_committed_kafka_file_is_generated_from_the_registry() -> None:
