@@ -255,6 +255,17 @@ def test_the_committed_kafka_file_is_generated_from_the_registry() -> None:
     assert generate.main(["--check"]) == 0, "run python -m deploy.helm.generate"
 
 
+def test_a_stale_kafka_file_fails_the_check_until_generated_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = tmp_path / "kafka.yaml"
+    stale.write_text(generate.OUTPUT.read_text().replace("partitions: 6", "partitions: 5", 1))
+    monkeypatch.setattr(generate, "OUTPUT", stale)
+    assert generate.main(["--check"]) == 1
+    assert generate.main([]) == 0
+    assert generate.main(["--check"]) == 0
+
+
 def test_a_misspelt_value_is_refused_by_the_values_schema(tmp_path: Path) -> None:
     typo = tmp_path / "typo.yaml"
     typo.write_text(yaml.safe_dump({"services": {"order": {"existingSecrets": "fulfil-order"}}}))
