@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -347,6 +348,27 @@ class Runtime(Generic[D]):
         log.info("service stopped")
 
 
+async def migrate(definition: ServiceDefinition[Any], *, wait_seconds: float = 300.0) -> list[str]:
+    """Applies the service's pending migrations and returns their names, waiting up to
+    `wait_seconds` for a database that cannot be reached yet (a Job started beside it)."""
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + wait_seconds, 1.0
+    while True:
+        try:
+            conn = await asyncpg.connect(definition.settings.database_url, timeout=10)
+            break
+        except Exception as exc:
+            if not db.is_transient(exc) or loop.time() + delay > deadline:
+                raise
+            log.warning("database not reachable yet; retrying", error=repr(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+    try:
+        return await db.apply_migrations(conn, definition.migrations())
+    finally:
+        await conn.close()
+
+
 def main(name: str, build: Callable[[], ServiceDefinition[Any]]) -> None:
     """The `python -m services.<name>` entry point. A service whose settings refuse to start
     (`shared.settings.refusal`: production without a provider's credentials, a placeholder
@@ -362,10 +384,15 @@ def main(name: str, build: Callable[[], ServiceDefinition[Any]]) -> None:
 
 def run_service(build: Callable[[], ServiceDefinition[Any]]) -> None:
     """Runs the service `build` makes until SIGTERM or SIGINT, or until a background task
-    dies, then the process exits with status 1 for its supervisor."""
+    dies, then the process exits with status 1 for its supervisor. With the argument
+    `migrate` (`python -m services.<name> migrate`, a deploy's Job) it only applies the
+    migrations."""
     definition = build()
     s = definition.settings
     configure_logging(definition.name, fmt=s.resolved_log_format, level=s.log_level)
+    if sys.argv[1:] == ["migrate"]:
+        log.info("migrations applied", migrations=uvloop.run(migrate(definition)))
+        return
 
     async def main() -> None:
         stop = asyncio.Event()

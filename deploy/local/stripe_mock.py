@@ -8,8 +8,6 @@ call created is not found by the next one.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -17,8 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from deploy.local.kafka_jars import default_cache_dir
-from deploy.local.locks import locked
+from deploy.local.go_tools import go_install
 from deploy.local.ports import LOOPBACK, free_ports
 
 VERSION = "v0.203.0"
@@ -26,32 +23,9 @@ MODULE = "github.com/stripe/stripe-mock"
 TEST_KEY = "sk_test_" + "0" * 24  # stripe-mock takes any key of the right shape
 
 
-def bin_dir(cache_dir: Path | None = None) -> Path:
-    return (cache_dir or default_cache_dir()) / "go" / "bin"
-
-
 def ensure_binary(cache_dir: Path | None = None) -> Path:
     """The stripe-mock program, built with `go install` when missing (a few seconds once)."""
-    target = bin_dir(cache_dir)
-    program, marker = target / "stripe-mock", target / f"stripe-mock.{VERSION}"
-    if program.exists() and marker.exists():
-        return program
-    target.mkdir(parents=True, exist_ok=True)
-    with locked(target / ".stripe-mock.lock"):
-        if program.exists() and marker.exists():  # another process built it meanwhile
-            return program
-        go = shutil.which("go") or "/usr/local/go/bin/go"
-        if not Path(go).exists():
-            raise RuntimeError("`go` (1.22 or newer) is not on PATH: it builds stripe-mock")
-        env = {**os.environ, "GOBIN": str(target)}
-        cmd = [go, "install", f"{MODULE}@{VERSION}"]
-        result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"building stripe-mock failed:\n{result.stdout}{result.stderr}")
-        for old in target.glob("stripe-mock.v*"):
-            old.unlink()
-        marker.write_text(VERSION + "\n")
-    return program
+    return go_install("stripe-mock", MODULE, VERSION, cache_dir)
 
 
 @dataclass
