@@ -13,6 +13,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.registry import TOPICS
+from shared.kafka.security import KafkaSecurity, aiokafka_kwargs
+from shared.settings import KafkaSettings
+
+
+def _auth() -> dict[str, Any]:
+    """How the command connects: `FULFIL_KAFKA_SECURITY_PROTOCOL` and the rest of the
+    settings' Kafka block (plaintext when unset)."""
+    return aiokafka_kwargs(KafkaSecurity.from_settings(KafkaSettings()))
 
 
 @dataclass(frozen=True)
@@ -39,9 +47,10 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicParti
 async def lags(bootstrap: str, groups: dict[str, list[str]]) -> list[PartitionLag]:
     """For each group (to the topics it consumes): every partition's committed offset, end
     offset and lag. A partition the group never committed counts from its first offset."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="fulfil-ops")
+    auth = _auth()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="fulfil-ops", **auth)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False
+        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False, **auth
     )
     await admin.start()
     await consumer.start()
@@ -85,7 +94,7 @@ async def _assigned(
     """A consumer of the command's own (no group, nothing committed) assigned every
     partition of the topics."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False
+        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False, **_auth()
     )
     await consumer.start()
     try:
