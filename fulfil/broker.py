@@ -11,7 +11,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import ValidationError
 
+from fulfil.config import OpsError
 from shared.contracts.registry import TOPICS
 from shared.kafka.security import KafkaSecurity, aiokafka_kwargs
 from shared.settings import KafkaSettings
@@ -20,7 +22,14 @@ from shared.settings import KafkaSettings
 def _auth() -> dict[str, Any]:
     """How the command connects: `FULFIL_KAFKA_SECURITY_PROTOCOL` and the rest of the
     settings' Kafka block (plaintext when unset)."""
-    return aiokafka_kwargs(KafkaSecurity.from_settings(KafkaSettings()))
+    try:
+        settings = KafkaSettings()
+    except ValidationError as exc:
+        reasons = "; ".join(
+            str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()
+        )
+        raise OpsError(f"Kafka settings: {reasons}") from None
+    return aiokafka_kwargs(KafkaSecurity.from_settings(settings))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ The broker is a single node of this module's own, in a temporary directory.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,9 +23,11 @@ from aiokafka.errors import (
     KafkaConnectionError,
     TopicAuthorizationFailedError,
 )
+from click.testing import CliRunner
 
 from deploy.local.kafka import KafkaCluster
 from deploy.local.kafka_security import BrokerSecurity
+from fulfil.cli import cli
 from services.order.app import build
 from services.order.settings import OrderSettings
 from shared.contracts import registry
@@ -208,3 +211,19 @@ async def test_the_services_clients_work_over_sasl_ssl(secured: Secured, databas
 def test_security_files_are_private(secured: Secured) -> None:
     for path in (secured.security.users_file, secured.security.keystore):
         assert Path(path).stat().st_mode & 0o077 == 0, f"{path} readable by others"
+
+
+def test_the_command_reads_the_secured_broker_as_the_settings_say(secured: Secured) -> None:
+    admin = secured.security.client()
+    assert admin.password is not None
+    env = {
+        "FULFIL_KAFKA_SECURITY_PROTOCOL": admin.protocol,
+        "FULFIL_KAFKA_SASL_USERNAME": "admin",
+        "FULFIL_KAFKA_SASL_PASSWORD": admin.password.get_secret_value(),
+        "FULFIL_KAFKA_SSL_CA_FILE": str(admin.ca_file),
+    }
+    args = ["--bootstrap", secured.bootstrap, "lag", "--service", "order", "--json"]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    topics = {row["topic"] for row in json.loads(result.output)}
+    assert topics == {t.name for t in registry.consumed_by("order")}

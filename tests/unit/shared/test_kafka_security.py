@@ -8,9 +8,11 @@ from pathlib import Path
 
 import faust
 import pytest
+from click.testing import CliRunner
 from pydantic import SecretStr, ValidationError
 
 from deploy.local.kafka_security import BrokerSecurity
+from fulfil.cli import cli
 from shared.kafka.agents import build_faust_app, consumer_config
 from shared.kafka.security import PLAINTEXT, KafkaSecurity, aiokafka_kwargs, faust_credentials
 from shared.settings import KafkaSettings, ServiceSettings
@@ -96,3 +98,13 @@ def test_a_short_kafka_password_is_refused_in_production(monkeypatch: pytest.Mon
             ops_api_key=SecretStr("o" * 32),
             order_token_secret=SecretStr("t" * 32),
         )
+
+
+def test_the_command_refuses_incomplete_kafka_settings_in_one_line() -> None:
+    env = {"FULFIL_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}
+    result = CliRunner().invoke(cli, ["lag", "--json"], env=env)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: Kafka settings: kafka_security_protocol SASL_SSL needs kafka_sasl_username"
+        " and kafka_sasl_password"
+    ]
