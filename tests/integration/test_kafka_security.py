@@ -23,6 +23,7 @@ from aiokafka.errors import (
     KafkaConnectionError,
     TopicAuthorizationFailedError,
 )
+from aiokafka.protocol.admin import CreateAclsRequest
 from click.testing import CliRunner
 
 from deploy.local.kafka import KafkaCluster
@@ -32,7 +33,7 @@ from services.order.app import build
 from services.order.settings import OrderSettings
 from shared.contracts import registry
 from shared.contracts.events.order import OrderClosed
-from shared.kafka.acls import apply_acls
+from shared.kafka.acls import Acl, acls_for, admin_client, apply_acls, held_acls, wire_codes
 from shared.kafka.admin import ensure_topics
 from shared.kafka.security import KafkaSecurity, aiokafka_kwargs
 from tests.support.events import new_order_id
@@ -227,3 +228,26 @@ def test_the_command_reads_the_secured_broker_as_the_settings_say(secured: Secur
     assert result.exit_code == 0, result.output
     topics = {row["topic"] for row in json.loads(result.output)}
     assert topics == {t.name for t in registry.consumed_by("order")}
+
+
+async def test_applying_again_leaves_exactly_the_generated_acls(secured: Secured) -> None:
+    """A grant the registry does not give (here: order writing payments.v1, made by hand)
+    is deleted by the next apply; what the registry gives is kept, once."""
+    admin = secured.security.client()
+    assert await held_acls(secured.bootstrap, admin, "order") == acls_for("order")
+    stray = Acl("TOPIC", "LITERAL", "payments.v1", "WRITE")
+    client = admin_client(secured.bootstrap, admin)
+    await client.start()
+    try:
+        response = await client._send_request(CreateAclsRequest(*wire_codes(stray, "User:order")))
+        assert [code for code, _ in response.creation_responses] == [0]
+    finally:
+        await client.close()
+    assert stray in await held_acls(secured.bootstrap, admin, "order")
+
+    await apply_acls(secured.bootstrap, admin)
+
+    assert await held_acls(secured.bootstrap, admin, "order") == acls_for("order")
+    async with producer(secured, "order") as order:
+        with pytest.raises(TopicAuthorizationFailedError):
+            await order.send_and_wait("payments.v1", b"{}", key=b"o-3")
