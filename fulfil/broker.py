@@ -11,8 +11,25 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import ValidationError
 
+from fulfil.config import OpsError
 from shared.contracts.registry import TOPICS
+from shared.kafka.security import KafkaSecurity, aiokafka_kwargs
+from shared.settings import KafkaSettings
+
+
+def _auth() -> dict[str, Any]:
+    """How the command connects: `FULFIL_KAFKA_SECURITY_PROTOCOL` and the rest of the
+    settings' Kafka block (plaintext when unset)."""
+    try:
+        settings = KafkaSettings()
+    except ValidationError as exc:
+        reasons = "; ".join(
+            str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()
+        )
+        raise OpsError(f"Kafka settings: {reasons}") from None
+    return aiokafka_kwargs(KafkaSecurity.from_settings(settings))
 
 
 @dataclass(frozen=True)
@@ -39,9 +56,10 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicParti
 async def lags(bootstrap: str, groups: dict[str, list[str]]) -> list[PartitionLag]:
     """For each group (to the topics it consumes): every partition's committed offset, end
     offset and lag. A partition the group never committed counts from its first offset."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="fulfil-ops")
+    auth = _auth()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="fulfil-ops", **auth)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False
+        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False, **auth
     )
     await admin.start()
     await consumer.start()
@@ -85,7 +103,7 @@ async def _assigned(
     """A consumer of the command's own (no group, nothing committed) assigned every
     partition of the topics."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False
+        bootstrap_servers=bootstrap, client_id="fulfil-ops", enable_auto_commit=False, **_auth()
     )
     await consumer.start()
     try:

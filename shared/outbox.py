@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextlib
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -92,7 +93,10 @@ async def add_raw(
     )
 
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def make_producer(
+    bootstrap: str, client_id: str, *, auth: Mapping[str, Any] | None = None
+) -> AIOKafkaProducer:
+    """`auth`: how to connect (shared.kafka.security.aiokafka_kwargs), plaintext without."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
@@ -100,6 +104,7 @@ def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
         enable_idempotence=True,
         linger_ms=2,
         request_timeout_ms=30000,
+        **(auth or {}),
     )
 
 

@@ -38,6 +38,7 @@ from shared.kafka.agents import (
 )
 from shared.kafka.groups import service_groups
 from shared.kafka.lag import LagMonitor
+from shared.kafka.security import KafkaSecurity, aiokafka_kwargs
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings, refusal
 from shared.timer_poller import TimerHandler, TimerPoller
@@ -165,7 +166,11 @@ class Runtime(Generic[D]):
             applied = await db.apply_migrations(conn, self.migrations)
         if applied:
             log.info("migrations applied", migrations=applied)
-        self._producer = outbox.make_producer(s.kafka_bootstrap, f"{self.name}-outbox")
+        self._producer = outbox.make_producer(
+            s.kafka_bootstrap,
+            f"{self.name}-outbox",
+            auth=aiokafka_kwargs(KafkaSecurity.from_settings(s)),
+        )
         await self._producer.start()
         relay = outbox.OutboxRelay(
             self.pool,
@@ -213,8 +218,12 @@ class Runtime(Generic[D]):
             backoff_max_seconds=s.consumer_backoff_max_seconds,
         )
         self.processor = processor
+        security = KafkaSecurity.from_settings(s)
         lag = LagMonitor(
-            s.kafka_bootstrap, groups.topics_by_group(), client_id=f"fulfil-{self.name}-lag"
+            s.kafka_bootstrap,
+            groups.topics_by_group(),
+            client_id=f"fulfil-{self.name}-lag",
+            security=security,
         )
         self._spawn(lag.run(), "consumer-lag")
         if groups.cold:
@@ -223,6 +232,7 @@ class Runtime(Generic[D]):
                 s.kafka_bootstrap,
                 group_suffix=groups.streams_suffix,
                 instance_id=s.consumer_instance_id,
+                security=security,
             )
             attach_agents(self._faust, groups.cold, processor, on_failure=self._fail)
             await self._faust.start()
@@ -235,6 +245,7 @@ class Runtime(Generic[D]):
                 processor,
                 group_suffix=suffix,
                 instance_id=s.consumer_instance_id,
+                security=security,
             )
             await consumer.start()
             # a bug escaping the processor ends `run`: the task's end fails the process

@@ -39,7 +39,49 @@ class ConfigurationRefused(ValueError):
     """The service must not start with these settings; the message says why, in one line."""
 
 
-class ServiceSettings(BaseSettings):
+class KafkaSettings(BaseSettings):
+    """How a Kafka client connects (shared.kafka.security): every service's settings hold
+    these, and the `fulfil` command reads them alone (`FULFIL_KAFKA_...`)."""
+
+    model_config = SettingsConfigDict(env_prefix="FULFIL_", extra="ignore")
+
+    # plaintext on a developer's machine; SASL (SCRAM-SHA-512) over TLS against a secured
+    # broker, the CA file naming whom to trust, a client certificate and key only where the
+    # broker asks for mTLS
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_file: Path | None = None
+    kafka_ssl_cert_file: Path | None = None
+    kafka_ssl_key_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = ValueFilesSource(settings_cls)
+        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
+
+    @model_validator(mode="after")
+    def _kafka_credentials_complete(self) -> KafkaSettings:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"kafka_security_protocol {self.kafka_security_protocol} needs"
+                " kafka_sasl_username and kafka_sasl_password"
+            )
+        if (self.kafka_ssl_cert_file is None) != (self.kafka_ssl_key_file is None):
+            raise ValueError("kafka_ssl_cert_file and kafka_ssl_key_file go together (mTLS)")
+        return self
+
+
+class ServiceSettings(KafkaSettings):
     """What every service needs; each service subclasses it with its own prefix."""
 
     model_config = SettingsConfigDict(env_prefix="FULFIL_", extra="ignore", populate_by_name=True)

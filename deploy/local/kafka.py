@@ -50,6 +50,7 @@ from deploy.local.kafka_jars import (
     run_tool,
 )
 from deploy.local.kafka_layout import ClusterSpec, NodeSpec, server_properties
+from deploy.local.kafka_security import LISTENER, BrokerSecurity
 from deploy.local.locks import locked
 from deploy.local.ports import LOOPBACK, port_open
 
@@ -110,9 +111,11 @@ def _run_async(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-async def _brokers_seen_by(port: int) -> set[int]:
+async def _brokers_seen_by(port: int, auth: Mapping[str, Any]) -> set[int]:
     """Broker ids in the metadata that the node listening on ``port`` serves."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=f"{LOOPBACK}:{port}", request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=f"{LOOPBACK}:{port}", request_timeout_ms=5000, **auth
+    )
     try:
         await admin.start()
         info = await admin.describe_cluster()
@@ -136,20 +139,41 @@ class KafkaCluster:
     ``nodes`` sizes a new cluster; ``base_dir/cluster.json`` records it, and
     ``start()`` refuses a directory that holds a cluster of another size.
     ``overrides`` are extra broker properties for every node's ``server.properties``
-    (rewritten on each start).
+    (rewritten on each start). ``secured`` runs it with SASL_SSL, SCRAM users and ACLs
+    (deploy.local.kafka_security, files in ``base_dir/security``); a cluster is formatted
+    one way or the other, and ``start()`` refuses to change it.
     """
 
     def __init__(
-        self, base_dir: Path, nodes: int = 1, *, overrides: Mapping[str, str] | None = None
+        self,
+        base_dir: Path,
+        nodes: int = 1,
+        *,
+        overrides: Mapping[str, str] | None = None,
+        secured: bool = False,
     ) -> None:
         if nodes < 1:
             raise ValueError("a cluster needs at least one node")
         self.base_dir = Path(base_dir).resolve()
         self.nodes = nodes
         self.overrides = dict(overrides or {})
+        self.secured = secured
         self._children: dict[int, subprocess.Popen[bytes]] = {}
 
     # public API
+
+    @property
+    def security(self) -> BrokerSecurity:
+        """The cluster's certificates and users (made by the first secured start)."""
+        return BrokerSecurity(self.base_dir / "security")
+
+    def _client_auth(self) -> dict[str, Any]:
+        """How this module's own probes connect: as the admin on a secured cluster."""
+        if not self.secured:
+            return {}
+        from shared.kafka.security import aiokafka_kwargs
+
+        return aiokafka_kwargs(self.security.client())
 
     @property
     def bootstrap(self) -> str:
@@ -167,6 +191,7 @@ class KafkaCluster:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         with locked(self.base_dir / ".lock"):
             spec = self._load_or_create_spec()
+            self._prepare_security(spec)
             libs = ensure_jars()
             self._format(spec, libs)
             launched: list[NodeSpec] = []
@@ -260,6 +285,20 @@ class KafkaCluster:
         path.write_text(spec.to_json())
         return spec
 
+    def _prepare_security(self, spec: ClusterSpec) -> None:
+        formatted = any(
+            (self._node_dir(n.node_id) / "data" / "meta.properties").exists() for n in spec.nodes
+        )
+        made_secured = self.security.users_file.exists()
+        if formatted and made_secured != self.secured:
+            made = "with" if made_secured else "without"
+            raise ValueError(
+                f"{self.base_dir} holds a cluster formatted {made} security; use another"
+                " directory (or remove this one) to change it"
+            )
+        if self.secured:
+            self.security.prepare()
+
     def _node(self, spec: ClusterSpec, node_id: int) -> NodeSpec:
         for node in spec.nodes:
             if node.node_id == node_id:
@@ -280,7 +319,10 @@ class KafkaCluster:
         (node_dir / "data").mkdir(parents=True, exist_ok=True)
         (node_dir / "logs").mkdir(exist_ok=True)
         path = self._properties_file(node)
-        path.write_text(server_properties(spec, node, node_dir / "data", self.overrides))
+        overrides, protocol = self.overrides, "PLAINTEXT"
+        if self.secured:
+            overrides, protocol = {**self.security.broker_properties(), **overrides}, LISTENER
+        path.write_text(server_properties(spec, node, node_dir / "data", overrides, protocol))
         return path
 
     # processes
@@ -312,6 +354,8 @@ class KafkaCluster:
             ]  # fmt: skip
             if len(spec.nodes) == 1:
                 cmd.append("--standalone")
+            if self.secured:
+                cmd += self.security.format_args()
             popen = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
             )
@@ -381,7 +425,7 @@ class KafkaCluster:
                     tail = self.log_tail(node.node_id)
                     raise RuntimeError(f"Kafka node {node.node_id} exited during start-up\n{tail}")
                 if port_open(LOOPBACK, node.port) and alive <= _run_async(
-                    _brokers_seen_by(node.port)
+                    _brokers_seen_by(node.port, self._client_auth())
                 ):
                     pending.remove(node)
             if pending and time.monotonic() > deadline:

@@ -62,20 +62,27 @@ def _random_cluster_id() -> str:
 
 
 def server_properties(
-    spec: ClusterSpec, node: NodeSpec, data_dir: Path, overrides: Mapping[str, str]
+    spec: ClusterSpec,
+    node: NodeSpec,
+    data_dir: Path,
+    overrides: Mapping[str, str],
+    client_protocol: str = "PLAINTEXT",
 ) -> str:
-    """The ``server.properties`` of one combined broker+controller node."""
+    """The ``server.properties`` of one combined broker+controller node. Clients and the
+    other brokers connect with `client_protocol` (deploy.local.kafka_security for
+    SASL_SSL), controllers with plaintext."""
     replication = min(len(spec.nodes), 3)
     min_isr = 2 if replication == 3 else 1
-    listeners = f"PLAINTEXT://{LOOPBACK}:{node.port},CONTROLLER://{LOOPBACK}:{node.controller_port}"
+    client = client_protocol
+    listeners = f"{client}://{LOOPBACK}:{node.port},CONTROLLER://{LOOPBACK}:{node.controller_port}"
     props: dict[str, str] = {
         "process.roles": "broker,controller",
         "node.id": str(node.node_id),
         "listeners": listeners,
         "advertised.listeners": listeners,
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "inter.broker.listener.name": client,
+        "listener.security.protocol.map": f"CONTROLLER:PLAINTEXT,{client}:{client}",
         "log.dirs": str(data_dir),
         "num.partitions": "3",
         "auto.create.topics.enable": "false",

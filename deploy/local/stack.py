@@ -11,6 +11,12 @@ idempotent: a second `up` reuses what is there. An `up` that fails stops again
 what it started, so nothing is left running that nobody knows about. A Prometheus
 (deploy/local/prometheus.py) scrapes the five services every 15 s (or
 `FULFIL_PROMETHEUS_SCRAPE_INTERVAL`) and evaluates deploy/monitoring/rules/.
+
+`FULFIL_KAFKA_SECURITY=sasl_ssl` (or `--kafka-security sasl_ssl`, or `make up
+FULFIL_KAFKA_SECURITY=sasl_ssl`) runs the broker secured (deploy/local/kafka_security.py):
+each service connects as its own SCRAM user over TLS, given its password and the CA in
+its environment, and may do only what the ACLs generated from the registry allow. A
+stack made secured stays so.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.local.kafka import KafkaCluster
+from deploy.local.kafka_security import ADMIN, BrokerSecurity
 from deploy.local.ports import free_port, port_open
 from deploy.local.postgres import PostgresCluster, ensure_installed
 from deploy.local.prometheus import DEFAULT_SCRAPE_INTERVAL, Prometheus
@@ -48,20 +55,40 @@ SERVICE_SECRETS = {
     "logistics": ("carrier_webhook_secret",),
 }
 SECRET_NAMES = tuple(sorted({s for names in SERVICE_SECRETS.values() for s in names}))
+KAFKA_SECURITY_ENV = "FULFIL_KAFKA_SECURITY"
+KAFKA_SECURITY_CHOICES = ("plaintext", "sasl_ssl")
 
 
 @dataclass
 class Stack:
+    """`secured`: the broker runs with SASL_SSL and ACLs; None reads `FULFIL_KAFKA_SECURITY`,
+    and without it keeps what the stack's broker was made with."""
+
     base: Path
     nodes: int = 1
+    secured: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.secured is None:
+            chosen = os.environ.get(KAFKA_SECURITY_ENV, "").lower()
+            if chosen and chosen not in KAFKA_SECURITY_CHOICES:
+                raise ValueError(
+                    f"{KAFKA_SECURITY_ENV}={chosen!r}: expected one of plaintext, sasl_ssl"
+                )
+            made = self.broker_security.users_file.exists()
+            self.secured = chosen == "sasl_ssl" if chosen else made
 
     @property
     def file(self) -> Path:
         return self.base / "stack.json"
 
     @property
+    def broker_security(self) -> BrokerSecurity:
+        return BrokerSecurity(self.base / "kafka" / "security")
+
+    @property
     def kafka(self) -> KafkaCluster:
-        return KafkaCluster(self.base / "kafka", nodes=self.nodes)
+        return KafkaCluster(self.base / "kafka", nodes=self.nodes, secured=bool(self.secured))
 
     @property
     def postgres(self) -> PostgresCluster:
@@ -108,10 +135,7 @@ class Stack:
                 undo.callback(pg.stop)
             databases = {name: pg.create_database(name) for name in SERVICES}
             print(f"postgres: {pg.dsn('postgres')}", flush=True)
-            from shared.kafka.admin import ensure_topics
-
-            created = asyncio.run(ensure_topics(bootstrap))
-            print(f"topics: {len(created)} created", flush=True)
+            self.provision_topics(bootstrap)
             if restart:
                 self.stop_processes()
             for name in (*SERVICES, SINKS):
@@ -126,6 +150,31 @@ class Stack:
             self.file.write_text(json.dumps(state, indent=2))
             undo.pop_all()
         return state
+
+    def provision_topics(self, bootstrap: str) -> None:
+        """The registry's topics and, on a secured broker, the services' ACLs (as admin)."""
+        from shared.kafka.acls import apply_acls
+        from shared.kafka.admin import ensure_topics
+        from shared.kafka.security import PLAINTEXT
+
+        admin = self.broker_security.client(ADMIN) if self.secured else PLAINTEXT
+        created = asyncio.run(ensure_topics(bootstrap, security=admin))
+        print(f"topics: {len(created)} created", flush=True)
+        if self.secured:
+            applied = asyncio.run(apply_acls(bootstrap, admin))
+            print(f"acls: {applied} applied (python -m shared.kafka.acls --print)", flush=True)
+
+    def kafka_state(self) -> dict[str, Any]:
+        """How tools connect to the stack's broker (recorded in stack.json)."""
+        if not self.secured:
+            return {"security_protocol": "PLAINTEXT"}
+        security = self.broker_security
+        return {
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "ca_file": str(security.ca_file),
+            "users_file": str(security.users_file),
+        }
 
     def start_processes(
         self,
@@ -176,6 +225,7 @@ class Stack:
             print(f"{name}: ready at {services[name]['url']}", flush=True)
         return {
             "bootstrap": bootstrap,
+            "kafka": self.kafka_state(),
             "databases": databases,
             "services": services,
             "sinks": {
@@ -221,6 +271,13 @@ class Stack:
         }
         for secret in SERVICE_SECRETS.get(name, ()):
             values[secret] = creds[secret]
+        if self.secured:  # the service's own principal, which the ACLs name
+            security = self.broker_security.client(name)
+            values["kafka_security_protocol"] = security.protocol
+            values["kafka_sasl_mechanism"] = security.sasl_mechanism
+            values["kafka_sasl_username"] = name
+            values["kafka_sasl_password"] = self.broker_security.password(name)
+            values["kafka_ssl_ca_file"] = security.ca_file
         env = dict(os.environ)
         env.update(service_env(name, **values))
         env.update(extra)
@@ -347,8 +404,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--restart", action="store_true", help="restart running services (new settings)"
     )
+    parser.add_argument(
+        "--kafka-security",
+        choices=KAFKA_SECURITY_CHOICES,
+        help=f"how the broker runs (default: ${KAFKA_SECURITY_ENV}, else as it was made)",
+    )
     args = parser.parse_args(argv)
-    stack = Stack(args.dir, nodes=args.nodes)
+    secured = None if args.kafka_security is None else args.kafka_security == "sasl_ssl"
+    stack = Stack(args.dir, nodes=args.nodes, secured=secured)
     if args.command == "up":
         state = stack.up(restart=args.restart)
         print(f"stack: up; details in {stack.file}")

@@ -14,9 +14,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.contracts.registry import TOPICS, Topic
+from shared.kafka.security import PLAINTEXT, KafkaSecurity, aiokafka_kwargs
 
 
-async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] = TOPICS) -> list[str]:
+async def ensure_topics(
+    bootstrap: str, topics: tuple[Topic, ...] = TOPICS, *, security: KafkaSecurity = PLAINTEXT
+) -> list[str]:
     """Creates the topics that do not exist yet; returns the names it created."""
 
     def declared(replication: int) -> list[NewTopic]:
@@ -31,13 +34,20 @@ async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] = TOPICS) -> l
             for t in topics
         ]
 
-    return await create_missing(bootstrap, declared)
+    return await create_missing(bootstrap, declared, security=security)
 
 
-async def create_missing(bootstrap: str, wanted: Callable[[int], Sequence[NewTopic]]) -> list[str]:
+async def create_missing(
+    bootstrap: str,
+    wanted: Callable[[int], Sequence[NewTopic]],
+    *,
+    security: KafkaSecurity = PLAINTEXT,
+) -> list[str]:
     """Creates those of `wanted(replication)` that do not exist yet; returns their names.
     The replication factor is the number of brokers, at most 3."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=30000, **aiokafka_kwargs(security)
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -46,6 +46,7 @@ from faust.exceptions import AlreadyConfiguredWarning
 from shared.consumer import MessageProcessor, RawMessage
 from shared.contracts.registry import Topic
 from shared.kafka.groups import group_id
+from shared.kafka.security import PLAINTEXT, KafkaSecurity, aiokafka_kwargs, faust_credentials
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -66,7 +67,12 @@ IDLE_POLL_SECONDS = 1.0
 
 
 def build_faust_app(
-    service: str, bootstrap: str, *, group_suffix: str = "", instance_id: str | None = None
+    service: str,
+    bootstrap: str,
+    *,
+    group_suffix: str = "",
+    instance_id: str | None = None,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> faust.App:
     """`instance_id` names this replica for static group membership (`group.instance.id`):
     a replica restarted under the same name takes its partitions back at once instead of
@@ -79,6 +85,7 @@ def build_faust_app(
         group,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
         broker_client_id=f"fulfil-{service}",
+        broker_credentials=faust_credentials(security),
         consumer_group_instance_id=f"{group}-{instance_id}" if instance_id else None,
         broker_session_timeout=SESSION_TIMEOUT_SECONDS,
         broker_heartbeat_interval=HEARTBEAT_SECONDS,
@@ -168,7 +175,12 @@ async def stop_faust_app(app: faust.App, *, failed: bool) -> None:
 
 
 def consumer_config(
-    service: str, bootstrap: str, *, group_suffix: str = "", instance_id: str | None = None
+    service: str,
+    bootstrap: str,
+    *,
+    group_suffix: str = "",
+    instance_id: str | None = None,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> dict[str, Any]:
     """The aiokafka consumer's settings. `instance_id` names this replica for static group
     membership (`group.instance.id`): a replica restarted under the same name takes its
@@ -186,6 +198,7 @@ def consumer_config(
         "auto_offset_reset": "earliest",
         "max_poll_records": BATCH_MAX,
         "fetch_max_wait_ms": int(IDLE_POLL_SECONDS * 1000),
+        **aiokafka_kwargs(security),
     }
 
 
@@ -206,11 +219,16 @@ class ServiceConsumer(ConsumerRebalanceListener):
         *,
         group_suffix: str = "",
         instance_id: str | None = None,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self.topics = [t.name for t in topics]
         self.processor = processor
         self.config = consumer_config(
-            service, bootstrap, group_suffix=group_suffix, instance_id=instance_id
+            service,
+            bootstrap,
+            group_suffix=group_suffix,
+            instance_id=instance_id,
+            security=security,
         )
         self.group = str(self.config["group_id"])
         self._consumer: AIOKafkaConsumer | None = None

@@ -18,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from shared import metrics
+from shared.kafka.security import PLAINTEXT, KafkaSecurity, aiokafka_kwargs
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -25,20 +26,32 @@ LAG_EVERY_SECONDS = 5.0
 
 
 class LagMonitor:
-    def __init__(self, bootstrap: str, groups: Mapping[str, Iterable[str]], client_id: str) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        groups: Mapping[str, Iterable[str]],
+        client_id: str,
+        *,
+        security: KafkaSecurity = PLAINTEXT,
+    ) -> None:
         """`groups`: each group with the topics it reads (no topic in two groups)."""
         self.bootstrap = bootstrap
+        self.security = security
         self.groups = {group: list(topics) for group, topics in groups.items()}
         self.client_id = client_id
         self._admin: AIOKafkaAdminClient | None = None
         self._offsets: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
+        auth = aiokafka_kwargs(self.security)
         self._admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap, client_id=self.client_id
+            bootstrap_servers=self.bootstrap, client_id=self.client_id, **auth
         )
         self._offsets = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, client_id=self.client_id, enable_auto_commit=False
+            bootstrap_servers=self.bootstrap,
+            client_id=self.client_id,
+            enable_auto_commit=False,
+            **auth,
         )
         await self._admin.start()
         await self._offsets.start()

@@ -217,19 +217,26 @@ def test_each_service_may_write_what_it_produces_and_read_what_it_consumes(
         authorization = user["spec"]["authorization"]
         assert authorization["type"] == "simple"
         granted = {
-            (a["resource"]["type"], a["resource"]["name"], op)
+            (a["resource"]["type"], a["resource"].get("name"), op)  # the cluster has no name
             for a in authorization["acls"]
             for op in a["operations"]
         }
-        assert all(a["resource"]["patternType"] == "literal" for a in authorization["acls"])
         writes = {name for kind, name, op in granted if kind == "topic" and op == "Write"}
         reads = {name for kind, name, op in granted if kind == "topic" and op == "Read"}
-        groups = {name for kind, name, op in granted if kind == "group" and op == "Read"}
+        groups = {
+            (a["resource"]["name"], a["resource"]["patternType"])
+            for a in authorization["acls"]
+            if a["resource"]["type"] == "group"
+        }
         assert writes == {t.name for t in TOPICS if t.producer == service}
         assert f"deadletter.{service}.v1" in writes
         assert reads == {t.name for t in TOPICS if service in t.consumers}
-        assert groups == set(service_groups(service).topics_by_group())
-        assert {op for _, _, op in granted} <= {"Read", "Write", "Describe"}
+        # every group of the service (faust's, the consumer's, a replica's suffix) starts so
+        assert groups == {(f"fulfil-{service}", "prefix")}
+        assert all(
+            g.startswith(f"fulfil-{service}") for g in service_groups(service).topics_by_group()
+        )
+        assert {op for _, _, op in granted} <= {"Read", "Write", "Describe", "IdempotentWrite"}
 
 
 def test_the_operations_user_reads_every_topic_describes_every_group_writes_nothing(
