@@ -70,8 +70,8 @@ def test_the_sandbox_carrier_refuses_to_run_in_production() -> None:
     )
     said = refusal(production_env(SANDBOX_ENABLED="true"))
     assert said == (
-        "logistics refuses to start: LOGISTICS_SANDBOX_ENABLED is set: "
-        "the sandbox carrier refuses to run in production"
+        "logistics refuses to start: LOGISTICS_SANDBOX_ENABLED is set: the sandbox refuses "
+        "to run in production (it is for development, the demo and the tests)"
     )
 
 
@@ -81,7 +81,7 @@ def test_placeholders_are_refused() -> None:
         "LOGISTICS_KUAIDI100_KEY holds a development placeholder (carrier kuaidi100)"
     )
     said = refusal(production_env(KUAIDI100_SALT="short"))
-    assert "kuaidi100_salt" in said and said.startswith("logistics refuses to start:")
+    assert "LOGISTICS_KUAIDI100_SALT" in said and said.startswith("logistics refuses to start:")
 
 
 def test_kuaidi100_credentials_may_come_from_files(tmp_path: Path) -> None:
