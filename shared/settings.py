@@ -65,8 +65,13 @@ class KafkaSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        files = ValueFilesSource(settings_cls)
-        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
+        # after the variables: values read from `<NAME>_FILE`, then any the subclass adds
+        after = (ValueFilesSource(settings_cls), *cls._sources_after_files(settings_cls))
+        return init_settings, env_settings, *after, dotenv_settings, file_secret_settings
+
+    @classmethod
+    def _sources_after_files(cls, settings_cls: type[BaseSettings]) -> tuple[Any, ...]:
+        return ()
 
     @model_validator(mode="after")
     def _kafka_credentials_complete(self) -> KafkaSettings:
@@ -133,17 +138,8 @@ class ServiceSettings(KafkaSettings):
     traces_file: str | None = None  # spans as JSON lines, for a demo without a collector
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        files = ValueFilesSource(settings_cls)
-        switch = EnvironmentSource(settings_cls)
-        return init_settings, env_settings, files, switch, dotenv_settings, file_secret_settings
+    def _sources_after_files(cls, settings_cls: type[BaseSettings]) -> tuple[Any, ...]:
+        return (EnvironmentSource(settings_cls),)  # FULFIL_ENV, then ENV
 
     @property
     def base_url(self) -> str:

@@ -91,7 +91,7 @@ def test_a_short_kafka_password_is_refused_in_production(monkeypatch: pytest.Mon
     monkeypatch.setenv("FULFIL_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.setenv("FULFIL_KAFKA_SASL_USERNAME", "order")
     monkeypatch.setenv("FULFIL_KAFKA_SASL_PASSWORD", "short")
-    with pytest.raises(ValidationError, match="kafka_sasl_password"):
+    with pytest.raises(ValidationError, match="FULFIL_KAFKA_SASL_PASSWORD"):
         ServiceSettings(
             env="production",
             shop_api_key=SecretStr("s" * 32),
