@@ -16,7 +16,7 @@ from services.logistics.carriers.kuaidi100 import Kuaidi100Carrier
 from services.logistics.deps import Deps
 from services.logistics.domain.shipping import Checkpoint, CheckpointStatus
 from services.logistics.domain.stock import Count, CountBelowParcels
-from services.logistics.steps import orders, shipping, stock, tracking
+from services.logistics.steps import orders, shipping, stock, subscription, tracking
 from shared.contracts.envelope import Money
 from shared.http import (
     INT_MAX,
@@ -174,6 +174,11 @@ async def kuaidi100_push(
     push = _push_body(form["param"])
     async with service.unit(correlation_id=_correlation(request)) as unit:
         taken = await tracking.reported(unit, courier, push.lastResult, pushed=True)
+        if taken is not None:
+            number = str(push.lastResult["nu"])
+            await subscription.pushed_status(
+                unit, courier, number, push.model_dump(), form["param"]
+            )
     if taken is None:
         number = push.lastResult.get("nu")
         raise NotFound("unknown_parcel", f"{courier} has no parcel {number}")
@@ -185,7 +190,10 @@ class _Push(BaseModel):
 
     status: str = ""  # polling | shutdown | abort | updateall
     message: str = ""
-    lastResult: dict[str, Any]  # Kuaidi100's name
+    autoCheck: str = ""  # "1": this push is under the code Kuaidi100 corrected (comNew)
+    comOld: str = ""
+    comNew: str = ""
+    lastResult: dict[str, Any]  # Kuaidi100's names
 
 
 def _push_body(param: str) -> _Push:
