@@ -172,15 +172,12 @@ async def kuaidi100_push(
     except kuaidi100_signing.SignatureError as exc:
         raise Unauthorized("bad_signature", str(exc)) from exc
     push = _push_body(form["param"])
+    number = str(push.lastResult["nu"])
     async with service.unit(correlation_id=_correlation(request)) as unit:
         taken = await tracking.reported(unit, courier, push.lastResult, pushed=True)
-        if taken is not None:
-            number = str(push.lastResult["nu"])
-            await subscription.pushed_status(
-                unit, courier, number, push.model_dump(), form["param"]
-            )
+        if taken is not None:  # an ended subscription is made again (status abort)
+            await subscription.pushed_status(unit, courier, number, push.model_dump())
     if taken is None:
-        number = push.lastResult.get("nu")
         raise NotFound("unknown_parcel", f"{courier} has no parcel {number}")
     return {"result": True, "returnCode": "200", "message": "成功"}
 

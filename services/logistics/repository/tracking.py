@@ -18,6 +18,7 @@ class TrackedParcel:
     phone_tail: str | None
     company: str | None = None  # a code Kuaidi100 corrected (`comNew`); else the courier's
     resubscriptions: int = 0
+    resubscribed_at: datetime | None = None
 
 
 async def watch(
@@ -50,7 +51,7 @@ async def lock_tracked(
     on its subscription is serialised."""
     row = await conn.fetchrow(
         """SELECT c.shipment_id, c.courier, c.tracking_number, c.phone_tail, c.company,
-                  c.resubscriptions
+                  c.resubscriptions, c.resubscribed_at
            FROM carrier_tracking c JOIN shipments s ON s.shipment_id = c.shipment_id
            WHERE c.courier = $1 AND c.tracking_number = $2
              AND s.status IN ('shipped', 'in_transit', 'out_for_delivery')
@@ -67,12 +68,13 @@ async def corrected(conn: asyncpg.Connection, shipment_id: str, company: str) ->
     )
 
 
-async def resubscribing(conn: asyncpg.Connection, shipment_id: str) -> None:
+async def resubscribing(conn: asyncpg.Connection, shipment_id: str, now: datetime) -> None:
     """A subscription Kuaidi100 ended is made again (counted, so it stays bounded)."""
     await conn.execute(
         """UPDATE carrier_tracking SET resubscriptions = resubscriptions + 1,
-               subscribed_at = NULL WHERE shipment_id = $1""",
+               resubscribed_at = $2, subscribed_at = NULL WHERE shipment_id = $1""",
         shipment_id,
+        now,
     )
 
 

@@ -10,15 +10,16 @@ Kuaidi100 ends a subscription with a push of status `abort`: three days without 
 sixty days without a change, or a courier code it found wrong (`comNew` names the right
 one; its later pushes say `autoCheck` 1 with `comOld`/`comNew`). A parcel still on its way
 is then subscribed again (`pushed_status`), under the corrected code when there is one, at
-most `MAX_RESUBSCRIPTIONS` times; the effect's key is the shipment and the push's digest,
-so the same abort pushed again subscribes once. A corrected code is kept for the poller's
-queries too.
+most `MAX_RESUBSCRIPTIONS` times, each an effect keyed by the shipment and its number. An
+abort within `REPEAT_WINDOW` of the last re-subscription is that abort pushed again
+(Kuaidi100 repeats a push until answered, and aborts no sooner than three days after a
+subscription), so it subscribes once. A corrected code is kept for the poller's queries.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from services.logistics.carriers import kuaidi100
@@ -34,6 +35,7 @@ from shared.unit import Unit
 
 SUBSCRIPTION = "carrier_subscription"  # an effect (shared/effects.py), key shipment id
 MAX_RESUBSCRIPTIONS = 3  # after that, the poller alone follows the parcel
+REPEAT_WINDOW = timedelta(days=1)  # an abort this soon after re-subscribing is a repeat
 log = get_logger(__name__)
 
 
@@ -64,7 +66,6 @@ async def pushed_status(
     courier: str,
     tracking_number: str,
     push: Mapping[str, Any],
-    param: str,
 ) -> None:
     """What a push says of its subscription (`status`, `comNew`, `autoCheck`), in the unit
     that takes its tracking: a corrected courier code is kept, an ended subscription of a
@@ -79,11 +80,12 @@ async def pushed_status(
         await repo.corrected(unit.conn, parcel.shipment_id, com_new)
     if status != "abort":
         return
+    if parcel.resubscribed_at and unit.now - parcel.resubscribed_at < REPEAT_WINDOW:
+        return  # this abort, pushed again: subscribed again already
     if parcel.resubscriptions >= MAX_RESUBSCRIPTIONS:
         log.warning("tracking subscription ended for good", shipment_id=parcel.shipment_id,
                     reason=str(push.get("message") or ""))  # fmt: skip
         return
-    digest = hashlib.sha256(param.encode()).hexdigest()[:16]
     payload = {
         "shipment_id": parcel.shipment_id,
         "courier": courier,
@@ -91,8 +93,9 @@ async def pushed_status(
         "phone_tail": parcel.phone_tail,
         "company": com_new or parcel.company,
     }
-    if await effects.record(unit, SUBSCRIPTION, f"{parcel.shipment_id}:{digest}", payload):
-        await repo.resubscribing(unit.conn, parcel.shipment_id)
+    key = f"{parcel.shipment_id}:{parcel.resubscriptions + 1}"
+    if await effects.record(unit, SUBSCRIPTION, key, payload):
+        await repo.resubscribing(unit.conn, parcel.shipment_id, unit.now)
         log.info("tracking subscription ended; subscribing again",
                  shipment_id=parcel.shipment_id, reason=str(push.get("message") or ""))  # fmt: skip
 

@@ -94,3 +94,27 @@ async def test_a_corrected_courier_code_is_subscribed_and_queried_from_then_on(
         coms = {json.loads(q["param"])["com"] for q in kd.calls["query"] if number in q["param"]}
         assert coms == {"shunfengkuaiyun"}
         assert lg.told(order_id).count("ShipmentDelivered") == 1
+
+
+async def test_a_parcel_is_subscribed_again_at_most_three_times(
+    lg: Logistics, kd: Kuaidi100Stub
+) -> None:
+    async with logistics(lg, kd) as runtime:
+        order_id = await paid_order(lg)
+        number = (await shipped(lg, order_id))["tracking_number"]
+        await asked_times(kd, number, 1)
+        for n in range(1, 5):  # each abort days after the last re-subscription
+            async with runtime.db.acquire() as conn:
+                await conn.execute(
+                    """UPDATE carrier_tracking SET resubscribed_at = now() - interval '4 days'
+                       WHERE tracking_number = $1 AND resubscribed_at IS NOT NULL""",
+                    number,
+                )
+            kd.abort(number, "60天无变化")
+            assert (await kd.push(number)).status_code == 200
+            await asked_times(kd, number, min(n, 3) + 1)
+
+        kd.advance(number, "301", "快件已签收", "浙江,杭州市,西湖区")
+        assert (await kd.push(number)).status_code == 200
+        await lg.tail.wait_for(of(order_id, "ShipmentDelivered"))
+        assert len(subscriptions(kd, number)) == 4, "the first, then three again, no more"
