@@ -1,10 +1,10 @@
 """One order through the whole system started as production starts it (`ENV=production`,
 every secret from a file, no sandbox anywhere): placed over HTTP, paid through Stripe's
 Checkout Session (stripe-mock) and its signed webhook, booked and tracked to delivered
-through Kuaidi100 (the stub, by signed pushes), its messages sent by email to an SMTP
-relay that wants STARTTLS and AUTH, and by SMS through Aliyun (the stub). Each effect
-happens once: one session, one charge, one booking, one subscription, one email and one
-SMS per message."""
+through Kuaidi100 (the stub, by signed pushes), refunded through Stripe, its messages sent
+by email to an SMTP relay that wants STARTTLS and AUTH, and by SMS through Aliyun (the
+stub). Each effect happens once: one session, one charge, one booking, one subscription,
+one refund, one email and one SMS per message."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ def settings(
     timings = {name: _prefixed(name, E2E_ENV) for name in system.ports}
     timings["logistics"].pop("SANDBOX_AUTO_ADVANCE_SECONDS", None)
     timings["order"]["PAYMENT_WINDOW_SECONDS"] = "600"  # Stripe's page takes its time
+    timings["order"]["AUTO_CONFIRM_SECONDS"] = "600"  # delivered until the refund
     templates = {t: {"code": f"SMS_{480000 + i}", "params": {"order": "order_ref"}}
                  for i, t in enumerate(notify_domain.TEMPLATES)}  # fmt: skip
     for t in templates.values():
@@ -243,20 +244,29 @@ async def test_an_order_goes_through_every_real_edge_in_production_once(
             for _ in range(2):  # a push repeated: recorded once
                 reply = await kd.push(number)
                 assert reply.json() == {"result": True, "returnCode": "200", "message": "成功"}
-        await d.status(order_id, "delivered", "completed")
+        await d.status(order_id, "delivered")
+        request = await shop.request_refund(order_id, "not_received")
+        if request["status"] == "requested":
+            await shop.approve_refund(request.get("refund_request_id") or request["id"])
+        await d.status(order_id, "refunded")
         payment = await d.payment(order_id)
 
     [charge] = [e for e in payment["ledger"] if e["kind"] == "charge"]
     assert (charge["provider"], charge["provider_reference"]) == ("stripe", paid["payment_intent"])
+    [refund] = [e for e in payment["ledger"] if e["kind"] == "refund"]
+    assert refund["provider"] == "stripe" and refund["provider_reference"].startswith("re_")
+    assert refund["amount"] == charge["amount"]
+    assert (payment["status"], payment["net"]) == ("refunded", 0)
     assert [o.order_id for o in kd.orders.values()] == [parcel["shipment_id"]], "one booking"
     assert len(kd.calls["order"]) == 1
     assert [json.loads(c["param"])["number"] for c in kd.calls["subscribe"]] == [number]
 
-    messages = await eventually(_all_sent(production, order_id, "delivered"),
-                                what="the delivered messages sent")  # fmt: skip
+    messages = await eventually(_all_sent(production, order_id, "refund_paid"),
+                                what="the order's messages sent")  # fmt: skip
     emails = {m["id"] for m in messages if m["channel"] == "email"}
     texts = {m["id"] for m in messages if m["channel"] == "sms"}
-    assert {"order_confirmation", "shipped", "delivered"} <= {m["template"] for m in messages}
+    sent = {m["template"] for m in messages}
+    assert {"order_confirmation", "shipped", "delivered", "refund_paid"} <= sent
     relayed = [_message_id(e.content) for e in relay.messages]
     mine = [m for m in relayed if any(i in m for i in emails)]
     assert len(mine) == len(emails) == len(set(mine)), "each email once, over STARTTLS"
