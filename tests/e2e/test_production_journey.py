@@ -34,7 +34,6 @@ from tests.support.smtp_relay import PASSWORD, USER, Relay, running_relay
 from tests.support.stripe import API_KEY, WEBHOOK_SECRET, checkout_session, event, signature
 from tests.support.tls import Certificates, make_certificates
 
-pytestmark = pytest.mark.slow
 SKU = {"sku": "E2E-PROD-TEAPOT", "name": "Clay teapot", "variant": None, "price": 12800}
 PHONE = "+86 139 1234 5678"
 SENDER = {"name": "Fulfil Shop", "mobile": "13900000000", "printAddr": "广东省深圳市南山区1号"}
