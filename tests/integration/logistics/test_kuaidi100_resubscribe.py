@@ -5,25 +5,15 @@ queried from then on. The stub pushes in Kuaidi100's documented format."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
-from tests.integration.logistics.kuaidi100_support import logistics, paid_order, shipped, stub
+from tests.integration.logistics.kuaidi100_support import logistics, paid_order, shipped
 from tests.integration.logistics.support import Logistics, of
 from tests.support.kuaidi100_stub import Kuaidi100Stub
 from tests.support.polling import eventually
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-async def kd() -> AsyncIterator[Kuaidi100Stub]:
-    server = stub()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def subscriptions(kd: Kuaidi100Stub, number: str) -> list[dict[str, object]]:

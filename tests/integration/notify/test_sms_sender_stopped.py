@@ -5,7 +5,6 @@ the provider (Twilio's message list, Aliyun's QuerySendDetails by OutId) first."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,15 +16,6 @@ from tests.integration.notify.test_sms_providers import over_providers, sms_row,
 from tests.support.events import new_order_id, send
 from tests.support.infra import Infra
 from tests.support.sms_providers import SmsProviders
-
-
-@pytest.fixture
-async def providers() -> AsyncIterator[SmsProviders]:
-    stub = await SmsProviders(hang_seconds=3.0).start()
-    try:
-        yield stub
-    finally:
-        await stub.stop()
 
 
 async def test_an_sms_sent_by_a_sender_that_stopped_before_its_commit_is_not_sent_again(
