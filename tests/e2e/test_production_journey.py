@@ -20,12 +20,11 @@ import httpx
 import pytest
 
 from deploy.demo.shop import Edges, Shop, order_body
-from deploy.local import stripe_mock as stripe_mock_server
 from deploy.local.stripe_mock import StripeMock
 from services.notify import domain as notify_domain
 from tests.e2e.conftest import E2E_ENV
 from tests.e2e.journeys import Driver
-from tests.support.infra import REPO, Infra
+from tests.support.infra import Infra
 from tests.support.kuaidi100_stub import Kuaidi100Stub
 from tests.support.polling import eventually
 from tests.support.production_system import ProductionSystem, as_json, strong
@@ -125,15 +124,6 @@ def settings(
         },
     }
     return plain, hidden
-
-
-@pytest.fixture(scope="module")
-def stripe_mock() -> Iterator[StripeMock]:
-    mock = stripe_mock_server.start(REPO / ".local" / "test" / "stripe-mock-production.log")
-    try:
-        yield mock
-    finally:
-        mock.stop()
 
 
 @pytest.fixture(scope="module")
