@@ -16,7 +16,7 @@ from services.logistics.carriers.kuaidi100 import Kuaidi100Carrier
 from services.logistics.deps import Deps
 from services.logistics.domain.shipping import Checkpoint, CheckpointStatus
 from services.logistics.domain.stock import Count, CountBelowParcels
-from services.logistics.steps import orders, shipping, stock, tracking
+from services.logistics.steps import orders, shipping, stock, subscription, tracking
 from shared.contracts.envelope import Money
 from shared.http import (
     INT_MAX,
@@ -172,10 +172,12 @@ async def kuaidi100_push(
     except kuaidi100_signing.SignatureError as exc:
         raise Unauthorized("bad_signature", str(exc)) from exc
     push = _push_body(form["param"])
+    number = str(push.lastResult["nu"])
     async with service.unit(correlation_id=_correlation(request)) as unit:
         taken = await tracking.reported(unit, courier, push.lastResult, pushed=True)
+        if taken is not None:  # an ended subscription is made again (status abort)
+            await subscription.pushed_status(unit, courier, number, push.model_dump())
     if taken is None:
-        number = push.lastResult.get("nu")
         raise NotFound("unknown_parcel", f"{courier} has no parcel {number}")
     return {"result": True, "returnCode": "200", "message": "成功"}
 
@@ -185,7 +187,10 @@ class _Push(BaseModel):
 
     status: str = ""  # polling | shutdown | abort | updateall
     message: str = ""
-    lastResult: dict[str, Any]  # Kuaidi100's name
+    autoCheck: str = ""  # "1": this push is under the code Kuaidi100 corrected (comNew)
+    comOld: str = ""
+    comNew: str = ""
+    lastResult: dict[str, Any]  # Kuaidi100's names
 
 
 def _push_body(param: str) -> _Push:

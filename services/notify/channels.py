@@ -50,7 +50,9 @@ class Delivery:
     unsubscribe_url: str | None = None  # a non-essential email's one-click unsubscribe
     template: str | None = None  # our template's name (an SMS provider maps it to its own)
     order_id: str | None = None
-    attempt: int = 1  # 1 the first time; a later one may follow an answer that was lost
+    # 1 the first time; a later one may follow an answer that was lost, or a sender that
+    # stopped between the call and recording its outcome
+    attempt: int = 1
 
 
 class Channel(Protocol):

@@ -199,9 +199,12 @@ async def cancel_timers(conn: asyncpg.Connection, kind: str, keys: list[str]) ->
 async def claim_due(
     conn: asyncpg.Connection, now: datetime, limit: int, lease: timedelta
 ) -> list[asyncpg.Record]:
-    """Takes due messages for one sending pass; a lease keeps other senders off them."""
+    """Takes due messages for one sending pass; a lease keeps other senders off them. The
+    claim is counted (committed before any call): a message claimed more often than it has
+    recorded outcomes may have reached its provider already."""
     return await conn.fetch(
-        """UPDATE messages SET claimed_until = $2 + $3::interval WHERE id IN (
+        """UPDATE messages SET claimed_until = $2 + $3::interval, claims = claims + 1
+           WHERE id IN (
                SELECT id FROM messages WHERE status = 'pending' AND send_after <= $2
                AND (claimed_until IS NULL OR claimed_until < $2)
                ORDER BY send_after, seq LIMIT $1 FOR UPDATE SKIP LOCKED)

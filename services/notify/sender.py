@@ -110,7 +110,8 @@ async def deliver(deps: Deps, row: dict[str, Any]) -> ChannelError | None:
             unsubscribe_url=row.get("unsubscribe_url"),
             template=row["template"],
             order_id=row["order_id"],
-            attempt=row["attempts"] + 1,
+            # after a claim with no recorded outcome too: the call may have gone out
+            attempt=max(row["attempts"] + 1, row.get("claims") or 0),
         )
         try:
             await deps.channels[row["channel"]].send(delivery)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from deploy.demo.shop import Edges, Shop
-from tests.support.infra import Infra
+from deploy.local import stripe_mock as stripe_mock_server
+from deploy.local.stripe_mock import StripeMock
+from tests.support.infra import REPO, Infra
 from tests.support.system import start_system
 
 # Windows and timers in seconds; the carrier moves only when told (tests decide).
@@ -44,3 +46,14 @@ async def system(infra: Infra) -> AsyncIterator[dict[str, Any]]:
 async def shop(system: dict[str, Any]) -> AsyncIterator[Shop]:
     async with httpx.AsyncClient(timeout=30) as client:
         yield Shop(Edges.from_stack(system), client)
+
+
+@pytest.fixture(scope="module")
+def stripe_mock(request: pytest.FixtureRequest) -> Iterator[StripeMock]:
+    """stripe-mock for one module's system, logging to a file named after the module."""
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    mock = stripe_mock_server.start(REPO / ".local" / "test" / f"stripe-mock-{name}.log")
+    try:
+        yield mock
+    finally:
+        mock.stop()

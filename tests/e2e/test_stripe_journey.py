@@ -8,7 +8,7 @@ Checkout Session payment opened at stripe-mock, and posts Stripe's signed
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -16,26 +16,16 @@ import httpx
 import pytest
 
 from deploy.demo.shop import Edges, Shop, order_body
-from deploy.local import stripe_mock as stripe_mock_server
 from deploy.local.stack import SERVICES
 from deploy.local.stripe_mock import StripeMock
 from tests.e2e.conftest import E2E_ENV
 from tests.e2e.journeys import Driver
-from tests.support.infra import REPO, Infra
+from tests.support.infra import Infra
 from tests.support.polling import eventually
 from tests.support.stripe import API_KEY, WEBHOOK_SECRET, checkout_session, event, signature
 from tests.support.system import start_system
 
 SKU = {"sku": "E2E-STRIPE-CUP", "name": "Espresso cup", "variant": None, "price": 3900}
-
-
-@pytest.fixture(scope="module")
-def stripe_mock() -> Iterator[StripeMock]:
-    mock = stripe_mock_server.start(REPO / ".local" / "test" / "stripe-mock-e2e.log")
-    try:
-        yield mock
-    finally:
-        mock.stop()
 
 
 @pytest.fixture(scope="module")

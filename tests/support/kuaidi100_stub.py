@@ -19,10 +19,15 @@ official SDKs' request and response types agree): form POSTs to
   "500", "message": "查询无结果, 请隔段时间再查"}` (a full-width comma).
 
 Pushes are form POSTs to the subscription's callback: `param` = `{"status": "polling" |
-"shutdown", "billstatus", "message", "autoCheck", "comOld", "comNew", "lastResult":
-{...}}` and `sign` = MD5(param + salt). Faults are scripted per endpoint: `http_500`,
-`too_many` (429 with Retry-After), `server_error` (code -1), `timeout` (answers after the
-caller gave up) and `lost` (does the work, then drops the connection unanswered).
+"shutdown" | "abort", "billstatus", "message", "autoCheck", "comOld", "comNew",
+"lastResult": {...}}` and `sign` = MD5(param + salt). `abort` ends the subscription
+("3天查询无记录", "60天无变化"), after which the parcel may be subscribed again; a courier
+code Kuaidi100 corrects (`correct`) is pushed as `abort` with `autoCheck` "0", `comOld`
+empty and `comNew` the right code, Kuaidi100 follows the parcel under that code itself, and
+its later pushes carry `autoCheck` "1", `comOld` and `comNew`. Faults are scripted per
+endpoint: `http_500`, `too_many` (429 with Retry-After), `server_error` (code -1),
+`timeout` (answers after the caller gave up) and `lost` (does the work, then drops the
+connection unanswered).
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ class Parcel:
     callback_url: str | None = None
     salt: str | None = None
     subscription: dict[str, Any] | None = None
+    com_old: str = ""  # the code we gave, once Kuaidi100 corrected it to `company`
 
     @property
     def state(self) -> str:
@@ -96,6 +102,7 @@ class Kuaidi100Stub:
         self.parcels: dict[str, Parcel] = {}  # by number
         self.calls: dict[str, list[dict[str, str]]] = defaultdict(list)  # by endpoint
         self.push_answers: list[tuple[int, str]] = []
+        self._aborts: dict[str, dict[str, str]] = {}  # by number: the abort still to push
         self._faults: dict[str, list[str]] = defaultdict(list)
         self.late_seconds = 2.0  # how late a `timeout` fault answers
         self._runner: web.AppRunner | None = None
@@ -146,18 +153,36 @@ class Kuaidi100Stub:
         })  # fmt: skip
         rows.sort(key=lambda r: r["ftime"])
 
+    def abort(self, number: str, message: str = "3天查询无记录") -> None:
+        """Kuaidi100 stops following the parcel; its next push says so (`status` abort)."""
+        parcel = self.parcels[number]
+        parcel.subscription = None
+        self._aborts[number] = {"status": "abort", "message": message, "autoCheck": "0",
+                                "comOld": "", "comNew": ""}  # fmt: skip
+
+    def correct(self, number: str, company: str) -> None:
+        """Kuaidi100 finds the parcel under another courier code and follows it under that
+        one; its next push is the abort that names it (`comNew`)."""
+        parcel = self.parcels[number]
+        parcel.com_old, parcel.company = parcel.company, company
+        self._aborts[number] = {"status": "abort", "message": "", "autoCheck": "0",
+                                "comOld": "", "comNew": company}  # fmt: skip
+
     def push_body(self, number: str, *, salt: str | None = None) -> bytes:
-        """The push of the parcel's whole tracking, signed with `salt` (else its own)."""
+        """The push of the parcel's whole tracking, signed with `salt` (else its own); the
+        abort when one is due (it is pushed until answered)."""
         parcel = self.parcels[number]
         delivered = parcel.state == "3"
+        corrected = {"autoCheck": "1", "comOld": parcel.com_old, "comNew": parcel.company}
+        state = self._aborts.get(number) or (
+            corrected if parcel.com_old else {"autoCheck": "0", "comOld": "", "comNew": ""}
+        )
         param = json.dumps(
             {
                 "status": "shutdown" if delivered else "polling",
                 "billstatus": "check" if delivered else "got",
                 "message": "",
-                "autoCheck": "0",
-                "comOld": "",
-                "comNew": "",
+                **state,
                 "lastResult": parcel.result(),
             },
             ensure_ascii=False,
@@ -175,6 +200,8 @@ class Kuaidi100Stub:
                 parcel.callback_url, content=self.push_body(number, salt=salt), headers=headers
             )
         self.push_answers.append((reply.status_code, reply.text))
+        if reply.status_code == 200 and reply.json().get("result") is True:
+            self._aborts.pop(number, None)  # told: the next push is of tracking again
         return reply
 
     # the API

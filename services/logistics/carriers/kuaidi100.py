@@ -109,15 +109,18 @@ class Kuaidi100Carrier:
         reason = f"kuaidi100_order_{code}: {answer.get('message', '')}".strip()
         raise BookingError(reason, permanent=code not in _ORDER_RETRIED)
 
-    async def subscribe(self, tracking_number: str, phone: str | None, to: str | None) -> str:
-        """Asks Kuaidi100 to push the parcel's tracking; its returnCode (200, or 501 when
-        it follows the parcel already). Raises BookingError otherwise."""
+    async def subscribe(
+        self, tracking_number: str, phone: str | None, to: str | None, company: str | None = None
+    ) -> str:
+        """Asks Kuaidi100 to push the parcel's tracking (under `company` when Kuaidi100
+        corrected the courier's code); its returnCode (200, or 501 when it follows the
+        parcel already). Raises BookingError otherwise."""
         a = self.account
         parameters = {"callbackurl": f"{a.callback_url}?courier={self.name}",
                       "salt": a.salt, "resultv2": RESULTV2}  # fmt: skip
         if phone:
             parameters["phone"] = phone
-        param: dict[str, Any] = {"company": self.company, "number": tracking_number,
+        param: dict[str, Any] = {"company": company or self.company, "number": tracking_number,
                                  "key": a.key, "parameters": parameters}  # fmt: skip
         if to:
             param["to"] = to
@@ -129,11 +132,13 @@ class Kuaidi100Carrier:
         reason = f"kuaidi100_subscribe_{code}: {answer.get('message', '')}".strip()
         raise BookingError(reason, permanent=code not in _SUBSCRIBE_RETRIED)
 
-    async def query(self, tracking_number: str, phone: str | None) -> dict[str, Any] | None:
+    async def query(
+        self, tracking_number: str, phone: str | None, company: str | None = None
+    ) -> dict[str, Any] | None:
         """The parcel's tracking now (the same shape as a push's `lastResult`), or None
         while Kuaidi100 has nothing for it."""
         a = self.account
-        param = {"com": self.company, "num": tracking_number, "resultv2": RESULTV2,
+        param = {"com": company or self.company, "num": tracking_number, "resultv2": RESULTV2,
                  "show": "0", "order": "desc"}  # fmt: skip
         if phone:
             param["phone"] = phone

@@ -16,6 +16,9 @@ class TrackedParcel:
     courier: str
     tracking_number: str
     phone_tail: str | None
+    company: str | None = None  # a code Kuaidi100 corrected (`comNew`); else the courier's
+    resubscriptions: int = 0
+    resubscribed_at: datetime | None = None
 
 
 async def watch(
@@ -38,6 +41,40 @@ async def watch(
 async def subscribed(conn: asyncpg.Connection, shipment_id: str, now: datetime) -> None:
     await conn.execute(
         "UPDATE carrier_tracking SET subscribed_at = $2 WHERE shipment_id = $1", shipment_id, now
+    )
+
+
+async def lock_tracked(
+    conn: asyncpg.Connection, courier: str, tracking_number: str
+) -> TrackedParcel | None:
+    """The parcel on its way (shipped, not yet delivered or returned), locked: what decides
+    on its subscription is serialised."""
+    row = await conn.fetchrow(
+        """SELECT c.shipment_id, c.courier, c.tracking_number, c.phone_tail, c.company,
+                  c.resubscriptions, c.resubscribed_at
+           FROM carrier_tracking c JOIN shipments s ON s.shipment_id = c.shipment_id
+           WHERE c.courier = $1 AND c.tracking_number = $2
+             AND s.status IN ('shipped', 'in_transit', 'out_for_delivery')
+           FOR UPDATE OF c""",
+        courier, tracking_number,
+    )  # fmt: skip
+    return TrackedParcel(**dict(row)) if row is not None else None
+
+
+async def corrected(conn: asyncpg.Connection, shipment_id: str, company: str) -> None:
+    """Kuaidi100 corrected the parcel's courier code: it is the one asked from now on."""
+    await conn.execute(
+        "UPDATE carrier_tracking SET company = $2 WHERE shipment_id = $1", shipment_id, company
+    )
+
+
+async def resubscribing(conn: asyncpg.Connection, shipment_id: str, now: datetime) -> None:
+    """A subscription Kuaidi100 ended is made again (counted, so it stays bounded)."""
+    await conn.execute(
+        """UPDATE carrier_tracking SET resubscriptions = resubscriptions + 1,
+               resubscribed_at = $2, subscribed_at = NULL WHERE shipment_id = $1""",
+        shipment_id,
+        now,
     )
 
 
@@ -72,7 +109,7 @@ async def claim_silent(
                ORDER BY greatest(coalesce(c.last_push_at, c.created_at),
                                  coalesce(c.last_polled_at, c.created_at))
                LIMIT $4)
-           RETURNING t.shipment_id, t.courier, t.tracking_number, t.phone_tail""",
+           RETURNING t.shipment_id, t.courier, t.tracking_number, t.phone_tail, t.company""",
         couriers, silent_since, now, limit,
     )  # fmt: skip
     return [TrackedParcel(**dict(r)) for r in rows]

@@ -111,7 +111,7 @@ async def _ask(
     assert isinstance(carrier, Kuaidi100Carrier)
     async with lanes:
         try:
-            result = await carrier.query(parcel.tracking_number, parcel.phone_tail)
+            result = await carrier.query(parcel.tracking_number, parcel.phone_tail, parcel.company)
         except (BookingError, httpx.HTTPError) as exc:
             reason = exc.reason if isinstance(exc, BookingError) else repr(exc)
             log.warning("tracking query failed", shipment_id=parcel.shipment_id, error=reason)

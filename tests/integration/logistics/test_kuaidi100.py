@@ -6,7 +6,6 @@ booking's faults retried with the same key into one booking, or failed with the 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,20 +17,11 @@ from tests.integration.logistics.kuaidi100_support import (
     logistics,
     paid_order,
     shipped,
-    stub,
 )
 from tests.integration.logistics.support import Logistics, of
 from tests.support.http import OPS, client
 from tests.support.kuaidi100_stub import Kuaidi100Stub
 from tests.support.polling import eventually
-
-
-@pytest.fixture
-async def kd() -> AsyncIterator[Kuaidi100Stub]:
-    server = stub()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def subscribed(kd: Kuaidi100Stub, number: str) -> dict[str, object]:

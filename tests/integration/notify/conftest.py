@@ -1,4 +1,4 @@
-"""The notify tests' SMTP and SMS sinks, one pair per test."""
+"""The notify tests' SMTP and SMS sinks, one pair per test, and the SMS providers' stubs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from deploy.local.ports import free_ports
 from deploy.local.sinks import Sinks
+from tests.support.sms_providers import SmsProviders
 
 
 @pytest.fixture
@@ -18,3 +19,13 @@ async def sinks() -> AsyncIterator[Sinks]:
         yield started
     finally:
         await started.stop()
+
+
+@pytest.fixture
+async def providers() -> AsyncIterator[SmsProviders]:
+    """Aliyun and Twilio; they hang (3 s) longer than notify waits in the tests (1 s)."""
+    stub = await SmsProviders(hang_seconds=3.0).start()
+    try:
+        yield stub
+    finally:
+        await stub.stop()

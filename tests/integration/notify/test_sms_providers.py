@@ -8,10 +8,8 @@ Opt-out replies through either provider opt the phone out."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from prometheus_client import REGISTRY
 
 from deploy.local.sinks import Sinks
@@ -29,15 +27,6 @@ from tests.support.services import base_url
 from tests.support.sms_providers import Fault, SmsProviders
 
 RECEIPT_TOKEN = secrets.token_urlsafe(24)
-
-
-@pytest.fixture
-async def providers() -> AsyncIterator[SmsProviders]:
-    stub = await SmsProviders(hang_seconds=3.0).start()
-    try:
-        yield stub
-    finally:
-        await stub.stop()
 
 
 def over_providers(stub: SmsProviders, **more: Any) -> dict[str, Any]:

@@ -4,76 +4,25 @@ login per kept-open session; a refused password fails the message for good at on
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP as Server
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import Envelope
 
-from deploy.local.ports import free_ports
 from services.notify.channels import ChannelError, Delivery, SmtpEmail
 from tests.integration.notify.support import notify, order_placed
 from tests.support.db import rows
 from tests.support.events import new_order_id, send
 from tests.support.infra import Infra
 from tests.support.polling import eventually
+from tests.support.smtp_relay import PASSWORD, USER, Relay, running_relay
 from tests.support.tls import Certificates, make_certificates
 
 # the implicit-TLS relay requires AUTH with aiosmtpd's TLS check off (the socket is TLS)
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 SENDER = "Fulfil Shop <orders@fulfil.example>"
-HANG_SECONDS = 2.0  # longer than the client waits in the fault test
-USER, PASSWORD = "fulfil-notify", "relay-password-made-in-the-test"
-
-
-@dataclass
-class Relay:
-    """What the relay saw: logins tried and let in, messages taken."""
-
-    port: int
-    logins: int = 0
-    refused: int = 0
-    messages: list[Envelope] = field(default_factory=list)
-    over_tls: list[bool] = field(default_factory=list)  # per message: was its session TLS
-    # the answers to the next DATA commands: "451", "554", "hang" (no answer), "lost"
-    # (the message taken, then the connection dropped before the 250)
-    faults: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def authenticate(
-        self, server: Server, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        good = isinstance(data, LoginPassword) and (data.login, data.password) == (
-            USER.encode(),
-            PASSWORD.encode(),
-        )
-        with self.lock:
-            if good:
-                self.logins += 1
-            else:
-                self.refused += 1
-        return AuthResult(success=good, handled=False)  # aiosmtpd answers 235/535
-
-    async def handle_DATA(self, server: Server, session: Session, envelope: Envelope) -> str:
-        with self.lock:
-            fault = self.faults.pop(0) if self.faults else None
-        if fault in ("451", "554"):
-            return "451 4.3.0 Try again later" if fault == "451" else "554 5.7.1 Rejected"
-        if fault == "hang":
-            await asyncio.sleep(HANG_SECONDS)
-            return "451 4.4.2 Too late"
-        with self.lock:
-            self.messages.append(envelope)
-            self.over_tls.append(server.transport.get_extra_info("ssl_object") is not None)
-        if fault == "lost":
-            server.transport.abort()
-        return "250 OK"
 
 
 @pytest.fixture(scope="module")
@@ -81,39 +30,14 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
     return make_certificates(tmp_path_factory.mktemp("tls"))
 
 
-def _relay(certificates: Certificates, *, implicit: bool) -> Iterator[Relay]:
-    [port] = free_ports(1)
-    relay = Relay(port)
-    tls = certificates.server_context()
-    options: dict[str, Any] = (
-        # the whole connection is TLS: aiosmtpd only knows to offer AUTH when told
-        {"ssl_context": tls, "auth_require_tls": False}
-        if implicit
-        else {"tls_context": tls, "require_starttls": True}
-    )
-    controller = Controller(
-        relay,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=relay.authenticate,
-        auth_required=True,
-        **options,
-    )
-    controller.start()
-    try:
-        yield relay
-    finally:
-        controller.stop()
-
-
 @pytest.fixture
 def starttls_relay(certificates: Certificates) -> Iterator[Relay]:
-    yield from _relay(certificates, implicit=False)
+    yield from running_relay(certificates, implicit=False)
 
 
 @pytest.fixture
 def tls_relay(certificates: Certificates) -> Iterator[Relay]:
-    yield from _relay(certificates, implicit=True)
+    yield from running_relay(certificates, implicit=True)
 
 
 def email(relay: Relay, certificates: Certificates, **options: Any) -> SmtpEmail:
