@@ -206,16 +206,17 @@ async def claim_checkpoint(
 
 
 async def cancel_stale_checkpoints(
-    conn: asyncpg.Connection, order_id: str, shipment_id: str, kinds: list[str]
+    conn: asyncpg.Connection, order_id: str, shipment_id: str, kinds: list[str], now: datetime
 ) -> int:
     """Cancels the parcel's messages of steps `kinds` still waiting for the morning: a later
-    step overtook them (delivered at night after going out in the evening)."""
+    step overtook them (delivered at night after going out in the evening). Those due now
+    go as recorded."""
     result = await conn.execute(
         """UPDATE messages SET status = 'cancelled' WHERE status = 'pending' AND order_id = $1
-           AND template = ANY($3::text[]) AND source_event_id IN (
+           AND template = ANY($3::text[]) AND send_after > $4 AND source_event_id IN (
                SELECT source_event_id FROM checkpoint_messages
                WHERE order_id = $1 AND shipment_id = $2 AND kind = ANY($3::text[]))""",
-        order_id, shipment_id, kinds,
+        order_id, shipment_id, kinds, now,
     )  # fmt: skip
     return int(result.split()[-1])
 

@@ -84,7 +84,8 @@ async def tell_checkpoint(unit: Unit[Deps], msg: Incoming[Any], step: str) -> No
     source = source_of(msg)
     conn, order_id = unit.conn, found.order_id
     await repository.claim_checkpoint(conn, order_id, shipment_id, step, source.id, unit.now)
-    await repository.cancel_stale_checkpoints(conn, order_id, shipment_id, domain.silenced_by(step))
+    stale = domain.silenced_by(step)
+    await repository.cancel_stale_checkpoints(conn, order_id, shipment_id, stale, unit.now)
     await record(unit, found, outcome, source)
 
 
