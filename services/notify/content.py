@@ -153,6 +153,15 @@ def _out(e: logistics.ShipmentWentOutForDelivery, _p: Any, _tz: Any, loc: str) -
     return {**_parcel(e.courier, e.tracking_number, loc), "city": e.city}
 
 
+def _checkpoint(e: logistics.CheckpointReached, _p: Any, tz: ZoneInfo, loc: str) -> dict[str, Any]:
+    return {
+        **_parcel(e.courier, e.tracking_number, loc),
+        "city": e.city,
+        "at": moment(e.checkpoint_at, tz, loc),
+        "description": e.description,  # the courier's own words, as it wrote them
+    }
+
+
 def _delivered(e: logistics.ShipmentDelivered, _p: Any, tz: ZoneInfo, loc: str) -> dict[str, Any]:
     return {
         **_parcel(e.courier, e.tracking_number, loc),
@@ -204,7 +213,9 @@ EXTRAS: dict[str, Extra] = {
     "stock_shortage_apology": _cancelled,
     "shipped": _shipped,
     "shipment_delayed": _delayed,
+    "arrived_in_city": _checkpoint,
     "out_for_delivery": _out,
+    "delivery_failed": _checkpoint,
     "delivered": _delivered,
     "refund_requested": _refund_requested,
     "refund_approved": _refund_approved,

@@ -33,7 +33,9 @@ TEMPLATES = (
     "stock_shortage_apology",
     "shipped",
     "shipment_delayed",
+    "arrived_in_city",
     "out_for_delivery",
+    "delivery_failed",
     "delivered",
     "refund_requested",
     "refund_approved",
@@ -46,19 +48,35 @@ TEMPLATES = (
 # operations locale: about the business, not an order, and never opted out of.
 OPS_TEMPLATES = ("stock_ran_low",)
 
-# Sent at once even in quiet hours: answers to what the customer just did, and
-# the courier at the door. Everything else waits for the morning.
+# Sent at once even in quiet hours: answers to what the customer just did, and the
+# parcel handed over (proof of delivery). Everything else, the parcel's other steps
+# included, waits for the morning.
 URGENT = frozenset(
     {
         "order_confirmation",
         "payment_received",
         "payment_failed",
         "refund_requested",
-        "out_for_delivery",
+        "delivered",
     }
 )
-# Non-essential: what a customer may opt out of. Transactional messages always go.
-NON_ESSENTIAL = frozenset({"payment_reminder"})
+# Non-essential: what a customer may opt out of. Transactional messages always go: the
+# parcel's steps the customer must act on (be in, rearrange a failed delivery) or that
+# prove the hand-over are transactional; "arrived in your city" is news only.
+NON_ESSENTIAL = frozenset({"payment_reminder", "arrived_in_city"})
+
+# The parcel's steps told to the customer, each at most once per parcel, in the order
+# they happen; a step told silences the earlier ones arriving late (no "arrived in your
+# city" after "delivered"). A failed attempt comes after going out, before delivery.
+CHECKPOINT_STEPS = ("arrived_in_city", "out_for_delivery", "delivery_failed", "delivered")
+_SILENCED_BY = {
+    "arrived_in_city": {"out_for_delivery", "delivery_failed", "delivered"},
+    "out_for_delivery": {"delivered"},
+    "delivery_failed": {"delivered"},
+    "delivered": set(),
+}
+# A courier's checkpoint status (CheckpointReached.status) told as a step of its own.
+CHECKPOINT_TEMPLATES = {"arrived_in_city": "arrived_in_city", "failed_attempt": "delivery_failed"}
 REMINDER = "payment_reminder"
 
 
@@ -161,6 +179,19 @@ def cancelled(reason: str) -> Outcome:
 
 def payment_failed(state: str) -> Outcome:
     return told("payment_failed") if payment_failure_is_told(state) else Outcome()
+
+
+def checkpoint(step: str, told_already: set[str]) -> Outcome:
+    """A parcel's step (CHECKPOINT_STEPS): told unless this parcel's customer heard of it
+    already, or of a later step."""
+    if step in told_already or _SILENCED_BY[step] & told_already:
+        return Outcome()
+    return told(step)
+
+
+def silenced_by(step: str) -> list[str]:
+    """The earlier steps whose messages `step` makes stale (to drop if still waiting)."""
+    return [earlier for earlier, later in _SILENCED_BY.items() if step in later]
 
 
 @dataclass(frozen=True)

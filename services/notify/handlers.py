@@ -59,8 +59,23 @@ def telling(template: str) -> Handler:
     return on_event
 
 
+def parcel_step(step: str) -> Handler:
+    """The handler of a parcel's step (out for delivery, delivered): told once per parcel."""
+
+    async def on_event(unit: Unit[Deps], msg: Incoming[Any]) -> None:
+        await steps.tell_checkpoint(unit, msg, step)
+
+    return on_event
+
+
+async def on_checkpoint_reached(unit: Unit[Deps], msg: Incoming[lg.CheckpointReached]) -> None:
+    step = domain.CHECKPOINT_TEMPLATES.get(msg.payload.status)
+    if step is not None:  # the others (in transit, returned, ...) only join the timeline
+        await steps.tell_checkpoint(unit, msg, step)
+
+
 # the renamed event and its retired v1 (still on the topic) share one handler
-on_out_for_delivery = telling("out_for_delivery")
+on_out_for_delivery = parcel_step("out_for_delivery")
 
 
 async def on_payment_reminder_due(unit: Unit[Deps], timer: Timer) -> None:
@@ -77,9 +92,10 @@ HANDLERS: Handlers = {
     pm.RefundPaid: telling("refund_paid"),
     lg.ShipmentShipped: telling("shipped"),
     lg.ShipmentDelayed: telling("shipment_delayed"),
+    lg.CheckpointReached: on_checkpoint_reached,
     lg.ShipmentWentOutForDelivery: on_out_for_delivery,
     lg.ShipmentOutForDelivery: on_out_for_delivery,  # retired v1, still on the topic
-    lg.ShipmentDelivered: telling("delivered"),
+    lg.ShipmentDelivered: parcel_step("delivered"),
     rt.RefundRequested: on_refund_requested,
     rt.RefundApproved: telling("refund_approved"),
     rt.ReturnReceived: telling("return_received"),

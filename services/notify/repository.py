@@ -183,6 +183,44 @@ async def cancel_pending(conn: asyncpg.Connection, order_id: str, template: str)
     return int(result.split()[-1])
 
 
+async def checkpoints_told(conn: asyncpg.Connection, order_id: str, shipment_id: str) -> set[str]:
+    """The parcel's steps its customer was told of (read under the order's lock)."""
+    rows = await conn.fetch(
+        "SELECT kind FROM checkpoint_messages WHERE order_id = $1 AND shipment_id = $2",
+        order_id,
+        shipment_id,
+    )
+    return {row["kind"] for row in rows}
+
+
+async def claim_checkpoint(
+    conn: asyncpg.Connection, order_id: str, shipment_id: str, kind: str, source: str, now: datetime
+) -> bool:
+    """Records that the parcel's step `kind` is told (by event `source`); False if it was."""
+    claimed = await conn.fetchval(
+        """INSERT INTO checkpoint_messages (order_id, shipment_id, kind, source_event_id, told_at)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING kind""",
+        order_id, shipment_id, kind, source, now,
+    )  # fmt: skip
+    return claimed is not None
+
+
+async def cancel_stale_checkpoints(
+    conn: asyncpg.Connection, order_id: str, shipment_id: str, kinds: list[str], now: datetime
+) -> int:
+    """Cancels the parcel's messages of steps `kinds` still waiting for the morning: a later
+    step overtook them (delivered at night after going out in the evening). Those due now
+    go as recorded."""
+    result = await conn.execute(
+        """UPDATE messages SET status = 'cancelled' WHERE status = 'pending' AND order_id = $1
+           AND template = ANY($3::text[]) AND send_after > $4 AND source_event_id IN (
+               SELECT source_event_id FROM checkpoint_messages
+               WHERE order_id = $1 AND shipment_id = $2 AND kind = ANY($3::text[]))""",
+        order_id, shipment_id, kinds, now,
+    )  # fmt: skip
+    return int(result.split()[-1])
+
+
 async def cancel_timers(conn: asyncpg.Connection, kind: str, keys: list[str]) -> int:
     """Cancels the pending timers `kind`/`keys` in one statement, as shared.timers.cancel
     does one by one (a timer firing right now is left to fire: see there); how many."""

@@ -125,6 +125,20 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
             previous_date=date(2026, 11, 12),
             new_expected_date=date(2026, 11, 14),
         ),
+        "arrived_in_city": logistics.CheckpointReached(
+            **parcel,
+            checkpoint_at=at,
+            city=city,
+            status="arrived_in_city",
+            description="快件已到达转运中心",
+        ),
+        "delivery_failed": logistics.CheckpointReached(
+            **parcel,
+            checkpoint_at=at,
+            city=city,
+            status="failed_attempt",
+            description="电话无人接听",
+        ),
         "out_for_delivery": logistics.ShipmentWentOutForDelivery(
             **parcel,
             checkpoint_at=at,

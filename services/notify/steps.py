@@ -68,6 +68,27 @@ async def react(
         await record(unit, found, decide(found), source_of(msg))
 
 
+async def tell_checkpoint(unit: Unit[Deps], msg: Incoming[Any], step: str) -> None:
+    """A parcel's step (domain.CHECKPOINT_STEPS): told once per parcel, whatever event ids,
+    redeliveries or late arrivals carry it; a later step drops the earlier ones still
+    waiting for the morning."""
+    found = await held.known_or_held(unit, msg, repository.lock_order)
+    if found is None:
+        return
+    shipment_id = msg.payload.shipment_id
+    told = await repository.checkpoints_told(unit.conn, found.order_id, shipment_id)
+    outcome = domain.checkpoint(step, told)
+    if outcome.tell is None:
+        log.debug("parcel step told already", step=step, shipment_id=shipment_id)
+        return
+    source = source_of(msg)
+    conn, order_id = unit.conn, found.order_id
+    await repository.claim_checkpoint(conn, order_id, shipment_id, step, source.id, unit.now)
+    stale = domain.silenced_by(step)
+    await repository.cancel_stale_checkpoints(conn, order_id, shipment_id, stale, unit.now)
+    await record(unit, found, outcome, source)
+
+
 async def remind(unit: Unit[Deps], timer: Timer) -> None:
     """A planned reminder fell due: send it, move it to the morning, or let it go."""
     deps = unit.deps

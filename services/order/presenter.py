@@ -21,7 +21,7 @@ from services.order.schemas import (
     TotalsOut,
 )
 from services.order.timeline import describe, parcel
-from shared.contracts.events.common import PaymentMethod
+from shared.contracts.events.common import Locale, PaymentMethod
 
 TRACKING_KINDS = ("shipped", "checkpoint", "out_for_delivery", "delivered")
 
@@ -62,29 +62,38 @@ def payment_view(order: Order) -> PaymentOut:
     )
 
 
-def shipment_view(order: Order, entries: list[Entry]) -> ShipmentOut | None:
+def shipment_view(order: Order, entries: list[Entry], lang: str) -> ShipmentOut | None:
     if order.shipment is None:
         return None
-    checkpoints = [
-        CheckpointOut(
-            at=e.at,
-            kind=e.kind,
-            city=e.details.get("city"),
-            description=describe(e.kind, e.details, order.locale.value),
-        )
-        for e in entries
-        if e.kind in TRACKING_KINDS
-    ]
-    return ShipmentOut(**parcel(order.shipment, order.locale.value), checkpoints=checkpoints)
+    checkpoints = []
+    for e in entries:
+        if e.kind in TRACKING_KINDS:
+            text = describe(e.kind, e.details, lang)
+            city = e.details.get("city")
+            checkpoints.append(
+                CheckpointOut(at=e.at, kind=e.kind, city=city, text=text, description=text)
+            )
+    return ShipmentOut(**parcel(order.shipment, lang), checkpoints=checkpoints)
 
 
-def order_view(order: Order, entries: list[Entry]) -> OrderOut:
+def timeline_entry(entry: Entry, lang: str) -> TimelineEntryOut:
+    text = describe(entry.kind, entry.details, lang)
+    details = parcel(entry.details, lang)
+    return TimelineEntryOut(
+        at=entry.at, kind=entry.kind, text=text, description=text, details=details
+    )
+
+
+def order_view(order: Order, entries: list[Entry], lang: str | None = None) -> OrderOut:
+    """The order as its API shows it; customer text in `lang` (by default the order's)."""
+    lang = lang or order.locale.value
     return OrderOut(
         order_id=order.order_id,
         status=order.status,
         customer_id=order.customer_id,
         placed_at=order.placed_at,
         locale=order.locale,
+        language=Locale(lang),
         time_zone=order.time_zone,
         items=[
             LineOut(
@@ -109,7 +118,7 @@ def order_view(order: Order, entries: list[Entry]) -> OrderOut:
         contact=order.contact.model_dump(mode="json"),
         delivery_address=order.address.model_dump(mode="json"),
         gift_message=order.gift_message,
-        shipment=shipment_view(order, entries),
+        shipment=shipment_view(order, entries, lang),
         refunds=[
             RefundOut(
                 refund_id=refund_id,
@@ -120,15 +129,7 @@ def order_view(order: Order, entries: list[Entry]) -> OrderOut:
             )
             for refund_id, refund in order.refunds.items()
         ],
-        timeline=[
-            TimelineEntryOut(
-                at=e.at,
-                kind=e.kind,
-                description=describe(e.kind, e.details, order.locale.value),
-                details=parcel(e.details, order.locale.value),
-            )
-            for e in entries
-        ],
+        timeline=[timeline_entry(e, lang) for e in entries],
     )
 
 

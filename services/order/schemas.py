@@ -167,7 +167,8 @@ class CheckpointOut(BaseModel):
     at: datetime
     kind: str
     city: str | None
-    description: str
+    text: str = Field(description="the step as a sentence, in the response's `language`")
+    description: str = Field(description="the same as `text` (kept for older clients)")
 
 
 class ShipmentOut(BaseModel):
@@ -192,8 +193,9 @@ class RefundOut(BaseModel):
 
 class TimelineEntryOut(BaseModel):
     at: datetime
-    kind: str
-    description: str
+    kind: str = Field(description="what happened, for machines (stable across languages)")
+    text: str = Field(description="the entry as a sentence, in the response's `language`")
+    description: str = Field(description="the same as `text` (kept for older clients)")
     details: dict[str, Any]
 
 
@@ -202,7 +204,11 @@ class OrderOut(BaseModel):
     status: str
     customer_id: str | None
     placed_at: datetime
-    locale: Locale
+    locale: Locale = Field(description="the language chosen at checkout")
+    language: Locale = Field(
+        description="the language of this response's sentences (`lang`, else Accept-Language, "
+        "else `locale`)"
+    )
     time_zone: str
     items: list[LineOut]
     totals: TotalsOut

@@ -1,62 +1,80 @@
-"""Customer-readable sentences for timeline entries.
+"""Customer-readable sentences for timeline entries, in the customer's language.
 
 Entries are stored as a kind and its details; the sentence is written when the
-order is read, so wording can change without touching stored history.
+order is read, so wording (and language) can change without touching stored
+history. The English sentences below are the msgids of the shared catalogue
+(`shared/locale/*.po`); each language's wording comes from there, money is written
+the way the language writes it and couriers are named as its customers know them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from shared import i18n
 from shared.contracts import couriers
 
+
+def N_(message: str) -> str:
+    """Marks a catalogue msgid; the translation is looked up when a sentence is written."""
+    return message
+
+
 SENTENCES: dict[str, str] = {
-    "placed": "Order placed.",
-    "payment_requested": "Waiting for your payment.",
-    "payment_failed": "Payment did not go through: {message}",
-    "paid": "Buyer has paid {money}.",
-    "late_payment": "A payment of {money} arrived after the order ended; it will be refunded.",
-    "stock_reserved": "Your items are reserved; they will ship by {promised_ship_date}.",
-    "ship_promised": "Your order will ship by {promised_ship_date}.",
-    "cancellation_requested": "You cancelled the order; your refund is on its way.",
-    "cancelled": "Order cancelled ({reason_text}).",
-    "closed": "Order closed: payment was not received in time.",
-    "shipped": "Seller has shipped your order with {courier}, tracking number {tracking_number}.",
-    "checkpoint": "{city}: {description}",
-    "out_for_delivery": "Out for delivery in {city}.",
-    "delivered": "Delivered in {city}.",
-    "delayed": "Sorry, your order is delayed; it is now expected by {new_expected_date}.",
-    "shipment_cancelled": "The shipment was stopped.",
-    "refund_requested": "Refund of {money} requested.",
-    "refund_converted": (
+    "placed": N_("Order placed."),
+    "payment_requested": N_("Waiting for your payment."),
+    "payment_failed": N_("Payment did not go through: {message}"),
+    "paid": N_("Buyer has paid {money}."),
+    "late_payment": N_("A payment of {money} arrived after the order ended; it will be refunded."),
+    "stock_reserved": N_("Your items are reserved; they will ship by {promised_ship_date}."),
+    "ship_promised": N_("Your order will ship by {promised_ship_date}."),
+    "cancellation_requested": N_("You cancelled the order; your refund is on its way."),
+    "cancelled": N_("Order cancelled ({reason_text})."),
+    "closed": N_("Order closed: payment was not received in time."),
+    "shipped": N_(
+        "Seller has shipped your order with {courier}, tracking number {tracking_number}."
+    ),
+    "checkpoint": N_("{city}: {description}"),
+    "out_for_delivery": N_("Out for delivery in {city}."),
+    "delivered": N_("Delivered in {city}."),
+    "delayed": N_("Sorry, your order is delayed; it is now expected by {new_expected_date}."),
+    "shipment_cancelled": N_("The shipment was stopped."),
+    "refund_requested": N_("Refund of {money} requested."),
+    "refund_converted": N_(
         "Your parcel had already left: once it comes back to us (refuse it at the door "
         "or send it back), your refund of {money} is paid."
     ),
-    "refund_approved": "Refund of {money} approved.",
-    "refund_rejected": "Refund request declined: {reason}",
-    "return_shipped": "Return sent with {courier}, tracking number {tracking_number}.",
-    "return_received": "Your returned items have arrived.",
-    "refund_paid": "Refund of {money} paid. We hope to serve you again.",
-    "refund_failed": "Your refund is delayed; we are trying again.",
-    "completed": "Order completed. Thank you for shopping with us!",
+    "refund_approved": N_("Refund of {money} approved."),
+    "refund_rejected": N_("Refund request declined: {reason}"),
+    "return_shipped": N_("Return sent with {courier}, tracking number {tracking_number}."),
+    "return_received": N_("Your returned items have arrived."),
+    "refund_paid": N_("Refund of {money} paid. We hope to serve you again."),
+    "refund_failed": N_("Your refund is delayed; we are trying again."),
+    "completed": N_("Order completed. Thank you for shopping with us!"),
 }
 
-TRACK = "Follow it on the courier's site: {tracking_url}"
+# A checkpoint whose machine status says more than the courier's own words.
+CHECKPOINTS: dict[str, str] = {
+    "arrived_in_city": N_("Your parcel has arrived in {city}."),
+    "failed_attempt": N_(
+        "{city}: the courier could not deliver your parcel ({description}); it will try again."
+    ),
+}
+
+TRACK = N_("Follow it on the courier's site: {tracking_url}")
 
 REASONS = {
-    "customer_request": "at your request",
-    "stock_shortage": "sorry, some items ran out of stock",
-    "payment_failed": "the payment could not be completed",
-    "payment_window_expired": "payment was not received in time",
+    "customer_request": N_("at your request"),
+    "stock_shortage": N_("sorry, some items ran out of stock"),
+    "payment_failed": N_("the payment could not be completed"),
+    "payment_window_expired": N_("payment was not received in time"),
 }
 
-# Minor units per major unit for the currencies the contracts accept.
-_DECIMALS = {"JPY": 0}
+MSGIDS: tuple[str, ...] = (*SENTENCES.values(), *CHECKPOINTS.values(), TRACK, *REASONS.values())
 
 
-def money_text(amount: int, currency: str) -> str:
-    decimals = _DECIMALS.get(currency, 2)
-    return f"{currency} {amount / 10**decimals:,.{decimals}f}"
+def money_text(amount: int, currency: str, locale: str = couriers.DEFAULT_LOCALE) -> str:
+    return i18n.money(amount, currency, locale)
 
 
 def parcel(details: dict[str, Any], locale: str) -> dict[str, Any]:
@@ -69,18 +87,29 @@ def parcel(details: dict[str, Any], locale: str) -> dict[str, Any]:
     return {**details, "courier_name": couriers.courier_name(code, locale), "tracking_url": url}
 
 
+def _sentence(kind: str, details: dict[str, Any]) -> str | None:
+    if kind == "checkpoint" and str(details.get("status")) in CHECKPOINTS:
+        return CHECKPOINTS[str(details["status"])]
+    return SENTENCES.get(kind)
+
+
 def describe(kind: str, details: dict[str, Any], locale: str = couriers.DEFAULT_LOCALE) -> str:
+    """The entry as one sentence in `locale` (zh-CN, zh-TW or en)."""
+    _ = i18n.translations(locale).gettext
     details = parcel(details, locale)
     values = {key: value for key, value in details.items() if value is not None}
     if "courier_name" in values:
         values["courier"] = values["courier_name"]
     if "amount" in details and "currency" in details:
-        values["money"] = money_text(details["amount"], details["currency"])
-    values["reason_text"] = REASONS.get(str(details.get("reason")), str(details.get("reason")))
+        values["money"] = money_text(details["amount"], details["currency"], locale)
+    reason = str(details.get("reason"))
+    values["reason_text"] = _(REASONS[reason]) if reason in REASONS else reason
+    fallback = kind.replace("_", " ").capitalize()
+    msgid = _sentence(kind, details)
     try:
-        sentence = SENTENCES.get(kind, kind.replace("_", " ").capitalize()).format(**values)
+        sentence = _(msgid).format(**values) if msgid is not None else fallback
     except (KeyError, ValueError, IndexError):
-        return kind.replace("_", " ").capitalize() + "."
+        return fallback + "."
     if "tracking_url" in values:
-        sentence += " " + TRACK.format(tracking_url=values["tracking_url"])
+        sentence += " " + _(TRACK).format(tracking_url=values["tracking_url"])
     return sentence

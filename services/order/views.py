@@ -20,7 +20,7 @@ from services.order.domain import placing
 from services.order.domain.order import Order
 from services.order.handlers import HANDLERS
 from services.order.schemas import CancelOrder, OrderOut, OrderPageOut, PlacedOrderOut, PlaceOrder
-from shared.contracts.events.common import Address, Contact
+from shared.contracts.events.common import Address, Contact, Locale
 from shared.http import (
     Conflict,
     Forbidden,
@@ -30,6 +30,7 @@ from shared.http import (
     require_role,
     service_of,
 )
+from shared.i18n import Wanted
 from shared.logging import get_logger
 from shared.unit import Unit
 
@@ -48,6 +49,19 @@ CustomerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 CustomerHeader = Annotated[str | None, Header(alias="X-Customer-ID", max_length=64)]
 
 
+def language(
+    lang: Annotated[
+        Locale | None,
+        Query(description="the language of the sentences; else Accept-Language, else the order's"),
+    ] = None,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> Wanted:
+    return Wanted(None if lang is None else lang.value, accept_language)
+
+
+Language = Annotated[Wanted, Depends(language)]
+
+
 def shop_only(request: Request) -> None:
     require_role(request, "shop")
 
@@ -57,8 +71,9 @@ def _acting_for(order: Order, caller: str, customer: str | None) -> None:
         raise Forbidden("forbidden", "this order belongs to another customer")
 
 
-async def _view(unit: Unit[Deps], order: Order) -> OrderOut:
-    return presenter.order_view(order, await repository.timeline(unit.conn, order.order_id))
+async def _view(unit: Unit[Deps], order: Order, wanted: Wanted) -> OrderOut:
+    entries = await repository.timeline(unit.conn, order.order_id)
+    return presenter.order_view(order, entries, wanted.for_order(order.locale.value))
 
 
 @router.post(
@@ -126,6 +141,7 @@ async def place_order(
 async def get_order(
     order_id: OrderId,
     request: Request,
+    wanted: Language,
     access_token: Annotated[str | None, Query(max_length=200)] = None,
     customer: CustomerHeader = None,
 ) -> OrderOut:
@@ -135,7 +151,7 @@ async def get_order(
         raise NotFound("order_not_found", "no such order", order_id=order_id)
     order, entries = found
     _acting_for(order, caller, customer)
-    return presenter.order_view(order, entries)
+    return presenter.order_view(order, entries, wanted.for_order(order.locale.value))
 
 
 @router.get(
@@ -169,7 +185,9 @@ async def customer_orders(
 Action = Callable[[Order, datetime], domain.Outcome]
 
 
-async def _command(request: Request, order_id: str, customer: str | None, act: Action) -> OrderOut:
+async def _command(
+    request: Request, order_id: str, customer: str | None, wanted: Wanted, act: Action
+) -> OrderOut:
     """Runs a customer action on the order in one unit; 409 when its state does not allow it."""
     caller = order_access(request, order_id)
     correlation_id = request.headers.get("X-Correlation-ID")
@@ -185,25 +203,32 @@ async def _command(request: Request, order_id: str, customer: str | None, act: A
             raise Conflict(refused.code, refused.message, current_state=refused.status) from None
         if order is None:
             raise NotFound("order_not_found", "no such order", order_id=order_id)
-        return await _view(unit, order)
+        return await _view(unit, order, wanted)
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut, responses=ERRORS)
 async def cancel_order(
     order_id: OrderId,
     request: Request,
+    wanted: Language,
     body: CancelOrder | None = None,
     customer: CustomerHeader = None,
 ) -> OrderOut:
     reason = body.reason if body else "customer_request"
-    return await _command(request, order_id, customer, lambda o, now: domain.cancel(o, reason, now))
+    return await _command(
+        request, order_id, customer, wanted, lambda o, now: domain.cancel(o, reason, now)
+    )
 
 
 @router.post("/orders/{order_id}/confirm-receipt", response_model=OrderOut, responses=ERRORS)
 async def confirm_receipt(
-    order_id: OrderId, request: Request, customer: CustomerHeader = None
+    order_id: OrderId, request: Request, wanted: Language, customer: CustomerHeader = None
 ) -> OrderOut:
     review_url = service_of(request, Deps).deps.settings.review_url(order_id)
     return await _command(
-        request, order_id, customer, lambda o, now: domain.confirm_receipt(o, now, review_url)
+        request,
+        order_id,
+        customer,
+        wanted,
+        lambda o, now: domain.confirm_receipt(o, now, review_url),
     )

@@ -190,7 +190,7 @@ async def test_stock_shortage_cancels_paid_and_unpaid_orders(
     assert paid_cancelled.json()["payload"] == {"reason": "stock_shortage", "was_paid": True}
     order = await until(service, paid, lambda o: o["status"] == "cancelled")
     assert kinds(order).count("cancelled") == 1
-    assert "ran out of stock" in order["timeline"][-1]["description"]
+    assert "缺货" in order["timeline"][-1]["text"]  # the order speaks zh-CN
 
 
 async def test_a_late_payment_does_not_reopen_a_cancelled_order(

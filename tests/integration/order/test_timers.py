@@ -59,7 +59,7 @@ async def test_the_payment_window_closes_an_unpaid_order_even_across_a_restart(
     assert closed.json()["payload"] == {"reason": "payment_window_expired"}
     assert order["status"] == "closed" and order["payment"]["amount_due"]["amount"] == 0
     assert kinds(order)[:2] == ["placed", "closed"]
-    assert "not received in time" in order["timeline"][1]["description"]
+    assert "未在规定时间内收到付款" in order["timeline"][1]["text"]  # the order speaks zh-CN
     assert cod_order["payment"]["status"] == "pay_on_delivery"
     assert settled_order["totals"]["paid"]["amount"] == 12_800
     assert not seen(tail, cod, "OrderClosed") and not seen(tail, settled, "OrderClosed")

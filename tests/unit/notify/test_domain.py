@@ -38,9 +38,40 @@ def test_quiet_hours_hold_non_urgent_messages_until_the_morning_in_the_order_tim
     assert domain.send_after("shipped", night, SHANGHAI, QUIET) == at_shanghai(8, 0, day=12)
     assert domain.send_after("shipped", at_shanghai(3), SHANGHAI, QUIET) == at_shanghai(8)
     assert domain.send_after("shipped", at_shanghai(12), SHANGHAI, QUIET) == at_shanghai(12)
-    # urgent: the customer just acted, or the courier is at the door
+    # urgent: the customer just acted, or the parcel was handed over
     assert domain.send_after("payment_received", night, SHANGHAI, QUIET) == night
-    assert domain.send_after("out_for_delivery", night, SHANGHAI, QUIET) == night
+    assert domain.send_after("delivered", night, SHANGHAI, QUIET) == night
+    # the parcel's other steps wait for the morning like everything else
+    for step in ("arrived_in_city", "out_for_delivery", "delivery_failed"):
+        assert domain.send_after(step, night, SHANGHAI, QUIET) == at_shanghai(8, 0, day=12)
+
+
+def test_each_parcel_step_is_told_once_and_never_after_a_later_one() -> None:
+    assert domain.checkpoint("arrived_in_city", set()).tell == "arrived_in_city"
+    assert domain.checkpoint("arrived_in_city", {"arrived_in_city"}).tell is None
+    assert domain.checkpoint("arrived_in_city", {"out_for_delivery"}).tell is None  # late
+    assert domain.checkpoint("out_for_delivery", {"arrived_in_city"}).tell == "out_for_delivery"
+    assert domain.checkpoint("delivery_failed", {"out_for_delivery"}).tell == "delivery_failed"
+    assert domain.checkpoint("out_for_delivery", {"delivered"}).tell is None  # out of order
+    assert domain.checkpoint("delivery_failed", {"delivered"}).tell is None
+    assert domain.checkpoint("delivered", {"delivery_failed"}).tell == "delivered"
+    assert domain.checkpoint("delivered", {"delivered"}).tell is None
+    assert set(domain.silenced_by("delivered")) == {
+        "arrived_in_city",
+        "out_for_delivery",
+        "delivery_failed",
+    }
+    assert domain.silenced_by("arrived_in_city") == []
+
+
+def test_only_the_arrived_in_city_news_can_be_opted_out_of_among_parcel_steps() -> None:
+    assert "arrived_in_city" in domain.NON_ESSENTIAL
+    for step in ("out_for_delivery", "delivery_failed", "delivered"):
+        assert step not in domain.NON_ESSENTIAL
+    assert domain.CHECKPOINT_TEMPLATES == {
+        "arrived_in_city": "arrived_in_city",
+        "failed_attempt": "delivery_failed",
+    }
 
 
 def test_the_same_instant_is_night_in_one_zone_and_day_in_another() -> None:

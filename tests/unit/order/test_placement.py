@@ -104,9 +104,9 @@ def test_timeline_sentences_are_specific() -> None:
     shipped = describe("shipped", {"courier": "SF Express", "tracking_number": "SF123"})
     assert shipped == "Seller has shipped your order with SF Express, tracking number SF123."
     assert describe("paid", {"amount": 12_800, "currency": "CNY", "method": "card"}) == (
-        "Buyer has paid CNY 128.00."
+        "Buyer has paid CN¥128.00."
     )
-    assert money_text(1_500, "JPY") == "JPY 1,500"
+    assert money_text(1_500, "JPY") == "¥1,500"
     assert describe("cancelled", {"reason": "stock_shortage"}).startswith("Order cancelled (sorry")
     assert describe("shipped", {}) == "Shipped."  # details missing: still a sentence
     assert describe("something_new", {}) == "Something new"
