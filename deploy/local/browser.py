@@ -1,7 +1,7 @@
 """Headless Chromium for the browser tests and the screenshots, from Debian's packages.
 
-`ensure_installed` finds `chromium` and `chromium-driver` (`chromedriver`), installing
-both with apt-get when missing and root, as deploy/local/postgres.py does for PostgreSQL.
+`ensure_installed` finds `chromium` and `chromium-driver` (`chromedriver`) and the CJK
+fonts, installing them with apt-get when missing and root, as deploy/local/postgres.py does for PostgreSQL.
 `driver` opens a selenium session on that driver: headless, a fresh profile, no network
 access beyond what the page loads from this machine. `axe_script` is axe-core's
 `axe.min.js` (the accessibility engine) from the npm registry's package, fetched once with
@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("chromium", "chromium-driver")
+# the fonts: without them Chinese pages render as boxes in the screenshots
+PACKAGES = ("chromium", "chromium-driver", "fonts-noto-cjk")
+CJK_FONTS = Path("/usr/share/fonts/opentype/noto")
 AXE_VERSION = "4.10.3"
 CACHE = Path(os.environ.get("FULFIL_CACHE", Path.home() / ".cache" / "fulfil"))
 
@@ -33,7 +35,8 @@ class Chromium:
 def find() -> Chromium | None:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
-    return Chromium(binary, driver) if binary and driver else None
+    fonts = any(CJK_FONTS.glob("NotoSansCJK*"))
+    return Chromium(binary, driver) if binary and driver and fonts else None
 
 
 def ensure_installed() -> Chromium:
