@@ -278,3 +278,13 @@ def test_a_misspelt_value_is_refused_by_the_values_schema(tmp_path: Path) -> Non
     typo.write_text(yaml.safe_dump({"services": {"order": {"existingSecrets": "fulfil-order"}}}))
     with pytest.raises(RuntimeError, match="existingSecrets"):
         chart.lint(typo)
+
+
+def test_three_topic_replicas_are_cluster_mode_with_two_in_sync(tmp_path: Path) -> None:
+    docs = render_with(tmp_path, {"kafka": {"topics": {"replicas": 3}}})
+    topics = of_kind(docs, "KafkaTopic").values()
+    assert topics
+    assert {t["spec"]["replicas"] for t in topics} == {3}
+    assert {t["spec"]["config"]["min.insync.replicas"] for t in topics} == {"2"}
+    single = of_kind(render_with(tmp_path, {}), "KafkaTopic").values()
+    assert all("min.insync.replicas" not in t["spec"]["config"] for t in single)
