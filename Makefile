@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
+# 3: a local three-node KRaft cluster, every topic replicated 3 times, min.insync.replicas 2
+KAFKA_NODES ?= 1
 
 .PHONY: up down status demo bench bench-short test lint format unit venv clean schemas release-schemas screenshots
 
@@ -24,7 +26,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 up: venv
-	$(BIN)/python -m deploy.local.stack up
+	$(BIN)/python -m deploy.local.stack up --nodes $(KAFKA_NODES)
 
 down:
 	@if [ -x $(BIN)/python ]; then \

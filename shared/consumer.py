@@ -182,7 +182,7 @@ class MessageProcessor:
         *,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
-        backoff_max_seconds: float = 10.0,
+        backoff_max_seconds: float = 2.0,
     ) -> None:
         self.service = service
         self.pool = pool

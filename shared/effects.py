@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from shared.logging import get_logger
 from shared.unit import Service, Unit
 
 log = get_logger(__name__)
+# The longest pause between two tries to record an outcome while the database is away.
+RECORD_RETRY_MAX_SECONDS = 2.0
 EFFECT_CALLS = Counter(
     "fulfil_effect_calls_total",
     "Outbound calls with an effect, by kind and outcome",
@@ -227,12 +230,8 @@ async def _run_one(runtime: Service[Any], policy: Policy, effect: Effect) -> flo
         except Exception as exc:  # an adapter bug: retried, then recorded as failed
             log.exception("effect call raised unexpectedly")
             error = EffectError(f"adapter error: {exc!r}")
-        try:
-            outcome = await _record(runtime, policy, performer, effect, result, error)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # called again with the same key once the lease ends
-            log.exception("effect outcome not recorded; it will be retried")
+        outcome = await _record_within_lease(runtime, policy, performer, effect, result, error)
+        if outcome is None:  # called again with the same key once the lease ends
             return policy.lease_seconds
         EFFECT_CALLS.labels(effect.kind, outcome).inc()
         attempts = effect.attempts + 1
@@ -243,6 +242,35 @@ async def _run_one(runtime: Service[Any], policy: Policy, effect: Effect) -> flo
         if outcome != "retry":
             return None
         return policy.backoff(attempts, error).total_seconds()
+
+
+async def _record_within_lease(
+    runtime: Service[Any],
+    policy: Policy,
+    performer: Performer,
+    effect: Effect,
+    result: Any,
+    error: EffectError | None,
+) -> str | None:
+    """Records the outcome in hand; while the database is unreachable it tries again (the
+    call was made: making it again after the lease would only delay the order by the lease),
+    for as long as this worker's lease lasts. None when it could not: the effect is then
+    called again, with the same key, once the lease ends."""
+    given_up = time.monotonic() + policy.lease_seconds * 0.8
+    attempts = 0
+    while True:
+        try:
+            return await _record(runtime, policy, performer, effect, result, error)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            attempts += 1
+            wait = capped_backoff(attempts, 0.2, RECORD_RETRY_MAX_SECONDS).total_seconds()
+            if not db.is_transient(exc) or time.monotonic() + wait > given_up:
+                log.exception("effect outcome not recorded; it will be retried")
+                return None
+            log.warning("effect outcome not recorded yet; retrying", error=repr(exc))
+            await asyncio.sleep(wait)
 
 
 async def _record(

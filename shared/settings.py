@@ -122,7 +122,9 @@ class ServiceSettings(KafkaSettings):
     consumer_instance_id: str | None = None  # unique per replica (e.g. the pod name)
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
-    consumer_backoff_max_seconds: float = 10.0
+    # the longest pause between two tries of a message: also how late a consumer may notice
+    # that its database is back after an outage (it must resume within seconds)
+    consumer_backoff_max_seconds: float = 2.0
 
     # Tracing (shared/tracing.py): on when spans have somewhere to go. The OpenTelemetry
     # variables are the standard, unprefixed ones; the SDK reads OTEL_TRACES_SAMPLER itself.

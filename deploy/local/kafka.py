@@ -216,6 +216,13 @@ class KafkaCluster:
                 self._launch(spec, node, ensure_jars())
             self._wait_ready(spec, [node], deadline)
 
+    def stop_node(self, node_id: int, timeout: float = 30.0) -> None:
+        """SIGTERM one node (a controlled shutdown: it hands its leaderships over first),
+        SIGKILL after ``timeout``; returns once it is gone."""
+        node = self._node(self._spec(), node_id)
+        with locked(self.base_dir / ".lock"):
+            self._terminate([node], timeout)
+
     def kill_node(self, node_id: int) -> None:
         """SIGKILL one node (a crash, for fault tests); returns once it is gone."""
         node = self._node(self._spec(), node_id)

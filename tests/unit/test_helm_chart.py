@@ -303,3 +303,13 @@ def test_the_web_pages_run_beside_the_services_reaching_them_through_their_servi
     assert not any("SECRET" in k or "KEY" in k for k in env if not k.endswith("_FILE"))
     (svc,) = [d for d in of_kind(rendered, "Service").values() if component(d) == "web"]
     assert svc["spec"]["selector"] == web["spec"]["selector"]["matchLabels"]
+
+
+def test_three_topic_replicas_are_cluster_mode_with_two_in_sync(tmp_path: Path) -> None:
+    docs = render_with(tmp_path, {"kafka": {"topics": {"replicas": 3}}})
+    topics = of_kind(docs, "KafkaTopic").values()
+    assert topics
+    assert {t["spec"]["replicas"] for t in topics} == {3}
+    assert {t["spec"]["config"]["min.insync.replicas"] for t in topics} == {"2"}
+    single = of_kind(render_with(tmp_path, {}), "KafkaTopic").values()
+    assert all("min.insync.replicas" not in t["spec"]["config"] for t in single)

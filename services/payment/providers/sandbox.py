@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,11 +34,16 @@ from services.payment.providers.base import (
     SessionRequest,
 )
 from shared import outbound, signing
+from shared.backoff import capped_backoff
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+# How long a callback the webhook does not take is retried, and the longest pause between
+# two tries: short, so that a payment service back from an outage hears of it at once.
+DELIVERY_HORIZON_SECONDS = 3 * 86_400.0
+DELIVERY_BACKOFF_MAX_SECONDS = 2.0
 
 
 class CallbackBody(BaseModel):
@@ -182,8 +188,15 @@ class SandboxProvider:
             await self._deliver(outbound.client(), body)
 
     async def _deliver(self, client: httpx.AsyncClient, body: bytes) -> None:
-        """Like a real provider: retries a few times until the webhook answers 2xx."""
-        for attempt in range(1, 6):
+        """Like a real provider: retries with capped backoff until the webhook answers below
+        500, for up to DELIVERY_HORIZON_SECONDS (Stripe retries for three days). A payment
+        service whose database is down answers 503 meanwhile; giving up after a few seconds
+        would leave a paid order `placed` until reconciliation, which a real provider never
+        does."""
+        given_up = time.monotonic() + DELIVERY_HORIZON_SECONDS
+        attempt = 0
+        while True:
+            attempt += 1
             headers = {signing.HEADER: signing.sign(self._secret, body)}
             headers["Content-Type"] = "application/json"
             try:
@@ -192,9 +205,14 @@ class SandboxProvider:
                 )
                 if response.status_code < 500:
                     return
+                log.warning("callback refused", attempt=attempt, status=response.status_code)
             except httpx.HTTPError as exc:
                 log.warning("callback delivery failed", attempt=attempt, error=repr(exc))
-            await asyncio.sleep(0.5 * attempt)
+            wait = capped_backoff(attempt, 0.5, DELIVERY_BACKOFF_MAX_SECONDS).total_seconds()
+            if time.monotonic() + wait > given_up:
+                log.error("callback given up", attempts=attempt)
+                return
+            await asyncio.sleep(wait)
 
     @property
     def in_flight(self) -> int:

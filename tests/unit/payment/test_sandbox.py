@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
+import httpx
 import pytest
 
 from services.payment.providers import InvalidCallback, MalformedCallback, ProviderError
+from services.payment.providers import sandbox as sandbox_module
 from services.payment.providers.base import SessionRequest
 from services.payment.providers.sandbox import SandboxProvider
 from shared import signing
@@ -92,3 +95,21 @@ async def test_refunds_are_idempotent_and_can_be_made_to_fail() -> None:
     again = await provider.refund("ch_1", money, idempotency_key="rfd_1")
     assert first == again
     assert first != await provider.refund("ch_1", money, idempotency_key="rfd_2")
+
+
+async def test_a_callback_refused_while_the_service_is_down_is_delivered_once_it_is_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real provider retries for days: ten refusals (a payment service whose database is
+    down answers 503) do not make the sandbox give up."""
+    monkeypatch.setattr(sandbox_module, "capped_backoff", lambda *_: timedelta(0))
+    answers = [503] * 10 + [200]
+    seen: list[bytes] = []
+
+    def webhook(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(answers.pop(0))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(webhook)) as client:
+        await sandbox()._deliver(client, b'{"id": "evt_1"}')
+    assert len(seen) == 11 and not answers
