@@ -123,6 +123,10 @@ class ServiceSettings(KafkaSettings):
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
     consumer_backoff_max_seconds: float = 10.0
+    # SIGTERM (shared.stopping): readiness false, `shutdown_drain_seconds` still answering,
+    # then HTTP, consumers and background stopped within the grace (under Kubernetes' 30 s)
+    shutdown_grace_seconds: float = Field(default=25.0, gt=0)
+    shutdown_drain_seconds: float = Field(default=1.0, ge=0)
 
     # Tracing (shared/tracing.py): on when spans have somewhere to go. The OpenTelemetry
     # variables are the standard, unprefixed ones; the SDK reads OTEL_TRACES_SAMPLER itself.
