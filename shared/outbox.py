@@ -197,28 +197,35 @@ class OutboxRelay:
         self._wake.set()
 
     async def drain(self) -> int:
-        """Publishes unsent rows until a read finds none; returns how many it published."""
+        """Publishes unsent rows until a read finds none; returns how many it published.
+        Cancelled (a stop), it still marks what the broker acknowledged."""
         published = 0
         acked: list[int] = []
         async with self.pool.acquire() as conn:
-            while True:
-                self._wake.clear()  # a commit from now on is seen by this read or wakes us
-                if acked:
-                    rows = await conn.fetch(_MARK_AND_READ, self.batch_size, acked)
-                    published += len(acked)
-                else:
-                    rows = await conn.fetch(_READ, self.batch_size)
-                acked = []
-                await self._gauge(conn, len(rows))
-                if not rows:
-                    return published
-                self.passes += 1
-                PASSES.inc()
-                acked, failed = await self._publish(rows)
-                if failed:
-                    await conn.execute(_MARK, acked)
-                    published, acked = published + len(acked), []
-                    await asyncio.sleep(self.retry_seconds)
+            try:
+                while True:
+                    self._wake.clear()  # a commit from now on is seen by this read or wakes us
+                    if acked:
+                        rows = await conn.fetch(_MARK_AND_READ, self.batch_size, acked)
+                        published += len(acked)
+                    else:
+                        rows = await conn.fetch(_READ, self.batch_size)
+                    acked = []
+                    await self._gauge(conn, len(rows))
+                    if not rows:
+                        return published
+                    self.passes += 1
+                    PASSES.inc()
+                    acked, failed = await self._publish(rows)
+                    if failed:
+                        await conn.execute(_MARK, acked)
+                        published, acked = published + len(acked), []
+                        await asyncio.sleep(self.retry_seconds)
+            except asyncio.CancelledError:
+                if acked:  # acknowledged by the broker, not marked yet: the next leader
+                    with contextlib.suppress(Exception):  # would publish them again
+                        await asyncio.shield(conn.execute(_MARK, acked))
+                raise
 
     async def _publish(self, rows: list[asyncpg.Record]) -> tuple[list[int], int]:
         """Sends `rows` in id order and waits for the broker: the ids it acknowledged and
