@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from deploy.local.ports import port_open
@@ -39,6 +40,9 @@ class Processes:
 
     base: Path
     modules: dict[str, str]
+    services: tuple[str, ...]
+    sinks: str
+    replicas: int | None
 
     def module_of(self, name: str) -> str:
         return self.modules[service_of(name, tuple(self.modules))]
@@ -55,6 +59,29 @@ class Processes:
         found = [p.stem for p in run.glob(f"{service}-*.pid")] if run.exists() else []
         extra = sorted((n for n in found if service_of(n, (service,)) == service), key=_index)
         return [service, *extra]
+
+    def wanted_names(self) -> list[str]:
+        count = range(1, (self.replicas or 1) + 1)
+        return [instance_name(service, i) for service in self.services for i in count]
+
+    def instance_names(self) -> list[str]:
+        """Every service instance this stack is to run, or runs or ran (pid files)."""
+        ran = [name for service in self.services for name in self.instances(service)]
+        return list(dict.fromkeys([*self.wanted_names(), *ran]))
+
+    def stop_beyond_replicas(self) -> None:
+        """A smaller `replicas` than what runs stops the last instances (scaling down)."""
+        keep = set(self.wanted_names())
+        for name in [n for service in self.services for n in self.instances(service)]:
+            if name not in keep:
+                self.stop_service(name)
+
+    def stop_processes(self) -> None:
+        """Stops every instance at once (each its own stop sequence), then the sinks."""
+        names = [n for service in self.services for n in self.instances(service)]
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+            list(pool.map(self.stop_service, names))
+        self.stop_service(self.sinks)
 
     def running_pid(self, name: str) -> int | None:
         try:

@@ -34,7 +34,6 @@ import json
 import os
 import secrets
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +80,8 @@ class Stack(Processes):
     secured: bool | None = None
     replicas: int | None = None
     modules: dict[str, str] = field(default_factory=lambda: dict(MODULES))
+    services: tuple[str, ...] = SERVICES
+    sinks: str = SINKS
 
     def __post_init__(self) -> None:
         if self.replicas is None:
@@ -231,6 +232,9 @@ class Stack(Processes):
                     name, bootstrap, databases[name], port, creds, {**sink_env, **extra_env}
                 )
                 env[f"{name.upper()}_CONSUMER_INSTANCE_ID"] = f"{name}-{index}"
+                # the links a service hands out (checkout, pay-for-me) lead to its address,
+                # its first instance here (no load balancer), not to a replica that may go
+                env[f"{name.upper()}_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{ports[name]}"
                 env.update(extra_env)  # a test's own names win
                 pid = self.start_service(instance, env, port)
                 url = f"http://127.0.0.1:{port}"
@@ -307,26 +311,6 @@ class Stack(Processes):
         env.update(extra)
         env["PYTHONPATH"] = str(REPO)
         return env
-
-    def instance_names(self) -> list[str]:
-        """Every service instance this stack runs or ran (pid files) or is to run."""
-        wanted = [instance_name(n, i) for n in SERVICES for i in range(1, (self.replicas or 1) + 1)]
-        ran = [name for service in SERVICES for name in self.instances(service)]
-        return list(dict.fromkeys([*wanted, *ran]))
-
-    def stop_beyond_replicas(self) -> None:
-        """A smaller `replicas` than what runs stops the last instances (scaling down)."""
-        keep = {instance_name(n, i) for n in SERVICES for i in range(1, (self.replicas or 1) + 1)}
-        for name in [n for service in SERVICES for n in self.instances(service)]:
-            if name not in keep:
-                self.stop_service(name)
-
-    def stop_processes(self) -> None:
-        """Stops every instance at once (each its own stop sequence), then the sinks."""
-        names = [n for service in SERVICES for n in self.instances(service)]
-        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
-            list(pool.map(self.stop_service, names))
-        self.stop_service(SINKS)
 
     def down(self) -> None:
         self.stop_processes()

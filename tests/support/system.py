@@ -18,12 +18,17 @@ from tests.support.services import skip_backlog
 
 
 async def start_system(
-    infra: Infra, extra_env: dict[str, str], databases: dict[str, str] | None = None
+    infra: Infra,
+    extra_env: dict[str, str],
+    databases: dict[str, str] | None = None,
+    *,
+    replicas: int = 1,
 ) -> tuple[Stack, dict[str, Any]]:
     """Starts the system; `databases` (service -> DSN) puts it on another server than the
-    tests' own (a test that kills its database server), else each gets a fresh database."""
+    tests' own (a test that kills its database server), else each gets a fresh database.
+    `replicas`: instances of each service (deploy/local/processes.py names them)."""
     base = REPO / ".local" / "test" / f"system-{uuid.uuid4().hex[:8]}"
-    stack = Stack(Path(base))
+    stack = Stack(Path(base), replicas=replicas)
     if databases is None:
         databases = {name: await infra.create_database(f"e2e_{name}") for name in SERVICES}
     suffix = f"-e2e-{uuid.uuid4().hex[:8]}"
@@ -36,7 +41,7 @@ async def start_system(
         databases,
         stack.credentials({}),
         {**group_env, **extra_env},
-        120.0,
+        60.0 + 60.0 * replicas,
     )
     return stack, state
 
