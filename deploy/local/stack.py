@@ -232,9 +232,9 @@ class Stack(Processes):
                     name, bootstrap, databases[name], port, creds, {**sink_env, **extra_env}
                 )
                 env[f"{name.upper()}_CONSUMER_INSTANCE_ID"] = f"{name}-{index}"
-                # the links a service hands out (checkout, pay-for-me) lead to its address,
-                # its first instance here (no load balancer), not to a replica that may go
-                env[f"{name.upper()}_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{ports[name]}"
+                if (self.replicas or 1) > 1:  # the links a service hands out (checkout,
+                    # pay-for-me) lead to its first instance (no load balancer here)
+                    env[f"{name.upper()}_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{ports[name]}"
                 env.update(extra_env)  # a test's own names win
                 pid = self.start_service(instance, env, port)
                 url = f"http://127.0.0.1:{port}"
