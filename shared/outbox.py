@@ -157,13 +157,20 @@ class OutboxRelay:
         self.passes = 0
         self._wake = asyncio.Event()
         self._counted_at = -_BACKLOG_EVERY_SECONDS
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Ends `run` after the pass in hand (its rows published and marked): a stop, so
+        that the next leader publishes none of them again."""
+        self._stopping = True
+        self._wake.set()
 
     async def run(self) -> None:
         """Publishes until cancelled; waits for the leader lock when another replica holds it.
         When the database or the broker is unavailable it starts over (a new listening
         connection, the lock taken again); anything else ends the loop, and the runtime
         with it."""
-        while True:
+        while not self._stopping:
             try:
                 await self._lead()
             except asyncio.CancelledError:
@@ -178,6 +185,8 @@ class OutboxRelay:
         conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
+                if self._stopping:  # another replica leads: nothing in hand
+                    return
                 await asyncio.sleep(self.retry_seconds * 4)
             await conn.add_listener("outbox", self._notified)
             # The lock and the listener live on this connection: once it is gone (the
@@ -186,6 +195,8 @@ class OutboxRelay:
             conn.add_termination_listener(self._notified)
             while not conn.is_closed():
                 await self.drain()
+                if self._stopping:
+                    return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             raise asyncpg.ConnectionDoesNotExistError("the relay's listening connection closed")
@@ -212,7 +223,7 @@ class OutboxRelay:
                         rows = await conn.fetch(_READ, self.batch_size)
                     acked = []
                     await self._gauge(conn, len(rows))
-                    if not rows:
+                    if not rows or self._stopping:  # stopping: what is marked is done
                         return published
                     self.passes += 1
                     PASSES.inc()

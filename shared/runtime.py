@@ -345,7 +345,7 @@ class Runtime(Generic[D]):
     async def stop(self) -> None:
         """The stop sequence of shared.stopping, within `shutdown_grace_seconds`."""
         tasks = [t for t in self._tasks if t not in (self._http_task, self._consumer_task)]
-        consumers: list[Callable[[], Awaitable[None]]] = []
+        consumers: list[Callable[[], Awaitable[None]]] = [self._stop_relay]
         if self._consumer_task is not None:
             consumers.append(functools.partial(_cancelled, self._consumer_task))
         if self._faust is not None:
@@ -377,6 +377,14 @@ class Runtime(Generic[D]):
 
     def _mark_stopping(self) -> None:
         self._stopping = True
+
+    async def _stop_relay(self) -> None:
+        """The relay ends its pass in hand: what it published is marked, so not sent twice."""
+        relay = getattr(self, "relay", None)
+        task = next((t for t in self._tasks if t.get_name().endswith(":outbox-relay")), None)
+        if relay is not None and task is not None:
+            relay.stop()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def _exit_server(server: uvicorn.Server) -> None:

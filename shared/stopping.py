@@ -12,7 +12,9 @@
    (shared.kafka.agents.SESSION_TIMEOUT_SECONDS), so that a restart under the same name
    takes them back without a rebalance, and a replica stopped for good hands them over
    when that time runs out. Without a static name the member leaves at once.
-4. The background tasks (outbox relay, timers, effects workers, gauges) are cancelled;
+   Meanwhile the outbox relay ends its pass in hand: what it published is marked sent, so
+   that the next leader publishes none of it again.
+4. The background tasks (timers, effects workers, gauges...) are cancelled;
    each of them keeps its work in the database, so what one had in hand is taken up again
    (an outbox row not yet marked sent is sent again and the consumers' inboxes drop it).
 5. The producer, the outbound HTTP clients, the database pool and the tracer are closed.
@@ -46,7 +48,8 @@ class StopPlan:
     http_exit: Callable[[], None] | None = None
     http_task: asyncio.Task[Any] | None = None
     consumers: Sequence[Callable[[], Awaitable[None]]] = ()
-    """Each finishes its batch in hand, commits and leaves its group."""
+    """Each finishes its batch in hand, commits and leaves its group (or, the outbox relay,
+    ends its pass)."""
     background: Sequence[asyncio.Task[Any]] = ()
     closers: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
