@@ -35,14 +35,18 @@ async def start_system(
     for name in SERVICES:  # a fresh deployment: start after what earlier tests published
         await skip_backlog(infra.bootstrap, name, suffix)
     group_env = {f"{name.upper()}_CONSUMER_GROUP_SUFFIX": suffix for name in SERVICES}
-    state = await asyncio.to_thread(
-        stack.start_processes,
-        infra.bootstrap,
-        databases,
-        stack.credentials({}),
-        {**group_env, **extra_env},
-        60.0 + 60.0 * replicas,
-    )
+    try:
+        state = await asyncio.to_thread(
+            stack.start_processes,
+            infra.bootstrap,
+            databases,
+            stack.credentials({}),
+            {**group_env, **extra_env},
+            60.0 + 60.0 * replicas,
+        )
+    except BaseException:  # what started is stopped: a failed start leaves nothing running
+        await asyncio.to_thread(stack.stop_processes)
+        raise
     return stack, state
 
 
