@@ -25,8 +25,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# REPLICAS=3: three instances of each service (docs/operations.md, "Scaling")
 up: venv
-	$(BIN)/python -m deploy.local.stack up --nodes $(KAFKA_NODES)
+	$(BIN)/python -m deploy.local.stack up --nodes $(KAFKA_NODES) $(if $(REPLICAS),--replicas $(REPLICAS))
 
 down:
 	@if [ -x $(BIN)/python ]; then \

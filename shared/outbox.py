@@ -157,13 +157,20 @@ class OutboxRelay:
         self.passes = 0
         self._wake = asyncio.Event()
         self._counted_at = -_BACKLOG_EVERY_SECONDS
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Ends `run` after the pass in hand (its rows published and marked): a stop, so
+        that the next leader publishes none of them again."""
+        self._stopping = True
+        self._wake.set()
 
     async def run(self) -> None:
         """Publishes until cancelled; waits for the leader lock when another replica holds it.
         When the database or the broker is unavailable it starts over (a new listening
         connection, the lock taken again); anything else ends the loop, and the runtime
         with it."""
-        while True:
+        while not self._stopping:
             try:
                 await self._lead()
             except asyncio.CancelledError:
@@ -178,6 +185,8 @@ class OutboxRelay:
         conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
+                if self._stopping:  # another replica leads: nothing in hand
+                    return
                 await asyncio.sleep(self.retry_seconds * 4)
             await conn.add_listener("outbox", self._notified)
             # The lock and the listener live on this connection: once it is gone (the
@@ -186,6 +195,8 @@ class OutboxRelay:
             conn.add_termination_listener(self._notified)
             while not conn.is_closed():
                 await self.drain()
+                if self._stopping:
+                    return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             raise asyncpg.ConnectionDoesNotExistError("the relay's listening connection closed")
@@ -197,28 +208,35 @@ class OutboxRelay:
         self._wake.set()
 
     async def drain(self) -> int:
-        """Publishes unsent rows until a read finds none; returns how many it published."""
+        """Publishes unsent rows until a read finds none; returns how many it published.
+        Cancelled (a stop), it still marks what the broker acknowledged."""
         published = 0
         acked: list[int] = []
         async with self.pool.acquire() as conn:
-            while True:
-                self._wake.clear()  # a commit from now on is seen by this read or wakes us
-                if acked:
-                    rows = await conn.fetch(_MARK_AND_READ, self.batch_size, acked)
-                    published += len(acked)
-                else:
-                    rows = await conn.fetch(_READ, self.batch_size)
-                acked = []
-                await self._gauge(conn, len(rows))
-                if not rows:
-                    return published
-                self.passes += 1
-                PASSES.inc()
-                acked, failed = await self._publish(rows)
-                if failed:
-                    await conn.execute(_MARK, acked)
-                    published, acked = published + len(acked), []
-                    await asyncio.sleep(self.retry_seconds)
+            try:
+                while True:
+                    self._wake.clear()  # a commit from now on is seen by this read or wakes us
+                    if acked:
+                        rows = await conn.fetch(_MARK_AND_READ, self.batch_size, acked)
+                        published += len(acked)
+                    else:
+                        rows = await conn.fetch(_READ, self.batch_size)
+                    acked = []
+                    await self._gauge(conn, len(rows))
+                    if not rows or self._stopping:  # stopping: what is marked is done
+                        return published
+                    self.passes += 1
+                    PASSES.inc()
+                    acked, failed = await self._publish(rows)
+                    if failed:
+                        await conn.execute(_MARK, acked)
+                        published, acked = published + len(acked), []
+                        await asyncio.sleep(self.retry_seconds)
+            except asyncio.CancelledError:
+                if acked:  # acknowledged by the broker, not marked yet: the next leader
+                    with contextlib.suppress(Exception):  # would publish them again
+                        await asyncio.shield(conn.execute(_MARK, acked))
+                raise
 
     async def _publish(self, rows: list[asyncpg.Record]) -> tuple[list[int], int]:
         """Sends `rows` in id order and waits for the broker: the ids it acknowledged and

@@ -6,15 +6,15 @@ a faust app in the `-streams` group. Both feed one MessageProcessor; a bug escap
 either fails the process, and one lag monitor watches both groups.
 
 `ServiceDefinition` is what a service's builder returns; tests call the same
-builder and swap only the edges (deps). Nothing connects at import time.
+builder and swap only the edges (deps). Nothing connects at import time. The process's
+entry points are in shared.service_main, the stop sequence in shared.stopping.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
-import sys
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +22,6 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 import uvicorn
-import uvloop
 from fastapi import APIRouter, FastAPI
 
 from shared import db, dead_letters, held, inbox, metrics, outbound, outbox, tracing
@@ -39,8 +38,9 @@ from shared.kafka.agents import (
 from shared.kafka.groups import service_groups
 from shared.kafka.lag import LagMonitor
 from shared.kafka.security import KafkaSecurity, aiokafka_kwargs
-from shared.logging import configure_logging, get_logger
-from shared.settings import ServiceSettings, refusal
+from shared.logging import get_logger
+from shared.settings import ServiceSettings
+from shared.stopping import StopPlan, stop_service
 from shared.timer_poller import TimerHandler, TimerPoller
 from shared.unit import Unit, Units
 
@@ -137,10 +137,12 @@ class Runtime(Generic[D]):
         self._faust: Any = None
         self._producer: Any = None
         self._server: _Server | None = None
+        self._http_task: asyncio.Task[Any] | None = None
+        self._consumer_task: asyncio.Task[Any] | None = None
         self._stopping = False
         self.failed_task: str | None = None
         """The background task that died (`name: error`), if one did: readiness then fails
-        and `run_service` exits non-zero, so that a supervisor starts the process again."""
+        and the process exits non-zero, so that a supervisor starts the process again."""
         self.failed = asyncio.Event()
         self.migrations = definition.migrations()
 
@@ -249,7 +251,7 @@ class Runtime(Generic[D]):
             )
             await consumer.start()
             # a bug escaping the processor ends `run`: the task's end fails the process
-            self._spawn(consumer.run(), "consumer")
+            self._consumer_task = self._spawn(consumer.run(), "consumer")
 
     async def _start_http(self) -> None:
         self.http = create_http_app(
@@ -274,7 +276,7 @@ class Runtime(Generic[D]):
             timeout_keep_alive=75,
         )
         self._server = _Server(config)
-        self._spawn(self._server.serve(), "http")
+        self._http_task = self._spawn(self._server.serve(), "http")
         while not self._server.started:
             task = self._tasks[-1]
             if task.done():
@@ -282,11 +284,12 @@ class Runtime(Generic[D]):
                 raise RuntimeError("HTTP server stopped while starting")
             await asyncio.sleep(0.02)
 
-    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         task.set_name(f"{self.name}:{name}")
         task.add_done_callback(self._task_done)
         self._tasks.append(task)
+        return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         if task.cancelled() or task.exception() is None:
@@ -319,6 +322,8 @@ class Runtime(Generic[D]):
             await asyncio.sleep(s.housekeeping_seconds)
 
     async def readiness(self) -> dict[str, Any]:
+        if self._stopping:  # first of the stop sequence: no new requests
+            return {"stopping": {"ok": False, "error": "stopping"}}
         checks: dict[str, Any] = {"background": {"ok": self.failed_task is None}}
         if self.failed_task is not None:
             checks["background"]["failed"] = self.failed_task
@@ -338,96 +343,54 @@ class Runtime(Generic[D]):
         return checks
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._server is not None:
-            self._server.should_exit = True
+        """The stop sequence of shared.stopping, within `shutdown_grace_seconds`."""
+        tasks = [t for t in self._tasks if t not in (self._http_task, self._consumer_task)]
+        consumers: list[Callable[[], Awaitable[None]]] = [self._stop_relay]
+        if self._consumer_task is not None:
+            consumers.append(functools.partial(_cancelled, self._consumer_task))
         if self._faust is not None:
-            await stop_faust_app(self._faust, failed=self.failed_task is not None)
-        for task in reversed(self._tasks):
-            if task.get_name().endswith(":http"):
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(task, 10)
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            failed = self.failed_task is not None
+            consumers.append(functools.partial(stop_faust_app, self._faust, failed=failed))
+        closers: list[Callable[[], Awaitable[None]]] = []
         if self._producer is not None:
-            await self._producer.stop()
-        await outbound.close()
+            closers.append(self._producer.stop)
+        closers.append(outbound.close)
         if self.pool is not None:
-            await self.pool.close()
+            closers.append(self.pool.close)
         # what is buffered is exported: up to OTEL_EXPORTER_OTLP_TIMEOUT while no collector answers
-        await asyncio.to_thread(tracing.shutdown, self.name)
+        closers.append(functools.partial(asyncio.to_thread, tracing.shutdown, self.name))
+        server = self._server
+        plan = StopPlan(
+            mark_stopping=self._mark_stopping,
+            http_exit=None if server is None else functools.partial(_exit_server, server),
+            http_task=self._http_task,
+            consumers=consumers,
+            background=[*tasks, *([self._consumer_task] if self._consumer_task else [])],
+            closers=closers,
+        )
+        await stop_service(
+            plan,
+            grace_seconds=self.settings.shutdown_grace_seconds,
+            drain_seconds=self.settings.shutdown_drain_seconds,
+        )
         log.info("service stopped")
 
+    def _mark_stopping(self) -> None:
+        self._stopping = True
 
-async def migrate(definition: ServiceDefinition[Any], *, wait_seconds: float = 300.0) -> list[str]:
-    """Applies the service's pending migrations and returns their names, waiting up to
-    `wait_seconds` for a database that cannot be reached yet (a Job started beside it)."""
-    loop = asyncio.get_running_loop()
-    deadline, delay = loop.time() + wait_seconds, 1.0
-    while True:
-        try:
-            conn = await asyncpg.connect(definition.settings.database_url, timeout=10)
-            break
-        except Exception as exc:
-            if not db.is_transient(exc) or loop.time() + delay > deadline:
-                raise
-            log.warning("database not reachable yet; retrying", error=repr(exc))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-    try:
-        return await db.apply_migrations(conn, definition.migrations())
-    finally:
-        await conn.close()
+    async def _stop_relay(self) -> None:
+        """The relay ends its pass in hand: what it published is marked, so not sent twice."""
+        relay = getattr(self, "relay", None)
+        task = next((t for t in self._tasks if t.get_name().endswith(":outbox-relay")), None)
+        if relay is not None and task is not None:
+            relay.stop()
+            await asyncio.gather(task, return_exceptions=True)
 
 
-def main(name: str, build: Callable[[], ServiceDefinition[Any]]) -> None:
-    """The `python -m services.<name>` entry point. A service whose settings refuse to start
-    (`shared.settings.refusal`: production without a provider's credentials, a placeholder
-    secret, a sandbox) exits non-zero with one line naming what is missing, no traceback."""
-    try:
-        definition = build()
-    except Exception as exc:
-        if (why := refusal(exc)) is None:
-            raise
-        raise SystemExit(f"{name} refuses to start: {why}") from None
-    run_service(lambda: definition)
+def _exit_server(server: uvicorn.Server) -> None:
+    server.should_exit = True
 
 
-def run_service(build: Callable[[], ServiceDefinition[Any]]) -> None:
-    """Runs the service `build` makes until SIGTERM or SIGINT, or until a background task
-    dies, then the process exits with status 1 for its supervisor. With the argument
-    `migrate` (`python -m services.<name> migrate`, a deploy's Job) it only applies the
-    migrations."""
-    definition = build()
-    s = definition.settings
-    configure_logging(definition.name, fmt=s.resolved_log_format, level=s.log_level)
-    if sys.argv[1:] == ["migrate"]:
-        log.info("migrations applied", migrations=uvloop.run(migrate(definition)))
-        return
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        runtime = Runtime(definition)
-        try:
-            await runtime.start()
-            await _first(stop.wait(), runtime.failed.wait())
-            log.info("stopping", failed_task=runtime.failed_task)
-        finally:
-            await runtime.stop()
-        if runtime.failed_task is not None:
-            raise SystemExit(1)
-
-    # uvloop runs the whole process (Kafka clients, asyncpg, HTTP), not only uvicorn
-    uvloop.run(main())
-
-
-async def _first(*waits: Awaitable[Any]) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
+async def _cancelled(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

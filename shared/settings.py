@@ -125,6 +125,10 @@ class ServiceSettings(KafkaSettings):
     # the longest pause between two tries of a message: also how late a consumer may notice
     # that its database is back after an outage (it must resume within seconds)
     consumer_backoff_max_seconds: float = 2.0
+    # SIGTERM (shared.stopping): readiness false, `shutdown_drain_seconds` still answering,
+    # then HTTP, consumers and background stopped within the grace (under Kubernetes' 30 s)
+    shutdown_grace_seconds: float = Field(default=25.0, gt=0)
+    shutdown_drain_seconds: float = Field(default=1.0, ge=0)
 
     # Tracing (shared/tracing.py): on when spans have somewhere to go. The OpenTelemetry
     # variables are the standard, unprefixed ones; the SDK reads OTEL_TRACES_SAMPLER itself.

@@ -39,17 +39,25 @@ BENCH_TIMES = {
 }
 
 
-def start_stack(base: Path, extra_env: dict[str, str]) -> tuple[Any, dict[str, Any]]:
+def start_stack(
+    base: Path, extra_env: dict[str, str], *, replicas: int | None = None
+) -> tuple[Any, dict[str, Any]]:
     """`Stack(base).up(extra_env)`, restarting services already running there so the
-    settings apply. Returns the stack and its state (stack.json)."""
+    settings apply; `replicas` instances of each service. Returns the stack and its state
+    (stack.json)."""
     from deploy.local.stack import Stack
 
-    stack = Stack(base)
+    stack = Stack(base, replicas=replicas)
     return stack, stack.up(extra_env=extra_env, restart=True)
 
 
 def service_pids(state: dict[str, Any]) -> dict[str, int]:
-    return {name: int(svc["pid"]) for name, svc in state["services"].items()}
+    """Every service instance's pid, by instance name (`order`, `order-2`...)."""
+    return {
+        instance["name"]: int(instance["pid"])
+        for name, svc in state["services"].items()
+        for instance in svc.get("instances", [{"name": name, **svc}])
+    }
 
 
 def infra_pids(base: Path) -> dict[str, int]:

@@ -108,14 +108,18 @@ def promtool() -> Path:
 # --- the server -----------------------------------------------------------------
 
 
+Targets = Mapping[str, str | Sequence[str]]
+"""Each job's `host:port`, or several: a service's replicas are one job."""
+
+
 def config(
-    targets: Mapping[str, str],
+    targets: Targets,
     *,
     scrape_interval: str = DEFAULT_SCRAPE_INTERVAL,
     evaluation_interval: str | None = None,
     rule_files: Sequence[Path] = DEFAULT_RULE_FILES,
 ) -> dict[str, Any]:
-    """Prometheus's configuration: one job per service (`host:port` in `targets`)."""
+    """Prometheus's configuration: one job per service, its replicas its targets."""
     return {
         "global": {
             "scrape_interval": scrape_interval,
@@ -124,10 +128,14 @@ def config(
         },
         "rule_files": [str(path) for path in rule_files],
         "scrape_configs": [
-            {"job_name": name, "static_configs": [{"targets": [target]}]}
+            {"job_name": name, "static_configs": [{"targets": _listed(target)}]}
             for name, target in sorted(targets.items())
         ],
     }
+
+
+def _listed(target: str | Sequence[str]) -> list[str]:
+    return [target] if isinstance(target, str) else list(target)
 
 
 class Prometheus:
@@ -160,7 +168,7 @@ class Prometheus:
 
     def start(
         self,
-        targets: Mapping[str, str],
+        targets: Targets,
         *,
         scrape_interval: str = DEFAULT_SCRAPE_INTERVAL,
         evaluation_interval: str | None = None,

@@ -17,6 +17,12 @@ FULFIL_KAFKA_SECURITY=sasl_ssl`) runs the broker secured (deploy/local/kafka_sec
 each service connects as its own SCRAM user over TLS, given its password and the CA in
 its environment, and may do only what the ACLs generated from the registry allow. A
 stack made secured stays so.
+
+`--replicas N` (`make up REPLICAS=3`, or `FULFIL_REPLICAS`) runs N instances of each
+service, each its own process and port (deploy/local/processes.py names them), in the
+service's consumer groups under its own static member name (`<SVC>_CONSUMER_INSTANCE_ID`
+`<service>-<n>`). `stack.json` lists every instance under `services.<name>.instances`;
+`services.<name>.url` is the first's.
 """
 
 from __future__ import annotations
@@ -27,19 +33,23 @@ import contextlib
 import json
 import os
 import secrets
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deploy.local.kafka import KafkaCluster
 from deploy.local.kafka_security import ADMIN, BrokerSecurity
-from deploy.local.ports import free_port, port_open
+from deploy.local.ports import free_port
 from deploy.local.postgres import PostgresCluster, ensure_installed
+from deploy.local.processes import (
+    REPO,
+    Processes,
+    instance_name,
+    ready,
+    wait_listening,
+    wait_ready,
+)
 from deploy.local.prometheus import DEFAULT_SCRAPE_INTERVAL, Prometheus
 from deploy.local.web import WEB, page_url, web_env
 
@@ -51,7 +61,6 @@ MODULES = {
     SINKS: "deploy.local.sinks",
     WEB: "web",
 }
-REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = REPO / ".local"
 
 # Which development secrets each service is given (beyond the shop and ops keys).
@@ -63,18 +72,28 @@ SERVICE_SECRETS = {
 SECRET_NAMES = tuple(sorted({s for names in SERVICE_SECRETS.values() for s in names}))
 KAFKA_SECURITY_ENV = "FULFIL_KAFKA_SECURITY"
 KAFKA_SECURITY_CHOICES = ("plaintext", "sasl_ssl")
+REPLICAS_ENV = "FULFIL_REPLICAS"
 
 
 @dataclass
-class Stack:
+class Stack(Processes):
     """`secured`: the broker runs with SASL_SSL and ACLs; None reads `FULFIL_KAFKA_SECURITY`,
-    and without it keeps what the stack's broker was made with."""
+    and without it keeps what the stack's broker was made with. `replicas`: instances of
+    each service (None reads `FULFIL_REPLICAS`, else 1)."""
 
     base: Path
     nodes: int = 1
     secured: bool | None = None
+    replicas: int | None = None
+    modules: dict[str, str] = field(default_factory=lambda: dict(MODULES))
+    services: tuple[str, ...] = SERVICES
+    sinks: str = SINKS
 
     def __post_init__(self) -> None:
+        if self.replicas is None:
+            self.replicas = int(os.environ.get(REPLICAS_ENV) or 1)
+        if self.replicas < 1:
+            raise ValueError(f"replicas: {self.replicas}; at least 1")
         if self.secured is None:
             chosen = os.environ.get(KAFKA_SECURITY_ENV, "").lower()
             if chosen and chosen not in KAFKA_SECURITY_CHOICES:
@@ -144,12 +163,13 @@ class Stack:
             self.provision_topics(bootstrap)
             if restart:
                 self.stop_processes()
-            for name in (*SERVICES, SINKS, WEB):
+            for name in (*self.instance_names(), SINKS, WEB):
                 if self.running_pid(name) is None:
                     undo.callback(self.stop_service, name)
             state = self.start_processes(
                 bootstrap, databases, self.credentials(previous), extra_env or {}, timeout, previous
             )
+            self.stop_beyond_replicas()
             if self.prometheus.pid() is None:
                 undo.callback(self.prometheus.stop)
             state["prometheus"] = self.start_prometheus(state["services"])
@@ -193,21 +213,15 @@ class Stack:
     ) -> dict[str, Any]:
         """Starts the notify sinks and the five services against a broker and databases."""
         ports = dict((previous or {}).get("ports", {}))
-        for name in (*SERVICES, "smtp", SINKS, WEB):
+        for name in (*self.instance_names(), "smtp", SINKS, WEB):
             ports.setdefault(name, free_port())
         sinks_dir = self.base / "sinks"
+        sinks = (str(sinks_dir),)
         self.start_service(
             SINKS,
             {**os.environ, "PYTHONPATH": str(REPO)},
             ports[SINKS],
-            (
-                "--smtp-port",
-                str(ports["smtp"]),
-                "--http-port",
-                str(ports[SINKS]),
-                "--dir",
-                str(sinks_dir),
-            ),
+            ("--smtp-port", str(ports["smtp"]), "--http-port", str(ports[SINKS]), "--dir", *sinks),
         )
         sink_env = {
             "NOTIFY_SMTP_HOST": "127.0.0.1",
@@ -217,19 +231,29 @@ class Stack:
         }
         services: dict[str, Any] = {}
         for name in SERVICES:
-            env = self.service_env(
-                name, bootstrap, databases[name], ports[name], creds, {**sink_env, **extra_env}
-            )
-            pid = self.start_service(name, env, ports[name])
-            services[name] = {
-                "url": f"http://127.0.0.1:{ports[name]}",
-                "port": ports[name],
-                "pid": pid,
-            }
-        wait_listening(ports[SINKS], SINKS, self.base / "logs" / f"{SINKS}.log", timeout)
+            instances = []
+            for index in range(1, int(self.replicas or 1) + 1):
+                instance = instance_name(name, index)
+                port = ports[instance]
+                env = self.service_env(
+                    name, bootstrap, databases[name], port, creds, {**sink_env, **extra_env}
+                )
+                env[f"{name.upper()}_CONSUMER_INSTANCE_ID"] = f"{name}-{index}"
+                if (self.replicas or 1) > 1:  # the links a service hands out (checkout,
+                    # pay-for-me) lead to its first instance (no load balancer here)
+                    env[f"{name.upper()}_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{ports[name]}"
+                env.update(extra_env)  # a test's own names win
+                pid = self.start_service(instance, env, port)
+                url = f"http://127.0.0.1:{port}"
+                instances.append({"name": instance, "url": url, "port": port, "pid": pid})
+            services[name] = {**{k: instances[0][k] for k in ("url", "port", "pid")}}
+            services[name]["instances"] = instances
+        wait_listening(ports[SINKS], SINKS, self.log_file(SINKS), timeout)
         for name in SERVICES:
-            wait_ready(services[name]["url"], name, self.base / "logs" / f"{name}.log", timeout)
-            print(f"{name}: ready at {services[name]['url']}", flush=True)
+            for instance in services[name]["instances"]:
+                log = self.log_file(instance["name"])
+                wait_ready(instance["url"], instance["name"], log, timeout)
+                print(f"{instance['name']}: ready at {instance['url']}", flush=True)
         web = {"url": page_url(ports[WEB]), "port": ports[WEB]}
         web["pid"] = self.start_service(WEB, web_env(REPO, ports[WEB], services, creds), ports[WEB])
         wait_ready(str(web["url"]), WEB, self.base / "logs" / f"{WEB}.log", timeout)
@@ -247,12 +271,16 @@ class Stack:
             },
             "ports": ports,
             "credentials": creds,
+            "replicas": self.replicas,
         }
 
     def start_prometheus(self, services: dict[str, Any]) -> dict[str, Any]:
         """Prometheus scraping each service as the job of its name; where it answers."""
         interval = os.environ.get("FULFIL_PROMETHEUS_SCRAPE_INTERVAL", DEFAULT_SCRAPE_INTERVAL)
-        targets = {name: f"127.0.0.1:{svc['port']}" for name, svc in services.items()}
+        targets = {
+            name: [f"127.0.0.1:{i['port']}" for i in svc.get("instances", [svc])]
+            for name, svc in services.items()
+        }
         url = self.prometheus.start(targets, scrape_interval=interval)
         print(f"prometheus: {url}", flush=True)
         return {"url": url, "scrape_interval": interval}
@@ -277,8 +305,8 @@ class Stack:
             "shop_api_key": creds["shop_api_key"],
             "ops_api_key": creds["ops_api_key"],
             "order_token_secret": creds["order_token_secret"],
-            # one process per service here, the same name across restarts: static group
-            # membership, so a restarted service takes its partitions back at once
+            # the same name across restarts (start_processes names each instance): static
+            # group membership, so a restarted instance takes its partitions back at once
             "consumer_instance_id": f"{name}-1",
         }
         for secret in SERVICE_SECRETS.get(name, ()):
@@ -296,56 +324,10 @@ class Stack:
         env["PYTHONPATH"] = str(REPO)
         return env
 
-    def pid_file(self, name: str) -> Path:
-        return self.base / "run" / f"{name}.pid"
-
-    def running_pid(self, name: str) -> int | None:
-        try:
-            pid = int(self.pid_file(name).read_text())
-            os.kill(pid, 0)
-        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
-            return None
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        if cmdline.exists() and MODULES[name].encode() not in cmdline.read_bytes():
-            return None
-        return pid
-
-    def start_service(
-        self, name: str, env: dict[str, str], port: int, args: tuple[str, ...] = ()
-    ) -> int:
-        pid = self.running_pid(name)
-        if pid is not None:
-            return pid
-        (self.base / "logs").mkdir(parents=True, exist_ok=True)
-        self.pid_file(name).parent.mkdir(parents=True, exist_ok=True)
-        log = (self.base / "logs" / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", MODULES[name], *args],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.pid_file(name).write_text(str(process.pid))
-        return process.pid
-
-    def stop_service(self, name: str, timeout: float = 20.0) -> None:
-        pid = self.running_pid(name)
-        if pid is None:
-            self.pid_file(name).unlink(missing_ok=True)
-            return
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.running_pid(name) is not None:
-            time.sleep(0.1)
-        if self.running_pid(name) is not None:
-            os.kill(pid, signal.SIGKILL)
-        self.pid_file(name).unlink(missing_ok=True)
-
     def stop_processes(self) -> None:
-        for name in (WEB, *SERVICES, SINKS):
-            self.stop_service(name)
+        """The order page first (it calls the services), then the services and the sinks."""
+        self.stop_service(WEB)
+        super().stop_processes()
 
     def down(self) -> None:
         self.stop_processes()
@@ -362,11 +344,21 @@ class Stack:
 
     def status(self) -> dict[str, Any]:
         state = self.load()
-        services = {}
+        services: dict[str, list[dict[str, Any]]] = {}
+        known = {
+            i["name"]: i
+            for svc in state.get("services", {}).values()
+            for i in svc.get("instances", [])
+        }
         for name in SERVICES:
-            url = state.get("services", {}).get(name, {}).get("url")
-            pid = self.running_pid(name)
-            services[name] = {"pid": pid, "url": url, "ready": bool(pid and url and ready(url))}
+            services[name] = []
+            for instance in self.instances(name):
+                url = known.get(instance, {}).get("url") or state.get("services", {}).get(
+                    instance, {}
+                ).get("url")
+                pid = self.running_pid(instance)
+                up = bool(pid and url and ready(url))
+                services[name].append({"name": instance, "pid": pid, "url": url, "ready": up})
         return {
             "kafka": self.kafka.status() if (self.base / "kafka").exists() else "not provisioned",
             "postgres": self.postgres.status()
@@ -379,34 +371,6 @@ class Stack:
         }
 
 
-def ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def wait_listening(port: int, name: str, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if port_open("127.0.0.1", port):
-            return
-        time.sleep(0.1)
-    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-    raise RuntimeError(f"{name} not listening on {port} after {timeout:.0f}s; log tail:\n{tail}")
-
-
-def wait_ready(url: str, name: str, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready(url):
-            return
-        time.sleep(0.2)
-    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-    raise RuntimeError(f"{name} not ready at {url} after {timeout:.0f}s; log tail:\n{tail}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -414,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("up", "down", "status"))
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--nodes", type=int, default=1, choices=(1, 3))
+    parser.add_argument(
+        "--replicas", type=int, help=f"instances of each service (default: ${REPLICAS_ENV} or 1)"
+    )
     parser.add_argument(
         "--restart", action="store_true", help="restart running services (new settings)"
     )
@@ -424,14 +391,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     secured = None if args.kafka_security is None else args.kafka_security == "sasl_ssl"
-    stack = Stack(args.dir, nodes=args.nodes, secured=secured)
+    stack = Stack(args.dir, nodes=args.nodes, secured=secured, replicas=args.replicas)
     if args.command == "up":
         state = stack.up(restart=args.restart)
         print(f"stack: up; details in {stack.file}")
-        for name, svc in state["services"].items():
-            print(f"  {name:<10} {svc['url']}")
-        print(f"  {WEB:<10} {state['web']['url']}")
-        print(f"  {'prometheus':<10} {state['prometheus']['url']}")
+        for svc in state["services"].values():
+            for instance in svc["instances"]:
+                print(f"  {instance['name']:<12} {instance['url']}")
+        print(f"  {WEB:<12} {state['web']['url']}")
+        print(f"  {'prometheus':<12} {state['prometheus']['url']}")
     elif args.command == "down":
         stack.down()
     else:

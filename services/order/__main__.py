@@ -1,5 +1,5 @@
 from services.order.app import NAME, build
-from shared.runtime import main
+from shared.service_main import main
 
 if __name__ == "__main__":
     main(NAME, build)

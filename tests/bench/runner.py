@@ -65,6 +65,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--pg-connections", type=int, default=8)
     p.add_argument("--pg-seconds", type=float, default=10.0)
     p.add_argument("--keep", action="store_true", help="leave the bench stack running")
+    p.add_argument("--replicas", type=int, default=1, help="instances of each service")
     p.add_argument("--short", action="store_true",
                    help="an everyday check: 10 s per phase, 5 s idle, no limits")  # fmt: skip
     args = p.parse_args(argv)
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                 # (parcels in transit, messages to send) would be worked off during it
                 log(f"starting a new bench stack in {args.dir} ...")
                 wipe_stack(args.dir)
-                stack, state = start_stack(args.dir, dict(BENCH_TIMES))
+                stack, state = start_stack(args.dir, dict(BENCH_TIMES), replicas=args.replicas)
                 bootstrap = state["bootstrap"]
                 admin_dsn = stack.postgres.dsn("postgres")
                 idle_s = args.idle if i == 0 else 0.0
@@ -216,8 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_limits:
             if stack is not None:  # the parts alone: the services would compete for the CPU
                 log("stopping the services; broker and database stay up for their limits")
-                for name in state["services"]:
-                    stack.stop_service(name)
+                stack.stop_processes()
                 result["notes"].append(
                     "the parts' limits are measured after the load, with the services stopped"
                 )

@@ -17,7 +17,7 @@ from services.order.app import WIRING as ORDER
 from services.order.settings import OrderSettings
 from shared import db
 from shared.contracts.registry import SERVICES
-from shared.runtime import migrate
+from shared.service_main import migrate
 from shared.settings import service_env
 from tests.support.infra import REPO
 

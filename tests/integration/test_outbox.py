@@ -205,3 +205,32 @@ async def test_transactions_committed_while_the_relay_publishes_share_its_passes
         published = [r.json()["event_id"] for r in tail.records if r.key == order_id.encode()]
         assert published == emitted[order_id], "each event once, in the order it was committed"
     assert passes < transactions / 2, f"{passes} passes for {transactions} transactions"
+
+
+async def test_a_stop_under_load_leaves_nothing_published_and_unmarked(
+    infra: Infra, database: str, tail: TopicTail
+) -> None:
+    """A graceful stop while events are being committed: the relay ends its pass, so every
+    row it published is marked sent and the next leader sends none of them again."""
+    definition = build(settings_for(OrderSettings, infra.bootstrap, database))
+    orders = [new_order_id() for _ in range(4)]
+    async with running(definition, http=False) as runtime:
+        stop = asyncio.Event()
+
+        async def writer(order_id: str) -> None:
+            while not stop.is_set():
+                async with runtime.unit() as unit:
+                    await unit.emit(OrderCompleted(confirmed_by="customer"), order_id=order_id)
+
+        writers = [asyncio.ensure_future(writer(order_id)) for order_id in orders]
+        await tail.wait_for(lambda r: r.key and r.key.decode() in orders, count=40)
+        await runtime._stop_relay()  # the stop sequence's step, while the writers commit
+        stop.set()
+        await asyncio.gather(*writers, return_exceptions=True)
+        unmarked = await runtime.db.fetch("SELECT event_id FROM outbox WHERE sent_at IS NULL")
+        await asyncio.sleep(1)  # what was sent is on the topic by now
+        await tail.poll()
+    published = set(_event_ids(tail.records, set(orders)))
+    assert published, "nothing was published before the stop"
+    again = published & {row["event_id"] for row in unmarked}
+    assert not again, f"{len(again)} rows published and left unmarked: sent again later"

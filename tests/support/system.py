@@ -18,26 +18,35 @@ from tests.support.services import skip_backlog
 
 
 async def start_system(
-    infra: Infra, extra_env: dict[str, str], databases: dict[str, str] | None = None
+    infra: Infra,
+    extra_env: dict[str, str],
+    databases: dict[str, str] | None = None,
+    *,
+    replicas: int = 1,
 ) -> tuple[Stack, dict[str, Any]]:
     """Starts the system; `databases` (service -> DSN) puts it on another server than the
-    tests' own (a test that kills its database server), else each gets a fresh database."""
+    tests' own (a test that kills its database server), else each gets a fresh database.
+    `replicas`: instances of each service (deploy/local/processes.py names them)."""
     base = REPO / ".local" / "test" / f"system-{uuid.uuid4().hex[:8]}"
-    stack = Stack(Path(base))
+    stack = Stack(Path(base), replicas=replicas)
     if databases is None:
         databases = {name: await infra.create_database(f"e2e_{name}") for name in SERVICES}
     suffix = f"-e2e-{uuid.uuid4().hex[:8]}"
     for name in SERVICES:  # a fresh deployment: start after what earlier tests published
         await skip_backlog(infra.bootstrap, name, suffix)
     group_env = {f"{name.upper()}_CONSUMER_GROUP_SUFFIX": suffix for name in SERVICES}
-    state = await asyncio.to_thread(
-        stack.start_processes,
-        infra.bootstrap,
-        databases,
-        stack.credentials({}),
-        {**group_env, **extra_env},
-        120.0,
-    )
+    try:
+        state = await asyncio.to_thread(
+            stack.start_processes,
+            infra.bootstrap,
+            databases,
+            stack.credentials({}),
+            {**group_env, **extra_env},
+            60.0 + 60.0 * replicas,
+        )
+    except BaseException:  # what started is stopped: a failed start leaves nothing running
+        await asyncio.to_thread(stack.stop_processes)
+        raise
     return stack, state
 
 

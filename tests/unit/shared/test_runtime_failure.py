@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared import runtime as runtime_module
+from shared import service_main
 from shared.runtime import Runtime, ServiceDefinition
 from shared.settings import ServiceSettings
 
@@ -62,6 +62,6 @@ def test_the_process_exits_non_zero_when_a_background_task_dies(
     monkeypatch.setattr(Runtime, "start", start)
     monkeypatch.setattr(Runtime, "stop", stop)
     with pytest.raises(SystemExit) as exited:
-        runtime_module.run_service(definition)
+        service_main.run_service(definition)
     assert exited.value.code == 1
     assert stopped == [True]
