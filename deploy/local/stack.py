@@ -41,11 +41,16 @@ from deploy.local.kafka_security import ADMIN, BrokerSecurity
 from deploy.local.ports import free_port, port_open
 from deploy.local.postgres import PostgresCluster, ensure_installed
 from deploy.local.prometheus import DEFAULT_SCRAPE_INTERVAL, Prometheus
+from deploy.local.web import WEB, page_url, web_env
 
 SERVICES = ("order", "payment", "logistics", "notify", "returns")
 # The notify sinks: a real SMTP server and an HTTP SMS gateway that keep what they receive.
 SINKS = "sinks"
-MODULES = {**{name: f"services.{name}" for name in SERVICES}, SINKS: "deploy.local.sinks"}
+MODULES = {
+    **{name: f"services.{name}" for name in SERVICES},
+    SINKS: "deploy.local.sinks",
+    WEB: "web",
+}
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = REPO / ".local"
 
@@ -53,6 +58,7 @@ DEFAULT_DIR = REPO / ".local"
 SERVICE_SECRETS = {
     "payment": ("webhook_secret",),
     "logistics": ("carrier_webhook_secret",),
+    WEB: ("csrf_secret",),
 }
 SECRET_NAMES = tuple(sorted({s for names in SERVICE_SECRETS.values() for s in names}))
 KAFKA_SECURITY_ENV = "FULFIL_KAFKA_SECURITY"
@@ -138,7 +144,7 @@ class Stack:
             self.provision_topics(bootstrap)
             if restart:
                 self.stop_processes()
-            for name in (*SERVICES, SINKS):
+            for name in (*SERVICES, SINKS, WEB):
                 if self.running_pid(name) is None:
                     undo.callback(self.stop_service, name)
             state = self.start_processes(
@@ -187,7 +193,7 @@ class Stack:
     ) -> dict[str, Any]:
         """Starts the notify sinks and the five services against a broker and databases."""
         ports = dict((previous or {}).get("ports", {}))
-        for name in (*SERVICES, "smtp", SINKS):
+        for name in (*SERVICES, "smtp", SINKS, WEB):
             ports.setdefault(name, free_port())
         sinks_dir = self.base / "sinks"
         self.start_service(
@@ -207,6 +213,7 @@ class Stack:
             "NOTIFY_SMTP_HOST": "127.0.0.1",
             "NOTIFY_SMTP_PORT": str(ports["smtp"]),
             "NOTIFY_SMS_GATEWAY_URL": f"http://127.0.0.1:{ports[SINKS]}/sms",
+            "NOTIFY_ORDER_PAGE_URL": page_url(ports[WEB]),  # the links in every message
         }
         services: dict[str, Any] = {}
         for name in SERVICES:
@@ -223,7 +230,12 @@ class Stack:
         for name in SERVICES:
             wait_ready(services[name]["url"], name, self.base / "logs" / f"{name}.log", timeout)
             print(f"{name}: ready at {services[name]['url']}", flush=True)
+        web = {"url": page_url(ports[WEB]), "port": ports[WEB]}
+        web["pid"] = self.start_service(WEB, web_env(REPO, ports[WEB], services, creds), ports[WEB])
+        wait_ready(str(web["url"]), WEB, self.base / "logs" / f"{WEB}.log", timeout)
+        print(f"{WEB}: ready at {web['url']}", flush=True)
         return {
+            "web": web,
             "bootstrap": bootstrap,
             "kafka": self.kafka_state(),
             "databases": databases,
@@ -332,7 +344,7 @@ class Stack:
         self.pid_file(name).unlink(missing_ok=True)
 
     def stop_processes(self) -> None:
-        for name in (*SERVICES, SINKS):
+        for name in (WEB, *SERVICES, SINKS):
             self.stop_service(name)
 
     def down(self) -> None:
@@ -362,6 +374,7 @@ class Stack:
             else "not provisioned",
             "services": services,
             "sinks": {"pid": self.running_pid(SINKS), **state.get("sinks", {})},
+            "web": {"pid": self.running_pid(WEB), **state.get("web", {})},
             "prometheus": self.prometheus.status(),
         }
 
@@ -417,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stack: up; details in {stack.file}")
         for name, svc in state["services"].items():
             print(f"  {name:<10} {svc['url']}")
+        print(f"  {WEB:<10} {state['web']['url']}")
         print(f"  {'prometheus':<10} {state['prometheus']['url']}")
     elif args.command == "down":
         stack.down()

@@ -222,14 +222,16 @@ def context(
     *,
     shop_name: str,
     tz: ZoneInfo,
+    order_url: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the template of `template` may print, in the order's locale."""
+    """Everything the template of `template` may print, in the order's locale; `order_url`,
+    when given, is the order page the links lead to (else the link the order carries)."""
     locale = placed.locale.value
     return {
         "shop_name": shop_name,
         "locale": locale,
         "order_id": order_id,
-        "order_url": placed.order_url,
+        "order_url": order_url or placed.order_url,
         "name": placed.address.recipient,
         "items": items(placed.lines),
         "total": money(placed.total),

@@ -3,6 +3,8 @@
 - `GET /v1/unsubscribe?token=...`: the page an unsubscribe link opens; it asks to confirm.
 - `POST /v1/unsubscribe?token=...`: unsubscribes; also the RFC 8058 one-click POST a mail
   client sends (`List-Unsubscribe=One-Click`). A forged or expired token is a 400.
+- `POST /v1/orders/{order_id}/unsubscribe`: from the order page, authorised by the order's
+  customer token (or the shop's key): opts out the order's email and phone alike.
 - `POST /v1/sms/inbound`: the SMS gateway's inbound-message webhook, signed like every
   webhook here (shared/signing.py, `X-Signature`); a reply "TD", "T", "STOP" or "退订"
   opts that phone out. Any other reply is acknowledged and ignored.
@@ -19,9 +21,17 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.notify import domain, optout, steps
+from services.notify import domain, optout, repository, steps
 from services.notify.deps import Deps
-from shared.http import ApiError, parse_body, service_of, signed_body
+from shared.http import (
+    ApiError,
+    NotFound,
+    PathId,
+    order_access,
+    parse_body,
+    service_of,
+    signed_body,
+)
 from shared.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["notify"])
@@ -132,3 +142,23 @@ async def inbound_sms(request: Request) -> dict[str, Any]:
     async with service.unit(correlation_id=_correlation(request)) as unit:
         await steps.opt_out(unit, "sms", body.sender, "sms_keyword")
     return {"opted_out": True}
+
+
+@router.post("/orders/{order_id}/unsubscribe", responses=errors(401, 403, 404))
+async def unsubscribe_order(order_id: PathId, request: Request) -> dict[str, Any]:
+    """Opts the order's contacts out of non-essential messages (a repeat changes nothing);
+    the messages about the order itself (payment, shipping, refunds) still come."""
+    order_access(request, order_id)
+    async with service_of(request, Deps).unit(correlation_id=_correlation(request)) as unit:
+        order = await repository.load_order(unit.conn, order_id)
+        if order is None:
+            raise NotFound("order_not_found", "notify knows no such order", order_id=order_id)
+        contact = order.placed.contact
+        found = {"email": contact.email, "sms": contact.phone}
+        contacts = {channel: value for channel, value in found.items() if value}
+        for channel, value in contacts.items():
+            await steps.opt_out(unit, channel, value, "order_page")
+    return {
+        "order_id": order_id,
+        "opted_out": [domain.mask_recipient(c, v) for c, v in sorted(contacts.items())],
+    }

@@ -11,6 +11,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.notify import domain
 from shared.settings import ServiceSettings
+from shared.tokens import order_token
 
 SmsProvider = Literal["gateway", "aliyun", "twilio"]
 
@@ -31,6 +32,9 @@ class NotifySettings(ServiceSettings):
     http_port: int = 8004
 
     shop_name: str = "Fulfil Shop"
+    # The customer's order page (`python -m web`): every message links there, with the
+    # order's customer token; unset, messages carry the link the order was placed with.
+    order_page_url: str | None = None
     templates_dir: str | None = None
     default_time_zone: str = "Asia/Shanghai"
 
@@ -103,6 +107,12 @@ class NotifySettings(ServiceSettings):
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    def order_page_link(self, order_id: str) -> str | None:
+        if not self.order_page_url:
+            return None
+        token = order_token(self.order_token_secret.get_secret_value(), order_id)
+        return f"{self.order_page_url.rstrip('/')}/orders/{order_id}?token={token}"
 
     def secrets(self) -> dict[str, SecretStr]:
         """The secrets in use: the development gateway's key only while SMS goes there."""

@@ -143,7 +143,13 @@ async def tell(unit: Unit[Deps], order: OrderRecord, template: str, source: Sour
         return 0
     tz = zone_of(deps, order)
     values = content.context(
-        template, order.order_id, placed, source.event, shop_name=deps.settings.shop_name, tz=tz
+        template,
+        order.order_id,
+        placed,
+        source.event,
+        shop_name=deps.settings.shop_name,
+        tz=tz,
+        order_url=deps.settings.order_page_link(order.order_id),
     )
     send_after = domain.send_after(template, unit.now, tz, deps.quiet)
     locale = placed.locale.value

@@ -1,0 +1,41 @@
+"""A real browser for the tests: headless Chromium from Debian's packages (installed when
+missing, deploy/local/browser.py), driven through selenium, with axe-core to check pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from deploy.local import browser as chromium
+
+PHONE = (390, 844)
+DESKTOP = (1280, 900)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One selenium session on headless Chromium at a phone's width, for a module's tests."""
+    session = chromium.driver(*PHONE)
+    try:
+        yield session
+    finally:
+        session.quit()
+
+
+def no_serious_violations(session: Any) -> None:
+    """Fails naming each serious or critical accessibility problem on the current page."""
+    found = chromium.axe_violations(session)
+    described = [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        f"{[n.get('target') for n in v.get('nodes', [])][:3]}"
+        for v in found
+    ]
+    assert not described, f"{session.current_url}: " + "; ".join(described)
+
+
+def wait_for(session: Any, condition: Callable[[Any], Any], timeout: float = 30.0) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(session, timeout, poll_frequency=0.2).until(condition)

@@ -1,0 +1,153 @@
+"""The customer's order page on the sample orders: what it shows, what it refuses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from web import i18n
+from web.app import create_app
+from web.order_view import masked_address
+from web.samples import TOKEN, SampleServices
+from web.security import CSRF_COOKIE
+from web.settings import WebSettings
+
+
+@pytest.fixture
+def services() -> SampleServices:
+    return SampleServices()
+
+
+@pytest.fixture
+def client(services: SampleServices) -> Iterator[TestClient]:
+    with TestClient(create_app(WebSettings(), services)) as client:
+        yield client
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no form token"
+    return found.group(1)
+
+
+def test_the_page_tells_the_order_in_its_own_language(client: TestClient) -> None:
+    page = client.get(f"/orders/ord_sample_shipped?token={TOKEN}")
+    assert page.status_code == 200
+    assert '<html lang="zh-CN">' in page.text
+    assert "已发货" in page.text and "顺丰速运" in page.text and "SF1234567890" in page.text
+    assert "2026-12-02" in page.text  # the new date after the delay
+    assert "上海市：派送中" in page.text  # a checkpoint
+
+
+def test_lang_switches_the_pages_words(client: TestClient) -> None:
+    page = client.get(f"/orders/ord_sample_shipped?token={TOKEN}&lang=en")
+    assert '<html lang="en">' in page.text and "Tracking number" in page.text
+    traditional = client.get(f"/orders/ord_sample_shipped?token={TOKEN}&lang=zh-TW")
+    assert "追蹤編號" in traditional.text
+
+
+def test_the_language_asked_and_the_browsers_are_passed_to_the_order_api() -> None:
+    seen: dict[str, object] = {}
+
+    class Recording(SampleServices):
+        async def order(self, order_id, token, lang, accept_language):  # type: ignore[no-untyped-def]
+            seen.update(lang=lang, accept=accept_language)
+            return await super().order(order_id, token, lang, accept_language)
+
+    with TestClient(create_app(WebSettings(), Recording())) as client:
+        client.get(
+            f"/orders/ord_sample_shipped?token={TOKEN}&lang=zh-TW",
+            headers={"Accept-Language": "zh-TW,zh;q=0.8"},
+        )
+    assert seen == {"lang": "zh-TW", "accept": "zh-TW,zh;q=0.8"}
+
+
+def test_a_token_opens_only_its_order(client: TestClient) -> None:
+    assert client.get("/orders/ord_sample_shipped?token=another-orders-token").status_code == 403
+    assert client.get("/orders/ord_sample_shipped").status_code == 401
+    assert client.get(f"/orders/ord_unknown?token={TOKEN}").status_code == 404
+
+
+def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
+    page = client.get(f"/orders/ord_sample_shipped?token={TOKEN}")
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self' 'nonce-" in csp
+    assert "'unsafe-inline'" not in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "same-origin"
+    nonce = re.search(r"'nonce-([^']+)'", csp)
+    assert nonce and f'nonce="{nonce.group(1)}"' in page.text
+    assert "<script>" not in page.text  # no inline script
+
+
+def test_a_form_without_its_token_changes_nothing(
+    client: TestClient, services: SampleServices
+) -> None:
+    client.get(f"/orders/ord_sample_shipped?token={TOKEN}")
+    forged = client.post(
+        "/orders/ord_sample_shipped/actions",
+        data={"token": TOKEN, "action": "confirm", "csrf_token": "forged"},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403
+    assert services.orders["ord_sample_shipped"]["status"] == "shipped"
+
+
+def test_a_form_token_of_another_order_is_refused(
+    client: TestClient, services: SampleServices
+) -> None:
+    other = _csrf(client.get(f"/orders/ord_sample_delivered?token={TOKEN}").text)
+    refused = client.post(
+        "/orders/ord_sample_shipped/actions",
+        data={"token": TOKEN, "action": "confirm", "csrf_token": other},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+    assert services.orders["ord_sample_shipped"]["status"] == "shipped"
+
+
+def test_confirming_receipt_goes_through_the_order_api(
+    client: TestClient, services: SampleServices
+) -> None:
+    page = client.get(f"/orders/ord_sample_shipped?token={TOKEN}")
+    assert client.cookies.get(CSRF_COOKIE)
+    done = client.post(
+        "/orders/ord_sample_shipped/actions",
+        data={"token": TOKEN, "action": "confirm", "csrf_token": _csrf(page.text), "lang": "en"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and "done=confirm" in done.headers["location"]
+    assert ("POST", "/v1/orders/ord_sample_shipped/confirm-receipt") in services.calls
+    after = client.get(done.headers["location"])
+    assert "Receipt confirmed" in after.text and "Completed" in after.text
+
+
+def test_an_unpaid_order_offers_the_providers_page(client: TestClient) -> None:
+    page = client.get(f"/orders/ord_sample_unpaid?token={TOKEN}&lang=en")
+    assert 'id="pay" href="https://openapi.alipay.com/' in page.text
+    assert 'id="cancel"' in page.text and 'id="confirm"' not in page.text
+
+
+def test_the_delivery_address_is_masked() -> None:
+    shown = masked_address(
+        {
+            "recipient": "王小明",
+            "phone": "+8613800138000",
+            "line1": "世纪大道100号8楼",
+            "city": "上海市",
+            "country": "CN",
+        }
+    )
+    text = " ".join(shown)
+    assert "王**" in text and "8000" in text and "13800138000" not in text
+    assert "100号8楼" not in text and "上海市" in text
+
+
+def test_the_page_language_falls_back_from_the_browsers() -> None:
+    assert i18n.language(None, "zh-HK,zh;q=0.9", None) == "zh-TW"
+    assert i18n.language(None, "fr", None) == "en"
+    assert i18n.language("xx", None, "zh-CN") == "zh-CN"
+    assert i18n.language("en", None, "zh-CN") == "en"

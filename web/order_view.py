@@ -1,0 +1,133 @@
+"""What the order page shows, from what the APIs answered: pure, no I/O.
+
+Which actions the order allows follows its status as the order API reports it; the
+services still decide (a refused action comes back as the API's problem, shown as is).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from web import i18n
+
+ACTIONS = ("pay", "cancel", "confirm", "refund", "unsubscribe")
+REASONS = (
+    "changed_mind",
+    "not_received",
+    "lost",
+    "damaged",
+    "wrong_item",
+    "quality_problem",
+    "price_dropped",
+)
+_CANCELLABLE = frozenset({"placed", "paid"})
+_RECEIVABLE = frozenset({"shipped", "delivered"})
+_REFUNDABLE = frozenset({"paid", "shipped", "delivered", "completed", "refund_open"})
+_PAYABLE = frozenset({"pending", "failed"})
+_DECIMALS = {"JPY": 0}
+
+
+def money(value: dict[str, Any] | None) -> str:
+    if not value:
+        return ""
+    currency = str(value.get("currency", ""))
+    decimals = _DECIMALS.get(currency, 2)
+    amount = int(value.get("amount", 0)) / 10**decimals
+    symbol = {"CNY": "¥", "TWD": "NT$", "USD": "$", "HKD": "HK$"}.get(currency)
+    shown = f"{amount:,.{decimals}f}"
+    return f"{symbol}{shown}" if symbol else f"{currency} {shown}"
+
+
+def masked_address(address: dict[str, Any]) -> list[str]:
+    """The address as the customer recognises it, with what a shoulder-surfer or a shared
+    screen should not read masked: the name but its first character, the phone but its
+    last four digits, the street line but its first few characters."""
+    recipient = str(address.get("recipient") or "")
+    phone = str(address.get("phone") or "")
+    line1 = str(address.get("line1") or "")
+    lines = [f"{recipient[:1]}{'*' * max(len(recipient) - 1, 1)}"] if recipient else []
+    if phone:
+        lines.append(f"{'*' * max(len(phone) - 4, 3)}{phone[-4:]}")
+    place = [address.get("region"), address.get("city")]
+    lines.append(" ".join(str(p) for p in place if p))
+    keep = max(2, len(line1) // 3)
+    lines.append(f"{line1[:keep]}{'*' * max(len(line1) - keep, 3)}")
+    if address.get("postal_code"):
+        lines.append(f"{address['postal_code']} {address.get('country', '')}".strip())
+    return [line for line in lines if line]
+
+
+def moment(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return value
+
+
+def new_date(timeline: list[dict[str, Any]]) -> str | None:
+    """The date the order is now expected by, after the last delay (if any)."""
+    dates = [
+        e.get("details", {}).get("new_expected_date") for e in timeline if e["kind"] == "delayed"
+    ]
+    found = [d for d in dates if d]
+    return str(found[-1]) if found else None
+
+
+def allowed(order: dict[str, Any]) -> set[str]:
+    status = order.get("status", "")
+    payment = order.get("payment") or {}
+    can = {"unsubscribe"}
+    if (
+        status == "placed"
+        and payment.get("method") != "cash_on_delivery"
+        and payment.get("status") in _PAYABLE
+    ):
+        can.add("pay")
+    if status in _CANCELLABLE:
+        can.add("cancel")
+    if status in _RECEIVABLE:
+        can.add("confirm")
+    paid = (order.get("totals") or {}).get("paid", {}).get("amount", 0)
+    if status in _REFUNDABLE and paid:
+        can.add("refund")
+    return can
+
+
+def view(order: dict[str, Any], requests: list[dict[str, Any]], lang: str) -> dict[str, Any]:
+    totals = order.get("totals") or {}
+    shipment = order.get("shipment") or {}
+    payment = order.get("payment") or {}
+    timeline = order.get("timeline") or []
+    currency = (totals.get("total") or {}).get("currency", "")
+    return {
+        "order": order,
+        "order_id": order["order_id"],
+        "status": i18n.status(lang, order.get("status", "")),
+        "status_code": order.get("status", ""),
+        "items": [
+            {**line, "total": money({"amount": line["line_total"], "currency": currency})}
+            for line in order.get("items", [])
+        ],
+        "total": money(totals.get("total")),
+        "paid": money(totals.get("paid")),
+        "refunded": money(totals.get("refunded"))
+        if (totals.get("refunded") or {}).get("amount")
+        else None,
+        "due": money(totals.get("due")) if (totals.get("due") or {}).get("amount") else None,
+        "promised": order.get("promised_ship_date"),
+        "new_date": new_date(timeline),
+        "timeline": [{**e, "when": moment(e.get("at"))} for e in reversed(timeline)],
+        "shipment": shipment or None,
+        "checkpoints": [
+            {**c, "when": moment(c.get("at"))} for c in reversed(shipment.get("checkpoints", []))
+        ],
+        "address": masked_address(order.get("delivery_address") or {}),
+        "refund_requests": requests,
+        "refunds": order.get("refunds", []),
+        "payment": payment,
+        "pay_url": payment.get("checkout_url") or payment.get("pay_link"),
+        "can": allowed(order),
+    }
