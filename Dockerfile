@@ -14,6 +14,8 @@ COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY fulfil ./fulfil
+# The web pages (`python -m web`), a client of the services' APIs.
+COPY web ./web
 # The development sinks the compose stack runs (deploy/local/sinks.py).
 COPY deploy ./deploy
 RUN pip wheel --no-deps --wheel-dir /wheels .

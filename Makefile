@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: up down status demo bench bench-short test lint format unit venv clean schemas release-schemas
+.PHONY: up down status demo bench bench-short test lint format unit venv clean schemas release-schemas screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -66,6 +66,10 @@ schemas: venv
 
 release-schemas: venv
 	$(BIN)/python -m shared.contracts.schemas --release
+
+# The order page at phone and desktop widths, in headless Chromium (docs/web.md).
+screenshots: venv
+	$(BIN)/python -m web.screenshots
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit tests/contract $(PYTEST_ARGS)

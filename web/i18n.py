@@ -128,6 +128,16 @@ STATUSES: dict[str, tuple[str, str, str]] = {
 }
 
 
+REFUND_STATUSES: dict[str, tuple[str, str, str]] = {
+    "requested": ("已申请，待处理", "已申請，待處理", "Requested, being reviewed"),
+    "return_shipped": ("退货已寄出", "退貨已寄出", "Return on its way"),
+    "approved": ("已同意，退款中", "已同意，退款中", "Approved, being refunded"),
+    "refunded": ("已退款", "已退款", "Refunded"),
+    "rejected": ("已拒绝", "已拒絕", "Declined"),
+    "refund_failed": ("退款延迟，正在重试", "退款延遲，正在重試", "Refund delayed, retrying"),
+}
+
+
 def language(asked: str | None, accept_language: str | None, order_locale: str | None) -> str:
     """The page's language: `?lang=` when it is one of ours, else the order's, else the
     browser's first of ours, else English."""
@@ -151,7 +161,14 @@ def _pick(row: tuple[str, str, str], lang: str) -> str:
 
 def text(lang: str, key: str, **values: object) -> str:
     row = _T.get(key)
-    return _pick(row, lang).format(**values) if row else key
+    if row is None:  # a reason code the page has no words for is left unsaid
+        return "" if key.startswith("reason_") else key
+    return _pick(row, lang).format(**values)
+
+
+def refund_status(lang: str, code: str) -> str:
+    row = REFUND_STATUSES.get(code)
+    return _pick(row, lang) if row else code.replace("_", " ")
 
 
 def status(lang: str, code: str) -> str:

@@ -67,6 +67,7 @@ async def order_page(
             **context,
             "lang": shown,
             "t": lambda key, **kw: i18n.text(shown, key, **kw),
+            "refund_status": lambda code: i18n.refund_status(shown, code),
             "token": token,
             "done": done if done in _NOTICES else None,
             "error": request.query_params.get("error", "")[:300] or None,

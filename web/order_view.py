@@ -125,7 +125,7 @@ def view(order: dict[str, Any], requests: list[dict[str, Any]], lang: str) -> di
             {**c, "when": moment(c.get("at"))} for c in reversed(shipment.get("checkpoints", []))
         ],
         "address": masked_address(order.get("delivery_address") or {}),
-        "refund_requests": requests,
+        "refund_requests": [{**r, "amount_text": money(r.get("amount"))} for r in requests],
         "refunds": order.get("refunds", []),
         "payment": payment,
         "pay_url": payment.get("checkout_url") or payment.get("pay_link"),

@@ -168,7 +168,9 @@ ORDERS: dict[str, dict[str, Any]] = {
 }
 ORDERS["ord_sample_shipped"]["timeline"][4]["details"] = {"new_expected_date": "2026-12-02"}
 REFUND_REQUESTS = {
-    "ord_sample_delivered": [{"id": "rr_1", "status": "requested", "reason": "damaged"}],
+    "ord_sample_delivered": [
+        {"id": "rr_1", "status": "requested", "reason": "damaged", "amount": _money(7200)}
+    ],
 }
 
 

@@ -73,6 +73,7 @@ async def run(args: argparse.Namespace, state: dict[str, Any], console: Console)
     async with httpx.AsyncClient(limits=limits, timeout=15.0) as client:
         shop = Shop(Edges.from_stack(state), client)
         driver = Driver(shop, args.rate, parse_mix(args.mix), seed=args.seed)
+        driver.page_url = state.get("web", {}).get("url")  # the view links the last order's page
         await driver.prepare()
         driver_tap = TopicTap(state["bootstrap"])
         await driver_tap.start()

@@ -89,6 +89,8 @@ class Driver:
         self.last_error = ""
         self.tasks: set[asyncio.Task[Any]] = set()
         self.started = time.monotonic()
+        self.page_url: str | None = None  # the order pages (python -m web), when they run
+        self.last_page: str | None = None
 
     # status for the live view
 
@@ -102,6 +104,8 @@ class Driver:
         ]
         if self.errors:
             out.append(f"errors: {dict(self.errors)} · last: {self.last_error[:150]}")
+        if self.last_page:
+            out.append(f"follow an order: {self.last_page}")
         return out
 
     # setup
@@ -140,6 +144,9 @@ class Driver:
         if answer is None:
             return
         order_id = str(answer.get("order_id") or answer.get("id"))
+        if self.page_url and answer.get("access_token"):
+            token = answer["access_token"]
+            self.last_page = f"{self.page_url}/orders/{order_id}?token={token}"
         customer = Customer(order_id, scenario, body)
         self.customers[order_id] = customer
         for record in self.early.pop(order_id, []):

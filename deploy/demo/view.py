@@ -53,6 +53,9 @@ async def run_view(
         while not stop.is_set():
             await funnel.refresh()
             print(_line(funnel, time.monotonic() - started), flush=True)
+            links = [line for line in driver_lines() if line.startswith("follow an order")]
+            for line in links:
+                print(line, flush=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every)
     await funnel.refresh()  # the summary's figures, as the run ends

@@ -1,7 +1,8 @@
 """Headless Chromium for the browser tests and the screenshots, from Debian's packages.
 
 `ensure_installed` finds `chromium` and `chromium-driver` (`chromedriver`) and the CJK
-fonts, installing them with apt-get when missing and root, as deploy/local/postgres.py does for PostgreSQL.
+fonts, installing them with apt-get when missing and root, as deploy/local/postgres.py
+does for PostgreSQL.
 `driver` opens a selenium session on that driver: headless, a fresh profile, no network
 access beyond what the page loads from this machine. `axe_script` is axe-core's
 `axe.min.js` (the accessibility engine) from the npm registry's package, fetched once with

@@ -1,7 +1,8 @@
 """The customer's order page in a real browser (headless Chromium), on the whole system:
 the customer opens the link of the captured confirmation email, reads the order in
-Chinese, follows it to delivery, confirms receipt and asks for a refund; axe-core finds no
-serious or critical accessibility problem on any of the page's states."""
+Chinese, follows it to delivery, confirms receipt, asks for a refund and stops
+non-essential messages; axe-core finds no serious or critical accessibility problem on
+any of the page's states."""
 
 from __future__ import annotations
 
@@ -89,6 +90,10 @@ async def test_a_customer_follows_the_order_from_the_emails_link(
 
     refunds = await driver.until(order_id, lambda o: bool(o["refunds"]), "a refund request")
     assert refunds["refunds"][0]["reason"] == "changed_mind"
+
+    browser.find_element(By.ID, "unsubscribe").click()
+    wait_for(browser, lambda s: s.find_elements(By.ID, "notice"))
+    assert _text(browser, "notice") == i18n.text("zh-CN", "done_unsubscribe")
 
 
 async def test_a_customer_token_opens_only_its_order(shop: Shop, system: dict[str, Any]) -> None:

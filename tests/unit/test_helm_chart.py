@@ -34,6 +34,11 @@ def component(doc: dict[str, Any]) -> str:
     return str(doc["metadata"]["labels"]["app.kubernetes.io/component"])
 
 
+def services_only(docs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The five services' resources, without the web pages' (test_the_web_pages_...)."""
+    return {name: d for name, d in docs.items() if component(d) != "web"}
+
+
 def test_core_resources_validate_strictly_against_the_kubernetes_schemas(rendered: Docs) -> None:
     chart.validate_core(rendered)
     kinds = {(d["apiVersion"], d["kind"]) for d in rendered}
@@ -56,7 +61,8 @@ def test_an_unknown_field_fails_the_strict_validation(rendered: Docs) -> None:
 def test_every_service_runs_with_probes_resources_a_pdb_an_hpa_and_a_service(
     rendered: Docs,
 ) -> None:
-    deployments = {component(d): d for d in of_kind(rendered, "Deployment").values()}
+    found = services_only(of_kind(rendered, "Deployment")).values()
+    deployments = {component(d): d for d in found}
     assert sorted(deployments) == sorted(SERVICES)
     for name, deployment in deployments.items():
         pod = deployment["spec"]["template"]["spec"]
@@ -84,7 +90,7 @@ def test_every_service_runs_with_probes_resources_a_pdb_an_hpa_and_a_service(
 
 
 def test_secrets_and_the_database_url_are_files_read_through_name_file(rendered: Docs) -> None:
-    for deployment in of_kind(rendered, "Deployment").values():
+    for deployment in services_only(of_kind(rendered, "Deployment")).values():
         prefix = component(deployment).upper()
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         env = {e["name"]: e.get("value") for e in container["env"]}
@@ -98,7 +104,7 @@ def test_secrets_and_the_database_url_are_files_read_through_name_file(rendered:
 def test_production_takes_its_secrets_from_secrets_it_does_not_create() -> None:
     docs = chart.render(chart.PRODUCTION_VALUES)
     assert not of_kind(docs, "Secret")
-    for deployment in of_kind(docs, "Deployment").values():
+    for deployment in of_kind(docs, "Deployment").values():  # the web pages' too
         volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
         assert volumes["secrets"]["secret"]["secretName"] == f"fulfil-{component(deployment)}"
     configs = {component(c): c["data"] for c in of_kind(docs, "ConfigMap").values()}
@@ -278,3 +284,22 @@ def test_a_misspelt_value_is_refused_by_the_values_schema(tmp_path: Path) -> Non
     typo.write_text(yaml.safe_dump({"services": {"order": {"existingSecrets": "fulfil-order"}}}))
     with pytest.raises(RuntimeError, match="existingSecrets"):
         chart.lint(typo)
+
+
+def test_the_web_pages_run_beside_the_services_reaching_them_through_their_services(
+    rendered: Docs,
+) -> None:
+    (web,) = [d for d in of_kind(rendered, "Deployment").values() if component(d) == "web"]
+    pod = web["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["python", "-m", "web"]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    services = {d["metadata"]["name"]: d for d in of_kind(rendered, "Service").values()}
+    order = next(name for name, d in services.items() if component(d) == "order")
+    assert env["WEB_ORDER_URL"] == f"http://{order}:8080"
+    assert not any("DATABASE" in k or "KAFKA" in k for k in env), "a client of the APIs only"
+    assert not any("SECRET" in k or "KEY" in k for k in env if not k.endswith("_FILE"))
+    (svc,) = [d for d in of_kind(rendered, "Service").values() if component(d) == "web"]
+    assert svc["spec"]["selector"] == web["spec"]["selector"]["matchLabels"]
