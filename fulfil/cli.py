@@ -13,6 +13,8 @@ from fulfil.flow import lag, tail, topics
 from fulfil.funnel import funnel
 from fulfil.order import order
 from fulfil.refunds import refunds
+from fulfil.search import search
+from fulfil.status import status, stock
 from fulfil.stuck import stuck
 
 
@@ -61,6 +63,9 @@ cli.add_command(order)
 cli.add_command(refunds)
 cli.add_command(stuck)
 cli.add_command(funnel)
+cli.add_command(search)
+cli.add_command(status)
+cli.add_command(stock)
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import click
 
@@ -22,9 +23,14 @@ class Config:
     ops_key: str
     actor: str
     group_suffix: str = ""
+    # the services' URLs when a caller knows them (the console's settings), else from the
+    # environment
+    urls: Mapping[str, str] = field(default_factory=dict)
 
     def service_url(self, service: str) -> str:
         if service not in SERVICES:
             raise OpsError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
+        if service in self.urls:
+            return self.urls[service].rstrip("/")
         default = f"http://127.0.0.1:{DEFAULT_PORTS[service]}"
         return os.environ.get(f"FULFIL_{service.upper()}_URL", default).rstrip("/")

@@ -60,12 +60,10 @@ def _view(config: Config, service: str, order_id: str) -> dict[str, Any]:
         return {"ok": False, "error": exc.message.removeprefix(f"{service}: ")}
 
 
-@click.command()
-@click.argument("order_id")
-@click.option("--json", "as_json", is_flag=True, help="JSON for scripts")
-@click.pass_obj
-def order(config: Config, order_id: str, as_json: bool) -> None:
-    """ORDER_ID as every service shows it, and its events on every topic, gaps highlighted."""
+def gather(config: Config, order_id: str) -> dict[str, Any]:
+    """The order as every service's API shows it and its events on every topic in the order
+    they happened, with the gaps: what `fulfil order` prints and the console shows. Raises
+    OpsError when no service and no topic knows the order."""
     topics = [t for t in TOPICS if not t.dead_letter]
     by_order = {t.name for t in topics if t.key == "order_id"}
     key = order_id.encode()
@@ -84,8 +82,19 @@ def order(config: Config, order_id: str, as_json: bool) -> None:
     if not events and not views["order"]["ok"]:
         raise OpsError(f"unknown order {order_id!r}: no service and no topic knows it")
     missing = gaps([e["type"] for e in events])
+    return {"order_id": order_id, "services": views, "events": events, "gaps": missing}
+
+
+@click.command()
+@click.argument("order_id")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts")
+@click.pass_obj
+def order(config: Config, order_id: str, as_json: bool) -> None:
+    """ORDER_ID as every service shows it, and its events on every topic, gaps highlighted."""
+    found = gather(config, order_id)
+    views, events, missing = found["services"], found["events"], found["gaps"]
     if as_json:
-        emit_json({"order_id": order_id, "services": views, "events": events, "gaps": missing})
+        emit_json(found)
         return
     for service, seen in views.items():
         shown = json.dumps(mask(seen["view"]), default=str) if seen["ok"] else seen["error"]

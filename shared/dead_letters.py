@@ -10,10 +10,15 @@ The inbox already holds the letter's id as `dead_lettered`; the replay turns tha
 into `handled` (or adds it), and finds it `handled` when the event was meanwhile handled
 some other way, so the handler never runs twice. Every action is recorded with who took
 it (the key's role and the actor's name), when and how it ended.
+
+What the routes return is masked: phones, emails and addresses in the message, its key,
+its error and the actions' details (shared/masking.py). The bytes as they arrived are
+shown only with `?raw=true` and the operations raw key, a permission of its own.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -31,6 +36,7 @@ from shared.http import (
     Unprocessable,
     require_role,
 )
+from shared.masking import mask, mask_text
 from shared.openapi import errors
 from shared.unit import Unit
 
@@ -101,6 +107,23 @@ async def find(
         limit,
     )
     return [_letter(row) for row in rows]
+
+
+def masked(letter: dict[str, Any]) -> dict[str, Any]:
+    """The letter with its personal data masked: the message's fields by name when it is
+    JSON, else as free text, and any phone or email in its key, error and actions."""
+    out = dict(letter)
+    if out.get("value") is not None:
+        try:
+            out["value"] = json.dumps(mask(json.loads(out["value"])), ensure_ascii=False)
+        except ValueError:
+            out["value"] = mask_text(out["value"])
+    for name in ("key", "error"):
+        if out.get(name) is not None:
+            out[name] = mask_text(out[name])
+    if "actions" in out:
+        out["actions"] = [{**a, "detail": mask_text(a["detail"] or "")} for a in out["actions"]]
+    return out
 
 
 async def show(conn: asyncpg.Connection, letter_id: int) -> dict[str, Any]:
@@ -292,17 +315,24 @@ async def list_letters(
         found = await find(
             conn, status=status, reason=reason, event_type=type, since=since, limit=limit
         )
-    return {"service": runtime.name, "dead_letters": found}
+    return {"service": runtime.name, "dead_letters": [masked(letter) for letter in found]}
 
 
 @router.get("/{letter_id}", responses=errors(401, 403, 404, 503))
-async def show_letter(letter_id: LetterId, request: Request) -> dict[str, Any]:
-    """One letter with its original message and every action taken on it."""
-    require_role(request, "ops")
+async def show_letter(
+    letter_id: LetterId,
+    request: Request,
+    raw: Annotated[
+        bool, Query(description="the message unmasked: needs the operations raw key")
+    ] = False,
+) -> dict[str, Any]:
+    """One letter with its original message (personal data masked) and every action taken
+    on it."""
+    require_role(request, "ops_raw") if raw else require_role(request, "ops")
     runtime = request.app.state.runtime
     async with runtime.db.acquire() as conn:
         letter = await show(conn, letter_id)
-    return {"service": runtime.name, **letter}
+    return {"service": runtime.name, **(letter if raw else masked(letter))}
 
 
 @router.post("/{letter_id}/replay", responses=errors(401, 403, 404, 503))

@@ -223,15 +223,20 @@ def require_key(request: Request, *keys: SecretStr) -> None:
         raise Forbidden("forbidden", "this key may not do that")
 
 
-Role = Literal["shop", "ops"]
+Role = Literal["shop", "ops", "ops_raw"]
 
 
 def require_role(request: Request, *roles: Role) -> None:
-    """401 without a bearer token, 403 unless it is the key of one of `roles` (the shop's
-    or operations' key, from the service's settings)."""
+    """401 without a bearer token, 403 unless it is the key of one of `roles` (the shop's,
+    operations' or, for personal data unmasked, operations' raw key, from the service's
+    settings; a role without a key set admits nobody)."""
     settings = _service(request).settings
-    keys = {"shop": settings.shop_api_key, "ops": settings.ops_api_key}
-    require_key(request, *(keys[role] for role in roles))
+    keys = {
+        "shop": settings.shop_api_key,
+        "ops": settings.ops_api_key,
+        "ops_raw": settings.ops_raw_api_key,
+    }
+    require_key(request, *(key for role in roles if (key := keys[role]) is not None))
 
 
 def order_access(request: Request, order_id: str, access_token: str | None = None) -> str:

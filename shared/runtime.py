@@ -24,7 +24,7 @@ import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
-from shared import db, dead_letters, held, inbox, metrics, outbound, outbox, tracing
+from shared import db, dead_letters, held, inbox, metrics, ops_status, outbound, outbox, tracing
 from shared.consumer import Handlers, MessageProcessor
 from shared.gauges import GaugeRefresher, Refresh
 from shared.http import create_http_app
@@ -132,6 +132,7 @@ class Runtime(Generic[D]):
         self.units: Units[D] = Units(definition.name, definition.deps)
         self.pool: asyncpg.Pool | None = None
         self.processor: MessageProcessor | None = None
+        self.lag: LagMonitor | None = None
         self.http: FastAPI | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._faust: Any = None
@@ -227,6 +228,7 @@ class Runtime(Generic[D]):
             client_id=f"fulfil-{self.name}-lag",
             security=security,
         )
+        self.lag = lag
         self._spawn(lag.run(), "consumer-lag")
         if groups.cold:
             self._faust = build_faust_app(
@@ -257,7 +259,7 @@ class Runtime(Generic[D]):
         self.http = create_http_app(
             self.name,
             readiness=self.readiness,
-            routers=[*self.definition.routers, dead_letters.router],
+            routers=[*self.definition.routers, dead_letters.router, ops_status.router],
         )
         self.http.state.runtime = self
         config = uvicorn.Config(

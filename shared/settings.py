@@ -102,6 +102,9 @@ class ServiceSettings(KafkaSettings):
     public_base_url: str | None = None
     shop_api_key: SecretStr = SecretStr("dev-shop-key")
     ops_api_key: SecretStr = SecretStr("dev-ops-key")
+    # Reading a dead letter's personal data unmasked (`?raw=true`) takes this key of its own;
+    # without it set, nobody can (docs/operations.md).
+    ops_raw_api_key: SecretStr | None = None
     order_token_secret: SecretStr = SecretStr("dev-order-token-secret")
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"

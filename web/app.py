@@ -36,9 +36,10 @@ log = get_logger(__name__)
 
 
 def default_pages() -> list[APIRouter]:
+    from web.console.views import router as console
     from web.order_page import router as order_page
 
-    return [order_page]
+    return [order_page, console]
 
 
 def create_app(

@@ -255,7 +255,9 @@ class Stack(Processes):
                 wait_ready(instance["url"], instance["name"], log, timeout)
                 print(f"{instance['name']}: ready at {instance['url']}", flush=True)
         web = {"url": page_url(ports[WEB]), "port": ports[WEB]}
-        web["pid"] = self.start_service(WEB, web_env(REPO, ports[WEB], services, creds), ports[WEB])
+        web["pid"] = self.start_service(
+            WEB, web_env(REPO, ports[WEB], services, creds, bootstrap), ports[WEB]
+        )
         wait_ready(str(web["url"]), WEB, self.base / "logs" / f"{WEB}.log", timeout)
         print(f"{WEB}: ready at {web['url']}", flush=True)
         return {

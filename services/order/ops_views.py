@@ -1,7 +1,11 @@
-"""The order service's operations routes: stuck orders (`fulfil stuck` calls them)."""
+"""The order service's operations routes: stuck orders (`fulfil stuck`) and the search of
+orders by id, phone or email (`fulfil search`), whose results show contacts masked."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,13 +15,15 @@ from pydantic import BaseModel
 from services.order import repository
 from services.order.deps import Deps
 from services.order.domain import stuck as domain
+from services.order.domain.search import search_key
 from services.order.domain.stuck import STAGES
 from services.order.stuck import thresholds_of
 from shared.contracts.events.order import StuckStage
-from shared.http import require_role, service_of
+from shared.http import Unprocessable, require_role, service_of
+from shared.masking import mask
 from shared.openapi import errors
 
-router = APIRouter(prefix="/ops/stuck", tags=["operations"])
+router = APIRouter(prefix="/ops", tags=["operations"])
 
 
 class StuckOrderOut(BaseModel):
@@ -35,7 +41,7 @@ class StuckOut(BaseModel):
     stuck: list[StuckOrderOut]
 
 
-@router.get("", responses=errors(401, 403, 422))
+@router.get("/stuck", responses=errors(401, 403, 422))
 async def list_stuck(
     request: Request,
     stage: StuckStage | None = None,
@@ -63,3 +69,75 @@ async def list_stuck(
         for r in rows
     ]
     return StuckOut(service="order", checked_at=now, stuck=found)
+
+
+class FoundOrderOut(BaseModel):
+    order_id: str
+    stage: str
+    placed_at: datetime
+    total: dict[str, Any]
+    contact: dict[str, Any]
+    recipient: str | None
+
+
+class SearchOut(BaseModel):
+    matched_by: str
+    orders: list[FoundOrderOut]
+    next_cursor: str | None
+
+
+@router.get("/orders", responses=errors(401, 403, 422))
+async def search_orders(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=254, description="order id, phone, email")],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=300, description="`next_cursor` of the page before")
+    ] = None,
+) -> SearchOut:
+    """Orders whose id, customer's or recipient's phone, or customer's email is `q` (phones
+    compared as + and digits, emails whatever their case), newest first; contacts masked."""
+    require_role(request, "ops")
+    key = search_key(q)
+    if key is None:
+        message = "an order id (ord_...), a phone number (+86 138 ...) or an email address"
+        raise Unprocessable(
+            "invalid_query", message, field="q", fields=[{"field": "q", "message": message}]
+        )
+    after = _decoded(cursor) if cursor else None
+    async with service_of(request, Deps).db.acquire() as conn:
+        rows = await repository.search(conn, *key, after, limit + 1)
+    page = rows[:limit]
+    found = [
+        FoundOrderOut(
+            order_id=r["order_id"],
+            stage=r["stage"],
+            placed_at=r["placed_at"],
+            total={"amount": r["total_amount"], "currency": r["currency"]},
+            contact=mask(r["contact"]),
+            recipient=None if r["recipient"] is None else mask(r["recipient"], "recipient"),
+        )
+        for r in page
+    ]
+    more = len(rows) > limit
+    last = page[-1] if more else None
+    next_cursor = _encoded(last["placed_at"], last["order_id"]) if last is not None else None
+    return SearchOut(matched_by=key[0], orders=found, next_cursor=next_cursor)
+
+
+def _encoded(at: datetime, order_id: str) -> str:
+    raw = json.dumps([at.isoformat(), order_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decoded(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, order_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None or not isinstance(order_id, str):
+            raise ValueError(cursor)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        message = "not a cursor this search gave (next_cursor)"
+        field = {"field": "cursor", "message": message}
+        raise Unprocessable("invalid_cursor", message, field="cursor", fields=[field]) from exc
+    return moment, order_id

@@ -348,3 +348,47 @@ async def report_stuck(
 async def lock_stuck_check(conn: asyncpg.Connection) -> bool:
     """Whether this transaction runs the check: False while another replica runs it."""
     return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _STUCK_CHECK_LOCK))
+
+
+# Operations' search (domain.search): one indexed range per kind, newest first, from the
+# row after the cursor (placed_at, order_id) of the page before.
+_FOUND = """SELECT order_id, stage, currency, total_amount, placed_at, contact,
+    address ->> 'recipient' AS recipient FROM orders WHERE {match}
+    AND ($2::timestamptz IS NULL OR (placed_at, order_id) < ($2, $3))
+    ORDER BY placed_at DESC, order_id DESC LIMIT $4"""
+_SEARCH = {
+    "order_id": _FOUND.format(match="order_id = $1"),
+    "email": _FOUND.format(match="lower(contact ->> 'email') = $1"),
+    "phone": _FOUND.format(match="(contact ->> 'phone' = $1 OR address ->> 'phone' = $1)"),
+}
+
+
+async def search(
+    conn: asyncpg.Connection,
+    kind: str,
+    value: str,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    at, order_id = after or (None, None)
+    return list(await conn.fetch(_SEARCH[kind], value, at, order_id, limit))
+
+
+async def purge_stuck_reports(conn: asyncpg.Connection, older_than_days: float) -> int:
+    """Deletes reports older than the retention whose stay is over (the order's stage began
+    again or ended), a batch at a time; a report of a stay still going is kept, so that
+    the order is never reported twice for it."""
+    status = await conn.execute(
+        """DELETE FROM stuck_reports WHERE ctid IN (
+             SELECT r.ctid FROM stuck_reports r JOIN orders o USING (order_id)
+             WHERE r.reported_at < now() - make_interval(secs => $1)
+               AND r.since IS DISTINCT FROM CASE r.stage
+                   WHEN 'awaiting_payment_request' THEN o.awaiting_request_since
+                   WHEN 'not_shipped' THEN CASE WHEN o.ship_by IS NOT NULL
+                                                THEN coalesce(o.paid_at, o.placed_at) END
+                   WHEN 'silent_in_transit' THEN o.silent_since
+                   WHEN 'refund_unanswered' THEN o.refund_waiting_since END
+             LIMIT 5000)""",
+        older_than_days * 86_400,
+    )
+    return int(status.split()[-1])

@@ -31,6 +31,8 @@ class OrderSettings(ServiceSettings):
     stuck_not_shipped_seconds: float = Field(default=21_600.0, ge=0)  # 6 hours of grace
     stuck_silent_in_transit_seconds: float = Field(default=172_800.0, gt=0)  # 48 hours
     stuck_refund_unanswered_seconds: float = Field(default=172_800.0, gt=0)  # 48 hours
+    # A report of a stay that is over is kept this long, then purged (housekeeping).
+    stuck_report_retention_days: float = Field(default=30.0, gt=0)
     # Where completed orders invite a review, e.g. "https://shop.example/orders/{order_id}/review".
     review_url_template: str | None = None
 

@@ -6,7 +6,8 @@ With nothing newly stuck a check is one read-only query (each stage an indexed r
 which every replica runs for its own gauge. Newly stuck orders are reported by one
 replica at a time (an advisory lock): recorded in `stuck_reports` (its key makes each
 report once, whoever runs it) and their events written to the outbox in the same
-transaction, so a crash between the two repeats nothing and loses nothing.
+transaction, so a crash between the two repeats nothing and loses nothing. After each check
+the reports of stays long over (older than `stuck_report_retention_days`) are purged.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ async def watch_stuck(runtime: Runtime[Deps]) -> None:
     while True:
         try:
             await check(runtime, settings.stuck_thresholds)
+            async with runtime.db.acquire() as conn:
+                await repository.purge_stuck_reports(conn, settings.stuck_report_retention_days)
         except Exception as exc:
             if not db.is_transient(exc):
                 raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -39,6 +40,8 @@ class LagMonitor:
         self.security = security
         self.groups = {group: list(topics) for group, topics in groups.items()}
         self.client_id = client_id
+        self.last: dict[tuple[str, int], int] = {}  # the latest measure, for the ops API
+        self.measured_at: datetime | None = None
         self._admin: AIOKafkaAdminClient | None = None
         self._offsets: AIOKafkaConsumer | None = None
 
@@ -82,6 +85,7 @@ class LagMonitor:
                 position = done.offset if done is not None and done.offset >= 0 else starts[tp]
                 lag = lags[(tp.topic, tp.partition)] = max(0, ends[tp] - position)
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+        self.last, self.measured_at = lags, datetime.now(UTC)
         return lags
 
     async def run(self) -> None:

@@ -275,3 +275,16 @@ async def mark_restocked(conn: Conn, refund_request_id: str, order_id: str) -> b
         order_id,
     )
     return bool(result.endswith(" 1"))
+
+
+async def low_stock(conn: Conn, limit: int) -> list[dict[str, Any]]:
+    """Stock at or below its low-stock threshold (out of stock included), the least
+    available first: what operations reorder."""
+    rows = await conn.fetch(
+        """SELECT sku, warehouse, name, variant, on_hand, reserved,
+                  on_hand - reserved AS available, low_stock_threshold, updated_at
+           FROM stock WHERE on_hand - reserved <= low_stock_threshold
+           ORDER BY on_hand - reserved, sku, warehouse LIMIT $1""",
+        limit,
+    )
+    return [dict(r) for r in rows]

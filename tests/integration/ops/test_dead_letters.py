@@ -17,11 +17,13 @@ from shared.runtime import Runtime
 from shared.unit import Unit
 from tests.integration.ops.support import env_for, fulfil
 from tests.support.events import new_order_id, placed, send
+from tests.support.http import OPS, client
 from tests.support.infra import Infra
 from tests.support.kafka import publish_raw
 from tests.support.polling import eventually
 from tests.support.services import running, settings_for
 
+RAW_KEY = "raw-ops-key-of-the-tests"
 BROKEN: set[str] = set()
 """Orders whose handling fails (the cause of the poison) until a test fixes it."""
 
@@ -40,7 +42,15 @@ async def payment(infra: Infra) -> AsyncIterator[Runtime]:
         await conn.execute("CREATE TABLE ops_effects (order_id TEXT)")
     finally:
         await conn.close()
-    definition = build(settings_for(PaymentSettings, infra.bootstrap, dsn, consumer_max_attempts=2))
+    definition = build(
+        settings_for(
+            PaymentSettings,
+            infra.bootstrap,
+            dsn,
+            consumer_max_attempts=2,
+            ops_raw_api_key=RAW_KEY,
+        )
+    )
     definition.handlers = {OrderPlaced: record_unless_broken}
     async with running(definition) as runtime:
         yield runtime
@@ -130,6 +140,30 @@ async def test_show_masks_personal_data(infra: Infra, payment: Runtime) -> None:
         assert "li.wei@example.com" not in shown.out
         assert "Nanjing" not in shown.out and "Li Wei" not in shown.out
     BROKEN.discard(order_id)
+
+
+async def test_the_api_masks_the_letter_unless_asked_raw_with_the_raw_key(
+    infra: Infra, payment: Runtime
+) -> None:
+    env = env_for(infra, payment)
+    order_id = new_order_id()
+    BROKEN.add(order_id)
+    await send(infra, placed(), order_id)
+    letter = await dead_lettered(payment, env, order_id)
+    path = f"/ops/dead-letters/{letter['id']}"
+    async with client(payment) as http:
+        masked = await http.get(path, headers=OPS)
+        listed = await http.get("/ops/dead-letters", headers=OPS, params={"status": "pending"})
+        refused = await http.get(path, headers=OPS, params={"raw": "true"})
+        raw = await http.get(
+            path, headers={"Authorization": f"Bearer {RAW_KEY}"}, params={"raw": "true"}
+        )
+    BROKEN.discard(order_id)
+    assert masked.status_code == 200 and order_id in masked.text
+    for personal in ("li.wei@example.com", "Li Wei", "Nanjing"):
+        assert personal not in masked.text and personal not in listed.text
+    assert refused.status_code == 403, "the ops key alone does not unmask"
+    assert raw.status_code == 200 and "li.wei@example.com" in raw.json()["value"]
 
 
 async def test_a_selection_replays_every_pending_letter_it_matches(
