@@ -8,6 +8,7 @@ import getpass
 import click
 
 from fulfil.config import Config
+from fulfil.coupons import coupons
 from fulfil.dlq import dlq
 from fulfil.flow import lag, tail, topics
 from fulfil.funnel import funnel
@@ -61,6 +62,7 @@ cli.add_command(order)
 cli.add_command(refunds)
 cli.add_command(stuck)
 cli.add_command(funnel)
+cli.add_command(coupons)
 
 
 def main() -> None:

@@ -36,8 +36,14 @@ async def _known(unit: Unit[Deps], msg: Incoming[Any]) -> bool:
 async def on_order_placed(unit: Unit[Deps], msg: Incoming[od.OrderPlaced]) -> None:
     event = msg.payload
     lines = [line.model_dump(mode="json") for line in event.lines]
+    fee = event.shipping_fee.amount if event.shipping_fee else 0
     await steps.record_facts(
-        unit, msg.order_id, currency=event.total.currency, total=event.total.amount, lines=lines
+        unit,
+        msg.order_id,
+        currency=event.total.currency,
+        total=event.total.amount,
+        lines=lines,
+        shipping_fee=fee,
     )
     await held.release(unit, msg.order_id, HANDLERS)
 

@@ -33,7 +33,7 @@ _REQUEST_LOCKED = _REQUEST + " FOR UPDATE"
 
 _PLACED_FACTS = ("currency", "total", "lines", "paid_amount")
 _LATER_FACTS = ("promised_ship_date", "shipped_at", "delivered_at", "ended", "auto_refund_reason")
-ORDER_FACTS = _PLACED_FACTS + _LATER_FACTS
+ORDER_FACTS = _PLACED_FACTS + _LATER_FACTS + ("shipping_fee",)
 
 
 async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: Any) -> str | None:
@@ -45,8 +45,8 @@ async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: A
         raise TypeError(f"not an order fact: {sorted(unknown)}")
     return await conn.fetchval(
         """INSERT INTO orders (order_id, currency, total, lines, paid_amount, promised_ship_date,
-               shipped_at, delivered_at, ended, auto_refund_reason)
-           VALUES ($1, $2, $3, $4, COALESCE($5, 0), $6, $7, $8, $9, $10)
+               shipped_at, delivered_at, ended, auto_refund_reason, shipping_fee)
+           VALUES ($1, $2, $3, $4, COALESCE($5, 0), $6, $7, $8, $9, $10, COALESCE($11, 0))
            ON CONFLICT (order_id) DO UPDATE SET
                currency = COALESCE(EXCLUDED.currency, orders.currency),
                total = COALESCE(EXCLUDED.total, orders.total),
@@ -59,6 +59,7 @@ async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: A
                ended = COALESCE(EXCLUDED.ended, orders.ended),
                auto_refund_reason = COALESCE(orders.auto_refund_reason,
                                              EXCLUDED.auto_refund_reason),
+               shipping_fee = GREATEST(EXCLUDED.shipping_fee, orders.shipping_fee),
                updated_at = now()
            RETURNING auto_refund_reason""",
         order_id,
@@ -79,7 +80,7 @@ _UPDATE_FACTS = """UPDATE orders SET
         promised_ship_date = COALESCE($6, promised_ship_date),
         shipped_at = COALESCE(shipped_at, $7), delivered_at = COALESCE(delivered_at, $8),
         ended = COALESCE($9, ended), auto_refund_reason = COALESCE(auto_refund_reason, $10),
-        updated_at = now()
+        shipping_fee = GREATEST(COALESCE($11, 0), shipping_fee), updated_at = now()
     WHERE order_id = $1 RETURNING auto_refund_reason"""
 
 
@@ -111,7 +112,11 @@ async def load_order(
         return None
     lines = {
         line["line_id"]: Line(
-            line["line_id"], line["sku"], line["quantity"], line["unit_price"]["amount"]
+            line["line_id"],
+            line["sku"],
+            line["quantity"],
+            line["unit_price"]["amount"],
+            (line.get("discount") or {}).get("amount", 0),
         )
         for line in row["lines"] or []
     }
@@ -120,6 +125,7 @@ async def load_order(
         order_id=order_id,
         lines=lines,
         paid=row["paid_amount"],
+        shipping_fee=row["shipping_fee"],
         auto_refund_reason=row["auto_refund_reason"],
         **{name: row[name] for name in facts},
     )

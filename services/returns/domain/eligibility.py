@@ -51,7 +51,7 @@ def decide(
     order = _refundable(order)
     assert order.currency is not None
     flow, approve_as, due = _flow(order, ask.reason, policy, now)
-    lines, amount = _lines_and_amount(order, ask, held)
+    lines, amount = _lines_and_amount(order, ask, held, flow)
     if flow is RefundFlow.BEFORE_SHIPPING and ask.lines is not None:
         whole = dict(_whole_order(order, held, False))
         if {ln.line_id: ln.quantity for ln in lines} != whole:
@@ -69,6 +69,11 @@ def decide(
         raise invalid("over_refund", message, "amount" if ask.amount is not None else "lines")
     payer: Payer = "shop" if ask.reason in QUALITY_REASONS else "customer"
     payer_if_return = payer if flow is RefundFlow.WITH_RETURN else None
+    if payer_if_return == "customer" and policy.return_postage_mode == "deducted":
+        amount -= policy.return_postage
+        if amount <= 0:
+            message = f"the return postage of {policy.return_postage} is more than the refund"
+            raise invalid("over_refund", message, "lines")
     return Decision(
         flow, ask.reason, lines, amount, order.currency, payer_if_return, approve_as, due
     )
@@ -151,7 +156,7 @@ def _flow(
 
 
 def _lines_and_amount(
-    order: OrderView, ask: Ask, held: Holdings
+    order: OrderView, ask: Ask, held: Holdings, flow: RefundFlow
 ) -> tuple[tuple[LineQuantity, ...], int]:
     price_difference = ask.reason is Reason.PRICE_DROPPED
     if price_difference and ask.amount is None:
@@ -169,9 +174,19 @@ def _lines_and_amount(
             message = f"a price difference of {ask.amount} exceeds the {value} these lines cost"
             raise invalid("over_refund", message, "amount")
         return lines, ask.amount
-    if ask.lines is None:
+    if flow is RefundFlow.BEFORE_SHIPPING:  # nothing left: the whole payment comes back
         return lines, order.paid - held.committed
-    return lines, value
+    if ask.lines is not None:
+        return lines, value
+    if held.committed == 0 and postage_refunded(ask.reason):
+        value += order.shipping_fee  # the whole order, for the shop's fault
+    return lines, min(value, order.paid - held.committed)
+
+
+def postage_refunded(reason: Reason) -> bool:
+    """Postage comes back with the whole order only when the reason is the shop's (a
+    quality problem, a parcel that never arrived); before shipping it was never spent."""
+    return reason in QUALITY_REASONS or reason in NOT_ARRIVED_REASONS
 
 
 def _whole_order(
@@ -204,7 +219,8 @@ def _check_lines(
             message = f"only {left} of line {line_id} can still be refunded"
             raise invalid("over_refund", message, f"lines[{i}].quantity")
         lines.append(LineQuantity(line_id=line_id, sku=line.sku, quantity=quantity))
-        value += line.unit_price * quantity
+        already = 0 if price_difference else held.used_quantity.get(line_id, 0)
+        value += line.paid_for(quantity, already)
     return tuple(lines), value
 
 

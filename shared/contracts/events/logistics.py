@@ -69,6 +69,7 @@ class ParcelFact(Event):
 
 class ShipmentShipped(ParcelFact):
     TYPE = "ShipmentShipped"
+    MINOR = 1  # 1: each line's share of the discount
 
     lines: tuple[OrderLine, ...]
     address: Address
