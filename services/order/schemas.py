@@ -40,8 +40,9 @@ CustomerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 CouponCode = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_upper=True),
-    Field(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$", examples=["WELCOME10"]),
+    StringConstraints(strip_whitespace=True),
+    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", examples=["WELCOME10"]),
+    AfterValidator(str.upper),
 ]
 
 
