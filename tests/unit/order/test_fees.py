@@ -59,7 +59,11 @@ def test_postage_is_free_from_the_threshold_on_the_goods_after_the_discount() ->
     postage = Postage(fee=800, free_from=9_900)
     assert priced([9_900], None, postage).shipping_fee == 0
     with_coupon = priced([10_900], coupon(value=2_000, min_spend=0), postage)
-    assert (with_coupon.discount, with_coupon.shipping_fee, with_coupon.total) == (2_000, 800, 9_700)
+    assert (with_coupon.discount, with_coupon.shipping_fee, with_coupon.total) == (
+        2_000,
+        800,
+        9_700,
+    )
 
 
 def test_a_percentage_coupon_rounds_down_and_a_fixed_one_never_exceeds_the_goods() -> None:
