@@ -6,6 +6,7 @@ from services.logistics.carriers import sandbox_routes
 from services.logistics.catalogue import load_on_start
 from services.logistics.deps import Deps, make_deps
 from services.logistics.handlers import HANDLERS, TIMERS
+from services.logistics.price_views import router as price_router
 from services.logistics.settings import LogisticsSettings
 from services.logistics.steps.shipping import effects_policy
 from services.logistics.steps.tracking import poll_silent
@@ -29,7 +30,7 @@ WIRING = Wiring(
     make_deps,
     HANDLERS,
     TIMERS,
-    routers=[router],
+    routers=[router, price_router],
     background=[load_on_start, sandbox_routes.auto_advance, poll_silent],
     extras=_sandbox_and_effects,
 )

@@ -207,6 +207,7 @@ EXTRAS: dict[str, Extra] = {
     "out_for_delivery": _out,
     "delivered": _delivered,
     "refund_requested": _refund_requested,
+    "price_difference": _refund_requested,
     "refund_approved": _refund_approved,
     "refund_paid": _refund_paid,
     "return_received": _return_received,

@@ -36,6 +36,7 @@ TEMPLATES = (
     "out_for_delivery",
     "delivered",
     "refund_requested",
+    "price_difference",
     "refund_approved",
     "refund_paid",
     "return_received",
@@ -54,6 +55,7 @@ URGENT = frozenset(
         "payment_received",
         "payment_failed",
         "refund_requested",
+        "price_difference",
         "out_for_delivery",
     }
 )

@@ -28,6 +28,11 @@ class ReturnsSettings(ServiceSettings):
     return_postage: int = Field(default=0, ge=0)
     """The return label's cost in minor units, deducted in `deducted` mode."""
 
+    price_protection_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    """A price drop (the catalogue's current price below the price paid, changed after the
+    payment) asked for this long after the payment is refunded by rule; later, or for a
+    price changed before the payment, it waits for operations."""
+
     awaiting_gauge_seconds: float = Field(default=15.0, gt=0)
     """How often the gauge of requests awaiting operations is counted (read only)."""
 
@@ -37,4 +42,5 @@ class ReturnsSettings(ServiceSettings):
             not_received_after=timedelta(seconds=self.not_received_after_seconds),
             return_postage_mode=self.return_postage_mode,
             return_postage=self.return_postage,
+            price_protection=timedelta(seconds=self.price_protection_seconds),
         )

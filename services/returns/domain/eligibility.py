@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from services.returns.domain.price_difference import Price, difference
 from services.returns.domain.records import (
     NOT_ARRIVED_REASONS,
     QUALITY_REASONS,
@@ -45,13 +46,26 @@ class Decision:
 
 
 def decide(
-    order: OrderView | None, ask: Ask, held: Holdings, policy: Policy, now: datetime
+    order: OrderView | None,
+    ask: Ask,
+    held: Holdings,
+    policy: Policy,
+    now: datetime,
+    prices: dict[str, Price] | None = None,
 ) -> Decision:
-    """The flow, lines, amount and immediate approval of a customer's request, or Refused."""
+    """The flow, lines, amount and immediate approval of a customer's request, or Refused.
+    A price drop asked without an amount is reckoned from `prices` (each SKU's current
+    price) and refunded by rule when the rule is met."""
     order = _refundable(order)
     assert order.currency is not None
     flow, approve_as, due = _flow(order, ask.reason, policy, now)
-    lines, amount = _lines_and_amount(order, ask, held, flow)
+    if ask.reason is Reason.PRICE_DROPPED and ask.amount is None:
+        wanted = ask.lines if ask.lines is not None else _whole_order(order, held, True)
+        lines, _ = _check_lines(order, wanted, held, True)
+        owed = difference(order, wanted, prices or {}, policy, now)
+        amount, approve_as = owed.amount, ("rule" if owed.by_rule else None)
+    else:
+        lines, amount = _lines_and_amount(order, ask, held, flow)
     if flow is RefundFlow.BEFORE_SHIPPING and ask.lines is not None:
         whole = dict(_whole_order(order, held, False))
         if {ln.line_id: ln.quantity for ln in lines} != whole:

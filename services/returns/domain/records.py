@@ -85,6 +85,7 @@ class OrderView:
     lines: dict[str, Line] = field(default_factory=dict)
     paid: int = 0
     shipping_fee: int = 0
+    paid_at: datetime | None = None
     promised_ship_date: date | None = None
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
@@ -112,6 +113,8 @@ class Policy:
     # or the shop's label is deducted from the refund (`return_postage`, minor units)
     return_postage_mode: ReturnPostage = "not_reimbursed"
     return_postage: int = 0
+    # a price drop this long after the payment is refunded by rule (price protection)
+    price_protection: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True)

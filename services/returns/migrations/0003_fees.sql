@@ -27,3 +27,16 @@ END $$;
 CREATE TRIGGER refund_requests_within_paid
     BEFORE INSERT OR UPDATE OF amount, status ON refund_requests
     FOR EACH ROW EXECUTE FUNCTION refund_requests_within_paid();
+
+-- When the order was paid: a price drop is refunded by rule within a time after it.
+ALTER TABLE orders ADD COLUMN paid_at TIMESTAMPTZ;
+
+-- The catalogue's prices as logistics publishes them (PriceChanged), with the time each
+-- took effect: a price-difference refund is checked against them.
+CREATE TABLE price_history (
+    sku         TEXT NOT NULL,
+    amount      BIGINT NOT NULL CHECK (amount >= 1),
+    currency    TEXT NOT NULL,
+    changed_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (sku, changed_at)
+);

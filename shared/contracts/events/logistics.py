@@ -162,3 +162,15 @@ class StockRanLow(Event):
 
 
 LowStock = retired_v1(StockRanLow, "LowStock")
+
+
+class PriceChanged(Event):
+    """Published on `stock.v1` each time operations set a SKU's selling price: the price
+    history, recorded with the time it took effect (a price-difference refund is checked
+    against it)."""
+
+    TYPE = "PriceChanged"
+
+    sku: str
+    price: Money
+    changed_at: datetime
