@@ -8,6 +8,7 @@ import getpass
 import click
 
 from fulfil.config import Config
+from fulfil.coupons import coupons
 from fulfil.dlq import dlq
 from fulfil.flow import lag, tail, topics
 from fulfil.funnel import funnel
@@ -66,6 +67,7 @@ cli.add_command(funnel)
 cli.add_command(search)
 cli.add_command(status)
 cli.add_command(stock)
+cli.add_command(coupons)
 
 
 def main() -> None:

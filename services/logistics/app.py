@@ -7,6 +7,7 @@ from services.logistics.catalogue import load_on_start
 from services.logistics.deps import Deps, make_deps
 from services.logistics.handlers import HANDLERS, TIMERS
 from services.logistics.ops_views import router as ops_router
+from services.logistics.price_views import router as price_router
 from services.logistics.settings import LogisticsSettings
 from services.logistics.steps.shipping import effects_policy
 from services.logistics.steps.tracking import poll_silent
@@ -30,7 +31,7 @@ WIRING = Wiring(
     make_deps,
     HANDLERS,
     TIMERS,
-    routers=[router, ops_router],
+    routers=[router, ops_router, price_router],
     background=[load_on_start, sandbox_routes.auto_advance, poll_silent],
     extras=_sandbox_and_effects,
 )

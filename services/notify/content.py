@@ -218,11 +218,29 @@ EXTRAS: dict[str, Extra] = {
     "delivery_failed": _checkpoint,
     "delivered": _delivered,
     "refund_requested": _refund_requested,
+    "price_difference": _refund_requested,
     "refund_approved": _refund_approved,
     "refund_paid": _refund_paid,
     "return_received": _return_received,
     "order_completed": _completed,
 }
+
+
+def charges(placed: order.OrderPlaced) -> dict[str, Any]:
+    """The order's money beyond its goods, for every template: `goods`, `discount` (with
+    `coupon_code`) and `shipping_fee` ("free" when 0), all None for an order without a
+    discount or a fee (as orders were before fees existed)."""
+    discount, fee = placed.discount, placed.shipping_fee
+    if not (discount and discount.amount) and not (fee and fee.amount):
+        return {"goods": None, "discount": None, "coupon_code": None, "shipping_fee": None}
+    goods = sum(line.unit_price.amount * line.quantity for line in placed.lines)
+    currency = placed.total.currency
+    return {
+        "goods": money(Money(amount=goods, currency=currency)),
+        "discount": money(discount) if discount and discount.amount else None,
+        "coupon_code": placed.coupon_code,
+        "shipping_fee": money(fee) if fee and fee.amount else "free",
+    }
 
 
 def context(
@@ -246,6 +264,7 @@ def context(
         "name": placed.address.recipient,
         "items": items(placed.lines),
         "total": money(placed.total),
+        **charges(placed),
         "unsubscribe_url": None,  # set per recipient for a non-essential email
         **EXTRAS[template](event, placed, tz, locale),
     }

@@ -38,6 +38,7 @@ TEMPLATES = (
     "delivery_failed",
     "delivered",
     "refund_requested",
+    "price_difference",
     "refund_approved",
     "refund_paid",
     "return_received",
@@ -58,6 +59,7 @@ URGENT = frozenset(
         "payment_failed",
         "refund_requested",
         "delivered",
+        "price_difference",
     }
 )
 # Non-essential: what a customer may opt out of. Transactional messages always go: the

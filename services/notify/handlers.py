@@ -47,7 +47,9 @@ async def on_order_cancelled(unit: Unit[Deps], msg: Incoming[od.OrderCancelled])
 
 async def on_refund_requested(unit: Unit[Deps], msg: Incoming[rt.RefundRequested]) -> None:
     if domain.refund_request_is_told(msg.payload.actor):
-        await steps.react(unit, msg, lambda _: domain.told("refund_requested"))
+        price_drop = msg.payload.reason == "price_dropped"
+        template = "price_difference" if price_drop else "refund_requested"
+        await steps.react(unit, msg, lambda _: domain.told(template))
 
 
 def telling(template: str) -> Handler:

@@ -158,6 +158,15 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
             return_shipping_paid_by="customer",
             actor="customer",
         ),
+        "price_difference": returns.RefundRequested(
+            refund_request_id="rr_2",
+            flow=returns.RefundFlow.NO_RETURN,
+            reason="price_dropped",
+            lines=(),
+            amount=Money(amount=1500, currency=CNY),
+            return_shipping_paid_by=None,
+            actor="customer",
+        ),
         "refund_approved": returns.RefundApproved(
             refund_request_id="rr_1",
             flow=returns.RefundFlow.WITH_RETURN,

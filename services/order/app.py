@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from services.order.coupon_views import router as coupon_router
 from services.order.deps import make_deps
 from services.order.handlers import HANDLERS, TIMERS
 from services.order.metrics import refresh_orders
@@ -21,7 +22,7 @@ WIRING = Wiring(
     make_deps,
     HANDLERS,
     TIMERS,
-    routers=[router, ops_router],
+    routers=[router, ops_router, coupon_router],
     background=[watch_stuck],
     gauges=[refresh_orders],
 )

@@ -104,10 +104,15 @@ def order_view(order: Order, entries: list[Entry], lang: str | None = None) -> O
                 quantity=line.quantity,
                 unit_price=line.unit_price.amount,
                 line_total=line.quantity * line.unit_price.amount,
+                discount=line.discount.amount if line.discount else 0,
             )
             for line in order.lines
         ],
         totals=TotalsOut(
+            goods=_money(order, order.goods),
+            discount=_money(order, order.discount),
+            shipping_fee=_money(order, order.shipping_fee),
+            coupon_code=order.coupon_code,
             total=_money(order, order.total),
             paid=_money(order, order.paid_amount),
             refunded=_money(order, order.refunded_amount),

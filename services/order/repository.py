@@ -18,7 +18,8 @@ _COLUMNS = (
     "order_id, customer_id, stage, cancellation_requested, ended_reason, currency, total_amount,"
     " paid_amount, refunded_amount, payment_method, payment_status, payment_due_at, paid_at,"
     " promised_ship_date, locale, time_zone, lines, contact, address, gift_message, payment,"
-    " shipment, refunds, applied, placed_at, updated_at"
+    " shipment, refunds, applied, placed_at, updated_at, shipping_fee, discount_amount,"
+    " coupon_code"
 )
 
 # Where each stuck-order stage's clock starts (domain.stuck.anchors), derived from the order
@@ -59,6 +60,9 @@ def _row(order: Order, now: datetime) -> tuple[Any, ...]:
         order.applied,
         order.placed_at,
         now,
+        order.shipping_fee,
+        order.discount,
+        order.coupon_code,
         *_anchors(order),
     )
 
@@ -119,6 +123,9 @@ def _order(row: asyncpg.Record) -> Order:
         shipment=row["shipment"],
         refunds=row["refunds"],
         applied=row["applied"],
+        shipping_fee=row["shipping_fee"],
+        discount=row["discount_amount"],
+        coupon_code=row["coupon_code"],
     )
 
 

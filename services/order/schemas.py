@@ -38,6 +38,14 @@ Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
 CustomerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 
 
+CouponCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True),
+    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", examples=["WELCOME10"]),
+    AfterValidator(str.upper),
+]
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -114,6 +122,7 @@ class PlaceOrder(Body):
     time_zone: str | None = Field(default=None, max_length=64, description="IANA name")
     payment_method: PaymentMethod
     gift_message: Annotated[str, Field(max_length=2000), AfterValidator(_printable)] | None = None
+    coupon_code: CouponCode | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -140,10 +149,15 @@ class LineOut(BaseModel):
     quantity: int
     unit_price: int
     line_total: int
+    discount: int = Field(default=0, description="the line's share of the order's discount")
 
 
 class TotalsOut(BaseModel):
-    total: MoneyOut
+    goods: MoneyOut | None = None
+    discount: MoneyOut | None = None
+    shipping_fee: MoneyOut | None = None
+    coupon_code: str | None = None
+    total: MoneyOut = Field(description="goods - discount + shipping_fee: what is charged")
     paid: MoneyOut
     refunded: MoneyOut
     due: MoneyOut

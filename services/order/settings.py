@@ -5,6 +5,7 @@ from dataclasses import fields
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.order.domain.fees import Postage
 from services.order.domain.placing import Limits
 from services.order.domain.stuck import Thresholds
 from shared.settings import ServiceSettings
@@ -33,6 +34,12 @@ class OrderSettings(ServiceSettings):
     stuck_refund_unanswered_seconds: float = Field(default=172_800.0, gt=0)  # 48 hours
     # A report of a stay that is over is kept this long, then purged (housekeeping).
     stuck_report_retention_days: float = Field(default=30.0, gt=0)
+
+
+    # Postage (minor units of the order's currency) and the goods value, after the discount,
+    # from which shipping is free (none: never free). By default shipping is free.
+    shipping_fee: int = Field(default=0, ge=0)
+    free_shipping_from: int | None = Field(default=None, ge=0)
     # Where completed orders invite a review, e.g. "https://shop.example/orders/{order_id}/review".
     review_url_template: str | None = None
 
@@ -47,6 +54,10 @@ class OrderSettings(ServiceSettings):
         return Thresholds(
             **{t.name: getattr(self, f"stuck_{t.name}_seconds") for t in fields(Thresholds)}
         )
+
+    @property
+    def postage(self) -> Postage:
+        return Postage(fee=self.shipping_fee, free_from=self.free_shipping_from)
 
     def review_url(self, order_id: str) -> str | None:
         template = self.review_url_template

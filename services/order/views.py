@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from services.order import presenter, repository, steps
+from services.order import coupons, presenter, repository, steps
 from services.order.deps import Deps
+from services.order.domain import fees, placing
 from services.order.domain import order as domain
-from services.order.domain import placing
 from services.order.domain.order import Order
 from services.order.handlers import HANDLERS
 from services.order.schemas import CancelOrder, OrderOut, OrderPageOut, PlacedOrderOut, PlaceOrder
@@ -103,6 +103,7 @@ async def place_order(
     idempotency = (idempotency_key, request_hash) if idempotency_key is not None else None
     correlation_id = request.headers.get("X-Correlation-ID")
     async with service.unit(correlation_id=correlation_id) as unit:
+        priced = await _priced(unit, body, items)
         order = placing.new_order(
             order_id=placing.new_order_id(),
             customer_id=body.customer_id,
@@ -116,6 +117,8 @@ async def place_order(
             gift_message=body.gift_message,
             now=unit.now,
             payment_window=timedelta(seconds=settings.payment_window_seconds),
+            priced=priced,
+            coupon_code=body.coupon_code,
         )
         try:
             placed = await steps.place(unit, order, idempotency, HANDLERS)
@@ -125,6 +128,10 @@ async def place_order(
                 "this Idempotency-Key was used for a different order",
                 order_id=reused.order_id,
             ) from None
+        if not placed.replayed and order.coupon_code is not None:
+            await coupons.redeem(
+                unit.conn, order.coupon_code, order.order_id, order.discount, unit.now
+            )
     view = presenter.order_view(placed.order, placed.timeline)
     order_id = placed.order.order_id
     if placed.replayed:
@@ -135,6 +142,26 @@ async def place_order(
     response.headers["Location"] = f"/v1/orders/{order_id}"
     token, url = settings.order_link(order_id)
     return PlacedOrderOut(**view.model_dump(), access_token=token, order_url=url)
+
+
+async def _priced(unit: Unit[Deps], body: PlaceOrder, items: list[placing.Item]) -> fees.Priced:
+    """The order's money: its coupon (locked until the placement commits, so parallel
+    placements never use it beyond its limit; 422 on `coupon_code` when it does not apply)
+    and the shop's postage."""
+    values = [item.quantity * item.unit_price for item in items]
+    coupon = None
+    if body.coupon_code is not None:
+        coupon = await coupons.load(unit.conn, body.coupon_code, lock=True)
+        try:
+            fees.coupon_problem(coupon, sum(values), body.currency, unit.now)
+        except fees.CouponRefused as refused:
+            raise Unprocessable(
+                refused.code,
+                f"invalid: coupon_code ({refused.message})",
+                field="coupon_code",
+                fields=[{"field": "coupon_code", "message": refused.message}],
+            ) from None
+    return fees.priced(values, coupon, unit.deps.settings.postage)
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, responses=ERRORS)

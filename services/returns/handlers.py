@@ -36,8 +36,14 @@ async def _known(unit: Unit[Deps], msg: Incoming[Any]) -> bool:
 async def on_order_placed(unit: Unit[Deps], msg: Incoming[od.OrderPlaced]) -> None:
     event = msg.payload
     lines = [line.model_dump(mode="json") for line in event.lines]
+    fee = event.shipping_fee.amount if event.shipping_fee else 0
     await steps.record_facts(
-        unit, msg.order_id, currency=event.total.currency, total=event.total.amount, lines=lines
+        unit,
+        msg.order_id,
+        currency=event.total.currency,
+        total=event.total.amount,
+        lines=lines,
+        shipping_fee=fee,
     )
     await held.release(unit, msg.order_id, HANDLERS)
 
@@ -50,7 +56,8 @@ async def _facts(unit: Unit[Deps], msg: Incoming[Any], **facts: Any) -> repo.Kno
 
 async def on_order_paid(unit: Unit[Deps], msg: Incoming[od.OrderPaid]) -> None:
     amount = msg.payload.amount
-    known = await _facts(unit, msg, currency=amount.currency, paid_amount=amount.amount)
+    paid = {"currency": amount.currency, "paid_amount": amount.amount}
+    known = await _facts(unit, msg, **paid, paid_at=msg.payload.paid_at)
     if known is not None and known.waiting:  # a cancelled order's refund waited for this
         await steps.refund_cancelled_order(unit, msg.order_id, known.waiting)
 
@@ -111,6 +118,11 @@ async def on_refund_failed(unit: Unit[Deps], msg: Incoming[pm.RefundFailed]) -> 
     await steps.refund_failed(unit, msg.payload)
 
 
+async def on_price_changed(unit: Unit[Deps], msg: Incoming[lg.PriceChanged]) -> None:
+    price = msg.payload
+    await repo.record_price(unit.conn, price.sku, price.price, price.changed_at)
+
+
 HANDLERS: Handlers = {
     od.OrderPlaced: on_order_placed,
     od.OrderPaid: on_order_paid,
@@ -123,6 +135,7 @@ HANDLERS: Handlers = {
     lg.ShipmentStopped: on_shipment_stopped,
     lg.ShipmentAlreadyDispatched: on_shipment_already_dispatched,
     pm.RefundPaid: on_refund_paid,
+    lg.PriceChanged: on_price_changed,
     pm.RefundFailed: on_refund_failed,
 }
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from services.returns.domain.price_difference import Price
 from services.returns.domain.records import (
     OPEN_STATUSES,
     Audit,
@@ -17,6 +18,7 @@ from services.returns.domain.records import (
     Reason,
     RefundRequest,
 )
+from shared.contracts.envelope import Money
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.payment import RefundPaid
 
@@ -33,7 +35,7 @@ _REQUEST_LOCKED = _REQUEST + " FOR UPDATE"
 
 _PLACED_FACTS = ("currency", "total", "lines", "paid_amount")
 _LATER_FACTS = ("promised_ship_date", "shipped_at", "delivered_at", "ended", "auto_refund_reason")
-ORDER_FACTS = _PLACED_FACTS + _LATER_FACTS
+ORDER_FACTS = _PLACED_FACTS + _LATER_FACTS + ("shipping_fee", "paid_at")
 
 
 async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: Any) -> str | None:
@@ -45,8 +47,8 @@ async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: A
         raise TypeError(f"not an order fact: {sorted(unknown)}")
     return await conn.fetchval(
         """INSERT INTO orders (order_id, currency, total, lines, paid_amount, promised_ship_date,
-               shipped_at, delivered_at, ended, auto_refund_reason)
-           VALUES ($1, $2, $3, $4, COALESCE($5, 0), $6, $7, $8, $9, $10)
+               shipped_at, delivered_at, ended, auto_refund_reason, shipping_fee, paid_at)
+           VALUES ($1, $2, $3, $4, COALESCE($5, 0), $6, $7, $8, $9, $10, COALESCE($11, 0), $12)
            ON CONFLICT (order_id) DO UPDATE SET
                currency = COALESCE(EXCLUDED.currency, orders.currency),
                total = COALESCE(EXCLUDED.total, orders.total),
@@ -59,6 +61,8 @@ async def record_order_facts(conn: asyncpg.Connection, order_id: str, **facts: A
                ended = COALESCE(EXCLUDED.ended, orders.ended),
                auto_refund_reason = COALESCE(orders.auto_refund_reason,
                                              EXCLUDED.auto_refund_reason),
+               shipping_fee = GREATEST(EXCLUDED.shipping_fee, orders.shipping_fee),
+               paid_at = COALESCE(orders.paid_at, EXCLUDED.paid_at),
                updated_at = now()
            RETURNING auto_refund_reason""",
         order_id,
@@ -79,7 +83,8 @@ _UPDATE_FACTS = """UPDATE orders SET
         promised_ship_date = COALESCE($6, promised_ship_date),
         shipped_at = COALESCE(shipped_at, $7), delivered_at = COALESCE(delivered_at, $8),
         ended = COALESCE($9, ended), auto_refund_reason = COALESCE(auto_refund_reason, $10),
-        updated_at = now()
+        shipping_fee = GREATEST(COALESCE($11, 0), shipping_fee),
+        paid_at = COALESCE(paid_at, $12), updated_at = now()
     WHERE order_id = $1 RETURNING auto_refund_reason"""
 
 
@@ -111,7 +116,11 @@ async def load_order(
         return None
     lines = {
         line["line_id"]: Line(
-            line["line_id"], line["sku"], line["quantity"], line["unit_price"]["amount"]
+            line["line_id"],
+            line["sku"],
+            line["quantity"],
+            line["unit_price"]["amount"],
+            (line.get("discount") or {}).get("amount", 0),
         )
         for line in row["lines"] or []
     }
@@ -120,6 +129,8 @@ async def load_order(
         order_id=order_id,
         lines=lines,
         paid=row["paid_amount"],
+        shipping_fee=row["shipping_fee"],
+        paid_at=row["paid_at"],
         auto_refund_reason=row["auto_refund_reason"],
         **{name: row[name] for name in facts},
     )
@@ -327,3 +338,27 @@ async def awaiting(
 async def count_awaiting(conn: asyncpg.Connection) -> int:
     """How many requests await operations (read only, on the queue's index)."""
     return int(await conn.fetchval(f"SELECT count(*) FROM refund_requests WHERE {_AWAITING}"))  # noqa: S608
+
+
+# -- the catalogue's prices (PriceChanged) ----------------------------------------------
+
+
+async def record_price(conn: asyncpg.Connection, sku: str, price: Money, at: datetime) -> None:
+    await conn.execute(
+        """INSERT INTO price_history (sku, amount, currency, changed_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (sku, changed_at) DO NOTHING""",
+        sku,
+        price.amount,
+        price.currency,
+        at,
+    )
+
+
+async def current_prices(conn: asyncpg.Connection, skus: set[str]) -> dict[str, Price]:
+    """Each SKU's latest price and since when (SKUs without a recorded price are absent)."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (sku) sku, amount, currency, changed_at FROM price_history
+           WHERE sku = ANY($1::text[]) ORDER BY sku, changed_at DESC""",
+        sorted(skus),
+    )
+    return {r["sku"]: Price(r["amount"], r["currency"], r["changed_at"]) for r in rows}

@@ -5,7 +5,7 @@ from datetime import timedelta
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.returns.domain.records import Policy
+from services.returns.domain.records import Policy, ReturnPostage
 from shared.settings import ServiceSettings
 
 
@@ -21,6 +21,18 @@ class ReturnsSettings(ServiceSettings):
     """A parcel not arrived this long after its promised (or actual) ship date is refunded
     by rule, without operations."""
 
+    return_postage_mode: ReturnPostage = "not_reimbursed"
+    """A no-reason return's postage is the customer's: `not_reimbursed` (they send it at
+    their cost) or `deducted` (the shop's return label, `return_postage`, is taken off the
+    refund). For a quality problem the shop pays it either way."""
+    return_postage: int = Field(default=0, ge=0)
+    """The return label's cost in minor units, deducted in `deducted` mode."""
+
+    price_protection_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    """A price drop (the catalogue's current price below the price paid, changed after the
+    payment) asked for this long after the payment is refunded by rule; later, or for a
+    price changed before the payment, it waits for operations."""
+
     awaiting_gauge_seconds: float = Field(default=15.0, gt=0)
     """How often the gauge of requests awaiting operations is counted (read only)."""
 
@@ -28,4 +40,7 @@ class ReturnsSettings(ServiceSettings):
         return Policy(
             return_window=timedelta(seconds=self.return_window_seconds),
             not_received_after=timedelta(seconds=self.not_received_after_seconds),
+            return_postage_mode=self.return_postage_mode,
+            return_postage=self.return_postage,
+            price_protection=timedelta(seconds=self.price_protection_seconds),
         )

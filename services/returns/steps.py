@@ -91,7 +91,10 @@ async def request_refund(
     if idempotency_key and (same := await repo.find_by_key(unit.conn, order_id, idempotency_key)):
         return same, False
     held = await repo.holdings(unit.conn, order_id)
-    decision = decide(order, ask, held, unit.deps.policy, unit.now)
+    prices = None
+    if order is not None and ask.reason == "price_dropped":
+        prices = await repo.current_prices(unit.conn, {ln.sku for ln in order.lines.values()})
+    decision = decide(order, ask, held, unit.deps.policy, unit.now, prices)
     created = await open_request(
         unit,
         order_id,

@@ -124,12 +124,13 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         name="stock.v1",
         producer="logistics",
-        consumers=("notify",),
-        events=(logistics.StockRanLow, logistics.LowStock),
+        consumers=("notify", "returns"),
+        events=(logistics.StockRanLow, logistics.LowStock, logistics.PriceChanged),
         per_order=False,
         key="payload.sku",
         partitions=3,
-        description="Low-stock warnings for operations and purchasing, keyed by SKU.",
+        description="Low-stock warnings for operations and purchasing, and the catalogue's "
+        "price changes, keyed by SKU.",
     ),
     Topic(
         name="returns.v1",

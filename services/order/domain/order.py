@@ -107,6 +107,13 @@ class Order:
     shipment: dict[str, Any] | None = None
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     applied: list[str] = field(default_factory=list)
+    shipping_fee: int = 0  # total = goods - discount + shipping_fee
+    discount: int = 0
+    coupon_code: str | None = None
+
+    @property
+    def goods(self) -> int:
+        return sum(line.unit_price.amount * line.quantity for line in self.lines)
 
     @property
     def cash_on_delivery(self) -> bool:

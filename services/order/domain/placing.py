@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from services.order.domain.fees import Priced
 from services.order.domain.order import PAYMENT_WINDOW, Entry, Order, Outcome, Stage
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
@@ -122,7 +123,10 @@ def new_order(
     gift_message: str | None,
     now: datetime,
     payment_window: timedelta,
+    priced: Priced | None = None,
+    coupon_code: str | None = None,
 ) -> Order:
+    shares = priced.line_discounts if priced else [0] * len(items)
     lines = tuple(
         OrderLine(
             line_id=f"l{i + 1}",
@@ -131,8 +135,9 @@ def new_order(
             variant=item.variant,
             quantity=item.quantity,
             unit_price=Money(amount=item.unit_price, currency=currency),
+            discount=Money(amount=share, currency=currency) if share else None,
         )
-        for i, item in enumerate(items)
+        for i, (item, share) in enumerate(zip(items, shares, strict=True))
     )
     cod = method is PaymentMethod.CASH_ON_DELIVERY
     return Order(
@@ -140,7 +145,7 @@ def new_order(
         customer_id=customer_id,
         stage=Stage.PLACED,
         currency=currency,
-        total=total_of(items),
+        total=priced.total if priced else total_of(items),
         payment_method=method,
         locale=locale,
         time_zone=time_zone or DEFAULT_TIME_ZONES[locale],
@@ -150,6 +155,9 @@ def new_order(
         placed_at=now,
         payment_due_at=None if cod else now + payment_window,
         gift_message=gift_message,
+        shipping_fee=priced.shipping_fee if priced else 0,
+        discount=priced.discount if priced else 0,
+        coupon_code=coupon_code if priced and priced.discount else None,
     )
 
 
@@ -159,6 +167,9 @@ def placed(order: Order, order_url: str) -> Outcome:
     due = order.payment_due_at
     details: dict[str, Any] = {"payment_due_at": due.isoformat() if due else None}
     details["method"] = order.payment_method
+    if order.shipping_fee or order.discount:
+        details |= {"shipping_fee": order.shipping_fee, "discount": order.discount}
+        details["coupon_code"] = order.coupon_code
     outcome = Outcome(
         events=[_order_placed(order, order_url)],
         entries=[Entry("placed", order.placed_at, "placed", details)],
@@ -184,4 +195,11 @@ _PLACED_FIELDS = (
 
 def _order_placed(order: Order, order_url: str) -> OrderPlaced:
     facts = {name: getattr(order, name) for name in _PLACED_FIELDS}
-    return OrderPlaced(**facts, total=order.money(order.total), order_url=order_url)
+    return OrderPlaced(
+        **facts,
+        total=order.money(order.total),
+        order_url=order_url,
+        shipping_fee=order.money(order.shipping_fee),
+        discount=order.money(order.discount),
+        coupon_code=order.coupon_code,
+    )

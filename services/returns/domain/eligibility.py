@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from services.returns.domain.price_difference import Price, difference
 from services.returns.domain.records import (
     NOT_ARRIVED_REASONS,
     QUALITY_REASONS,
@@ -45,13 +46,26 @@ class Decision:
 
 
 def decide(
-    order: OrderView | None, ask: Ask, held: Holdings, policy: Policy, now: datetime
+    order: OrderView | None,
+    ask: Ask,
+    held: Holdings,
+    policy: Policy,
+    now: datetime,
+    prices: dict[str, Price] | None = None,
 ) -> Decision:
-    """The flow, lines, amount and immediate approval of a customer's request, or Refused."""
+    """The flow, lines, amount and immediate approval of a customer's request, or Refused.
+    A price drop asked without an amount is reckoned from `prices` (each SKU's current
+    price) and refunded by rule when the rule is met."""
     order = _refundable(order)
     assert order.currency is not None
     flow, approve_as, due = _flow(order, ask.reason, policy, now)
-    lines, amount = _lines_and_amount(order, ask, held)
+    if ask.reason is Reason.PRICE_DROPPED and ask.amount is None:
+        wanted = ask.lines if ask.lines is not None else _whole_order(order, held, True)
+        lines, _ = _check_lines(order, wanted, held, True)
+        owed = difference(order, wanted, prices or {}, policy, now)
+        amount, approve_as = owed.amount, ("rule" if owed.by_rule else None)
+    else:
+        lines, amount = _lines_and_amount(order, ask, held, flow)
     if flow is RefundFlow.BEFORE_SHIPPING and ask.lines is not None:
         whole = dict(_whole_order(order, held, False))
         if {ln.line_id: ln.quantity for ln in lines} != whole:
@@ -69,6 +83,11 @@ def decide(
         raise invalid("over_refund", message, "amount" if ask.amount is not None else "lines")
     payer: Payer = "shop" if ask.reason in QUALITY_REASONS else "customer"
     payer_if_return = payer if flow is RefundFlow.WITH_RETURN else None
+    if payer_if_return == "customer" and policy.return_postage_mode == "deducted":
+        amount -= policy.return_postage
+        if amount <= 0:
+            message = f"the return postage of {policy.return_postage} is more than the refund"
+            raise invalid("over_refund", message, "lines")
     return Decision(
         flow, ask.reason, lines, amount, order.currency, payer_if_return, approve_as, due
     )
@@ -151,7 +170,7 @@ def _flow(
 
 
 def _lines_and_amount(
-    order: OrderView, ask: Ask, held: Holdings
+    order: OrderView, ask: Ask, held: Holdings, flow: RefundFlow
 ) -> tuple[tuple[LineQuantity, ...], int]:
     price_difference = ask.reason is Reason.PRICE_DROPPED
     if price_difference and ask.amount is None:
@@ -169,9 +188,19 @@ def _lines_and_amount(
             message = f"a price difference of {ask.amount} exceeds the {value} these lines cost"
             raise invalid("over_refund", message, "amount")
         return lines, ask.amount
-    if ask.lines is None:
+    if flow is RefundFlow.BEFORE_SHIPPING:  # nothing left: the whole payment comes back
         return lines, order.paid - held.committed
-    return lines, value
+    if ask.lines is not None:
+        return lines, value
+    if held.committed == 0 and postage_refunded(ask.reason):
+        value += order.shipping_fee  # the whole order, for the shop's fault
+    return lines, min(value, order.paid - held.committed)
+
+
+def postage_refunded(reason: Reason) -> bool:
+    """Postage comes back with the whole order only when the reason is the shop's (a
+    quality problem, a parcel that never arrived); before shipping it was never spent."""
+    return reason in QUALITY_REASONS or reason in NOT_ARRIVED_REASONS
 
 
 def _whole_order(
@@ -204,7 +233,8 @@ def _check_lines(
             message = f"only {left} of line {line_id} can still be refunded"
             raise invalid("over_refund", message, f"lines[{i}].quantity")
         lines.append(LineQuantity(line_id=line_id, sku=line.sku, quantity=quantity))
-        value += line.unit_price * quantity
+        already = 0 if price_difference else held.used_quantity.get(line_id, 0)
+        value += line.paid_for(quantity, already)
     return tuple(lines), value
 
 

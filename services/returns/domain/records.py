@@ -67,6 +67,13 @@ class Line:
     sku: str
     quantity: int
     unit_price: int
+    discount: int = 0  # the line's share of the order's discount
+
+    def paid_for(self, quantity: int, already: int = 0) -> int:
+        """What `quantity` units after the first `already` ones were paid: their price less
+        their share of the line's discount, shared so the parts add up to the line exactly."""
+        share = self.discount * (already + quantity) // self.quantity
+        return self.unit_price * quantity - (share - self.discount * already // self.quantity)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,8 @@ class OrderView:
     currency: str | None = None
     lines: dict[str, Line] = field(default_factory=dict)
     paid: int = 0
+    shipping_fee: int = 0
+    paid_at: datetime | None = None
     promised_ship_date: date | None = None
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
@@ -93,10 +102,19 @@ class Holdings:
     used_quantity: dict[str, int] = field(default_factory=dict)  # per line, live returns
 
 
+ReturnPostage = Literal["not_reimbursed", "deducted"]
+
+
 @dataclass(frozen=True)
 class Policy:
     return_window: timedelta
     not_received_after: timedelta
+    # a no-reason return's postage is the customer's: they pay it and are not reimbursed,
+    # or the shop's label is deducted from the refund (`return_postage`, minor units)
+    return_postage_mode: ReturnPostage = "not_reimbursed"
+    return_postage: int = 0
+    # a price drop this long after the payment is refunded by rule (price protection)
+    price_protection: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ class OrderLine(Value):
     variant: str | None = None
     quantity: int = Field(ge=1)
     unit_price: Money
+    # the line's share of the order's discount (largest remainder, exact to the minor unit);
+    # absent on orders placed before discounts existed, read as none
+    discount: Money | None = None
 
 
 class Contact(Value):

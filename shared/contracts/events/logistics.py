@@ -69,6 +69,7 @@ class ParcelFact(Event):
 
 class ShipmentShipped(ParcelFact):
     TYPE = "ShipmentShipped"
+    MINOR = 1  # 1: each line's share of the discount
 
     lines: tuple[OrderLine, ...]
     address: Address
@@ -161,3 +162,15 @@ class StockRanLow(Event):
 
 
 LowStock = retired_v1(StockRanLow, "LowStock")
+
+
+class PriceChanged(Event):
+    """Published on `stock.v1` each time operations set a SKU's selling price: the price
+    history, recorded with the time it took effect (a price-difference refund is checked
+    against it)."""
+
+    TYPE = "PriceChanged"
+
+    sku: str
+    price: Money
+    changed_at: datetime

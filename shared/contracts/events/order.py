@@ -12,6 +12,7 @@ from shared.contracts.events.common import Address, Contact, Locale, OrderLine, 
 
 class OrderPlaced(Event):
     TYPE = "OrderPlaced"
+    MINOR = 1  # 1: shipping_fee, discount, coupon_code and each line's discount
 
     customer_id: str | None
     lines: tuple[OrderLine, ...]
@@ -24,6 +25,11 @@ class OrderPlaced(Event):
     payment_due_at: datetime | None
     gift_message: str | None = None
     order_url: str
+    # the money's parts; absent on orders placed before fees existed (no fee, no discount).
+    # total = goods - discount + shipping_fee
+    shipping_fee: Money | None = None
+    discount: Money | None = None
+    coupon_code: str | None = None
 
 
 class OrderPaid(Event):

@@ -139,14 +139,16 @@ def test_a_parcel_in_transit_cannot_be_returned_yet() -> None:
     assert (error.code, error.field) == ("parcel_in_transit", "reason")
 
 
-def test_a_price_difference_needs_an_amount_and_operations() -> None:
+def test_a_price_difference_with_an_amount_waits_for_operations() -> None:
     decision = decide(delivered(1), Ask(Reason.PRICE_DROPPED, None, 800), Holdings(), POLICY, NOW)
     assert (decision.flow, decision.amount, decision.approve_as) == (
         RefundFlow.NO_RETURN,
         800,
         None,
     )
-    assert refused(delivered(1), Ask(Reason.PRICE_DROPPED, None)).field == "amount"
+    # without an amount it is reckoned from the price history: none lower, nothing owed
+    error = refused(delivered(1), Ask(Reason.PRICE_DROPPED, None))
+    assert (error.code, error.field) == ("no_lower_price", "reason")
 
 
 def test_an_amount_is_only_for_a_price_difference() -> None:

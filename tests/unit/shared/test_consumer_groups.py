@@ -30,8 +30,11 @@ def test_the_cold_topics_go_to_the_streams_group() -> None:
     }
 
 
-def test_a_service_with_only_per_order_topics_runs_no_streams_group() -> None:
-    assert list(service_groups("returns").topics_by_group()) == ["fulfil-returns"]
+def test_returns_reads_the_catalogue_prices_in_its_streams_group() -> None:
+    assert service_groups("returns").topics_by_group() == {
+        "fulfil-returns": ["orders.v1", "payments.v1", "shipments.v1"],
+        "fulfil-returns-streams": ["stock.v1"],
+    }
 
 
 def test_a_named_replica_is_a_static_member_of_its_streams_group_under_its_own_id() -> None:

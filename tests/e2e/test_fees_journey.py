@@ -1,0 +1,102 @@
+"""A shop with postage and a coupon, through the public edges only: operations issue the
+coupon, the customer places and pays the discounted order with postage, returns one item
+and gets back exactly what that item cost after its share of the discount."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from deploy.demo.shop import Edges, Shop, order_body
+from tests.e2e.conftest import E2E_ENV
+from tests.e2e.journeys import Driver, poll
+from tests.support.infra import Infra
+from tests.support.system import start_system
+
+FEES_ENV = {**E2E_ENV, "ORDER_SHIPPING_FEE": "800", "ORDER_FREE_SHIPPING_FROM": "1000000"}
+TEA = {"sku": "TEA-OOLONG-250", "name": "Oolong tea", "quantity": 3, "unit_price": 3_333}
+CUP = {
+    "sku": "CUP-WHITE",
+    "name": "Tea cup",
+    "variant": "white",
+    "quantity": 1,
+    "unit_price": 5_001,
+}
+
+
+@pytest.fixture(scope="module")
+async def system(infra: Infra) -> AsyncIterator[dict[str, Any]]:
+    stack, state = await start_system(infra, FEES_ENV)
+    try:
+        yield state
+    finally:
+        stack.stop_processes()
+
+
+@pytest.fixture(scope="module")
+async def shop(system: dict[str, Any]) -> AsyncIterator[Shop]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield Shop(Edges.from_stack(system), client)
+
+
+async def test_coupon_postage_and_a_partial_refund_exact_to_the_fen(shop: Shop) -> None:
+    d = Driver(shop)
+    ops = {"Authorization": f"Bearer {shop.edges.ops_key}"}
+    for item in (TEA, CUP):
+        await shop.put_stock(item["sku"], 1_000, threshold=0)
+    code = f"E2E{uuid.uuid4().hex[:8].upper()}"
+    coupon = {
+        "code": code,
+        "kind": "fixed",
+        "value": 1_000,
+        "currency": "CNY",
+        "min_spend": 10_000,
+        "usage_limit": 5,
+    }
+    issued = await shop.client.post(f"{shop.edges.order}/ops/coupons", json=coupon, headers=ops)
+    assert issued.status_code == 201, issued.text
+
+    body = order_body(random.Random(20261202), "wallet") | {"items": [TEA, CUP]}
+    body["coupon_code"] = code
+    placed = await shop.place_order(body)
+    order_id = placed["order_id"]
+    totals = placed["totals"]
+    # goods 3 x 3333 + 5001 = 15000; 1000 off shared 667 / 333; postage 800
+    assert totals["goods"]["amount"] == 15_000 and totals["discount"]["amount"] == 1_000
+    assert totals["shipping_fee"]["amount"] == 800 and totals["total"]["amount"] == 14_800
+    assert [line["discount"] for line in placed["items"]] == [667, 333]
+
+    await d.pay(order_id)
+    paid = await d.until(order_id, lambda o: o["totals"]["paid"]["amount"] > 0, "paid")
+    assert paid["totals"]["paid"]["amount"] == 14_800
+    await d.deliver(order_id)
+
+    request = await shop.request_refund(
+        order_id, "changed_mind", [{"line_id": "l1", "quantity": 1}]
+    )
+    assert request["amount"]["amount"] == 3_333 - 222  # one tea less a third of 667, floored
+    assert request["return_shipping_paid_by"] == "customer"
+    await shop.ship_return(request["id"], "sf", f"SFR{uuid.uuid4().hex[:8]}")
+    await shop.return_received(request["id"])
+
+    async def refunded() -> dict[str, Any] | None:
+        payment = await d.payment(order_id)
+        return payment if payment["net"] == 14_800 - 3_111 else None
+
+    payment = await poll(refunded, f"{order_id} refund of 3111 paid")
+    entries = payment["ledger"]
+    assert [e["amount"] for e in entries if e["kind"] == "refund"] == [3_111]
+    order = await d.until(order_id, lambda o: o["totals"]["refunded"]["amount"] > 0, "refunded")
+    assert order["totals"]["refunded"]["amount"] == 3_111
+    assert order["status"] == "partially_refunded"
+
+    async def confirmation() -> list[dict[str, Any]] | None:
+        sent = [m for m in await d.messages(order_id) if m["template"] == "order_confirmation"]
+        return sent if len(sent) == 2 and all(m["status"] == "sent" for m in sent) else None
+
+    await poll(confirmation, f"{order_id} confirmation sent by email and SMS")
