@@ -26,7 +26,7 @@ import uvloop
 from fastapi import APIRouter, FastAPI
 
 from shared import db, dead_letters, held, inbox, metrics, outbound, outbox, tracing
-from shared.consumer import Handlers, MessageProcessor
+from shared.consumer import MessageProcessor
 from shared.gauges import GaugeRefresher, Refresh
 from shared.http import create_http_app
 from shared.kafka.agents import (
@@ -40,6 +40,7 @@ from shared.kafka.groups import service_groups
 from shared.kafka.lag import LagMonitor
 from shared.kafka.security import KafkaSecurity, aiokafka_kwargs
 from shared.logging import configure_logging, get_logger
+from shared.messages import Handlers
 from shared.settings import ServiceSettings, refusal
 from shared.timer_poller import TimerHandler, TimerPoller
 from shared.unit import Unit, Units

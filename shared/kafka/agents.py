@@ -43,11 +43,12 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from faust.exceptions import AlreadyConfiguredWarning
 
-from shared.consumer import MessageProcessor, RawMessage
+from shared.consumer import MessageProcessor
 from shared.contracts.registry import Topic
 from shared.kafka.groups import group_id
 from shared.kafka.security import PLAINTEXT, KafkaSecurity, aiokafka_kwargs, faust_credentials
 from shared.logging import get_logger
+from shared.messages import RawMessage
 
 log = get_logger(__name__)
 
