@@ -191,7 +191,9 @@ class Runtime(Generic[D]):
             max_attempts=s.timer_max_attempts,
         )
         self.relay, self.poller = relay, poller
-        self.gauges = GaugeRefresher(self.pool, self.definition.gauges)
+        self.gauges = GaugeRefresher(
+            self.pool, self.definition.gauges, every_seconds=s.gauges_seconds
+        )
         self._spawn(relay.run(), "outbox-relay")
         self._spawn(poller.run(), "timers")
         self._spawn(self._housekeeping(), "housekeeping")

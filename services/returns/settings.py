@@ -21,9 +21,6 @@ class ReturnsSettings(ServiceSettings):
     """A parcel not arrived this long after its promised (or actual) ship date is refunded
     by rule, without operations."""
 
-    awaiting_gauge_seconds: float = Field(default=15.0, gt=0)
-    """How often the gauge of requests awaiting operations is counted (read only)."""
-
     def policy(self) -> Policy:
         return Policy(
             return_window=timedelta(seconds=self.return_window_seconds),
