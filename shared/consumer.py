@@ -15,24 +15,31 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
-import structlog
-from opentelemetry.trace import Tracer
-from pydantic import ValidationError
 
 from shared import db, dead_lettering, inbox, metrics, outbox, tracing
 from shared.backoff import capped_backoff
-from shared.contracts.envelope import Envelope, Event, event_types
+from shared.contracts.envelope import Event, event_types
 from shared.contracts.registry import topic
 from shared.logging import get_logger
+from shared.messages import (
+    Handler,
+    Handlers,
+    Incoming,
+    Poison,
+    RawMessage,
+    decode,
+    inbox_entry,
+    log_context,
+    poison_span,
+    record_span,
+)
 from shared.unit import Unit, Units
 
 log = get_logger(__name__)
-E = TypeVar("E", bound=Event)
 
 _CONFLICTS = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
 
@@ -41,135 +48,6 @@ def is_transient(exc: BaseException) -> bool:
     """What a retry of the same message can cure: the database being unreachable
     (`db.is_transient`) or a conflict with a concurrent transaction."""
     return db.is_transient(exc) or isinstance(exc, _CONFLICTS)
-
-
-@dataclass(frozen=True)
-class RawMessage:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-    @property
-    def position(self) -> str:
-        return f"{self.topic}:{self.partition}:{self.offset}"
-
-
-@dataclass(frozen=True)
-class Incoming(Generic[E]):
-    envelope: Envelope
-    payload: E
-    raw: RawMessage
-
-    @property
-    def order_id(self) -> str:
-        if self.envelope.order_id is None:
-            raise ValueError(f"{self.envelope.type} carries no order_id")
-        return self.envelope.order_id
-
-
-Handler = Callable[[Unit[Any], Incoming[Any]], Awaitable[None]]
-Handlers = Mapping[type[Event], Handler]
-"""A service's routing table: the event model (one per type and schema version) to its
-handler. A model the table does not name is ignored (counted, never an error)."""
-
-
-class Poison(Exception):
-    def __init__(self, reason: str, detail: str, envelope: Envelope | None = None) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-        self.envelope = envelope
-
-
-def decode(raw: RawMessage) -> Incoming[Event]:
-    if not raw.value:
-        raise Poison("undecodable", "empty message value")
-    try:
-        envelope = Envelope.read(raw.value)
-    except ValidationError as exc:
-        raise Poison("undecodable", _short(exc)) from exc
-    known = event_types()
-    model = known.get((envelope.type, envelope.schema_version))
-    if model is None:
-        versions = sorted(v for (t, v) in known if t == envelope.type)
-        if versions:
-            raise Poison(
-                "unsupported_schema_version",
-                f"{envelope.type} v{envelope.schema_version}; supported: {versions}",
-                envelope,
-            )
-        raise Poison("unknown_event_type", f"{envelope.type!r} is not a declared event", envelope)
-    if model not in topic(raw.topic).events:
-        raise Poison("wrong_topic", f"{envelope.type} is not declared on {raw.topic}", envelope)
-    try:
-        payload = model.read(envelope.payload)
-    except ValidationError as exc:
-        raise Poison("invalid_payload", _short(exc), envelope) from exc
-    return Incoming(envelope, payload, raw)
-
-
-def _bound(envelope: Envelope) -> Any:
-    """Log lines about a message carry its ids."""
-    return structlog.contextvars.bound_contextvars(
-        event_id=str(envelope.event_id),
-        event_type=envelope.type,
-        order_id=envelope.order_id,
-        correlation_id=envelope.correlation_id,
-    )
-
-
-def _span(traced: Tracer, incoming: Incoming[Event], batch: int) -> Any:
-    raw, envelope = incoming.raw, incoming.envelope
-    return tracing.consumer_span(
-        traced,
-        raw.topic,
-        raw.partition,
-        raw.offset,
-        raw.headers,
-        {
-            "messaging.message.id": str(envelope.event_id),
-            "db.system": "postgresql",  # the handler's SQL runs in it
-            "fulfil.transaction.messages": batch,  # how many records share its transaction
-            tracing.EVENT_TYPE: envelope.type,
-            **({tracing.ORDER_ID: envelope.order_id} if envelope.order_id else {}),
-        },
-    )
-
-
-def _poison_span(traced: Tracer, raw: RawMessage, poison: Poison) -> Any:
-    """A record set aside before any handler saw it: an error span with the reason."""
-    envelope = poison.envelope
-    order = {tracing.ORDER_ID: envelope.order_id} if envelope and envelope.order_id else {}
-    return tracing.consumer_span(
-        traced,
-        raw.topic,
-        raw.partition,
-        raw.offset,
-        raw.headers,
-        {"fulfil.outcome": "dead_lettered", "fulfil.dead_letter.reason": poison.reason, **order},
-        error=f"{poison.reason}: {poison.detail[:200]}",
-    )
-
-
-def _inbox_entry(incoming: Incoming[Event]) -> tuple[str, str, int, int, str | None]:
-    raw = incoming.raw
-    return (
-        str(incoming.envelope.event_id),
-        raw.topic,
-        raw.partition,
-        raw.offset,
-        incoming.envelope.type,
-    )
-
-
-def _short(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'message'}: {err['msg']}"
-        for err in exc.errors()[:5]
-    )
 
 
 class MessageProcessor:
@@ -237,7 +115,7 @@ class MessageProcessor:
             traced = tracing.tracer(self.service) if tracing.ENABLED else None
             if traced is None:
                 return await self._settle_poison(raw, poison, attempts=1)
-            with _poison_span(traced, raw, poison):  # the trace shows where the record stopped
+            with poison_span(traced, raw, poison):  # the trace shows where the record stopped
                 return await self._settle_poison(raw, poison, attempts=1)
         handler = self.handlers.get(type(incoming.payload))
         if handler is None:
@@ -294,7 +172,7 @@ class MessageProcessor:
         outcomes: list[str] = []
         units: list[Unit[Any]] = []
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = await inbox.record_many(conn, [_inbox_entry(i) for _, i in batch])
+            fresh = await inbox.record_many(conn, [inbox_entry(i) for _, i in batch])
             rows: list[outbox.Row] = []
             traced = tracing.tracer(self.service) if tracing.ENABLED else None
             for handler, incoming in batch:
@@ -304,7 +182,7 @@ class MessageProcessor:
                         conn, handler, incoming, fresh=event_id in fresh
                     )
                 else:
-                    with _span(traced, incoming, len(batch)) as span:
+                    with record_span(traced, incoming, len(batch)) as span:
                         outcome, unit = await self._handle_in(
                             conn, handler, incoming, fresh=event_id in fresh
                         )
@@ -331,7 +209,7 @@ class MessageProcessor:
         the caller writes and whose `commit_done` it calls after the commit. `fresh`: the
         inbox took it (it was not seen before)."""
         envelope = incoming.envelope
-        with _bound(envelope):
+        with log_context(envelope):
             if not fresh:
                 log.debug("duplicate message skipped")
                 return "duplicate", None
@@ -349,11 +227,11 @@ class MessageProcessor:
         return tracing.ENABLED and tracing.tracer(self.service) is not None
 
     async def _handle(self, handler: Handler, incoming: Incoming[Event]) -> str:
-        with _bound(incoming.envelope):
+        with log_context(incoming.envelope):
             traced = tracing.tracer(self.service) if tracing.ENABLED else None
             if traced is None:
                 return await self._attempt(handler, incoming)
-            with _span(traced, incoming, 1) as span:
+            with record_span(traced, incoming, 1) as span:
                 outcome = await self._attempt(handler, incoming)
                 span.set_attribute("fulfil.outcome", outcome)
                 return outcome
@@ -366,7 +244,7 @@ class MessageProcessor:
             started = time.perf_counter()
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    fresh = await inbox.record_many(conn, [_inbox_entry(incoming)])
+                    fresh = await inbox.record_many(conn, [inbox_entry(incoming)])
                     outcome, unit = await self._handle_in(
                         conn, handler, incoming, fresh=bool(fresh)
                     )

@@ -18,7 +18,7 @@ from shared.contracts.registry import dead_letter_topic
 
 
 class Message(Protocol):
-    """What is set aside: a record as it was read (shared.consumer.RawMessage)."""
+    """What is set aside: a record as it was read (shared.messages.RawMessage)."""
 
     @property
     def topic(self) -> str: ...

@@ -27,7 +27,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from shared import outbox
-from shared.consumer import MessageProcessor, Poison, RawMessage, decode, is_transient
+from shared.consumer import MessageProcessor, is_transient
 from shared.http import (
     BIGINT_MAX,
     ApiError,
@@ -37,6 +37,7 @@ from shared.http import (
     require_role,
 )
 from shared.masking import mask, mask_text
+from shared.messages import Poison, RawMessage, decode
 from shared.openapi import errors
 from shared.unit import Unit
 

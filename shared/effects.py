@@ -87,7 +87,7 @@ class Policy:
     backoff_max_seconds: float = 600.0
     lease_seconds: float = 30.0
     batch_size: int = 20
-    poll_seconds: float = 10.0  # the longest sleep between passes: a safety net
+    poll_seconds: float = 60.0  # the longest sleep between passes: a safety net
     retry_seconds: float = 1.0  # the pause after a pass failed
     performers: Mapping[str, Performer] = field(default_factory=dict)
 

@@ -1,5 +1,5 @@
-"""Gauges read from a service's database: one read-only transaction every 15 s, in the
-background, never on the hot path.
+"""Gauges read from a service's database: one read-only transaction a minute
+(`gauges_seconds`), in the background, never on the hot path.
 
 Every service refreshes the shared ones (dead letters pending by reason, timers due); a
 service adds its own (`Refresh`, e.g. the order service's orders by status) through its
@@ -19,7 +19,7 @@ from shared import db, metrics
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-REFRESH_SECONDS = 15.0
+REFRESH_SECONDS = 60.0
 
 Refresh = Callable[[asyncpg.Connection], Awaitable[None]]
 """Reads what one or more gauges show, in the refresher's read-only transaction."""

@@ -28,9 +28,9 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from shared.consumer import Handler, Incoming, Poison, RawMessage, decode
 from shared.contracts.envelope import Event
 from shared.logging import get_logger
+from shared.messages import Handler, Incoming, Poison, RawMessage, decode
 from shared.unit import Unit
 
 log = get_logger(__name__)

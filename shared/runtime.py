@@ -25,7 +25,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from shared import db, dead_letters, held, inbox, metrics, ops_status, outbound, outbox, tracing
-from shared.consumer import Handlers, MessageProcessor
+from shared.consumer import MessageProcessor
 from shared.gauges import GaugeRefresher, Refresh
 from shared.http import create_http_app
 from shared.kafka.agents import (
@@ -39,6 +39,7 @@ from shared.kafka.groups import service_groups
 from shared.kafka.lag import LagMonitor
 from shared.kafka.security import KafkaSecurity, aiokafka_kwargs
 from shared.logging import get_logger
+from shared.messages import Handlers
 from shared.settings import ServiceSettings
 from shared.stopping import StopPlan, stop_service
 from shared.timer_poller import TimerHandler, TimerPoller
@@ -193,7 +194,9 @@ class Runtime(Generic[D]):
             max_attempts=s.timer_max_attempts,
         )
         self.relay, self.poller = relay, poller
-        self.gauges = GaugeRefresher(self.pool, self.definition.gauges)
+        self.gauges = GaugeRefresher(
+            self.pool, self.definition.gauges, every_seconds=s.gauges_seconds
+        )
         self._spawn(relay.run(), "outbox-relay")
         self._spawn(poller.run(), "timers")
         self._spawn(self._housekeeping(), "housekeeping")

@@ -112,14 +112,17 @@ class ServiceSettings(KafkaSettings):
     outbox_batch_size: int = 500
     # NOTIFY wakes the outbox relay, the timers poller and the effects workers; their polls
     # are safety nets, slow so that an idle service costs next to nothing
-    outbox_poll_seconds: float = 30.0
+    outbox_poll_seconds: float = 60.0
     outbox_retry_seconds: float = 0.5  # after the broker did not acknowledge a record
     outbox_retention_hours: float = 24.0
     housekeeping_seconds: float = 60.0  # how often retention purges run
     inbox_retention_days: float = 30.0
     # events about an order still unknown after this long are dropped (shared/held.py)
     held_retention_days: float = 7.0
-    timer_poll_seconds: float = 10.0
+    timer_poll_seconds: float = 60.0
+    # how often the gauges read from the database are refreshed (shared/gauges.py): each
+    # refresh is one read-only transaction, which counts as a commit like any other
+    gauges_seconds: float = 60.0
     timer_max_attempts: int = 10
     consumer_group_suffix: str = ""
     consumer_instance_id: str | None = None  # unique per replica (e.g. the pod name)

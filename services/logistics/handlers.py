@@ -16,10 +16,10 @@ from services.logistics.deps import Deps
 from services.logistics.domain.shipping import SHIP, SHIP_BY, SILENCE
 from services.logistics.steps import orders, shipping, stock
 from shared import held
-from shared.consumer import Handlers, Incoming
 from shared.contracts.events import order as od
 from shared.contracts.events import returns as rt
 from shared.contracts.events.returns import RefundFlow
+from shared.messages import Handlers, Incoming
 from shared.timer_poller import TimerHandler
 from shared.timers import Timer
 from shared.unit import Unit

@@ -14,11 +14,11 @@ from services.notify import domain, ops, steps
 from services.notify.deps import Deps
 from services.notify.domain import REMINDER, OrderState
 from shared import held
-from shared.consumer import Handler, Handlers, Incoming
 from shared.contracts.events import logistics as lg
 from shared.contracts.events import order as od
 from shared.contracts.events import payment as pm
 from shared.contracts.events import returns as rt
+from shared.messages import Handler, Handlers, Incoming
 from shared.timer_poller import TimerHandler
 from shared.timers import Timer
 from shared.unit import Unit

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 from services.notify import content, domain, repository
 from services.notify.deps import Deps
 from services.notify.domain import NewMessage
-from shared.consumer import Incoming
 from shared.contracts.events.logistics import StockRanLow
 from shared.logging import get_logger
+from shared.messages import Incoming
 from shared.unit import Unit
 
 if TYPE_CHECKING:

@@ -87,7 +87,7 @@ class NotifySettings(ServiceSettings):
 
     # The sender wakes when a message is recorded (NOTIFY) or falls due; this is the longest
     # it sleeps otherwise (for a retry another replica set, or a lease that ran out).
-    sender_poll_seconds: float = 30.0
+    sender_poll_seconds: float = 60.0
     sender_batch_size: int = 20
     sender_max_attempts: int = 6
     sender_backoff_seconds: float = 5.0

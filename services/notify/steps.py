@@ -22,8 +22,8 @@ from services.notify.channels import ChannelError
 from services.notify.deps import Deps
 from services.notify.domain import REMINDER, NewMessage, OrderRecord, Outcome, Source
 from shared import held
-from shared.consumer import Incoming
 from shared.logging import get_logger, mask_text
+from shared.messages import Incoming
 from shared.timers import Timer
 from shared.unit import Unit
 

@@ -16,10 +16,10 @@ from services.order.deps import Deps
 from services.order.domain import order as domain
 from services.order.domain import reactions
 from services.order.domain.order import Entry, Stage
-from shared.consumer import Handlers, Incoming
 from shared.contracts.events import logistics as lg
 from shared.contracts.events import payment as pm
 from shared.contracts.events import returns as rt
+from shared.messages import Handlers, Incoming
 from shared.timer_poller import TimerHandler
 from shared.timers import Timer
 from shared.unit import Unit

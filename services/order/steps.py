@@ -13,7 +13,7 @@ from services.order.deps import Deps
 from services.order.domain import placing
 from services.order.domain.order import Entry, Order, Outcome
 from shared import held
-from shared.consumer import Handlers, Incoming
+from shared.messages import Handlers, Incoming
 from shared.unit import Unit
 
 Decision = Callable[[Order], Outcome]

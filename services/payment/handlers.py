@@ -15,10 +15,10 @@ from services.payment.deps import Deps
 from services.payment.steps.orders import cash_collected, order_ended, order_placed
 from services.payment.steps.refunds import REFUND_RETRY, approve_refund, hand_over
 from shared import held
-from shared.consumer import Handlers, Incoming
 from shared.contracts.events import logistics as lg
 from shared.contracts.events import order as od
 from shared.contracts.events import returns as rt
+from shared.messages import Handlers, Incoming
 from shared.timer_poller import TimerHandler
 from shared.timers import Timer
 from shared.unit import Unit

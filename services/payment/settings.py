@@ -37,7 +37,7 @@ class PaymentSettings(ServiceSettings):
     # Provider calls (refunds, payment sessions) are made after commit by the effects
     # worker; a claimed call not recorded within the lease is made again, same key.
     effects_lease_seconds: float = 30.0
-    effects_poll_seconds: float = 10.0  # a safety net: a recorded call wakes the worker
+    effects_poll_seconds: float = 60.0  # a safety net: a recorded call wakes the worker
 
     # Reconciliation: attempts whose callback has not come for `after` seconds are asked
     # of their provider every `every` seconds, a bounded batch at a time, for `horizon`.

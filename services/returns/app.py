@@ -4,8 +4,8 @@ from pathlib import Path
 
 from services.returns.deps import make_deps
 from services.returns.handlers import HANDLERS, TIMERS
+from services.returns.queue import refresh_awaiting
 from services.returns.queue import router as queue_router
-from services.returns.queue import watch_awaiting
 from services.returns.settings import ReturnsSettings
 from services.returns.views import router
 from shared.runtime import Wiring
@@ -21,6 +21,6 @@ WIRING = Wiring(
     HANDLERS,
     TIMERS,
     routers=[router, queue_router],
-    background=[watch_awaiting],
+    gauges=[refresh_awaiting],
 )
 build = WIRING.build

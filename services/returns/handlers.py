@@ -16,11 +16,11 @@ from services.returns import steps
 from services.returns.deps import Deps
 from services.returns.domain.transitions import RULE_TIMER
 from shared import held
-from shared.consumer import Handlers, Incoming
 from shared.contracts.events import logistics as lg
 from shared.contracts.events import order as od
 from shared.contracts.events import payment as pm
 from shared.logging import get_logger
+from shared.messages import Handlers, Incoming
 from shared.timer_poller import TimerHandler
 from shared.unit import Unit
 

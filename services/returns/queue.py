@@ -5,12 +5,11 @@ the parcel on its way back) and is not a refund before shipping waiting for logi
 answer: price differences, quality claims, parcels not received, returns to receive.
 Operations list the queue here (ops key) and decide with the request's `approve` and
 `reject` routes (services/returns/views.py). The gauge `fulfil_refund_requests_awaiting`
-counts the queue, read only, every `awaiting_gauge_seconds`.
+counts the queue, read only, with the service's other gauges (`gauges_seconds`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -24,13 +23,12 @@ from pydantic import AwareDatetime
 from services.returns import repository as repo
 from services.returns.deps import Deps
 from services.returns.domain.records import RefundRequest
-from shared import db
 from shared.http import Unprocessable, require_role, service_of
 from shared.logging import get_logger
 from shared.openapi import errors
 
 if TYPE_CHECKING:
-    from shared.runtime import Runtime
+    import asyncpg
 
 log = get_logger(__name__)
 AWAITING = Gauge(
@@ -106,16 +104,7 @@ def _decoded(cursor: str) -> tuple[datetime, str]:
     return moment, request_id
 
 
-async def watch_awaiting(runtime: Runtime[Deps]) -> None:
-    """Sets the gauge from the queue's size every `awaiting_gauge_seconds` (one read-only
-    count on the queue's index); an unreachable database keeps the last value."""
-    every = runtime.deps.settings.awaiting_gauge_seconds
-    while True:
-        try:
-            async with runtime.db.acquire() as conn:
-                AWAITING.set(await repo.count_awaiting(conn))
-        except Exception as exc:
-            if not db.is_transient(exc):
-                raise
-            log.warning("counting the refund queue failed; retrying", error=repr(exc))
-        await asyncio.sleep(every)
+async def refresh_awaiting(conn: asyncpg.Connection) -> None:
+    """The queue's gauge, from one count on its index, in the shared gauges' read-only
+    transaction (shared/gauges.py); an unreachable database keeps the last value."""
+    AWAITING.set(await repo.count_awaiting(conn))

@@ -33,9 +33,6 @@ class ReturnsSettings(ServiceSettings):
     payment) asked for this long after the payment is refunded by rule; later, or for a
     price changed before the payment, it waits for operations."""
 
-    awaiting_gauge_seconds: float = Field(default=15.0, gt=0)
-    """How often the gauge of requests awaiting operations is counted (read only)."""
-
     def policy(self) -> Policy:
         return Policy(
             return_window=timedelta(seconds=self.return_window_seconds),

@@ -43,11 +43,12 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from faust.exceptions import AlreadyConfiguredWarning
 
-from shared.consumer import MessageProcessor, RawMessage
+from shared.consumer import MessageProcessor
 from shared.contracts.registry import Topic
 from shared.kafka.groups import group_id
 from shared.kafka.security import PLAINTEXT, KafkaSecurity, aiokafka_kwargs, faust_credentials
 from shared.logging import get_logger
+from shared.messages import RawMessage
 
 log = get_logger(__name__)
 
@@ -58,12 +59,12 @@ COLD_WITHIN_SECONDS = 0.1
 # A member that stops heartbeating (a crashed process) leaves the group after this long,
 # rather than faust's 60 s, during which its partitions are consumed by no one.
 SESSION_TIMEOUT_SECONDS = 10.0
-HEARTBEAT_SECONDS = 1.0
+HEARTBEAT_SECONDS = 3.0  # a third of the session, as Kafka advises: 3 requests a session
 COMMIT_EVERY_SECONDS = 1.0
 # How long a stop waits for the batch in hand to finish (its records are redelivered if not).
 STOP_GRACE_SECONDS = 10.0
 # An idle poll waits this long at the broker for a record (a record ends the wait at once).
-IDLE_POLL_SECONDS = 1.0
+IDLE_POLL_SECONDS = 5.0
 
 
 def build_faust_app(

@@ -23,7 +23,7 @@ from shared.kafka.security import PLAINTEXT, KafkaSecurity, aiokafka_kwargs
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-LAG_EVERY_SECONDS = 5.0
+LAG_EVERY_SECONDS = 15.0  # as often as Prometheus scrapes it
 
 
 class LagMonitor:

@@ -10,12 +10,12 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
 from cloudevents.core.formats.json import JSONFormat
 from pydantic import ValidationError
 
-from shared.consumer import RawMessage, decode
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.events.logistics import LowStock, StockRanLow
 from shared.contracts.events.order import OrderClosed, OrderPlaced
 from shared.contracts.registry import topic_for_event
 from shared.contracts.schemas import event_schema
+from shared.messages import RawMessage, decode
 from tests.support.events import placed
 from tests.support.samples import sample_event
 

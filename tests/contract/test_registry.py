@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from shared.consumer import RawMessage, decode
 from shared.contracts.envelope import Envelope, Event, event_types
 from shared.contracts.registry import SERVICES, TOPICS, consumed_by, topic_for_event
+from shared.messages import RawMessage, decode
 from tests.support.samples import sample_event
 
 BUILDERS = {}

@@ -9,8 +9,8 @@ import asyncpg
 
 from services.payment.app import build
 from services.payment.settings import PaymentSettings
-from shared.consumer import Handlers, Incoming
 from shared.contracts.events.order import OrderClosed, OrderCompleted
+from shared.messages import Handlers, Incoming
 from shared.unit import Unit
 from tests.support.events import new_order_id, resend, wrap
 from tests.support.infra import Infra

@@ -15,9 +15,10 @@ from prometheus_client import REGISTRY
 
 from services.payment.app import MIGRATIONS
 from shared import db
-from shared.consumer import Handlers, Incoming, MessageProcessor, RawMessage
+from shared.consumer import MessageProcessor
 from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderClosed, OrderCompleted
+from shared.messages import Handlers, Incoming, RawMessage
 from shared.unit import Unit, Units
 
 EFFECTS = "CREATE TABLE test_effects (order_id TEXT, event_id TEXT)"

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shared.consumer import RawMessage
 from shared.contracts.events.order import OrderClosed
 from shared.contracts.events.returns import RefundRequested
 from shared.kafka.groups import service_groups
 from shared.kafka.lag import LagMonitor
+from shared.messages import RawMessage
 from tests.integration.test_consumer import effects, payment_with, record_effect
 from tests.support.events import new_order_id, resend, wrap
 from tests.support.infra import Infra

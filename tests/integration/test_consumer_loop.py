@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from shared.consumer import RawMessage
 from shared.contracts.events.order import OrderClosed
 from shared.contracts.registry import topic
 from shared.kafka.agents import ServiceConsumer
 from shared.kafka.lag import LagMonitor
+from shared.messages import RawMessage
 from tests.support.events import new_order_id, resend, wrap
 from tests.support.infra import Infra
 from tests.support.kafka import start_group_at_end

@@ -13,9 +13,9 @@ import asyncpg
 import pytest
 
 from shared import db, held
-from shared.consumer import Handlers, Incoming, RawMessage
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.events.order import OrderClosed, OrderCompleted
+from shared.messages import Handlers, Incoming, RawMessage
 from shared.unit import Unit, Units
 from tests.support.polling import eventually
 

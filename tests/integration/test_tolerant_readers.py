@@ -12,9 +12,9 @@ from cloudevents.core.formats.json import JSONFormat
 
 from services.payment.app import build
 from services.payment.settings import PaymentSettings
-from shared.consumer import Handlers, Incoming
 from shared.contracts.events.order import OrderCompleted, OrderPlaced
 from shared.contracts.events.payment import PaymentRequested
+from shared.messages import Handlers, Incoming
 from shared.unit import Unit
 from tests.support.events import new_order_id, placed, resend, wrap
 from tests.support.infra import Infra

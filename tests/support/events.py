@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.consumer import RawMessage
 from shared.contracts.envelope import Envelope, Event, Money
 from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
 from shared.contracts.events.order import OrderPaid, OrderPlaced
 from shared.contracts.registry import topic_for_event
+from shared.messages import RawMessage
 from shared.runtime import Runtime
 from tests.support.infra import Infra
 from tests.support.kafka import Record, TopicTail, publish

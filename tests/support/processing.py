@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.consumer import Handler, Handlers, Incoming, MessageProcessor
+from shared.consumer import MessageProcessor
+from shared.messages import Handler, Handlers, Incoming
 from shared.runtime import Runtime
 from shared.unit import Unit
 

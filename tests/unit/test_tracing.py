@@ -20,12 +20,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from shared import outbox, tracing
-from shared.consumer import Incoming, MessageProcessor, RawMessage
+from shared.consumer import MessageProcessor
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.order import OrderPlaced
 from shared.contracts.events.payment import PaymentRequested
 from shared.edge import Edge
+from shared.messages import Incoming, RawMessage
 from shared.settings import ServiceSettings
 from shared.unit import Unit, Units
 from tests.support.events import line, placed

@@ -8,6 +8,7 @@ needs (the checkpoints reported so far, the destination) with the parcel, in one
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,11 +19,15 @@ from fastapi import APIRouter, Request
 from services.logistics import repository as repo
 from services.logistics.carriers.sandbox import SandboxParcel, next_checkpoint, post_checkpoint
 from services.logistics.deps import Deps
+from shared import db
 from shared.http import Conflict, NotFound, service_of
 from shared.logging import get_logger
 from shared.unit import Service
 
 PARALLEL_PARCELS = 8
+QUIET_BATCH = 100  # parcels one pass moves
+# The longest sleep: a safety net for a lost NOTIFY (the listener reconnecting).
+IDLE_SECONDS = 300.0
 router = APIRouter(prefix="/sandbox/carriers", tags=["sandbox"])
 log = get_logger(__name__)
 
@@ -66,26 +71,48 @@ async def advance_parcel(carrier: str, tracking_number: str, request: Request) -
 
 
 async def auto_advance(runtime: Service[Deps]) -> None:
-    """Background task: every parcel quiet for the configured seconds moves one step."""
+    """Background task: every parcel quiet for the configured seconds moves one step. It
+    sleeps until the next parcel on its way falls quiet; with none on its way, until one
+    sets off (the `parcels` NOTIFY of the transaction that ships it), so an idle service
+    does not read."""
     every = runtime.deps.settings.auto_advance_seconds
     if every <= 0:
         return
     couriers = list(runtime.deps.carriers)
     lanes = asyncio.Semaphore(PARALLEL_PARCELS)  # parcels move independently, like real couriers
-    while True:
-        await asyncio.sleep(every)
-        try:
-            async with runtime.db.acquire() as conn:
-                quiet_since = datetime.now(UTC) - timedelta(seconds=every)
-                parcels = await repo.quiet_parcels(conn, couriers, quiet_since)
-            outcomes = await asyncio.gather(
-                *(_report_bounded(runtime, lanes, parcel) for parcel in parcels),
-                return_exceptions=True,
+    async with db.woken_by(runtime.settings.database_url, "parcels") as woken:
+        while True:
+            woken.clear()  # a parcel shipped from now on is seen by this pass or wakes the next
+            wait = await _advance_quiet(runtime, couriers, lanes, every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), wait)
+
+
+async def _advance_quiet(
+    runtime: Service[Deps], couriers: list[str], lanes: asyncio.Semaphore, every: float
+) -> float:
+    """Moves the parcels quiet for `every` seconds one step; returns how long to sleep."""
+    try:
+        async with runtime.db.acquire() as conn:
+            now = datetime.now(UTC)
+            parcels, next_heard = await repo.quiet_parcels(
+                conn, couriers, now - timedelta(seconds=every), limit=QUIET_BATCH
             )
-            for failed in [o for o in outcomes if isinstance(o, BaseException)][:1]:
-                raise failed
-        except (OSError, httpx.HTTPError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("sandbox auto-advance failed; trying again", error=repr(exc))
+        outcomes = await asyncio.gather(
+            *(_report_bounded(runtime, lanes, parcel) for parcel in parcels),
+            return_exceptions=True,
+        )
+        for failed in [o for o in outcomes if isinstance(o, BaseException)][:1]:
+            raise failed
+    except (OSError, httpx.HTTPError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("sandbox auto-advance failed; trying again", error=repr(exc))
+        return every
+    if len(parcels) >= QUIET_BATCH:
+        return 0.0  # more are quiet than one pass takes
+    wait = IDLE_SECONDS if next_heard is None else (next_heard - now).total_seconds() + every
+    if parcels:  # those just moved fall quiet again after `every`
+        wait = min(wait, every)
+    return max(wait, 0.0)
 
 
 async def _report_bounded(

@@ -190,16 +190,29 @@ async def sandbox_parcel(conn: Conn, courier: str, tracking_number: str) -> Sand
 
 async def quiet_parcels(
     conn: Conn, couriers: Sequence[str], quiet_since: datetime, limit: int = 100
-) -> list[SandboxParcel]:
-    """Parcels on their way with no checkpoint since `quiet_since`, oldest shipped first."""
+) -> tuple[list[SandboxParcel], datetime | None]:
+    """Parcels on their way with no checkpoint since `quiet_since`, oldest shipped first, and
+    when the first of the others on their way was last heard of (None: no other), in one
+    read: the auto-advance sleeps until that one falls quiet."""
     rows = await conn.fetch(
-        f"""{_SANDBOX_PARCEL}
-           WHERE s.status IN ('shipped', 'in_transit', 'out_for_delivery')
-             AND s.courier = ANY($1::text[])
-             AND COALESCE(s.last_checkpoint_at, s.shipped_at) <= $2
-           ORDER BY s.shipped_at LIMIT $3""",
+        f"""SELECT n.next_heard, p.* FROM (
+               SELECT min(COALESCE(last_checkpoint_at, shipped_at)) AS next_heard
+               FROM shipments
+               WHERE status IN ('shipped', 'in_transit', 'out_for_delivery')
+                 AND courier = ANY($1::text[])
+                 AND COALESCE(last_checkpoint_at, shipped_at) > $2) AS n
+           LEFT JOIN LATERAL ({_SANDBOX_PARCEL}
+               WHERE s.status IN ('shipped', 'in_transit', 'out_for_delivery')
+                 AND s.courier = ANY($1::text[])
+                 AND COALESCE(s.last_checkpoint_at, s.shipped_at) <= $2
+               ORDER BY s.shipped_at LIMIT $3) AS p ON true""",  # noqa: S608
         list(couriers),
         quiet_since,
         limit,
     )
-    return [SandboxParcel(**dict(r)) for r in rows]
+    parcels = [
+        SandboxParcel(**{k: v for k, v in r.items() if k != "next_heard"})
+        for r in rows
+        if r["courier"] is not None
+    ]
+    return parcels, rows[0]["next_heard"] if rows else None

@@ -23,7 +23,6 @@ from services.logistics.domain.stock import (
 )
 from services.logistics.steps import shipping, stock
 from shared import held
-from shared.consumer import Handler
 from shared.contracts.envelope import Event
 from shared.contracts.events.logistics import (
     ShipmentAlreadyDispatched,
@@ -33,6 +32,7 @@ from shared.contracts.events.logistics import (
 )
 from shared.contracts.events.order import OrderPlaced
 from shared.logging import get_logger
+from shared.messages import Handler
 from shared.unit import Unit
 
 log = get_logger(__name__)

@@ -32,11 +32,12 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from shared import db
-from shared.consumer import Handlers, Incoming, MessageProcessor, RawMessage
+from shared.consumer import MessageProcessor
 from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderPlaced
 from shared.contracts.registry import topic
 from shared.kafka.agents import ServiceConsumer
+from shared.messages import Handlers, Incoming, RawMessage
 from shared.unit import Unit, Units
 from tests.support.events import placed
 from tests.support.infra import REPO, Infra, start_infra

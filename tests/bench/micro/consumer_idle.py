@@ -30,11 +30,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from shared.consumer import RawMessage
 from shared.contracts.events.order import OrderClosed
 from shared.contracts.events.returns import RefundRejected
 from shared.contracts.registry import topic
 from shared.kafka.agents import ServiceConsumer, attach_agents, build_faust_app, stop_faust_app
+from shared.messages import RawMessage
 from tests.support.events import wrap
 from tests.support.infra import REPO, start_infra
 from tests.support.kafka import start_group_at_end

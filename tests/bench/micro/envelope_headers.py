@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from shared import outbox
-from shared.consumer import RawMessage, decode
 from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderPlaced
 from shared.contracts.registry import topic
+from shared.messages import RawMessage, decode
 from tests.support.events import placed
 
 ROUNDS = 9

@@ -33,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from shared import outbox
-from shared.consumer import Incoming, MessageProcessor, RawMessage
+from shared.consumer import MessageProcessor
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.order import OrderPlaced
 from shared.contracts.events.payment import PaymentRequested
+from shared.messages import Incoming, RawMessage
 from shared.unit import Unit, Units
 from tests.support.events import line, placed
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.logistics.handlers import on_order_placed
-from shared.consumer import Incoming, RawMessage
 from shared.contracts.events.order import OrderCancelled, OrderClosed
+from shared.messages import Incoming, RawMessage
 from shared.runtime import Runtime
 from tests.integration.logistics.support import (
     Logistics,

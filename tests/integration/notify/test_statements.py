@@ -12,7 +12,7 @@ import pytest
 
 from services.notify import repository, steps
 from services.notify.domain import REMINDER, Outcome, Source
-from shared.consumer import decode
+from shared.messages import decode
 from tests.integration.notify.support import notify, order_placed, received, shipped
 from tests.support.events import new_order_id, raw, resend, wrap
 from tests.support.infra import Infra

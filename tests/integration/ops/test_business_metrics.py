@@ -20,10 +20,11 @@ from services.order.domain.order import STATUSES
 from services.order.settings import OrderSettings
 from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
 from shared import db, dead_letters
-from shared.consumer import Incoming, MessageProcessor, RawMessage
+from shared.consumer import MessageProcessor
 from shared.contracts.events.order import OrderClosed
 from shared.dead_letters import Who
 from shared.gauges import GaugeRefresher
+from shared.messages import Incoming, RawMessage
 from shared.unit import Unit, Units
 from tests.e2e.journeys import Driver
 from tests.integration.notify.support import notify, order_placed, paid

@@ -11,8 +11,8 @@ import pytest_asyncio
 
 from services.payment.app import build
 from services.payment.settings import PaymentSettings
-from shared.consumer import Incoming
 from shared.contracts.events.order import OrderPlaced
+from shared.messages import Incoming
 from shared.runtime import Runtime
 from shared.unit import Unit
 from tests.integration.ops.support import env_for, fulfil

@@ -26,6 +26,6 @@ async def returns(infra: Infra) -> AsyncIterator[Runtime]:
         infra,
         database,
         not_received_after_seconds=RULE_SECONDS,
-        awaiting_gauge_seconds=1.0,
+        gauges_seconds=1.0,
     ) as runtime:
         yield runtime

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from shared.consumer import Incoming, MessageProcessor, RawMessage
+from shared.consumer import MessageProcessor
 from shared.contracts.events.order import OrderClosed, OrderCompleted
+from shared.messages import Incoming, RawMessage
 from shared.unit import Unit, Units
 
 

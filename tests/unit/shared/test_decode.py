@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.consumer import Poison, RawMessage, decode
 from shared.contracts.envelope import Envelope
 from shared.contracts.events.order import OrderClosed
+from shared.messages import Poison, RawMessage, decode
 
 
 def raw(value: bytes | None, topic: str = "orders.v1") -> RawMessage:
