@@ -35,7 +35,6 @@ class OrderSettings(ServiceSettings):
     # A report of a stay that is over is kept this long, then purged (housekeeping).
     stuck_report_retention_days: float = Field(default=30.0, gt=0)
 
-
     # Postage (minor units of the order's currency) and the goods value, after the discount,
     # from which shipping is free (none: never free). By default shipping is free.
     shipping_fee: int = Field(default=0, ge=0)
