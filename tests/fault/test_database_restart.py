@@ -15,21 +15,18 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from deploy.demo.shop import Edges, Shop, ShopError, order_body
 from deploy.local.postgres import PostgresCluster
 from deploy.local.stack import SERVICES
-from tests.support.infra import REPO, Infra
+from tests.support.infra import Infra
+from tests.support.own_postgres import create_databases, kill_server, own_postgres
 from tests.support.system import place_through_outage, start_system
 
 pytestmark = [pytest.mark.fault]
@@ -55,28 +52,13 @@ CATALOGUE = ({"sku": "FAULT-PG-TEE", "name": "Cotton tee", "variant": "M", "pric
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[PostgresCluster]:
-    local = REPO / ".local"
-    local.mkdir(exist_ok=True)
-    base = Path(tempfile.mkdtemp(prefix="test-fault-pg-", dir=local))
-    base.chmod(0o755)  # as root the server runs as `postgres`, which must enter it
-    cluster = PostgresCluster(base)
-    try:
-        cluster.start(timeout=120)
+    with own_postgres("test-fault-pg-") as cluster:
         yield cluster
-    finally:
-        cluster.remove()  # its files too, also where they live outside the checkout
 
 
 @pytest.fixture(scope="module")
 async def system(infra: Infra, postgres: PostgresCluster) -> AsyncIterator[dict[str, Any]]:
-    databases = {}
-    admin = await asyncpg.connect(postgres.dsn("postgres"))
-    try:
-        for name in SERVICES:
-            await admin.execute(f'CREATE DATABASE "fault_{name}"')
-            databases[name] = postgres.dsn(f"fault_{name}")
-    finally:
-        await admin.close()
+    databases = await create_databases(postgres, list(SERVICES))
     stack, state = await start_system(infra, ENV, databases)
     state["stack"] = stack
     try:
@@ -85,18 +67,9 @@ async def system(infra: Infra, postgres: PostgresCluster) -> AsyncIterator[dict[
         stack.stop_processes()
 
 
-def kill(postgres: PostgresCluster) -> None:
-    pid = postgres.status()["pid"]
-    assert pid is not None, "the test's PostgreSQL is not running"
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while postgres.is_running() and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 async def restart(postgres: PostgresCluster) -> float:
     """Kills the server, leaves it down a while, starts it; returns how long the start took."""
-    await asyncio.to_thread(kill, postgres)
+    await asyncio.to_thread(kill_server, postgres)
     await asyncio.sleep(DOWN_SECONDS)
     started = time.monotonic()
     await asyncio.to_thread(postgres.start, 60.0)

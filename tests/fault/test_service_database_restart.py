@@ -15,14 +15,10 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -30,7 +26,8 @@ from deploy.demo.shop import Edges, Shop, order_body
 from deploy.local.postgres import PostgresCluster
 from deploy.local.stack import SERVICES
 from tests.fault.test_database_restart import CATALOGUE, ENV, journey
-from tests.support.infra import REPO, Infra
+from tests.support.infra import Infra
+from tests.support.own_postgres import create_databases, kill_server, own_postgres
 from tests.support.system import place_through_outage, start_system
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
@@ -44,42 +41,20 @@ DEADLINE_SECONDS = 180.0
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[PostgresCluster]:
-    local = REPO / ".local"
-    local.mkdir(exist_ok=True)
-    base = Path(tempfile.mkdtemp(prefix="test-fault-svc-pg-", dir=local))
-    base.chmod(0o755)  # as root the server runs as `postgres`, which must enter it
-    cluster = PostgresCluster(base)
-    try:
-        cluster.start(timeout=120)
+    with own_postgres("test-fault-svc-pg-") as cluster:
         yield cluster
-    finally:
-        cluster.remove()
 
 
 @pytest.fixture(scope="module")
 async def system(infra: Infra, postgres: PostgresCluster) -> AsyncIterator[dict[str, Any]]:
     databases = {name: await infra.create_database(f"fault_{name}") for name in SERVICES}
-    admin = await asyncpg.connect(postgres.dsn("postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "fault_{VICTIM}"')
-    finally:
-        await admin.close()
-    databases[VICTIM] = postgres.dsn(f"fault_{VICTIM}")
+    databases.update(await create_databases(postgres, [VICTIM]))
     stack, state = await start_system(infra, ENV, databases)
     state["stack"] = stack
     try:
         yield state
     finally:
         stack.stop_processes()
-
-
-def crash(postgres: PostgresCluster) -> None:
-    pid = postgres.status()["pid"]
-    assert pid is not None, "the payment database server is not running"
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while postgres.is_running() and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 async def readiness(client: httpx.AsyncClient, url: str) -> tuple[int, dict[str, Any]]:
@@ -150,7 +125,7 @@ async def test_a_service_pauses_through_its_database_outage_and_resumes_by_itsel
             if how == "stopped":
                 await asyncio.to_thread(postgres.stop)
             else:
-                await asyncio.to_thread(crash, postgres)
+                await asyncio.to_thread(kill_server, postgres)
             paused = await wait_readiness(client, victim_url, 503, timeout=15)
             assert any(r.startswith("database:") for r in paused["reasons"]), paused
             await place_for(DOWN_SECONDS)  # orders keep coming while it is down
