@@ -34,8 +34,11 @@ E2E_ENV = {
 
 
 @pytest.fixture(scope="module")
-async def system(infra: Infra) -> AsyncIterator[dict[str, Any]]:
-    stack, state = await start_system(infra, E2E_ENV)
+async def system(infra: Infra, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, Any]]:
+    """The whole system for one test module; a module's `SYSTEM_ENV` adds to E2E_ENV."""
+    stack, state = await start_system(
+        infra, {**E2E_ENV, **getattr(request.module, "SYSTEM_ENV", {})}
+    )
     try:
         yield state
     finally:

@@ -6,19 +6,12 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-import pytest
-
-from deploy.demo.shop import Edges, Shop, order_body
-from tests.e2e.conftest import E2E_ENV
+from deploy.demo.shop import Shop, order_body
 from tests.e2e.journeys import Driver, poll
-from tests.support.infra import Infra
-from tests.support.system import start_system
 
-FEES_ENV = {**E2E_ENV, "ORDER_SHIPPING_FEE": "800", "ORDER_FREE_SHIPPING_FROM": "1000000"}
+SYSTEM_ENV = {"ORDER_SHIPPING_FEE": "800", "ORDER_FREE_SHIPPING_FROM": "1000000"}
 TEA = {"sku": "TEA-OOLONG-250", "name": "Oolong tea", "quantity": 3, "unit_price": 3_333}
 CUP = {
     "sku": "CUP-WHITE",
@@ -27,21 +20,6 @@ CUP = {
     "quantity": 1,
     "unit_price": 5_001,
 }
-
-
-@pytest.fixture(scope="module")
-async def system(infra: Infra) -> AsyncIterator[dict[str, Any]]:
-    stack, state = await start_system(infra, FEES_ENV)
-    try:
-        yield state
-    finally:
-        stack.stop_processes()
-
-
-@pytest.fixture(scope="module")
-async def shop(system: dict[str, Any]) -> AsyncIterator[Shop]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield Shop(Edges.from_stack(system), client)
 
 
 async def test_coupon_postage_and_a_partial_refund_exact_to_the_fen(shop: Shop) -> None:
