@@ -3,9 +3,6 @@ orders by id, phone or email (`fulfil search`), whose results show contacts mask
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -18,6 +15,7 @@ from services.order.domain import stuck as domain
 from services.order.domain.search import search_key
 from services.order.domain.stuck import STAGES
 from services.order.stuck import thresholds_of
+from shared import cursors
 from shared.contracts.events.order import StuckStage
 from shared.http import Unprocessable, require_role, service_of
 from shared.masking import mask
@@ -104,7 +102,7 @@ async def search_orders(
         raise Unprocessable(
             "invalid_query", message, field="q", fields=[{"field": "q", "message": message}]
         )
-    after = _decoded(cursor) if cursor else None
+    after = cursors.after(cursor) if cursor else None
     async with service_of(request, Deps).db.acquire() as conn:
         rows = await repository.search(conn, *key, after, limit + 1)
     page = rows[:limit]
@@ -121,23 +119,5 @@ async def search_orders(
     ]
     more = len(rows) > limit
     last = page[-1] if more else None
-    next_cursor = _encoded(last["placed_at"], last["order_id"]) if last is not None else None
+    next_cursor = cursors.cursor(last["placed_at"], last["order_id"]) if last is not None else None
     return SearchOut(matched_by=key[0], orders=found, next_cursor=next_cursor)
-
-
-def _encoded(at: datetime, order_id: str) -> str:
-    raw = json.dumps([at.isoformat(), order_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decoded(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, order_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None or not isinstance(order_id, str):
-            raise ValueError(cursor)
-    except (binascii.Error, ValueError, TypeError) as exc:
-        message = "not a cursor this search gave (next_cursor)"
-        field = {"field": "cursor", "message": message}
-        raise Unprocessable("invalid_cursor", message, field="cursor", fields=[field]) from exc
-    return moment, order_id

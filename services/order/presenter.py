@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from services.order.domain.order import ENDED, Entry, Order
@@ -147,21 +144,3 @@ def summary(order: Order) -> OrderSummaryOut:
         item_count=sum(line.quantity for line in order.lines),
         first_item=order.lines[0].name,
     )
-
-
-def cursor_of(order: Order) -> str:
-    raw = f"{order.placed_at.isoformat()}|{order.order_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def parse_cursor(cursor: str) -> tuple[datetime, str] | None:
-    """The (placed_at, order_id) a page continues after; None if the cursor is not ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        placed, _, order_id = raw.partition("|")
-        at = datetime.fromisoformat(placed)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    if at.tzinfo is None or not order_id:
-        return None
-    return at, order_id

@@ -20,6 +20,7 @@ from services.order.domain import order as domain
 from services.order.domain.order import Order
 from services.order.handlers import HANDLERS
 from services.order.schemas import CancelOrder, OrderOut, OrderPageOut, PlacedOrderOut, PlaceOrder
+from shared import cursors
 from shared.contracts.events.common import Address, Contact, Locale
 from shared.http import (
     Conflict,
@@ -199,13 +200,13 @@ async def customer_orders(
 ) -> OrderPageOut:
     if customer is not None and customer != customer_id:
         raise Forbidden("forbidden", "these are another customer's orders")
-    before = presenter.parse_cursor(cursor) if cursor is not None else None
-    if cursor is not None and before is None:
-        raise Unprocessable("invalid_request", "invalid: cursor", field="cursor")
+    before = cursors.after(cursor) if cursor is not None else None
     async with service_of(request, Deps).db.acquire() as conn:
         orders = await repository.customer_orders(conn, customer_id, limit=limit + 1, before=before)
     page = orders[:limit]
-    next_cursor = presenter.cursor_of(page[-1]) if len(orders) > limit else None
+    next_cursor = (
+        cursors.cursor(page[-1].placed_at, page[-1].order_id) if len(orders) > limit else None
+    )
     return OrderPageOut(orders=[presenter.summary(o) for o in page], next_cursor=next_cursor)
 
 

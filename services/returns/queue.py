@@ -10,9 +10,6 @@ counts the queue, read only, with the service's other gauges (`gauges_seconds`).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -23,7 +20,8 @@ from pydantic import AwareDatetime
 from services.returns import repository as repo
 from services.returns.deps import Deps
 from services.returns.domain.records import RefundRequest
-from shared.http import Unprocessable, require_role, service_of
+from shared import cursors
+from shared.http import require_role, service_of
 from shared.logging import get_logger
 from shared.openapi import errors
 
@@ -56,7 +54,7 @@ async def awaiting_requests(
     """Requests awaiting operations across all orders, oldest first, with how long each
     has waited; `next_cursor` (null on the last page) fetches the next page."""
     require_role(request, "ops")
-    after = _decoded(cursor) if cursor else None
+    after = cursors.after(cursor) if cursor else None
     async with service_of(request, Deps).db.acquire() as conn:
         found = await repo.awaiting(conn, flow=flow, before=before, after=after, limit=limit + 1)
     now = datetime.now(UTC)
@@ -65,7 +63,7 @@ async def awaiting_requests(
     return {
         "status": status,
         "refund_requests": [_queued(r, now) for r in page],
-        "next_cursor": _encoded(page[-1]) if more else None,
+        "next_cursor": cursors.cursor(page[-1].created_at, page[-1].id) if more else None,
     }
 
 
@@ -83,25 +81,6 @@ def _queued(r: RefundRequest, now: datetime) -> dict[str, Any]:
         "requested_at": r.created_at.isoformat(),
         "waited_seconds": max(0, int((now - r.created_at).total_seconds())),
     }
-
-
-def _encoded(last: RefundRequest) -> str:
-    raw = json.dumps([last.created_at.isoformat(), last.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decoded(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, request_id = json.loads(raw)
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None or not isinstance(request_id, str):
-            raise ValueError(cursor)
-    except (binascii.Error, ValueError, TypeError) as exc:
-        message = "not a cursor this listing gave (next_cursor)"
-        field = {"field": "cursor", "message": message}
-        raise Unprocessable("invalid_cursor", message, field="cursor", fields=[field]) from exc
-    return moment, request_id
 
 
 async def refresh_awaiting(conn: asyncpg.Connection) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,9 +17,10 @@ from services.order.domain.placing import (
     valid_email,
     valid_time_zone,
 )
-from services.order.presenter import parse_cursor
 from services.order.settings import OrderSettings
 from services.order.timeline import describe, money_text
+from shared import cursors
+from shared.problems import Unprocessable
 
 LIMITS = Limits()
 
@@ -113,8 +116,12 @@ def test_timeline_sentences_are_specific() -> None:
 
 
 def test_a_cursor_that_is_not_ours_is_refused() -> None:
-    assert parse_cursor("nonsense") is None
-    assert parse_cursor("") is None
+    for text in ("nonsense", "", cursors.cursor(datetime(2026, 1, 1), "o-1")):  # naive time
+        with pytest.raises(Unprocessable) as refused:
+            cursors.after(text)
+        assert refused.value.details["field"] == "cursor"
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    assert cursors.after(cursors.cursor(at, "o-1")) == (at, "o-1")
 
 
 def test_the_limits_are_the_settings_of_the_same_names() -> None:
