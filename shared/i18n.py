@@ -1,9 +1,11 @@
 """The customer's language: which one a request is answered in, and its sentences.
 
-One gettext catalogue per language (`shared/locale/<lang>.po`, English msgids), read
-with Babel and compiled in memory the first time a language is used, so a fresh
-clone and the image need no build step. Money is written the way each language
-writes it (Babel's CLDR data). Every service that shows customer text reads it here.
+One gettext catalogue per language and domain, English msgids: the order's sentences
+(timeline) in `shared/locale/<lang>.po`, the order page's words (web) in
+`shared/locale/web/<lang>.po`. Read with Babel and compiled in memory the first time a
+language is used, so a fresh clone and the image need no build step. Money is written the
+way each language writes it (Babel's CLDR data). Every service that shows customer text
+reads it here.
 
 Choosing the language: an explicit `?lang=` wins, then the best `Accept-Language`
 range we speak (q-values honoured; zh-Hant, zh-TW, zh-HK and zh-MO read traditional
@@ -35,14 +37,20 @@ _TRADITIONAL = ("hant", "tw", "hk", "mo")
 _DECIMALS = {"JPY": 0, "KRW": 0}
 
 
-def catalogue_path(lang: str) -> Path:
-    return CATALOGUES / f"{lang}.po"
+TIMELINE = "timeline"
+WEB = "web"
+
+
+def catalogue_path(lang: str, domain: str = TIMELINE) -> Path:
+    folder = CATALOGUES if domain == TIMELINE else CATALOGUES / domain
+    return folder / f"{lang}.po"
 
 
 @cache
-def translations(lang: str) -> gettext.NullTranslations:
-    """The compiled catalogue of `lang` (our code, e.g. zh-TW); English is the msgids."""
-    path = catalogue_path(lang)
+def translations(lang: str, domain: str = TIMELINE) -> gettext.NullTranslations:
+    """The compiled catalogue of `lang` (our code, e.g. zh-TW) in `domain`; English is the
+    msgids."""
+    path = catalogue_path(lang, domain)
     if not path.exists():
         return gettext.NullTranslations()
     with path.open("rb") as po:
@@ -53,8 +61,8 @@ def translations(lang: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
-def gettext_for(lang: str, message: str) -> str:
-    return translations(lang).gettext(message)
+def gettext_for(lang: str, message: str, domain: str = TIMELINE) -> str:
+    return translations(lang, domain).gettext(message)
 
 
 def _language_of(tag: str) -> str | None:

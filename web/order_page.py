@@ -44,6 +44,9 @@ async def order_page(
     credential = Credential(token)
     try:
         order = await services.order(order_id, credential, asked, accept)
+        shown = i18n.language(asked, accept, order.get("locale"))
+        if order.get("language", shown) != shown:  # the browser's won: one language a page
+            order = await services.order(order_id, credential, shown, accept)
     except ApiProblem as problem:
         shown = i18n.language(asked, accept, None)
         if problem.status in (401, 403):
@@ -52,7 +55,6 @@ async def order_page(
             return _refused(request, shown, "not_found", 404)
         log.warning("order not shown", order_id=order_id, status=problem.status)
         return _refused(request, shown, "unavailable", 503)
-    shown = i18n.language(asked, accept, order.get("locale"))
     requests: list[dict[str, Any]] = []
     try:
         requests = await services.refund_requests(order_id, credential)

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -21,9 +22,33 @@ from fulfil.funnel import render as fulfil_render
 REFRESH_SECONDS = 2.0
 
 
+LINK = "follow an order: "
+
+
+def _driver_text(driver_lines: list[str]) -> Text:
+    """The driver's lines; an order page's link is shown by its order id, linked (a URL
+    wrapped inside a panel's borders would no longer open the page when copied)."""
+    text = Text()
+    for n, line in enumerate(driver_lines or ["-"]):
+        if n:
+            text.append("\n")
+        if line.startswith(LINK):
+            url = line.removeprefix(LINK)
+            order_id = url.split("/orders/")[-1].split("?")[0]
+            text.append(LINK)
+            text.append(order_id, style=Style(link=url, underline=True))
+        else:
+            text.append(line)
+    return text
+
+
+def page_links(driver_lines: list[str]) -> list[str]:
+    return [line.removeprefix(LINK) for line in driver_lines if line.startswith(LINK)]
+
+
 def render(funnel: Funnel, driver_lines: list[str], elapsed: float) -> Group:
     figures = fulfil_render(funnel.figures, funnel.rates)
-    driver = Text("\n".join(driver_lines) or "-")
+    driver = _driver_text(driver_lines)
     return Group(
         Panel(figures, title=f"fulfil live shop · {elapsed:,.0f}s · Ctrl-C stops", expand=False),
         Panel(driver, title="shop driver", expand=False),
@@ -43,19 +68,24 @@ async def run_view(
     every = REFRESH_SECONDS if interactive else 5.0
     await funnel.start()
     if interactive:
+        told = False
         with Live(console=console, refresh_per_second=4, screen=False) as live:
             while not stop.is_set():
                 await funnel.refresh()
-                live.update(render(funnel, driver_lines(), time.monotonic() - started))
+                lines = driver_lines()
+                if not told and (links := page_links(lines)):
+                    # once, above the view, whole: a terminal wraps it without breaking it
+                    live.console.print(f"{LINK}{links[0]}", soft_wrap=True, highlight=False)
+                    told = True
+                live.update(render(funnel, lines, time.monotonic() - started))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=every)
     else:
         while not stop.is_set():
             await funnel.refresh()
             print(_line(funnel, time.monotonic() - started), flush=True)
-            links = [line for line in driver_lines() if line.startswith("follow an order")]
-            for line in links:
-                print(line, flush=True)
+            for link in page_links(driver_lines()):
+                print(f"{LINK}{link}", flush=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every)
     await funnel.refresh()  # the summary's figures, as the run ends

@@ -25,7 +25,8 @@ CATALOGUE = (
 SCARCE = {"sku": "E2E-LAMP-LTD", "name": "Limited lamp", "variant": "brass", "price": 59900}
 
 PAID_PATH = frozenset({"order_confirmation", "payment_received", "shipped"})
-DELIVERED_PATH = PAID_PATH | {"out_for_delivery", "delivered"}
+# the sandbox courier reports "arrived in the destination city" as `arrived_in_city`: told
+DELIVERED_PATH = PAID_PATH | {"arrived_in_city", "out_for_delivery", "delivered"}
 REFUND = frozenset({"refund_requested", "refund_approved", "refund_paid"})
 
 Scenario = Callable[[Driver, dict[str, Any]], Awaitable[Journey]]

@@ -1,8 +1,8 @@
 """The customer's order page in a real browser (headless Chromium), on the whole system:
 the customer opens the link of the captured confirmation email, reads the order in
-Chinese, follows it to delivery, confirms receipt, asks for a refund and stops
-non-essential messages; axe-core finds no serious or critical accessibility problem on
-any of the page's states."""
+Chinese (the page's words and the order API's timeline sentences), follows it to
+delivery, confirms receipt, asks for a refund and stops non-essential messages; axe-core
+finds no serious or critical accessibility problem on any of the page's states."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def _text(session: Any, element_id: str) -> str:
     return str(session.find_element(By.ID, element_id).text)
 
 
+def _sentences(session: Any, list_id: str) -> list[str]:
+    """The sentences of a timeline list (#timeline, #checkpoints), without their times."""
+    found = session.find_elements(By.CSS_SELECTOR, f"#{list_id} li span")
+    return [str(element.text) for element in found]
+
+
 async def test_a_customer_follows_the_order_from_the_emails_link(
     shop: Shop, system: dict[str, Any], browser: Any
 ) -> None:
@@ -60,7 +66,7 @@ async def test_a_customer_follows_the_order_from_the_emails_link(
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN"
     assert "订单进度" in browser.page_source  # the timeline, in the order's language
     assert _text(browser, "status") == "待付款"
-    assert browser.find_elements(By.CSS_SELECTOR, "#timeline li")
+    assert "订单已提交。" in _sentences(browser, "timeline"), "the order API's words, in Chinese"
     no_serious_violations(browser)
 
     driver = Driver(shop)
@@ -69,7 +75,11 @@ async def test_a_customer_follows_the_order_from_the_emails_link(
     await asyncio.to_thread(browser.get, link)
     assert _text(browser, "status") == "已送达"
     assert _text(browser, "tracking-number") and _text(browser, "courier")
-    assert browser.find_elements(By.CSS_SELECTOR, "#checkpoints li")
+    timeline, checkpoints = _sentences(browser, "timeline"), _sentences(browser, "checkpoints")
+    assert any(line.startswith("买家已付款 ¥") for line in timeline), timeline
+    assert any(line.startswith("卖家已通过") and "运单号" in line for line in timeline), timeline
+    assert any(line.startswith("您的包裹已到达") for line in checkpoints), checkpoints
+    assert any(line.startswith("已在") and line.endswith("签收。") for line in checkpoints)
     assert browser.find_element(By.ID, "track").get_attribute("href").startswith("http")
     no_serious_violations(browser)
 

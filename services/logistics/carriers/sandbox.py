@@ -2,7 +2,8 @@
 tracking checkpoints to the logistics webhook over HTTP.
 
 Its script walks a parcel from the origin city to the recipient's city:
-picked up, at the hub, arrived, out for delivery, delivered.
+picked up, at the hub, arrived in the recipient's city (`arrived_in_city`, as the real
+couriers' adapters map that step), out for delivery, delivered.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def sandbox_carriers(names: list[str]) -> dict[str, SandboxCarrier]:
 SCRIPT: tuple[tuple[str, str, str], ...] = (
     ("in_transit", "origin", "Parcel picked up by the courier"),
     ("in_transit", "hub", "Parcel at the sorting hub"),
-    ("in_transit", "destination", "Parcel arrived in the destination city"),
+    ("arrived_in_city", "destination", "Parcel arrived in the destination city"),
     ("out_for_delivery", "destination", "Courier is out for delivery"),
     ("delivered", "destination", "Parcel delivered"),
 )

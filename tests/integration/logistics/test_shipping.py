@@ -94,6 +94,13 @@ async def test_cash_on_delivery_ships_at_placement_and_collects_on_delivery(
         "Hangzhou",
         "Hangzhou",
     ]
+    assert [cp["status"] for cp in view["checkpoints"]] == [
+        "in_transit",
+        "in_transit",
+        "arrived_in_city",  # as the real couriers' adapters say it: notify tells this one
+        "out_for_delivery",
+        "delivered",
+    ]
 
 
 async def test_checkpoints_duplicated_and_out_of_order_keep_a_timeline_that_never_regresses(

@@ -70,6 +70,23 @@ async def test_the_language_asked_and_the_browsers_are_passed_to_the_order_api()
     assert seen == {"lang": "zh-TW", "accept": "zh-TW,zh;q=0.8"}
 
 
+async def test_the_timeline_is_asked_again_in_the_pages_language() -> None:
+    asked: list[object] = []
+
+    class Negotiating(SampleServices):  # the order API: ?lang=, else the browser's, else own
+        async def order(self, order_id, token, lang, accept_language):  # type: ignore[no-untyped-def]
+            asked.append(lang)
+            found = await super().order(order_id, token, lang, accept_language)
+            return {**found, "language": lang or "en"}
+
+    async with _client(Negotiating()) as client:
+        page = await client.get(
+            f"/orders/ord_sample_shipped?token={TOKEN}", headers={"Accept-Language": "en-US"}
+        )
+    assert '<html lang="zh-CN">' in page.text, "the page speaks the order's language"
+    assert asked == [None, "zh-CN"], "and so does the timeline it shows"
+
+
 async def test_a_token_opens_only_its_order(client: httpx.AsyncClient) -> None:
     other = await client.get("/orders/ord_sample_shipped?token=another-orders-token")
     assert other.status_code == 403 and "SF1234567890" not in other.text
