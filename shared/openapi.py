@@ -150,10 +150,10 @@ def _document(schema: dict[str, Any], retry_after: int) -> None:
             security = _security(path, operation)
             if security:
                 operation["security"] = security
+            if "requestBody" in operation:  # a body that is not JSON (or not UTF-8)
+                responses.setdefault("400", _error(400))
             if not path.startswith("/v1/"):
                 continue
-            if "requestBody" in operation:
-                responses.setdefault("400", _error(400))
             responses.setdefault("503", unavailable)
 
 

@@ -147,6 +147,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return problem(request, 500, "internal_error", "the service failed to answer")
 
 
+_UNPARSED_BODY = "There was an error parsing the body"
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -173,6 +174,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
         return problem(
             request, 405, "method_not_allowed", message, type_uri=FRAMEWORK, headers=headers
         )
+    if status == 400 and exc.detail == _UNPARSED_BODY:  # FastAPI's words for a non-UTF-8 body
+        message = "the body is not JSON"
+        return problem(request, 400, "invalid_json", message, extensions={"field": "body"})
     if status == 404:
         message = f"no route {request.url.path}"
         return problem(request, 404, "not_found", message, type_uri=FRAMEWORK, headers=headers)

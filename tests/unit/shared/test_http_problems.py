@@ -68,6 +68,7 @@ CASES = [
     ("GET", "/v1/things/taken", BEARER, None, 409, "wrong_state"),
     ("PUT", "/v1/things/t1", {"Content-Type": "application/json"}, b"{no", 400, "invalid_json"),
     ("PUT", "/v1/things/t1", {}, b'{"quantity": "x"}', 422, "invalid_request"),
+    ("PUT", "/v1/things/t1", JSON, b"\x8fr\x8f", 400, "invalid_json"),  # not even UTF-8
     ("GET", "/v1/things/down", BEARER, None, 503, "database_unavailable"),
     ("GET", "/v1/things/bug", BEARER, None, 500, "internal_error"),
 ]
