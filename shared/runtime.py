@@ -37,6 +37,7 @@ from shared.kafka.agents import (
 )
 from shared.kafka.groups import service_groups
 from shared.kafka.lag import LagMonitor
+from shared.kafka.ready import wait_for_broker
 from shared.kafka.security import KafkaSecurity, aiokafka_kwargs
 from shared.logging import get_logger
 from shared.messages import Handlers
@@ -170,6 +171,8 @@ class Runtime(Generic[D]):
             applied = await db.apply_migrations(conn, self.migrations)
         if applied:
             log.info("migrations applied", migrations=applied)
+        # a broker not serving yet is waited for, not a reason to die (shared.kafka.ready)
+        await wait_for_broker(s.kafka_bootstrap, security=KafkaSecurity.from_settings(s))
         self._producer = outbox.make_producer(
             s.kafka_bootstrap,
             f"{self.name}-outbox",

@@ -46,6 +46,14 @@ from faust.exceptions import AlreadyConfiguredWarning
 from shared.consumer import MessageProcessor
 from shared.contracts.registry import Topic
 from shared.kafka.groups import group_id
+from shared.kafka.ready import (
+    BROKER_WAIT_SECONDS,
+    NOT_READY,
+    RETRY_FIRST_SECONDS,
+    RETRY_MAX_SECONDS,
+    until_brokers_known,
+    wait_for_broker,
+)
 from shared.kafka.security import PLAINTEXT, KafkaSecurity, aiokafka_kwargs, faust_credentials
 from shared.logging import get_logger
 from shared.messages import RawMessage
@@ -232,14 +240,35 @@ class ServiceConsumer(ConsumerRebalanceListener):
             security=security,
         )
         self.group = str(self.config["group_id"])
+        self.security = security
         self._consumer: AIOKafkaConsumer | None = None
         self._done: dict[TopicPartition, int] = {}  # handled up to here, not committed yet
         self._due = 0.0  # when `_done` is committed
         self._busy = asyncio.Lock()  # held while a batch is processed and committed
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(**self.config)
-        await self._consumer.start()
+        """Joins once the broker serves: a broker not up yet, or whose metadata names no
+        broker yet, is waited for (shared.kafka.ready) rather than ending the process."""
+        await wait_for_broker(
+            self.config["bootstrap_servers"], group=self.group, security=self.security
+        )
+        deadline = time.monotonic() + BROKER_WAIT_SECONDS
+        while True:
+            consumer = AIOKafkaConsumer(**self.config)
+            try:
+                await consumer.start()
+                # Its group coordination starts at `subscribe` and dies on a client that
+                # knows no broker, so the client must know one first.
+                await until_brokers_known(consumer._client, timeout=RETRY_MAX_SECONDS)
+                break
+            except NOT_READY as exc:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("consumer could not start yet; retrying", error=repr(exc))
+                await asyncio.sleep(RETRY_FIRST_SECONDS)
+        self._consumer = consumer
         self._consumer.subscribe(self.topics, listener=self)
 
     async def run(self) -> None:

@@ -21,7 +21,15 @@ import pytest
 
 from deploy.demo.shop import Edges, Shop
 from shared.kafka.agents import SESSION_TIMEOUT_SECONDS
-from tests.support.churn import ENV, Instances, Load, check_done_once, gone, settled
+from tests.support.churn import (
+    ENV,
+    Instances,
+    Load,
+    check_done_once,
+    gone,
+    settled,
+    stocked_everywhere,
+)
 from tests.support.infra import Infra
 from tests.support.system import start_system
 
@@ -47,7 +55,8 @@ async def test_every_order_is_done_once_while_instances_die_and_come_back(
     instances = Instances(system["stack"], system)
     async with httpx.AsyncClient(timeout=10) as client:
         shop = Shop(Edges.from_stack(system), client)
-        await shop.put_stock(SKU, 100_000)
+        logistics = system["services"]["logistics"]["instances"]
+        await stocked_everywhere(shop, logistics, SKU, 100_000)
         load = Load(shop, SKU)
         runner = asyncio.ensure_future(load.run())
         started = time.monotonic()

@@ -111,7 +111,8 @@ async def settled(shop: Shop, order_id: str, timeout: float = 120) -> dict[str, 
         order = await order_of(shop, order_id)
         payment = await get_json(shop, f"{shop.edges.payment}/v1/orders/{order_id}/payment")
         messages = await get_json(shop, f"{shop.edges.notify}/v1/orders/{order_id}/messages")
-        last = (order and order["status"], payment and payment["net"])
+        ended = order["timeline"][-1] if order and order["timeline"] else None
+        last = (order and order["status"], payment and payment["net"], ended)
         sent = [m for m in (messages or {}).get("messages", []) if m["status"] == "sent"]
         total = order["totals"]["total"]["amount"] if order else None
         shipped = bool(order and order["status"] == "shipped")
@@ -221,3 +222,16 @@ def _alive(pid: int) -> bool:
         return not Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
     except (OSError, IndexError):
         return False
+
+
+async def stocked_everywhere(
+    shop: Shop, instances: list[dict[str, Any]], sku: str, units: int
+) -> None:
+    """Stocks `sku` and checks that every logistics instance sees the count before any
+    order is placed (each reserves from what it reads, so each must read the same)."""
+    await shop.put_stock(sku, units)
+    auth = {"Authorization": f"Bearer {shop.edges.ops_key}"}
+    for instance in instances:
+        seen = await shop.client.get(f"{instance['url']}/v1/stock/{sku}", headers=auth)
+        assert seen.status_code == 200, (instance["name"], seen.text)
+        assert seen.json()["available"] == units, (instance["name"], seen.json())

@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 
 from deploy.demo.shop import Shop
+from deploy.local.kafka_jars import run_tool
 from deploy.local.stack import SERVICES, Stack
+from shared.kafka.agents import SESSION_TIMEOUT_SECONDS
 from tests.support.infra import REPO, Infra
 from tests.support.services import skip_backlog
 
@@ -27,6 +29,7 @@ async def start_system(
     """Starts the system; `databases` (service -> DSN) puts it on another server than the
     tests' own (a test that kills its database server), else each gets a fresh database.
     `replicas`: instances of each service (deploy/local/processes.py names them)."""
+    await alone_on_the_broker(infra.bootstrap)
     base = REPO / ".local" / "test" / f"system-{uuid.uuid4().hex[:8]}"
     stack = Stack(Path(base), replicas=replicas)
     if databases is None:
@@ -48,6 +51,33 @@ async def start_system(
         await asyncio.to_thread(stack.stop_processes)
         raise
     return stack, state
+
+
+async def alone_on_the_broker(bootstrap: str, timeout: float = 3 * SESSION_TIMEOUT_SECONDS) -> None:
+    """No other deployment's consumers still read the topics: a service left running by an
+    earlier test (its own groups and database) would handle this system's events too. A
+    logistics that never stocked this test's SKU answers every OrderPlaced with
+    StockRanShort (0 available), and this system's order service cancels the order its own
+    logistics had just reserved. A stopped deployment's static members leave their groups
+    once their sessions time out, so this waits that long before it fails."""
+    deadline = time.monotonic() + timeout
+    while groups := await asyncio.to_thread(consuming_groups, bootstrap):
+        assert time.monotonic() < deadline, (
+            f"consumers of an earlier test still run on the broker: {groups}"
+        )
+        await asyncio.sleep(1.0)
+
+
+def consuming_groups(bootstrap: str) -> dict[str, int]:
+    """The services' consumer groups with members now (Kafka's own group tool: aiokafka
+    0.14 cannot decode this broker's DescribeGroups answer); {} if the tool cannot say."""
+    tool = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
+    args = ["--bootstrap-server", bootstrap, "--describe", "--all-groups", "--state"]
+    done = run_tool(tool, args, check=False, timeout=60)
+    if done.returncode != 0:
+        return {}
+    rows = (line.split() for line in done.stdout.splitlines())
+    return {r[0]: int(r[-1]) for r in rows if r and r[0].startswith("fulfil-") and r[-1] != "0"}
 
 
 async def place_through_outage(
