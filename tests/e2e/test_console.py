@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from deploy.demo.shop import Shop, order_body
 from tests.e2e.journeys import Driver, poll
 from tests.support.browser import browser as browser
-from tests.support.browser import no_serious_violations, wait_for
+from tests.support.browser import no_serious_violations, submit, wait_for
 from tests.support.infra import Infra
 from tests.support.kafka import publish_raw
 
@@ -82,7 +82,7 @@ async def test_an_operator_replays_a_dead_letter_and_approves_a_refund(
 
     browser.get(f"{web_url}/console/dead-letters/payment")
     no_serious_violations(browser)
-    browser.find_element(By.CSS_SELECTOR, f"#letter-{letter['id']} button").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, f"#letter-{letter['id']} button"))
     wait_for(browser, lambda s: s.find_elements(By.CSS_SELECTOR, ".notice"))
     async with httpx.AsyncClient(timeout=10) as client:
         url = f"{shop.edges.payment}/ops/dead-letters/{letter['id']}"
@@ -96,7 +96,9 @@ async def test_an_operator_replays_a_dead_letter_and_approves_a_refund(
 
     browser.get(f"{web_url}/console")
     wait_for(browser, lambda s: s.find_elements(By.ID, f"refund-{request_id}"))
-    browser.find_element(By.CSS_SELECTOR, f"#refund-{request_id} button[name=approve]").click()
+    submit(
+        browser, browser.find_element(By.CSS_SELECTOR, f"#refund-{request_id} button[name=approve]")
+    )
     wait_for(browser, lambda s: s.find_elements(By.CSS_SELECTOR, ".notice.ok"))
     assert request_id in browser.find_element(By.CSS_SELECTOR, ".notice.ok").text
     await driver.status(order_id, "refunded")

@@ -19,7 +19,7 @@ from selenium.webdriver.support.ui import Select
 from deploy.demo.shop import Shop, order_body
 from tests.e2e.journeys import Driver, poll
 from tests.support.browser import browser as browser
-from tests.support.browser import no_serious_violations, wait_for
+from tests.support.browser import no_serious_violations, submit, wait_for
 from web import i18n
 
 ITEM = {"sku": "E2E-PAGE-TEA", "name": "Longjing tea", "variant": "250 g", "price": 12800}
@@ -83,7 +83,7 @@ async def test_a_customer_follows_the_order_from_the_emails_link(
     assert browser.find_element(By.ID, "track").get_attribute("href").startswith("http")
     no_serious_violations(browser)
 
-    browser.find_element(By.ID, "confirm").click()
+    submit(browser, browser.find_element(By.ID, "confirm"))
     wait_for(browser, lambda s: s.find_elements(By.ID, "notice"))
     assert _text(browser, "notice") == i18n.text("zh-CN", "done_confirm")
     assert _text(browser, "status") == "已完成"
@@ -92,7 +92,7 @@ async def test_a_customer_follows_the_order_from_the_emails_link(
     browser.find_element(By.CSS_SELECTOR, "#refund-box summary").click()
     Select(browser.find_element(By.ID, "reason")).select_by_value("changed_mind")
     no_serious_violations(browser)
-    browser.find_element(By.ID, "send-refund").click()
+    submit(browser, browser.find_element(By.ID, "send-refund"))
     wait_for(browser, lambda s: s.find_elements(By.ID, "notice"))
     assert _text(browser, "notice") == i18n.text("zh-CN", "done_refund")
     wait_for(browser, lambda s: s.find_elements(By.CSS_SELECTOR, "#refunds li"))
@@ -101,7 +101,7 @@ async def test_a_customer_follows_the_order_from_the_emails_link(
     refunds = await driver.until(order_id, lambda o: bool(o["refunds"]), "a refund request")
     assert refunds["refunds"][0]["reason"] == "changed_mind"
 
-    browser.find_element(By.ID, "unsubscribe").click()
+    submit(browser, browser.find_element(By.ID, "unsubscribe"))
     wait_for(browser, lambda s: s.find_elements(By.ID, "notice"))
     assert _text(browser, "notice") == i18n.text("zh-CN", "done_unsubscribe")
 

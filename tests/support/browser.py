@@ -39,3 +39,20 @@ def wait_for(session: Any, condition: Callable[[Any], Any], timeout: float = 30.
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(session, timeout, poll_frequency=0.2).until(condition)
+
+
+def submit(session: Any, button: Any, timeout: float = 30.0) -> None:
+    """Clicks a form's button and returns once the page it posted to has replaced this one,
+    so what is read next (a notice, the status) is the new page's and never the old one's."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = session.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(session, timeout, poll_frequency=0.1).until(
+        expected_conditions.staleness_of(page)
+    )
+    WebDriverWait(session, timeout, poll_frequency=0.1).until(
+        lambda s: s.execute_script("return document.readyState") == "complete"
+    )

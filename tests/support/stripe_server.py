@@ -28,7 +28,9 @@ class Seen:
 @dataclass
 class FaultyStripe:
     hang_seconds: float = 3.0  # longer than the client waits
-    script: list[str] = field(default_factory=list)  # "500", "429", "hang", "lost", then "ok"
+    # per path: "500", "429", "hang", "lost", then "ok"; a fault meant for a refund is met
+    # only by a refund, never by a session opened or looked up meanwhile
+    script: dict[str, list[str]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
     made: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> what was created
     _runner: web.AppRunner | None = None
@@ -38,8 +40,8 @@ class FaultyStripe:
     def api_base(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
-    def fail_next(self, *how: str) -> None:
-        self.script.extend(how)
+    def fail_next(self, path: str, *how: str) -> None:
+        self.script.setdefault(path, []).extend(how)
 
     def calls(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path == path]
@@ -63,7 +65,8 @@ class FaultyStripe:
 
     async def _handle(self, request: web.Request) -> web.Response:
         key = request.headers.get("Idempotency-Key")
-        how = self.script.pop(0) if self.script else "ok"
+        waiting = self.script.get(request.path)
+        how = waiting.pop(0) if waiting else "ok"
         self.seen.append(Seen(request.path, key, time.monotonic(), how))
         if how == "500":
             return _error(500, "api_error", None, "An unknown error occurred")
