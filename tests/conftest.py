@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -13,6 +15,21 @@ from tests.support.kafka import TopicTail
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_logging("tests", fmt="console", level="WARNING")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """On a new machine helm is built from source (minutes of CPU). When the chart's tests
+    are in the run, the build starts now at the lowest priority, on the CPU the broker- and
+    database-bound tests leave idle, and those tests (run last) find it built or wait for
+    it under the build's lock. A failed build here is left for them to report."""
+    if any(item.nodeid.startswith("tests/deploy/") for item in session.items):
+        from deploy.helm import chart
+
+        def build() -> None:
+            with contextlib.suppress(Exception):
+                chart.ensure_helm(background=True)
+
+        threading.Thread(target=build, name="helm-build", daemon=True).start()
 
 
 @pytest.fixture(scope="session")

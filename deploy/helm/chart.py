@@ -36,8 +36,8 @@ CUSTOM_KINDS = frozenset(
 )
 
 
-def ensure_helm() -> Path:
-    return go_install("helm", HELM_PACKAGE, HELM_VERSION)
+def ensure_helm(*, background: bool = False) -> Path:
+    return go_install("helm", HELM_PACKAGE, HELM_VERSION, background=background)
 
 
 def _run(cmd: list[str]) -> str:

@@ -20,9 +20,17 @@ def bin_dir(cache_dir: Path | None = None) -> Path:
     return (cache_dir or default_cache_dir()) / "go" / "bin"
 
 
-def go_install(program: str, package: str, version: str, cache_dir: Path | None = None) -> Path:
+def go_install(
+    program: str,
+    package: str,
+    version: str,
+    cache_dir: Path | None = None,
+    *,
+    background: bool = False,
+) -> Path:
     """The path of `program`, built from `package@version` when missing or of another
-    version (a few seconds to a few minutes, once)."""
+    version (a few seconds to a few minutes, once). `background` builds at the lowest CPU
+    priority, on what the machine leaves idle."""
     target = bin_dir(cache_dir)
     binary, marker = target / program, target / f"{program}.{version}"
     if binary.exists() and marker.exists():
@@ -35,7 +43,7 @@ def go_install(program: str, package: str, version: str, cache_dir: Path | None 
         if not Path(go).exists():
             raise RuntimeError(f"`go` (1.22 or newer) is not on PATH: it builds {program}")
         env = {**os.environ, "GOBIN": str(target)}
-        cmd = [go, "install", f"{package}@{version}"]
+        cmd = [*(["nice", "-n", "19"] if background else []), go, "install", f"{package}@{version}"]
         result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"building {program} failed:\n{result.stdout}{result.stderr}")

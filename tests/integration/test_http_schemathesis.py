@@ -36,7 +36,7 @@ KEYS = {"order": SHOP, "payment": SHOP, "logistics": OPS, "returns": SHOP, "noti
 # The sandboxes stand in for a provider's and a courier's own pages: not the platform's API.
 EXCLUDE = ["--exclude-path-regex", "^/sandbox/"]
 MAX_EXAMPLES = 6
-BUDGET_SECONDS = 25
+BUDGET_SECONDS = 15
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
