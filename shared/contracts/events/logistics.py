@@ -109,6 +109,30 @@ class ShipmentDelivered(ParcelFact):
     cash_collected: Money | None = None
 
 
+class ShipmentRefused(ParcelFact):
+    """The parcel will not be delivered and goes back to the shop: the recipient refused
+    it at the door (`refused`), or the courier gave up on it, after repeated failed
+    attempts or by sending it back (`undeliverable`). A cash-on-delivery parcel was not
+    paid for. Told once per parcel."""
+
+    TYPE = "ShipmentRefused"
+
+    reason: Literal["refused", "undeliverable"]
+    refused_at: datetime
+    city: str
+    description: str = ""
+
+
+class ShipmentReturnedToShop(ParcelFact):
+    """A refused parcel is back at the shop (the courier's report, or the warehouse's):
+    its goods are on the shelf again (`restocked`). Told once per parcel."""
+
+    TYPE = "ShipmentReturnedToShop"
+
+    returned_at: datetime
+    restocked: tuple[LineQuantity, ...]
+
+
 class ShipmentDelayed(Event):
     TYPE = "ShipmentDelayed"
 

@@ -73,6 +73,16 @@ class OrderCompleted(Event):
     review_url: str | None = None
 
 
+class OrderRefused(Event):
+    """The parcel was refused at the door, or could not be delivered, and goes back to the
+    shop: the order ends. A cash-on-delivery order owes nothing (`was_paid` false)."""
+
+    TYPE = "OrderRefused"
+
+    reason: Literal["refused", "undeliverable"]
+    was_paid: bool
+
+
 StuckStage = Literal[
     "awaiting_payment_request", "not_shipped", "silent_in_transit", "refund_unanswered"
 ]
