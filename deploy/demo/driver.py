@@ -38,6 +38,7 @@ DEFAULT_MIX = {
     "fail_then_retry": 8,  # the card fails (bank limit), the customer retries and pays
     "never_pay": 7,  # forgets: reminders, then the payment window closes the order
     "cash_on_delivery": 10,  # ships unpaid, pays the courier
+    "refuse_at_door": 3,  # cash on delivery, refuses the parcel when the courier brings it
     "pay_for_me": 5,  # a friend pays through the shared link
     "cancel_unpaid": 3,  # cancels before paying
     "refund_before_shipping": 6,  # pays, then cancels before the parcel leaves (flow 1)
@@ -61,6 +62,7 @@ def parse_mix(text: str | None) -> dict[str, int]:
 
 METHODS = {
     "cash_on_delivery": "cash_on_delivery",
+    "refuse_at_door": "cash_on_delivery",
     "pay_for_me": "pay_for_me",
 }
 
@@ -182,6 +184,12 @@ class Driver:
         elif kind == "ShipmentShipped" and s == "refund_not_received" and "refund" not in c.done:
             c.done.add("refund")
             self._spawn(self._flow_two(c))
+        elif kind == "ShipmentWentOutForDelivery" and s == "refuse_at_door":
+            if "refuse" not in c.done:
+                c.done.add("refuse")
+                courier, tracking = r.payload["courier"], r.payload["tracking_number"]
+                refuse = partial(self.shop.refuse_parcel, courier, tracking)
+                self._spawn(self._later(0.2, "refuse parcel", refuse))
         elif kind == "ShipmentDelivered" and "delivered" not in c.done:
             c.done.add("delivered")
             if s == "return_after_delivery":

@@ -264,6 +264,11 @@ class Shop:
         url = f"{self.edges.logistics}/sandbox/carriers/{carrier}/parcels/{tracking}/advance"
         return await self._call("advance parcel", "POST", url, {})
 
+    async def refuse_parcel(self, carrier: str, tracking: str) -> dict[str, Any]:
+        """The customer refuses the parcel at the door: the courier reports it."""
+        url = f"{self.edges.logistics}/sandbox/carriers/{carrier}/parcels/{tracking}/refuse"
+        return await self._call("refuse parcel", "POST", url, {})
+
     # customer's after-sales requests and operations (returns service)
 
     async def request_refund(

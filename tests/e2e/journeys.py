@@ -91,6 +91,26 @@ class Driver:
             await asyncio.sleep(0.3)
         return await self.status(order_id, "delivered", "completed")
 
+    async def bring_back(self, courier: str, tracking: str, order_id: str) -> dict[str, Any]:
+        """Walks a refused parcel home through the sandbox courier until the order's
+        timeline says the shop has it back."""
+        for _ in range(TRACKING_STEPS):
+            order = await self.order(order_id)
+            if any(e["kind"] == "returned_to_shop" for e in order["timeline"]):
+                return order
+            try:
+                await self.shop.advance_parcel(courier, tracking)
+            except ShopError as refused:
+                if refused.status != 409:  # 409: home already; the timeline will follow
+                    raise
+                break
+            await asyncio.sleep(0.3)
+        return await self.until(
+            order_id,
+            lambda o: any(e["kind"] == "returned_to_shop" for e in o["timeline"]),
+            "parcel back at the shop",
+        )
+
     async def payment(self, order_id: str) -> dict[str, Any]:
         response = await self.client.get(
             f"{self.shop.edges.payment}/v1/orders/{order_id}/payment", headers=self.auth

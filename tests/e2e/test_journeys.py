@@ -54,6 +54,21 @@ async def cash_on_delivery(d: Driver, o: dict[str, Any]) -> Journey:
     return Journey("cash on delivery", "completed", None, DELIVERED_PATH | {"order_completed"})
 
 
+async def refused_at_door(d: Driver, o: dict[str, Any]) -> Journey:
+    """Cash on delivery: the customer refuses the parcel at the door. Nothing is charged,
+    the order ends refused, and the goods are back on the shelf once the parcel is."""
+    order = await d.status(o["order_id"], "shipped")
+    courier, tracking = order["shipment"]["courier"], order["shipment"]["tracking_number"]
+    await d.shop.advance_parcel(courier, tracking)  # picked up: on its way
+    await d.shop.refuse_parcel(courier, tracking)
+    await d.status(o["order_id"], "refused")
+    await d.bring_back(courier, tracking, o["order_id"])
+    return Journey(
+        "refused at the door", "refused", 0,
+        frozenset({"order_confirmation", "shipped", "delivery_refused"}), returned=True,
+    )  # fmt: skip
+
+
 async def never_pay(d: Driver, o: dict[str, Any]) -> Journey:
     await d.status(o["order_id"], "closed")
     return Journey(
@@ -158,6 +173,7 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "pay_for_me": (pay_and_complete, "pay_for_me"),
     "duplicate_callbacks": (duplicate_callbacks, "online_banking"),
     "cash_on_delivery": (cash_on_delivery, "cash_on_delivery"),
+    "refused_at_door": (refused_at_door, "cash_on_delivery"),
     "never_pay": (never_pay, "wallet"),
     "late_payment": (late_payment, "card"),
     "fail_then_retry": (fail_then_retry, "card"),
