@@ -13,6 +13,7 @@ from fulfil.dlq import dlq
 from fulfil.flow import lag, tail, topics
 from fulfil.funnel import funnel
 from fulfil.order import order
+from fulfil.parcels import parcels
 from fulfil.refunds import refunds
 from fulfil.search import search
 from fulfil.status import status, stock
@@ -68,6 +69,7 @@ cli.add_command(search)
 cli.add_command(status)
 cli.add_command(stock)
 cli.add_command(coupons)
+cli.add_command(parcels)
 
 
 def main() -> None:
