@@ -39,6 +39,9 @@ class LogisticsSettings(ServiceSettings):
     # Couriers: a region's rule first, otherwise a rotation over `couriers`.
     couriers: list[str] = ["sf", "zto", "yto"]
     courier_by_region: dict[str, str] = {}
+    # Regions a courier does not deliver to (names as in courier_by_region, any case), e.g.
+    # {"sf": ["Xinjiang"]}: never chosen there, a customer's choice of it substituted.
+    courier_excluded_regions: dict[str, list[str]] = {}
     carrier_webhook_secret: SecretStr = SecretStr("dev-carrier-webhook-secret")
 
     # Kuaidi100 (carriers/kuaidi100.py) books and tracks the couriers named here, by its
@@ -93,6 +96,11 @@ class LogisticsSettings(ServiceSettings):
 
     def couriers_in_use(self) -> list[str]:
         return sorted({*self.couriers, *self.courier_by_region.values()})
+
+    def couriers_offered(self) -> frozenset[str]:
+        """The couriers a customer's choice at checkout is honoured for (where they serve):
+        those in use and those Kuaidi100 books."""
+        return frozenset({*self.couriers_in_use(), *self.kuaidi100_couriers})
 
     def secrets(self) -> dict[str, SecretStr]:
         """The secrets checked for placeholders and length: the sandbox webhook's only while

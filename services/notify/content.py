@@ -149,6 +149,20 @@ def _delayed(e: logistics.ShipmentDelayed, _p: Any, _tz: Any, loc: str) -> dict[
     }
 
 
+def _courier_changed(
+    e: logistics.CourierSubstituted, _p: Any, _tz: Any, loc: str
+) -> dict[str, Any]:
+    """The courier asked for and the one bringing the parcel, by their names, why, and the
+    surcharge not owed: refunded, or not collected (`cash_on_delivery`: what is due now)."""
+    return {
+        "requested": couriers.courier_name(e.requested, loc),
+        "courier": couriers.courier_name(e.courier, loc),
+        "reason": e.reason,
+        "courier_fee": money(e.courier_fee) if e.courier_fee else None,
+        "cash_on_delivery": money(e.cash_on_delivery) if e.cash_on_delivery else None,
+    }
+
+
 def _out(e: logistics.ShipmentWentOutForDelivery, _p: Any, _tz: Any, loc: str) -> dict[str, Any]:
     return {**_parcel(e.courier, e.tracking_number, loc), "city": e.city}
 
@@ -223,6 +237,7 @@ EXTRAS: dict[str, Extra] = {
     "refund_paid": _refund_paid,
     "return_received": _return_received,
     "order_completed": _completed,
+    "courier_changed": _courier_changed,
 }
 
 

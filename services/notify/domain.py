@@ -43,6 +43,7 @@ TEMPLATES = (
     "refund_paid",
     "return_received",
     "order_completed",
+    "courier_changed",
 )
 
 # Messages to the shop's operations staff (NOTIFY_OPS_EMAIL), by email only, in the

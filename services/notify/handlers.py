@@ -94,6 +94,7 @@ HANDLERS: Handlers = {
     pm.RefundPaid: telling("refund_paid"),
     lg.ShipmentShipped: telling("shipped"),
     lg.ShipmentDelayed: telling("shipment_delayed"),
+    lg.CourierSubstituted: telling("courier_changed"),
     lg.CheckpointReached: on_checkpoint_reached,
     lg.ShipmentWentOutForDelivery: on_out_for_delivery,
     lg.ShipmentOutForDelivery: on_out_for_delivery,  # retired v1, still on the topic

@@ -187,6 +187,13 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
         "order_completed": order.OrderCompleted(
             confirmed_by="customer", review_url=f"https://shop.example/orders/{ORDER_ID}/review"
         ),
+        "courier_changed": logistics.CourierSubstituted(
+            shipment_id="shp_1",
+            requested="sf",
+            courier="zto",
+            reason="not_serving_region",
+            courier_fee=Money(amount=1500, currency=CNY),
+        ),
     }
 
 

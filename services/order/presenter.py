@@ -70,7 +70,8 @@ def shipment_view(order: Order, entries: list[Entry], lang: str) -> ShipmentOut 
             checkpoints.append(
                 CheckpointOut(at=e.at, kind=e.kind, city=city, text=text, description=text)
             )
-    return ShipmentOut(**parcel(order.shipment, lang), checkpoints=checkpoints)
+    shown = parcel(order.shipment, lang)
+    return ShipmentOut(**shown, requested_courier=order.courier, checkpoints=checkpoints)
 
 
 def timeline_entry(entry: Entry, lang: str) -> TimelineEntryOut:
@@ -110,6 +111,8 @@ def order_view(order: Order, entries: list[Entry], lang: str | None = None) -> O
             discount=_money(order, order.discount),
             shipping_fee=_money(order, order.shipping_fee),
             coupon_code=order.coupon_code,
+            courier=order.courier,
+            courier_fee=_money(order, order.courier_fee) if order.courier else None,
             total=_money(order, order.total),
             paid=_money(order, order.paid_amount),
             refunded=_money(order, order.refunded_amount),

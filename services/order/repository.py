@@ -19,7 +19,7 @@ _COLUMNS = (
     " paid_amount, refunded_amount, payment_method, payment_status, payment_due_at, paid_at,"
     " promised_ship_date, locale, time_zone, lines, contact, address, gift_message, payment,"
     " shipment, refunds, applied, placed_at, updated_at, shipping_fee, discount_amount,"
-    " coupon_code"
+    " coupon_code, courier, courier_fee"
 )
 
 # Where each stuck-order stage's clock starts (domain.stuck.anchors), derived from the order
@@ -63,6 +63,8 @@ def _row(order: Order, now: datetime) -> tuple[Any, ...]:
         order.shipping_fee,
         order.discount,
         order.coupon_code,
+        order.courier,
+        order.courier_fee,
         *_anchors(order),
     )
 
@@ -126,13 +128,13 @@ def _order(row: asyncpg.Record) -> Order:
         shipping_fee=row["shipping_fee"],
         discount=row["discount_amount"],
         coupon_code=row["coupon_code"],
+        courier=row["courier"],
+        courier_fee=row["courier_fee"],
     )
 
 
 _INSERTED = f"{_COLUMNS}, {_ANCHORS}"
-_N = len(_INSERTED.split(","))  # the order's columns: $1 (its id) to $30
-
-
+_N = len(_INSERTED.split(","))  # the order's columns: $1 (its id) to $32
 _E = _N + 1  # the timeline entries' arrays follow the order's columns (the insert's)
 _ENTRY_COLUMNS = (
     "entries AS (INSERT INTO order_timeline (order_id, entry_key, at, kind, details)"
@@ -158,12 +160,7 @@ _SAVE = f"WITH {_entries(_C + 1)} UPDATE orders SET {_SETS} WHERE order_id = $1"
 
 
 def _entry_arrays(entries: list[Entry]) -> tuple[list[Any], ...]:
-    return (
-        [e.key for e in entries],
-        [e.at for e in entries],
-        [e.kind for e in entries],
-        [e.details for e in entries],
-    )
+    return tuple([getattr(e, name) for e in entries] for name in ("key", "at", "kind", "details"))
 
 
 async def insert(conn: asyncpg.Connection, order: Order, entries: list[Entry]) -> None:

@@ -123,6 +123,13 @@ class PlaceOrder(Body):
     payment_method: PaymentMethod
     gift_message: Annotated[str, Field(max_length=2000), AfterValidator(_printable)] | None = None
     coupon_code: CouponCode | None = None
+    courier: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        examples=["sf"],
+        description="a courier the shop offers at checkout (its surcharge joins shipping_fee); "
+        "none: the shop chooses",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -157,6 +164,10 @@ class TotalsOut(BaseModel):
     discount: MoneyOut | None = None
     shipping_fee: MoneyOut | None = None
     coupon_code: str | None = None
+    courier: str | None = Field(default=None, description="the courier chosen at checkout")
+    courier_fee: MoneyOut | None = Field(
+        default=None, description="the part of shipping_fee the courier chosen at checkout adds"
+    )
     total: MoneyOut = Field(description="goods - discount + shipping_fee: what is charged")
     paid: MoneyOut
     refunded: MoneyOut
@@ -186,6 +197,9 @@ class CheckpointOut(BaseModel):
 
 
 class ShipmentOut(BaseModel):
+    requested_courier: str | None = Field(
+        default=None, description="the courier chosen at checkout, if any"
+    )
     shipment_id: str | None = None
     courier: str | None = None
     courier_name: str | None = None

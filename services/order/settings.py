@@ -1,6 +1,7 @@
 """Settings of the order service, read from `ORDER_*` environment variables."""
 
 from dataclasses import fields
+from typing import Annotated
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -39,6 +40,9 @@ class OrderSettings(ServiceSettings):
     # from which shipping is free (none: never free). By default shipping is free.
     shipping_fee: int = Field(default=0, ge=0)
     free_shipping_from: int | None = Field(default=None, ge=0)
+    # The couriers a customer may choose at checkout and the surcharge each adds to the
+    # postage (minor units), e.g. {"sf": 1500}; empty: no choice, logistics picks.
+    courier_options: dict[str, Annotated[int, Field(ge=0)]] = {}
     # Where completed orders invite a review, e.g. "https://shop.example/orders/{order_id}/review".
     review_url_template: str | None = None
 

@@ -120,6 +120,7 @@ async def place_order(
             payment_window=timedelta(seconds=settings.payment_window_seconds),
             priced=priced,
             coupon_code=body.coupon_code,
+            courier=body.courier,
         )
         try:
             placed = await steps.place(unit, order, idempotency, HANDLERS)
@@ -148,7 +149,17 @@ async def place_order(
 async def _priced(unit: Unit[Deps], body: PlaceOrder, items: list[placing.Item]) -> fees.Priced:
     """The order's money: its coupon (locked until the placement commits, so parallel
     placements never use it beyond its limit; 422 on `coupon_code` when it does not apply)
-    and the shop's postage."""
+    and the shop's postage with the chosen courier's surcharge (422 on `courier` for one the
+    shop does not offer)."""
+    try:
+        surcharge = fees.courier_fee(body.courier, unit.deps.settings.courier_options)
+    except fees.CourierRefused as refused:
+        raise Unprocessable(
+            "courier_not_offered",
+            f"invalid: courier ({refused.message})",
+            field="courier",
+            fields=[{"field": "courier", "message": refused.message}],
+        ) from None
     values = [item.quantity * item.unit_price for item in items]
     coupon = None
     if body.coupon_code is not None:
@@ -162,7 +173,7 @@ async def _priced(unit: Unit[Deps], body: PlaceOrder, items: list[placing.Item])
                 field="coupon_code",
                 fields=[{"field": "coupon_code", "message": refused.message}],
             ) from None
-    return fees.priced(values, coupon, unit.deps.settings.postage)
+    return fees.priced(values, coupon, unit.deps.settings.postage, surcharge)
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, responses=ERRORS)

@@ -12,7 +12,12 @@ from functools import partial
 
 from services.payment import repository as repo
 from services.payment.deps import Deps
-from services.payment.steps.orders import cash_collected, order_ended, order_placed
+from services.payment.steps.orders import (
+    cash_collected,
+    cash_due_lowered,
+    order_ended,
+    order_placed,
+)
 from services.payment.steps.refunds import REFUND_RETRY, approve_refund, hand_over
 from shared import held
 from shared.contracts.events import logistics as lg
@@ -48,6 +53,14 @@ async def on_shipment_delivered(unit: Unit[Deps], msg: Incoming[lg.ShipmentDeliv
         await cash_collected(unit, payment, msg.payload)
 
 
+async def on_courier_substituted(unit: Unit[Deps], msg: Incoming[lg.CourierSubstituted]) -> None:
+    due = msg.payload.cash_on_delivery
+    if due is None:
+        return  # paid upfront: returns refunds the surcharge
+    if payment := await held.known_or_held(unit, msg, _payment):
+        await cash_due_lowered(unit, payment, due)
+
+
 async def on_refund_approved(unit: Unit[Deps], msg: Incoming[rt.RefundApproved]) -> None:
     if await held.known_or_held(unit, msg, _payment):
         await approve_refund(unit, msg.order_id, msg.payload)
@@ -62,6 +75,7 @@ HANDLERS: Handlers = {
     od.OrderClosed: on_order_closed,
     od.OrderCancelled: on_order_cancelled,
     lg.ShipmentDelivered: on_shipment_delivered,
+    lg.CourierSubstituted: on_courier_substituted,
     rt.RefundApproved: on_refund_approved,
 }
 

@@ -60,6 +60,8 @@ async def on_order_paid(unit: Unit[Deps], msg: Incoming[od.OrderPaid]) -> None:
     known = await _facts(unit, msg, **paid, paid_at=msg.payload.paid_at)
     if known is not None and known.waiting:  # a cancelled order's refund waited for this
         await steps.refund_cancelled_order(unit, msg.order_id, known.waiting)
+    if known is not None:  # a courier surcharge's refund held until the payment is known
+        await held.release(unit, msg.order_id, HANDLERS)
 
 
 async def on_order_cancellation_requested(
@@ -110,6 +112,19 @@ async def on_shipment_already_dispatched(
     await steps.shipment_left(unit, msg.payload)
 
 
+async def on_courier_substituted(unit: Unit[Deps], msg: Incoming[lg.CourierSubstituted]) -> None:
+    """The surcharge of a courier chosen at checkout and not honoured is refunded; on cash
+    on delivery it is simply not collected (nothing to refund). Until returns knows the
+    payment, the event is held, as for an unknown order, and OrderPaid releases it."""
+    event = msg.payload
+    if event.courier_fee is None or event.cash_on_delivery is not None:
+        return
+    if not await _known(unit, msg):
+        return
+    if not await steps.refund_courier_fee(unit, msg.order_id, event.courier_fee):
+        await held.hold(unit.conn, msg)
+
+
 async def on_refund_paid(unit: Unit[Deps], msg: Incoming[pm.RefundPaid]) -> None:
     await steps.refund_paid(unit, msg.order_id, msg.payload)
 
@@ -134,6 +149,7 @@ HANDLERS: Handlers = {
     lg.ShipmentDelivered: on_shipment_delivered,
     lg.ShipmentStopped: on_shipment_stopped,
     lg.ShipmentAlreadyDispatched: on_shipment_already_dispatched,
+    lg.CourierSubstituted: on_courier_substituted,
     pm.RefundPaid: on_refund_paid,
     lg.PriceChanged: on_price_changed,
     pm.RefundFailed: on_refund_failed,

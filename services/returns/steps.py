@@ -18,7 +18,13 @@ from services.returns import metrics
 from services.returns import repository as repo
 from services.returns.deps import Deps
 from services.returns.domain import transitions
-from services.returns.domain.eligibility import Ask, Decision, cancellation_refund, decide
+from services.returns.domain.eligibility import (
+    Ask,
+    Decision,
+    cancellation_refund,
+    courier_fee_refund,
+    decide,
+)
 from services.returns.domain.records import RefundRequest
 from services.returns.domain.transitions import Outcome
 from shared.contracts.envelope import Money
@@ -35,6 +41,7 @@ from shared.unit import Unit
 
 log = get_logger(__name__)
 AUTO_KEY = "auto:cancellation"
+COURIER_FEE_KEY = "auto:courier_fee"  # one surcharge refund per order
 Move = Callable[[RefundRequest, datetime], Outcome]
 """A transition of one request, decided at the unit's time (see domain.transitions)."""
 
@@ -120,6 +127,22 @@ async def refund_cancelled_order(unit: Unit[Deps], order_id: str, reason: str) -
         log.debug("cancelled order has nothing left to refund")
         return
     await open_request(unit, order_id, decision, actor="system", idempotency_key=AUTO_KEY)
+
+
+async def refund_courier_fee(unit: Unit[Deps], order_id: str, fee: Money) -> bool:
+    """The surcharge of a courier chosen at checkout and not honoured comes back, once per
+    order, approved at once. False while the payment it refunds is not known yet."""
+    order = await repo.load_order(unit.conn, order_id, lock=True)
+    if order is None or order.paid <= 0:
+        return False
+    if await repo.find_by_key(unit.conn, order_id, COURIER_FEE_KEY) is not None:
+        return True
+    decision = courier_fee_refund(order, await repo.holdings(unit.conn, order_id), fee)
+    if decision is None:
+        log.info("courier surcharge not refundable: nothing left of the payment")
+        return True
+    await open_request(unit, order_id, decision, actor="system", idempotency_key=COURIER_FEE_KEY)
+    return True
 
 
 async def open_request(

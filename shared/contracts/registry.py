@@ -120,6 +120,7 @@ TOPICS: tuple[Topic, ...] = (
             logistics.ShipmentAlreadyDispatched,
             logistics.ShipmentRefused,
             logistics.ShipmentReturnedToShop,
+            logistics.CourierSubstituted,
         ),
         per_order=True,
         description="Stock reservations, shipping and tracking of each order.",

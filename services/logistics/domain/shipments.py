@@ -18,6 +18,7 @@ from services.logistics.domain.shipping import (
     Outcome,
     ParcelStatus,
     Shipment,
+    Substitution,
     Timing,
     is_open,
     ship_by_key,
@@ -28,6 +29,7 @@ from shared.contracts.envelope import Event, Money
 from shared.contracts.events.common import Address, OrderLine, PaymentMethod
 from shared.contracts.events.logistics import (
     CheckpointReached,
+    CourierSubstituted,
     ShipmentCancelled,
     ShipmentDelayed,
     ShipmentDelivered,
@@ -46,12 +48,17 @@ def opened(
     paid_at: datetime,
     now: datetime,
     timing: Timing,
+    substituted: Substitution | None = None,
 ) -> Outcome:
     """A paid (or cash-on-delivery) order gets its shipment: the parcel at once or after
     the dispatch delay, watched by the ship-by timer meanwhile. The promise is judged at
-    payment (it replaces the one given at placement) and is published."""
+    payment (it replaces the one given at placement) and is published. A courier chosen
+    at checkout that `courier` replaces (`substituted`, why) is told, and its surcharge is
+    not collected on delivery."""
     promised = timing.calendar.promised_ship_date(paid_at)
     cod = order.total if order.payment_method == PaymentMethod.CASH_ON_DELIVERY else None
+    if cod is not None and substituted is not None:
+        cod = without_courier_fee(cod, order.courier_fee)
     shipment = Shipment(
         shipment_id=shipment_id,
         order_id=order.order_id,
@@ -68,6 +75,18 @@ def opened(
     )
     promise = ShippingPromiseSet(promised_ship_date=promised, shipment_id=shipment_id)
     outcome = Outcome(shipment=shipment, promise=promised, events=[promise])
+    if substituted is not None and order.requested_courier is not None:
+        fee = order.courier_fee
+        outcome.events.append(
+            CourierSubstituted(
+                shipment_id=shipment_id,
+                requested=order.requested_courier,
+                courier=courier,
+                reason=substituted,
+                courier_fee=Money.model_validate(fee) if fee and fee["amount"] else None,
+                cash_on_delivery=Money.model_validate(cod) if cod else None,
+            )
+        )
     if timing.ship_delay_seconds <= 0:
         outcome += dispatched(order, shipment)
         return outcome
@@ -76,6 +95,14 @@ def opened(
         promised, now
     )
     return outcome
+
+
+def without_courier_fee(cod: dict[str, Any], fee: dict[str, Any] | None) -> dict[str, Any]:
+    """What the courier collects once a surcharge not honoured is taken off (never below 0;
+    a fee in another currency is not taken off)."""
+    if not fee or fee.get("currency") != cod.get("currency"):
+        return cod
+    return {**cod, "amount": max(int(cod["amount"]) - int(fee["amount"]), 0)}
 
 
 def dispatched(order: Fulfilment, shipment: Shipment) -> Outcome:

@@ -226,3 +226,49 @@ def choose_courier(
         if chosen is not None:
             return chosen
     return couriers[turn % len(couriers)]
+
+
+Substitution = Literal["not_available", "not_serving_region"]
+
+
+@dataclass(frozen=True)
+class Couriers:
+    """The courier settings a shipment's choice needs: the rotation, the region rules,
+    the couriers a customer's choice may name (`offered`) and the regions each does not
+    serve (`excluded`, any case)."""
+
+    rotation: Sequence[str]
+    by_region: Mapping[str, str] = field(default_factory=dict)
+    offered: frozenset[str] = frozenset()
+    excluded: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def serves(self, courier: str, region: str | None) -> bool:
+        if not region:
+            return True
+        return region.casefold() not in {r.casefold() for r in self.excluded.get(courier, ())}
+
+
+@dataclass(frozen=True)
+class CourierChoice:
+    courier: str
+    substituted: Substitution | None = None  # why the customer's choice is not the courier
+
+
+def courier_for(
+    requested: str | None, region: str | None, couriers: Couriers, turn: int
+) -> CourierChoice:
+    """The customer's courier when logistics has it and it serves the region; otherwise
+    the region's rule or the rotation, among the couriers that serve the region (all of
+    them when none does), with why the choice was not honoured."""
+    substituted: Substitution | None = None
+    if requested is not None:
+        if requested not in couriers.offered:
+            substituted = "not_available"
+        elif not couriers.serves(requested, region):
+            substituted = "not_serving_region"
+        else:
+            return CourierChoice(requested)
+    serving = [c for c in couriers.rotation if couriers.serves(c, region)]
+    rules = {r: c for r, c in couriers.by_region.items() if couriers.serves(c, region)}
+    chosen = choose_courier(region, serving or couriers.rotation, rules, turn)
+    return CourierChoice(chosen, substituted)

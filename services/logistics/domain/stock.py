@@ -26,6 +26,8 @@ class Fulfilment:
     paid_at: datetime | None
     promised_ship_date: date | None
     phone: str | None = None  # the contact's, for a label without the address's own
+    requested_courier: str | None = None  # chosen at checkout; None: logistics picks
+    courier_fee: dict[str, Any] | None = None  # the surcharge paid for it (Money as JSON)
 
 
 def ships_from(

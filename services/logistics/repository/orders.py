@@ -174,7 +174,7 @@ async def fulfilment(conn: Conn, order_id: str) -> Fulfilment | None:
     """The order's record, locked for this transaction."""
     row = await conn.fetchrow(
         """SELECT order_id, state, payment_method, lines, address, total, correlation_id,
-                  placed_at, paid_at, promised_ship_date, phone
+                  placed_at, paid_at, promised_ship_date, phone, requested_courier, courier_fee
            FROM fulfilments WHERE order_id = $1 FOR UPDATE""",
         order_id,
     )
@@ -189,8 +189,9 @@ async def save_fulfilment(conn: Conn, record: Fulfilment) -> None:
     """Writes the order's record whole (new, or as a decision left it)."""
     await conn.execute(
         """INSERT INTO fulfilments (order_id, state, payment_method, lines, address, total,
-               correlation_id, placed_at, paid_at, promised_ship_date, phone)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               correlation_id, placed_at, paid_at, promised_ship_date, phone, requested_courier,
+               courier_fee)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
            ON CONFLICT (order_id) DO UPDATE SET state = EXCLUDED.state,
                paid_at = EXCLUDED.paid_at, promised_ship_date = EXCLUDED.promised_ship_date,
                updated_at = now()""",
@@ -205,6 +206,8 @@ async def save_fulfilment(conn: Conn, record: Fulfilment) -> None:
         record.paid_at,
         record.promised_ship_date,
         record.phone,
+        record.requested_courier,
+        record.courier_fee,
     )
 
 

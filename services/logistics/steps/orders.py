@@ -62,6 +62,8 @@ async def take(
         paid_at=None,
         promised_ship_date=None,
         phone=placed.contact.phone,
+        requested_courier=placed.courier,
+        courier_fee=placed.courier_fee.model_dump(mode="json") if placed.courier_fee else None,
     )
     await repo.save_fulfilment(unit.conn, order)
     if await held.release(unit, order_id, handlers):  # they may have paid or ended it

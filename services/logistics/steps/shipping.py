@@ -22,10 +22,11 @@ from services.logistics.domain import shipments
 from services.logistics.domain.shipping import (
     BOOKING,
     Checkpoint,
+    Couriers,
     ParcelStatus,
     Shipment,
     Timing,
-    choose_courier,
+    courier_for,
 )
 from services.logistics.domain.stock import Fulfilment, ships_from
 from services.logistics.steps import stock, subscription
@@ -70,14 +71,29 @@ async def ship_when_ready(
     await _open(unit, order, judged_from)
 
 
+def _couriers(deps: Deps) -> Couriers:
+    """The courier settings, a customer's choice honoured only for a courier with a carrier."""
+    settings = deps.settings
+    return Couriers(
+        rotation=settings.couriers,
+        by_region=settings.courier_by_region,
+        offered=settings.couriers_offered() & frozenset(deps.carriers),
+        excluded=settings.courier_excluded_regions,
+    )
+
+
 async def _open(unit: Unit[Deps], order: Fulfilment, paid_at: datetime) -> None:
-    settings = unit.deps.settings
     region = (order.address or {}).get("region")
     turn = await repo.next_courier_turn(unit.conn)
-    courier = choose_courier(region, settings.couriers, settings.courier_by_region, turn)
+    choice = courier_for(order.requested_courier, region, _couriers(unit.deps), turn)
     shipment_id = f"shp_{uuid.uuid4().hex[:16]}"
-    outcome = shipments.opened(order, shipment_id, courier, paid_at, unit.now, _timing(unit.deps))
+    timing = _timing(unit.deps)
+    outcome = shipments.opened(
+        order, shipment_id, choice.courier, paid_at, unit.now, timing, choice.substituted
+    )
     await repo.record(unit, order.order_id, outcome)
+    if choice.substituted is not None:
+        log.info("courier substituted", courier=choice.courier, reason=choice.substituted)
 
 
 async def ship_due(unit: Unit[Deps], order_id: str) -> None:

@@ -1,12 +1,15 @@
-"""The money of an order beyond its goods: postage and a coupon's discount. Pure.
+"""The money of an order beyond its goods: postage, a chosen courier's surcharge and a
+coupon's discount. Pure.
 
-total = goods - discount + shipping fee. The discount is shared across the lines by the
-largest-remainder method, so the shares add up to the discount exactly, to the fen, and a
-refund of some lines (or some units of a line) is exact.
+total = goods - discount + shipping fee (postage plus the courier's surcharge). The
+discount is shared across the lines by the largest-remainder method, so the shares add up
+to the discount exactly, to the fen, and a refund of some lines (or some units of a line)
+is exact.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -23,6 +26,26 @@ class Postage:
         if self.free_from is not None and goods_after_discount >= self.free_from:
             return 0
         return self.fee
+
+
+class CourierRefused(Exception):
+    """The shop does not offer the courier asked for at checkout (a 422 on `courier`)."""
+
+    def __init__(self, courier: str, offered: Mapping[str, int]) -> None:
+        names = ", ".join(sorted(offered)) or "none: the shop chooses the courier"
+        super().__init__(f"courier {courier!r} is not offered (offered: {names})")
+        self.message = str(self)
+
+
+def courier_fee(courier: str | None, offered: Mapping[str, int]) -> int:
+    """The surcharge of the courier chosen at checkout (0 without a choice). It is charged
+    even when the postage is free: free shipping waives the standard postage, not the
+    premium a customer chose. Raises CourierRefused for a courier the shop does not offer."""
+    if courier is None:
+        return 0
+    if courier not in offered:
+        raise CourierRefused(courier, offered)
+    return offered[courier]
 
 
 @dataclass(frozen=True)
@@ -92,17 +115,22 @@ def allocate(total: int, weights: list[int]) -> list[int]:
 class Priced:
     goods: int
     discount: int
-    shipping_fee: int
+    shipping_fee: int  # postage plus courier_fee
     line_discounts: list[int]
+    courier_fee: int = 0  # the part of shipping_fee the chosen courier adds
 
     @property
     def total(self) -> int:
         return self.goods - self.discount + self.shipping_fee
 
 
-def priced(line_values: list[int], coupon: Coupon | None, postage: Postage) -> Priced:
-    """The order's money: goods, the coupon's discount shared over the lines, postage."""
+def priced(
+    line_values: list[int], coupon: Coupon | None, postage: Postage, courier_fee: int = 0
+) -> Priced:
+    """The order's money: goods, the coupon's discount shared over the lines, postage and
+    the chosen courier's surcharge (never waived by free shipping)."""
     goods = sum(line_values)
     discount = discount_of(coupon, goods) if coupon else 0
     shares = allocate(discount, line_values)
-    return Priced(goods, discount, postage.fee_for(goods - discount), shares)
+    fee = postage.fee_for(goods - discount) + courier_fee
+    return Priced(goods, discount, fee, shares, courier_fee)

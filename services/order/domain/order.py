@@ -110,6 +110,8 @@ class Order:
     shipping_fee: int = 0  # total = goods - discount + shipping_fee
     discount: int = 0
     coupon_code: str | None = None
+    courier: str | None = None  # chosen at checkout (None: logistics picks)
+    courier_fee: int = 0  # the part of shipping_fee the chosen courier adds
 
     @property
     def goods(self) -> int:

@@ -125,6 +125,7 @@ def new_order(
     payment_window: timedelta,
     priced: Priced | None = None,
     coupon_code: str | None = None,
+    courier: str | None = None,
 ) -> Order:
     shares = priced.line_discounts if priced else [0] * len(items)
     lines = tuple(
@@ -158,6 +159,8 @@ def new_order(
         shipping_fee=priced.shipping_fee if priced else 0,
         discount=priced.discount if priced else 0,
         coupon_code=coupon_code if priced and priced.discount else None,
+        courier=courier,
+        courier_fee=priced.courier_fee if priced else 0,
     )
 
 
@@ -170,6 +173,8 @@ def placed(order: Order, order_url: str) -> Outcome:
     if order.shipping_fee or order.discount:
         details |= {"shipping_fee": order.shipping_fee, "discount": order.discount}
         details["coupon_code"] = order.coupon_code
+    if order.courier is not None:
+        details |= {"courier": order.courier, "courier_fee": order.courier_fee}
     outcome = Outcome(
         events=[_order_placed(order, order_url)],
         entries=[Entry("placed", order.placed_at, "placed", details)],
@@ -202,4 +207,6 @@ def _order_placed(order: Order, order_url: str) -> OrderPlaced:
         shipping_fee=order.money(order.shipping_fee),
         discount=order.money(order.discount),
         coupon_code=order.coupon_code,
+        courier=order.courier,
+        courier_fee=order.money(order.courier_fee) if order.courier else None,
     )

@@ -57,6 +57,16 @@ async def mark_ended(conn: asyncpg.Connection, order_id: str, ended: str, now: d
     await _update_payment(conn, order_id, now, "ended", ended)
 
 
+async def set_amount(conn: asyncpg.Connection, order_id: str, amount: int, now: datetime) -> None:
+    """What the order owes from now on (cash on delivery without a surcharge not owed)."""
+    await conn.execute(
+        "UPDATE payments SET amount = $2, updated_at = $3 WHERE order_id = $1",
+        order_id,
+        amount,
+        now,
+    )
+
+
 async def _update_payment(
     conn: asyncpg.Connection, order_id: str, now: datetime, column: str, value: str
 ) -> None:

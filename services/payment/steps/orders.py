@@ -18,6 +18,7 @@ from services.payment.domain import (
 from services.payment.steps.charges import record
 from services.payment.steps.refunds import start_refund
 from services.payment.steps.sessions import open_attempt
+from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import ShipmentDelivered
 from shared.contracts.events.order import OrderPlaced
@@ -42,6 +43,17 @@ async def order_placed(unit: Unit[Deps], order_id: str, placed: OrderPlaced) -> 
     if await repo.insert_payment(unit.conn, payment, unit.now):
         await open_attempt(unit, payment, placed.payment_method, first=True)
         unit.after_commit(metrics.PAYMENTS_REQUESTED.labels(placed.payment_method.value).inc)
+
+
+async def cash_due_lowered(unit: Unit[Deps], payment: PaymentState, due: Money) -> None:
+    """Cash on delivery: the courier now collects `due`, a courier's surcharge not owed taken
+    off (CourierSubstituted), so a collection of it is exact, not a mismatch. Only lowers
+    an unpaid, open payment in the same currency."""
+    unpaid = not payment.paid and not payment.ended
+    cash = payment.method is PaymentMethod.CASH_ON_DELIVERY
+    if unpaid and cash and due.currency == payment.currency and due.amount < payment.amount:
+        await repo.set_amount(unit.conn, payment.order_id, due.amount, unit.now)
+        log.info("cash due lowered", due=f"{due.amount} {due.currency}")
 
 
 async def order_ended(

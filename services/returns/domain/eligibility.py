@@ -21,6 +21,7 @@ from services.returns.domain.records import (
     conflict,
     invalid,
 )
+from shared.contracts.envelope import Money
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.returns import Actor, RefundFlow
 
@@ -106,6 +107,18 @@ def cancellation_refund(order: OrderView, held: Holdings, reason: str) -> Decisi
     )
     return Decision(
         RefundFlow.BEFORE_SHIPPING, reason, lines, amount, order.currency, None, "system"
+    )
+
+
+def courier_fee_refund(order: OrderView, held: Holdings, fee: Money) -> Decision | None:
+    """The automatic refund of the surcharge paid for a courier chosen at checkout that did
+    not carry the parcel: the fee, never more than is left of the payment; no lines (the
+    goods still ship). None when nothing is left or the fee is in another currency."""
+    amount = min(fee.amount, order.paid - held.committed)
+    if amount <= 0 or order.currency != fee.currency:
+        return None
+    return Decision(
+        RefundFlow.NO_RETURN, "courier_substituted", (), amount, fee.currency, None, "system"
     )
 
 

@@ -133,6 +133,23 @@ class ShipmentReturnedToShop(ParcelFact):
     restocked: tuple[LineQuantity, ...]
 
 
+class CourierSubstituted(Event):
+    """The courier the customer chose at checkout (`requested`) will not carry the parcel:
+    logistics does not have it (`not_available`) or it does not serve the delivery region
+    (`not_serving_region`); `courier` will. `courier_fee` is the surcharge the customer
+    paid for the choice, which they do not owe: refunded when paid online, or taken off
+    `cash_on_delivery`, what the courier now collects. Told once per shipment."""
+
+    TYPE = "CourierSubstituted"
+
+    shipment_id: str
+    requested: str
+    courier: str
+    reason: Literal["not_available", "not_serving_region"]
+    courier_fee: Money | None = None
+    cash_on_delivery: Money | None = None
+
+
 class ShipmentDelayed(Event):
     TYPE = "ShipmentDelayed"
 

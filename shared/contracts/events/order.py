@@ -12,7 +12,7 @@ from shared.contracts.events.common import Address, Contact, Locale, OrderLine, 
 
 class OrderPlaced(Event):
     TYPE = "OrderPlaced"
-    MINOR = 1  # 1: shipping_fee, discount, coupon_code and each line's discount
+    MINOR = 2  # 1: shipping_fee, discount, coupon_code and each line's discount; 2: courier
 
     customer_id: str | None
     lines: tuple[OrderLine, ...]
@@ -30,6 +30,10 @@ class OrderPlaced(Event):
     shipping_fee: Money | None = None
     discount: Money | None = None
     coupon_code: str | None = None
+    # the courier the customer chose at checkout (None: the shop chooses) and the part of
+    # shipping_fee its surcharge added; absent on orders placed before the choice existed.
+    courier: str | None = None
+    courier_fee: Money | None = None
 
 
 class OrderPaid(Event):

@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from services.order.domain.fees import (
     Coupon,
     CouponRefused,
+    CourierRefused,
     Postage,
     allocate,
     coupon_problem,
+    courier_fee,
     discount_of,
     priced,
 )
@@ -99,3 +101,29 @@ def test_an_unknown_coupon_is_refused_and_a_valid_one_passes() -> None:
 
 def test_the_returns_example_is_how_the_order_shares_its_discount() -> None:
     assert allocate(1_000, [3 * 3_333, 5_001]) == [667, 333]
+
+
+def test_a_chosen_courier_adds_its_surcharge_to_the_postage() -> None:
+    offered = {"sf": 1_500}
+    fee = courier_fee("sf", offered)
+    money = priced([9_800], None, Postage(fee=800), fee)
+    assert (money.shipping_fee, money.courier_fee, money.total) == (2_300, 1_500, 12_100)
+
+
+def test_free_shipping_waives_the_postage_but_not_the_couriers_surcharge() -> None:
+    money = priced(
+        [20_000], None, Postage(fee=800, free_from=20_000), courier_fee("sf", {"sf": 1_500})
+    )
+    assert (money.shipping_fee, money.courier_fee, money.total) == (1_500, 1_500, 21_500)
+
+
+def test_without_a_choice_nothing_is_added() -> None:
+    assert courier_fee(None, {"sf": 1_500}) == 0
+    assert priced([9_800], None, Postage(fee=800)).courier_fee == 0
+
+
+def test_a_courier_the_shop_does_not_offer_is_refused_with_what_it_offers() -> None:
+    with pytest.raises(CourierRefused, match=r"'jd' is not offered \(offered: sf\)"):
+        courier_fee("jd", {"sf": 1_500})
+    with pytest.raises(CourierRefused, match="none: the shop chooses"):
+        courier_fee("sf", {})
