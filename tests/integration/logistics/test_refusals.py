@@ -1,12 +1,14 @@
 """Cash on delivery, refused at the door: the courier's refusal (the sandbox courier's
 signed webhook) turns the parcel back, told once however often it is reported; back at
-the shop its goods are on the shelf again, once; and no delay is ever told of a parcel
-going back."""
+the shop its goods are on the shelf again, once; the warehouse can record it back when
+the courier never reports it; and no delay is ever told of a parcel going back."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+
+import httpx
 
 from shared.contracts.events.common import PaymentMethod
 from shared.runtime import Runtime
@@ -112,3 +114,50 @@ async def test_the_sandbox_courier_walks_a_refused_parcel_home_on_its_own(
     assert refused.status_code == 200, refused.text
     assert "ShipmentDelivered" not in lg.told(order_id), "walked back, not to the door"
     assert level["on_hand"] == 4 and level["available"] == 3
+
+
+async def test_the_warehouse_records_a_parcel_back_the_courier_never_reported(
+    lg: Logistics, tail: TopicTail
+) -> None:
+    order_id = new_id("ord")
+    async with lg.running(max_delivery_attempts=2) as runtime:
+        sku = await lg.stocked(on_hand=5)
+        ship = await cod_shipped(lg, order_id, sku, 2)
+        courier, tracking, shipment = ship["courier"], ship["tracking_number"], ship["shipment_id"]
+        received = f"/v1/ops/shipments/{shipment}/returned"
+        async with client(runtime) as http:
+            unknown = await http.post("/v1/ops/shipments/shp_nosuchparcel/returned", headers=OPS)
+            anonymous = await http.post(received)
+            too_soon = await http.post(received, headers=OPS)
+            now = datetime.now(UTC)
+            for attempt in ("cp-try-1", "cp-try-2"):  # the second is the last allowed
+                tried = await lg.post_checkpoint(courier, tracking, attempt, now, "failed_attempt")
+                assert tried.status_code == 200, tried.text
+            [gave_up] = await tail.wait_for(of(order_id, "ShipmentRefused"))
+            first = await http.post(received, headers=OPS)
+            repeat = await http.post(received, headers=OPS)
+            # the courier's own report of it comes after: on the timeline, nothing more
+            late = await lg.post_checkpoint(courier, tracking, "cp-home", now, "returned_to_shop")
+        [returned] = await tail.wait_for(of(order_id, "ShipmentReturnedToShop"))
+        await tail.wait_for(of(order_id, "CheckpointReached"), count=2)
+        level = await lg.settled_stock(sku)
+
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "unknown_shipment")
+    assert anonymous.status_code == 401
+    conflict = too_soon.json()
+    assert too_soon.status_code == 409 and conflict["error"] == "not_returning"
+    assert conflict["parcel_status"] == "shipped" and "shipped" in conflict["message"]
+    assert payload(gave_up)["reason"] == "undeliverable"
+    assert first.status_code == 200 and _same(first, repeat)
+    body = first.json()
+    assert body["status"] == "returned" and body["shipment_id"] == shipment
+    assert body["restocked"] == [{"line_id": "l1", "sku": sku, "quantity": 2}]
+    assert payload(returned)["restocked"] == body["restocked"]
+    assert late.status_code == 200 and late.json()["duplicate"] is False
+    assert level["on_hand"] == 5, "the goods are back on the shelf once"
+    assert lg.told(order_id).count("ShipmentReturnedToShop") == 1
+    assert lg.told(order_id).count("ShipmentRefused") == 1
+
+
+def _same(first: httpx.Response, repeat: httpx.Response) -> bool:
+    return repeat.status_code == first.status_code and repeat.json() == first.json()
