@@ -11,7 +11,11 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 
 from shared.contracts.envelope import Event
-from shared.contracts.events.logistics import ShipmentDelayed
+from shared.contracts.events.logistics import (
+    ShipmentDelayed,
+    ShipmentRefused,
+    ShipmentReturnedToShop,
+)
 from shared.unit import Unit
 
 # From a few minutes (a warehouse on time) to several days (a promise missed).
@@ -37,6 +41,15 @@ STOCK_OUTS = Counter(
 DELAYS_ANNOUNCED = Counter(
     "fulfil_delays_announced_total", "Delays told to the customer, by cause", ["cause"]
 )
+REFUSALS = Counter(
+    "fulfil_shipments_refused_total",
+    "Parcels that go back to the shop, by reason: refused at the door, or undeliverable",
+    ["reason"],
+)
+RETURNED_TO_SHOP = Counter(
+    "fulfil_shipments_returned_to_shop_total",
+    "Parcels that went back to the shop and were received there, their goods restocked",
+)
 
 
 def shipped(unit: Unit[Any], paid_at: datetime | None) -> None:
@@ -58,3 +71,12 @@ def delays(unit: Unit[Any], events: Iterable[Event]) -> None:
     for event in events:
         if isinstance(event, ShipmentDelayed):
             unit.after_commit(DELAYS_ANNOUNCED.labels(event.reason).inc)
+
+
+def returns(unit: Unit[Any], events: Iterable[Event]) -> None:
+    """Counts the parcels turned back and those back at the shop among the events."""
+    for event in events:
+        if isinstance(event, ShipmentRefused):
+            unit.after_commit(REFUSALS.labels(event.reason).inc)
+        elif isinstance(event, ShipmentReturnedToShop):
+            unit.after_commit(RETURNED_TO_SHOP.inc)

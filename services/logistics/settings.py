@@ -8,7 +8,7 @@ maps are JSON in the environment, e.g. `LOGISTICS_HOLIDAYS='["2026-10-01"]'`,
 from datetime import date, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.logistics.domain.shipping import ShippingCalendar
@@ -35,6 +35,9 @@ class LogisticsSettings(ServiceSettings):
     # 0 judges "late" by the promised date's cut-off; more judges it this long after payment.
     ship_by_seconds: float = 0.0
     checkpoint_silence_seconds: float = 48 * 3600.0
+    # The failed delivery attempt after which the courier is taken to give up: the parcel
+    # goes back to the shop, undeliverable (0: never; only the courier's own return counts).
+    max_delivery_attempts: int = Field(default=3, ge=0)
 
     # Couriers: a region's rule first, otherwise a rotation over `couriers`.
     couriers: list[str] = ["sf", "zto", "yto"]

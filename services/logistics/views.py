@@ -133,7 +133,9 @@ class CheckpointBody(BaseModel):
     responses=errors(400, 401, 404, s401="a missing or bad signature"),
 )
 async def carrier_checkpoint(carrier: PathId, request: Request) -> dict[str, Any]:
-    """A courier's tracking checkpoint, signed like the payment callbacks."""
+    """A courier's tracking checkpoint, signed like the payment callbacks. `refused`
+    (at the door), `returned` (sent back) and `returned_to_shop` (back at the shop) take a
+    parcel back to the shop, as does the last of its failed attempts."""
     service = service_of(request, Deps)
     raw = await signed_body(request, service.deps.settings.carrier_webhook_secret)
     if carrier not in service.deps.carriers:
@@ -204,7 +206,8 @@ def _push_body(param: str) -> _Push:
 @router.get("/orders/{order_id}/shipment", responses=errors(401, 403, 404))
 async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
     """The order's shipment: courier, tracking number, the label a real carrier printed
-    (a link, else null) and every checkpoint by time."""
+    (a link, else null), its status (`returning` and `returned` for a parcel going back
+    to the shop, refused or undeliverable, and back there) and every checkpoint by time."""
     order_access(request, order_id)
     async with service_of(request, Deps).unit(correlation_id=_correlation(request)) as unit:
         found = await shipping.tracked(unit, order_id)
@@ -223,6 +226,7 @@ async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
         "expected_date": shipment.expected_date.isoformat(),
         "shipped_at": _iso(shipment.shipped_at),
         "delivered_at": _iso(shipment.delivered_at),
+        "returned_at": _iso(shipment.returned_at),
         "checkpoints": [
             {**cp, "checkpoint_at": cp["checkpoint_at"].isoformat()} for cp in checkpoints
         ],

@@ -53,7 +53,8 @@ _LOST = web.RequestKey("lost", bool)  # a `lost` fault: the work is done, the an
 PREFIX = {"shunfeng": "SF", "zhongtong": "7", "yuantong": "YT", "jd": "JDV"}
 # advanced state names (resultv2=4) of the codes the tests use
 NAMES = {"1": "揽收", "103": "已揽收", "0": "在途", "1001": "到达派件城市", "5": "派件",
-         "2": "疑难", "3": "签收", "301": "本人签收", "14": "拒签"}  # fmt: skip
+         "2": "疑难", "3": "签收", "301": "本人签收", "14": "拒签", "6": "退回",
+         "4": "退签"}  # fmt: skip
 
 
 @dataclass

@@ -199,22 +199,24 @@ def _number(value: object) -> int | None:
 
 # Kuaidi100's states (`state`, and each checkpoint's `statusCode` with resultv2=4): 0 in
 # transit (1001 arrived in the delivery city, 1002 trunk line, 1003 forwarded), 1 picked up
-# (101-103), 2 trouble (failed attempt, 201-211), 3 signed for (301-304), 4 returned to
-# sender / cancelled (401), 5 out for delivery (501 into a locker or station), 6 on its
-# way back, 7 handed to another courier, 8 and 10-13 customs, 14 refused.
+# (101-103), 2 trouble (failed attempt, 201-211), 3 signed for (301-304), 4 returned and
+# signed for by the sender (退签; 401 已销单 is the waybill cancelled, not a parcel back), 5
+# out for delivery (501 into a locker or station), 6 on its way back to the sender (退回), 7
+# handed to another courier, 8 and 10-13 customs, 14 refused by the recipient (拒签).
 _BY_CODE = {
     "1001": CheckpointStatus.ARRIVED_IN_CITY,
     "3": CheckpointStatus.DELIVERED,
     "5": CheckpointStatus.OUT_FOR_DELIVERY,
     "2": CheckpointStatus.FAILED_ATTEMPT,
-    "4": CheckpointStatus.RETURNED,
+    "4": CheckpointStatus.RETURNED_TO_SHOP,
+    "401": CheckpointStatus.EXCEPTION,  # cancelled: nothing comes back because of it
     "6": CheckpointStatus.RETURNED,
-    "14": CheckpointStatus.RETURNED,
+    "14": CheckpointStatus.REFUSED,
     "13": CheckpointStatus.EXCEPTION,
 }
 _BY_NAME = {
-    "签收": "3", "派件": "5", "疑难": "2", "退签": "4", "退回": "6", "拒签": "14",
-    "到达派件城市": "1001", "投柜或驿站": "501", "清关异常": "13",
+    "签收": "3", "派件": "5", "疑难": "2", "退签": "4", "已销单": "401", "退回": "6",
+    "拒签": "14", "到达派件城市": "1001", "投柜或驿站": "501", "清关异常": "13",
 }  # fmt: skip
 
 
@@ -223,8 +225,10 @@ def checkpoint_status(code: str | None, name: str | None = None) -> CheckpointSt
     code = (code or "").strip() or _BY_NAME.get((name or "").strip(), "")
     if code in _BY_CODE:
         return _BY_CODE[code]
-    if len(code) == 3 and code[0] in "2345":  # the sub-states of 2, 3, 4 and 5
+    if len(code) == 3 and code[0] in "235":  # the sub-states of 2, 3 and 5
         return _BY_CODE[code[0]]
+    if len(code) == 3 and code[0] == "4":  # of 4 only 401 is known: no parcel back unheard of
+        return CheckpointStatus.EXCEPTION
     return CheckpointStatus.IN_TRANSIT
 
 

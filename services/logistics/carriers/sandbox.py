@@ -3,7 +3,9 @@ tracking checkpoints to the logistics webhook over HTTP.
 
 Its script walks a parcel from the origin city to the recipient's city:
 picked up, at the hub, arrived in the recipient's city (`arrived_in_city`, as the real
-couriers' adapters map that step), out for delivery, delivered.
+couriers' adapters map that step), out for delivery, delivered. A parcel the recipient
+refused (`refusal`), or that is going back to the shop for another reason, walks the way
+back instead: on its way back (`returned`), then back at the shop (`returned_to_shop`).
 """
 
 from __future__ import annotations
@@ -40,12 +42,19 @@ class SandboxCarrier:
 @dataclass(frozen=True)
 class SandboxParcel:
     """A parcel as the sandbox courier sees it: where it is in the script (`step`
-    checkpoints reported so far) and the city it goes to."""
+    checkpoints reported so far; `homeward` of them on the way back), the city it goes to
+    and the parcel's status with us (`returning` and `returned`: on the way back)."""
 
     courier: str
     tracking_number: str
     step: int
     destination: str
+    status: str = "shipped"
+    homeward: int = 0
+
+    @property
+    def going_back(self) -> bool:
+        return self.status in ("returning", "returned")
 
 
 def sandbox_carriers(names: list[str]) -> dict[str, SandboxCarrier]:
@@ -60,16 +69,49 @@ SCRIPT: tuple[tuple[str, str, str], ...] = (
     ("out_for_delivery", "destination", "Courier is out for delivery"),
     ("delivered", "destination", "Parcel delivered"),
 )
+# the way back of a parcel that will not be delivered
+WAY_BACK: tuple[tuple[str, str, str], ...] = (
+    ("returned", "hub", "Parcel on its way back to the sender"),
+    ("returned_to_shop", "origin", "Parcel returned and signed for by the sender"),
+)
+REFUSAL = ("refused", "destination", "The recipient refused the parcel")
 HUB_CITY = "Hangzhou"
 
 
 def next_checkpoint(
-    tracking_number: str, step: int, origin: str, destination: str, now: datetime
+    tracking_number: str,
+    step: int,
+    origin: str,
+    destination: str,
+    now: datetime,
+    *,
+    homeward: int | None = None,
 ) -> dict[str, Any] | None:
-    """The checkpoint the courier reports after `step` earlier ones; None once delivered."""
-    if step >= len(SCRIPT):
+    """The checkpoint the courier reports after `step` earlier ones; None once delivered.
+    A parcel going back (`homeward`: its steps on the way back so far) follows the way
+    back instead; None once it is back at the shop."""
+    script, at = (SCRIPT, step) if homeward is None else (WAY_BACK, homeward)
+    if at >= len(script):
         return None
-    status, where, description = SCRIPT[step]
+    return _checkpoint(tracking_number, step, script[at], origin, destination, now)
+
+
+def refusal(
+    tracking_number: str, step: int, origin: str, destination: str, now: datetime
+) -> dict[str, Any]:
+    """The checkpoint of the recipient refusing the parcel at the door (after `step`)."""
+    return _checkpoint(tracking_number, step, REFUSAL, origin, destination, now)
+
+
+def _checkpoint(
+    tracking_number: str,
+    step: int,
+    scripted: tuple[str, str, str],
+    origin: str,
+    destination: str,
+    now: datetime,
+) -> dict[str, Any]:
+    status, where, description = scripted
     city = {"origin": origin, "hub": HUB_CITY, "destination": destination}[where]
     return {
         "tracking_number": tracking_number,

@@ -1,8 +1,10 @@
 """The sandbox carrier's own edge, mounted on the logistics app outside production:
 `POST /sandbox/carriers/{carrier}/parcels/{tracking}/advance` makes the courier report
-the parcel's next checkpoint, and `auto_advance` walks every parcel on its way
-through the script on its own (the demo uses it). Each step reads what the courier
-needs (the checkpoints reported so far, the destination) with the parcel, in one query.
+the parcel's next checkpoint, `.../refuse` makes it report the recipient refusing the
+parcel at the door (its script is then the way back to the shop), and `auto_advance`
+walks every parcel on its way (to the customer, or back) through the script on its own
+(the demo uses it). Each step reads what the courier needs (the checkpoints reported so
+far, the destination) with the parcel, in one query.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ import httpx
 from fastapi import APIRouter, Request
 
 from services.logistics import repository as repo
-from services.logistics.carriers.sandbox import SandboxParcel, next_checkpoint, post_checkpoint
+from services.logistics.carriers.sandbox import (
+    SandboxParcel,
+    next_checkpoint,
+    post_checkpoint,
+    refusal,
+)
 from services.logistics.deps import Deps
 from shared import db
 from shared.http import Conflict, NotFound, service_of
@@ -28,6 +35,7 @@ PARALLEL_PARCELS = 8
 QUIET_BATCH = 100  # parcels one pass moves
 # The longest sleep: a safety net for a lost NOTIFY (the listener reconnecting).
 IDLE_SECONDS = 300.0
+ON_ITS_WAY = ("shipped", "in_transit", "out_for_delivery")  # what a recipient may refuse
 router = APIRouter(prefix="/sandbox/carriers", tags=["sandbox"])
 log = get_logger(__name__)
 
@@ -36,26 +44,37 @@ async def advance(
     service: Service[Deps], carrier: str, tracking_number: str
 ) -> dict[str, Any] | None:
     """Posts the parcel's next checkpoint to the webhook; None when there is no such parcel."""
-    async with service.db.acquire() as conn:
-        parcel = await repo.sandbox_parcel(conn, carrier, tracking_number)
+    parcel = await _parcel(service, carrier, tracking_number)
     return None if parcel is None else await report(service, parcel)
 
 
 async def report(service: Service[Deps], parcel: SandboxParcel) -> dict[str, Any]:
-    """Posts the checkpoint that follows what `parcel` says was reported (read with it)."""
-    settings = service.deps.settings
+    """Posts the checkpoint that follows what `parcel` says was reported (read with it): the
+    next step to the customer or, for a parcel going back, the next on the way back."""
+    origin, now = service.deps.settings.sandbox_origin_city, datetime.now(UTC)
+    homeward = parcel.homeward if parcel.going_back else None
     checkpoint = next_checkpoint(
-        parcel.tracking_number,
-        parcel.step,
-        settings.sandbox_origin_city,
-        parcel.destination,
-        datetime.now(UTC),
+        parcel.tracking_number, parcel.step, origin, parcel.destination, now, homeward=homeward
     )
-    if checkpoint is None:
-        return {"checkpoint": None, "webhook_status": None}
+    if checkpoint is None or parcel.status == "returned":  # back at the shop: nothing follows
+        return {"checkpoint": None, "webhook_status": None, "parcel_status": parcel.status}
+    return await _post(service, parcel, checkpoint)
+
+
+async def _post(
+    service: Service[Deps], parcel: SandboxParcel, checkpoint: dict[str, Any]
+) -> dict[str, Any]:
+    settings = service.deps.settings
     secret = settings.carrier_webhook_secret.get_secret_value()
     response = await post_checkpoint(settings.base_url, parcel.courier, secret, checkpoint)
     return {"checkpoint": checkpoint, "webhook_status": response.status_code}
+
+
+async def _parcel(
+    service: Service[Deps], carrier: str, tracking_number: str
+) -> SandboxParcel | None:
+    async with service.db.acquire() as conn:
+        return await repo.sandbox_parcel(conn, carrier, tracking_number)
 
 
 @router.post("/{carrier}/parcels/{tracking_number}/advance")
@@ -64,10 +83,30 @@ async def advance_parcel(carrier: str, tracking_number: str, request: Request) -
     if outcome is None:
         raise NotFound("unknown_parcel", f"{carrier} has no parcel {tracking_number}")
     if outcome["checkpoint"] is None:
-        raise Conflict(
-            "delivered", "the parcel is delivered; nothing follows", parcel_status="delivered"
-        )
+        status = outcome["parcel_status"]
+        where = {"returned": "back at the shop"}.get(status, status)
+        raise Conflict(status, f"the parcel is {where}; nothing follows", parcel_status=status)
     return outcome
+
+
+@router.post("/{carrier}/parcels/{tracking_number}/refuse")
+async def refuse_parcel(carrier: str, tracking_number: str, request: Request) -> dict[str, Any]:
+    """The recipient refuses the parcel at the door: the courier reports it (a signed
+    `refused` checkpoint to the webhook), and walks the parcel back to the shop from then
+    on. Only a parcel on its way to the customer can be refused (409 names its status)."""
+    service = service_of(request, Deps)
+    parcel = await _parcel(service, carrier, tracking_number)
+    if parcel is None:
+        raise NotFound("unknown_parcel", f"{carrier} has no parcel {tracking_number}")
+    if parcel.status not in ON_ITS_WAY:
+        raise Conflict(
+            "not_on_its_way",
+            f"the parcel is {parcel.status}: only a parcel on its way can be refused",
+            parcel_status=parcel.status,
+        )
+    origin, now = service.deps.settings.sandbox_origin_city, datetime.now(UTC)
+    checkpoint = refusal(parcel.tracking_number, parcel.step, origin, parcel.destination, now)
+    return await _post(service, parcel, checkpoint)
 
 
 async def auto_advance(runtime: Service[Deps]) -> None:

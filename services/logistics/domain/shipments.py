@@ -1,10 +1,12 @@
-"""What happens to a shipment: opened, dispatched, shipped, stopped, tracked, late.
+"""What happens to a shipment: opened, dispatched, shipped, stopped, tracked, late,
+turned back (refused or undeliverable) and back at the shop.
 
 Each rule returns the `Outcome` to save; none reads or writes anything itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,6 +17,7 @@ from services.logistics.domain.shipping import (
     SILENCE,
     Announcement,
     Checkpoint,
+    CheckpointStatus,
     Outcome,
     ParcelStatus,
     Shipment,
@@ -26,13 +29,15 @@ from services.logistics.domain.shipping import (
 )
 from services.logistics.domain.stock import Fulfilment
 from shared.contracts.envelope import Event, Money
-from shared.contracts.events.common import Address, OrderLine, PaymentMethod
+from shared.contracts.events.common import Address, LineQuantity, OrderLine, PaymentMethod
 from shared.contracts.events.logistics import (
     CheckpointReached,
     CourierSubstituted,
     ShipmentCancelled,
     ShipmentDelayed,
     ShipmentDelivered,
+    ShipmentRefused,
+    ShipmentReturnedToShop,
     ShipmentShipped,
     ShipmentWentOutForDelivery,
     ShippingPromiseSet,
@@ -175,9 +180,23 @@ def _unwatched(shipment: Shipment, timing: Timing) -> dict[tuple[str, str], date
     }
 
 
-def tracked(shipment: Shipment, cp: Checkpoint, timing: Timing, now: datetime) -> Outcome:
-    """A new checkpoint: the parcel only moves forward; every one joins the timeline."""
-    step = track(shipment.status, cp.status)
+def tracked(
+    shipment: Shipment,
+    cp: Checkpoint,
+    timing: Timing,
+    now: datetime,
+    *,
+    attempts: int = 0,
+    lines: Sequence[dict[str, Any]] = (),
+) -> Outcome:
+    """A new checkpoint: the parcel only moves forward; every one joins the timeline.
+    `attempts`: the failed delivery attempts of the parcel, this one included (for a
+    failed attempt); `lines`: the order's, which go back on the shelf when this checkpoint
+    says the parcel is back at the shop. The silence watch stops once the parcel is
+    delivered or goes back: no delay is told of a parcel on its way to the shop."""
+    limit = timing.max_delivery_attempts
+    last_attempt = cp.status is CheckpointStatus.FAILED_ATTEMPT and 0 < limit <= attempts
+    step = track(shipment.status, cp.status, last_attempt=last_attempt)
     delivered = step.announce == "delivered"
     last = shipment.last_checkpoint_at
     moved = replace(
@@ -188,15 +207,67 @@ def tracked(shipment: Shipment, cp: Checkpoint, timing: Timing, now: datetime) -
     )
     silence = timing.silence_due(now) if is_open(step.status) else None
     event = _announcement(shipment, cp, step.announce)
-    return Outcome(
+    outcome = Outcome(
         shipment=moved,
         timers={(SILENCE, shipment.shipment_id): silence},
         events=[event] if event is not None else [],
     )
+    if step.home:
+        outcome += back_at_shop(moved, lines, cp.checkpoint_at)
+    return outcome
+
+
+class NotReturning(Exception):
+    """A parcel received back that was not going back to the shop (its `status` says
+    where it is instead)."""
+
+    def __init__(self, status: ParcelStatus) -> None:
+        super().__init__(f"the parcel is {status.value}, not on its way back to the shop")
+        self.status = status
+
+
+def received_back(shipment: Shipment, lines: Sequence[dict[str, Any]], at: datetime) -> Outcome:
+    """The warehouse received a parcel back that the courier never reported there: as the
+    courier's report would be taken (`back_at_shop`). A parcel back already changes no
+    more; one not going back raises NotReturning (the courier has not turned it back)."""
+    if shipment.status is ParcelStatus.RETURNED:
+        return Outcome()
+    if shipment.status is not ParcelStatus.RETURNING:
+        raise NotReturning(shipment.status)
+    return back_at_shop(shipment, lines, at)
+
+
+def back_at_shop(shipment: Shipment, lines: Sequence[dict[str, Any]], at: datetime) -> Outcome:
+    """A parcel going back is at the shop (the courier's report, or the warehouse's): the
+    order's goods go back on the shelf and the shop is told, once (the parcel is then
+    `returned`, which takes this no more)."""
+    restocked = goods(lines)
+    event = ShipmentReturnedToShop(
+        shipment_id=shipment.shipment_id,
+        courier=shipment.courier,
+        tracking_number=str(shipment.tracking_number),
+        returned_at=at,
+        restocked=restocked,
+    )
+    home = replace(shipment, status=ParcelStatus.RETURNED, returned_at=at)
+    return Outcome(
+        shipment=home,
+        timers={(SILENCE, shipment.shipment_id): None},
+        events=[event],
+        restock=restocked,
+    )
+
+
+def goods(lines: Sequence[dict[str, Any]]) -> tuple[LineQuantity, ...]:
+    """An order's lines (as logistics keeps them) as the quantities a parcel carries."""
+    return tuple(
+        LineQuantity(line_id=x["line_id"], sku=x["sku"], quantity=int(x["quantity"])) for x in lines
+    )
 
 
 def _announcement(shipment: Shipment, cp: Checkpoint, announce: Announcement) -> Event | None:
-    """The event a checkpoint is told as: a timeline step, out for delivery, or delivered."""
+    """The event a checkpoint is told as: a timeline step, out for delivery, delivered, or
+    the parcel turned back (refused at the door, or undeliverable)."""
     tracking = str(shipment.tracking_number)
     ids = {"shipment_id": shipment.shipment_id, "courier": shipment.courier}
     if announce == "checkpoint":
@@ -216,6 +287,11 @@ def _announcement(shipment: Shipment, cp: Checkpoint, announce: Announcement) ->
         return ShipmentDelivered(
             **ids, tracking_number=tracking, delivered_at=cp.checkpoint_at, city=cp.city,
             cash_collected=Money.model_validate(cash) if cash else None,
+        )  # fmt: skip
+    if announce == "refused" or announce == "undeliverable":
+        return ShipmentRefused(
+            **ids, tracking_number=tracking, reason=announce, refused_at=cp.checkpoint_at,
+            city=cp.city, description=cp.description,
         )  # fmt: skip
     return None
 

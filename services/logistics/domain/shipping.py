@@ -6,7 +6,8 @@ steps save it once (`repository.record`).
 
 Timer kinds: `ship` (a delayed dispatch, key order id), `ship_by` (key
 `<order id>:<expected ship date>`, one per promise), `checkpoint_silence`
-(key shipment id, re-armed by every checkpoint).
+(key shipment id, re-armed by every checkpoint, stopped once the parcel is delivered or
+goes back to the shop).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from shared.contracts.envelope import Event
+from shared.contracts.events.common import LineQuantity
 
 SHIP, SHIP_BY, SILENCE = "ship", "ship_by", "checkpoint_silence"
 BOOKING = "carrier_booking"  # an effect (shared/effects.py), key shipment id
@@ -78,6 +80,8 @@ class Timing:
     ship_by_seconds: float
     checkpoint_silence_seconds: float
     delivery_days: int
+    # the failed delivery attempt after which the courier is taken to give up (0: never)
+    max_delivery_attempts: int = 3
 
     def ship_by_due(self, expected: date, now: datetime) -> datetime:
         """When an unshipped parcel expected to leave on `expected` is late."""
@@ -96,6 +100,8 @@ class ParcelStatus(StrEnum):
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    RETURNING = "returning"  # refused or undeliverable: on its way back to the shop
+    RETURNED = "returned"  # back at the shop, its goods on the shelf again
 
 
 class CheckpointStatus(StrEnum):
@@ -104,7 +110,9 @@ class CheckpointStatus(StrEnum):
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERED = "delivered"
     FAILED_ATTEMPT = "failed_attempt"  # the courier could not deliver; it tries again
-    RETURNED = "returned"  # refused, or on its way back to the shop
+    REFUSED = "refused"  # the recipient refused the parcel at the door
+    RETURNED = "returned"  # the courier sends the parcel back: on its way to the shop
+    RETURNED_TO_SHOP = "returned_to_shop"  # back at the shop, signed for by it
     EXCEPTION = "exception"
 
 
@@ -131,6 +139,7 @@ class Shipment:
     shipped_at: datetime | None
     delivered_at: datetime | None
     last_checkpoint_at: datetime | None
+    returned_at: datetime | None = None  # back at the shop
 
 
 @dataclass(frozen=True)
@@ -148,13 +157,15 @@ class Checkpoint:
 class Outcome:
     """What a shipping decision changes: `shipment` saved whole, the order's new
     `promise`, a courier `booking` to record (made after commit), `timers` by (kind, key)
-    set to a due time or cancelled (None), and the `events` about the order."""
+    set to a due time or cancelled (None), the `events` about the order, and the goods
+    of a parcel back at the shop to `restock` (once per shipment)."""
 
     shipment: Shipment | None = None
     promise: date | None = None
     booking: tuple[str, dict[str, Any]] | None = None  # (idempotency key, payload)
     timers: dict[tuple[str, str], datetime | None] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    restock: tuple[LineQuantity, ...] = ()
 
     def __iadd__(self, other: Outcome) -> Outcome:
         self.shipment = other.shipment or self.shipment
@@ -162,6 +173,7 @@ class Outcome:
         self.booking = other.booking or self.booking
         self.timers.update(other.timers)
         self.events += other.events
+        self.restock = other.restock or self.restock
         return self
 
 
@@ -176,20 +188,48 @@ _PROGRESS = {
     ParcelStatus.DELIVERED: 3,
 }
 
-Announcement = Literal["checkpoint", "out_for_delivery", "delivered"] | None
+# refused and undeliverable: the parcel goes back to the shop (ShipmentRefused, its reason)
+Announcement = (
+    Literal["checkpoint", "out_for_delivery", "delivered", "refused", "undeliverable"] | None
+)
+
+# what turns a parcel on its way back to the shop, told as
+_TURNS_BACK: dict[CheckpointStatus, Announcement] = {
+    CheckpointStatus.REFUSED: "refused",
+    CheckpointStatus.RETURNED: "undeliverable",
+    CheckpointStatus.RETURNED_TO_SHOP: "undeliverable",  # back before we heard it turned
+}
+_GOING_BACK = (ParcelStatus.RETURNING, ParcelStatus.RETURNED)
 
 
 @dataclass(frozen=True)
 class Tracking:
     status: ParcelStatus
     announce: Announcement
+    home: bool = False  # back at the shop: its goods go back on the shelf
 
 
-def track(current: ParcelStatus, checkpoint: CheckpointStatus) -> Tracking:
+def track(
+    current: ParcelStatus, checkpoint: CheckpointStatus, *, last_attempt: bool = False
+) -> Tracking:
     """What a new checkpoint does to a parcel: status only moves forward; a late or
-    out-of-order checkpoint still joins the timeline; a second delivery is no news."""
+    out-of-order checkpoint still joins the timeline; a second delivery is no news.
+
+    A parcel on its way that is refused, sent back, or fails its `last_attempt` turns back
+    to the shop (told once: later such steps only join the timeline); back at the shop it
+    is home. A delivered parcel stays delivered whatever follows."""
+    if current in _GOING_BACK:
+        if current is ParcelStatus.RETURNING and checkpoint is CheckpointStatus.RETURNED_TO_SHOP:
+            return Tracking(ParcelStatus.RETURNED, None, home=True)
+        return Tracking(current, "checkpoint")
     if current not in _PROGRESS:
         raise ValueError(f"a {current} parcel takes no checkpoints")
+    turned = _TURNS_BACK.get(checkpoint)
+    if checkpoint is CheckpointStatus.FAILED_ATTEMPT and last_attempt:
+        turned = "undeliverable"
+    if turned is not None and current is not ParcelStatus.DELIVERED:
+        home = checkpoint is CheckpointStatus.RETURNED_TO_SHOP
+        return Tracking(ParcelStatus.RETURNED if home else ParcelStatus.RETURNING, turned, home)
     reached = _REACHES.get(checkpoint)
     if reached is None:
         return Tracking(current, "checkpoint")
@@ -205,7 +245,8 @@ def track(current: ParcelStatus, checkpoint: CheckpointStatus) -> Tracking:
 
 
 def is_open(status: ParcelStatus) -> bool:
-    """A parcel still on its way (delay checks apply)."""
+    """A parcel still on its way to the customer (delay checks apply; not to one going
+    back to the shop)."""
     return status in (
         ParcelStatus.PENDING,
         ParcelStatus.SHIPPED,

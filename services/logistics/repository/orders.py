@@ -185,6 +185,12 @@ async def fulfilment(conn: Conn, order_id: str) -> Fulfilment | None:
     return Fulfilment(**values)
 
 
+async def order_lines(conn: Conn, order_id: str) -> list[dict[str, Any]]:
+    """The order's lines, unlocked (they do not change once it is placed)."""
+    lines = await conn.fetchval("SELECT lines FROM fulfilments WHERE order_id = $1", order_id)
+    return list(lines or [])
+
+
 async def save_fulfilment(conn: Conn, record: Fulfilment) -> None:
     """Writes the order's record whole (new, or as a decision left it)."""
     await conn.execute(
@@ -270,11 +276,12 @@ async def skus_held(conn: Conn, order_ids: Sequence[str]) -> list[str]:
     return [str(r["sku"]) for r in rows]
 
 
-async def mark_restocked(conn: Conn, refund_request_id: str, order_id: str) -> bool:
-    """False when this return was put back on the shelf before."""
+async def mark_restocked(conn: Conn, return_id: str, order_id: str) -> bool:
+    """False when this return (a refund request, or a parcel back undelivered: its
+    shipment id) was put back on the shelf before."""
     result = await conn.execute(
         "INSERT INTO restocks (refund_request_id, order_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        refund_request_id,
+        return_id,
         order_id,
     )
     return bool(result.endswith(" 1"))

@@ -26,18 +26,22 @@ Conn: TypeAlias = asyncpg.Connection
 log = get_logger(__name__)
 
 _SHIPMENT = """shipment_id, order_id, status, courier, tracking_number, cash_on_delivery,
-    promised_ship_date, expected_date, created_at, shipped_at, delivered_at, last_checkpoint_at"""
+    promised_ship_date, expected_date, created_at, shipped_at, delivered_at, last_checkpoint_at,
+    returned_at"""
+# parcels the couriers still carry: to the customer, or back to the shop
+ON_THE_ROAD = "('shipped', 'in_transit', 'out_for_delivery', 'returning')"
 
 
 _SAVE_SHIPMENT = f"""INSERT INTO shipments ({_SHIPMENT})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
     ON CONFLICT (shipment_id) DO UPDATE SET status = EXCLUDED.status,
         tracking_number = EXCLUDED.tracking_number,
         expected_date = EXCLUDED.expected_date, shipped_at = EXCLUDED.shipped_at,
         delivered_at = EXCLUDED.delivered_at,
-        last_checkpoint_at = EXCLUDED.last_checkpoint_at"""  # noqa: S608
+        last_checkpoint_at = EXCLUDED.last_checkpoint_at,
+        returned_at = EXCLUDED.returned_at"""  # noqa: S608
 _SAVE_SHIPMENT_AND_PROMISE = f"""WITH promised AS (
-        UPDATE fulfilments SET promised_ship_date = $13, updated_at = now()
+        UPDATE fulfilments SET promised_ship_date = $14, updated_at = now()
         WHERE order_id = $2)
     {_SAVE_SHIPMENT}"""  # noqa: S608
 
@@ -126,6 +130,7 @@ async def save_shipment(conn: Conn, shipment: Shipment, promise: date | None = N
         shipment.shipped_at,
         shipment.delivered_at,
         shipment.last_checkpoint_at,
+        shipment.returned_at,
         *([promise] if promise is not None else []),
     )
 
@@ -143,7 +148,7 @@ async def take_checkpoint(conn: Conn, courier: str, cp: Checkpoint, moved: Shipm
                    city, status, description) VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT DO NOTHING RETURNING 1)
            UPDATE shipments SET status = $8, tracking_number = $9, expected_date = $10,
-               shipped_at = $11, delivered_at = $12, last_checkpoint_at = $13
+               shipped_at = $11, delivered_at = $12, last_checkpoint_at = $13, returned_at = $14
            WHERE shipment_id = $3 AND EXISTS (SELECT 1 FROM taken) RETURNING true""",
         courier,
         cp.checkpoint_id,
@@ -158,8 +163,20 @@ async def take_checkpoint(conn: Conn, courier: str, cp: Checkpoint, moved: Shipm
         moved.shipped_at,
         moved.delivered_at,
         moved.last_checkpoint_at,
+        moved.returned_at,
     )
     return bool(taken)
+
+
+async def failed_attempts(conn: Conn, shipment_id: str) -> int:
+    """How many failed delivery attempts the couriers reported of the parcel so far."""
+    return int(
+        await conn.fetchval(
+            """SELECT count(*) FROM checkpoints
+               WHERE shipment_id = $1 AND status = 'failed_attempt'""",
+            shipment_id,
+        )
+    )
 
 
 async def timeline(conn: Conn, shipment_id: str) -> list[dict[str, Any]]:
@@ -172,9 +189,12 @@ async def timeline(conn: Conn, shipment_id: str) -> list[dict[str, Any]]:
 
 
 # What the sandbox courier needs to report a parcel's next checkpoint, in one read: its
-# place in the script (the checkpoints reported so far) and the city it goes to.
-_SANDBOX_PARCEL = """SELECT s.courier, s.tracking_number,
+# place in the script (the checkpoints reported so far, and of them those on its way back
+# once it turned back), where it is going and the city it goes to.
+_SANDBOX_PARCEL = """SELECT s.courier, s.tracking_number, s.status,
         (SELECT count(*) FROM checkpoints c WHERE c.shipment_id = s.shipment_id) AS step,
+        (SELECT count(*) FROM checkpoints c WHERE c.shipment_id = s.shipment_id
+            AND c.status IN ('returned', 'returned_to_shop')) AS homeward,
         COALESCE(f.address->>'city', '') AS destination
     FROM shipments s LEFT JOIN fulfilments f ON f.order_id = s.order_id"""
 
@@ -191,18 +211,19 @@ async def sandbox_parcel(conn: Conn, courier: str, tracking_number: str) -> Sand
 async def quiet_parcels(
     conn: Conn, couriers: Sequence[str], quiet_since: datetime, limit: int = 100
 ) -> tuple[list[SandboxParcel], datetime | None]:
-    """Parcels on their way with no checkpoint since `quiet_since`, oldest shipped first, and
-    when the first of the others on their way was last heard of (None: no other), in one
-    read: the auto-advance sleeps until that one falls quiet."""
+    """Parcels on their way (to the customer, or back to the shop) with no checkpoint since
+    `quiet_since`, oldest shipped first, and when the first of the others on their way was
+    last heard of (None: no other), in one read: the auto-advance sleeps until that one
+    falls quiet."""
     rows = await conn.fetch(
         f"""SELECT n.next_heard, p.* FROM (
                SELECT min(COALESCE(last_checkpoint_at, shipped_at)) AS next_heard
                FROM shipments
-               WHERE status IN ('shipped', 'in_transit', 'out_for_delivery')
+               WHERE status IN {ON_THE_ROAD}
                  AND courier = ANY($1::text[])
                  AND COALESCE(last_checkpoint_at, shipped_at) > $2) AS n
            LEFT JOIN LATERAL ({_SANDBOX_PARCEL}
-               WHERE s.status IN ('shipped', 'in_transit', 'out_for_delivery')
+               WHERE s.status IN {ON_THE_ROAD}
                  AND s.courier = ANY($1::text[])
                  AND COALESCE(s.last_checkpoint_at, s.shipped_at) <= $2
                ORDER BY s.shipped_at LIMIT $3) AS p ON true""",  # noqa: S608

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from services.logistics.repository.shipments import ON_THE_ROAD
+
 POLL_LOCK = 0x6B64_3130_3070  # the advisory lock one replica polls under ("kd100p")
 
 
@@ -47,15 +49,15 @@ async def subscribed(conn: asyncpg.Connection, shipment_id: str, now: datetime) 
 async def lock_tracked(
     conn: asyncpg.Connection, courier: str, tracking_number: str
 ) -> TrackedParcel | None:
-    """The parcel on its way (shipped, not yet delivered or returned), locked: what decides
-    on its subscription is serialised."""
+    """The parcel on its way (shipped, not yet delivered; or going back to the shop, not
+    yet there), locked: what decides on its subscription is serialised."""
     row = await conn.fetchrow(
-        """SELECT c.shipment_id, c.courier, c.tracking_number, c.phone_tail, c.company,
+        f"""SELECT c.shipment_id, c.courier, c.tracking_number, c.phone_tail, c.company,
                   c.resubscriptions, c.resubscribed_at
            FROM carrier_tracking c JOIN shipments s ON s.shipment_id = c.shipment_id
            WHERE c.courier = $1 AND c.tracking_number = $2
-             AND s.status IN ('shipped', 'in_transit', 'out_for_delivery')
-           FOR UPDATE OF c""",
+             AND s.status IN {ON_THE_ROAD}
+           FOR UPDATE OF c""",  # noqa: S608
         courier, tracking_number,
     )  # fmt: skip
     return TrackedParcel(**dict(row)) if row is not None else None
@@ -92,24 +94,25 @@ async def heard(
 async def claim_silent(
     conn: asyncpg.Connection, couriers: list[str], silent_since: datetime, now: datetime, limit: int
 ) -> list[TrackedParcel] | None:
-    """Inside a transaction: the parcels on their way that nothing was heard of since
-    `silent_since` (neither pushed nor polled), at most `limit`, marked polled now so that
-    the next pass takes others; None when another replica is polling."""
+    """Inside a transaction: the parcels on their way (to the customer, or back to the shop:
+    its arrival there is heard too) that nothing was heard of since `silent_since` (neither
+    pushed nor polled), at most `limit`, marked polled now so that the next pass takes
+    others; None when another replica is polling."""
     if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", POLL_LOCK):
         return None
     rows = await conn.fetch(
-        """UPDATE carrier_tracking t SET last_polled_at = $3
+        f"""UPDATE carrier_tracking t SET last_polled_at = $3
            WHERE t.shipment_id IN (
                SELECT c.shipment_id FROM carrier_tracking c
                JOIN shipments s ON s.shipment_id = c.shipment_id
                WHERE c.courier = ANY($1::text[])
-                 AND s.status IN ('shipped', 'in_transit', 'out_for_delivery')
+                 AND s.status IN {ON_THE_ROAD}
                  AND greatest(coalesce(c.last_push_at, c.created_at),
                               coalesce(c.last_polled_at, c.created_at)) < $2
                ORDER BY greatest(coalesce(c.last_push_at, c.created_at),
                                  coalesce(c.last_polled_at, c.created_at))
                LIMIT $4)
-           RETURNING t.shipment_id, t.courier, t.tracking_number, t.phone_tail, t.company""",
+           RETURNING t.shipment_id, t.courier, t.tracking_number, t.phone_tail, t.company""",  # noqa: S608
         couriers, silent_since, now, limit,
     )  # fmt: skip
     return [TrackedParcel(**dict(r)) for r in rows]

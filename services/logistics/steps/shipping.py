@@ -1,6 +1,7 @@
-"""Shipping steps: open, dispatch and stop shipments, take tracking checkpoints, and tell
-delays before the customer notices. A dispatch records the courier booking; the effects
-worker books after the commit (`BOOKER`) and `_booked` ships the parcel.
+"""Shipping steps: open, dispatch and stop shipments, take tracking checkpoints, tell
+delays before the customer notices, and take back a parcel that went back to the shop.
+A dispatch records the courier booking; the effects worker books after the commit
+(`BOOKER`) and `_booked` ships the parcel.
 
 Each step loads what it needs, asks `domain.shipments` what happens and saves the
 `Outcome` once (`repository.record`).
@@ -22,7 +23,9 @@ from services.logistics.domain import shipments
 from services.logistics.domain.shipping import (
     BOOKING,
     Checkpoint,
+    CheckpointStatus,
     Couriers,
+    Outcome,
     ParcelStatus,
     Shipment,
     Timing,
@@ -31,6 +34,7 @@ from services.logistics.domain.shipping import (
 from services.logistics.domain.stock import Fulfilment, ships_from
 from services.logistics.steps import stock, subscription
 from shared import effects
+from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.logistics import ShipmentDelivered
 from shared.effects import Effect, EffectError, Performer
 from shared.logging import get_logger
@@ -47,6 +51,7 @@ def _timing(deps: Deps) -> Timing:
         ship_by_seconds=settings.ship_by_seconds,
         checkpoint_silence_seconds=settings.checkpoint_silence_seconds,
         delivery_days=settings.delivery_days,
+        max_delivery_attempts=settings.max_delivery_attempts,
     )
 
 
@@ -184,18 +189,52 @@ async def checkpoint_posted(
 
 async def _take_checkpoint(unit: Unit[Deps], shipment: Shipment, cp: Checkpoint) -> bool:
     """Records a courier checkpoint with what it moves (decided first, saved only when the
-    checkpoint is new); False for one seen before."""
-    outcome = shipments.tracked(shipment, cp, _timing(unit.deps), unit.now)
+    checkpoint is new); False for one seen before. A failed attempt is counted with those
+    before it; a parcel back at the shop brings its order's lines back."""
+    attempts, lines = 0, []
+    if cp.status is CheckpointStatus.FAILED_ATTEMPT:
+        attempts = await repo.failed_attempts(unit.conn, shipment.shipment_id) + 1
+    if cp.status is CheckpointStatus.RETURNED_TO_SHOP:
+        lines = await repo.order_lines(unit.conn, shipment.order_id)
+    timing = _timing(unit.deps)
+    outcome = shipments.tracked(shipment, cp, timing, unit.now, attempts=attempts, lines=lines)
     assert outcome.shipment is not None, "a checkpoint always moves its shipment"
     if not await repo.take_checkpoint(unit.conn, shipment.courier, cp, outcome.shipment):
         return False
     outcome.shipment = None  # saved with the checkpoint
-    await repo.record(unit, shipment.order_id, outcome)
-    metrics.delays(unit, outcome.events)
+    await _record(unit, shipment, outcome)
     if any(isinstance(event, ShipmentDelivered) for event in outcome.events):
         metrics.delivered(unit, shipment.shipped_at, cp.checkpoint_at)
         log.info("delivered", order_id=shipment.order_id, shipment_id=shipment.shipment_id)
     return True
+
+
+async def received_back(
+    unit: Unit[Deps], shipment_id: str
+) -> tuple[Shipment, tuple[LineQuantity, ...]] | None:
+    """The warehouse received back a parcel going back to the shop that the courier never
+    reported there: taken as the courier's report would be (its goods on the shelf again,
+    ShipmentReturnedToShop), once. The parcel back, with the goods it brought (a repeat
+    answers the same); None for an unknown shipment; NotReturning for a parcel not going
+    back."""
+    shipment = await repo.shipment_by_id(unit.conn, shipment_id)
+    if shipment is None:
+        return None
+    lines = await repo.order_lines(unit.conn, shipment.order_id)
+    outcome = shipments.received_back(shipment, lines, unit.now)
+    await _record(unit, shipment, outcome)
+    return outcome.shipment or shipment, shipments.goods(lines)
+
+
+async def _record(unit: Unit[Deps], shipment: Shipment, outcome: Outcome) -> None:
+    """Saves what tracking decided of the parcel and, once it is back at the shop, puts
+    its goods back on the shelf (once per shipment: keyed by it)."""
+    await repo.record(unit, shipment.order_id, outcome)
+    if outcome.restock:
+        await stock.restock(unit, shipment.order_id, shipment.shipment_id, outcome.restock)
+        log.info("back at the shop", order_id=shipment.order_id, shipment_id=shipment.shipment_id)
+    metrics.delays(unit, outcome.events)
+    metrics.returns(unit, outcome.events)
 
 
 async def tracked(unit: Unit[Deps], order_id: str) -> tuple[Shipment, list[dict[str, Any]]] | None:

@@ -76,11 +76,12 @@ async def consume(unit: Unit[Deps], order_id: str) -> None:
 
 
 async def restock(
-    unit: Unit[Deps], order_id: str, refund_request_id: str, lines: Sequence[LineQuantity]
+    unit: Unit[Deps], order_id: str, return_id: str, lines: Sequence[LineQuantity]
 ) -> None:
-    """Returned goods go back on the shelf they came from, once per return."""
-    if not await repo.mark_restocked(unit.conn, refund_request_id, order_id):
-        log.debug("return already restocked", refund_request_id=refund_request_id)
+    """Returned goods go back on the shelf they came from, once per return (`return_id`:
+    a refund request's, or the shipment's of a parcel that came back undelivered)."""
+    if not await repo.mark_restocked(unit.conn, return_id, order_id):
+        log.debug("return already restocked", return_id=return_id)
         return
     came_from = {a.sku: a.warehouse for a in await repo.reservations(unit.conn, order_id)}
     default = unit.deps.settings.default_warehouse

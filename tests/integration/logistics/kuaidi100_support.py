@@ -15,8 +15,10 @@ from shared import effects
 from shared.runtime import Runtime
 from tests.integration.logistics.support import Logistics, of
 from tests.support.events import new_id, paid, payload
+from tests.support.http import OPS, client
 from tests.support.kafka import Record
 from tests.support.kuaidi100_stub import Kuaidi100Stub
+from tests.support.polling import eventually
 from tests.support.services import running, settings_for, skip_backlog
 
 KEY = "kd" + secrets.token_hex(5)  # Kuaidi100 issues short keys
@@ -85,3 +87,18 @@ async def shipped(lg: Logistics, order_id: str, timeout: float = 20.0) -> dict[s
 
 def told(records: list[Record]) -> list[str | None]:
     return [r.type for r in records]
+
+
+async def subscribed(kd: Kuaidi100Stub, number: str) -> dict[str, object]:
+    async def probe() -> dict[str, object] | None:
+        return kd.parcels[number].subscription
+
+    found = await eventually(probe, what=f"{number} subscribed")
+    return dict(found)
+
+
+async def timeline(runtime: Runtime, order_id: str) -> dict[str, object]:
+    async with client(runtime) as http:
+        response = await http.get(f"/v1/orders/{order_id}/shipment", headers=OPS)
+    assert response.status_code == 200, response.text
+    return dict(response.json())

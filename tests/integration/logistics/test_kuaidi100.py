@@ -11,32 +11,17 @@ import pytest
 
 from services.logistics.steps import tracking
 from shared import effects
-from shared.runtime import Runtime
 from tests.integration.logistics.kuaidi100_support import (
     SALT,
     logistics,
     paid_order,
     shipped,
+    subscribed,
+    timeline,
 )
 from tests.integration.logistics.support import Logistics, of
-from tests.support.http import OPS, client
 from tests.support.kuaidi100_stub import Kuaidi100Stub
 from tests.support.polling import eventually
-
-
-async def subscribed(kd: Kuaidi100Stub, number: str) -> dict[str, object]:
-    async def probe() -> dict[str, object] | None:
-        return kd.parcels[number].subscription
-
-    found = await eventually(probe, what=f"{number} subscribed")
-    return dict(found)
-
-
-async def timeline(runtime: Runtime, order_id: str) -> dict[str, object]:
-    async with client(runtime) as http:
-        response = await http.get(f"/v1/orders/{order_id}/shipment", headers=OPS)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 async def test_a_paid_order_is_booked_subscribed_and_delivered_by_pushes(

@@ -61,13 +61,17 @@ def test_a_forged_or_incomplete_push_is_refused(
         ("304", None, S.DELIVERED),
         ("2", None, S.FAILED_ATTEMPT),
         ("201", None, S.FAILED_ATTEMPT),
-        ("4", None, S.RETURNED),
-        ("6", None, S.RETURNED),
-        ("14", None, S.RETURNED),  # refused
+        ("14", None, S.REFUSED),  # 拒签: the recipient refused it
+        ("6", None, S.RETURNED),  # 退回: on its way back to the sender
+        ("4", None, S.RETURNED_TO_SHOP),  # 退签: back, signed for by the sender
+        ("401", None, S.EXCEPTION),  # 已销单: the waybill cancelled, nothing came back
         ("13", None, S.EXCEPTION),  # customs trouble
         (None, "签收", S.DELIVERED),
         (None, "派件", S.OUT_FOR_DELIVERY),
-        (None, "拒签", S.RETURNED),
+        (None, "拒签", S.REFUSED),
+        (None, "退回", S.RETURNED),
+        (None, "退签", S.RETURNED_TO_SHOP),
+        (None, "已销单", S.EXCEPTION),
         (None, None, S.IN_TRANSIT),
     ],
 )
