@@ -13,8 +13,10 @@ import httpx
 from shared.contracts.events.common import PaymentMethod
 from shared.runtime import Runtime
 from tests.integration.logistics.support import Logistics, of, placed
+from tests.integration.ops.support import env_for, fulfil
 from tests.support.events import new_id, payload
 from tests.support.http import OPS, client
+from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
 
 COD = PaymentMethod.CASH_ON_DELIVERY
@@ -161,3 +163,31 @@ async def test_the_warehouse_records_a_parcel_back_the_courier_never_reported(
 
 def _same(first: httpx.Response, repeat: httpx.Response) -> bool:
     return repeat.status_code == first.status_code and repeat.json() == first.json()
+
+
+async def test_the_warehouse_says_it_with_fulfil_parcels_returned(
+    infra: Infra, lg: Logistics, tail: TopicTail
+) -> None:
+    order_id = new_id("ord")
+    async with lg.running() as runtime:
+        sku = await lg.stocked(on_hand=4)
+        ship = await cod_shipped(lg, order_id, sku, 3)
+        courier, tracking, shipment = ship["courier"], ship["tracking_number"], ship["shipment_id"]
+        env = env_for(infra, runtime, actor="wu")
+        early = await fulfil(env, "parcels", "returned", shipment)
+        refused = await lg.post_checkpoint(courier, tracking, "cp-no", datetime.now(UTC), "refused")
+        assert refused.status_code == 200, refused.text
+        await tail.wait_for(of(order_id, "ShipmentRefused"))
+        said = await fulfil(env, "parcels", "returned", shipment)
+        again = await fulfil(env, "parcels", "returned", shipment, "--json")
+        bad = await fulfil(env, "parcels", "returned", "shp/../x")
+        await tail.wait_for(of(order_id, "ShipmentReturnedToShop"))
+        level = await lg.settled_stock(sku)
+
+    assert early.code != 0 and "(HTTP 409)" in early.err, "a parcel on its way is not back"
+    assert said.code == 0, said.err
+    assert f"{shipment} back at the shop (order {order_id}): restocked {sku} x3" in said.out
+    assert again.code == 0 and again.json()["restocked"][0]["quantity"] == 3
+    assert bad.code != 0 and "not a shipment id" in bad.err
+    assert level["on_hand"] == 4, "restocked once, however often it is said"
+    assert lg.told(order_id).count("ShipmentReturnedToShop") == 1
