@@ -3,7 +3,7 @@
 Each figure is read from the service that owns it (placed from order, paid from payment,
 shipped from logistics, ...), so what a process exports for another service's names is
 never counted twice. Counters count since each process started; the order statuses
-(completed, cancelled, closed) are the order service's gauge of what its database holds.
+(completed, cancelled, closed, refused) are the order service's gauge of what its database holds.
 """
 
 from __future__ import annotations
@@ -27,7 +27,17 @@ from fulfil.output import console, emit_json
 from shared.contracts.registry import SERVICES, TOPICS
 
 FLOW = ("outbox_backlog", "consumer_lag", "dead_letters_pending", "timers_due")
-STAGES = ("placed", "paid", "shipped", "delivered", "completed", "cancelled", "closed", "refunded")
+STAGES = (
+    "placed",
+    "paid",
+    "shipped",
+    "delivered",
+    "completed",
+    "cancelled",
+    "closed",
+    "refused",
+    "refunded",
+)
 Labels = Mapping[str, str]
 
 
@@ -191,6 +201,7 @@ def summarise(scrape: Scrape) -> dict[str, Any]:
         "completed": statuses.get("completed", 0),
         "cancelled": statuses.get("cancelled", 0),
         "closed": statuses.get("closed", 0),
+        "refused": statuses.get("refused", 0),
         "refunded": total("payment", "fulfil_refunds_paid_total"),
     }
     messages, failures = "fulfil_messages_total", "fulfil_payment_failures_total"

@@ -91,6 +91,7 @@ STATUSES: dict[str, str] = {
     "cancellation_requested": N_("Being cancelled"),
     "cancelled": N_("Cancelled"),
     "closed": N_("Closed"),
+    "refused": N_("Not delivered, returned to the shop"),
     "refund_open": N_("Refund in progress"),
 }
 

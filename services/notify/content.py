@@ -118,6 +118,10 @@ def _cancelled(e: order.OrderCancelled, *_: Any) -> dict[str, Any]:
     return {"reason": e.reason, "was_paid": e.was_paid}
 
 
+def _refused(e: order.OrderRefused, *_: Any) -> dict[str, Any]:
+    return {"reason": e.reason, "was_paid": e.was_paid}
+
+
 def _parcel(courier: str, tracking_number: str, locale: str) -> dict[str, Any]:
     """The courier by the name the customer knows, and the page following the parcel."""
     return {
@@ -231,6 +235,7 @@ EXTRAS: dict[str, Extra] = {
     "out_for_delivery": _out,
     "delivery_failed": _checkpoint,
     "delivered": _delivered,
+    "delivery_refused": _refused,
     "refund_requested": _refund_requested,
     "price_difference": _refund_requested,
     "refund_approved": _refund_approved,

@@ -37,6 +37,7 @@ TEMPLATES = (
     "out_for_delivery",
     "delivery_failed",
     "delivered",
+    "delivery_refused",
     "refund_requested",
     "price_difference",
     "refund_approved",
@@ -88,6 +89,7 @@ class OrderState:
     PAID = "paid"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    REFUSED = "refused"  # the parcel was refused at the door or undeliverable
 
 
 @dataclass(frozen=True)
@@ -172,12 +174,17 @@ def paid(paid_at: datetime) -> Outcome:
 
 
 def ended(state: str, template: str) -> Outcome:
-    """The order closed or was cancelled: no more reminders, and the customer hears why."""
+    """The order ended (closed, cancelled, refused): no more reminders; the customer hears why."""
     return Outcome(tell=template, state=state, stop_reminders=True)
 
 
 def cancelled(reason: str) -> Outcome:
     return ended(OrderState.CANCELLED, cancellation_template(reason))
+
+
+def refused(state: str) -> Outcome:
+    told_already = state == OrderState.REFUSED  # once, even if told again under another id
+    return Outcome() if told_already else ended(OrderState.REFUSED, "delivery_refused")
 
 
 def payment_failed(state: str) -> Outcome:

@@ -45,6 +45,10 @@ async def on_order_cancelled(unit: Unit[Deps], msg: Incoming[od.OrderCancelled])
     await steps.react(unit, msg, lambda _: domain.cancelled(msg.payload.reason))
 
 
+async def on_order_refused(unit: Unit[Deps], msg: Incoming[od.OrderRefused]) -> None:
+    await steps.react(unit, msg, lambda found: domain.refused(found.state))
+
+
 async def on_refund_requested(unit: Unit[Deps], msg: Incoming[rt.RefundRequested]) -> None:
     if domain.refund_request_is_told(msg.payload.actor):
         price_drop = msg.payload.reason == "price_dropped"
@@ -90,6 +94,7 @@ HANDLERS: Handlers = {
     od.OrderClosed: on_order_closed,
     od.OrderCancelled: on_order_cancelled,
     od.OrderCompleted: telling("order_completed"),
+    od.OrderRefused: on_order_refused,
     pm.PaymentFailed: on_payment_failed,
     pm.RefundPaid: telling("refund_paid"),
     lg.ShipmentShipped: telling("shipped"),

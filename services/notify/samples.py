@@ -149,6 +149,7 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
             delivered_at=at,
             city=city,
         ),
+        "delivery_refused": order.OrderRefused(reason="refused", was_paid=False),
         "refund_requested": returns.RefundRequested(
             refund_request_id="rr_1",
             flow=returns.RefundFlow.WITH_RETURN,

@@ -116,9 +116,7 @@ async def on_shipment_delivered(unit: Unit[Deps], msg: Incoming[lg.ShipmentDeliv
     await steps.react(unit, msg, lambda o: reactions.delivered(o, shipment, entry, confirm_at))
 
 
-def _parcel(
-    e: lg.CheckpointReached | lg.ShipmentWentOutForDelivery | lg.ShipmentDelivered,
-) -> dict[str, Any]:
+def _parcel(e: lg.ParcelFact) -> dict[str, Any]:
     return {
         "shipment_id": e.shipment_id,
         "courier": e.courier,
@@ -142,6 +140,19 @@ async def on_shipment_delayed(unit: Unit[Deps], msg: Incoming[lg.ShipmentDelayed
 async def on_shipment_cancelled(unit: Unit[Deps], msg: Incoming[lg.ShipmentCancelled]) -> None:
     at, details = msg.envelope.occurred_at, {"reason": msg.payload.reason}
     await _noted(unit, msg, "shipment_cancelled", at, "shipment_cancelled", details)
+
+
+async def on_shipment_refused(unit: Unit[Deps], msg: Incoming[lg.ShipmentRefused]) -> None:
+    e = msg.payload
+    details = _parcel(e) | {"reason": e.reason, "city": e.city, "description": e.description}
+    entry = Entry(f"parcel_refused:{e.shipment_id}", e.refused_at, "parcel_refused", details)
+    await steps.react(unit, msg, lambda o: reactions.refused(o, e.reason, entry))
+
+
+async def on_returned_to_shop(unit: Unit[Deps], msg: Incoming[lg.ShipmentReturnedToShop]) -> None:
+    e = msg.payload
+    key = f"returned_to_shop:{e.shipment_id}"
+    await _noted(unit, msg, key, e.returned_at, "returned_to_shop", _parcel(e))
 
 
 def _refund_details(e: rt.RefundRequested | rt.RefundApproved) -> dict[str, Any]:
@@ -237,6 +248,8 @@ HANDLERS: Handlers = {
     lg.ShipmentDelivered: on_shipment_delivered,
     lg.ShipmentDelayed: on_shipment_delayed,
     lg.ShipmentCancelled: on_shipment_cancelled,
+    lg.ShipmentRefused: on_shipment_refused,
+    lg.ShipmentReturnedToShop: on_returned_to_shop,
     rt.RefundRequested: on_refund_requested,
     rt.RefundApproved: on_refund_approved,
     rt.RefundRejected: on_refund_rejected,

@@ -14,21 +14,21 @@ ORDERS_BY_STATUS = Gauge(
 )
 ORDERS_ENDED = Gauge(
     "fulfil_orders_ended_by_reason",
-    "Orders cancelled or closed, by why they ended (refreshed with the status gauge)",
+    "Orders cancelled, closed or refused, by why they ended (refreshed with the status gauge)",
     ["reason"],
 )
 
 # The status as `Order.status` derives it, in SQL: one read-only query every refresh.
 _BY_STATUS = """
 SELECT CASE
-         WHEN stage IN ('cancelled', 'closed') THEN stage
+         WHEN stage IN ('cancelled', 'closed', 'refused') THEN stage
          WHEN paid_amount > 0 AND refunded_amount >= paid_amount THEN 'refunded'
          WHEN refunded_amount > 0 THEN 'partially_refunded'
          WHEN cancellation_requested AND stage = 'paid' THEN 'cancellation_requested'
          ELSE stage
        END AS status,
-       CASE WHEN stage IN ('cancelled', 'closed') THEN coalesce(ended_reason, 'unknown') END
-         AS reason,
+       CASE WHEN stage IN ('cancelled', 'closed', 'refused')
+         THEN coalesce(ended_reason, 'unknown') END AS reason,
        count(*) AS orders
   FROM orders GROUP BY 1, 2
 """

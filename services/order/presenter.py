@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from services.order.domain.order import ENDED, Entry, Order
+from services.order.domain.order import ENDED, Entry, Order, Stage
 from services.order.schemas import (
     CheckpointOut,
     LineOut,
@@ -20,7 +20,15 @@ from services.order.schemas import (
 from services.order.timeline import describe, parcel
 from shared.contracts.events.common import Locale, PaymentMethod
 
-TRACKING_KINDS = ("shipped", "checkpoint", "out_for_delivery", "delivered")
+TRACKING_KINDS = (
+    "shipped",
+    "checkpoint",
+    "out_for_delivery",
+    "delivered",
+    "parcel_refused",
+    "refused",
+    "returned_to_shop",
+)
 
 
 def _money(order: Order, amount: int) -> MoneyOut:
@@ -30,6 +38,8 @@ def _money(order: Order, amount: int) -> MoneyOut:
 def instructions(order: Order) -> str:
     if order.paid_amount > 0:
         return "Paid. Thank you!"
+    if order.stage is Stage.REFUSED:
+        return "Nothing to pay: the parcel went back to the shop."
     if order.cash_on_delivery:
         return "Pay the courier on delivery."
     due = "the due time"

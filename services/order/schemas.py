@@ -178,7 +178,7 @@ class PaymentOut(BaseModel):
     method: PaymentMethod
     status: str = Field(
         description="pending, pay_on_delivery, failed, paid, partially_refunded, refunded, "
-        "expired or cancelled"
+        "expired, cancelled or not_charged (refused at the door)"
     )
     amount_due: MoneyOut
     due_at: datetime | None

@@ -51,6 +51,7 @@ SENTENCES: dict[str, str] = {
     "refund_paid": N_("Refund of {money} paid. We hope to serve you again."),
     "refund_failed": N_("Your refund is delayed; we are trying again."),
     "completed": N_("Order completed. Thank you for shopping with us!"),
+    "returned_to_shop": N_("The parcel is back with the shop."),
 }
 
 # A checkpoint whose machine status says more than the courier's own words.
@@ -58,6 +59,27 @@ CHECKPOINTS: dict[str, str] = {
     "arrived_in_city": N_("Your parcel has arrived in {city}."),
     "failed_attempt": N_(
         "{city}: the courier could not deliver your parcel ({description}); it will try again."
+    ),
+}
+
+# A parcel that goes back to the shop, by why: the order ends (`refused`, cash on delivery,
+# nothing charged) or, paid in advance, the refund is the customer's to ask for.
+REFUSALS: dict[tuple[str, str], str] = {
+    ("refused", "refused"): N_(
+        "The parcel was refused at the door and is going back to the shop. Nothing is "
+        "charged and the order is closed."
+    ),
+    ("refused", "undeliverable"): N_(
+        "The courier could not deliver the parcel after several attempts; it is going back "
+        "to the shop. Nothing is charged and the order is closed."
+    ),
+    ("parcel_refused", "refused"): N_(
+        "The parcel was refused at the door and is going back to the shop. You can request "
+        "a refund of your payment here."
+    ),
+    ("parcel_refused", "undeliverable"): N_(
+        "The courier could not deliver the parcel after several attempts; it is going back "
+        "to the shop. You can request a refund of your payment here."
     ),
 }
 
@@ -70,7 +92,13 @@ REASONS = {
     "payment_window_expired": N_("payment was not received in time"),
 }
 
-MSGIDS: tuple[str, ...] = (*SENTENCES.values(), *CHECKPOINTS.values(), TRACK, *REASONS.values())
+MSGIDS: tuple[str, ...] = (
+    *SENTENCES.values(),
+    *CHECKPOINTS.values(),
+    *REFUSALS.values(),
+    TRACK,
+    *REASONS.values(),
+)
 
 
 def money_text(amount: int, currency: str, locale: str = couriers.DEFAULT_LOCALE) -> str:
@@ -90,6 +118,8 @@ def parcel(details: dict[str, Any], locale: str) -> dict[str, Any]:
 def _sentence(kind: str, details: dict[str, Any]) -> str | None:
     if kind == "checkpoint" and str(details.get("status")) in CHECKPOINTS:
         return CHECKPOINTS[str(details["status"])]
+    if (kind, str(details.get("reason"))) in REFUSALS:
+        return REFUSALS[(kind, str(details["reason"]))]
     return SENTENCES.get(kind)
 
 

@@ -46,6 +46,12 @@ async def on_order_cancelled(unit: Unit[Deps], msg: Incoming[od.OrderCancelled])
         await order_ended(unit, payment, "cancelled", was_paid=msg.payload.was_paid)
 
 
+async def on_order_refused(unit: Unit[Deps], msg: Incoming[od.OrderRefused]) -> None:
+    """The parcel went back to the shop: a cash-on-delivery payment ends uncharged."""
+    if payment := await held.known_or_held(unit, msg, _payment):
+        await order_ended(unit, payment, "refused", was_paid=msg.payload.was_paid)
+
+
 async def on_shipment_delivered(unit: Unit[Deps], msg: Incoming[lg.ShipmentDelivered]) -> None:
     if msg.payload.cash_collected is None:
         return  # paid upfront: nothing for payment to do
@@ -74,6 +80,7 @@ HANDLERS: Handlers = {
     od.OrderPlaced: on_order_placed,
     od.OrderClosed: on_order_closed,
     od.OrderCancelled: on_order_cancelled,
+    od.OrderRefused: on_order_refused,
     lg.ShipmentDelivered: on_shipment_delivered,
     lg.CourierSubstituted: on_courier_substituted,
     rt.RefundApproved: on_refund_approved,

@@ -89,6 +89,11 @@ async def on_order_closed(unit: Unit[Deps], msg: Incoming[od.OrderClosed]) -> No
     await _facts(unit, msg, ended="closed")
 
 
+async def on_order_refused(unit: Unit[Deps], msg: Incoming[od.OrderRefused]) -> None:
+    """A cash-on-delivery parcel went back to the shop unpaid: nothing to refund."""
+    await _facts(unit, msg, ended="refused")
+
+
 async def on_stock_reserved(unit: Unit[Deps], msg: Incoming[lg.StockReserved]) -> None:
     await _facts(unit, msg, promised_ship_date=msg.payload.promised_ship_date)
 
@@ -144,6 +149,7 @@ HANDLERS: Handlers = {
     od.OrderCancellationRequested: on_order_cancellation_requested,
     od.OrderCancelled: on_order_cancelled,
     od.OrderClosed: on_order_closed,
+    od.OrderRefused: on_order_refused,
     lg.StockReserved: on_stock_reserved,
     lg.ShipmentShipped: on_shipment_shipped,
     lg.ShipmentDelivered: on_shipment_delivered,

@@ -1,7 +1,7 @@
 """The order's state machine: pure rules, no I/O; `now` and event times are passed in.
 
 An order has a `stage` that only moves forward (placed → paid → shipped →
-delivered → completed) or ends (cancelled, closed), plus the money it has seen
+delivered → completed) or ends (cancelled, closed, refused), plus the money it has seen
 (paid, refunded) and its refund requests. The status a customer sees is derived
 from those. Each rule returns an `Outcome`: the events to publish, the timeline
 entries to add (each keyed by the fact it records, so a repeated fact adds
@@ -36,10 +36,11 @@ class Stage(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     CLOSED = "closed"
+    REFUSED = "refused"  # the parcel was refused or undeliverable and went back to the shop
 
 
 PROGRESS = (Stage.PLACED, Stage.PAID, Stage.SHIPPED, Stage.DELIVERED, Stage.COMPLETED)
-ENDED = frozenset({Stage.CANCELLED, Stage.CLOSED})
+ENDED = frozenset({Stage.CANCELLED, Stage.CLOSED, Stage.REFUSED})
 STATUSES = (*(s.value for s in Stage), "cancellation_requested", "partially_refunded", "refunded")
 
 # A refund request only moves forward: a late "approved" never undoes "paid".
@@ -148,6 +149,8 @@ class Order:
                 return "expired"
             if self.stage is Stage.CANCELLED:
                 return "cancelled"
+            if self.stage is Stage.REFUSED:
+                return "not_charged"
             if self.payment_status == "failed":
                 return "failed"
             return "pay_on_delivery" if self.cash_on_delivery else "pending"

@@ -7,7 +7,7 @@ Every reaction is safe to repeat and to receive late: facts are applied once
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from services.order.domain import stuck
 from services.order.domain.order import (
@@ -23,7 +23,7 @@ from services.order.domain.order import (
 )
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
-from shared.contracts.events.order import OrderCancelled, OrderPaid
+from shared.contracts.events.order import OrderCancelled, OrderPaid, OrderRefused
 
 
 def payment_requested(order: Order, instructions: dict[str, Any], at: datetime) -> Outcome:
@@ -99,6 +99,25 @@ def delivered(
     outcome = shipment_moved(order, Stage.DELIVERED, shipment, entry)
     if order.stage is Stage.DELIVERED:
         outcome.timers[AUTO_CONFIRM] = confirm_at
+    return outcome
+
+
+Refusal = Literal["refused", "undeliverable"]
+
+
+def refused(order: Order, reason: Refusal, entry: Entry) -> Outcome:
+    """The parcel was refused at the door or could not be delivered (`reason`), and goes
+    back to the shop. A shipped cash-on-delivery order owes nothing and ends `refused`; a
+    prepaid order only records it (the customer asks for the refund as for any parcel
+    that never arrived). A repeat, or news of a parcel already delivered, changes nothing."""
+    if order.stage is not Stage.SHIPPED:
+        return Outcome()
+    if not order.cash_on_delivery:
+        order.shipment = {**(order.shipment or {}), "refused": reason}  # no longer in transit
+        return Outcome(entries=[entry])
+    event = OrderRefused(reason=reason, was_paid=order.paid_amount > 0)
+    outcome = end(order, Stage.REFUSED, reason, entry.at, event)
+    outcome.entries = [Entry(Stage.REFUSED.value, entry.at, Stage.REFUSED.value, entry.details)]
     return outcome
 
 

@@ -7,7 +7,8 @@ Each stage has a clock that starts at an *anchor*, a moment the order's own stat
 - `not_shipped`: paid (or, cash on delivery, placed) and not shipped; the clock starts at
   the promise: the end of the promised ship date in the order's time zone.
 - `silent_in_transit`: shipped, and the carrier has said nothing since the last tracking
-  step (or the shipping itself).
+  step (or the shipping itself). A prepaid parcel refused at the door is no longer in
+  transit (a cash-on-delivery one ends the order `refused`).
 - `refund_unanswered`: a refund request neither approved nor rejected since it was made.
 
 `anchors` gives each stage's anchor (None when the stage does not apply); the repository
@@ -84,7 +85,7 @@ def anchors(order: Order) -> Anchors:
     if awaits_shipping(order) and order.promised_ship_date is not None:
         ship_by = promise_deadline(order.promised_ship_date, order.time_zone)
     silent = None
-    if order.stage is Stage.SHIPPED and order.shipment:
+    if order.stage is Stage.SHIPPED and order.shipment and not order.shipment.get("refused"):
         tracked = order.shipment.get("tracked_at") or order.shipment.get("shipped_at")
         silent = datetime.fromisoformat(tracked) if isinstance(tracked, str) else None
     waiting = None

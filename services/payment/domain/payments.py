@@ -87,6 +87,8 @@ def payment_status(
         return "expired"
     if payment.ended == "cancelled":
         return "cancelled"
+    if payment.ended == "refused":
+        return "not_charged"  # the parcel was refused or undeliverable: nothing collected
     if payment.method == PaymentMethod.CASH_ON_DELIVERY:
         return "due_on_delivery"
     return "failed" if last_attempt == AttemptStatus.FAILED else "awaiting_payment"

@@ -32,7 +32,7 @@ class PaymentState:
     currency: str
     payment_due_at: datetime | None
     paid_attempt_id: str | None
-    ended: str | None  # "closed" | "cancelled" | None while the order is open
+    ended: str | None  # "closed" | "cancelled" | "refused" | None while the order is open
 
     @property
     def paid(self) -> bool:

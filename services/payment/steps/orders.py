@@ -87,8 +87,14 @@ async def cash_collected(
     if cash.amount > 0:
         settled = settle_cash(payment, attempt, cash, shipment, at, unit.now)
         await record(unit, attempt, settled)
-        if not settled.pays:
-            return  # the order had ended: the cash is refunded as late
+        if not settled.pays:  # the order had ended (refused, cancelled): refunded as late
+            log.warning(
+                "cash collected for an order that ended",
+                order_id=payment.order_id,
+                shipment_id=shipment,
+                ended=payment.ended,
+            )
+            return
     mismatch = cash_mismatch(payment, attempt, cash, shipment, at, unit.now)
     if mismatch is not None and await repo.add_cash_mismatch(unit.conn, mismatch):
         await unit.emit(mismatch.event(), order_id=payment.order_id)
@@ -103,9 +109,16 @@ async def cash_collected(
 
 
 async def _cash_attempt(unit: Unit[Deps], payment: PaymentState) -> Attempt:
-    for attempt in await repo.attempts_of(unit.conn, payment.order_id):
-        if attempt.provider == COURIER and attempt.status == AttemptStatus.OPEN:
+    """The courier's open request; for an order that ended, its last one (the cash is
+    refunded as late: the customer is not asked to pay again)."""
+    couriers = [
+        a for a in await repo.attempts_of(unit.conn, payment.order_id) if a.provider == COURIER
+    ]
+    for attempt in couriers:
+        if attempt.status == AttemptStatus.OPEN:
             return attempt
+    if payment.ended and couriers:
+        return couriers[-1]
     return await open_attempt(unit, payment, PaymentMethod.CASH_ON_DELIVERY)
 
 

@@ -143,6 +143,9 @@ def _refundable(order: OrderView | None) -> OrderView:
         )
     if order.ended == "closed":
         raise conflict("order_closed", "the order was closed unpaid", "closed")
+    if order.ended == "refused":
+        message = "the parcel was refused or could not be delivered; nothing was charged"
+        raise conflict("order_refused", message, "refused")
     if order.ended:
         message = "the order is cancelled; its refund is made automatically"
         raise conflict("order_cancelled", message, order.ended)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.contracts.events.common import PaymentMethod
+from shared.contracts.events.order import OrderRefused
 from tests.integration.payment.support import Payment, assert_balanced, cash_delivered
 from tests.support.db import until_handled
 from tests.support.http import OPS, SHOP
@@ -101,3 +102,29 @@ async def test_the_mismatches_are_for_operations_only(pay: Payment) -> None:
     assert (await pay.http.get("/v1/ops/cod-mismatches", headers=SHOP)).status_code == 403
     bad = await pay.http.get("/v1/ops/cod-mismatches?limit=0", headers=OPS)
     assert bad.status_code == 422 and "limit" in bad.text
+
+
+async def test_a_refused_parcel_ends_the_payment_uncharged_and_late_cash_is_not_paid(
+    pay: Payment,
+) -> None:
+    order_id, requested = await pay.checkout(PaymentMethod.CASH_ON_DELIVERY, amount=5_000)
+    refused = await pay.send(OrderRefused(reason="refused", was_paid=False), order_id)
+    body = await pay.view_when(order_id, "not_charged")
+    await until_handled(pay.runtime, refused)
+    assert body["order_ended"] == "refused" and body["ledger"] == []
+    assert [a["status"] for a in body["attempts"]] == ["expired"], "the courier collects nothing"
+
+    # a courier's cash report after the refusal (should never come): told as a late
+    # payment, as for any ended order, refunded in full and never paid
+    late = await pay.send(cash_delivered("shp_refused", "SF14", 5_000), order_id)
+    [refund] = await pay.published(order_id, "RefundPaid")
+    assert (refund["reason"], refund["amount"]["amount"]) == ("late_payment", 5_000)
+    await until_handled(pay.runtime, late)
+    assert await pay.outbox(order_id) == ["PaymentRequested", "PaymentSucceeded", "RefundPaid"]
+    after = await pay.view(order_id)
+    assert (after["status"], after["paid_attempt_id"], after["net"]) == ("not_charged", None, 0)
+    assert [a["attempt_id"] for a in after["attempts"]] == [requested["attempt_id"]]
+    assert [(e["purpose"], e["amount"]) for e in after["ledger"]] == [
+        ("late_payment", 5_000),
+        ("late_payment", 5_000),
+    ]

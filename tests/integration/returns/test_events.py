@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared.contracts.envelope import Money
-from shared.contracts.events.order import OrderCancelled, OrderClosed
+from shared.contracts.events.order import OrderCancelled, OrderClosed, OrderRefused
 from shared.contracts.events.payment import RefundFailed
 from shared.runtime import Runtime
 from tests.integration.returns.support import (
@@ -29,7 +29,7 @@ from tests.integration.returns.support import (
     trail,
     until_status,
 )
-from tests.support.db import until_handled
+from tests.support.db import until_handled, until_held
 from tests.support.events import new_order_id, now, paid, payloads, resend, seen, send
 from tests.support.http import client, customer
 from tests.support.kafka import TopicTail
@@ -241,3 +241,19 @@ async def test_a_return_parcel_delivered_by_the_carrier_approves_the_refund(
     assert steps == ["requested", "return_shipped", "return_received", "approved"]
     view = await order_view(returns, order_id)
     assert view is not None and view.delivered_at == delivered_at
+
+
+async def test_a_refused_order_told_before_it_was_placed_is_refused_a_refund(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    order_id = new_order_id()
+    refused = await send(returns, OrderRefused(reason="refused", was_paid=False), order_id)
+    assert await until_held(returns, order_id, 1) == ["OrderRefused"]
+    facts = [placed(), shipped(now() - timedelta(days=1))]
+    await until_handled(returns, refused, *[await send(returns, e, order_id) for e in facts])
+
+    response = await ask(returns, order_id, {"reason": "not_received"})
+
+    assert response.status_code == 409
+    assert (response.json()["error"], response.json()["state"]) == ("order_refused", "refused")
+    assert not seen(tail, order_id, "RefundRequested")

@@ -76,6 +76,7 @@ def test_each_figure_comes_from_the_service_that_owns_it() -> None:
         "completed": 1,
         "cancelled": 1,
         "closed": 0,
+        "refused": 0,
         "refunded": 1,
     }
     assert tuple(figures["funnel"]) == STAGES

@@ -106,3 +106,21 @@ def test_sms_is_one_short_line() -> None:
             without_link = without_link.replace(values.get("tracking_url") or "", "")
             assert "\n" not in text
             assert len(without_link) <= 200, (template, locale, len(without_link))
+
+
+def test_a_refused_parcel_says_it_goes_back_nothing_is_charged_and_why() -> None:
+    said = {  # nothing charged, the order closed, the wish; then why, by reason
+        "en": ("Nothing", "closed", "We hope to serve you again", "refused at delivery"),
+        "zh-CN": ("收取任何款项", "关闭", "期待再次为您服务", "被拒收"),
+        "zh-TW": ("收取任何款項", "關閉", "期待再次為您服務", "被拒收"),
+    }
+    attempts = {"en": "after several attempts", "zh-CN": "多次", "zh-TW": "多次"}
+    for locale, words in said.items():
+        for reason, why in (("refused", words[3]), ("undeliverable", attempts[locale])):
+            values = VALUES["delivery_refused"][locale] | {"reason": reason}
+            for channel in domain.CHANNELS:
+                text = TEMPLATES.render("delivery_refused", locale, channel, values).text
+                assert all(w in text for w in (*words[:3], why)), (locale, reason, channel)
+            sms = TEMPLATES.render("delivery_refused", locale, "sms", values).text
+            assert len(sms.replace(values["order_url"], "")) <= 200, (locale, reason)
+    assert "delivery_refused" not in domain.NON_ESSENTIAL, "an opt-out never silences it"

@@ -38,7 +38,7 @@ def test_the_next_reminder_counts_what_went_and_stops_at_the_cap() -> None:
     assert SCHEDULE.next_for(an_order(), 1, later) is None
 
 
-def test_payment_closing_and_cancelling_stop_the_reminders_and_say_why() -> None:
+def test_payment_closing_cancelling_and_refusing_stop_the_reminders_and_say_why() -> None:
     paid_at = datetime(2026, 11, 11, 3, 0, tzinfo=UTC)
     assert domain.paid(paid_at) == Outcome(
         tell="payment_received", state=OrderState.PAID, paid_at=paid_at, stop_reminders=True
@@ -49,6 +49,10 @@ def test_payment_closing_and_cancelling_stop_the_reminders_and_say_why() -> None
     assert domain.cancelled("customer_request") == Outcome(
         tell="order_cancelled", state=OrderState.CANCELLED, stop_reminders=True
     )
+    assert domain.refused(OrderState.AWAITING_PAYMENT) == Outcome(
+        tell="delivery_refused", state=OrderState.REFUSED, stop_reminders=True
+    )
+    assert domain.refused(OrderState.REFUSED) == Outcome(), "told once"
 
 
 def test_a_failed_payment_is_told_only_while_the_order_is_unpaid() -> None:

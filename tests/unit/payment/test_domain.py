@@ -26,6 +26,7 @@ from tests.unit.payment.states import NOW, open_card_payment
 OPEN = open_card_payment(due_in=timedelta(days=3))
 PAID = replace(OPEN, paid_attempt_id="pat_1")
 CLOSED = replace(OPEN, ended="closed")
+COD = replace(OPEN, method=PaymentMethod.CASH_ON_DELIVERY)
 
 
 @pytest.mark.parametrize(
@@ -94,6 +95,7 @@ def test_refund_retries_back_off_up_to_a_cap() -> None:
         (PAID, Totals(20_000, 10_000), AttemptStatus.SUCCEEDED, "paid"),
         (CLOSED, Totals(10_000, 10_000), AttemptStatus.SUCCEEDED, "expired"),
         (replace(OPEN, ended="cancelled"), Totals(), AttemptStatus.EXPIRED, "cancelled"),
+        (replace(COD, ended="refused"), Totals(), AttemptStatus.EXPIRED, "not_charged"),
         (replace(OPEN, method=PaymentMethod.CASH_ON_DELIVERY), Totals(), None, "due_on_delivery"),
     ],
 )

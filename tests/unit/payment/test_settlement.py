@@ -133,6 +133,8 @@ def test_cash_pays_an_open_order_and_is_refunded_once_the_order_ended() -> None:
     late = settle_cash(replace(OPEN, ended="cancelled"), ATTEMPT, cash, "shp_1", NOW, NOW)
     assert (paid.effect, paid.pays, paid.refund) == ("payment", True, None)
     assert (late.effect, late.pays, late.refund) == ("late_payment", False, 5_000)
+    refused = settle_cash(replace(OPEN, ended="refused"), ATTEMPT, cash, "shp_1", NOW, NOW)
+    assert (refused.effect, refused.pays, refused.refund) == ("late_payment", False, 5_000)
 
 
 def charge(amount: int, currency: str = "CNY") -> LedgerEntry:

@@ -202,6 +202,7 @@ def test_nothing_left_to_refund_is_refused() -> None:
         (order(paid=0), "conflict", "order_not_paid"),
         (order(ended="closed"), "conflict", "order_closed"),
         (order(ended="cancelled"), "conflict", "order_cancelled"),
+        (order(ended="refused", paid=0), "conflict", "order_refused"),
     ],
 )
 def test_orders_that_cannot_be_refunded_by_request(

@@ -10,7 +10,7 @@ import pytest
 
 from web import i18n
 from web.app import create_app
-from web.order_view import masked_address
+from web.order_view import allowed, masked_address
 from web.samples import TOKEN, SampleServices
 from web.security import CSRF_COOKIE
 from web.settings import WebSettings
@@ -174,3 +174,15 @@ async def test_the_page_language_falls_back_from_the_browsers() -> None:
     assert i18n.language(None, "fr", None) == "en"
     assert i18n.language("xx", None, "zh-CN") == "zh-CN"
     assert i18n.language("en", None, "zh-CN") == "en"
+
+
+def test_a_refused_order_is_named_in_each_language_and_asks_for_nothing() -> None:
+    order = {
+        "status": "refused",
+        "payment": {"method": "cash_on_delivery", "status": "not_charged"},
+        "totals": {"paid": {"amount": 0, "currency": "CNY"}},
+    }
+    assert allowed(order) == {"unsubscribe"}, "nothing to pay, cancel, confirm or refund"
+    assert i18n.status("zh-CN", "refused") == "未签收，已退回卖家"  # noqa: RUF001
+    assert i18n.status("zh-TW", "refused") == "未簽收，已退回賣家"  # noqa: RUF001
+    assert i18n.status("en", "refused") == "Not delivered, returned to the shop"
