@@ -75,6 +75,13 @@ class Driver:
     async def pay(self, order_id: str, *, repeat: int = 1) -> None:
         await self.shop.complete_checkout(await self.checkout(order_id), repeat=repeat)
 
+    async def shipped(self, order_id: str) -> dict[str, Any]:
+        """The order once its parcel left, whatever its status (a surcharge refunded
+        reads partially refunded)."""
+        return await self.until(
+            order_id, lambda o: bool((o.get("shipment") or {}).get("tracking_number")), "shipped"
+        )
+
     async def deliver(self, order_id: str) -> dict[str, Any]:
         order = await self.status(order_id, "shipped")
         shipment = order["shipment"]

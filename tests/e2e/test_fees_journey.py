@@ -1,6 +1,8 @@
-"""A shop with postage and a coupon, through the public edges only: operations issue the
-coupon, the customer places and pays the discounted order with postage, returns one item
-and gets back exactly what that item cost after its share of the discount."""
+"""A shop with postage, a coupon and a choice of courier, through the public edges only:
+operations issue the coupon, the customer places and pays the discounted order with
+postage, returns one item and gets back exactly what that item cost after its share of
+the discount; a customer who pays for SF Express gets it, or, where SF does not deliver,
+another courier, a message saying why and the surcharge back."""
 
 from __future__ import annotations
 
@@ -11,7 +13,12 @@ from typing import Any
 from deploy.demo.shop import Shop, order_body
 from tests.e2e.journeys import Driver, poll
 
-SYSTEM_ENV = {"ORDER_SHIPPING_FEE": "800", "ORDER_FREE_SHIPPING_FROM": "1000000"}
+SYSTEM_ENV = {
+    "ORDER_SHIPPING_FEE": "800",
+    "ORDER_FREE_SHIPPING_FROM": "1000000",
+    "ORDER_COURIER_OPTIONS": '{"sf": 1500}',
+    "LOGISTICS_COURIER_EXCLUDED_REGIONS": '{"sf": ["Xinjiang"]}',
+}
 TEA = {"sku": "TEA-OOLONG-250", "name": "Oolong tea", "quantity": 3, "unit_price": 3_333}
 CUP = {
     "sku": "CUP-WHITE",
@@ -78,3 +85,55 @@ async def test_coupon_postage_and_a_partial_refund_exact_to_the_fen(shop: Shop) 
         return sent if len(sent) == 2 and all(m["status"] == "sent" for m in sent) else None
 
     await poll(confirmation, f"{order_id} confirmation sent by email and SMS")
+
+
+async def test_a_chosen_courier_is_honoured_or_explained_and_its_surcharge_refunded(
+    shop: Shop,
+) -> None:
+    d = Driver(shop)
+    await shop.put_stock(CUP["sku"], 1_000, threshold=0)
+    rng = random.Random(20261203)
+    near = order_body(rng, "wallet") | {"items": [CUP], "courier": "sf"}
+    near["address"] |= {"city": "Hangzhou", "region": "Zhejiang", "country": "CN"}
+    far = order_body(rng, "wallet") | {"items": [CUP], "courier": "sf"}
+    far["address"] |= {"city": "Urumqi", "region": "Xinjiang", "country": "CN"}
+    unknown = await shop.client.post(
+        f"{shop.edges.order}/v1/orders",
+        json=near | {"courier": "pigeon"},
+        headers={"Authorization": f"Bearer {shop.edges.shop_key}"},
+    )
+    assert unknown.status_code == 422, unknown.text
+    assert unknown.json()["fields"][0]["field"] == "courier"
+
+    honoured, explained = await shop.place_order(near), await shop.place_order(far)
+    for placed in (honoured, explained):
+        totals = placed["totals"]
+        assert totals["courier"] == "sf" and totals["courier_fee"]["amount"] == 1_500
+        assert totals["shipping_fee"]["amount"] == 800 + 1_500
+        assert totals["total"]["amount"] == 5_001 + 2_300
+        await d.pay(placed["order_id"])
+    sf, other = await d.shipped(honoured["order_id"]), await d.shipped(explained["order_id"])
+    assert sf["shipment"]["courier"] == "sf"
+    assert other["shipment"]["courier"] != "sf"
+    assert other["shipment"]["requested_courier"] == "sf"
+
+    async def fee_back() -> dict[str, Any] | None:
+        payment = await d.payment(explained["order_id"])
+        return payment if payment["net"] == 5_001 + 800 else None
+
+    payment = await poll(fee_back, "the surcharge of the courier not honoured comes back")
+    assert [e["amount"] for e in payment["ledger"] if e["kind"] == "refund"] == [1_500]
+    kept = await d.payment(honoured["order_id"])
+    assert kept["net"] == 5_001 + 2_300, "an honoured choice keeps its surcharge"
+
+    async def told(order_id: str) -> set[str] | None:
+        sent = {(m["template"], m["channel"]) for m in await d.messages(order_id)
+                if m["status"] == "sent"}  # fmt: skip
+        return sent if ("shipped", "email") in sent and ("shipped", "sms") in sent else None
+
+    assert {("courier_changed", "email"), ("courier_changed", "sms")} <= await poll(
+        lambda: told(explained["order_id"]), "courier_changed sent"
+    )
+    assert not any(t == "courier_changed" for t, _ in await poll(
+        lambda: told(honoured["order_id"]), "shipped told"
+    ))  # fmt: skip
