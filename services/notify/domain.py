@@ -66,8 +66,9 @@ URGENT = frozenset(
 )
 # Non-essential: what a customer may opt out of. Transactional messages always go: the
 # parcel's steps the customer must act on (be in, rearrange a failed delivery) or that
-# prove the hand-over are transactional; "arrived in your city" is news only.
-NON_ESSENTIAL = frozenset({"payment_reminder", "arrived_in_city"})
+# prove the hand-over are transactional; "arrived in your city" is news only, and the
+# completed order's message is there to invite a review: a solicitation, opted out of too.
+NON_ESSENTIAL = frozenset({"payment_reminder", "arrived_in_city", "order_completed"})
 
 # The parcel's steps told to the customer, each at most once per parcel, in the order
 # they happen; a step told silences the earlier ones arriving late (no "arrived in your

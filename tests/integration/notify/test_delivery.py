@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deploy.local.sinks import FailRule
+from shared.contracts.events.order import OrderCompleted
 from tests.integration.notify.support import notify, order_placed, received, shipped
 from tests.support.db import rows
 from tests.support.events import new_order_id, published, resend, send, wrap
@@ -37,6 +38,8 @@ async def test_quiet_hours_hold_what_can_wait_until_morning_in_the_customer_time
         await resend(
             infra, wrap(shipped(night_order, night), night), wrap(shipped(day_order, day), day)
         )
+        review = OrderCompleted(confirmed_by="customer", review_url="https://shop.example/r")
+        await resend(infra, wrap(review, night))  # the review invitation waits too
         await received(sinks, day_order.contact, 4)  # confirmation and shipped, both channels
         await received(sinks, night_order.contact, 2)  # the confirmation cannot wait
 
@@ -47,16 +50,24 @@ async def test_quiet_hours_hold_what_can_wait_until_morning_in_the_customer_time
             return found
 
         [morning_timer] = await eventually(rearmed, what="the night reminder moved to morning")
-        held = await rows(
-            runtime,
-            "SELECT template, status, send_after FROM messages WHERE order_id = $1"
-            " AND template = 'shipped'",
-            night,
-        )
+
+        async def night_held() -> list[dict[str, Any]] | None:
+            found = await rows(
+                runtime,
+                "SELECT template, status, send_after FROM messages WHERE order_id = $1"
+                " AND template IN ('shipped', 'order_completed') ORDER BY template",
+                night,
+            )
+            return found if len(found) == 4 else None
+
+        held = await eventually(night_held, what="shipped and the review invitation recorded")
     morning = datetime.combine(now.date(), end, tzinfo=UTC)
     if morning <= now:
         morning += timedelta(days=1)
-    assert [h["status"] for h in held] == ["pending", "pending"]
+    assert [(h["template"], h["status"]) for h in held] == [
+        ("order_completed", "pending"), ("order_completed", "pending"),
+        ("shipped", "pending"), ("shipped", "pending"),
+    ]  # fmt: skip
     assert {h["send_after"] for h in held} == {morning}
     assert morning_timer["state"] == "pending" and morning_timer["due_at"] == morning
     night_msgs = sinks.store.messages(to=night_order.contact.email)

@@ -1,5 +1,6 @@
 """Opting out by contact: a guest (no customer id) stops reminders with the link in the email
-or by replying "退订" to an SMS, and still gets what is essential, such as the shipped message."""
+or by replying "退订" to an SMS, and still gets what is essential, such as the shipped message,
+but no review invitation."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import httpx
 from deploy.local.sinks import Sinks
 from services.notify import optout
 from shared import signing
+from shared.contracts.events.order import OrderCompleted
 from tests.integration.notify.support import notify, order_placed, received, shipped
 from tests.support.db import rows
 from tests.support.events import new_order_id, send
@@ -87,6 +89,23 @@ async def test_a_guest_who_opts_out_gets_no_more_reminders_but_still_the_shipped
         got = await received(sinks, contact, 6)
         assert {m["channel"] for m in got if "SF42" in m["text"]} == {"email", "sms"}
         assert len(got) == 6, "no second reminder reached the guest"
+
+        review = OrderCompleted(confirmed_by="auto", review_url="https://shop.example/review")
+        await send(infra, review, order_id)
+
+        async def invitation() -> list[dict[str, Any]]:
+            found = await rows(
+                runtime,
+                "SELECT channel, status, skip_reason FROM messages WHERE order_id = $1"
+                " AND template = 'order_completed' ORDER BY channel",
+                order_id,
+            )
+            return found if len(found) == 2 else []
+
+        assert await eventually(invitation, timeout=30, what="the review invitation") == [
+            {"channel": c, "status": "skipped", "skip_reason": "contact_opted_out"}
+            for c in ("email", "sms")
+        ], "an opted-out guest is not asked for a review"
 
 
 async def test_a_forged_or_broken_unsubscribe_token_and_an_unsigned_sms_are_refused(
