@@ -38,7 +38,13 @@ from deploy.local.stack import SERVICES
 
 # Parcels leave the warehouse a few seconds after payment, so a customer can
 # still cancel a paid order before it ships (the refund-before-shipping flow).
-DEMO_ONLY = {"LOGISTICS_SHIP_DELAY_SECONDS": "4"}
+# The shop offers SF Express for a surcharge, which SF cannot honour in Taipei: the
+# demo's customers who pay for it there get another courier and the surcharge back.
+DEMO_ONLY = {
+    "LOGISTICS_SHIP_DELAY_SECONDS": "4",
+    "ORDER_COURIER_OPTIONS": '{"sf": 1200}',
+    "LOGISTICS_COURIER_EXCLUDED_REGIONS": '{"sf": ["Taipei"]}',
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
