@@ -63,7 +63,7 @@ CHECKPOINTS: dict[str, str] = {
 }
 
 # A parcel that goes back to the shop, by why: the order ends (`refused`, cash on delivery,
-# nothing charged) or, paid in advance, the refund is the customer's to ask for.
+# nothing charged) or, paid in advance, the goods are refunded when the parcel is back.
 REFUSALS: dict[tuple[str, str], str] = {
     ("refused", "refused"): N_(
         "The parcel was refused at the door and is going back to the shop. Nothing is "
@@ -74,12 +74,12 @@ REFUSALS: dict[tuple[str, str], str] = {
         "to the shop. Nothing is charged and the order is closed."
     ),
     ("parcel_refused", "refused"): N_(
-        "The parcel was refused at the door and is going back to the shop. You can request "
-        "a refund of your payment here."
+        "The parcel was refused at the door and is going back to the shop. Your payment "
+        "for the goods is refunded once it is back with the shop."
     ),
     ("parcel_refused", "undeliverable"): N_(
         "The courier could not deliver the parcel after several attempts; it is going back "
-        "to the shop. You can request a refund of your payment here."
+        "to the shop. Your payment for the goods is refunded once it is back with the shop."
     ),
 }
 

@@ -130,6 +130,13 @@ async def on_courier_substituted(unit: Unit[Deps], msg: Incoming[lg.CourierSubst
         await held.hold(unit.conn, msg)
 
 
+async def on_returned_to_shop(unit: Unit[Deps], msg: Incoming[lg.ShipmentReturnedToShop]) -> None:
+    """A refused parcel is back with the shop: a paid order's goods are refunded (a
+    cash-on-delivery order was never charged)."""
+    if await _known(unit, msg):
+        await steps.refund_returned_parcel(unit, msg.order_id)
+
+
 async def on_refund_paid(unit: Unit[Deps], msg: Incoming[pm.RefundPaid]) -> None:
     await steps.refund_paid(unit, msg.order_id, msg.payload)
 
@@ -156,6 +163,7 @@ HANDLERS: Handlers = {
     lg.ShipmentStopped: on_shipment_stopped,
     lg.ShipmentAlreadyDispatched: on_shipment_already_dispatched,
     lg.CourierSubstituted: on_courier_substituted,
+    lg.ShipmentReturnedToShop: on_returned_to_shop,
     pm.RefundPaid: on_refund_paid,
     lg.PriceChanged: on_price_changed,
     pm.RefundFailed: on_refund_failed,

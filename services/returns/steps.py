@@ -24,6 +24,7 @@ from services.returns.domain.eligibility import (
     cancellation_refund,
     courier_fee_refund,
     decide,
+    returned_parcel_refund,
 )
 from services.returns.domain.records import RefundRequest
 from services.returns.domain.transitions import Outcome
@@ -42,6 +43,7 @@ from shared.unit import Unit
 log = get_logger(__name__)
 AUTO_KEY = "auto:cancellation"
 COURIER_FEE_KEY = "auto:courier_fee"  # one surcharge refund per order
+RETURNED_PARCEL_KEY = "auto:returned_to_shop"  # one refund of a refused, paid parcel
 Move = Callable[[RefundRequest, datetime], Outcome]
 """A transition of one request, decided at the unit's time (see domain.transitions)."""
 
@@ -143,6 +145,21 @@ async def refund_courier_fee(unit: Unit[Deps], order_id: str, fee: Money) -> boo
         return True
     await open_request(unit, order_id, decision, actor="system", idempotency_key=COURIER_FEE_KEY)
     return True
+
+
+async def refund_returned_parcel(unit: Unit[Deps], order_id: str) -> None:
+    """A paid order's parcel was refused (or undeliverable) and is back with the shop: its
+    goods are refunded, once per order, approved at once."""
+    order = await repo.load_order(unit.conn, order_id, lock=True)
+    if order is None or await repo.find_by_key(unit.conn, order_id, RETURNED_PARCEL_KEY):
+        return
+    decision = returned_parcel_refund(order, await repo.holdings(unit.conn, order_id))
+    if decision is None:
+        log.debug("parcel back with the shop: nothing to refund", ended=order.ended)
+        return
+    await open_request(
+        unit, order_id, decision, actor="system", idempotency_key=RETURNED_PARCEL_KEY
+    )
 
 
 async def open_request(

@@ -69,6 +69,27 @@ async def refused_at_door(d: Driver, o: dict[str, Any]) -> Journey:
     )  # fmt: skip
 
 
+async def refused_prepaid(d: Driver, o: dict[str, Any]) -> Journey:
+    """Paid in advance and refused at the door: once the parcel is back with the shop, the
+    goods are refunded by themselves (no postage here, so the whole payment)."""
+    await d.pay(o["order_id"])
+    order = await d.status(o["order_id"], "shipped")
+    courier, tracking = order["shipment"]["courier"], order["shipment"]["tracking_number"]
+    await d.shop.advance_parcel(courier, tracking)
+    await d.shop.refuse_parcel(courier, tracking)
+    await d.until(
+        o["order_id"],
+        lambda x: any(e["kind"] == "parcel_refused" for e in x["timeline"]),
+        "the refusal on the timeline",
+    )
+    await d.bring_back(courier, tracking, o["order_id"])
+    await d.status(o["order_id"], "refunded")
+    return Journey(
+        "refused, prepaid", "refunded", 0, PAID_PATH | {"refund_approved", "refund_paid"},
+        optional=frozenset({"refund_requested"}), returned=True,
+    )  # fmt: skip
+
+
 async def never_pay(d: Driver, o: dict[str, Any]) -> Journey:
     await d.status(o["order_id"], "closed")
     return Journey(
@@ -174,6 +195,7 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "duplicate_callbacks": (duplicate_callbacks, "online_banking"),
     "cash_on_delivery": (cash_on_delivery, "cash_on_delivery"),
     "refused_at_door": (refused_at_door, "cash_on_delivery"),
+    "refused_prepaid": (refused_prepaid, "card"),
     "never_pay": (never_pay, "wallet"),
     "late_payment": (late_payment, "card"),
     "fail_then_retry": (fail_then_retry, "card"),

@@ -122,6 +122,30 @@ def courier_fee_refund(order: OrderView, held: Holdings, fee: Money) -> Decision
     )
 
 
+def returned_parcel_refund(order: OrderView, held: Holdings) -> Decision | None:
+    """The automatic refund of a paid order whose parcel was refused at the door (or was
+    undeliverable) and is back with the shop: what the goods still unrefunded cost after
+    their share of the discount, never more than is left of the payment. Postage is not
+    refunded: the parcel went out and came back for the customer's refusal. None for an
+    order unpaid (cash on delivery owes nothing), ended, or delivered."""
+    if order.paid <= 0 or order.currency is None or order.ended or order.delivered_at:
+        return None
+    lines, value = [], 0
+    for line in order.lines.values():
+        left = _left(line, held, price_difference=False)
+        if line.line_id in held.open_lines or left <= 0:
+            continue
+        lines.append(LineQuantity(line_id=line.line_id, sku=line.sku, quantity=left))
+        value += line.paid_for(left, held.used_quantity.get(line.line_id, 0))
+    amount = min(value, order.paid - held.committed)
+    if amount <= 0:
+        return None
+    return Decision(
+        RefundFlow.NO_RETURN, "refused_at_delivery", tuple(lines), amount, order.currency,
+        None, "system",
+    )  # fmt: skip
+
+
 def rule_due_at(order: OrderView, policy: Policy) -> datetime | None:
     """When a not-arrived parcel is refunded by rule: some time after the later of the
     promised ship date (start of day, UTC) and the actual shipping."""
