@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from shared.contracts.couriers import courier_name
 from web import i18n
 
 ACTIONS = ("pay", "cancel", "confirm", "refund", "unsubscribe")
@@ -111,6 +112,10 @@ def view(order: dict[str, Any], requests: list[dict[str, Any]], lang: str) -> di
             {**line, "total": money({"amount": line["line_total"], "currency": currency})}
             for line in order.get("items", [])
         ],
+        "goods": money(totals.get("goods")) if totals.get("goods") else None,
+        "discount": _some(totals.get("discount")),
+        "shipping_fee": _some(totals.get("shipping_fee")),
+        "chosen_courier": _chosen(totals, lang),
         "total": money(totals.get("total")),
         "paid": money(totals.get("paid")),
         "refunded": money(totals.get("refunded"))
@@ -131,3 +136,16 @@ def view(order: dict[str, Any], requests: list[dict[str, Any]], lang: str) -> di
         "pay_url": payment.get("checkout_url") or payment.get("pay_link"),
         "can": allowed(order),
     }
+
+
+def _some(value: dict[str, Any] | None) -> str | None:
+    """A part of the total worth a line: one that is not zero."""
+    return money(value) if value and value.get("amount") else None
+
+
+def _chosen(totals: dict[str, Any], lang: str) -> dict[str, str] | None:
+    """The courier the customer chose at checkout and its surcharge, in the page's words."""
+    code, fee = totals.get("courier"), totals.get("courier_fee")
+    if not code or not fee:
+        return None
+    return {"courier": courier_name(str(code), lang), "fee": money(fee)}

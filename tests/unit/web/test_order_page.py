@@ -186,3 +186,38 @@ def test_a_refused_order_is_named_in_each_language_and_asks_for_nothing() -> Non
     assert i18n.status("zh-CN", "refused") == "未签收，已退回卖家"  # noqa: RUF001
     assert i18n.status("zh-TW", "refused") == "未簽收，已退回賣家"  # noqa: RUF001
     assert i18n.status("en", "refused") == "Not delivered, returned to the shop"
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("zh-CN", ("商品金额", "优惠", "运费", "您选择的顺丰速运（加收 ¥15.00）")),  # noqa: RUF001
+        ("zh-TW", ("商品金額", "優惠", "運費", "您選擇的順豐速運（加收 ¥15.00）")),  # noqa: RUF001
+        ("en", ("Goods", "Discount", "Shipping", "by SF Express, as you chose (+¥15.00)")),
+    ],
+)
+async def test_the_page_shows_the_postage_the_discount_and_the_courier_chosen(
+    services: SampleServices, lang: str, words: tuple[str, ...]
+) -> None:
+    order = services.orders["ord_sample_shipped"]
+    order["totals"] |= {
+        "goods": {"amount": 20000, "currency": "CNY"},
+        "discount": {"amount": 1000, "currency": "CNY"},
+        "shipping_fee": {"amount": 2300, "currency": "CNY"},
+        "courier": "sf",
+        "courier_fee": {"amount": 1500, "currency": "CNY"},
+    }
+    async with _client(services) as client:
+        page = await client.get(f"/orders/ord_sample_shipped?token={TOKEN}&lang={lang}")
+    assert page.status_code == 200
+    for word in words:
+        assert word in page.text, word
+    assert "¥200.00" in page.text and "-¥10.00" in page.text and "¥23.00" in page.text
+
+
+async def test_an_order_without_postage_or_discount_shows_only_its_total(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get(f"/orders/ord_sample_shipped?token={TOKEN}&lang=en")
+    assert 'id="total"' in page.text
+    assert 'id="shipping-fee"' not in page.text and 'id="discount"' not in page.text
