@@ -109,6 +109,8 @@ TOPICS: tuple[Topic, ...] = (
             logistics.StockShortage,
             logistics.StockReleased,
             logistics.ShippingPromiseSet,
+            logistics.ShipmentPicked,
+            logistics.ShipmentPacked,
             logistics.ShipmentShipped,
             logistics.CheckpointReached,
             logistics.ShipmentWentOutForDelivery,

@@ -78,6 +78,28 @@ class ShipmentShipped(ParcelFact):
     expected_delivery_date: date | None = None
 
 
+class ShipmentPicked(Event):
+    """The warehouse took the order's goods off the shelf (with warehouse steps on): the
+    parcel is not packed nor handed to the courier yet."""
+
+    TYPE = "ShipmentPicked"
+
+    shipment_id: str
+    picked_at: datetime
+
+
+class ShipmentPacked(Event):
+    """The warehouse packed the order's goods: what the courier will weigh and carry. Only
+    the hand-over to the courier that follows is ShipmentShipped."""
+
+    TYPE = "ShipmentPacked"
+
+    shipment_id: str
+    packed_at: datetime
+    weight_grams: int = Field(gt=0)
+    parcels: int = Field(ge=1)
+
+
 class CheckpointReached(ParcelFact):
     TYPE = "CheckpointReached"
 
