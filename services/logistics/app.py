@@ -12,6 +12,7 @@ from services.logistics.settings import LogisticsSettings
 from services.logistics.steps.shipping import effects_policy
 from services.logistics.steps.tracking import poll_silent
 from services.logistics.views import router
+from services.logistics.warehouse_views import router as warehouse_router
 from shared import effects
 from shared.runtime import Edges, Wiring
 
@@ -31,7 +32,7 @@ WIRING = Wiring(
     make_deps,
     HANDLERS,
     TIMERS,
-    routers=[router, ops_router, price_router],
+    routers=[router, ops_router, price_router, warehouse_router],
     background=[load_on_start, sandbox_routes.auto_advance, poll_silent],
     extras=_sandbox_and_effects,
 )

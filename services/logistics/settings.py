@@ -32,6 +32,10 @@ class LogisticsSettings(ServiceSettings):
 
     # Dispatch: 0 ships the moment an order is paid; more waits that long (a durable timer).
     ship_delay_seconds: float = 0.0
+    # The warehouse: false books the courier at dispatch (above); true makes a paid order's
+    # shipment wait on the pick list until the warehouse has picked, packed and handed it
+    # over (/v1/ops/shipments/ID/picked, /packed, /handed-over); only the hand-over books it.
+    warehouse_steps: bool = False
     # 0 judges "late" by the promised date's cut-off; more judges it this long after payment.
     ship_by_seconds: float = 0.0
     checkpoint_silence_seconds: float = 48 * 3600.0

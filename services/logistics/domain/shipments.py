@@ -59,7 +59,8 @@ def opened(
     the dispatch delay, watched by the ship-by timer meanwhile. The promise is judged at
     payment (it replaces the one given at placement) and is published. A courier chosen
     at checkout that `courier` replaces (`substituted`, why) is told, and its surcharge is
-    not collected on delivery."""
+    not collected on delivery. With warehouse steps the parcel waits for the warehouse's
+    hand-over instead (domain.warehouse), watched by the ship-by timer all the while."""
     promised = timing.calendar.promised_ship_date(paid_at)
     cod = order.total if order.payment_method == PaymentMethod.CASH_ON_DELIVERY else None
     if cod is not None and substituted is not None:
@@ -92,10 +93,12 @@ def opened(
                 cash_on_delivery=Money.model_validate(cod) if cod else None,
             )
         )
-    if timing.ship_delay_seconds <= 0:
+    if timing.ship_delay_seconds <= 0 and not timing.warehouse_steps:
         outcome += dispatched(order, shipment)
         return outcome
-    outcome.timers[(SHIP, order.order_id)] = now + timedelta(seconds=timing.ship_delay_seconds)
+    if not timing.warehouse_steps:
+        due = now + timedelta(seconds=timing.ship_delay_seconds)
+        outcome.timers[(SHIP, order.order_id)] = due
     outcome.timers[(SHIP_BY, ship_by_key(order.order_id, promised))] = timing.ship_by_due(
         promised, now
     )
@@ -170,9 +173,10 @@ def stopped(shipment: Shipment, reason: str, timing: Timing) -> Outcome:
 
 def _unwatched(shipment: Shipment, timing: Timing) -> dict[tuple[str, str], datetime | None]:
     """The pending parcel's dispatch and ship-by timers, cancelled; none when parcels leave
-    at once, as `opened` then sets neither. (Were the delay switched off while a parcel
-    waited, its timers would fire on a parcel no longer pending and do nothing.)"""
-    if timing.ship_delay_seconds <= 0:
+    at once, as `opened` then sets neither. (Were the delay or the warehouse steps switched
+    off while a parcel waited, its timers would fire on a parcel no longer pending and do
+    nothing.)"""
+    if timing.ship_delay_seconds <= 0 and not timing.warehouse_steps:
         return {}
     return {
         (SHIP, shipment.order_id): None,

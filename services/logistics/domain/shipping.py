@@ -82,6 +82,8 @@ class Timing:
     delivery_days: int
     # the failed delivery attempt after which the courier is taken to give up (0: never)
     max_delivery_attempts: int = 3
+    # parcels wait for the warehouse's hand-over (domain.warehouse), not the dispatch delay
+    warehouse_steps: bool = False
 
     def ship_by_due(self, expected: date, now: datetime) -> datetime:
         """When an unshipped parcel expected to leave on `expected` is late."""

@@ -28,6 +28,8 @@ class Fulfilment:
     phone: str | None = None  # the contact's, for a label without the address's own
     requested_courier: str | None = None  # chosen at checkout; None: logistics picks
     courier_fee: dict[str, Any] | None = None  # the surcharge paid for it (Money as JSON)
+    gift_message: str | None = None  # the customer's, for the packing slip
+    locale: str | None = None  # the order's language (the packing slip's)
 
 
 def ships_from(

@@ -174,7 +174,8 @@ async def fulfilment(conn: Conn, order_id: str) -> Fulfilment | None:
     """The order's record, locked for this transaction."""
     row = await conn.fetchrow(
         """SELECT order_id, state, payment_method, lines, address, total, correlation_id,
-                  placed_at, paid_at, promised_ship_date, phone, requested_courier, courier_fee
+                  placed_at, paid_at, promised_ship_date, phone, requested_courier, courier_fee,
+                  gift_message, locale
            FROM fulfilments WHERE order_id = $1 FOR UPDATE""",
         order_id,
     )
@@ -196,8 +197,8 @@ async def save_fulfilment(conn: Conn, record: Fulfilment) -> None:
     await conn.execute(
         """INSERT INTO fulfilments (order_id, state, payment_method, lines, address, total,
                correlation_id, placed_at, paid_at, promised_ship_date, phone, requested_courier,
-               courier_fee)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+               courier_fee, gift_message, locale)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
            ON CONFLICT (order_id) DO UPDATE SET state = EXCLUDED.state,
                paid_at = EXCLUDED.paid_at, promised_ship_date = EXCLUDED.promised_ship_date,
                updated_at = now()""",
@@ -214,6 +215,8 @@ async def save_fulfilment(conn: Conn, record: Fulfilment) -> None:
         record.phone,
         record.requested_courier,
         record.courier_fee,
+        record.gift_message,
+        record.locale,
     )
 
 

@@ -64,6 +64,8 @@ async def take(
         phone=placed.contact.phone,
         requested_courier=placed.courier,
         courier_fee=placed.courier_fee.model_dump(mode="json") if placed.courier_fee else None,
+        gift_message=placed.gift_message,
+        locale=placed.locale.value,
     )
     await repo.save_fulfilment(unit.conn, order)
     if await held.release(unit, order_id, handlers):  # they may have paid or ended it

@@ -32,7 +32,7 @@ from services.logistics.domain.shipping import (
     courier_for,
 )
 from services.logistics.domain.stock import Fulfilment, ships_from
-from services.logistics.steps import stock, subscription
+from services.logistics.steps import stock, subscription, warehouse
 from shared import effects
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.logistics import ShipmentDelivered
@@ -52,6 +52,7 @@ def _timing(deps: Deps) -> Timing:
         checkpoint_silence_seconds=settings.checkpoint_silence_seconds,
         delivery_days=settings.delivery_days,
         max_delivery_attempts=settings.max_delivery_attempts,
+        warehouse_steps=settings.warehouse_steps,
     )
 
 
@@ -97,6 +98,8 @@ async def _open(unit: Unit[Deps], order: Fulfilment, paid_at: datetime) -> None:
         order, shipment_id, choice.courier, paid_at, unit.now, timing, choice.substituted
     )
     await repo.record(unit, order.order_id, outcome)
+    if timing.warehouse_steps:
+        await warehouse.enter(unit, shipment_id)
     if choice.substituted is not None:
         log.info("courier substituted", courier=choice.courier, reason=choice.substituted)
 
