@@ -18,6 +18,7 @@ from fulfil.refunds import refunds
 from fulfil.search import search
 from fulfil.status import status, stock
 from fulfil.stuck import stuck
+from fulfil.warehouse import warehouse
 
 
 def _actor() -> str:
@@ -70,6 +71,7 @@ cli.add_command(status)
 cli.add_command(stock)
 cli.add_command(coupons)
 cli.add_command(parcels)
+cli.add_command(warehouse)
 
 
 def main() -> None:
