@@ -155,6 +155,18 @@ async def on_returned_to_shop(unit: Unit[Deps], msg: Incoming[lg.ShipmentReturne
     await _noted(unit, msg, key, e.returned_at, "returned_to_shop", _parcel(e))
 
 
+async def on_shipment_picked(unit: Unit[Deps], msg: Incoming[lg.ShipmentPicked]) -> None:
+    e = msg.payload
+    details = {"shipment_id": e.shipment_id}
+    await _noted(unit, msg, f"picked:{e.shipment_id}", e.picked_at, "picked", details)
+
+
+async def on_shipment_packed(unit: Unit[Deps], msg: Incoming[lg.ShipmentPacked]) -> None:
+    e = msg.payload
+    details = {"shipment_id": e.shipment_id, "parcels": e.parcels}
+    await _noted(unit, msg, f"packed:{e.shipment_id}", e.packed_at, "packed", details)
+
+
 def _refund_details(e: rt.RefundRequested | rt.RefundApproved) -> dict[str, Any]:
     return {"amount": e.amount.amount, "currency": e.amount.currency, "flow": e.flow.value}
 
@@ -241,6 +253,8 @@ HANDLERS: Handlers = {
     lg.StockRanShort: on_stock_shortage,
     lg.StockShortage: on_stock_shortage,  # retired v1, still on the topic
     lg.ShippingPromiseSet: on_shipping_promise_set,
+    lg.ShipmentPicked: on_shipment_picked,
+    lg.ShipmentPacked: on_shipment_packed,
     lg.ShipmentShipped: on_shipment_shipped,
     lg.CheckpointReached: on_checkpoint_reached,
     lg.ShipmentWentOutForDelivery: on_out_for_delivery,

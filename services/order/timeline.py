@@ -52,6 +52,8 @@ SENTENCES: dict[str, str] = {
     "refund_failed": N_("Your refund is delayed; we are trying again."),
     "completed": N_("Order completed. Thank you for shopping with us!"),
     "returned_to_shop": N_("The parcel is back with the shop."),
+    "picked": N_("Your items have been picked in the warehouse."),
+    "packed": N_("Your parcel is packed and waits for the courier."),
 }
 
 # A checkpoint whose machine status says more than the courier's own words.
