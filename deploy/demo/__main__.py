@@ -37,11 +37,16 @@ from deploy.demo.view import run_view, summary_table
 from deploy.local.stack import SERVICES
 
 # Parcels leave the warehouse a few seconds after payment, so a customer can
-# still cancel a paid order before it ships (the refund-before-shipping flow).
+# still cancel a paid order before it ships (the refund-before-shipping flow); the
+# dispatch delay applies when the warehouse steps are switched off (--set
+# LOGISTICS_WAREHOUSE_STEPS=false).
 # The shop offers SF Express for a surcharge, which SF cannot honour in Taipei: the
 # demo's customers who pay for it there get another courier and the surcharge back.
+# Paid orders wait in the warehouse, which the driver plays: it picks, packs and hands
+# each parcel to the courier within a few seconds (only the hand-over ships it).
 DEMO_ONLY = {
     "LOGISTICS_SHIP_DELAY_SECONDS": "4",
+    "LOGISTICS_WAREHOUSE_STEPS": "true",
     "ORDER_COURIER_OPTIONS": '{"sf": 1200}',
     "LOGISTICS_COURIER_EXCLUDED_REGIONS": '{"sf": ["Taipei"]}',
 }

@@ -2,8 +2,9 @@
 
 Each order gets a scenario when it is placed; the driver then reacts to what
 the system publishes about it (PaymentRequested, PaymentFailed, OrderPaid,
-ShipmentShipped, ShipmentDelivered, ...) the way the outside world would,
-through the real HTTP edges only.
+ShippingPromiseSet, ShipmentShipped, ShipmentDelivered, ...) the way the outside
+world would, through the real HTTP edges only; the warehouse picks, packs and hands
+over each shipment whose promise is set (through logistics' ops API).
 """
 
 from __future__ import annotations
@@ -183,6 +184,9 @@ class Driver:
         elif kind == "OrderPaid" and s == "refund_before_shipping" and "cancel" not in c.done:
             c.done.add("cancel")
             self._spawn(self._later(0.3, "cancel paid", partial(self.shop.cancel, c.order_id)))
+        elif kind == "ShippingPromiseSet" and r.payload.get("shipment_id") and "pick" not in c.done:
+            c.done.add("pick")  # the warehouse (LOGISTICS_WAREHOUSE_STEPS) takes it
+            self._spawn(self._warehouse(c, str(r.payload["shipment_id"])))
         elif kind == "ShipmentShipped" and s == "refund_not_received" and "refund" not in c.done:
             c.done.add("refund")
             self._spawn(self._flow_two(c))
@@ -243,6 +247,26 @@ class Driver:
             return
         await asyncio.sleep(self.rng.uniform(3, 6))
         await self._act("return received", self.shop.return_received(request_id))
+
+    async def _warehouse(self, c: Customer, shipment_id: str) -> None:
+        """Picks, packs and hands the parcel over, a second or so apart. A stopped shipment
+        (cancelled meanwhile) or warehouse steps switched off is a 409: nothing to do."""
+        grams = sum(int(x.get("quantity", 1)) for x in c.body.get("lines", [])) * 350
+        steps = (("picked", None), ("packed", {"weight_grams": grams or 350, "parcels": 1}))
+        for step, body in (*steps, ("handed-over", None)):
+            await asyncio.sleep(self.rng.uniform(0.5, 1.5))
+            try:
+                await self.shop.warehouse_step(shipment_id, step, body)
+            except ShopError as exc:
+                if exc.status != 409:
+                    self.errors[f"warehouse {step} {exc.status}"] += 1
+                    self.last_error = str(exc)
+                return
+            except (httpx.HTTPError, OSError) as exc:
+                self.errors[f"warehouse {step} unreachable"] += 1
+                self.last_error = f"warehouse {step}: {exc!r}"
+                return
+            self.actions[f"warehouse {step}"] += 1
 
     # plumbing
 

@@ -269,6 +269,15 @@ class Shop:
         url = f"{self.edges.logistics}/sandbox/carriers/{carrier}/parcels/{tracking}/refuse"
         return await self._call("refuse parcel", "POST", url, {})
 
+    # the warehouse: pick, pack and hand over to the courier (logistics ops API)
+
+    async def warehouse_step(
+        self, shipment_id: str, step: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """`step`: picked, packed (body: weight_grams, parcels) or handed-over."""
+        url = f"{self.edges.logistics}/v1/ops/shipments/{shipment_id}/{step}"
+        return await self._call(f"warehouse {step}", "POST", url, self._ops, body)
+
     # customer's after-sales requests and operations (returns service)
 
     async def request_refund(
