@@ -117,10 +117,10 @@ def advanced(
         raise NotInWarehouse(shipment.status)
     if step is entry.stage:
         return Step(entry, [], repeat=True)
-    if shipment.status is not ParcelStatus.PENDING:
-        raise NotInWarehouse(shipment.status)
     if step is Stage.TO_PICK or ORDER.index(step) != ORDER.index(entry.stage) + 1:
         raise OutOfOrder(step, entry.stage)
+    if shipment.status is not ParcelStatus.PENDING:
+        raise NotInWarehouse(shipment.status)
     sid = shipment.shipment_id
     if step is Stage.PICKED:
         moved = replace(entry, stage=step, picked_at=now)

@@ -32,10 +32,14 @@ async def order_of_shipment(conn: Conn, shipment_id: str) -> str | None:
     return str(found) if found is not None else None
 
 
-async def warehouse_entry(conn: Conn, shipment_id: str) -> WarehouseEntry | None:
-    """The shipment's warehouse steps, locked (None: opened without them)."""
+async def warehouse_entry(
+    conn: Conn, shipment_id: str, *, lock: bool = True
+) -> WarehouseEntry | None:
+    """The shipment's warehouse steps, locked unless asked not to (None: opened without
+    them)."""
     row = await conn.fetchrow(
-        f"SELECT {_ENTRY} FROM warehouse_steps WHERE shipment_id = $1 FOR UPDATE",  # noqa: S608
+        f"""SELECT {_ENTRY} FROM warehouse_steps WHERE shipment_id = $1
+            {"FOR UPDATE" if lock else ""}""",  # noqa: S608
         shipment_id,
     )
     return _entry(row)

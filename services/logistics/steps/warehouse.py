@@ -35,6 +35,14 @@ async def advance(
     order_id = await repo.order_of_shipment(unit.conn, shipment_id)
     if order_id is None:
         return None
+    known = await repo.warehouse_entry(unit.conn, shipment_id, lock=False)
+    if known is not None and known.stage is Stage.HANDED_OVER:
+        # Final: only the courier's booking moves the shipment now, and it locks the
+        # shipment before the order, so a repeat is answered without taking either.
+        left = await repo.shipment_of_order(unit.conn, order_id, lock=False)
+        assert left is not None, "a shipment handed over is kept"
+        warehouse.advanced(known, left, step, unit.now, packing)  # a repeat, or refused
+        return left, known
     order = await repo.fulfilment(unit.conn, order_id)
     shipment = await repo.shipment_by_id(unit.conn, shipment_id)
     assert order is not None and shipment is not None, "a shipment's order is kept"
