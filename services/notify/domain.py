@@ -24,28 +24,12 @@ LOCALES = ("zh-CN", "zh-TW", "en")
 
 # Every template the service renders, each in every locale and channel.
 TEMPLATES = (
-    "order_confirmation",
-    "payment_received",
-    "payment_failed",
-    "payment_reminder",
-    "order_closed",
-    "order_cancelled",
-    "stock_shortage_apology",
-    "shipped",
-    "shipment_delayed",
-    "arrived_in_city",
-    "out_for_delivery",
-    "delivery_failed",
-    "delivered",
-    "delivery_refused",
-    "refund_requested",
-    "price_difference",
-    "refund_approved",
-    "refund_paid",
-    "return_received",
-    "order_completed",
-    "courier_changed",
-)
+    "order_confirmation", "payment_received", "payment_failed", "payment_reminder",
+    "order_closed", "order_cancelled", "stock_shortage_apology", "shipped", "shipment_delayed",
+    "arrived_in_city", "out_for_delivery", "delivery_failed", "delivered", "delivery_refused",
+    "refund_requested", "price_difference", "refund_approved", "refund_paid", "return_received",
+    "order_completed", "courier_changed",
+)  # fmt: skip
 
 # Messages to the shop's operations staff (NOTIFY_OPS_EMAIL), by email only, in the
 # operations locale: about the business, not an order, and never opted out of.
