@@ -170,15 +170,28 @@ async def set_warned(conn: Conn, sku: str, warehouse: str, warned: bool) -> None
 # --- fulfilments and reservations --------------------------------------------
 
 
+_FULFILMENT = """SELECT order_id, state, payment_method, lines, address, total, correlation_id,
+        placed_at, paid_at, promised_ship_date, phone, requested_courier, courier_fee,
+        gift_message, locale
+    FROM fulfilments"""
+
+
 async def fulfilment(conn: Conn, order_id: str) -> Fulfilment | None:
     """The order's record, locked for this transaction."""
-    row = await conn.fetchrow(
-        """SELECT order_id, state, payment_method, lines, address, total, correlation_id,
-                  placed_at, paid_at, promised_ship_date, phone, requested_courier, courier_fee,
-                  gift_message, locale
-           FROM fulfilments WHERE order_id = $1 FOR UPDATE""",
-        order_id,
+    return _fulfilment(
+        await conn.fetchrow(f"{_FULFILMENT} WHERE order_id = $1 FOR UPDATE", order_id)
     )
+
+
+async def fulfilment_of_shipment(conn: Conn, shipment_id: str) -> Fulfilment | None:
+    """The record of the shipment's order, locked: a step that starts from the shipment
+    locks the order first and the shipment after, as every other step does, so two of
+    them never wait on each other."""
+    where = "WHERE order_id = (SELECT order_id FROM shipments WHERE shipment_id = $1)"
+    return _fulfilment(await conn.fetchrow(f"{_FULFILMENT} {where} FOR UPDATE", shipment_id))
+
+
+def _fulfilment(row: asyncpg.Record | None) -> Fulfilment | None:
     if row is None:
         return None
     values = dict(row)

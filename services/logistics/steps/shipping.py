@@ -131,8 +131,8 @@ async def _book(deps: Deps, effect: Effect) -> str | Booked:
 async def _booked(unit: Unit[Deps], effect: Effect, booked: Any) -> None:
     """The courier took the parcel: stock consumed, ShipmentShipped; a real carrier's
     parcel is then followed (its tracking subscribed after commit)."""
-    shipment = await repo.shipment_by_id(unit.conn, effect.key)
-    order = await repo.fulfilment(unit.conn, shipment.order_id) if shipment else None
+    order = await repo.fulfilment_of_shipment(unit.conn, effect.key)  # the order first
+    shipment = await repo.shipment_by_id(unit.conn, effect.key) if order else None
     if shipment is None or order is None or shipment.status is not ParcelStatus.PENDING:
         log.warning("booked a parcel that no longer ships", shipment_id=effect.key)
         return
