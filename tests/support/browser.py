@@ -45,14 +45,28 @@ def submit(session: Any, button: Any, timeout: float = 30.0) -> None:
     """Clicks a form's button and returns once the page it posted to has replaced this one,
     so what is read next (a notice, the status) is the new page's and never the old one's."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = session.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(session, timeout, poll_frequency=0.1).until(
-        expected_conditions.staleness_of(page)
-    )
+    WebDriverWait(session, timeout, poll_frequency=0.1).until(lambda _: _left(page))
     WebDriverWait(session, timeout, poll_frequency=0.1).until(
         lambda s: s.execute_script("return document.readyState") == "complete"
     )
+
+
+def _left(page: Any) -> bool:
+    """Whether the browser has left the page `page` (its `<html>`) belonged to. Chromium
+    says so by calling the element stale, or, caught mid-navigation, by an inspector error
+    that the node no longer belongs to the document."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        page.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc) or "No node with given id" in str(exc):
+            return True
+        raise
+    return False
