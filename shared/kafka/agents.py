@@ -73,6 +73,11 @@ COMMIT_EVERY_SECONDS = 1.0
 STOP_GRACE_SECONDS = 10.0
 # An idle poll waits this long at the broker for a record (a record ends the wait at once).
 IDLE_POLL_SECONDS = 5.0
+# How long one fetch waits at the broker when it has nothing (a record ends it at once).
+# aiokafka sends no second fetch to a broker while one is out, and leaves the partitions
+# whose records are still buffered out of it: a record arriving there waits for the fetch
+# in flight to end, so this bounds the extra wait of a busy consumer.
+FETCH_MAX_WAIT_SECONDS = 0.5
 
 
 def build_faust_app(
@@ -206,7 +211,7 @@ def consumer_config(
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "max_poll_records": BATCH_MAX,
-        "fetch_max_wait_ms": int(IDLE_POLL_SECONDS * 1000),
+        "fetch_max_wait_ms": int(FETCH_MAX_WAIT_SECONDS * 1000),
         **aiokafka_kwargs(security),
     }
 
