@@ -70,7 +70,7 @@ async def test_a_refused_cash_on_delivery_order_ends_refused_and_says_so_once(
     assert await outboxed(service, order_id, "OrderRefused") == 1, "told once"
 
 
-async def test_a_refused_prepaid_order_keeps_its_payment_and_shows_the_refusal(
+async def test_a_refused_prepaid_order_keeps_its_payment_and_says_its_refund_follows(
     service: Runtime,
 ) -> None:
     order_id = (await place(service))["order_id"]
@@ -81,5 +81,5 @@ async def test_a_refused_prepaid_order_keeps_its_payment_and_shows_the_refusal(
     order = await until(service, order_id, lambda o: "parcel_refused" in kinds(o))
     assert order["status"] == "shipped" and order["payment"]["status"] == "paid"
     [entry] = [e for e in order["timeline"] if e["kind"] == "parcel_refused"]
-    assert "申请退还" in entry["text"]
+    assert "货款将退还给您" in entry["text"], "the refund follows once the parcel is back"
     assert await outboxed(service, order_id, "OrderRefused") == 0
