@@ -41,8 +41,8 @@ _STEP_ERRORS = errors(
 
 
 class PackedIn(BaseModel):
-    weight_grams: int = Field(gt=0, description="the packed parcel's weight")
-    parcels: int = Field(default=1, ge=1, description="1: one parcel per shipment for now")
+    weight_grams: int = Field(gt=0, le=500_000, description="the packed parcel's weight, grams")
+    parcels: int = Field(default=1, ge=1, le=99, description="1: one parcel per shipment for now")
 
 
 def _after(cursor: str) -> tuple[date, Any, str]:
