@@ -37,8 +37,8 @@ async def advance(
         return None
     known = await repo.warehouse_entry(unit.conn, shipment_id, lock=False)
     if known is not None and known.stage is Stage.HANDED_OVER:
-        # Final: only the courier's booking moves the shipment now, and it locks the
-        # shipment before the order, so a repeat is answered without taking either.
+        # Final: only the courier's booking moves the shipment now, so a repeat is
+        # answered from what is stored, without waiting on the booking's locks.
         left = await repo.shipment_of_order(unit.conn, order_id, lock=False)
         assert left is not None, "a shipment handed over is kept"
         warehouse.advanced(known, left, step, unit.now, packing)  # a repeat, or refused
