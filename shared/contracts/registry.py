@@ -117,6 +117,7 @@ TOPICS: tuple[Topic, ...] = (
             logistics.ShipmentOutForDelivery,
             logistics.ShipmentDelivered,
             logistics.ShipmentDelayed,
+            logistics.ShipmentDelayAnnounced,
             logistics.ShipmentCancelled,
             logistics.ShipmentStopped,
             logistics.ShipmentAlreadyDispatched,

@@ -181,6 +181,24 @@ class ShipmentDelayed(Event):
     new_expected_date: date
 
 
+class ShipmentDelayAnnounced(Event):
+    """Operations announced a delay (a sales peak, a courier's problem, the weather) that
+    this parcel falls under, before its expected date passed: it is now expected on
+    `new_expected_date` (the day it leaves while still in the warehouse, `waiting`; the
+    day it arrives once `on_its_way`). Told once per announcement and shipment; a later
+    miss is still told by ShipmentDelayed."""
+
+    TYPE = "ShipmentDelayAnnounced"
+
+    delay_id: str
+    cause: Literal["peak", "courier_problem", "weather", "other"]
+    shipment_id: str
+    courier: str
+    stage: Literal["waiting", "on_its_way"]
+    previous_date: date
+    new_expected_date: date
+
+
 class ShipmentCancelled(Event):
     TYPE = "ShipmentCancelled"
 
