@@ -4,6 +4,7 @@ from pathlib import Path
 
 from services.logistics.carriers import sandbox_routes
 from services.logistics.catalogue import load_on_start
+from services.logistics.delay_views import router as delay_router
 from services.logistics.deps import Deps, make_deps
 from services.logistics.handlers import HANDLERS, TIMERS
 from services.logistics.ops_views import router as ops_router
@@ -32,7 +33,7 @@ WIRING = Wiring(
     make_deps,
     HANDLERS,
     TIMERS,
-    routers=[router, ops_router, price_router, warehouse_router],
+    routers=[router, ops_router, price_router, warehouse_router, delay_router],
     background=[load_on_start, sandbox_routes.auto_advance, poll_silent],
     extras=_sandbox_and_effects,
 )

@@ -13,6 +13,7 @@ from typing import Any
 
 from services.logistics import repository as repo
 from services.logistics.deps import Deps
+from services.logistics.domain.delays import ANNOUNCED
 from services.logistics.domain.shipping import SHIP, SHIP_BY, SILENCE
 from services.logistics.steps import orders, shipping, stock
 from shared import held
@@ -100,7 +101,13 @@ async def on_checkpoint_silence(unit: Unit[Deps], timer: Timer) -> None:
     await shipping.silence_passed(unit, timer.key)
 
 
+async def on_announced_delay(unit: Unit[Deps], timer: Timer) -> None:
+    delay_id, _, shipment_id = timer.key.rpartition(":")
+    await shipping.announced_delay_due(unit, delay_id, shipment_id)
+
+
 TIMERS: Mapping[str, TimerHandler] = {
+    ANNOUNCED: on_announced_delay,
     SHIP: on_ship_due,
     SHIP_BY: on_ship_by,
     SILENCE: on_checkpoint_silence,

@@ -12,6 +12,7 @@ from prometheus_client import Counter, Histogram
 
 from shared.contracts.envelope import Event
 from shared.contracts.events.logistics import (
+    ShipmentDelayAnnounced,
     ShipmentDelayed,
     ShipmentRefused,
     ShipmentReturnedToShop,
@@ -67,10 +68,13 @@ def delivered(unit: Unit[Any], shipped_at: datetime | None, delivered_at: dateti
 
 
 def delays(unit: Unit[Any], events: Iterable[Event]) -> None:
-    """Counts the delays among the events a step publishes."""
+    """Counts the delays among the events a step publishes: by the reason a parcel is late
+    (ShipmentDelayed), or `announced` by operations (ShipmentDelayAnnounced)."""
     for event in events:
         if isinstance(event, ShipmentDelayed):
             unit.after_commit(DELAYS_ANNOUNCED.labels(event.reason).inc)
+        elif isinstance(event, ShipmentDelayAnnounced):
+            unit.after_commit(DELAYS_ANNOUNCED.labels("announced").inc)
 
 
 def returns(unit: Unit[Any], events: Iterable[Event]) -> None:

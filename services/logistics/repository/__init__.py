@@ -6,6 +6,7 @@ shipping decision's `Outcome` (shipment, promise, booking, timers, events) at on
 `warehouse` holds the warehouse's steps of shipments and the pick list.
 """
 
+from services.logistics.repository.delays import *  # noqa: F403
 from services.logistics.repository.orders import *  # noqa: F403
 from services.logistics.repository.shipments import *  # noqa: F403
 from services.logistics.repository.warehouse import *  # noqa: F403

@@ -32,7 +32,7 @@ from services.logistics.domain.shipping import (
     courier_for,
 )
 from services.logistics.domain.stock import Fulfilment, ships_from
-from services.logistics.steps import stock, subscription, warehouse
+from services.logistics.steps import delays, stock, subscription, warehouse
 from shared import effects
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.logistics import ShipmentDelivered
@@ -100,6 +100,8 @@ async def _open(unit: Unit[Deps], order: Fulfilment, paid_at: datetime) -> None:
     await repo.record(unit, order.order_id, outcome)
     if timing.warehouse_steps:
         await warehouse.enter(unit, shipment_id)
+    if outcome.shipment is not None and outcome.shipment.status is ParcelStatus.PENDING:
+        await delays.as_in_force(unit, order, outcome.shipment, timing)
     if choice.substituted is not None:
         log.info("courier substituted", courier=choice.courier, reason=choice.substituted)
 
@@ -137,8 +139,11 @@ async def _booked(unit: Unit[Deps], effect: Effect, booked: Any) -> None:
         log.warning("booked a parcel that no longer ships", shipment_id=effect.key)
         return
     tracking = booked.tracking_number if isinstance(booked, Booked) else str(booked)
-    outcome = shipments.shipped(order, shipment, tracking, unit.now, _timing(unit.deps))
+    timing = _timing(unit.deps)
+    outcome = shipments.shipped(order, shipment, tracking, unit.now, timing)
     await repo.record(unit, order.order_id, outcome)
+    assert outcome.shipment is not None, "a parcel shipped is saved"
+    await delays.as_in_force(unit, order, outcome.shipment, timing)
     metrics.shipped(unit, order.paid_at)
     await stock.consume(unit, order.order_id)
     if isinstance(booked, Booked):
@@ -246,6 +251,11 @@ async def tracked(unit: Unit[Deps], order_id: str) -> tuple[Shipment, list[dict[
     if shipment is None:
         return None
     return shipment, await repo.timeline(unit.conn, shipment.shipment_id)
+
+
+async def announced_delay_due(unit: Unit[Deps], delay_id: str, shipment_id: str) -> None:
+    """An announced delay reaches a parcel that was open when it was made."""
+    await delays.sweep_due(unit, delay_id, shipment_id, _timing(unit.deps))
 
 
 async def ship_by_passed(unit: Unit[Deps], order_id: str, expected: str) -> None:
