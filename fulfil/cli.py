@@ -9,6 +9,7 @@ import click
 
 from fulfil.config import Config
 from fulfil.coupons import coupons
+from fulfil.delays import delays
 from fulfil.dlq import dlq
 from fulfil.flow import lag, tail, topics
 from fulfil.funnel import funnel
@@ -72,6 +73,7 @@ cli.add_command(stock)
 cli.add_command(coupons)
 cli.add_command(parcels)
 cli.add_command(warehouse)
+cli.add_command(delays)
 
 
 def main() -> None:
