@@ -15,6 +15,7 @@ from services.logistics import repository as repo
 from services.logistics.deps import Deps
 from services.logistics.domain.shipping import Shipment
 from services.logistics.domain.warehouse import (
+    NothingToPutBack,
     NotInWarehouse,
     OutOfOrder,
     Packing,
@@ -56,6 +57,12 @@ def _after(cursor: str) -> tuple[date, Any, str]:
         raise Unprocessable("invalid_cursor", message, field="cursor", fields=[field]) from exc
 
 
+def _lines(lines: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [
+        {k: line.get(k) for k in ("sku", "name", "variant", "quantity")} for line in lines or []
+    ]
+
+
 def _waiting(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "shipment_id": row["shipment_id"],
@@ -65,10 +72,7 @@ def _waiting(row: dict[str, Any]) -> dict[str, Any]:
         "promised_ship_date": row["promised_ship_date"].isoformat(),
         "expected_ship_date": row["expected_date"].isoformat(),
         "ready_at": row["ready_at"].isoformat(),
-        "lines": [
-            {k: line.get(k) for k in ("sku", "name", "variant", "quantity")}
-            for line in row["lines"] or []
-        ],
+        "lines": _lines(row["lines"]),
         "gift_message": row["gift_message"],
     }
 
@@ -83,11 +87,13 @@ async def pick_list(
 ) -> dict[str, Any]:
     """Shipments waiting in the warehouse (to pick, picked, packed), the earliest promised
     ship date first, then the earliest paid; `next_cursor` (null on the last page) fetches
-    the next page."""
+    the next page. `to_put_back`: the stopped shipments whose picked goods wait to go back
+    on the shelf (`GET /v1/ops/put-back`)."""
     require_role(request, "ops")
     after = _after(cursor) if cursor else None
     async with service_of(request, Deps).db.acquire() as conn:
         found = await repo.pick_list(conn, after, limit + 1)
+        to_put_back = await repo.count_to_put_back(conn)
     page, more = found[:limit], len(found) > limit
     last = page[-1] if page else None
     next_cursor = (
@@ -95,7 +101,11 @@ async def pick_list(
         if more and last is not None
         else None
     )
-    return {"pick_list": [_waiting(r) for r in page], "next_cursor": next_cursor}
+    return {
+        "pick_list": [_waiting(r) for r in page],
+        "next_cursor": next_cursor,
+        "to_put_back": to_put_back,
+    }
 
 
 async def _step(
@@ -154,6 +164,58 @@ async def handed_over(shipment_id: PathId, request: Request) -> dict[str, Any]:
     """The packed parcel is handed to the courier: it is booked (after commit, once per
     shipment) and so shipped (ShipmentShipped). A repeat books nothing again."""
     return await _step(request, shipment_id, Stage.HANDED_OVER)
+
+
+@router.get("/put-back", responses=errors(401, 403, 422))
+async def put_back_list(
+    request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> dict[str, Any]:
+    """Shipments stopped (a refund, a cancellation, a shortage) after their goods were
+    picked or packed: the goods are off the shelf until the warehouse puts them back. The
+    earliest picked first. Their units are no longer held for the order."""
+    require_role(request, "ops")
+    async with service_of(request, Deps).db.acquire() as conn:
+        found = await repo.to_put_back(conn, limit)
+    return {
+        "put_back": [
+            {
+                "shipment_id": r["shipment_id"],
+                "order_id": r["order_id"],
+                "stage": r["stage"],
+                "picked_at": r["picked_at"].isoformat(),
+                "packed_at": r["packed_at"].isoformat() if r["packed_at"] else None,
+                "lines": _lines(r["lines"]),
+            }
+            for r in found
+        ]
+    }
+
+
+@router.post(
+    "/shipments/{shipment_id}/put-back",
+    responses=errors(
+        401, 403, 404, 409, s404="no such shipment",
+        s409="the shipment still ships, or nothing of it was picked",
+    ),
+)  # fmt: skip
+async def put_back(shipment_id: PathId, request: Request) -> dict[str, Any]:
+    """The goods of a shipment stopped after picking are back on the shelf; it leaves the
+    put-back list. A repeat answers the same."""
+    require_role(request, "ops")
+    service = service_of(request, Deps)
+    try:
+        async with service.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
+            found = await warehouse.put_back(unit, shipment_id)
+    except NothingToPutBack as exc:
+        status, stage = exc.status.value, exc.stage.value
+        raise Conflict("nothing_to_put_back", str(exc), parcel_status=status, stage=stage) from exc
+    except NotInWarehouse as exc:
+        raise Conflict("not_in_warehouse", str(exc), parcel_status=exc.status.value) from exc
+    if found is None:
+        raise NotFound("unknown_shipment", f"no shipment {shipment_id}")
+    shipment, entry = found
+    back = entry.put_back_at
+    return _stepped(shipment, entry) | {"put_back_at": back.isoformat() if back else None}
 
 
 @router.get(

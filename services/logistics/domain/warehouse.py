@@ -23,6 +23,7 @@ class Stage(StrEnum):
 
 
 ORDER = (Stage.TO_PICK, Stage.PICKED, Stage.PACKED, Stage.HANDED_OVER)
+_OFF_THE_SHELF = (Stage.PICKED, Stage.PACKED)  # a stopped shipment's goods to put back
 # one parcel per shipment for now: several would each need their own booking and label
 MAX_PARCELS = 1
 
@@ -45,6 +46,7 @@ class WarehouseEntry:
     handed_over_at: datetime | None = None
     weight_grams: int | None = None
     parcels: int | None = None
+    put_back_at: datetime | None = None  # stopped after picking: the goods back on the shelf
 
 
 class OutOfOrder(Exception):
@@ -63,6 +65,19 @@ class NotInWarehouse(Exception):
         why = "opened without warehouse steps" if without_steps else "not in the warehouse"
         super().__init__(f"the shipment is {status.value}, {why}: nothing to pick or pack")
         self.status = status
+
+
+class NothingToPutBack(Exception):
+    """Putting back the goods of a shipment that still ships (`status`), or of one stopped
+    before anything was picked (`stage` to_pick)."""
+
+    def __init__(self, status: ParcelStatus, stage: Stage) -> None:
+        if status is not ParcelStatus.CANCELLED:
+            why = f"the shipment is {status.value}: its goods still ship"
+        else:
+            why = f"the shipment was stopped at {stage.value}: nothing was picked"
+        super().__init__(why)
+        self.status, self.stage = status, stage
 
 
 class PackingRefused(ValueError):
@@ -137,3 +152,12 @@ def advanced(
         )
         return Step(moved, [event])
     return Step(replace(entry, stage=step, handed_over_at=now), [], hand_over=True)
+
+
+def put_back(entry: WarehouseEntry, shipment: Shipment, now: datetime) -> WarehouseEntry:
+    """The goods of a shipment stopped after they were picked (or packed) are back on the
+    shelf. Saying it again keeps the first time; NothingToPutBack for a shipment that
+    still ships or had nothing picked."""
+    if shipment.status is not ParcelStatus.CANCELLED or entry.stage not in _OFF_THE_SHELF:
+        raise NothingToPutBack(shipment.status, entry.stage)
+    return entry if entry.put_back_at is not None else replace(entry, put_back_at=now)

@@ -12,7 +12,7 @@ from services.logistics.domain.warehouse import Stage, WarehouseEntry
 Conn: TypeAlias = asyncpg.Connection
 
 _ENTRY = """shipment_id, stage, entered_at, picked_at, packed_at, handed_over_at, weight_grams,
-    parcels"""
+    parcels, put_back_at"""
 
 
 def _entry(row: asyncpg.Record | None) -> WarehouseEntry | None:
@@ -47,11 +47,13 @@ async def warehouse_entry(
 
 async def save_warehouse_entry(conn: Conn, entry: WarehouseEntry) -> None:
     await conn.execute(
-        f"""INSERT INTO warehouse_steps ({_ENTRY}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        f"""INSERT INTO warehouse_steps ({_ENTRY})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             ON CONFLICT (shipment_id) DO UPDATE SET stage = EXCLUDED.stage,
                 picked_at = EXCLUDED.picked_at, packed_at = EXCLUDED.packed_at,
                 handed_over_at = EXCLUDED.handed_over_at,
-                weight_grams = EXCLUDED.weight_grams, parcels = EXCLUDED.parcels""",  # noqa: S608
+                weight_grams = EXCLUDED.weight_grams, parcels = EXCLUDED.parcels,
+                put_back_at = EXCLUDED.put_back_at""",  # noqa: S608
         entry.shipment_id,
         entry.stage.value,
         entry.entered_at,
@@ -60,6 +62,7 @@ async def save_warehouse_entry(conn: Conn, entry: WarehouseEntry) -> None:
         entry.handed_over_at,
         entry.weight_grams,
         entry.parcels,
+        entry.put_back_at,
     )
 
 
@@ -88,6 +91,29 @@ async def pick_list(
         limit,
     )
     return [dict(r) for r in rows]
+
+
+# What a stopped shipment left off the shelf: picked (or packed) before it was stopped,
+# not yet put back; the earliest picked first.
+_TO_PUT_BACK = """FROM warehouse_steps w
+    JOIN shipments s ON s.shipment_id = w.shipment_id
+    JOIN fulfilments f ON f.order_id = s.order_id
+    WHERE w.stage IN ('picked', 'packed') AND w.put_back_at IS NULL
+      AND s.status = 'cancelled'"""
+
+
+async def to_put_back(conn: Conn, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` stopped shipments whose goods wait to go back on the shelf."""
+    rows = await conn.fetch(
+        f"""SELECT s.shipment_id, s.order_id, w.stage, w.picked_at, w.packed_at, f.lines
+            {_TO_PUT_BACK} ORDER BY w.picked_at, s.shipment_id LIMIT $1""",
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def count_to_put_back(conn: Conn) -> int:
+    return int(await conn.fetchval(f"SELECT count(*) {_TO_PUT_BACK}"))
 
 
 async def packing_slip(conn: Conn, shipment_id: str) -> dict[str, Any] | None:

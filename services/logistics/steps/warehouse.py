@@ -14,7 +14,12 @@ from services.logistics import repository as repo
 from services.logistics.deps import Deps
 from services.logistics.domain import shipments, warehouse
 from services.logistics.domain.shipping import Outcome, Shipment
-from services.logistics.domain.warehouse import NotInWarehouse, Packing, Stage, WarehouseEntry
+from services.logistics.domain.warehouse import (
+    NotInWarehouse,
+    Packing,
+    Stage,
+    WarehouseEntry,
+)
 from shared.logging import get_logger
 from shared.unit import Unit
 
@@ -59,3 +64,24 @@ async def advance(
     await repo.record(unit, order_id, outcome)
     log.info("warehouse step", shipment_id=shipment_id, stage=step.value)
     return shipment, done.entry
+
+
+async def put_back(unit: Unit[Deps], shipment_id: str) -> tuple[Shipment, WarehouseEntry] | None:
+    """The goods of a shipment stopped after picking are back on the shelf: the shipment
+    and its entry (a repeat answers the same), None for an unknown shipment.
+    NotInWarehouse for one opened without warehouse steps, NothingToPutBack for one that
+    still ships or had nothing picked."""
+    order_id = await repo.order_of_shipment(unit.conn, shipment_id)
+    if order_id is None:
+        return None
+    await repo.fulfilment(unit.conn, order_id)  # the order first, as a stop locks it
+    shipment = await repo.shipment_by_id(unit.conn, shipment_id)
+    entry = await repo.warehouse_entry(unit.conn, shipment_id)
+    assert shipment is not None, "a shipment is kept"
+    if entry is None:
+        raise NotInWarehouse(shipment.status, without_steps=True)
+    back = warehouse.put_back(entry, shipment, unit.now)
+    if back is not entry:
+        await repo.save_warehouse_entry(unit.conn, back)
+        log.info("put back on the shelf", shipment_id=shipment_id, stage=entry.stage.value)
+    return shipment, back

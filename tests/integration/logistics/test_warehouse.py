@@ -52,6 +52,13 @@ async def pick_list(lg: Logistics, **params: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
+async def put_back_list(lg: Logistics) -> dict[str, Any]:
+    async with client(lg.runtime) as http:
+        response = await http.get("/v1/ops/put-back", headers=OPS)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
 async def test_the_pick_list_follows_the_promise_and_only_the_hand_over_ships_once(
     lg: Logistics, tail: TopicTail
 ) -> None:
@@ -115,12 +122,29 @@ async def test_a_refund_before_shipping_while_packing_stops_the_shipment_and_not
         late = await step(lg, shipment_id, "packed", weight_grams=500)
         handed = await step(lg, shipment_id, "handed-over")
         listed = await pick_list(lg)
+        still_ships = await waiting(lg, sku)
+        too_soon = await step(lg, still_ships, "put-back")
+        to_put_back = await put_back_list(lg)
+        back = await step(lg, shipment_id, "put-back")
+        again = await step(lg, shipment_id, "put-back")
+        after = await put_back_list(lg)
+        after_pick_list = await pick_list(lg)
     assert payload(stopped)["shipment_id"] == shipment_id
     assert payload(stopped)["stock_released"] is True
     assert late.status_code == handed.status_code == 409
     assert late.json()["parcel_status"] == "cancelled"
     assert "ShipmentShipped" not in lg.told(order_id)
-    assert listed["pick_list"] == [], "a stopped shipment leaves the pick list"
+    assert [s["shipment_id"] for s in listed["pick_list"]] == [], "it leaves the pick list"
+    assert listed["to_put_back"] == 1, "but its picked goods are off the shelf"
+    [goods] = to_put_back["put_back"]
+    assert (goods["shipment_id"], goods["stage"]) == (shipment_id, "picked")
+    assert goods["lines"] == [
+        {"sku": sku, "name": "Cotton T-shirt", "variant": "White / M", "quantity": 1}
+    ]
+    assert too_soon.status_code == 409 and too_soon.json()["parcel_status"] == "pending"
+    assert back.status_code == 200 and back.json()["put_back_at"]
+    assert again.json()["put_back_at"] == back.json()["put_back_at"], "a repeat answers the same"
+    assert after["put_back"] == [] and after_pick_list["to_put_back"] == 0
 
 
 async def test_the_packing_slip_has_the_gift_message_the_items_and_returns_in_its_language(
