@@ -68,10 +68,14 @@ def moment(value: str | None) -> str:
         return value
 
 
+# The timeline's delays: found by tracking (`delayed`) or announced by operations.
+_DELAYS = frozenset({"delayed", "delay_announced"})
+
+
 def new_date(timeline: list[dict[str, Any]]) -> str | None:
     """The date the order is now expected by, after the last delay (if any)."""
     dates = [
-        e.get("details", {}).get("new_expected_date") for e in timeline if e["kind"] == "delayed"
+        e.get("details", {}).get("new_expected_date") for e in timeline if e["kind"] in _DELAYS
     ]
     found = [d for d in dates if d]
     return str(found[-1]) if found else None

@@ -53,6 +53,28 @@ METHODS = {
         "pay_for_me": "pay-for-me link",
     },
 }
+# Why operations announced a delay (ShipmentDelayAnnounced.cause), as the message says it
+# after "because of"; `{courier}` is the courier's name in the same locale.
+CAUSES = {
+    "zh-CN": {
+        "peak": "促销高峰期订单量激增",
+        "courier_problem": "{courier}的临时状况",
+        "weather": "恶劣天气",
+        "other": "突发情况",
+    },
+    "zh-TW": {
+        "peak": "促銷高峰期訂單量大增",
+        "courier_problem": "{courier}的臨時狀況",
+        "weather": "惡劣天候",
+        "other": "突發狀況",
+    },
+    "en": {
+        "peak": "the rush of orders in this sales peak",
+        "courier_problem": "a problem at {courier}",
+        "weather": "bad weather",
+        "other": "an unexpected problem",
+    },
+}
 
 
 def money(value: Money) -> str:
@@ -167,6 +189,22 @@ def _courier_changed(
     }
 
 
+def _delay_announced(
+    e: logistics.ShipmentDelayAnnounced, _p: Any, _tz: Any, loc: str
+) -> dict[str, Any]:
+    """Why operations delayed the parcel, in words, the courier by its name, the date it was
+    due and the new one: the day it leaves the warehouse (`leaves`, still `waiting` there)
+    or, once `on_its_way`, the day it arrives."""
+    courier = couriers.courier_name(e.courier, loc)
+    return {
+        "cause": CAUSES[loc][e.cause].format(courier=courier),
+        "courier": courier,
+        "leaves": e.stage == "waiting",
+        "previous_date": day(e.previous_date, loc),
+        "new_date": day(e.new_expected_date, loc),
+    }
+
+
 def _out(e: logistics.ShipmentWentOutForDelivery, _p: Any, _tz: Any, loc: str) -> dict[str, Any]:
     return {**_parcel(e.courier, e.tracking_number, loc), "city": e.city}
 
@@ -243,6 +281,7 @@ EXTRAS: dict[str, Extra] = {
     "return_received": _return_received,
     "order_completed": _completed,
     "courier_changed": _courier_changed,
+    "delay_announced": _delay_announced,
 }
 
 

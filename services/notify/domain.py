@@ -28,7 +28,7 @@ TEMPLATES = (
     "order_closed", "order_cancelled", "stock_shortage_apology", "shipped", "shipment_delayed",
     "arrived_in_city", "out_for_delivery", "delivery_failed", "delivered", "delivery_refused",
     "refund_requested", "price_difference", "refund_approved", "refund_paid", "return_received",
-    "order_completed", "courier_changed",
+    "order_completed", "courier_changed", "delay_announced",
 )  # fmt: skip
 
 # Messages to the shop's operations staff (NOTIFY_OPS_EMAIL), by email only, in the

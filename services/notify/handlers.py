@@ -99,6 +99,7 @@ HANDLERS: Handlers = {
     pm.RefundPaid: telling("refund_paid"),
     lg.ShipmentShipped: telling("shipped"),
     lg.ShipmentDelayed: telling("shipment_delayed"),
+    lg.ShipmentDelayAnnounced: telling("delay_announced"),
     lg.CourierSubstituted: telling("courier_changed"),
     lg.CheckpointReached: on_checkpoint_reached,
     lg.ShipmentWentOutForDelivery: on_out_for_delivery,

@@ -195,6 +195,15 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
             reason="not_serving_region",
             courier_fee=Money(amount=1500, currency=CNY),
         ),
+        "delay_announced": logistics.ShipmentDelayAnnounced(
+            delay_id="dly_1",
+            cause="weather",
+            shipment_id="shp_1",
+            courier="sf",
+            stage="on_its_way",
+            previous_date=date(2026, 11, 14),
+            new_expected_date=date(2026, 11, 16),
+        ),
     }
 
 

@@ -137,6 +137,17 @@ async def on_shipment_delayed(unit: Unit[Deps], msg: Incoming[lg.ShipmentDelayed
     await steps.react(unit, msg, lambda o: reactions.delayed(o, e.reason, e.new_expected_date, at))
 
 
+async def on_delay_announced(unit: Unit[Deps], msg: Incoming[lg.ShipmentDelayAnnounced]) -> None:
+    e, at = msg.payload, msg.envelope.occurred_at
+    details = e.model_dump(
+        mode="json",
+        include={"cause", "stage", "shipment_id", "courier", "previous_date", "new_expected_date"},
+    )
+    entry = Entry(f"delay_announced:{e.delay_id}:{e.shipment_id}", at, "delay_announced", details)
+    new_date = e.new_expected_date
+    await steps.react(unit, msg, lambda o: reactions.delay_announced(o, e.stage, new_date, entry))
+
+
 async def on_shipment_cancelled(unit: Unit[Deps], msg: Incoming[lg.ShipmentCancelled]) -> None:
     at, details = msg.envelope.occurred_at, {"reason": msg.payload.reason}
     await _noted(unit, msg, "shipment_cancelled", at, "shipment_cancelled", details)
@@ -261,6 +272,7 @@ HANDLERS: Handlers = {
     lg.ShipmentOutForDelivery: on_out_for_delivery,  # retired v1, still on the topic
     lg.ShipmentDelivered: on_shipment_delivered,
     lg.ShipmentDelayed: on_shipment_delayed,
+    lg.ShipmentDelayAnnounced: on_delay_announced,
     lg.ShipmentCancelled: on_shipment_cancelled,
     lg.ShipmentRefused: on_shipment_refused,
     lg.ShipmentReturnedToShop: on_returned_to_shop,

@@ -85,6 +85,19 @@ REFUSALS: dict[tuple[str, str], str] = {
     ),
 }
 
+# A delay operations announced (`delay_announced`), by where the parcel is: still in the
+# warehouse, the new date is the day it leaves; on its way, the day it arrives.
+DELAYS: dict[str, str] = {
+    "waiting": N_(
+        "Sorry, because of {cause_text}, your order now leaves our warehouse on "
+        "{new_expected_date} instead of {previous_date}."
+    ),
+    "on_its_way": N_(
+        "Sorry, because of {cause_text}, your parcel now arrives on {new_expected_date} "
+        "instead of {previous_date}."
+    ),
+}
+
 TRACK = N_("Follow it on the courier's site: {tracking_url}")
 
 REASONS = {
@@ -94,12 +107,22 @@ REASONS = {
     "payment_window_expired": N_("payment was not received in time"),
 }
 
+# Why operations announced a delay, said after "because of"; `{courier}` is its name.
+CAUSES = {
+    "peak": N_("the rush of orders in this sales peak"),
+    "courier_problem": N_("a problem at {courier}"),
+    "weather": N_("bad weather"),
+    "other": N_("an unexpected problem"),
+}
+
 MSGIDS: tuple[str, ...] = (
     *SENTENCES.values(),
     *CHECKPOINTS.values(),
     *REFUSALS.values(),
+    *DELAYS.values(),
     TRACK,
     *REASONS.values(),
+    *CAUSES.values(),
 )
 
 
@@ -120,6 +143,8 @@ def parcel(details: dict[str, Any], locale: str) -> dict[str, Any]:
 def _sentence(kind: str, details: dict[str, Any]) -> str | None:
     if kind == "checkpoint" and str(details.get("status")) in CHECKPOINTS:
         return CHECKPOINTS[str(details["status"])]
+    if kind == "delay_announced" and str(details.get("stage")) in DELAYS:
+        return DELAYS[str(details["stage"])]
     if (kind, str(details.get("reason"))) in REFUSALS:
         return REFUSALS[(kind, str(details["reason"]))]
     return SENTENCES.get(kind)
@@ -136,6 +161,9 @@ def describe(kind: str, details: dict[str, Any], locale: str = couriers.DEFAULT_
         values["money"] = money_text(details["amount"], details["currency"], locale)
     reason = str(details.get("reason"))
     values["reason_text"] = _(REASONS[reason]) if reason in REASONS else reason
+    cause = str(details.get("cause"))
+    if cause in CAUSES:
+        values["cause_text"] = _(CAUSES[cause]).format(courier=values.get("courier", ""))
     fallback = kind.replace("_", " ").capitalize()
     msgid = _sentence(kind, details)
     try:

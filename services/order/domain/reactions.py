@@ -192,12 +192,27 @@ def ship_promised(order: Order, promised: date, at: datetime) -> Outcome:
 
 def delayed(order: Order, reason: str, new_date: date, at: datetime) -> Outcome:
     """The promise cannot be kept: the customer is told the new date."""
+    details = {"reason": reason, "new_expected_date": new_date.isoformat()}
+    entry = Entry(f"delayed:{reason}:{new_date}", at, "delayed", details)
+    return _late(order, reason == "not_shipped_by_promise", new_date, entry)
+
+
+def delay_announced(order: Order, stage: str, new_date: date, entry: Entry) -> Outcome:
+    """Operations announced a delay that covers the parcel, before its date passed. Still
+    `waiting` in the warehouse, the new date is the day it ships, as a ShipmentDelayed
+    `not_shipped_by_promise` tells it; `on_its_way`, the day it arrives, a date the order
+    does not keep (as for `no_checkpoint`): only the timeline says it."""
+    return _late(order, stage == "waiting", new_date, entry)
+
+
+def _late(order: Order, ships_later: bool, new_date: date, entry: Entry) -> Outcome:
+    """The parcel is late (`ships_later`: `new_date` is its new ship date). A delivered
+    parcel, or an order that ended, is no longer late."""
     if order.stage in ENDED or order.stage in (Stage.DELIVERED, Stage.COMPLETED):
         return Outcome()
-    if reason == "not_shipped_by_promise":
+    if ships_later:
         order.promised_ship_date = new_date
-    details = {"reason": reason, "new_expected_date": new_date.isoformat()}
-    return Outcome(entries=[Entry(f"delayed:{reason}:{new_date}", at, "delayed", details)])
+    return Outcome(entries=[entry])
 
 
 def noted(order: Order, key: str, at: datetime, kind: str, details: dict[str, Any]) -> Outcome:

@@ -221,3 +221,22 @@ async def test_an_order_without_postage_or_discount_shows_only_its_total(
     page = await client.get(f"/orders/ord_sample_shipped?token={TOKEN}&lang=en")
     assert 'id="total"' in page.text
     assert 'id="shipping-fee"' not in page.text and 'id="discount"' not in page.text
+
+
+async def test_an_announced_delay_is_on_the_timeline_and_gives_the_date_now_expected(
+    services: SampleServices, client: httpx.AsyncClient
+) -> None:
+    order = services.orders["ord_sample_shipped"]
+    sentence = (
+        "Sorry, because of bad weather, your parcel now arrives on 2026-12-04 "
+        "instead of 2026-12-02."
+    )
+    details = {"cause": "weather", "stage": "on_its_way", "new_expected_date": "2026-12-04"}
+    order["timeline"].append(
+        {"at": "2026-12-01T08:00:00+08:00", "kind": "delay_announced", "description": sentence}
+        | {"details": details}
+    )
+    page = await client.get(f"/orders/ord_sample_shipped?token={TOKEN}&lang=en")
+    assert page.status_code == 200
+    assert '<li data-kind="delay_announced">' in page.text and sentence in page.text
+    assert re.search(r'id="new-date">2026-12-04<', page.text), "the last delay's date"
