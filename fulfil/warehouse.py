@@ -56,6 +56,12 @@ def pick_list(config: Config, limit: int, as_json: bool) -> None:
     ]
     more = " (more not shown: raise --limit)" if cursor else ""
     table(f"waiting in the warehouse: {len(found)}{more}", columns, rows)
+    if page["to_put_back"]:
+        console.out(
+            f"{page['to_put_back']} stopped shipments' picked goods to put back on the shelf: "
+            "fulfil warehouse put-back-list",
+            highlight=False,
+        )
 
 
 def _lines(lines: list[dict[str, Any]]) -> str:
@@ -117,3 +123,39 @@ def packed(
 def handed_over(config: Config, shipment_id: str, as_json: bool) -> None:
     """The packed parcel is with the courier: it is booked and so shipped, once."""
     _said(_step(config, shipment_id, "handed-over"), as_json)
+
+
+@warehouse.command("put-back-list")
+@click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True)
+@_JSON
+@click.pass_obj
+def put_back_list(config: Config, limit: int, as_json: bool) -> None:
+    """Shipments stopped after their goods were picked: the goods to put back on the shelf."""
+    found = call(config, "logistics", "GET", "/v1/ops/put-back", params={"limit": limit})
+    if as_json:
+        emit_json(found["put_back"])
+        return
+    columns = ("shipment", "order", "stage", "picked", "items")
+    rows = [
+        (s["shipment_id"], s["order_id"], s["stage"], s["picked_at"], _lines(s["lines"]))
+        for s in found["put_back"]
+    ]
+    table(f"to put back on the shelf: {len(rows)}", columns, rows)
+
+
+@warehouse.command("put-back")
+@click.argument("shipment_id")
+@_JSON
+@click.pass_obj
+def put_back(config: Config, shipment_id: str, as_json: bool) -> None:
+    """The goods of a shipment stopped after picking are back on the shelf. Saying it twice
+    changes nothing."""
+    back = _step(config, shipment_id, "put-back")
+    if as_json:
+        emit_json(back)
+        return
+    console.out(
+        f"{back['shipment_id']} (order {back['order_id']}): goods back on the shelf at "
+        f"{back['put_back_at']}",
+        highlight=False,
+    )

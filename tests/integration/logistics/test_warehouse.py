@@ -211,6 +211,26 @@ async def test_the_warehouse_commands_walk_a_shipment_to_the_courier(
     assert after.json() == []
 
 
+async def test_the_commands_list_a_stopped_shipments_picked_goods_until_put_back(
+    lg: Logistics, tail: TopicTail
+) -> None:
+    async with lg.running(**WAREHOUSE) as up:
+        env = env_for(lg.infra, up)
+        sku = await lg.stocked(on_hand=5)
+        shipment_id = await waiting(lg, sku)
+        order_id = (await step(lg, shipment_id, "picked")).json()["order_id"]
+        await lg.send(before_shipping(new_id("rr"), sku), order_id)
+        await tail.wait_for(of(order_id, "ShipmentStopped"))
+        hint = await fulfil(env, "warehouse", "pick-list")
+        listed = await fulfil(env, "warehouse", "put-back-list")
+        back = await fulfil(env, "warehouse", "put-back", shipment_id)
+        after = await fulfil(env, "warehouse", "put-back-list", "--json")
+    assert hint.code == 0 and "1 stopped shipments' picked goods to put back" in hint.out
+    assert listed.code == 0 and shipment_id in listed.out and sku in listed.out
+    assert back.code == 0 and "back on the shelf" in back.out, back.err
+    assert after.json() == []
+
+
 async def test_without_warehouse_steps_a_paid_order_ships_at_once_and_no_step_applies(
     lg: Logistics, tail: TopicTail
 ) -> None:
