@@ -4,7 +4,8 @@ Each order gets a scenario when it is placed; the driver then reacts to what
 the system publishes about it (PaymentRequested, PaymentFailed, OrderPaid,
 ShippingPromiseSet, ShipmentShipped, ShipmentDelivered, ...) the way the outside
 world would, through the real HTTP edges only; the warehouse picks, packs and hands
-over each shipment whose promise is set (through logistics' ops API).
+over each shipment whose promise is set (through logistics' ops API), and puts back on
+the shelf the goods of a shipment stopped after they were picked.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ SCARCE: dict[str, Any] = {
 }
 SCARCE_STOCK = 6
 
+PUT_BACK_EVERY = 10.0  # seconds between the warehouse's looks at its put-back list
+
 # Scenario -> weight. Names say what the outside world does with the order.
 DEFAULT_MIX = {
     "pay_now": 34,  # pays at once, receives, confirms (or auto-confirms)
@@ -43,6 +46,7 @@ DEFAULT_MIX = {
     "pay_for_me": 5,  # a friend pays through the shared link
     "cancel_unpaid": 3,  # cancels before paying
     "refund_before_shipping": 6,  # pays, then cancels before the parcel leaves (flow 1)
+    "cancel_after_picking": 3,  # pays, cancels once the goods are picked: they go back
     "refund_not_received": 6,  # shipped, says it never arrived (flow 2, approved by ops)
     "return_after_delivery": 8,  # receives, sends it back, refunded on arrival (flow 3)
     "stock_shortage": 5,  # orders the last pieces of a scarce item
@@ -94,6 +98,8 @@ class Driver:
         self.started = time.monotonic()
         self.page_url: str | None = None  # the order pages (python -m web), when they run
         self.last_page: str | None = None
+        self.warehouse_pace = (0.5, 1.5)  # seconds between two steps on one shipment
+        self.put_back_ids: set[str] = set()  # shipments whose goods were put back (or are)
 
     # status for the live view
 
@@ -184,6 +190,10 @@ class Driver:
         elif kind == "OrderPaid" and s == "refund_before_shipping" and "cancel" not in c.done:
             c.done.add("cancel")
             self._spawn(self._later(0.3, "cancel paid", partial(self.shop.cancel, c.order_id)))
+        elif kind == "ShipmentPicked" and s == "cancel_after_picking" and "cancel" not in c.done:
+            c.done.add("cancel")  # while the warehouse packs: it finds the shipment stopped
+            cancel = partial(self.shop.cancel, c.order_id)
+            self._spawn(self._later(0.1, "cancel picked", cancel))
         elif kind == "ShippingPromiseSet" and r.payload.get("shipment_id") and "pick" not in c.done:
             c.done.add("pick")  # the warehouse (LOGISTICS_WAREHOUSE_STEPS) takes it
             self._spawn(self._warehouse(c, str(r.payload["shipment_id"])))
@@ -250,23 +260,58 @@ class Driver:
 
     async def _warehouse(self, c: Customer, shipment_id: str) -> None:
         """Picks, packs and hands the parcel over, a second or so apart. A stopped shipment
-        (cancelled meanwhile) or warehouse steps switched off is a 409: nothing to do."""
+        (cancelled meanwhile) or warehouse steps switched off is a 409: nothing to do, but
+        to put back the goods of one stopped after they were picked."""
         grams = sum(int(x.get("quantity", 1)) for x in c.body.get("lines", [])) * 350
         steps = (("picked", None), ("packed", {"weight_grams": grams or 350, "parcels": 1}))
         for step, body in (*steps, ("handed-over", None)):
-            await asyncio.sleep(self.rng.uniform(0.5, 1.5))
+            await asyncio.sleep(self.rng.uniform(*self.warehouse_pace))
             try:
                 await self.shop.warehouse_step(shipment_id, step, body)
             except ShopError as exc:
                 if exc.status != 409:
                     self.errors[f"warehouse {step} {exc.status}"] += 1
                     self.last_error = str(exc)
+                elif step != "picked" and exc.code == "not_in_warehouse":
+                    await self._put_back(shipment_id)  # stopped after picking
                 return
             except (httpx.HTTPError, OSError) as exc:
                 self.errors[f"warehouse {step} unreachable"] += 1
                 self.last_error = f"warehouse {step}: {exc!r}"
                 return
             self.actions[f"warehouse {step}"] += 1
+
+    async def put_back_forever(self, stop: asyncio.Event, every: float = PUT_BACK_EVERY) -> None:
+        """Every `every` seconds the warehouse puts back what its put-back list still shows:
+        goods of shipments stopped after picking that no warehouse step found stopped (a
+        step that failed to reach logistics, a run stopped halfway, a stack reused)."""
+        while not stop.is_set():
+            found = await self._act("put-back list", self.shop.put_back_list(), count=False)
+            for entry in found or []:
+                await self._put_back(str(entry["shipment_id"]))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every)
+
+    async def _put_back(self, shipment_id: str) -> None:
+        """Puts the shipment's picked goods back on the shelf, once. A 409 is no error: the
+        shipment had nothing picked, or it was not stopped after all."""
+        if shipment_id in self.put_back_ids:
+            return
+        self.put_back_ids.add(shipment_id)
+        try:
+            await self.shop.put_back(shipment_id)
+        except ShopError as exc:
+            if exc.status != 409:
+                self.put_back_ids.discard(shipment_id)  # the list shows it again: retried
+                self.errors[f"warehouse put-back {exc.status}"] += 1
+                self.last_error = str(exc)
+            return
+        except (httpx.HTTPError, OSError) as exc:
+            self.put_back_ids.discard(shipment_id)
+            self.errors["warehouse put-back unreachable"] += 1
+            self.last_error = f"warehouse put-back: {exc!r}"
+            return
+        self.actions["warehouse put-back"] += 1
 
     # plumbing
 
@@ -279,7 +324,9 @@ class Driver:
         await asyncio.sleep(seconds)
         await self._act(what, call())
 
-    async def _act(self, what: str, call: Awaitable[Any]) -> Any:
+    async def _act(self, what: str, call: Awaitable[Any], *, count: bool = True) -> Any:
+        """The call's answer, counted among the actions (unless `count` is false); None
+        when it failed, counted among the errors."""
         try:
             result = await call
         except ShopError as exc:
@@ -290,7 +337,8 @@ class Driver:
             self.errors[f"{what} unreachable"] += 1
             self.last_error = f"{what}: {exc!r}"
             return None
-        self.actions[what] += 1
+        if count:
+            self.actions[what] += 1
         return result
 
     async def stop(self) -> None:
