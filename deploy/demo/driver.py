@@ -5,7 +5,8 @@ the system publishes about it (PaymentRequested, PaymentFailed, OrderPaid,
 ShippingPromiseSet, ShipmentShipped, ShipmentDelivered, ...) the way the outside
 world would, through the real HTTP edges only; the warehouse picks, packs and hands
 over each shipment whose promise is set (through logistics' ops API), and puts back on
-the shelf the goods of a shipment stopped after they were picked.
+the shelf the goods of a shipment stopped after they were picked. Once a run, after some
+parcels have waited in the warehouse, operations announce a sales peak for one region.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -33,6 +36,15 @@ SCARCE: dict[str, Any] = {
 }
 SCARCE_STOCK = 6
 
+# Once a run, when this many parcels have waited in the warehouse, operations announce a
+# sales peak in one region the customers live in (order_body's Hangzhou): each parcel
+# there still to leave or on its way within the week, and each opened or shipped while it
+# is in force, moves two working days later and its customer is told once. The id is the
+# shop's date, so a second run that day repeats the same announcement and tells no one again.
+DELAY_AFTER_WAITING = 10
+PEAK = {"cause": "peak", "days": 2, "region": "Zhejiang", "parcels": "all"}
+PEAK_WEEK = 7  # days the announcement's range covers, from today
+SHOP_TIME_ZONE = ZoneInfo("Asia/Shanghai")  # logistics' shop_time_zone default
 PUT_BACK_EVERY = 10.0  # seconds between the warehouse's looks at its put-back list
 
 # Scenario -> weight. Names say what the outside world does with the order.
@@ -99,6 +111,8 @@ class Driver:
         self.page_url: str | None = None  # the order pages (python -m web), when they run
         self.last_page: str | None = None
         self.warehouse_pace = (0.5, 1.5)  # seconds between two steps on one shipment
+        self.waiting = 0  # parcels seen waiting in the warehouse
+        self.peak_announced = False
         self.put_back_ids: set[str] = set()  # shipments whose goods were put back (or are)
 
     # status for the live view
@@ -197,6 +211,10 @@ class Driver:
         elif kind == "ShippingPromiseSet" and r.payload.get("shipment_id") and "pick" not in c.done:
             c.done.add("pick")  # the warehouse (LOGISTICS_WAREHOUSE_STEPS) takes it
             self._spawn(self._warehouse(c, str(r.payload["shipment_id"])))
+            self.waiting += 1
+            if self.waiting >= DELAY_AFTER_WAITING and not self.peak_announced:
+                self.peak_announced = True
+                self._spawn(self._announce_peak())
         elif kind == "ShipmentShipped" and s == "refund_not_received" and "refund" not in c.done:
             c.done.add("refund")
             self._spawn(self._flow_two(c))
@@ -257,6 +275,16 @@ class Driver:
             return
         await asyncio.sleep(self.rng.uniform(3, 6))
         await self._act("return received", self.shop.return_received(request_id))
+
+    async def _announce_peak(self) -> None:
+        """Operations announce a sales peak in one region, from today for a week."""
+        today = datetime.now(SHOP_TIME_ZONE).date()
+        body = PEAK | {
+            "expected_from": today.isoformat(),
+            "expected_to": (today + timedelta(days=PEAK_WEEK)).isoformat(),
+        }
+        delay_id = f"demo-peak-{today:%Y%m%d}"
+        await self._act("announce delay", self.shop.announce_delay(delay_id, body))
 
     async def _warehouse(self, c: Customer, shipment_id: str) -> None:
         """Picks, packs and hands the parcel over, a second or so apart. A stopped shipment

@@ -1,14 +1,15 @@
-"""The demo's simulated world: the warehouse puts back the goods of shipments stopped
-after picking, a 409 being no error."""
+"""The demo's simulated world: operations announce one sales peak a run once parcels wait,
+and the warehouse puts back the goods of shipments stopped after picking, a 409 being no
+error."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from deploy.demo.driver import Customer, Driver
+from deploy.demo.driver import DELAY_AFTER_WAITING, Customer, Driver
 from deploy.demo.shop import Answer, Shop, ShopError
 from deploy.demo.topics import Record
 from tests.support.polling import eventually
@@ -26,6 +27,7 @@ class FakeShop:
         self.steps: list[tuple[str, str]] = []
         self.stopped_at: dict[str, str] = {}
         self.put_backs: list[str] = []
+        self.announced: list[tuple[str, dict[str, Any]]] = []
         self.to_put_back: list[dict[str, Any]] = []
         self.cancelled: list[str] = []
         self.listed = 0  # looks at the put-back list
@@ -47,6 +49,10 @@ class FakeShop:
     async def put_back_list(self, limit: int = 100) -> list[dict[str, Any]]:
         self.listed += 1
         return list(self.to_put_back)
+
+    async def announce_delay(self, delay_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.announced.append((delay_id, body))
+        return {"delay_id": delay_id, "covered": 3, "told": 0} | body
 
     async def cancel(self, order_id: str) -> dict[str, Any]:
         self.cancelled.append(order_id)
@@ -79,6 +85,24 @@ async def settled(d: Driver) -> None:
 
 async def _idle(d: Driver) -> bool:
     return not d.tasks
+
+
+async def test_operations_announce_one_peak_a_run_once_parcels_wait() -> None:
+    d, shop = driver()
+    for i in range(DELAY_AFTER_WAITING - 1):
+        waiting(d, f"ord_{i}", f"shp_{i}")
+    await settled(d)
+    assert not shop.announced, "not before enough parcels wait"
+
+    for i in range(DELAY_AFTER_WAITING - 1, DELAY_AFTER_WAITING + 5):
+        waiting(d, f"ord_{i}", f"shp_{i}")
+    await settled(d)
+
+    [(delay_id, body)] = shop.announced
+    start, end = date.fromisoformat(body["expected_from"]), date.fromisoformat(body["expected_to"])
+    assert body["cause"] == "peak" and body["region"] == "Zhejiang" and 1 <= body["days"] <= 5
+    assert (end - start).days == 7 and delay_id.startswith("demo-peak-")
+    assert d.actions["announce delay"] == 1 and not d.errors
 
 
 async def test_the_warehouse_puts_back_the_goods_of_a_shipment_stopped_after_picking() -> None:
