@@ -177,6 +177,8 @@ async def test_a_peak_in_one_region_tells_its_waiting_customers_once_in_their_la
     messages = await d.messages(zj_id)
     assert sorted(m["channel"] for m in _sent(messages, "delay_announced")) == ["email", "sms"]
     assert len(_announced(await d.order(zj_id))) == 1
+    for channel in ("sms", "email"):  # what reached the customer: one of each
+        assert len(await _inbox(system, shop, channel, zj_id, "促銷高峰期")) == 1, channel
 
     # Guangdong was never covered: no message, no entry, the date it was promised
     assert not [m for m in await d.messages(gd_id) if m["template"] == "delay_announced"]
