@@ -43,7 +43,8 @@ from deploy.local.stack import SERVICES
 # The shop offers SF Express for a surcharge, which SF cannot honour in Taipei: the
 # demo's customers who pay for it there get another courier and the surcharge back.
 # Paid orders wait in the warehouse, which the driver plays: it picks, packs and hands
-# each parcel to the courier within a few seconds (only the hand-over ships it).
+# each parcel to the courier within a few seconds (only the hand-over ships it), and puts
+# back on the shelf the goods of an order cancelled after they were picked.
 DEMO_ONLY = {
     "LOGISTICS_SHIP_DELAY_SECONDS": "4",
     "LOGISTICS_WAREHOUSE_STEPS": "true",
@@ -102,6 +103,7 @@ async def run(args: argparse.Namespace, state: dict[str, Any], console: Console)
 
         feeder = asyncio.create_task(feed_driver())
         placer = asyncio.create_task(place())
+        sweeper = asyncio.create_task(driver.put_back_forever(stop))
         interactive = console.is_terminal and not args.plain
         try:
             await run_view(funnel, driver.lines, stop, console, interactive)
@@ -109,7 +111,8 @@ async def run(args: argparse.Namespace, state: dict[str, Any], console: Console)
             stop.set()
             placer.cancel()
             feeder.cancel()
-            for task in (placer, feeder):
+            sweeper.cancel()
+            for task in (placer, feeder, sweeper):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await driver.stop()

@@ -4,7 +4,9 @@ Each order gets a scenario when it is placed; the driver then reacts to what
 the system publishes about it (PaymentRequested, PaymentFailed, OrderPaid,
 ShippingPromiseSet, ShipmentShipped, ShipmentDelivered, ...) the way the outside
 world would, through the real HTTP edges only; the warehouse picks, packs and hands
-over each shipment whose promise is set (through logistics' ops API).
+over each shipment whose promise is set (through logistics' ops API), and puts back on
+the shelf the goods of a shipment stopped after they were picked. Once a run, after some
+parcels have waited in the warehouse, operations announce a sales peak for one region.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -32,6 +36,17 @@ SCARCE: dict[str, Any] = {
 }
 SCARCE_STOCK = 6
 
+# Once a run, when this many parcels have waited in the warehouse, operations announce a
+# sales peak in one region the customers live in (order_body's Hangzhou): each parcel
+# there still to leave or on its way within the week, and each opened or shipped while it
+# is in force, moves two working days later and its customer is told once. The id is the
+# shop's date, so a second run that day repeats the same announcement and tells no one again.
+DELAY_AFTER_WAITING = 10
+PEAK = {"cause": "peak", "days": 2, "region": "Zhejiang", "parcels": "all"}
+PEAK_WEEK = 7  # days the announcement's range covers, from today
+SHOP_TIME_ZONE = ZoneInfo("Asia/Shanghai")  # logistics' shop_time_zone default
+PUT_BACK_EVERY = 10.0  # seconds between the warehouse's looks at its put-back list
+
 # Scenario -> weight. Names say what the outside world does with the order.
 DEFAULT_MIX = {
     "pay_now": 34,  # pays at once, receives, confirms (or auto-confirms)
@@ -43,6 +58,7 @@ DEFAULT_MIX = {
     "pay_for_me": 5,  # a friend pays through the shared link
     "cancel_unpaid": 3,  # cancels before paying
     "refund_before_shipping": 6,  # pays, then cancels before the parcel leaves (flow 1)
+    "cancel_after_picking": 3,  # pays, cancels once the goods are picked: they go back
     "refund_not_received": 6,  # shipped, says it never arrived (flow 2, approved by ops)
     "return_after_delivery": 8,  # receives, sends it back, refunded on arrival (flow 3)
     "stock_shortage": 5,  # orders the last pieces of a scarce item
@@ -94,6 +110,10 @@ class Driver:
         self.started = time.monotonic()
         self.page_url: str | None = None  # the order pages (python -m web), when they run
         self.last_page: str | None = None
+        self.warehouse_pace = (0.5, 1.5)  # seconds between two steps on one shipment
+        self.waiting = 0  # parcels seen waiting in the warehouse
+        self.peak_announced = False
+        self.put_back_ids: set[str] = set()  # shipments whose goods were put back (or are)
 
     # status for the live view
 
@@ -184,9 +204,17 @@ class Driver:
         elif kind == "OrderPaid" and s == "refund_before_shipping" and "cancel" not in c.done:
             c.done.add("cancel")
             self._spawn(self._later(0.3, "cancel paid", partial(self.shop.cancel, c.order_id)))
+        elif kind == "ShipmentPicked" and s == "cancel_after_picking" and "cancel" not in c.done:
+            c.done.add("cancel")  # while the warehouse packs: it finds the shipment stopped
+            cancel = partial(self.shop.cancel, c.order_id)
+            self._spawn(self._later(0.1, "cancel picked", cancel))
         elif kind == "ShippingPromiseSet" and r.payload.get("shipment_id") and "pick" not in c.done:
             c.done.add("pick")  # the warehouse (LOGISTICS_WAREHOUSE_STEPS) takes it
             self._spawn(self._warehouse(c, str(r.payload["shipment_id"])))
+            self.waiting += 1
+            if self.waiting >= DELAY_AFTER_WAITING and not self.peak_announced:
+                self.peak_announced = True
+                self._spawn(self._announce_peak())
         elif kind == "ShipmentShipped" and s == "refund_not_received" and "refund" not in c.done:
             c.done.add("refund")
             self._spawn(self._flow_two(c))
@@ -248,25 +276,70 @@ class Driver:
         await asyncio.sleep(self.rng.uniform(3, 6))
         await self._act("return received", self.shop.return_received(request_id))
 
+    async def _announce_peak(self) -> None:
+        """Operations announce a sales peak in one region, from today for a week."""
+        today = datetime.now(SHOP_TIME_ZONE).date()
+        body = PEAK | {
+            "expected_from": today.isoformat(),
+            "expected_to": (today + timedelta(days=PEAK_WEEK)).isoformat(),
+        }
+        delay_id = f"demo-peak-{today:%Y%m%d}"
+        await self._act("announce delay", self.shop.announce_delay(delay_id, body))
+
     async def _warehouse(self, c: Customer, shipment_id: str) -> None:
         """Picks, packs and hands the parcel over, a second or so apart. A stopped shipment
-        (cancelled meanwhile) or warehouse steps switched off is a 409: nothing to do."""
+        (cancelled meanwhile) or warehouse steps switched off is a 409: nothing to do, but
+        to put back the goods of one stopped after they were picked."""
         grams = sum(int(x.get("quantity", 1)) for x in c.body.get("lines", [])) * 350
         steps = (("picked", None), ("packed", {"weight_grams": grams or 350, "parcels": 1}))
         for step, body in (*steps, ("handed-over", None)):
-            await asyncio.sleep(self.rng.uniform(0.5, 1.5))
+            await asyncio.sleep(self.rng.uniform(*self.warehouse_pace))
             try:
                 await self.shop.warehouse_step(shipment_id, step, body)
             except ShopError as exc:
                 if exc.status != 409:
                     self.errors[f"warehouse {step} {exc.status}"] += 1
                     self.last_error = str(exc)
+                elif step != "picked" and exc.code == "not_in_warehouse":
+                    await self._put_back(shipment_id)  # stopped after picking
                 return
             except (httpx.HTTPError, OSError) as exc:
                 self.errors[f"warehouse {step} unreachable"] += 1
                 self.last_error = f"warehouse {step}: {exc!r}"
                 return
             self.actions[f"warehouse {step}"] += 1
+
+    async def put_back_forever(self, stop: asyncio.Event, every: float = PUT_BACK_EVERY) -> None:
+        """Every `every` seconds the warehouse puts back what its put-back list still shows:
+        goods of shipments stopped after picking that no warehouse step found stopped (a
+        step that failed to reach logistics, a run stopped halfway, a stack reused)."""
+        while not stop.is_set():
+            found = await self._act("put-back list", self.shop.put_back_list(), count=False)
+            for entry in found or []:
+                await self._put_back(str(entry["shipment_id"]))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every)
+
+    async def _put_back(self, shipment_id: str) -> None:
+        """Puts the shipment's picked goods back on the shelf, once. A 409 is no error: the
+        shipment had nothing picked, or it was not stopped after all."""
+        if shipment_id in self.put_back_ids:
+            return
+        self.put_back_ids.add(shipment_id)
+        try:
+            await self.shop.put_back(shipment_id)
+        except ShopError as exc:
+            if exc.status != 409:
+                self.put_back_ids.discard(shipment_id)  # the list shows it again: retried
+                self.errors[f"warehouse put-back {exc.status}"] += 1
+                self.last_error = str(exc)
+            return
+        except (httpx.HTTPError, OSError) as exc:
+            self.put_back_ids.discard(shipment_id)
+            self.errors["warehouse put-back unreachable"] += 1
+            self.last_error = f"warehouse put-back: {exc!r}"
+            return
+        self.actions["warehouse put-back"] += 1
 
     # plumbing
 
@@ -279,7 +352,9 @@ class Driver:
         await asyncio.sleep(seconds)
         await self._act(what, call())
 
-    async def _act(self, what: str, call: Awaitable[Any]) -> Any:
+    async def _act(self, what: str, call: Awaitable[Any], *, count: bool = True) -> Any:
+        """The call's answer, counted among the actions (unless `count` is false); None
+        when it failed, counted among the errors."""
         try:
             result = await call
         except ShopError as exc:
@@ -290,7 +365,8 @@ class Driver:
             self.errors[f"{what} unreachable"] += 1
             self.last_error = f"{what}: {exc!r}"
             return None
-        self.actions[what] += 1
+        if count:
+            self.actions[what] += 1
         return result
 
     async def stop(self) -> None:

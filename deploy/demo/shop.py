@@ -2,7 +2,8 @@
 
 A shop frontend (order API with the shop key), the sandbox payment provider's
 checkout page, the sandbox carrier, a customer's refund and return requests,
-and operations (stock, refund approvals, returns received) with the ops key.
+and operations (stock, the warehouse and what it puts back, delays announced,
+refund approvals, returns received) with the ops key.
 """
 
 from __future__ import annotations
@@ -156,9 +157,19 @@ def _dumps(body: Any) -> bytes:
 
 
 class ShopError(Exception):
+    """A refusal: `status`, and `code` the problem's machine-readable `error` (a 409's
+    `not_in_warehouse` says a shipment was stopped), None when the answer has none."""
+
     def __init__(self, what: str, response: Reply) -> None:
         super().__init__(f"{what}: HTTP {response.status_code} {response.text[:300]}")
         self.status = response.status_code
+        self.code: str | None = None
+        try:
+            problem = response.json()
+        except ValueError:
+            return
+        if isinstance(problem, dict) and isinstance(problem.get("error"), str):
+            self.code = problem["error"]
 
 
 def order_body(
@@ -277,6 +288,35 @@ class Shop:
         """`step`: picked, packed (body: weight_grams, parcels) or handed-over."""
         url = f"{self.edges.logistics}/v1/ops/shipments/{shipment_id}/{step}"
         return await self._call(f"warehouse {step}", "POST", url, self._ops, body)
+
+    async def pick_list(self, limit: int = 100) -> dict[str, Any]:
+        """The shipments waiting in the warehouse (`pick_list`) and `to_put_back`, the count
+        of stopped ones whose picked goods wait to go back on the shelf."""
+        url = f"{self.edges.logistics}/v1/ops/pick-list?limit={limit}"
+        return await self._call("pick list", "GET", url, self._ops)
+
+    async def put_back_list(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Stopped shipments whose goods were picked (or packed) and are still off the shelf."""
+        url = f"{self.edges.logistics}/v1/ops/put-back?limit={limit}"
+        return list((await self._call("put-back list", "GET", url, self._ops))["put_back"])
+
+    async def put_back(self, shipment_id: str) -> dict[str, Any]:
+        """The goods of a shipment stopped after picking are back on the shelf."""
+        url = f"{self.edges.logistics}/v1/ops/shipments/{shipment_id}/put-back"
+        return await self._call("warehouse put-back", "POST", url, self._ops)
+
+    # operations: delays announced to the customers they cover (logistics ops API)
+
+    async def announce_delay(self, delay_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """`body`: cause, expected_from, expected_to (ISO dates), days, and optionally
+        parcels, region, courier. The same announcement again answers the same."""
+        url = f"{self.edges.logistics}/v1/ops/delays/{delay_id}"
+        return await self._call("announce delay", "PUT", url, self._ops, body)
+
+    async def delay(self, delay_id: str) -> dict[str, Any]:
+        """An announcement with `covered` (parcels open when made) and `told` (so far)."""
+        url = f"{self.edges.logistics}/v1/ops/delays/{delay_id}"
+        return await self._call("delay", "GET", url, self._ops)
 
     # customer's after-sales requests and operations (returns service)
 
