@@ -18,9 +18,9 @@ from email.utils import formatdate, parseaddr
 from typing import Literal, Protocol
 
 import aiosmtplib
-import httpx
 
 from services.notify import mime
+from services.notify.http_client import KeptAlive, Send, Unreachable
 from services.notify.smtp_pool import NotSent, SmtpPool
 
 MESSAGE_ID_DOMAIN = "notify.fulfil"
@@ -209,8 +209,8 @@ async def _reset(smtp: aiosmtplib.SMTP) -> None:
 
 
 class HttpSmsGateway:
-    """SMS through an HTTP gateway, on a client of its own whose keep-alive pool is as
-    large as the sends the sender has in flight (`concurrency`): a smaller one would close
+    """SMS through an HTTP gateway, on a kept-alive client of its own with as many
+    connections as the sends the sender has in flight (`concurrency`): fewer would close
     and reopen connections on every pass."""
 
     def __init__(
@@ -220,21 +220,11 @@ class HttpSmsGateway:
         *,
         timeout: float = 10.0,
         concurrency: int = 20,
-        client: httpx.AsyncClient | None = None,
+        send: Send | None = None,
     ) -> None:
         self.url = url
         self.api_key = api_key
-        self.timeout = timeout
-        self.limits = limits_for(concurrency)
-        self.client = client
-        self._owned: httpx.AsyncClient | None = None
-
-    def _client(self) -> httpx.AsyncClient:
-        if self.client is not None:
-            return self.client
-        if self._owned is None or self._owned.is_closed:
-            self._owned = httpx.AsyncClient(limits=self.limits, timeout=self.timeout)
-        return self._owned
+        self.http = KeptAlive(timeout=timeout, concurrency=concurrency, send=send)
 
     async def send(self, delivery: Delivery) -> None:
         body = {"to": delivery.recipient, "text": delivery.text, "message_id": delivery.message_id}
@@ -243,26 +233,15 @@ class HttpSmsGateway:
             "Authorization": f"Bearer {self.api_key}",
         }
         try:
-            client = self._client()
-            response = await client.post(self.url, json=body, headers=headers, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise ChannelError(f"SMS gateway unavailable: {exc!r}", permanent=False) from exc
-        if response.status_code < 300:
+            response = await self.http.request("POST", self.url, json=body, headers=headers)
+        except Unreachable as exc:
+            raise ChannelError(f"SMS gateway unavailable: {exc}", permanent=False) from exc
+        if response.status < 300:
             return
-        transient = response.status_code >= 500 or response.status_code in (408, 429)
+        transient = response.status >= 500 or response.status in (408, 429)
         raise ChannelError(
-            f"SMS gateway {response.status_code}: {response.text[:200]}", permanent=not transient
+            f"SMS gateway {response.status}: {response.text[:200]}", permanent=not transient
         )
 
     async def aclose(self) -> None:
-        owned, self._owned = self._owned, None
-        if owned is not None:
-            await owned.aclose()
-
-
-def limits_for(concurrency: int) -> httpx.Limits:
-    """As many kept-alive connections as calls at once; idle ones are dropped before the
-    usual server keep-alive (uvicorn: 5 s) ends, so a call never meets a closing one."""
-    return httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=4
-    )
+        await self.http.aclose()

@@ -23,11 +23,10 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import httpx
-
 from services.notify.channels import ChannelError, Delivery
+from services.notify.http_client import KeptAlive, Send, Unreachable
 from services.notify.settings import AliyunTemplate, NotifySettings
-from services.notify.sms._http import ProviderClient, transient_status, unreachable
+from services.notify.sms._http import transient_status, unreachable
 
 VERSION = "2017-05-25"
 CHINA = ZoneInfo("Asia/Shanghai")  # Aliyun's SendDate is a day in China
@@ -80,7 +79,7 @@ class AliyunSms:
         region: str = "cn-hangzhou",
         timeout: float = 10.0,
         concurrency: int = 20,
-        client: httpx.AsyncClient | None = None,
+        send: Send | None = None,
     ) -> None:
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
@@ -89,7 +88,7 @@ class AliyunSms:
         self.shop_name = shop_name
         self.endpoint = endpoint
         self.region = region
-        self.http = ProviderClient(timeout=timeout, concurrency=concurrency, client=client)
+        self.http = KeptAlive(timeout=timeout, concurrency=concurrency, send=send)
 
     @classmethod
     def from_settings(cls, s: NotifySettings) -> AliyunSms:
@@ -169,10 +168,10 @@ class AliyunSms:
 
     async def call(self, action: str, **business: str) -> dict[str, Any]:
         try:
-            response = await self.http.http().post(
-                self.endpoint, data=self.signed(action, business), timeout=self.http.timeout
+            response = await self.http.request(
+                "POST", self.endpoint, data=self.signed(action, business)
             )
-        except httpx.HTTPError as exc:
+        except Unreachable as exc:
             raise unreachable("Aliyun SMS", exc) from exc
         try:
             answer = response.json()
@@ -180,12 +179,12 @@ class AliyunSms:
             answer = None
         if not isinstance(answer, dict):
             raise ChannelError(
-                f"Aliyun SMS {response.status_code}: {response.text[:200]}",
-                permanent=not transient_status(response.status_code),
+                f"Aliyun SMS {response.status}: {response.text[:200]}",
+                permanent=not transient_status(response.status),
             )
-        if transient_status(response.status_code) and answer.get("Code") != "OK":
+        if transient_status(response.status) and answer.get("Code") != "OK":
             raise ChannelError(
-                f"Aliyun SMS {response.status_code}: {answer.get('Code')}", permanent=False
+                f"Aliyun SMS {response.status}: {answer.get('Code')}", permanent=False
             )
         return answer
 

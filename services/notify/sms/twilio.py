@@ -25,11 +25,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
-
 from services.notify.channels import ChannelError, Delivery
+from services.notify.http_client import Answer, KeptAlive, Send, Unreachable
 from services.notify.settings import NotifySettings
-from services.notify.sms._http import ProviderClient, retry_after, transient_status, unreachable
+from services.notify.sms._http import retry_after, transient_status, unreachable
 
 CALLBACK_PATH = "/v1/webhooks/sms/twilio"
 _LOOKBACK = timedelta(days=1)
@@ -64,17 +63,17 @@ class TwilioSms:
         base_url: str = "https://api.twilio.com",
         timeout: float = 10.0,
         concurrency: int = 20,
-        client: httpx.AsyncClient | None = None,
+        send: Send | None = None,
     ) -> None:
         self.account_sid = account_sid
-        self.auth = httpx.BasicAuth(account_sid, auth_token)
+        self.auth = (account_sid, auth_token)
         self.callback_base_url = callback_base_url
         self.sender = sender
         self.messaging_service_sid = messaging_service_sid
         self.messages_url = (
             f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         )
-        self.http = ProviderClient(timeout=timeout, concurrency=concurrency, client=client)
+        self.http = KeptAlive(timeout=timeout, concurrency=concurrency, send=send)
 
     @classmethod
     def from_settings(cls, s: NotifySettings) -> TwilioSms:
@@ -103,7 +102,7 @@ class TwilioSms:
         else:
             form["From"] = self.sender or ""
         response = await self.request("POST", self.messages_url, data=form)
-        if response.status_code not in (200, 201):
+        if response.status not in (200, 201):
             raise refusal(response)
 
     async def already_sent(self, delivery: Delivery) -> bool:
@@ -112,7 +111,7 @@ class TwilioSms:
         if self.sender and not self.messaging_service_sid:
             query["From"] = self.sender
         response = await self.request("GET", self.messages_url, params=query)
-        if response.status_code != 200:
+        if response.status != 200:
             error = refusal(response)
             raise ChannelError(str(error), permanent=False, retry_after=error.retry_after)
         since = datetime.now(UTC) - _LOOKBACK
@@ -121,12 +120,10 @@ class TwilioSms:
             for m in response.json().get("messages", [])
         )
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def request(self, method: str, url: str, **kwargs: Any) -> Answer:
         try:
-            return await self.http.http().request(
-                method, url, auth=self.auth, timeout=self.http.timeout, **kwargs
-            )
-        except httpx.HTTPError as exc:
+            return await self.http.request(method, url, auth=self.auth, **kwargs)
+        except Unreachable as exc:
             raise unreachable("Twilio", exc) from exc
 
     async def aclose(self) -> None:
@@ -141,7 +138,7 @@ def _created(message: dict[str, Any]) -> datetime:
         return datetime.now(UTC)  # undated: taken as recent
 
 
-def refusal(response: httpx.Response) -> ChannelError:
+def refusal(response: Answer) -> ChannelError:
     try:
         error = response.json()
     except ValueError:
@@ -149,7 +146,7 @@ def refusal(response: httpx.Response) -> ChannelError:
     code = error.get("code") if isinstance(error, dict) else None
     message = error.get("message") if isinstance(error, dict) else response.text[:200]
     return ChannelError(
-        f"Twilio {response.status_code} (error {code}): {message}",
-        permanent=not transient_status(response.status_code),
+        f"Twilio {response.status} (error {code}): {message}",
+        permanent=not transient_status(response.status),
         retry_after=retry_after(response),
     )

@@ -15,8 +15,7 @@ def test_the_sms_client_keeps_alive_a_connection_per_send_in_flight() -> None:
     assert isinstance(routes, SmsRoutes)
     sms = routes.providers["gateway"]  # the development gateway, unless routed elsewhere
     assert isinstance(sms, HttpSmsGateway)
-    assert sms.limits.max_keepalive_connections == 200
-    assert sms.limits.max_connections == 200
+    assert sms.http.concurrency == 200
 
 
 def test_the_smtp_pool_is_sized_from_the_settings() -> None:

@@ -4,13 +4,15 @@ which provider errors fail a message for good and which are retried."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
-import httpx
 import pytest
 
 from services.notify.channels import ChannelError, Delivery
+from services.notify.http_client import Answer, Send
 from services.notify.settings import AliyunTemplate
 from services.notify.sms import SmsRoutes, aliyun, twilio
 from services.notify.sms._http import retry_after
@@ -80,13 +82,25 @@ async def test_the_longest_matching_prefix_of_the_e164_number_picks_the_provider
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
-    assert retry_after(httpx.Response(429, headers={"Retry-After": "7"})) == 7.0
-    assert 25 < (retry_after(httpx.Response(429, headers={"Retry-After": later})) or 0) <= 30
-    assert retry_after(httpx.Response(429)) is None
+    assert retry_after(Answer(429, headers={"retry-after": "7"})) == 7.0
+    assert 25 < (retry_after(Answer(429, headers={"Retry-After": later})) or 0) <= 30
+    assert retry_after(Answer(429)) is None
 
 
-def _aliyun(answer: httpx.Response) -> aliyun.AliyunSms:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: answer))
+def answering(answer: Answer) -> Send:
+    """A provider that answers every call with `answer`."""
+
+    async def send(method: str, url: str, **kwargs: Any) -> Answer:
+        return answer
+
+    return send
+
+
+def reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Answer:
+    return Answer(status, json.dumps(body).encode(), headers or {})
+
+
+def _aliyun(answer: Answer) -> aliyun.AliyunSms:
     template = AliyunTemplate(code="SMS_470001", params={"order": "order_ref"})
     return aliyun.AliyunSms(
         access_key_id="LTAI-test",
@@ -94,18 +108,17 @@ def _aliyun(answer: httpx.Response) -> aliyun.AliyunSms:
         sign_name="富饶商城",
         templates={"order_confirmation": template},
         shop_name="Shop",
-        client=client,
+        send=answering(answer),
     )
 
 
-def _twilio(answer: httpx.Response) -> twilio.TwilioSms:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: answer))
+def _twilio(answer: Answer) -> twilio.TwilioSms:
     return twilio.TwilioSms(
         account_sid="AC" + "0" * 32,
         auth_token="token-made-here",
         callback_base_url="https://notify.example",
         sender="+15005550006",
-        client=client,
+        send=answering(answer),
     )
 
 
@@ -126,20 +139,20 @@ async def test_aliyun_error_codes_are_permanent_or_retried(
 ) -> None:
     body = {"Code": code, "Message": "...", "RequestId": "R1"}
     with pytest.raises(ChannelError) as refused:
-        await _aliyun(httpx.Response(200, json=body)).send(SMS)
+        await _aliyun(reply(200, body)).send(SMS)
     assert (refused.value.permanent, refused.value.retry_after) == (permanent, retry_after)
 
 
 async def test_an_aliyun_5xx_without_a_code_is_retried() -> None:
     with pytest.raises(ChannelError) as refused:
-        await _aliyun(httpx.Response(502, json={"error": "bad gateway"})).send(SMS)
+        await _aliyun(reply(502, {"error": "bad gateway"})).send(SMS)
     assert not refused.value.permanent
 
 
 async def test_a_template_aliyun_has_not_approved_fails_at_once() -> None:
     unmapped = Delivery("ntf_2", "sms", "+8613900001111", "hello", template="delivered")
     with pytest.raises(ChannelError, match="no approved Aliyun template") as refused:
-        await _aliyun(httpx.Response(200, json={"Code": "OK"})).send(unmapped)
+        await _aliyun(reply(200, {"Code": "OK"})).send(unmapped)
     assert refused.value.permanent
 
 
@@ -154,6 +167,6 @@ async def test_twilio_errors_are_permanent_or_retried(
     headers = {"Retry-After": "3"} if status == 429 else {}
     uk = Delivery("ntf_3", "sms", "+447700900123", "hello")
     with pytest.raises(ChannelError) as refused:
-        await _twilio(httpx.Response(status, json=body, headers=headers)).send(uk)
+        await _twilio(reply(status, body, headers)).send(uk)
     assert (refused.value.permanent, refused.value.retry_after) == (permanent, retry_after)
     assert f"error {code}" in str(refused.value)
