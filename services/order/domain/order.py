@@ -201,6 +201,11 @@ def cancel(order: Order, reason: str, now: datetime) -> Outcome:
 
 
 def confirm_receipt(order: Order, now: datetime, review_url: str | None) -> Outcome:
+    """The customer confirms receipt: the order is completed. Confirming an order already
+    completed (a second click, or the auto-confirmation came first) changes nothing and
+    tells nothing again."""
+    if order.stage is Stage.COMPLETED and not order.fully_refunded:
+        return Outcome()
     if order.stage not in (Stage.SHIPPED, Stage.DELIVERED) or order.fully_refunded:
         raise NotAllowed(order.status, f"an order that is {order.status} cannot be confirmed")
     if order.refund_open:

@@ -96,7 +96,9 @@ async def test_a_paid_order_ships_and_completes_with_a_growing_timeline(
     order = await until(service, order_id, lambda o: o["status"] == "delivered")
     async with client(service) as http:
         confirmed = await http.post(f"/v1/orders/{order_id}/confirm-receipt", headers=SHOP)
+        twice = await http.post(f"/v1/orders/{order_id}/confirm-receipt", headers=SHOP)
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "completed"
+    assert twice.status_code == 200 and twice.json()["status"] == "completed", "a second click"
     [completed] = await published(tail, order_id, "OrderCompleted")
     assert completed.json()["payload"]["confirmed_by"] == "customer"
     assert kinds(confirmed.json())[-1] == "completed"

@@ -107,6 +107,9 @@ def test_a_shipped_order_cannot_be_cancelled_and_an_unshipped_one_not_confirmed(
         "confirmed_by": "customer",
         "review_url": "https://r",
     }
+    o.stage = Stage.COMPLETED
+    again = domain.confirm_receipt(o, NOW, "https://r")
+    assert (again.events, again.entries) == ([], []), "a second confirmation tells nothing"
 
 
 def test_a_late_payment_leaves_a_closed_order_closed() -> None:
