@@ -12,24 +12,15 @@ import argparse
 import asyncio
 import statistics
 import time
-import uuid
 
 import httpx
 
 from deploy.local.ports import free_ports
 from deploy.local.sinks import Sinks
 from services.notify.channels import Delivery, HttpSmsGateway
+from tests.bench.micro.notify_sms_routes import PASS, deliveries
 
-PASS = 20
 KEY = "dev-sms-gateway-key"
-
-
-def deliveries(count: int) -> list[Delivery]:
-    run = uuid.uuid4().hex[:8]
-    return [
-        Delivery(f"ntf_{run}_{n}", "sms", f"+8613900{n:06d}", f"Order {n} confirmed.")
-        for n in range(count)
-    ]
 
 
 class HttpxGateway:
