@@ -117,7 +117,7 @@ def announced(a: Announcement, shipment: Shipment, timing: Timing, now: datetime
     outcome = Outcome(shipment=replace(shipment, expected_date=later), events=[told])
     if stage == "waiting":
         outcome.promise = later
-        if timing.ship_delay_seconds > 0 or timing.warehouse_steps:  # as `opened` watches it
+        if timing.waits:  # watched by its ship-by timer, as `opened` set it
             order_id = shipment.order_id
             outcome.timers[(SHIP_BY, ship_by_key(order_id, shipment.expected_date))] = None
             outcome.timers[(SHIP_BY, ship_by_key(order_id, later))] = timing.ship_by_due(later, now)

@@ -93,7 +93,7 @@ def opened(
                 cash_on_delivery=Money.model_validate(cod) if cod else None,
             )
         )
-    if timing.ship_delay_seconds <= 0 and not timing.warehouse_steps:
+    if not timing.waits:
         outcome += dispatched(order, shipment)
         return outcome
     if not timing.warehouse_steps:
@@ -176,7 +176,7 @@ def _unwatched(shipment: Shipment, timing: Timing) -> dict[tuple[str, str], date
     at once, as `opened` then sets neither. (Were the delay or the warehouse steps switched
     off while a parcel waited, its timers would fire on a parcel no longer pending and do
     nothing.)"""
-    if timing.ship_delay_seconds <= 0 and not timing.warehouse_steps:
+    if not timing.waits:
         return {}
     return {
         (SHIP, shipment.order_id): None,

@@ -85,6 +85,12 @@ class Timing:
     # parcels wait for the warehouse's hand-over (domain.warehouse), not the dispatch delay
     warehouse_steps: bool = False
 
+    @property
+    def waits(self) -> bool:
+        """A paid parcel waits before its booking (the dispatch delay, or the warehouse's
+        steps), watched meanwhile by its ship-by timer; otherwise it is booked at once."""
+        return self.ship_delay_seconds > 0 or self.warehouse_steps
+
     def ship_by_due(self, expected: date, now: datetime) -> datetime:
         """When an unshipped parcel expected to leave on `expected` is late."""
         if self.ship_by_seconds > 0:
