@@ -29,14 +29,37 @@ class StockReserved(Event):
     promised_ship_date: date
 
 
+class PlannedParcel(Value):
+    """One parcel an order ships as: its shipment, the warehouse it leaves from and the
+    goods it carries."""
+
+    shipment_id: str
+    warehouse: str
+    lines: tuple[LineQuantity, ...]
+
+
+class ParcelNumber(Value):
+    """Which of the order's parcels this is: `number` of `of` (1 of 1 for an order that
+    ships whole)."""
+
+    number: int = Field(ge=1)
+    of: int = Field(ge=1)
+
+
 class ShippingPromiseSet(Event):
     """The ship date logistics now promises and watches: set when the order is paid (or
-    opened for cash on delivery); a later change is told by ShipmentDelayed."""
+    opened for cash on delivery); a later change is told by ShipmentDelayed. `parcels`
+    (minor 1) are the parcels the order ships as, each with its goods, once they are
+    opened: goods in several warehouses leave as several parcels, and the order is
+    delivered when every one of them is. Absent on events from before parcels were told:
+    read as one parcel, `shipment_id`."""
 
     TYPE = "ShippingPromiseSet"
+    MINOR = 1  # 1: the parcels
 
     promised_ship_date: date
     shipment_id: str | None = None
+    parcels: tuple[PlannedParcel, ...] = ()
 
 
 class StockRanShort(Event):
@@ -68,14 +91,19 @@ class ParcelFact(Event):
 
 
 class ShipmentShipped(ParcelFact):
+    """The courier took the parcel. `lines` are the goods in this parcel (all of the
+    order's when it ships whole); `parcel` (minor 2) says which of the order's parcels it
+    is, absent on events from before parcels were told."""
+
     TYPE = "ShipmentShipped"
-    MINOR = 1  # 1: each line's share of the discount
+    MINOR = 2  # 1: each line's share of the discount; 2: the parcel's number
 
     lines: tuple[OrderLine, ...]
     address: Address
     shipped_at: datetime
     cash_on_delivery: Money | None = None
     expected_delivery_date: date | None = None
+    parcel: ParcelNumber | None = None
 
 
 class ShipmentPicked(Event):
@@ -124,11 +152,16 @@ ShipmentOutForDelivery = retired_v1(ShipmentWentOutForDelivery, "ShipmentOutForD
 
 
 class ShipmentDelivered(ParcelFact):
+    """The parcel arrived. `parcel` (minor 1): which of the order's parcels, absent on
+    events from before parcels were told; the order is delivered once all of them are."""
+
     TYPE = "ShipmentDelivered"
+    MINOR = 1  # 1: the parcel's number
 
     delivered_at: datetime
     city: str
     cash_collected: Money | None = None
+    parcel: ParcelNumber | None = None
 
 
 class ShipmentRefused(ParcelFact):
