@@ -1,5 +1,6 @@
-"""The packing slip that goes into the parcel: the items, their quantities and variants,
-the gift message, the delivery address and the return instructions, in the order's
+"""The packing slip that goes into the parcel: the items, their quantities and variants
+(the parcel's own, and which of the order's parcels it is when there are several), the
+gift message, the delivery address and the return instructions, in the order's
 language (zh-CN, zh-TW or en; English for an order placed before logistics kept it).
 Everything from the order is escaped (Jinja2 autoescape)."""
 
@@ -42,4 +43,6 @@ def render(slip: dict[str, Any]) -> str:
         address=_address_lines(slip.get("address")),
         lines=list(slip.get("lines") or []),
         gift_message=slip.get("gift_message"),
+        parcel_number=slip.get("parcel_number") or 1,
+        parcel_count=slip.get("parcel_count") or 1,
     )

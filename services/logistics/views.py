@@ -14,7 +14,7 @@ from services.logistics import catalogue
 from services.logistics.carriers import kuaidi100_signing
 from services.logistics.carriers.kuaidi100 import Kuaidi100Carrier
 from services.logistics.deps import Deps
-from services.logistics.domain.shipping import Checkpoint, CheckpointStatus
+from services.logistics.domain.shipping import Checkpoint, CheckpointStatus, Shipment
 from services.logistics.domain.stock import Count, CountBelowParcels
 from services.logistics.steps import orders, shipping, stock, subscription, tracking
 from shared.contracts.envelope import Money
@@ -207,17 +207,30 @@ def _push_body(param: str) -> _Push:
 async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
     """The order's shipment: courier, tracking number, the label a real carrier printed
     (a link, else null), its status (`returning` and `returned` for a parcel going back
-    to the shop, refused or undeliverable, and back there) and every checkpoint by time."""
+    to the shop, refused or undeliverable, and back there) and every checkpoint by time.
+    An order that ships as several parcels has one such shipment per parcel in `parcels`
+    (by number, each with its goods: `lines`, null for an order that ships whole); the
+    top level is the first of them."""
     order_access(request, order_id)
     async with service_of(request, Deps).unit(correlation_id=_correlation(request)) as unit:
         found = await shipping.tracked(unit, order_id)
-        label = await tracking.label(unit, found[0].shipment_id) if found else None
-    if found is None:
+        labels = [await tracking.label(unit, s.shipment_id) for s, _ in found]
+    if not found:
         raise NotFound("no_shipment", f"order {order_id} has no shipment")
-    shipment, checkpoints = found
+    parcels = [
+        _parcel(shipment, checkpoints, label)
+        for (shipment, checkpoints), label in zip(found, labels, strict=True)
+    ]
+    return {"order_id": order_id, **parcels[0], "parcels": parcels}
+
+
+def _parcel(
+    shipment: Shipment, checkpoints: list[dict[str, Any]], label: str | None
+) -> dict[str, Any]:
     return {
-        "order_id": order_id,
         "shipment_id": shipment.shipment_id,
+        "parcel": {"number": shipment.parcel_number, "of": shipment.parcel_count},
+        "warehouse": shipment.warehouse,
         "status": shipment.status.value,
         "courier": shipment.courier,
         "tracking_number": shipment.tracking_number,
@@ -227,6 +240,11 @@ async def order_shipment(order_id: PathId, request: Request) -> dict[str, Any]:
         "shipped_at": _iso(shipment.shipped_at),
         "delivered_at": _iso(shipment.delivered_at),
         "returned_at": _iso(shipment.returned_at),
+        "lines": [
+            {"line_id": x["line_id"], "sku": x["sku"], "quantity": int(x["quantity"])}
+            for x in shipment.lines or []
+        ]
+        or None,
         "checkpoints": [
             {**cp, "checkpoint_at": cp["checkpoint_at"].isoformat()} for cp in checkpoints
         ],

@@ -74,6 +74,8 @@ def _waiting(row: dict[str, Any]) -> dict[str, Any]:
         "ready_at": row["ready_at"].isoformat(),
         "lines": _lines(row["lines"]),
         "gift_message": row["gift_message"],
+        "warehouse": row["warehouse"],
+        "parcel": {"number": row["parcel_number"], "of": row["parcel_count"]},
     }
 
 

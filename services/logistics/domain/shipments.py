@@ -11,6 +11,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from services.logistics.domain import parcels as parcel_plans
+from services.logistics.domain.parcels import Plan
 from services.logistics.domain.shipping import (
     SHIP,
     SHIP_BY,
@@ -33,6 +35,7 @@ from shared.contracts.events.common import Address, LineQuantity, OrderLine, Pay
 from shared.contracts.events.logistics import (
     CheckpointReached,
     CourierSubstituted,
+    ParcelNumber,
     ShipmentCancelled,
     ShipmentDelayed,
     ShipmentDelivered,
@@ -48,44 +51,61 @@ _ON_ITS_WAY = (ParcelStatus.SHIPPED, ParcelStatus.IN_TRANSIT, ParcelStatus.OUT_F
 
 def opened(
     order: Fulfilment,
-    shipment_id: str,
+    parcels: Sequence[tuple[str, Plan]],
     courier: str,
     paid_at: datetime,
     now: datetime,
     timing: Timing,
     substituted: Substitution | None = None,
-) -> Outcome:
-    """A paid (or cash-on-delivery) order gets its shipment: the parcel at once or after
-    the dispatch delay, watched by the ship-by timer meanwhile. The promise is judged at
-    payment (it replaces the one given at placement) and is published. A courier chosen
-    at checkout that `courier` replaces (`substituted`, why) is told, and its surcharge is
-    not collected on delivery. With warehouse steps the parcel waits for the warehouse's
-    hand-over instead (domain.warehouse), watched by the ship-by timer all the while."""
+) -> list[Outcome]:
+    """A paid (or cash-on-delivery) order gets its shipments, one per parcel (shipment id
+    and plan, in number order; domain.parcels): each booked at once or after the dispatch
+    delay, watched by the order's ship-by timer meanwhile. The promise is judged at payment
+    (it replaces the one given at placement) and is published once, with the parcels. A
+    courier chosen at checkout that `courier` replaces (`substituted`, why) is told once,
+    for the first parcel, and its surcharge is not collected on delivery. With warehouse
+    steps each parcel waits for the warehouse's hand-over instead (domain.warehouse),
+    watched by the ship-by timer all the while. One outcome per parcel, the order's
+    events and timers with the first."""
     promised = timing.calendar.promised_ship_date(paid_at)
     cod = order.total if order.payment_method == PaymentMethod.CASH_ON_DELIVERY else None
     if cod is not None and substituted is not None:
         cod = without_courier_fee(cod, order.courier_fee)
-    shipment = Shipment(
-        shipment_id=shipment_id,
-        order_id=order.order_id,
-        status=ParcelStatus.PENDING,
-        courier=courier,
-        tracking_number=None,
-        cash_on_delivery=cod,
-        promised_ship_date=promised,
-        expected_date=promised,
-        created_at=now,
-        shipped_at=None,
-        delivered_at=None,
-        last_checkpoint_at=None,
+    several = len(parcels) > 1
+    shipments = [
+        Shipment(
+            shipment_id=shipment_id,
+            order_id=order.order_id,
+            status=ParcelStatus.PENDING,
+            courier=courier,
+            tracking_number=None,
+            cash_on_delivery=cod,  # one parcel: cash on delivery is never split
+            promised_ship_date=promised,
+            expected_date=promised,
+            created_at=now,
+            shipped_at=None,
+            delivered_at=None,
+            last_checkpoint_at=None,
+            warehouse=p.warehouse,
+            lines=list(p.lines) if several else None,
+            parcel_number=number,
+            parcel_count=len(parcels),
+        )
+        for number, (shipment_id, p) in enumerate(parcels, start=1)
+    ]
+    first = shipments[0].shipment_id
+    told = parcel_plans.announced(
+        [shipment_id for shipment_id, _ in parcels], [p for _, p in parcels]
     )
-    promise = ShippingPromiseSet(promised_ship_date=promised, shipment_id=shipment_id)
-    outcome = Outcome(shipment=shipment, promise=promised, events=[promise])
+    promise = ShippingPromiseSet(promised_ship_date=promised, shipment_id=first, parcels=told)
+    outcomes = [Outcome(shipment=shipment, promise=promised) for shipment in shipments]
+    outcome = outcomes[0]
+    outcome.events.append(promise)
     if substituted is not None and order.requested_courier is not None:
         fee = order.courier_fee
         outcome.events.append(
             CourierSubstituted(
-                shipment_id=shipment_id,
+                shipment_id=first,
                 requested=order.requested_courier,
                 courier=courier,
                 reason=substituted,
@@ -94,15 +114,16 @@ def opened(
             )
         )
     if not timing.waits:
-        outcome += dispatched(order, shipment)
-        return outcome
+        for parcel, shipment in zip(outcomes, shipments, strict=True):
+            parcel += dispatched(order, shipment)
+        return outcomes
     if not timing.warehouse_steps:
         due = now + timedelta(seconds=timing.ship_delay_seconds)
         outcome.timers[(SHIP, order.order_id)] = due
     outcome.timers[(SHIP_BY, ship_by_key(order.order_id, promised))] = timing.ship_by_due(
         promised, now
     )
-    return outcome
+    return outcomes
 
 
 def without_courier_fee(cod: dict[str, Any], fee: dict[str, Any] | None) -> dict[str, Any]:
@@ -122,7 +143,7 @@ def dispatched(order: Fulfilment, shipment: Shipment) -> Outcome:
         "city": str(address.get("city", "")),
         "region": address.get("region"),
         "country": str(address.get("country", "")),
-        "items": sum(int(line["quantity"]) for line in order.lines),
+        "items": sum(int(line["quantity"]) for line in shipment.goods(order.lines)),
         # the label's recipient, reachable by the address's phone or else the contact's
         "address": {**address, "phone": address.get("phone") or order.phone} if address else None,
     }
@@ -143,11 +164,12 @@ def shipped(
         shipment_id=shipment.shipment_id,
         courier=shipment.courier,
         tracking_number=tracking,
-        lines=tuple(OrderLine.model_validate(line) for line in order.lines),
+        lines=tuple(OrderLine.model_validate(line) for line in shipment.goods(order.lines)),
         address=Address.model_validate(order.address),
         shipped_at=now,
         cash_on_delivery=Money.model_validate(cod) if cod else None,
         expected_delivery_date=expected,
+        parcel=_number(shipment),
     )
     left = replace(
         shipment,
@@ -162,13 +184,20 @@ def shipped(
     return Outcome(shipment=left, timers=timers, events=[event])
 
 
-def stopped(shipment: Shipment, reason: str, timing: Timing) -> Outcome:
-    """A pending shipment that will not leave."""
-    return Outcome(
-        shipment=replace(shipment, status=ParcelStatus.CANCELLED),
-        timers=_unwatched(shipment, timing),
-        events=[ShipmentCancelled(reason=reason)],
-    )
+def stopped(shipments: Sequence[Shipment], reason: str, timing: Timing) -> list[Outcome]:
+    """An order's pending shipments that will not leave (every one of them: a stop is
+    never taken while one of its parcels is on its way), told once for the order."""
+    outcomes = [
+        Outcome(shipment=replace(s, status=ParcelStatus.CANCELLED), timers=_unwatched(s, timing))
+        for s in shipments
+    ]
+    if outcomes:
+        outcomes[0].events.append(ShipmentCancelled(reason=reason))
+    return outcomes
+
+
+def _number(shipment: Shipment) -> ParcelNumber:
+    return ParcelNumber(number=shipment.parcel_number, of=shipment.parcel_count)
 
 
 def _unwatched(shipment: Shipment, timing: Timing) -> dict[tuple[str, str], datetime | None]:
@@ -195,8 +224,8 @@ def tracked(
 ) -> Outcome:
     """A new checkpoint: the parcel only moves forward; every one joins the timeline.
     `attempts`: the failed delivery attempts of the parcel, this one included (for a
-    failed attempt); `lines`: the order's, which go back on the shelf when this checkpoint
-    says the parcel is back at the shop. The silence watch stops once the parcel is
+    failed attempt); `lines`: the order's, of which the parcel's go back on the shelf when
+    this checkpoint says the parcel is back at the shop. The silence watch stops once the parcel is
     delivered or goes back: no delay is told of a parcel on its way to the shop."""
     limit = timing.max_delivery_attempts
     last_attempt = cp.status is CheckpointStatus.FAILED_ATTEMPT and 0 < limit <= attempts
@@ -242,10 +271,10 @@ def received_back(shipment: Shipment, lines: Sequence[dict[str, Any]], at: datet
 
 
 def back_at_shop(shipment: Shipment, lines: Sequence[dict[str, Any]], at: datetime) -> Outcome:
-    """A parcel going back is at the shop (the courier's report, or the warehouse's): the
-    order's goods go back on the shelf and the shop is told, once (the parcel is then
-    `returned`, which takes this no more)."""
-    restocked = goods(lines)
+    """A parcel going back is at the shop (the courier's report, or the warehouse's): its
+    goods (of the order's `lines`) go back on the shelf and the shop is told, once (the
+    parcel is then `returned`, which takes this no more)."""
+    restocked = goods(shipment.goods(lines))
     event = ShipmentReturnedToShop(
         shipment_id=shipment.shipment_id,
         courier=shipment.courier,
@@ -291,6 +320,7 @@ def _announcement(shipment: Shipment, cp: Checkpoint, announce: Announcement) ->
         return ShipmentDelivered(
             **ids, tracking_number=tracking, delivered_at=cp.checkpoint_at, city=cp.city,
             cash_collected=Money.model_validate(cash) if cash else None,
+            parcel=_number(shipment),
         )  # fmt: skip
     if announce == "refused" or announce == "undeliverable":
         return ShipmentRefused(

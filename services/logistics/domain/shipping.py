@@ -148,6 +148,16 @@ class Shipment:
     delivered_at: datetime | None
     last_checkpoint_at: datetime | None
     returned_at: datetime | None = None  # back at the shop
+    # one of the order's parcels (domain.parcels): where it leaves from, its goods (as the
+    # order's lines; None: all of them, as a shipment opened before parcels), its number
+    warehouse: str | None = None
+    lines: list[dict[str, Any]] | None = None
+    parcel_number: int = 1
+    parcel_count: int = 1
+
+    def goods(self, order_lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The lines this parcel carries, given its order's."""
+        return list(self.lines) if self.lines is not None else list(order_lines)
 
 
 @dataclass(frozen=True)

@@ -86,8 +86,11 @@ def allocate(
 ) -> tuple[list[Allocation], list[Shortfall]]:
     """Reserves everything or nothing: the allocations, or the SKUs that fall short.
 
-    A SKU is taken from the warehouse with the most available first, and may be
-    split over several warehouses when none holds enough alone.
+    Each warehouse an order takes from is one more parcel, so the fewest are used: one
+    warehouse that holds the whole order (the one with the most of it available first);
+    otherwise a SKU comes from a warehouse the order already takes from when that one holds
+    enough of it, else from the warehouse with the most available first, split over several
+    when none holds enough alone.
     """
     by_sku: dict[str, list[StockLevel]] = {}
     for level in levels:
@@ -99,17 +102,44 @@ def allocate(
     ]
     if shortfalls:
         return [], shortfalls
-    allocations = []
+    whole = _whole_order_warehouse(wanted, levels)
+    if whole is not None:
+        return [Allocation(sku, whole, quantity) for sku, quantity in sorted(wanted.items())], []
+    allocations: list[Allocation] = []
+    used: set[str] = set()
     for sku, quantity in sorted(wanted.items()):
         remaining = quantity
-        for level in sorted(by_sku[sku], key=lambda lv: (-lv.available, lv.warehouse)):
+
+        def preference(lv: StockLevel, quantity: int = quantity) -> tuple[bool, int, str]:
+            return (
+                not (lv.warehouse in used and lv.available >= quantity),
+                -lv.available,
+                lv.warehouse,
+            )
+
+        for level in sorted(by_sku[sku], key=preference):
             take = min(remaining, level.available)
             if take > 0:
                 allocations.append(Allocation(sku, level.warehouse, take))
+                used.add(level.warehouse)
                 remaining -= take
             if remaining == 0:
                 break
     return allocations, []
+
+
+def _whole_order_warehouse(wanted: Mapping[str, int], levels: Sequence[StockLevel]) -> str | None:
+    """The warehouse that alone holds every SKU wanted, the one with the most of them
+    available first (then by name); None when none does."""
+    available: dict[str, dict[str, int]] = {}
+    for level in levels:
+        available.setdefault(level.warehouse, {})[level.sku] = level.available
+    whole = [
+        (-sum(held[sku] for sku in wanted), warehouse)
+        for warehouse, held in available.items()
+        if all(held.get(sku, 0) >= quantity for sku, quantity in wanted.items())
+    ]
+    return min(whole)[1] if whole else None
 
 
 @dataclass(frozen=True)

@@ -114,30 +114,70 @@ async def hold_units(
     return levels
 
 
-async def unhold_units(
-    conn: Conn, order_id: str, *, consumed: bool, state: str
-) -> list[StockLevel]:
-    """The order's reserved units stop being held: back on the shelf, or off it with the
-    parcel (`consumed`), and the order moves to `state`. One statement; the stock rows are
-    locked in (SKU, warehouse) order first, as `lock_stock` does, so it queues behind a
-    reservation instead of deadlocking. The new levels in that order."""
+async def unhold_units(conn: Conn, order_id: str, *, state: str) -> list[StockLevel]:
+    """The order's reserved units stop being held, back on the shelf, and the order moves
+    to `state`. One statement; the stock rows are locked in (SKU, warehouse) order first,
+    as `lock_stock` does, so it queues behind a reservation instead of deadlocking. The new
+    levels in that order."""
     rows = await conn.fetch(
         f"""WITH held AS (
                 SELECT s.sku, s.warehouse, r.quantity FROM stock s
                 JOIN reservations r ON r.sku = s.sku AND r.warehouse = s.warehouse
-                WHERE r.order_id = $1 ORDER BY s.sku, s.warehouse FOR UPDATE OF s),
+                WHERE r.order_id = $1 AND NOT r.shipped
+                ORDER BY s.sku, s.warehouse FOR UPDATE OF s),
             moved AS (
-                UPDATE fulfilments SET state = $3, updated_at = now() WHERE order_id = $1)
-            UPDATE stock s SET reserved = s.reserved - held.quantity,
-                on_hand = s.on_hand - CASE WHEN $2 THEN held.quantity ELSE 0 END,
-                updated_at = now()
+                UPDATE fulfilments SET state = $2, updated_at = now() WHERE order_id = $1)
+            UPDATE stock s SET reserved = s.reserved - held.quantity, updated_at = now()
             FROM held WHERE s.sku = held.sku AND s.warehouse = held.warehouse
             RETURNING {_LEVEL_OF_S}""",  # noqa: S608
         order_id,
-        consumed,
         state,
     )
     return sorted((_level(r) for r in rows), key=lambda level: (level.sku, level.warehouse))
+
+
+async def ship_units(conn: Conn, order_id: str, shipment_id: str) -> None:
+    """The units of one parcel leave the shelf with it: its reserved rows (and rows reserved
+    before parcels, which the order's only shipment takes) are consumed once, and the order
+    is `shipped` once none of its rows is left behind. One statement, the stock rows locked
+    in (SKU, warehouse) order first, as `lock_stock` does."""
+    await conn.execute(
+        """WITH held AS (
+                SELECT s.sku, s.warehouse, r.quantity FROM stock s
+                JOIN reservations r ON r.sku = s.sku AND r.warehouse = s.warehouse
+                WHERE r.order_id = $1 AND NOT r.shipped
+                  AND (r.shipment_id = $2 OR r.shipment_id IS NULL)
+                ORDER BY s.sku, s.warehouse FOR UPDATE OF s),
+            taken AS (
+                UPDATE reservations r SET shipped = true FROM held
+                WHERE r.order_id = $1 AND r.sku = held.sku AND r.warehouse = held.warehouse),
+            moved AS (
+                UPDATE fulfilments SET state = 'shipped', updated_at = now()
+                WHERE order_id = $1 AND NOT EXISTS (
+                    SELECT 1 FROM reservations r WHERE r.order_id = $1 AND NOT r.shipped
+                      AND r.shipment_id IS DISTINCT FROM $2 AND r.shipment_id IS NOT NULL))
+            UPDATE stock s SET reserved = s.reserved - held.quantity,
+                on_hand = s.on_hand - held.quantity, updated_at = now()
+            FROM held WHERE s.sku = held.sku AND s.warehouse = held.warehouse""",
+        order_id,
+        shipment_id,
+    )
+
+
+async def assign_units(
+    conn: Conn, order_id: str, parcels: Sequence[tuple[str, Sequence[tuple[str, str]]]]
+) -> None:
+    """Which parcel (shipment id) takes each of the order's reserved rows (SKU, warehouse)."""
+    pairs = [(shipment_id, sku, wh) for shipment_id, rows in parcels for sku, wh in rows]
+    await conn.execute(
+        """UPDATE reservations r SET shipment_id = m.shipment_id
+           FROM unnest($2::text[], $3::text[], $4::text[]) AS m(shipment_id, sku, warehouse)
+           WHERE r.order_id = $1 AND r.sku = m.sku AND r.warehouse = m.warehouse""",
+        order_id,
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+        [p[2] for p in pairs],
+    )
 
 
 async def put_back(conn: Conn, returned: Sequence[tuple[str, str, int]]) -> list[StockLevel]:
@@ -277,7 +317,7 @@ async def holdings(conn: Conn, sku: str, warehouse: str) -> list[Holding]:
     rows = await conn.fetch(
         """SELECT r.order_id, r.quantity FROM reservations r
            JOIN fulfilments f ON f.order_id = r.order_id
-           WHERE r.sku = $1 AND r.warehouse = $2 AND f.state = 'reserved'
+           WHERE r.sku = $1 AND r.warehouse = $2 AND f.state = 'reserved' AND NOT r.shipped
            ORDER BY f.created_at, f.order_id""",
         sku,
         warehouse,

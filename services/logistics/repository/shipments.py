@@ -27,13 +27,13 @@ log = get_logger(__name__)
 
 _SHIPMENT = """shipment_id, order_id, status, courier, tracking_number, cash_on_delivery,
     promised_ship_date, expected_date, created_at, shipped_at, delivered_at, last_checkpoint_at,
-    returned_at"""
+    returned_at, warehouse, lines, parcel_number, parcel_count"""
 # parcels the couriers still carry: to the customer, or back to the shop
 ON_THE_ROAD = "('shipped', 'in_transit', 'out_for_delivery', 'returning')"
 
 
 _SAVE_SHIPMENT = f"""INSERT INTO shipments ({_SHIPMENT})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
     ON CONFLICT (shipment_id) DO UPDATE SET status = EXCLUDED.status,
         tracking_number = EXCLUDED.tracking_number,
         expected_date = EXCLUDED.expected_date, shipped_at = EXCLUDED.shipped_at,
@@ -41,7 +41,7 @@ _SAVE_SHIPMENT = f"""INSERT INTO shipments ({_SHIPMENT})
         last_checkpoint_at = EXCLUDED.last_checkpoint_at,
         returned_at = EXCLUDED.returned_at"""  # noqa: S608
 _SAVE_SHIPMENT_AND_PROMISE = f"""WITH promised AS (
-        UPDATE fulfilments SET promised_ship_date = $14, updated_at = now()
+        UPDATE fulfilments SET promised_ship_date = $18, updated_at = now()
         WHERE order_id = $2)
     {_SAVE_SHIPMENT}"""  # noqa: S608
 
@@ -84,12 +84,20 @@ async def _one(conn: Conn, where: str, *args: Any, lock: bool) -> Shipment | Non
     return _shipment(row)
 
 
-async def shipment_of_order(conn: Conn, order_id: str, *, lock: bool = True) -> Shipment | None:
-    return await _one(conn, "order_id = $1", order_id, lock=lock)
+async def shipments_of_order(conn: Conn, order_id: str, *, lock: bool = True) -> list[Shipment]:
+    """The order's shipments, one per parcel, by number (a stopped one's parcels stay,
+    cancelled); locked unless told not to."""
+    lock_clause = "FOR UPDATE" if lock else ""
+    rows = await conn.fetch(
+        f"""SELECT {_SHIPMENT} FROM shipments WHERE order_id = $1
+            ORDER BY parcel_number, created_at, shipment_id {lock_clause}""",  # noqa: S608
+        order_id,
+    )
+    return [_shipment_of(dict(r)) for r in rows]
 
 
-async def shipment_by_id(conn: Conn, shipment_id: str) -> Shipment | None:
-    return await _one(conn, "shipment_id = $1", shipment_id, lock=True)
+async def shipment_by_id(conn: Conn, shipment_id: str, *, lock: bool = True) -> Shipment | None:
+    return await _one(conn, "shipment_id = $1", shipment_id, lock=lock)
 
 
 async def tracked_parcel(
@@ -131,6 +139,10 @@ async def save_shipment(conn: Conn, shipment: Shipment, promise: date | None = N
         shipment.delivered_at,
         shipment.last_checkpoint_at,
         shipment.returned_at,
+        shipment.warehouse,
+        shipment.lines,
+        shipment.parcel_number,
+        shipment.parcel_count,
         *([promise] if promise is not None else []),
     )
 

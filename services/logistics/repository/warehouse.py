@@ -70,7 +70,8 @@ async def save_warehouse_entry(conn: Conn, entry: WarehouseEntry) -> None:
 # by when the order became ready to ship (its payment; a cash-on-delivery one's opening).
 _WAITING = """SELECT s.shipment_id, s.order_id, s.courier, s.promised_ship_date,
         s.expected_date, COALESCE(f.paid_at, s.created_at) AS ready_at, w.stage,
-        w.weight_grams, w.parcels, f.lines, f.gift_message
+        w.weight_grams, w.parcels, COALESCE(s.lines, f.lines) AS lines, f.gift_message,
+        s.warehouse, s.parcel_number, s.parcel_count
     FROM warehouse_steps w
     JOIN shipments s ON s.shipment_id = w.shipment_id
     JOIN fulfilments f ON f.order_id = s.order_id
@@ -105,7 +106,8 @@ _TO_PUT_BACK = """FROM warehouse_steps w
 async def to_put_back(conn: Conn, limit: int) -> list[dict[str, Any]]:
     """Up to `limit` stopped shipments whose goods wait to go back on the shelf."""
     rows = await conn.fetch(
-        f"""SELECT s.shipment_id, s.order_id, w.stage, w.picked_at, w.packed_at, f.lines
+        f"""SELECT s.shipment_id, s.order_id, w.stage, w.picked_at, w.packed_at,
+                   COALESCE(s.lines, f.lines) AS lines
             {_TO_PUT_BACK} ORDER BY w.picked_at, s.shipment_id LIMIT $1""",
         limit,
     )
@@ -121,7 +123,8 @@ async def packing_slip(conn: Conn, shipment_id: str) -> dict[str, Any] | None:
     and language, with the shipment's stage (None: no such shipment)."""
     row = await conn.fetchrow(
         """SELECT s.shipment_id, s.order_id, s.status, s.courier, s.promised_ship_date,
-                  w.stage, f.lines, f.gift_message, f.address, f.locale
+                  w.stage, COALESCE(s.lines, f.lines) AS lines, f.gift_message, f.address,
+                  f.locale, s.warehouse, s.parcel_number, s.parcel_count
            FROM shipments s JOIN fulfilments f ON f.order_id = s.order_id
            LEFT JOIN warehouse_steps w ON w.shipment_id = s.shipment_id
            WHERE s.shipment_id = $1""",

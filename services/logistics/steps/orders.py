@@ -103,7 +103,7 @@ async def refund_before_shipping(unit: Unit[Deps], order: Fulfilment, request_id
     released = order.state == "reserved"
     left = await end(unit, order, "refunded_before_shipping")
     if left is None:
-        stopped = await repo.shipment_of_order(unit.conn, order.order_id)
+        stopped = next(iter(await repo.shipments_of_order(unit.conn, order.order_id)), None)
         answer: ShipmentStopped | ShipmentAlreadyDispatched = ShipmentStopped(
             refund_request_id=request_id,
             shipment_id=stopped.shipment_id if stopped else None,

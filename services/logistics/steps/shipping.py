@@ -19,7 +19,7 @@ from services.logistics import repository as repo
 from services.logistics.carriers.base import BookingError, Parcel
 from services.logistics.carriers.kuaidi100 import Booked, Kuaidi100Carrier
 from services.logistics.deps import Deps
-from services.logistics.domain import shipments
+from services.logistics.domain import parcels, shipments
 from services.logistics.domain.shipping import (
     BOOKING,
     Checkpoint,
@@ -68,7 +68,7 @@ async def ship_when_ready(
     `order` is as this unit holds it (locked); whether it `has_shipment` is read unless
     the caller knows."""
     if order.state == "reserved" and has_shipment is None:
-        has_shipment = await repo.shipment_of_order(unit.conn, order.order_id) is not None
+        has_shipment = bool(await repo.shipments_of_order(unit.conn, order.order_id))
     judged_from = ships_from(order, bool(has_shipment), paid_at, unit.now)
     if judged_from is None:
         if paid_at is not None:
@@ -89,30 +89,40 @@ def _couriers(deps: Deps) -> Couriers:
 
 
 async def _open(unit: Unit[Deps], order: Fulfilment, paid_at: datetime) -> None:
+    """Opens the order's shipments, one per parcel (domain.parcels), all with one courier:
+    the customer's choice or the region's, as one order goes to one address."""
     region = (order.address or {}).get("region")
     turn = await repo.next_courier_turn(unit.conn)
     choice = courier_for(order.requested_courier, region, _couriers(unit.deps), turn)
-    shipment_id = f"shp_{uuid.uuid4().hex[:16]}"
+    plans = parcels.plan(order, await repo.reservations(unit.conn, order.order_id))
+    opening = [(f"shp_{uuid.uuid4().hex[:16]}", p) for p in plans]
     timing = _timing(unit.deps)
-    outcome = shipments.opened(
-        order, shipment_id, choice.courier, paid_at, unit.now, timing, choice.substituted
+    outcomes = shipments.opened(
+        order, opening, choice.courier, paid_at, unit.now, timing, choice.substituted
     )
-    await repo.record(unit, order.order_id, outcome)
-    if timing.warehouse_steps:
-        await warehouse.enter(unit, shipment_id)
-    if outcome.shipment is not None and outcome.shipment.status is ParcelStatus.PENDING:
-        await delays.as_in_force(unit, order, outcome.shipment, timing)
+    for outcome in outcomes:
+        await repo.record(unit, order.order_id, outcome)
+    await repo.assign_units(unit.conn, order.order_id, [(i, p.rows) for i, p in opening])
+    for outcome in outcomes:
+        assert outcome.shipment is not None, "every parcel opened is saved"
+        if timing.warehouse_steps:
+            await warehouse.enter(unit, outcome.shipment.shipment_id)
+        if outcome.shipment.status is ParcelStatus.PENDING:
+            await delays.as_in_force(unit, order, outcome.shipment, timing)
     if choice.substituted is not None:
         log.info("courier substituted", courier=choice.courier, reason=choice.substituted)
+    if len(plans) > 1:
+        log.info("ships as several parcels", parcels=len(plans))
 
 
 async def ship_due(unit: Unit[Deps], order_id: str) -> None:
-    """A delayed dispatch is due: the pending parcel is booked."""
+    """A delayed dispatch is due: the order's pending parcels are booked."""
     order = await repo.fulfilment(unit.conn, order_id)
-    shipment = await repo.shipment_of_order(unit.conn, order_id)
-    if order is None or shipment is None or shipment.status is not ParcelStatus.PENDING:
+    if order is None:
         return
-    await repo.record(unit, order_id, shipments.dispatched(order, shipment))
+    for shipment in await repo.shipments_of_order(unit.conn, order_id):
+        if shipment.status is ParcelStatus.PENDING:
+            await repo.record(unit, order_id, shipments.dispatched(order, shipment))
 
 
 async def _book(deps: Deps, effect: Effect) -> str | Booked:
@@ -145,7 +155,7 @@ async def _booked(unit: Unit[Deps], effect: Effect, booked: Any) -> None:
     assert outcome.shipment is not None, "a parcel shipped is saved"
     await delays.as_in_force(unit, order, outcome.shipment, timing)
     metrics.shipped(unit, order.paid_at)
-    await stock.consume(unit, order.order_id)
+    await stock.consume(unit, order.order_id, shipment.shipment_id)
     if isinstance(booked, Booked):
         await subscription.watch(unit, shipment, booked, order.address, order.phone)
     log.info("shipped", shipment_id=shipment.shipment_id, courier=shipment.courier)
@@ -167,18 +177,22 @@ def effects_policy(deps: Deps) -> effects.Policy:
 
 
 async def stop(unit: Unit[Deps], order_id: str, reason: str) -> Shipment | None:
-    """Cancels a shipment that has not left. Returns the shipment when it is already on its
-    way (booked with the courier, or shipped: not recalled), None when nothing will leave.
-    The order's row and its shipment's are locked by the caller's reads, so a dispatch is
-    either wholly before this or after it."""
-    shipment = await repo.shipment_of_order(unit.conn, order_id)
-    if shipment is None or shipment.status is ParcelStatus.CANCELLED:
-        return None
-    if shipment.status is not ParcelStatus.PENDING:
-        return shipment
-    if await effects.recorded(unit.conn, BOOKING, shipment.shipment_id):
-        return shipment  # handed to the courier's booking: it leaves whatever we decide now
-    await repo.record(unit, order_id, shipments.stopped(shipment, reason, _timing(unit.deps)))
+    """Cancels the order's shipments that have not left, all or none. Returns a parcel
+    already on its way (booked with the courier, or shipped: not recalled), when one is,
+    and then stops none: the order is no longer one that nothing left for. None when
+    nothing will leave. The order's row and its shipments' are locked by the caller's reads
+    and this one, so a dispatch is either wholly before this or after it."""
+    waiting = []
+    for shipment in await repo.shipments_of_order(unit.conn, order_id):
+        if shipment.status is ParcelStatus.CANCELLED:
+            continue
+        if shipment.status is not ParcelStatus.PENDING:
+            return shipment
+        if await effects.recorded(unit.conn, BOOKING, shipment.shipment_id):
+            return shipment  # handed to the courier's booking: it leaves whatever we decide now
+        waiting.append(shipment)
+    for outcome in shipments.stopped(waiting, reason, _timing(unit.deps)):
+        await repo.record(unit, order_id, outcome)
     return None
 
 
@@ -202,7 +216,7 @@ async def _take_checkpoint(unit: Unit[Deps], shipment: Shipment, cp: Checkpoint)
     attempts, lines = 0, []
     if cp.status is CheckpointStatus.FAILED_ATTEMPT:
         attempts = await repo.failed_attempts(unit.conn, shipment.shipment_id) + 1
-    if cp.status is CheckpointStatus.RETURNED_TO_SHOP:
+    if cp.status is CheckpointStatus.RETURNED_TO_SHOP and shipment.lines is None:
         lines = await repo.order_lines(unit.conn, shipment.order_id)
     timing = _timing(unit.deps)
     outcome = shipments.tracked(shipment, cp, timing, unit.now, attempts=attempts, lines=lines)
@@ -228,10 +242,10 @@ async def received_back(
     shipment = await repo.shipment_by_id(unit.conn, shipment_id)
     if shipment is None:
         return None
-    lines = await repo.order_lines(unit.conn, shipment.order_id)
+    lines = shipment.lines or await repo.order_lines(unit.conn, shipment.order_id)
     outcome = shipments.received_back(shipment, lines, unit.now)
     await _record(unit, shipment, outcome)
-    return outcome.shipment or shipment, shipments.goods(lines)
+    return outcome.shipment or shipment, shipments.goods(shipment.goods(lines))
 
 
 async def _record(unit: Unit[Deps], shipment: Shipment, outcome: Outcome) -> None:
@@ -245,12 +259,13 @@ async def _record(unit: Unit[Deps], shipment: Shipment, outcome: Outcome) -> Non
     metrics.returns(unit, outcome.events)
 
 
-async def tracked(unit: Unit[Deps], order_id: str) -> tuple[Shipment, list[dict[str, Any]]] | None:
-    """The order's shipment and its checkpoints by time (None without a shipment)."""
-    shipment = await repo.shipment_of_order(unit.conn, order_id, lock=False)
-    if shipment is None:
-        return None
-    return shipment, await repo.timeline(unit.conn, shipment.shipment_id)
+async def tracked(unit: Unit[Deps], order_id: str) -> list[tuple[Shipment, list[dict[str, Any]]]]:
+    """The order's shipments by number, each with its checkpoints by time (none: no
+    shipment)."""
+    return [
+        (shipment, await repo.timeline(unit.conn, shipment.shipment_id))
+        for shipment in await repo.shipments_of_order(unit.conn, order_id, lock=False)
+    ]
 
 
 async def announced_delay_due(unit: Unit[Deps], delay_id: str, shipment_id: str) -> None:
@@ -259,12 +274,13 @@ async def announced_delay_due(unit: Unit[Deps], delay_id: str, shipment_id: str)
 
 
 async def ship_by_passed(unit: Unit[Deps], order_id: str, expected: str) -> None:
-    """The promise `expected` (ISO date) is missed if the parcel has not left."""
-    shipment = await repo.shipment_of_order(unit.conn, order_id)
-    if shipment is not None and shipment.expected_date.isoformat() == expected:
-        outcome = shipments.late_to_ship(shipment, _timing(unit.deps), unit.now)
-        await repo.record(unit, order_id, outcome)
-        metrics.delays(unit, outcome.events)
+    """The promise `expected` (ISO date) is missed by the order's parcels that have not
+    left: each is told late, once."""
+    for shipment in await repo.shipments_of_order(unit.conn, order_id):
+        if shipment.expected_date.isoformat() == expected:
+            outcome = shipments.late_to_ship(shipment, _timing(unit.deps), unit.now)
+            await repo.record(unit, order_id, outcome)
+            metrics.delays(unit, outcome.events)
 
 
 async def silence_passed(unit: Unit[Deps], shipment_id: str) -> None:

@@ -65,14 +65,15 @@ async def reserve(unit: Unit[Deps], order: Fulfilment) -> Fulfilment:
 
 async def give_back(unit: Unit[Deps], order_id: str, reason: str) -> None:
     """Gives the order's held units back (only while they are held, so only once)."""
-    for level in await repo.unhold_units(unit.conn, order_id, consumed=False, state="released"):
+    for level in await repo.unhold_units(unit.conn, order_id, state="released"):
         await _moved(unit, level)
     await unit.emit(StockReleased(reason=reason), order_id=order_id)
 
 
-async def consume(unit: Unit[Deps], order_id: str) -> None:
-    """The parcel left the warehouse: the held units leave the shelf."""
-    await repo.unhold_units(unit.conn, order_id, consumed=True, state="shipped")
+async def consume(unit: Unit[Deps], order_id: str, shipment_id: str) -> None:
+    """A parcel left the warehouse: the units it took leave the shelf (the order is shipped
+    once all its parcels have)."""
+    await repo.ship_units(unit.conn, order_id, shipment_id)
 
 
 async def restock(

@@ -44,7 +44,7 @@ async def advance(
     if known is not None and known.stage is Stage.HANDED_OVER:
         # Final: only the courier's booking moves the shipment now, so a repeat is
         # answered from what is stored, without waiting on the booking's locks.
-        left = await repo.shipment_of_order(unit.conn, order_id, lock=False)
+        left = await repo.shipment_by_id(unit.conn, shipment_id, lock=False)
         assert left is not None, "a shipment handed over is kept"
         warehouse.advanced(known, left, step, unit.now, packing)  # a repeat, or refused
         return left, known

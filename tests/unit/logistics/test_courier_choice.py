@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from services.logistics.domain import shipments
 from services.logistics.domain.shipping import (
     CourierChoice,
     Couriers,
@@ -16,6 +15,7 @@ from services.logistics.domain.shipping import (
     courier_for,
 )
 from services.logistics.domain.stock import Fulfilment
+from tests.unit.logistics.support import open_whole
 
 COURIERS = Couriers(
     rotation=["zto", "yto", "sf"],
@@ -65,7 +65,7 @@ def order(method: str, fee: int | None = 1_500) -> Fulfilment:
 
 
 def test_a_substitution_is_told_with_the_surcharge_the_customer_does_not_owe() -> None:
-    opened = shipments.opened(order("card"), "shp_1", "zto", NOW, NOW, TIMING, "not_available")
+    opened = open_whole(order("card"), "shp_1", "zto", NOW, NOW, TIMING, "not_available")
     [_, told] = opened.events
     assert told.TYPE == "CourierSubstituted"
     assert (told.requested, told.courier, told.reason) == ("sf", "zto", "not_available")
@@ -76,13 +76,13 @@ def test_a_substitution_is_told_with_the_surcharge_the_customer_does_not_owe() -
 
 def test_cash_on_delivery_collects_the_total_without_the_surcharge_not_honoured() -> None:
     cod = order("cash_on_delivery")
-    opened = shipments.opened(cod, "shp_1", "zto", NOW, NOW, TIMING, "not_serving_region")
+    opened = open_whole(cod, "shp_1", "zto", NOW, NOW, TIMING, "not_serving_region")
     assert opened.shipment is not None
     assert opened.shipment.cash_on_delivery == {"amount": 19_800, "currency": "CNY"}
     told = opened.events[-1]
     assert told.cash_on_delivery is not None and told.cash_on_delivery.amount == 19_800
 
-    honoured = shipments.opened(cod, "shp_2", "sf", NOW, NOW, TIMING)
+    honoured = open_whole(cod, "shp_2", "sf", NOW, NOW, TIMING)
     assert honoured.shipment is not None
     assert honoured.shipment.cash_on_delivery == {"amount": 21_300, "currency": "CNY"}
     assert [e.TYPE for e in honoured.events] == ["ShippingPromiseSet"]

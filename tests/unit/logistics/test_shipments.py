@@ -17,6 +17,7 @@ from services.logistics.domain.shipping import (
     Timing,
 )
 from services.logistics.domain.stock import Fulfilment, ships_from
+from tests.unit.logistics.support import open_whole
 
 CALENDAR = ShippingCalendar(ZoneInfo("Asia/Shanghai"), time(14, 0), frozenset({1, 2, 3, 4, 5}))
 NOW = datetime(2026, 11, 11, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
@@ -44,14 +45,14 @@ def test_an_order_ships_from_its_payment_or_at_once_for_cash_on_delivery() -> No
 
 
 def test_opening_at_once_books_the_parcel_and_a_delay_watches_the_promise() -> None:
-    at_once = shipments.opened(order(), "shp_1", "sf", NOW, NOW, timing())
+    at_once = open_whole(order(), "shp_1", "sf", NOW, NOW, timing())
     assert at_once.promise == date(2026, 11, 11)
     assert at_once.booking is not None and at_once.booking[0] == "shp_1"
     assert at_once.booking[1]["parcel"]["items"] == 2
     assert at_once.timers == {}, "no timer is set, so none is cancelled"
     assert [e.TYPE for e in at_once.events] == ["ShippingPromiseSet"]
 
-    later = shipments.opened(order(), "shp_1", "sf", NOW, NOW, timing(delay=60))
+    later = open_whole(order(), "shp_1", "sf", NOW, NOW, timing(delay=60))
     assert later.booking is None
     assert later.timers == {
         (SHIP, "ord_1"): NOW + timedelta(seconds=60),
@@ -60,29 +61,31 @@ def test_opening_at_once_books_the_parcel_and_a_delay_watches_the_promise() -> N
 
 
 def test_shipping_and_stopping_cancel_the_pending_timers() -> None:
-    pending = shipments.opened(order(), "shp_1", "sf", NOW, NOW, timing(60)).shipment
+    pending = open_whole(order(), "shp_1", "sf", NOW, NOW, timing(60)).shipment
     assert pending is not None
     left = shipments.shipped(order(), pending, "SF1", NOW, timing(60))
     assert left.shipment is not None and left.shipment.status is ParcelStatus.SHIPPED
     assert left.timers[(SHIP, "ord_1")] is None
     assert left.timers[(SHIP_BY, "ord_1:2026-11-11")] is None
     assert left.timers[(SILENCE, "shp_1")] == NOW + timedelta(hours=1)
-    stopped = shipments.stopped(pending, "order_cancelled:customer_request", timing(60))
+    stopped = shipments.stopped([pending], "order_cancelled:customer_request", timing(60))[0]
     assert stopped.shipment is not None and stopped.shipment.status is ParcelStatus.CANCELLED
     assert set(stopped.timers.values()) == {None}
     assert [e.TYPE for e in stopped.events] == ["ShipmentCancelled"]
 
 
 def test_a_parcel_leaving_at_once_cancels_no_timer_it_never_had() -> None:
-    pending = shipments.opened(order(), "shp_1", "sf", NOW, NOW, timing()).shipment
+    pending = open_whole(order(), "shp_1", "sf", NOW, NOW, timing()).shipment
     assert pending is not None
     left = shipments.shipped(order(), pending, "SF1", NOW, timing())
     assert left.timers == {(SILENCE, "shp_1"): NOW + timedelta(hours=1)}
-    assert shipments.stopped(pending, "order_cancelled:customer_request", timing()).timers == {}
+    assert (
+        shipments.stopped([pending], "order_cancelled:customer_request", timing())[0].timers == {}
+    )
 
 
 def test_a_delivery_stops_the_silence_watch_and_a_late_parcel_gets_a_new_date() -> None:
-    pending = shipments.opened(order(), "shp_1", "sf", NOW, NOW, timing(60)).shipment
+    pending = open_whole(order(), "shp_1", "sf", NOW, NOW, timing(60)).shipment
     assert pending is not None
     late = shipments.late_to_ship(pending, timing(), NOW + timedelta(days=1))
     assert late.promise == date(2026, 11, 13)
@@ -99,7 +102,7 @@ def test_a_delivery_stops_the_silence_watch_and_a_late_parcel_gets_a_new_date() 
 
 def test_a_cash_delivery_tells_what_the_courier_reports_it_collected() -> None:
     cod = order(method="cash_on_delivery")
-    pending = shipments.opened(cod, "shp_1", "sf", NOW, NOW, timing()).shipment
+    pending = open_whole(cod, "shp_1", "sf", NOW, NOW, timing()).shipment
     assert pending is not None and pending.cash_on_delivery is not None
     on_its_way = shipments.shipped(cod, pending, "SF1", NOW, timing()).shipment
     assert on_its_way is not None
@@ -111,7 +114,7 @@ def test_a_cash_delivery_tells_what_the_courier_reports_it_collected() -> None:
     said = shipments.tracked(on_its_way, silent, timing(), NOW).events
     due = pending.cash_on_delivery
     assert [e.model_dump(mode="json")["cash_collected"] for e in said] == [due]
-    pending = shipments.opened(order(), "shp_2", "sf", NOW, NOW, timing()).shipment
+    pending = open_whole(order(), "shp_2", "sf", NOW, NOW, timing()).shipment
     assert pending is not None
     paid = shipments.shipped(order(), pending, "SF2", NOW, timing()).shipment
     assert paid is not None

@@ -18,6 +18,7 @@ from services.logistics.domain.warehouse import (
     PackingRefused,
     Stage,
 )
+from tests.unit.logistics.support import open_whole
 from tests.unit.logistics.test_shipments import CALENDAR, NOW, order
 
 WAREHOUSE = Timing(CALENDAR, 0.0, 0.0, 3600.0, 2, warehouse_steps=True)
@@ -25,13 +26,13 @@ LATER = NOW + timedelta(minutes=5)
 
 
 def waiting() -> Shipment:
-    opened = shipments.opened(order(), "shp_1", "sf", NOW, NOW, WAREHOUSE)
+    opened = open_whole(order(), "shp_1", "sf", NOW, NOW, WAREHOUSE)
     assert opened.shipment is not None
     return opened.shipment
 
 
 def test_with_warehouse_steps_a_paid_order_waits_unbooked_and_its_promise_is_watched() -> None:
-    opened = shipments.opened(order(), "shp_1", "sf", NOW, NOW, WAREHOUSE)
+    opened = open_whole(order(), "shp_1", "sf", NOW, NOW, WAREHOUSE)
     assert opened.booking is None, "only the hand-over books the courier"
     assert (SHIP, "ord_1") not in opened.timers, "no dispatch timer: the warehouse decides"
     assert opened.timers[(SHIP_BY, "ord_1:2026-11-11")] == CALENDAR.ship_by(date(2026, 11, 11))
