@@ -35,6 +35,15 @@ SCARCE: dict[str, Any] = {
     "price": 19900,
 }
 SCARCE_STOCK = 6
+# Stocked only in a second warehouse: an order with it and anything else ships as two
+# parcels (the `two_parcels` scenario), each picked, tracked and delivered on its own.
+NORTH: dict[str, Any] = {
+    "sku": "DEMO-NORTH-BOARD",
+    "name": "Bamboo cutting board",
+    "variant": "40 cm",
+    "price": 8900,
+}
+NORTH_WAREHOUSE = "north"
 
 # Once a run, when this many parcels have waited in the warehouse, operations announce a
 # sales peak in one region the customers live in (order_body's Hangzhou): each parcel
@@ -62,6 +71,7 @@ DEFAULT_MIX = {
     "refund_not_received": 6,  # shipped, says it never arrived (flow 2, approved by ops)
     "return_after_delivery": 8,  # receives, sends it back, refunded on arrival (flow 3)
     "stock_shortage": 5,  # orders the last pieces of a scarce item
+    "two_parcels": 5,  # goods from two warehouses: two parcels, delivered when both are
 }
 
 
@@ -91,6 +101,8 @@ class Customer:
     body: dict[str, Any]
     attempts: int = 0
     done: set[str] = field(default_factory=set)
+    parcels: int = 1  # as ShippingPromiseSet tells them
+    delivered: set[str] = field(default_factory=set)  # the parcels delivered so far
 
 
 class Driver:
@@ -140,6 +152,9 @@ class Driver:
                                       name=item["name"], variant=item["variant"])  # fmt: skip
         await self.shop.put_stock(SCARCE["sku"], on_hand=SCARCE_STOCK, threshold=2,
                                   name=SCARCE["name"], variant=SCARCE["variant"])  # fmt: skip
+        await self.shop.put_stock(NORTH["sku"], on_hand=100_000, threshold=50,
+                                  name=NORTH["name"], variant=NORTH["variant"],
+                                  warehouse=NORTH_WAREHOUSE)  # fmt: skip
 
     # placing
 
@@ -161,6 +176,9 @@ class Driver:
         method = METHODS.get(scenario, self.rng.choice(("card", "wallet", "online_banking")))
         if scenario == "stock_shortage":
             body = order_body(self.rng, method, catalogue=(SCARCE,), lines=1, quantity=2)
+        elif scenario == "two_parcels":  # one item from the main warehouse, one from north
+            body = order_body(self.rng, method, lines=1)
+            body["items"] += order_body(self.rng, method, catalogue=(NORTH,), lines=1)["items"]
         else:
             body = order_body(self.rng, method)
             if self.rng.random() < 0.15:  # insists on SF Express, and pays its surcharge
@@ -209,8 +227,11 @@ class Driver:
             cancel = partial(self.shop.cancel, c.order_id)
             self._spawn(self._later(0.1, "cancel picked", cancel))
         elif kind == "ShippingPromiseSet" and r.payload.get("shipment_id") and "pick" not in c.done:
-            c.done.add("pick")  # the warehouse (LOGISTICS_WAREHOUSE_STEPS) takes it
-            self._spawn(self._warehouse(c, str(r.payload["shipment_id"])))
+            c.done.add("pick")  # the warehouse (LOGISTICS_WAREHOUSE_STEPS) takes each parcel
+            parcels = [p["shipment_id"] for p in r.payload.get("parcels") or []]
+            c.parcels = len(parcels) or 1
+            for shipment_id in parcels or [r.payload["shipment_id"]]:
+                self._spawn(self._warehouse(c, str(shipment_id)))
             self.waiting += 1
             if self.waiting >= DELAY_AFTER_WAITING and not self.peak_announced:
                 self.peak_announced = True
@@ -225,6 +246,9 @@ class Driver:
                 refuse = partial(self.shop.refuse_parcel, courier, tracking)
                 self._spawn(self._later(0.2, "refuse parcel", refuse))
         elif kind == "ShipmentDelivered" and "delivered" not in c.done:
+            c.delivered.add(str(r.payload.get("shipment_id")))
+            if len(c.delivered) < c.parcels:
+                return  # the customer waits for the other parcels before doing anything
             c.done.add("delivered")
             if s == "return_after_delivery":
                 self._spawn(self._flow_three(c))
@@ -290,7 +314,7 @@ class Driver:
         """Picks, packs and hands the parcel over, a second or so apart. A stopped shipment
         (cancelled meanwhile) or warehouse steps switched off is a 409: nothing to do, but
         to put back the goods of one stopped after they were picked."""
-        grams = sum(int(x.get("quantity", 1)) for x in c.body.get("lines", [])) * 350
+        grams = sum(int(x.get("quantity", 1)) for x in c.body.get("items", [])) * 350
         steps = (("picked", None), ("packed", {"weight_grams": grams or 350, "parcels": 1}))
         for step, body in (*steps, ("handed-over", None)):
             await asyncio.sleep(self.rng.uniform(*self.warehouse_pace))
