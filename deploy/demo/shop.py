@@ -351,3 +351,8 @@ class Shop:
         body = {"on_hand": on_hand, "low_stock_threshold": threshold, **extra}
         url = f"{self.edges.logistics}/v1/stock/{sku}"
         return await self._call("put stock", "PUT", url, self._ops, body)
+
+    async def stock(self, sku: str) -> dict[str, Any]:
+        """The SKU's stock, in total and per warehouse."""
+        url = f"{self.edges.logistics}/v1/stock/{sku}"
+        return await self._call("stock", "GET", url, self._ops)

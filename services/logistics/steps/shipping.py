@@ -102,7 +102,8 @@ async def _open(unit: Unit[Deps], order: Fulfilment, paid_at: datetime) -> None:
     )
     for outcome in outcomes:
         await repo.record(unit, order.order_id, outcome)
-    await repo.assign_units(unit.conn, order.order_id, [(i, p.rows) for i, p in opening])
+    if len(opening) > 1:  # an order's only shipment takes the rows no parcel is named on
+        await repo.assign_units(unit.conn, order.order_id, [(i, p.rows) for i, p in opening])
     for outcome in outcomes:
         assert outcome.shipment is not None, "every parcel opened is saved"
         if timing.warehouse_steps:
