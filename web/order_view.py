@@ -130,9 +130,8 @@ def view(order: dict[str, Any], requests: list[dict[str, Any]], lang: str) -> di
         "new_date": new_date(timeline),
         "timeline": [{**e, "when": moment(e.get("at"))} for e in reversed(timeline)],
         "shipment": shipment or None,
-        "checkpoints": [
-            {**c, "when": moment(c.get("at"))} for c in reversed(shipment.get("checkpoints", []))
-        ],
+        "checkpoints": _checkpoints(shipment),
+        "parcels": parcels(order, lang),
         "address": masked_address(order.get("delivery_address") or {}),
         "refund_requests": [{**r, "amount_text": money(r.get("amount"))} for r in requests],
         "refunds": order.get("refunds", []),
@@ -140,6 +139,35 @@ def view(order: dict[str, Any], requests: list[dict[str, Any]], lang: str) -> di
         "pay_url": payment.get("checkout_url") or payment.get("pay_link"),
         "can": allowed(order),
     }
+
+
+def _checkpoints(parcel: dict[str, Any]) -> list[dict[str, Any]]:
+    """A parcel's tracking steps, the latest first, each with its time as the page shows it."""
+    return [{**c, "when": moment(c.get("at"))} for c in reversed(parcel.get("checkpoints", []))]
+
+
+# What the page says of where a parcel is (the order API's parcel `status`).
+_PARCEL_STATES = {
+    "waiting": "parcel_waiting",
+    "refused": "parcel_turned_back",
+    "returned": "parcel_turned_back",
+}
+
+
+def parcels(order: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """Each parcel of an order that ships as several, with its goods, courier, tracking
+    number and steps; none for an order of one parcel, whose page shows it as it always
+    did (`shipment`)."""
+    found = order.get("parcels") or []
+    if len(found) < 2:
+        return []
+    shown = []
+    for parcel in found:
+        state = str(parcel.get("status") or "")
+        words = _PARCEL_STATES.get(state)
+        where = i18n.text(lang, words) if words else i18n.status(lang, state)
+        shown.append({**parcel, "where": where, "checkpoints": _checkpoints(parcel)})
+    return shown
 
 
 def _some(value: dict[str, Any] | None) -> str | None:

@@ -166,6 +166,45 @@ ORDERS: dict[str, dict[str, Any]] = {
         ],
     ),
 }
+# An order whose goods sit in two warehouses: the tea left Shanghai and is out for
+# delivery, the cups still wait in Hangzhou.
+_PARCELS = [
+    _SHIPMENT
+    | {
+        "number": 1,
+        "of": 2,
+        "status": "shipped",
+        "warehouse": "SH-1",
+        "lines": [
+            {"line_id": "l1", "sku": "TEA-01", "name": "西湖龙井 250g", "variant": "礼盒装"}
+            | {"quantity": 1}
+        ],
+    },
+    {
+        "shipment_id": "shp_sample_2",
+        "number": 2,
+        "of": 2,
+        "status": "waiting",
+        "warehouse": "HZ-1",
+        "lines": [{"line_id": "l2", "sku": "CUP-02", "name": "青瓷茶杯", "quantity": 2}],
+        "checkpoints": [],
+    },
+]
+ORDERS["ord_sample_parcels"] = _order(
+    "ord_sample_parcels",
+    "shipped",
+    [
+        _PLACED,
+        _PAID,
+        (
+            "2026-11-29T16:40:00+08:00",
+            "shipped",
+            "卖家已通过顺丰速运发出第 1 个包裹（共 2 个），运单号 SF1234567890。",
+        ),
+    ],
+    shipment=_PARCELS[0],
+    parcels=_PARCELS,
+)
 ORDERS["ord_sample_shipped"]["timeline"][4]["details"] = {"new_expected_date": "2026-12-02"}
 REFUND_REQUESTS = {
     "ord_sample_delivered": [

@@ -144,6 +144,23 @@ def _refused(e: order.OrderRefused, *_: Any) -> dict[str, Any]:
     return {"reason": e.reason, "was_paid": e.was_paid}
 
 
+# Which parcel of several a message is about, as each locale says it.
+PARCEL_OF = {
+    "zh-CN": "第 {number} 个包裹，共 {of} 个",  # noqa: RUF001
+    "zh-TW": "第 {number} 個包裹，共 {of} 個",  # noqa: RUF001
+    "en": "parcel {number} of {of}",
+}
+
+
+def _which(parcel: logistics.ParcelNumber | None, locale: str) -> dict[str, Any]:
+    """`parcel` ("parcel 1 of 2") and `parcel_count` when the order ships as several
+    parcels; both None for an order that ships whole, whose messages read as before."""
+    if parcel is None or parcel.of <= 1:
+        return {"parcel": None, "parcel_count": None}
+    text = PARCEL_OF[locale].format(number=parcel.number, of=parcel.of)
+    return {"parcel": text, "parcel_count": parcel.of}
+
+
 def _parcel(courier: str, tracking_number: str, locale: str) -> dict[str, Any]:
     """The courier by the name the customer knows, and the page following the parcel."""
     return {
@@ -159,7 +176,8 @@ def _shipped(
     expected: date | None = getattr(e, "expected_delivery_date", None)
     return {
         **_parcel(e.courier, e.tracking_number, loc),
-        "shipped_items": items(e.lines or placed.lines),
+        **_which(e.parcel, loc),
+        "shipped_items": items(e.lines or placed.lines),  # the parcel's goods
         "recipient": e.address.recipient,
         "address": domain.masked_address(e.address, loc),
         "expected_delivery": day(expected, loc) if expected else None,
@@ -221,6 +239,7 @@ def _checkpoint(e: logistics.CheckpointReached, _p: Any, tz: ZoneInfo, loc: str)
 def _delivered(e: logistics.ShipmentDelivered, _p: Any, tz: ZoneInfo, loc: str) -> dict[str, Any]:
     return {
         **_parcel(e.courier, e.tracking_number, loc),
+        **_which(e.parcel, loc),
         "delivered_at": moment(e.delivered_at, tz, loc),
         "cash_collected": money(e.cash_collected) if e.cash_collected else None,
     }

@@ -54,11 +54,16 @@ URGENT = frozenset(
 # completed order's message is there to invite a review: a solicitation, opted out of too.
 NON_ESSENTIAL = frozenset({"payment_reminder", "arrived_in_city", "order_completed"})
 
-# The parcel's steps told to the customer, each at most once per parcel, in the order
-# they happen; a step told silences the earlier ones arriving late (no "arrived in your
-# city" after "delivered"). A failed attempt comes after going out, before delivery.
-CHECKPOINT_STEPS = ("arrived_in_city", "out_for_delivery", "delivery_failed", "delivered")
+# The parcel's steps told to the customer, each at most once per parcel (an order of
+# several parcels hears of each one's), in the order they happen; a step told silences
+# the earlier ones arriving late (no "arrived in your city" after "delivered"). A failed
+# attempt comes after going out, before delivery. Shipping, which lists the parcel's
+# goods, is told whenever it arrives.
+CHECKPOINT_STEPS = (
+    "shipped", "arrived_in_city", "out_for_delivery", "delivery_failed", "delivered",
+)  # fmt: skip
 _SILENCED_BY = {
+    "shipped": set(),
     "arrived_in_city": {"out_for_delivery", "delivery_failed", "delivered"},
     "out_for_delivery": {"delivered"},
     "delivery_failed": {"delivered"},

@@ -66,7 +66,8 @@ def telling(template: str) -> Handler:
 
 
 def parcel_step(step: str) -> Handler:
-    """The handler of a parcel's step (out for delivery, delivered): told once per parcel."""
+    """The handler of a parcel's step (shipped, out for delivery, delivered): told once per
+    parcel, so each parcel of an order is told of, and each parcel once."""
 
     async def on_event(unit: Unit[Deps], msg: Incoming[Any]) -> None:
         await steps.tell_checkpoint(unit, msg, step)
@@ -97,7 +98,7 @@ HANDLERS: Handlers = {
     od.OrderRefused: on_order_refused,
     pm.PaymentFailed: on_payment_failed,
     pm.RefundPaid: telling("refund_paid"),
-    lg.ShipmentShipped: telling("shipped"),
+    lg.ShipmentShipped: parcel_step("shipped"),
     lg.ShipmentDelayed: telling("shipment_delayed"),
     lg.ShipmentDelayAnnounced: telling("delay_announced"),
     lg.CourierSubstituted: telling("courier_changed"),

@@ -18,6 +18,9 @@ from shared.contracts.events.common import Address, Contact, Locale, OrderLine, 
 ORDER_ID = "ord_7f3a9c21"
 PLACED_AT = datetime(2026, 11, 11, 2, 5, tzinfo=UTC)
 CNY = "CNY"
+# The sample parcel is the first of two, so that the previews (and the start-up check)
+# show what a parcel of several says; a parcel of an order shipping whole says nothing.
+PARCEL = logistics.ParcelNumber(number=1, of=2)
 
 
 # What a customer of each locale would type at checkout.
@@ -119,6 +122,7 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
             lines=shipped.lines,
             address=shipped.address,
             shipped_at=at,
+            parcel=PARCEL,
         ),
         "shipment_delayed": logistics.ShipmentDelayed(
             reason="not_shipped_by_promise",
@@ -148,6 +152,7 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
             **parcel,
             delivered_at=at,
             city=city,
+            parcel=PARCEL,
         ),
         "delivery_refused": order.OrderRefused(reason="refused", was_paid=False),
         "refund_requested": returns.RefundRequested(

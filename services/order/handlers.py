@@ -73,7 +73,10 @@ async def on_stock_reserved(unit: Unit[Deps], msg: Incoming[lg.StockReserved]) -
 
 async def on_shipping_promise_set(unit: Unit[Deps], msg: Incoming[lg.ShippingPromiseSet]) -> None:
     e, at = msg.payload, msg.envelope.occurred_at
-    await steps.react(unit, msg, lambda o: reactions.ship_promised(o, e.promised_ship_date, at))
+    plan = [parcel.model_dump(mode="json") for parcel in e.parcels]
+    await steps.react(
+        unit, msg, lambda o: reactions.ship_promised(o, e.promised_ship_date, at, plan)
+    )
 
 
 async def on_stock_shortage(unit: Unit[Deps], msg: Incoming[lg.StockRanShort]) -> None:
@@ -87,9 +90,14 @@ async def on_shipment_shipped(unit: Unit[Deps], msg: Incoming[lg.ShipmentShipped
     shipment = e.model_dump(
         mode="json", include={"shipment_id", "courier", "tracking_number", "address", "shipped_at"}
     )
+    if e.lines:  # the parcel's goods; logistics' list of the parcels told them already
+        shipment["lines"] = [
+            {"line_id": line.line_id, "sku": line.sku, "quantity": line.quantity}
+            for line in e.lines
+        ]
     details = {"courier": e.courier, "tracking_number": e.tracking_number}
     entry = Entry(f"shipped:{e.shipment_id}", e.shipped_at, "shipped", details)
-    await _shipment_moved(unit, msg, shipment, entry)
+    await _shipment_moved(unit, msg, shipment | _number(e.parcel), entry)
 
 
 async def on_checkpoint_reached(unit: Unit[Deps], msg: Incoming[lg.CheckpointReached]) -> None:
@@ -111,9 +119,9 @@ async def on_out_for_delivery(
 async def on_shipment_delivered(unit: Unit[Deps], msg: Incoming[lg.ShipmentDelivered]) -> None:
     e = msg.payload
     entry = Entry(f"delivered:{e.shipment_id}", e.delivered_at, "delivered", {"city": e.city})
-    shipment = _parcel(e) | {"delivered_at": e.delivered_at.isoformat()}
-    confirm_at = e.delivered_at + timedelta(seconds=unit.deps.settings.auto_confirm_seconds)
-    await steps.react(unit, msg, lambda o: reactions.delivered(o, shipment, entry, confirm_at))
+    shipment = _parcel(e) | _number(e.parcel) | {"delivered_at": e.delivered_at.isoformat()}
+    after = _confirm_after(unit)
+    await steps.react(unit, msg, lambda o: reactions.delivered(o, shipment, entry, after))
 
 
 def _parcel(e: lg.ParcelFact) -> dict[str, Any]:
@@ -122,6 +130,17 @@ def _parcel(e: lg.ParcelFact) -> dict[str, Any]:
         "courier": e.courier,
         "tracking_number": e.tracking_number,
     }
+
+
+def _number(parcel: lg.ParcelNumber | None) -> dict[str, Any]:
+    """Which of the order's parcels an event is about, when it says (absent before parcels
+    were told: the order's list, or its one parcel, says it)."""
+    return {} if parcel is None else {"number": parcel.number, "of": parcel.of}
+
+
+def _confirm_after(unit: Unit[Deps]) -> timedelta:
+    """How long after its last parcel arrived a delivered order confirms itself."""
+    return timedelta(seconds=unit.deps.settings.auto_confirm_seconds)
 
 
 async def _shipment_moved(
@@ -157,13 +176,16 @@ async def on_shipment_refused(unit: Unit[Deps], msg: Incoming[lg.ShipmentRefused
     e = msg.payload
     details = _parcel(e) | {"reason": e.reason, "city": e.city, "description": e.description}
     entry = Entry(f"parcel_refused:{e.shipment_id}", e.refused_at, "parcel_refused", details)
-    await steps.react(unit, msg, lambda o: reactions.refused(o, e.reason, entry))
+    after = _confirm_after(unit)
+    await steps.react(unit, msg, lambda o: reactions.refused(o, e.reason, entry, after))
 
 
 async def on_returned_to_shop(unit: Unit[Deps], msg: Incoming[lg.ShipmentReturnedToShop]) -> None:
     e = msg.payload
     key = f"returned_to_shop:{e.shipment_id}"
-    await _noted(unit, msg, key, e.returned_at, "returned_to_shop", _parcel(e))
+    entry = Entry(key, e.returned_at, "returned_to_shop", _parcel(e))
+    after = _confirm_after(unit)
+    await steps.react(unit, msg, lambda o: reactions.returned_to_shop(o, entry, after))
 
 
 async def on_shipment_picked(unit: Unit[Deps], msg: Incoming[lg.ShipmentPicked]) -> None:

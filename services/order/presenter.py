@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.order.domain import parcels
 from services.order.domain.order import ENDED, Entry, Order, Stage
 from services.order.schemas import (
     CheckpointOut,
@@ -11,6 +14,7 @@ from services.order.schemas import (
     MoneyOut,
     OrderOut,
     OrderSummaryOut,
+    ParcelLineOut,
     PaymentOut,
     RefundOut,
     ShipmentOut,
@@ -69,9 +73,7 @@ def payment_view(order: Order) -> PaymentOut:
     )
 
 
-def shipment_view(order: Order, entries: list[Entry], lang: str) -> ShipmentOut | None:
-    if order.shipment is None:
-        return None
+def _checkpoints(entries: list[Entry], lang: str) -> list[CheckpointOut]:
     checkpoints = []
     for e in entries:
         if e.kind in TRACKING_KINDS:
@@ -80,21 +82,90 @@ def shipment_view(order: Order, entries: list[Entry], lang: str) -> ShipmentOut 
             checkpoints.append(
                 CheckpointOut(at=e.at, kind=e.kind, city=city, text=text, description=text)
             )
-    shown = parcel(order.shipment, lang)
-    return ShipmentOut(**shown, requested_courier=order.courier, checkpoints=checkpoints)
+    return checkpoints
 
 
-def timeline_entry(entry: Entry, lang: str) -> TimelineEntryOut:
-    text = describe(entry.kind, entry.details, lang)
-    details = parcel(entry.details, lang)
+def _lines(order: Order, shipped: dict[str, Any]) -> list[ParcelLineOut]:
+    """The parcel's goods, named as the order names them; an order that ships whole (or
+    shipped before parcels were told) carries all of its lines."""
+    goods = shipped.get("lines")
+    if not goods and parcels.expected(order) == 1:
+        goods = [line.model_dump(include={"line_id", "sku", "quantity"}) for line in order.lines]
+    named = {line.line_id: line for line in order.lines}
+    out = []
+    for good in goods or []:
+        line = named.get(good["line_id"])
+        name, variant = (line.name, line.variant) if line else (None, None)
+        out.append(ParcelLineOut(**good, name=name, variant=variant))
+    return out
+
+
+def _steps(order: Order, shipped: dict[str, Any], entries: list[Entry]) -> list[Entry]:
+    """The tracking steps of one parcel: all of them for an order of one parcel."""
+    if parcels.expected(order) == 1:
+        return entries
+    return [e for e in entries if parcels.shipment_of(e) == shipped.get("shipment_id")]
+
+
+def _parcel_view(
+    order: Order, shipped: dict[str, Any], entries: list[Entry], lang: str, number: int, of: int
+) -> ShipmentOut:
+    shown = parcel(shipped, lang) | {"number": number, "of": of, "status": parcels.state(shipped)}
+    return ShipmentOut(
+        **(shown | {"lines": _lines(order, shipped)}),
+        requested_courier=order.courier,
+        checkpoints=_checkpoints(_steps(order, shipped, entries), lang),
+    )
+
+
+def parcels_view(order: Order, entries: list[Entry], lang: str) -> list[ShipmentOut]:
+    """Every parcel the order ships as, each with its goods and its own tracking steps."""
+    return [
+        _parcel_view(order, shipped, entries, lang, number, of)
+        for number, of, shipped in parcels.numbered(order)
+    ]
+
+
+def shipment_view(order: Order, entries: list[Entry], lang: str) -> ShipmentOut | None:
+    """The parcel last handed to the courier (domain.parcels.latest), as readers that know
+    one parcel show it: for an order of one parcel, as before parcels were told."""
+    if order.shipment is None:
+        return None
+    shipment_id = order.shipment.get("shipment_id")
+    for view in parcels_view(order, entries, lang):
+        if view.shipment_id == shipment_id:
+            return view
+    return ShipmentOut(
+        **parcel(order.shipment, lang),
+        requested_courier=order.courier,
+        checkpoints=_checkpoints(entries, lang),
+    )
+
+
+def _numbers(order: Order) -> dict[str, dict[str, int]]:
+    """Each parcel's number, by shipment, for an order of several: its entries speak of
+    "parcel 1 of 2". None for an order of one, whose entries read as they always did."""
+    if parcels.expected(order) == 1:
+        return {}
+    return {p["shipment_id"]: {"number": n, "of": of} for n, of, p in parcels.numbered(order)}
+
+
+def timeline_entry(
+    entry: Entry, lang: str, numbers: Mapping[str, dict[str, int]] | None = None
+) -> TimelineEntryOut:
+    """One entry; `numbers` (by shipment) says which parcel an entry about one is."""
+    number = (numbers or {}).get(parcels.shipment_of(entry) or "")
+    details = entry.details if number is None else {**entry.details, "parcel": number}
+    text = describe(entry.kind, details, lang)
     return TimelineEntryOut(
-        at=entry.at, kind=entry.kind, text=text, description=text, details=details
+        at=entry.at, kind=entry.kind, text=text, description=text, details=parcel(details, lang)
     )
 
 
 def order_view(order: Order, entries: list[Entry], lang: str | None = None) -> OrderOut:
     """The order as its API shows it; customer text in `lang` (by default the order's)."""
     lang = lang or order.locale.value
+    numbers = _numbers(order)
     return OrderOut(
         order_id=order.order_id,
         status=order.status,
@@ -134,6 +205,7 @@ def order_view(order: Order, entries: list[Entry], lang: str | None = None) -> O
         delivery_address=order.address.model_dump(mode="json"),
         gift_message=order.gift_message,
         shipment=shipment_view(order, entries, lang),
+        parcels=parcels_view(order, entries, lang),
         refunds=[
             RefundOut(
                 refund_id=refund_id,
@@ -144,7 +216,7 @@ def order_view(order: Order, entries: list[Entry], lang: str | None = None) -> O
             )
             for refund_id, refund in order.refunds.items()
         ],
-        timeline=[timeline_entry(e, lang) for e in entries],
+        timeline=[timeline_entry(e, lang, numbers) for e in entries],
     )
 
 

@@ -196,11 +196,28 @@ class CheckpointOut(BaseModel):
     description: str = Field(description="the same as `text` (kept for older clients)")
 
 
+class ParcelLineOut(BaseModel):
+    line_id: str
+    sku: str
+    name: str | None = Field(default=None, description="the order line's, when known")
+    variant: str | None = None
+    quantity: int
+
+
 class ShipmentOut(BaseModel):
     requested_courier: str | None = Field(
         default=None, description="the courier chosen at checkout, if any"
     )
     shipment_id: str | None = None
+    number: int | None = Field(default=None, description="which parcel: `number` of `of`")
+    of: int | None = Field(default=None, description="how many parcels the order ships as")
+    status: str | None = Field(
+        default=None,
+        description="waiting (in the warehouse), shipped, delivered, refused (or "
+        "undeliverable: going back to the shop) or returned (back at the shop)",
+    )
+    warehouse: str | None = None
+    lines: list[ParcelLineOut] = Field(default=[], description="the goods in this parcel")
     courier: str | None = None
     courier_name: str | None = None
     tracking_number: str | None = None
@@ -208,6 +225,8 @@ class ShipmentOut(BaseModel):
     address: dict[str, Any] | None = None
     shipped_at: str | None = None
     delivered_at: str | None = None
+    refused: str | None = Field(default=None, description="refused or undeliverable")
+    returned_at: str | None = None
     checkpoints: list[CheckpointOut] = []
 
 
@@ -245,7 +264,15 @@ class OrderOut(BaseModel):
     contact: dict[str, Any]
     delivery_address: dict[str, Any]
     gift_message: str | None
-    shipment: ShipmentOut | None
+    shipment: ShipmentOut | None = Field(
+        description="the parcel last handed to the courier, with its tracking (every parcel "
+        "is in `parcels`)"
+    )
+    parcels: list[ShipmentOut] = Field(
+        default=[],
+        description="every parcel the order ships as, in their numbers' order, each with its "
+        "goods, courier, tracking number and checkpoints; one for an order that ships whole",
+    )
     refunds: list[RefundOut]
     timeline: list[TimelineEntryOut]
 

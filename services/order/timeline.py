@@ -98,6 +98,18 @@ DELAYS: dict[str, str] = {
     ),
 }
 
+# An order that ships as several parcels: an entry about one of them says which (the
+# `parcel` of its details, {"number": 1, "of": 2}); shipping and delivery in their own
+# words, any other step after the parcel's number.
+PARCEL_SENTENCES: dict[str, str] = {
+    "shipped": N_(
+        "Seller has shipped parcel {number} of {of} with {courier}, tracking number "
+        "{tracking_number}."
+    ),
+    "delivered": N_("Parcel {number} of {of} delivered in {city}."),
+}
+PARCEL = N_("Parcel {number} of {of}: {sentence}")
+
 TRACK = N_("Follow it on the courier's site: {tracking_url}")
 
 REASONS = {
@@ -120,6 +132,8 @@ MSGIDS: tuple[str, ...] = (
     *CHECKPOINTS.values(),
     *REFUSALS.values(),
     *DELAYS.values(),
+    *PARCEL_SENTENCES.values(),
+    PARCEL,
     TRACK,
     *REASONS.values(),
     *CAUSES.values(),
@@ -140,7 +154,17 @@ def parcel(details: dict[str, Any], locale: str) -> dict[str, Any]:
     return {**details, "courier_name": couriers.courier_name(code, locale), "tracking_url": url}
 
 
+def _one_of_several(details: dict[str, Any]) -> dict[str, int] | None:
+    """The parcel's number when the entry is about one parcel of several, else None."""
+    number = details.get("parcel")
+    if isinstance(number, dict) and int(number.get("of") or 1) > 1:
+        return {"number": int(number["number"]), "of": int(number["of"])}
+    return None
+
+
 def _sentence(kind: str, details: dict[str, Any]) -> str | None:
+    if _one_of_several(details) is not None and kind in PARCEL_SENTENCES:
+        return PARCEL_SENTENCES[kind]
     if kind == "checkpoint" and str(details.get("status")) in CHECKPOINTS:
         return CHECKPOINTS[str(details["status"])]
     if kind == "delay_announced" and str(details.get("stage")) in DELAYS:
@@ -155,6 +179,8 @@ def describe(kind: str, details: dict[str, Any], locale: str = couriers.DEFAULT_
     _ = i18n.translations(locale).gettext
     details = parcel(details, locale)
     values = {key: value for key, value in details.items() if value is not None}
+    number = _one_of_several(details)
+    values |= number or {}
     if "courier_name" in values:
         values["courier"] = values["courier_name"]
     if "amount" in details and "currency" in details:
@@ -172,4 +198,6 @@ def describe(kind: str, details: dict[str, Any], locale: str = couriers.DEFAULT_
         return fallback + "."
     if "tracking_url" in values:
         sentence += " " + _(TRACK).format(tracking_url=values["tracking_url"])
+    if number is not None and kind not in PARCEL_SENTENCES:
+        sentence = _(PARCEL).format(sentence=sentence, **number)
     return sentence

@@ -105,7 +105,8 @@ class Order:
     ended_reason: str | None = None
     promised_ship_date: date | None = None
     payment: dict[str, Any] = field(default_factory=dict)
-    shipment: dict[str, Any] | None = None
+    shipment: dict[str, Any] | None = None  # the parcel older readers show (parcels.latest)
+    parcels: dict[str, dict[str, Any]] = field(default_factory=dict)  # by shipment id
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     applied: list[str] = field(default_factory=list)
     shipping_fee: int = 0  # total = goods - discount + shipping_fee

@@ -6,10 +6,10 @@ Every reaction is safe to repeat and to receive late: facts are applied once
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from services.order.domain import stuck
+from services.order.domain import parcels
 from services.order.domain.order import (
     AUTO_CONFIRM,
     ENDED,
@@ -84,40 +84,70 @@ def stock_shortage(order: Order, short: list[dict[str, Any]], at: datetime) -> O
 
 
 def shipment_moved(order: Order, to: Stage, shipment: dict[str, Any], entry: Entry) -> Outcome:
-    """A shipment step: records it, moves the stage forward if it is behind."""
-    order.shipment = {**(order.shipment or {}), **shipment}
-    stuck.tracked(order, entry.at)
+    """A parcel's step (`shipment` names it): kept with that parcel (domain.parcels); the
+    stage moves forward to `to` if it is behind: the first parcel to ship ships the order."""
+    parcels.moved(order, shipment["shipment_id"], shipment, entry.at)
     order.advance(to)
     return Outcome(entries=[entry])
 
 
 def delivered(
-    order: Order, shipment: dict[str, Any], entry: Entry, confirm_at: datetime
+    order: Order, shipment: dict[str, Any], entry: Entry, confirm_after: timedelta
 ) -> Outcome:
-    """The parcel arrived: unless the order moved past delivered, it confirms itself at
-    `confirm_at` if the customer does not first."""
-    outcome = shipment_moved(order, Stage.DELIVERED, shipment, entry)
-    if order.stage is Stage.DELIVERED:
-        outcome.timers[AUTO_CONFIRM] = confirm_at
+    """A parcel arrived (at `entry.at`). The order is delivered once all its parcels are
+    (domain.parcels): then, unless it moved past delivered, it confirms itself
+    `confirm_after` the last delivery if the customer does not first."""
+    facts = {**shipment, "delivered_at": shipment.get("delivered_at") or entry.at.isoformat()}
+    outcome = shipment_moved(order, Stage.SHIPPED, facts, entry)
+    outcome += _all_delivered(order, confirm_after)
     return outcome
+
+
+def _all_delivered(order: Order, confirm_after: timedelta) -> Outcome:
+    """Delivered once every parcel is settled and one arrived. The timer is armed when the
+    order becomes delivered, and only then: a parcel told again arms nothing twice."""
+    last = parcels.last_delivered_at(order)
+    if last is None or not parcels.all_delivered(order) or not order.advance(Stage.DELIVERED):
+        return Outcome()
+    return Outcome(timers={AUTO_CONFIRM: last + confirm_after})
 
 
 Refusal = Literal["refused", "undeliverable"]
 
 
-def refused(order: Order, reason: Refusal, entry: Entry) -> Outcome:
-    """The parcel was refused at the door or could not be delivered (`reason`), and goes
-    back to the shop. A shipped cash-on-delivery order owes nothing and ends `refused`; a
-    prepaid order only records it (the customer asks for the refund as for any parcel
-    that never arrived). A repeat, or news of a parcel already delivered, changes nothing."""
-    if order.stage is not Stage.SHIPPED:
+def refused(order: Order, reason: Refusal, entry: Entry, confirm_after: timedelta) -> Outcome:
+    """The parcel (named in `entry`) was refused at the door or could not be delivered
+    (`reason`), and goes back to the shop. A shipped cash-on-delivery order (logistics keeps
+    it one parcel) owes nothing and ends `refused`; a prepaid order records it on the parcel
+    (the customer asks for the refund as for any parcel that never arrived), which then no
+    longer holds the order's delivery back: the others delivered, the order is. A repeat,
+    or news of a parcel already delivered, changes nothing."""
+    shipment_id = entry.details["shipment_id"]
+    parcel = order.parcels.get(shipment_id, {})
+    if order.stage is not Stage.SHIPPED or parcel.get("delivered_at") or parcel.get("refused"):
         return Outcome()
+    parcels.moved(order, shipment_id, {"refused": reason}, entry.at)  # no longer in transit
     if not order.cash_on_delivery:
-        order.shipment = {**(order.shipment or {}), "refused": reason}  # no longer in transit
-        return Outcome(entries=[entry])
+        outcome = Outcome(entries=[entry])
+        outcome += _all_delivered(order, confirm_after)
+        return outcome
     event = OrderRefused(reason=reason, was_paid=order.paid_amount > 0)
     outcome = end(order, Stage.REFUSED, reason, entry.at, event)
     outcome.entries = [Entry(Stage.REFUSED.value, entry.at, Stage.REFUSED.value, entry.details)]
+    return outcome
+
+
+def returned_to_shop(order: Order, entry: Entry, confirm_after: timedelta) -> Outcome:
+    """A parcel is back at the shop: turned back, even where its refusal was not told (or
+    not yet), so it no longer holds the order's delivery back. A parcel delivered stays
+    delivered; the entry is added however the order stands."""
+    shipment_id = entry.details["shipment_id"]
+    outcome = Outcome(entries=[entry])
+    if order.stage in ENDED or order.parcels.get(shipment_id, {}).get("delivered_at"):
+        return outcome
+    parcels.moved(order, shipment_id, {"returned_at": entry.at.isoformat()}, entry.at)
+    if order.stage is Stage.SHIPPED:
+        outcome += _all_delivered(order, confirm_after)
     return outcome
 
 
@@ -181,8 +211,13 @@ def stock_reserved(order: Order, promised: date, at: datetime) -> Outcome:
     return Outcome(entries=[Entry("stock_reserved", at, "stock_reserved", details)])
 
 
-def ship_promised(order: Order, promised: date, at: datetime) -> Outcome:
-    """Logistics set the promise it keeps (judged at payment): the order shows that date."""
+def ship_promised(
+    order: Order, promised: date, at: datetime, plan: list[dict[str, Any]]
+) -> Outcome:
+    """Logistics set the promise it keeps (judged at payment): the order shows that date,
+    and keeps the parcels it will ship as (`plan`; none: one parcel, as before parcels were
+    told)."""
+    parcels.planned(order, plan)
     if order.stage not in (Stage.PLACED, Stage.PAID) or order.promised_ship_date == promised:
         return Outcome()
     order.promised_ship_date = promised

@@ -4,11 +4,13 @@ Each stage has a clock that starts at an *anchor*, a moment the order's own stat
 
 - `awaiting_payment_request`: placed, and payment never asked for the money; the clock
   starts when it was placed.
-- `not_shipped`: paid (or, cash on delivery, placed) and not shipped; the clock starts at
-  the promise: the end of the promised ship date in the order's time zone.
-- `silent_in_transit`: shipped, and the carrier has said nothing since the last tracking
-  step (or the shipping itself). A prepaid parcel refused at the door is no longer in
-  transit (a cash-on-delivery one ends the order `refused`).
+- `not_shipped`: paid (or, cash on delivery, placed) and not shipped, or shipped in part
+  with a parcel logistics listed still in the warehouse; the clock starts at the promise:
+  the end of the promised ship date in the order's time zone.
+- `silent_in_transit`: shipped, and the carrier has said nothing of a parcel on its way
+  since that parcel's last tracking step (or its shipping): the longest silence counts.
+  A parcel delivered, or turned back (a prepaid parcel refused at the door; a
+  cash-on-delivery one ends the order `refused`), is no longer on its way.
 - `refund_unanswered`: a refund request neither approved nor rejected since it was made.
 
 `anchors` gives each stage's anchor (None when the stage does not apply); the repository
@@ -24,6 +26,7 @@ from functools import lru_cache
 from typing import NamedTuple, get_args
 from zoneinfo import ZoneInfo
 
+from services.order.domain import parcels
 from services.order.domain.order import Order, Stage
 from shared.contracts.events.order import StuckStage
 
@@ -74,6 +77,9 @@ def promise_deadline(promised: date, time_zone: str) -> datetime:
 
 
 def awaits_shipping(order: Order) -> bool:
+    """Nothing shipped yet, or a listed parcel still waits while the others left."""
+    if order.stage is Stage.SHIPPED:
+        return parcels.waiting(order)
     return order.stage is Stage.PAID or (order.stage is Stage.PLACED and order.cash_on_delivery)
 
 
@@ -84,10 +90,7 @@ def anchors(order: Order) -> Anchors:
     ship_by = None
     if awaits_shipping(order) and order.promised_ship_date is not None:
         ship_by = promise_deadline(order.promised_ship_date, order.time_zone)
-    silent = None
-    if order.stage is Stage.SHIPPED and order.shipment and not order.shipment.get("refused"):
-        tracked = order.shipment.get("tracked_at") or order.shipment.get("shipped_at")
-        silent = datetime.fromisoformat(tracked) if isinstance(tracked, str) else None
+    silent = parcels.silent_since(order) if order.stage is Stage.SHIPPED else None
     waiting = None
     if order.refunds:
         requested = [
@@ -125,15 +128,6 @@ def allowed_seconds(since: datetime, due_at: datetime) -> int:
     """How long the order could stay in the stage, in whole seconds: its threshold as the
     event tells it."""
     return max(round((due_at - since).total_seconds()), 0)
-
-
-def tracked(order: Order, at: datetime) -> None:
-    """The carrier spoke at `at`: the silence in transit counts from its latest word."""
-    shipment = order.shipment if order.shipment is not None else {}
-    last = shipment.get("tracked_at")
-    if not isinstance(last, str) or datetime.fromisoformat(last) < at:
-        shipment["tracked_at"] = at.isoformat()
-    order.shipment = shipment
 
 
 def describe(stage: StuckStage, anchor: datetime) -> str:

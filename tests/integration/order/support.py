@@ -120,7 +120,9 @@ def succeeded(attempt: str, amount: int = 12_800, method: str = "wallet") -> pm.
     )
 
 
-def shipped(shipment: str, ago: timedelta = timedelta(0)) -> lg.ShipmentShipped:
+def shipped(
+    shipment: str, ago: timedelta = timedelta(0), parcel: lg.ParcelNumber | None = None
+) -> lg.ShipmentShipped:
     return lg.ShipmentShipped(
         shipment_id=shipment,
         courier="SF Express",
@@ -128,6 +130,7 @@ def shipped(shipment: str, ago: timedelta = timedelta(0)) -> lg.ShipmentShipped:
         lines=(),
         address=ADDRESS,
         shipped_at=now() - ago,
+        parcel=parcel,
     )
 
 
@@ -152,7 +155,9 @@ def refund_paid(request: str | None, amount: int = 12_800, reason: str = "refund
     )
 
 
-def delivered(shipment: str, cash: int | None = None) -> lg.ShipmentDelivered:
+def delivered(
+    shipment: str, cash: int | None = None, parcel: lg.ParcelNumber | None = None
+) -> lg.ShipmentDelivered:
     """Logistics' word that the parcel reached the customer (collecting `cash` on delivery)."""
     return lg.ShipmentDelivered(
         shipment_id=shipment,
@@ -161,4 +166,5 @@ def delivered(shipment: str, cash: int | None = None) -> lg.ShipmentDelivered:
         delivered_at=now(),
         city="Shanghai",
         cash_collected=Money(amount=cash, currency=CNY) if cash else None,
+        parcel=parcel,
     )

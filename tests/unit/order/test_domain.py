@@ -212,11 +212,11 @@ def test_a_delivered_order_is_confirmed_later_unless_it_moved_on() -> None:
     o = order()
     pay(o)
     entry = domain.Entry("delivered:s1", NOW, "delivered")
-    later = NOW + timedelta(days=10)
-    arrived = reactions.delivered(o, {"shipment_id": "s1"}, entry, later)
-    assert o.status == "delivered" and arrived.timers == {AUTO_CONFIRM: later}
+    days = timedelta(days=10)
+    arrived = reactions.delivered(o, {"shipment_id": "s1"}, entry, days)
+    assert o.status == "delivered" and arrived.timers == {AUTO_CONFIRM: NOW + days}
     domain.confirm_receipt(o, NOW, None)
-    assert reactions.delivered(o, {"shipment_id": "s1"}, entry, later).timers == {}
+    assert reactions.delivered(o, {"shipment_id": "s1"}, entry, days).timers == {}
 
 
 def test_a_refund_request_whose_flow_changed_shows_as_converted() -> None:

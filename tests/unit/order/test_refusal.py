@@ -23,7 +23,7 @@ def refusal(reason: reactions.Refusal = "refused") -> Entry:
 
 
 def refuse(o: Order, reason: reactions.Refusal = "refused") -> reactions.Outcome:
-    return reactions.refused(o, reason, refusal(reason))
+    return reactions.refused(o, reason, refusal(reason), timedelta(days=7))
 
 
 def test_a_shipped_cash_on_delivery_order_ends_refused_once_and_owes_nothing() -> None:

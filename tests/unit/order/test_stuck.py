@@ -86,7 +86,8 @@ def test_a_shipped_order_is_silent_when_the_carrier_says_nothing_for_its_thresho
     checkpoint(o, NOW + timedelta(hours=1), "late")  # an older step arriving late
     [found] = stuck_in(o, NOW + timedelta(hours=88), LIMITS)
     assert found.since == NOW + timedelta(hours=40)
-    reactions.shipment_moved(o, Stage.DELIVERED, {}, Entry("d", NOW, "delivered"))
+    delivered = Entry("d", NOW, "delivered")
+    reactions.shipment_moved(o, Stage.DELIVERED, {"shipment_id": "s1"}, delivered)
     assert stages(o, NOW + timedelta(days=30)) == []
 
 

@@ -240,3 +240,25 @@ async def test_an_announced_delay_is_on_the_timeline_and_gives_the_date_now_expe
     assert page.status_code == 200
     assert '<li data-kind="delay_announced">' in page.text and sentence in page.text
     assert re.search(r'id="new-date">2026-12-04<', page.text), "the last delay's date"
+
+
+async def test_an_order_in_several_parcels_shows_each_with_its_goods_and_tracking(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get(f"/orders/ord_sample_parcels?token={TOKEN}")
+    assert page.status_code == 200
+    first = page.text.index('id="parcel-1"')
+    second = page.text.index('id="parcel-2"')
+    one, two = page.text[first:second], page.text[second:]
+    assert "第 1 个包裹（共 2 个）" in one and "第 2 个包裹（共 2 个）" in two  # noqa: RUF001
+    assert "西湖龙井 250g" in one and "SF1234567890" in one and "上海市：派送中" in one  # noqa: RUF001
+    assert "青瓷茶杯" in two and "仍在仓库中" in two and "SF1234567890" not in two
+    assert 'id="h-parcel"' not in page.text, "no single parcel card beside them"
+    english = await client.get(f"/orders/ord_sample_parcels?token={TOKEN}&lang=en")
+    assert "Parcel 2 of 2" in english.text and "Still in our warehouse" in english.text
+
+
+async def test_an_order_in_one_parcel_shows_it_as_before(client: httpx.AsyncClient) -> None:
+    page = await client.get(f"/orders/ord_sample_shipped?token={TOKEN}")
+    assert 'id="h-parcel"' in page.text and 'id="tracking-number">SF1234567890<' in page.text
+    assert 'id="parcel-1"' not in page.text
