@@ -7,7 +7,7 @@ about an order notify has not heard of yet is held (shared.held) and handled whe
 order's OrderPlaced arrives.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from services.notify import domain, ops, steps
@@ -65,6 +65,17 @@ def telling(template: str) -> Handler:
     return on_event
 
 
+def once_per_order(template: str, occasion: Callable[[Any], str]) -> Handler:
+    """The handler of a fact logistics tells of each parcel it concerns that the customer
+    hears once for the order: two parcels of one order delayed to the same day, or under
+    the same announcement (the same `occasion`), are one message."""
+
+    async def on_event(unit: Unit[Deps], msg: Incoming[Any]) -> None:
+        await steps.tell_once(unit, msg, template, occasion(msg.payload))
+
+    return on_event
+
+
 def parcel_step(step: str) -> Handler:
     """The handler of a parcel's step (shipped, out for delivery, delivered): told once per
     parcel, so each parcel of an order is told of, and each parcel once."""
@@ -99,8 +110,10 @@ HANDLERS: Handlers = {
     pm.PaymentFailed: on_payment_failed,
     pm.RefundPaid: telling("refund_paid"),
     lg.ShipmentShipped: parcel_step("shipped"),
-    lg.ShipmentDelayed: telling("shipment_delayed"),
-    lg.ShipmentDelayAnnounced: telling("delay_announced"),
+    lg.ShipmentDelayed: once_per_order(
+        "shipment_delayed", lambda e: f"{e.reason}:{e.new_expected_date}"
+    ),
+    lg.ShipmentDelayAnnounced: once_per_order("delay_announced", lambda e: e.delay_id),
     lg.CourierSubstituted: telling("courier_changed"),
     lg.CheckpointReached: on_checkpoint_reached,
     lg.ShipmentWentOutForDelivery: on_out_for_delivery,

@@ -68,6 +68,24 @@ async def react(
         await record(unit, found, decide(found), source_of(msg))
 
 
+ORDER_WIDE = ""  # the claims of checkpoint_messages that name no one parcel
+
+
+async def tell_once(unit: Unit[Deps], msg: Incoming[Any], template: str, occasion: str) -> None:
+    """Tells `template` once per order and `occasion`, however many of the order's parcels,
+    event ids or redeliveries carry it (a claim in checkpoint_messages under no parcel)."""
+    found = await held.known_or_held(unit, msg, repository.lock_order)
+    if found is None:
+        return
+    source = source_of(msg)
+    kind = f"{template}:{occasion}"
+    conn, order_id = unit.conn, found.order_id
+    if not await repository.claim_checkpoint(conn, order_id, ORDER_WIDE, kind, source.id, unit.now):
+        log.debug("told the order already", template=template, occasion=occasion)
+        return
+    await record(unit, found, domain.told(template), source)
+
+
 async def tell_checkpoint(unit: Unit[Deps], msg: Incoming[Any], step: str) -> None:
     """A parcel's step (domain.CHECKPOINT_STEPS): told once per parcel, whatever event ids,
     redeliveries or late arrivals carry it; a later step drops the earlier ones still

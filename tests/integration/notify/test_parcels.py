@@ -5,7 +5,7 @@ order that ships whole is told as it always was."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from deploy.local.sinks import Sinks
@@ -114,3 +114,57 @@ async def test_an_order_shipping_whole_is_told_as_before(
     assert emails["shipped"]["subject"] == f"Your order {order_id} is on its way"
     assert emails["delivered"]["subject"] == f"Your order {order_id} has been delivered"
     assert not any("parcel 1 of" in m["body_text"] for m in recorded)
+
+
+def announced(shipment: str, delay_id: str, new_date: date) -> lg.ShipmentDelayAnnounced:
+    return lg.ShipmentDelayAnnounced(
+        delay_id=delay_id,
+        cause="peak",
+        shipment_id=shipment,
+        courier="sf",
+        stage="waiting",
+        previous_date=new_date - timedelta(days=2),
+        new_expected_date=new_date,
+    )
+
+
+def late(shipment: str, new_date: date) -> lg.ShipmentDelayed:
+    return lg.ShipmentDelayed(
+        reason="not_shipped_by_promise",
+        shipment_id=shipment,
+        previous_date=new_date - timedelta(days=1),
+        new_expected_date=new_date,
+    )
+
+
+async def test_a_delay_of_both_parcels_is_told_once_and_a_later_one_again(
+    infra: Infra, database: str, sinks: Sinks
+) -> None:
+    """The same announcement, or the same missed promise, told of each parcel is one
+    message for the order; a second miss to a later day is news."""
+    order_id = new_order_id()
+    placed = order_placed(order_id, locale="en")
+    first, second = f"shp_{order_id}_1", f"shp_{order_id}_2"
+    day = datetime.now(UTC).date() + timedelta(days=3)
+    async with notify(infra, database, sinks) as runtime:
+        await resend(
+            infra,
+            wrap(placed, order_id),
+            wrap(announced(first, "peak-1", day), order_id),
+            wrap(announced(second, "peak-1", day), order_id),
+            wrap(late(first, day), order_id),
+            wrap(late(second, day), order_id),
+            wrap(late(first, day + timedelta(days=1)), order_id),
+            wrap(late(second, day + timedelta(days=1)), order_id),
+            # last on the order's partition: once it is told, all before it were handled
+            wrap(delivered(first, lg.ParcelNumber(number=1, of=2)), order_id),
+        )
+        # confirmation, one announcement, two misses (two days), the marker: email and SMS
+        await received(sinks, placed.contact, 10)
+        recorded = await all_sent(runtime, order_id, 10)
+    assert Counter(m["template"] for m in recorded) == {
+        "order_confirmation": 2,
+        "delay_announced": 2,
+        "shipment_delayed": 4,
+        "delivered": 2,
+    }
