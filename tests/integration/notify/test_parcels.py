@@ -55,6 +55,16 @@ async def all_sent(runtime: Any, order_id: str, count: int) -> list[dict[str, An
     return await eventually(probe, what=f"{count} messages marked sent")
 
 
+async def told(
+    sinks: Sinks, runtime: Any, placed: OrderPlaced, order_id: str, count: int
+) -> tuple[Counter[str], list[dict[str, Any]]]:
+    """Once `count` messages reached the customer and are marked sent: how many of each
+    template, and the messages."""
+    await received(sinks, placed.contact, count)
+    recorded = await all_sent(runtime, order_id, count)
+    return Counter(m["template"] for m in recorded), recorded
+
+
 async def test_each_parcel_is_told_once_in_the_customers_language(
     infra: Infra, database: str, sinks: Sinks
 ) -> None:
@@ -75,9 +85,8 @@ async def test_each_parcel_is_told_once_in_the_customers_language(
             wrap(delivered(second, two), order_id),  # a repeat
         )
         # confirmation, payment, two shipped, two delivered: each by email and SMS
-        await received(sinks, placed.contact, 12)
-        recorded = await all_sent(runtime, order_id, 12)
-    assert Counter(m["template"] for m in recorded) == {
+        templates, recorded = await told(sinks, runtime, placed, order_id, 12)
+    assert templates == {
         "order_confirmation": 2,
         "payment_received": 2,
         "shipped": 4,
@@ -160,9 +169,8 @@ async def test_a_delay_of_both_parcels_is_told_once_and_a_later_one_again(
             wrap(delivered(first, lg.ParcelNumber(number=1, of=2)), order_id),
         )
         # confirmation, one announcement, two misses (two days), the marker: email and SMS
-        await received(sinks, placed.contact, 10)
-        recorded = await all_sent(runtime, order_id, 10)
-    assert Counter(m["template"] for m in recorded) == {
+        templates, _ = await told(sinks, runtime, placed, order_id, 10)
+    assert templates == {
         "order_confirmation": 2,
         "delay_announced": 2,
         "shipment_delayed": 4,
