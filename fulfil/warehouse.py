@@ -41,11 +41,16 @@ def pick_list(config: Config, limit: int, as_json: bool) -> None:
     if as_json:
         emit_json(found)
         return
-    columns = ("shipment", "order", "stage", "promised", "courier", "items", "gift message")
+    columns = (
+        "shipment", "order", "parcel", "from", "stage", "promised", "courier", "items",
+        "gift message",
+    )  # fmt: skip
     rows = [
         (
             s["shipment_id"],
             s["order_id"],
+            _parcel(s.get("parcel")),
+            s.get("warehouse") or "",
             s["stage"],
             s["promised_ship_date"],
             s["courier"],
@@ -62,6 +67,13 @@ def pick_list(config: Config, limit: int, as_json: bool) -> None:
             "fulfil warehouse put-back-list",
             highlight=False,
         )
+
+
+def _parcel(parcel: dict[str, Any] | None) -> str:
+    """Which of the order's parcels: "1/2", blank for an order that ships whole."""
+    if not parcel or int(parcel.get("of") or 1) <= 1:
+        return ""
+    return f"{parcel['number']}/{parcel['of']}"
 
 
 def _lines(lines: list[dict[str, Any]]) -> str:

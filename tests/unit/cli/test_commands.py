@@ -3,6 +3,9 @@ order's events and records."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from click.testing import CliRunner
 
 from fulfil.broker import Record
@@ -57,3 +60,33 @@ def test_a_record_is_decoded_masked_and_bytes_that_are_no_envelope_are_shown_as_
     assert event["payload"]["contact"]["email"] == "l***@example.com"
     garbage = decoded(Record("orders.v1", 0, 8, 1_700_000_000_000, None, b"\x00\xff"))
     assert garbage["type"] is None and garbage["payload"] == "<2 bytes, not JSON>"
+
+
+def test_the_pick_list_says_which_parcel_of_an_order_each_shipment_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def entry(shipment_id: str, warehouse: str, number: int, of: int) -> dict[str, Any]:
+        return {
+            "shipment_id": shipment_id, "order_id": "ord_1", "stage": "to_pick",
+            "promised_ship_date": "2026-12-03", "courier": "sf", "gift_message": None,
+            "warehouse": warehouse, "parcel": {"number": number, "of": of},
+            "lines": [{"sku": "TEA", "name": "Tea", "variant": None, "quantity": 1}],
+        }  # fmt: skip
+
+    page = {
+        "pick_list": [
+            entry("shp_a", "main", 1, 2),
+            entry("shp_b", "north", 2, 2),
+            entry("shp_c", "main", 1, 1),
+        ],
+        "next_cursor": None,
+        "to_put_back": 0,
+    }
+    monkeypatch.setattr("fulfil.warehouse.call", lambda *_a, **_k: page)
+    monkeypatch.setenv("COLUMNS", "200")
+    code, output = run("warehouse", "pick-list")
+    assert code == 0, output
+    rows = {line.split()[1]: line for line in output.splitlines() if "shp_" in line}
+    assert "1/2" in rows["shp_a"] and "main" in rows["shp_a"]
+    assert "2/2" in rows["shp_b"] and "north" in rows["shp_b"]
+    assert "/" not in rows["shp_c"].split("main")[0], "a whole order shows no parcel number"
