@@ -1,4 +1,4 @@
-"""Calls to outside parties over HTTP: payment providers, couriers, the SMS gateway.
+"""Calls to outside parties over HTTP: payment providers and couriers.
 
 They share one pooled httpx client per event loop. Building a client loads the
 TLS trust store, tens of milliseconds of CPU each time, and a client per call
@@ -10,8 +10,6 @@ Each call still passes its own timeout.
 from __future__ import annotations
 
 import asyncio
-import time
-from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -39,20 +37,3 @@ async def close() -> None:
     shared = _clients.pop(loop, None)
     if shared is not None:
         await shared.aclose()
-
-
-def retry_after(value: str | None) -> float | None:
-    """An HTTP `Retry-After` (RFC 9110: delay seconds or an HTTP date) as seconds from now,
-    None when absent or unreadable. A provider that says how long to wait is not asked
-    again sooner."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

@@ -22,7 +22,7 @@ import httpx
 from services.logistics.carriers import kuaidi100_signing as wire
 from services.logistics.carriers.base import BookingError, Parcel
 from services.logistics.domain.shipping import Checkpoint, CheckpointStatus
-from shared import outbound
+from shared import http_client, outbound
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 ORDER_URL = "https://api.kuaidi100.com/label/order"
@@ -159,7 +159,7 @@ class Kuaidi100Carrier:
         except httpx.HTTPError as exc:
             raise BookingError(f"kuaidi100_{what}_unreachable: {type(exc).__name__}") from exc
         if response.status_code == 429 or response.status_code >= 500:
-            wait = outbound.retry_after(response.headers.get("Retry-After"))
+            wait = http_client.retry_after(response.headers.get("Retry-After"))
             raise BookingError(f"kuaidi100_{what}_http_{response.status_code}", retry_after=wait)
         try:
             answer = response.json()

@@ -30,7 +30,7 @@ from services.payment.providers.base import (
     Session,
     SessionRequest,
 )
-from shared import outbound
+from shared import http_client, outbound
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
 from shared.logging import get_logger
@@ -192,7 +192,7 @@ class AlipayProvider:
         except httpx.HTTPError as exc:
             raise ProviderError(f"provider_unreachable: {type(exc).__name__}") from exc
         if response.status_code == 429 or response.status_code >= 500:
-            wait = outbound.retry_after(response.headers.get("Retry-After"))
+            wait = http_client.retry_after(response.headers.get("Retry-After"))
             raise ProviderError(f"provider_http_{response.status_code}", retry_after=wait)
         try:
             node, raw, signature = wire.response_node(response.text, method)

@@ -35,8 +35,8 @@ from services.payment.providers.base import (
     Session,
     SessionRequest,
 )
-from shared import outbound
 from shared.contracts.envelope import Money
+from shared.http_client import retry_after
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -263,9 +263,7 @@ def provider_error(exc: stripe.StripeError) -> ProviderError:
     if isinstance(exc, stripe.APIConnectionError):
         return ProviderError("provider_unreachable")
     if isinstance(exc, stripe.RateLimitError) or status == 429:
-        return ProviderError(
-            "rate_limited", retry_after=outbound.retry_after(headers.get("Retry-After"))
-        )
+        return ProviderError("rate_limited", retry_after=retry_after(headers.get("Retry-After")))
     if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
         log.error("Stripe refused our API key", error=code)
         return ProviderError(f"provider_auth_failed:{code}")  # a key to fix, then retried
