@@ -24,7 +24,7 @@ import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
-from shared import db, dead_letters, held, inbox, metrics, ops_status, outbound, outbox, tracing
+from shared import db, dead_letters, held, inbox, metrics, ops_status, outbox, tracing
 from shared.consumer import MessageProcessor
 from shared.gauges import GaugeRefresher, Refresh
 from shared.http import create_http_app
@@ -362,7 +362,6 @@ class Runtime(Generic[D]):
         closers: list[Callable[[], Awaitable[None]]] = []
         if self._producer is not None:
             closers.append(self._producer.stop)
-        closers.append(outbound.close)
         if self.pool is not None:
             closers.append(self.pool.close)
         # what is buffered is exported: up to OTEL_EXPORTER_OTLP_TIMEOUT while no collector answers

@@ -17,7 +17,9 @@
 4. The background tasks (timers, effects workers, gauges...) are cancelled;
    each of them keeps its work in the database, so what one had in hand is taken up again
    (an outbox row not yet marked sent is sent again and the consumers' inboxes drop it).
-5. The producer, the outbound HTTP clients, the database pool and the tracer are closed.
+   The kept-alive HTTP clients to outside parties (shared/http_client.py) close with the
+   background task of the service that owns them.
+5. The producer, the database pool and the tracer are closed.
 
 Steps 1 to 4 share `grace_seconds` (`<SVC>_SHUTDOWN_GRACE_SECONDS`): past it what is left is
 cancelled (a batch not finished is redelivered to the group's next member, whose inbox has

@@ -1,5 +1,6 @@
 """Wiring: builds the logistics service from its settings. Nothing connects at import time."""
 
+import asyncio
 from pathlib import Path
 
 from services.logistics.carriers import sandbox_routes
@@ -16,6 +17,7 @@ from services.logistics.views import router
 from services.logistics.warehouse_views import router as warehouse_router
 from shared import effects
 from shared.runtime import Edges, Wiring
+from shared.unit import Service
 
 NAME = "logistics"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,7 +25,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def _sandbox_and_effects(settings: LogisticsSettings, deps: Deps) -> Edges:
     sandbox = [sandbox_routes.router] if settings.sandbox else []
-    return sandbox, [effects.worker(effects_policy(deps))]
+    return sandbox, [effects.worker(effects_policy(deps)), _close_clients]
+
+
+async def _close_clients(runtime: Service[Deps]) -> None:
+    """Background task: on shutdown, closes the couriers' kept-alive connections."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        for http in (runtime.deps.kuaidi100_http, runtime.deps.sandbox_http):
+            if http is not None:
+                await http.aclose()
 
 
 WIRING = Wiring(

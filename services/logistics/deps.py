@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 
 from services.logistics.carriers.base import Carrier
 from services.logistics.carriers.kuaidi100 import Kuaidi100Account, Kuaidi100Carrier
-from services.logistics.carriers.sandbox import sandbox_carriers
+from services.logistics.carriers.sandbox import courier_client, sandbox_carriers
 from services.logistics.domain.shipping import ShippingCalendar
 from services.logistics.settings import LogisticsSettings, production_refusal
 from shared import effects
+from shared.http_client import KeptAlive
 from shared.settings import ConfigurationRefused
 
 WEBHOOK_PATH = "/v1/webhooks/kuaidi100"
+# Kuaidi100's kept-alive connections: as many as the effects worker has calls in flight
+CONNECTIONS = effects.Policy.batch_size
 
 
 @dataclass
@@ -21,6 +24,10 @@ class Deps:
     settings: LogisticsSettings
     calendar: ShippingCalendar
     carriers: Mapping[str, Carrier]
+    # the kept-alive HTTP clients, closed when the service stops: Kuaidi100's (its couriers
+    # share it) and the sandbox courier's, which posts the checkpoint webhooks
+    kuaidi100_http: KeptAlive | None = None
+    sandbox_http: KeptAlive | None = None
     # carrier bookings and subscriptions, made after commit: retried with backoff, re-made
     # after a lease ends
     effects: effects.Policy = field(
@@ -35,15 +42,18 @@ def make_deps(settings: LogisticsSettings, carriers: Mapping[str, Carrier] | Non
     (never in production: ConfigurationRefused, naming what is missing)."""
     if (refusal := production_refusal(settings)) is not None:
         raise ConfigurationRefused(refusal)
+    kuaidi100_http = None
     if carriers is None:
         names = settings.couriers_in_use()
         built: dict[str, Carrier] = dict(sandbox_carriers(names))
         account = kuaidi100_account(settings)
         if account is not None:
+            kuaidi100_http = KeptAlive(timeout=account.timeout_seconds, concurrency=CONNECTIONS)
             for name, company in settings.kuaidi100_couriers.items():
-                built[name] = Kuaidi100Carrier(name, company, account)
+                built[name] = Kuaidi100Carrier(name, company, account, kuaidi100_http)
         carriers = built
-    return Deps(settings, settings.calendar, carriers)
+    sandbox_http = courier_client() if settings.sandbox else None
+    return Deps(settings, settings.calendar, carriers, kuaidi100_http, sandbox_http)
 
 
 def kuaidi100_account(settings: LogisticsSettings) -> Kuaidi100Account | None:

@@ -20,8 +20,8 @@ from typing import Literal, Protocol
 import aiosmtplib
 
 from services.notify import mime
-from services.notify.http_client import KeptAlive, Send, Unreachable
 from services.notify.smtp_pool import NotSent, SmtpPool
+from shared.http_client import KeptAlive, Send, Unreachable
 
 MESSAGE_ID_DOMAIN = "notify.fulfil"
 

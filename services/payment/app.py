@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from services.payment.deps import Deps, make_deps
 from services.payment.handlers import HANDLERS, TIMERS
 from services.payment.pay_link_views import router as pay_link_router
+from services.payment.providers.alipay import AlipayProvider
 from services.payment.providers.sandbox import SandboxProvider
 from services.payment.providers.sandbox_views import router as sandbox_router
 from services.payment.providers.stripe import StripeProvider
@@ -33,6 +34,9 @@ def _effects_and_sandbox(settings: PaymentSettings, deps: Deps) -> Edges:
     stripe = deps.providers.get(StripeProvider.name)
     if isinstance(stripe, StripeProvider):  # closes its connections on shutdown
         background.append(stripe.run)
+    alipay = deps.providers.get(AlipayProvider.name)
+    if isinstance(alipay, AlipayProvider):  # the same
+        background.append(alipay.run)
     return routers, background
 
 

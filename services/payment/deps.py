@@ -9,11 +9,14 @@ from services.payment.providers.alipay import AlipayProvider
 from services.payment.providers.sandbox import SandboxProvider
 from services.payment.providers.stripe import StripeProvider
 from services.payment.settings import PaymentSettings, production_refusal
+from shared import effects
 from shared.contracts.events.common import PaymentMethod
 from shared.logging import get_logger
 from shared.settings import ConfigurationRefused
 
 log = get_logger(__name__)
+# each provider's kept-alive connections: as many as the effects worker has calls in flight
+CONNECTIONS = effects.Policy.batch_size
 
 
 @dataclass
@@ -44,6 +47,7 @@ def make_deps(settings: PaymentSettings, providers: dict[str, Provider] | None =
                 public_url=settings.base_url,
                 webhook_url=f"{settings.base_url}/v1/webhooks/{SandboxProvider.name}",
                 tolerance_seconds=settings.webhook_tolerance_seconds,
+                concurrency=CONNECTIONS,
             )
         # --- Stripe ---
         if (stripe := stripe_provider(settings)) is not None:
@@ -79,6 +83,7 @@ def stripe_provider(settings: PaymentSettings) -> StripeProvider | None:
         api_base=settings.stripe_api_base,
         tolerance_seconds=settings.stripe_webhook_tolerance_seconds,
         timeout_seconds=settings.stripe_timeout_seconds,
+        concurrency=CONNECTIONS,
     )
 
 
@@ -103,4 +108,5 @@ def _alipay(settings: PaymentSettings) -> AlipayProvider | None:
         return_url=settings.alipay_return_url,
         product=settings.alipay_product,
         timeout_seconds=settings.alipay_timeout_seconds,
+        concurrency=CONNECTIONS,
     )

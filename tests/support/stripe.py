@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl
 
 import stripe
 
+from services.payment.providers.stripe import StripeHttp
+
 WEBHOOK_SECRET = "whsec_" + "test" * 8
 API_KEY = "sk_test_" + "0" * 24
 
@@ -87,11 +89,11 @@ class Call:
     echoed_key: str | None  # the key as stripe-mock answered it
 
 
-class RecordingClient(stripe.HTTPXClient):
-    """The stripe package's httpx client, keeping each request and its answer's status."""
+class RecordingClient(StripeHttp):
+    """The provider's own transport, keeping each request and its answer's status."""
 
     def __init__(self, timeout: float = 10.0) -> None:
-        super().__init__(timeout=timeout)
+        super().__init__(timeout=timeout, concurrency=4)
         self.calls: list[Call] = []
 
     async def request_async(

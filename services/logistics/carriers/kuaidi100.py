@@ -3,7 +3,8 @@ JD, ...): the e-waybill order books the parcel and returns its tracking number a
 the subscription (`poll`) pushes its tracking to our callback, and the real-time query
 (`poll/query.do`) reads it when the pushes stop.
 
-Every call is a form POST (`kuaidi100_signing` has the signatures). Booking is
+Every call is a form POST (`kuaidi100_signing` has the signatures), on one kept-alive
+client (shared/http_client.py) the account's couriers share. Booking is
 idempotent on our shipment id: it is the order's `orderId` with `reorder=false`, for
 which Kuaidi100 answers a repeat within 48 hours with the first booking's result; the
 effects worker's retries all fall well inside that window (docs/providers.md).
@@ -17,12 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import httpx
-
 from services.logistics.carriers import kuaidi100_signing as wire
 from services.logistics.carriers.base import BookingError, Parcel
 from services.logistics.domain.shipping import Checkpoint, CheckpointStatus
-from shared import outbound
+from shared.http_client import KeptAlive, Unreachable, retry_after
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 ORDER_URL = "https://api.kuaidi100.com/label/order"
@@ -72,6 +71,7 @@ class Kuaidi100Carrier:
     name: str
     company: str
     account: Kuaidi100Account
+    http: KeptAlive  # the account's, built with its timeout
 
     async def book(self, parcel: Parcel, idempotency_key: str) -> str:
         return (await self.book_with_label(parcel, idempotency_key)).tracking_number
@@ -152,15 +152,14 @@ class Kuaidi100Carrier:
 
     async def _post(self, url: str, form: dict[str, str], what: str) -> dict[str, Any]:
         try:
-            timeout = self.account.timeout_seconds
-            response = await outbound.client().post(url, data=form, timeout=timeout)
-        except httpx.TimeoutException as exc:
-            raise BookingError(f"kuaidi100_{what}_timeout") from exc
-        except httpx.HTTPError as exc:
-            raise BookingError(f"kuaidi100_{what}_unreachable: {type(exc).__name__}") from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            wait = outbound.retry_after(response.headers.get("Retry-After"))
-            raise BookingError(f"kuaidi100_{what}_http_{response.status_code}", retry_after=wait)
+            response = await self.http.request("POST", url, data=form)
+        except Unreachable as exc:
+            if exc.timed_out:
+                raise BookingError(f"kuaidi100_{what}_timeout") from exc
+            raise BookingError(f"kuaidi100_{what}_unreachable: {exc.kind}") from exc
+        if response.status == 429 or response.status >= 500:
+            wait = retry_after(response.header("Retry-After"))
+            raise BookingError(f"kuaidi100_{what}_http_{response.status}", retry_after=wait)
         try:
             answer = response.json()
         except ValueError as exc:

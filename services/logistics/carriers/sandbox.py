@@ -6,6 +6,7 @@ picked up, at the hub, arrived in the recipient's city (`arrived_in_city`, as th
 couriers' adapters map that step), out for delivery, delivered. A parcel the recipient
 refused (`refusal`), or that is going back to the shop for another reason, walks the way
 back instead: on its way back (`returned`), then back at the shop (`returned_to_shop`).
+Its posts go out on a kept-alive client of its own (shared/http_client.py).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from services.logistics.carriers.base import Parcel
-from shared import outbound, signing
+from shared import signing
+from shared.http_client import Answer, KeptAlive
+
+PARALLEL_PARCELS = 8  # parcels the courier moves at once; as many kept-alive connections
+POST_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass
@@ -123,11 +126,17 @@ def _checkpoint(
     }
 
 
+def courier_client() -> KeptAlive:
+    """The client the sandbox courier posts its checkpoints through."""
+    return KeptAlive(timeout=POST_TIMEOUT_SECONDS, concurrency=PARALLEL_PARCELS)
+
+
 async def post_checkpoint(
-    base_url: str, carrier: str, secret: str, checkpoint: dict[str, Any]
-) -> httpx.Response:
-    """Posts one checkpoint to the webhook, signed like a real courier's callback."""
+    http: KeptAlive, base_url: str, carrier: str, secret: str, checkpoint: dict[str, Any]
+) -> Answer:
+    """Posts one checkpoint to the webhook, signed like a real courier's callback; raises
+    Unreachable when no answer comes."""
     body = json.dumps(checkpoint).encode()
     headers = {"Content-Type": "application/json", signing.HEADER: signing.sign(secret, body)}
     url = f"{base_url.rstrip('/')}/v1/webhooks/carriers/{carrier}"
-    return await outbound.client().post(url, content=body, headers=headers, timeout=10)
+    return await http.request("POST", url, data=body, headers=headers)

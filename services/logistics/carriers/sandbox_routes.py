@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import httpx
 from fastapi import APIRouter, Request
 
 from services.logistics import repository as repo
 from services.logistics.carriers.sandbox import (
+    PARALLEL_PARCELS,
     SandboxParcel,
     next_checkpoint,
     post_checkpoint,
@@ -28,10 +28,10 @@ from services.logistics.carriers.sandbox import (
 from services.logistics.deps import Deps
 from shared import db
 from shared.http import Conflict, NotFound, service_of
+from shared.http_client import Unreachable
 from shared.logging import get_logger
 from shared.unit import Service
 
-PARALLEL_PARCELS = 8
 QUIET_BATCH = 100  # parcels one pass moves
 # The longest sleep: a safety net for a lost NOTIFY (the listener reconnecting).
 IDLE_SECONDS = 300.0
@@ -64,10 +64,11 @@ async def report(service: Service[Deps], parcel: SandboxParcel) -> dict[str, Any
 async def _post(
     service: Service[Deps], parcel: SandboxParcel, checkpoint: dict[str, Any]
 ) -> dict[str, Any]:
-    settings = service.deps.settings
+    settings, http = service.deps.settings, service.deps.sandbox_http
+    assert http is not None, "built whenever the sandbox runs"
     secret = settings.carrier_webhook_secret.get_secret_value()
-    response = await post_checkpoint(settings.base_url, parcel.courier, secret, checkpoint)
-    return {"checkpoint": checkpoint, "webhook_status": response.status_code}
+    answer = await post_checkpoint(http, settings.base_url, parcel.courier, secret, checkpoint)
+    return {"checkpoint": checkpoint, "webhook_status": answer.status}
 
 
 async def _parcel(
@@ -143,7 +144,7 @@ async def _advance_quiet(
         )
         for failed in [o for o in outcomes if isinstance(o, BaseException)][:1]:
             raise failed
-    except (OSError, httpx.HTTPError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (OSError, Unreachable, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.warning("sandbox auto-advance failed; trying again", error=repr(exc))
         return every
     if len(parcels) >= QUIET_BATCH:

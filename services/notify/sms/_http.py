@@ -1,12 +1,12 @@
 """What both SMS providers' adapters share: one kept-alive HTTP client each
-(services/notify/http_client.py), and how an HTTP failure reads (transient or permanent,
+(shared/http_client.py), and how an HTTP failure reads (transient or permanent,
 and when to come back)."""
 
 from __future__ import annotations
 
 from services.notify.channels import ChannelError
-from services.notify.http_client import Answer, Unreachable
-from shared import outbound
+from shared import http_client
+from shared.http_client import Answer, Unreachable
 
 # After an unknown outcome (a timeout, a connection lost after the request went out) the
 # provider may have taken the message: the next attempt looks for it before sending again.
@@ -23,7 +23,7 @@ def unreachable(provider: str, exc: Unreachable) -> ChannelError:
 
 def retry_after(answer: Answer) -> float | None:
     """`Retry-After` in seconds (either form RFC 9110 allows), None without one."""
-    return outbound.retry_after(answer.header("Retry-After"))
+    return http_client.retry_after(answer.header("Retry-After"))
 
 
 def transient_status(status: int) -> bool:

@@ -24,9 +24,9 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from services.notify.channels import ChannelError, Delivery
-from services.notify.http_client import KeptAlive, Send, Unreachable
 from services.notify.settings import AliyunTemplate, NotifySettings
 from services.notify.sms._http import transient_status, unreachable
+from shared.http_client import KeptAlive, Send, Unreachable
 
 VERSION = "2017-05-25"
 CHINA = ZoneInfo("Asia/Shanghai")  # Aliyun's SendDate is a day in China

@@ -26,9 +26,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from services.notify.channels import ChannelError, Delivery
-from services.notify.http_client import Answer, KeptAlive, Send, Unreachable
 from services.notify.settings import NotifySettings
 from services.notify.sms._http import retry_after, transient_status, unreachable
+from shared.http_client import Answer, KeptAlive, Send, Unreachable
 
 CALLBACK_PATH = "/v1/webhooks/sms/twilio"
 _LOOKBACK = timedelta(days=1)

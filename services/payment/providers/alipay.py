@@ -7,17 +7,17 @@ a form POST verified with RSA2 against Alipay's public key and answered `success
 `alipay.trade.query` asks for a trade's state (reconciliation), `alipay.trade.refund`
 refunds with `out_request_no` (our idempotency key): Alipay pays one refund per
 `out_request_no` however often it is asked. Gateway answers are verified the same way.
+Server calls go through a kept-alive client of its own (shared/http_client.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode
-
-import httpx
 
 from services.payment.providers import alipay_signing as wire
 from services.payment.providers.base import (
@@ -30,9 +30,9 @@ from services.payment.providers.base import (
     Session,
     SessionRequest,
 )
-from shared import outbound
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
+from shared.http_client import KeptAlive, Send, Unreachable, retry_after
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -60,6 +60,8 @@ class AlipayProvider:
         return_url: str | None = None,
         product: Literal["page", "wap"] = "page",
         timeout_seconds: float = 10.0,
+        concurrency: int = 20,
+        send: Send | None = None,
     ) -> None:
         self.app_id = app_id
         self._key = wire.private_key(private_key)
@@ -68,7 +70,15 @@ class AlipayProvider:
         self.notify_url = notify_url
         self.return_url = return_url
         self.product = product
-        self._timeout = timeout_seconds
+        # as many connections as calls in flight; `send` (tests) answers instead
+        self.http = KeptAlive(timeout=timeout_seconds, concurrency=concurrency, send=send)
+
+    async def run(self, _runtime: object) -> None:
+        """Background task of the service: on shutdown, closes the connections to Alipay."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.http.aclose()
 
     def _params(self, method: str, biz: dict[str, Any], **extra: str | None) -> dict[str, str]:
         params = {
@@ -184,18 +194,16 @@ class AlipayProvider:
         """One signed gateway call (form POST); the verified response node. Network
         failures, 5xx and 429 are transient ProviderErrors."""
         try:
-            response = await outbound.client().post(
-                self.gateway, data=self._params(method, biz), timeout=self._timeout
-            )
-        except httpx.TimeoutException as exc:
-            raise ProviderError("provider_timeout") from exc
-        except httpx.HTTPError as exc:
-            raise ProviderError(f"provider_unreachable: {type(exc).__name__}") from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            wait = outbound.retry_after(response.headers.get("Retry-After"))
-            raise ProviderError(f"provider_http_{response.status_code}", retry_after=wait)
+            answer = await self.http.request("POST", self.gateway, data=self._params(method, biz))
+        except Unreachable as exc:
+            if exc.timed_out:
+                raise ProviderError("provider_timeout") from exc
+            raise ProviderError(f"provider_unreachable: {exc.kind}") from exc
+        if answer.status == 429 or answer.status >= 500:
+            wait = retry_after(answer.header("Retry-After"))
+            raise ProviderError(f"provider_http_{answer.status}", retry_after=wait)
         try:
-            node, raw, signature = wire.response_node(response.text, method)
+            node, raw, signature = wire.response_node(answer.text, method)
         except ValueError as exc:
             raise ProviderError(f"malformed_response: {exc}") from exc
         if signature or node.get("code") == "10000":  # Alipay signs every answer it can

@@ -2,7 +2,8 @@
 
 It serves checkout sessions (see `sandbox_views`), and when told how a session
 ends it reports the outcome to the payment service's webhook over real HTTP,
-signed, asynchronously: once, several times (`repeat`) or late (`delay_seconds`).
+signed, asynchronously: once, several times (`repeat`) or late (`delay_seconds`),
+on a kept-alive client of its own (shared/http_client.py).
 Session ids are signed and self-describing, so sessions survive a restart.
 It can also be told to fail the next refunds, to exercise refund retries.
 """
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from services.payment.providers.base import (
@@ -33,10 +33,11 @@ from services.payment.providers.base import (
     Session,
     SessionRequest,
 )
-from shared import outbound, signing
+from shared import signing
 from shared.backoff import capped_backoff
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
+from shared.http_client import KeptAlive, Send, Unreachable
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -44,6 +45,7 @@ log = get_logger(__name__)
 # two tries: short, so that a payment service back from an outage hears of it at once.
 DELIVERY_HORIZON_SECONDS = 3 * 86_400.0
 DELIVERY_BACKOFF_MAX_SECONDS = 2.0
+DELIVERY_TIMEOUT_SECONDS = 10.0
 
 
 class CallbackBody(BaseModel):
@@ -74,7 +76,14 @@ class SandboxProvider:
     hosts_pay_links = True  # its pay-for-me page is a short signed link on this service
 
     def __init__(
-        self, *, secret: str, public_url: str, webhook_url: str, tolerance_seconds: int = 300
+        self,
+        *,
+        secret: str,
+        public_url: str,
+        webhook_url: str,
+        tolerance_seconds: int = 300,
+        concurrency: int = 20,
+        send: Send | None = None,
     ) -> None:
         self._secret = secret
         self._tolerance = tolerance_seconds
@@ -87,6 +96,8 @@ class SandboxProvider:
         self._refund_failures: list[str] = []
         self._sending: set[asyncio.Task[None]] = set()
         self._told: dict[str, dict[str, Any]] = {}  # session id -> the callback it sends
+        # as many connections as callbacks in flight; `send` (tests) answers instead
+        self.http = KeptAlive(timeout=DELIVERY_TIMEOUT_SECONDS, concurrency=concurrency, send=send)
 
     async def create_session(self, request: SessionRequest) -> Session:
         claims = {
@@ -185,9 +196,9 @@ class SandboxProvider:
     async def _send(self, body: bytes, repeat: int, delay_seconds: float) -> None:
         await asyncio.sleep(delay_seconds)
         for _ in range(repeat):
-            await self._deliver(outbound.client(), body)
+            await self._deliver(body)
 
-    async def _deliver(self, client: httpx.AsyncClient, body: bytes) -> None:
+    async def _deliver(self, body: bytes) -> None:
         """Like a real provider: retries with capped backoff until the webhook answers below
         500, for up to DELIVERY_HORIZON_SECONDS (Stripe retries for three days). A payment
         service whose database is down answers 503 meanwhile; giving up after a few seconds
@@ -200,13 +211,13 @@ class SandboxProvider:
             headers = {signing.HEADER: signing.sign(self._secret, body)}
             headers["Content-Type"] = "application/json"
             try:
-                response = await client.post(
-                    self.webhook_url, content=body, headers=headers, timeout=10
+                answer = await self.http.request(
+                    "POST", self.webhook_url, data=body, headers=headers
                 )
-                if response.status_code < 500:
+                if answer.status < 500:
                     return
-                log.warning("callback refused", attempt=attempt, status=response.status_code)
-            except httpx.HTTPError as exc:
+                log.warning("callback refused", attempt=attempt, status=answer.status)
+            except Unreachable as exc:
                 log.warning("callback delivery failed", attempt=attempt, error=repr(exc))
             wait = capped_backoff(attempt, 0.5, DELIVERY_BACKOFF_MAX_SECONDS).total_seconds()
             if time.monotonic() + wait > given_up:
@@ -220,12 +231,14 @@ class SandboxProvider:
         return len(self._sending)
 
     async def run(self, _runtime: object) -> None:
-        """Background task of the service: on shutdown, stops callbacks still in flight."""
+        """Background task of the service: on shutdown, stops callbacks still in flight and
+        closes its connections."""
         try:
             await asyncio.Event().wait()
         finally:
             for task in list(self._sending):
                 task.cancel()
+            await self.http.aclose()
 
 
 def _callback(parsed: CallbackBody) -> Callback:

@@ -8,8 +8,9 @@ asynchronous method: `checkout.session.async_payment_succeeded`/`_failed`) or
 `checkout.session.expired`. A declined card does not end it (the customer tries again on
 the same page), so `payment_intent.*` events are acknowledged and not acted on.
 
-Every call goes through the official `stripe` package's async client on httpx, so the
-event loop never blocks. Sessions are created with the attempt id as idempotency key,
+Every call goes through the official `stripe` package's async client, carried by
+`StripeHttp` on a kept-alive aiohttp client (shared/http_client.py), so the event loop
+never blocks. Sessions are created with the attempt id as idempotency key,
 refunds with the refund's key; the library's own retries are off, the effects worker
 retries with the same key (shared/effects.py).
 """
@@ -17,6 +18,7 @@ retries with the same key (shared/effects.py).
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -35,8 +37,8 @@ from services.payment.providers.base import (
     Session,
     SessionRequest,
 )
-from shared import outbound
 from shared.contracts.envelope import Money
+from shared.http_client import KeptAlive, Unreachable, retry_after
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -77,6 +79,37 @@ class _Event(BaseModel):
     data: _Data
 
 
+class StripeHttp(stripe.HTTPClient):
+    """The stripe package's transport on shared/http_client.py: aiohttp, kept alive, with as
+    many connections as calls in flight, TLS verified against the CA bundle the package
+    ships (as its own clients do). The package builds each request (form encoding,
+    Idempotency-Key, Stripe-Version) and reads each answer; a call that gets none is its
+    APIConnectionError, as with its own clients."""
+
+    name = "aiohttp"
+
+    def __init__(self, *, timeout: float, concurrency: int) -> None:
+        super().__init__()
+        tls = ssl.create_default_context(cafile=stripe.ca_bundle_path)
+        self.http = KeptAlive(timeout=timeout, concurrency=concurrency, tls=tls)
+
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        try:
+            answer = await self.http.request(method, url, headers=dict(headers), data=post_data)
+        except Unreachable as exc:
+            message = f"Unexpected error communicating with Stripe (network error: {exc.kind})"
+            raise stripe.APIConnectionError(message, should_retry=True) from exc
+        return answer.body, answer.status, answer.headers
+
+    def sleep_async(self, secs: float) -> Any:
+        return asyncio.sleep(secs)
+
+    async def close_async(self) -> None:
+        await self.http.aclose()
+
+
 class StripeProvider:
     name = "stripe"
 
@@ -91,9 +124,10 @@ class StripeProvider:
         api_base: str | None = None,
         tolerance_seconds: int = 300,
         timeout_seconds: float = 20.0,
+        concurrency: int = 20,
         http_client: stripe.HTTPClient | None = None,
     ) -> None:
-        self._http = http_client or stripe.HTTPXClient(timeout=timeout_seconds)
+        self._http = http_client or StripeHttp(timeout=timeout_seconds, concurrency=concurrency)
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,
@@ -263,9 +297,7 @@ def provider_error(exc: stripe.StripeError) -> ProviderError:
     if isinstance(exc, stripe.APIConnectionError):
         return ProviderError("provider_unreachable")
     if isinstance(exc, stripe.RateLimitError) or status == 429:
-        return ProviderError(
-            "rate_limited", retry_after=outbound.retry_after(headers.get("Retry-After"))
-        )
+        return ProviderError("rate_limited", retry_after=retry_after(headers.get("Retry-After")))
     if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
         log.error("Stripe refused our API key", error=code)
         return ProviderError(f"provider_auth_failed:{code}")  # a key to fix, then retried

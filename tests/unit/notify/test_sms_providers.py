@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from services.notify.channels import ChannelError, Delivery
-from services.notify.http_client import Answer, Send
 from services.notify.settings import AliyunTemplate
 from services.notify.sms import SmsRoutes, aliyun, twilio
 from services.notify.sms._http import retry_after
+from shared.http_client import Answer, Send
 
 
 def test_the_aliyun_signature_is_the_documented_one() -> None:

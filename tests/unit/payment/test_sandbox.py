@@ -6,9 +6,10 @@ import json
 import time
 from datetime import timedelta
 
-import httpx
 import pytest
+from aiohttp import web
 
+from deploy.local.ports import LOOPBACK, free_port
 from services.payment.providers import InvalidCallback, MalformedCallback, ProviderError
 from services.payment.providers import sandbox as sandbox_module
 from services.payment.providers.base import SessionRequest
@@ -104,12 +105,32 @@ async def test_a_callback_refused_while_the_service_is_down_is_delivered_once_it
     down answers 503) do not make the sandbox give up."""
     monkeypatch.setattr(sandbox_module, "capped_backoff", lambda *_: timedelta(0))
     answers = [503] * 10 + [200]
-    seen: list[bytes] = []
+    seen: list[tuple[bytes, str | None, str | None]] = []
 
-    def webhook(request: httpx.Request) -> httpx.Response:
-        seen.append(request.content)
-        return httpx.Response(answers.pop(0))
+    async def webhook(request: web.Request) -> web.Response:
+        headers = request.headers
+        seen.append(
+            (await request.read(), headers.get("Content-Type"), headers.get(signing.HEADER))
+        )
+        return web.Response(status=answers.pop(0))
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(webhook)) as client:
-        await sandbox()._deliver(client, b'{"id": "evt_1"}')
+    app = web.Application()
+    app.router.add_post("/v1/webhooks/sandbox", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, LOOPBACK, port).start()
+    provider = SandboxProvider(
+        secret=SECRET,
+        public_url="http://pay.test/",
+        webhook_url=f"http://{LOOPBACK}:{port}/v1/webhooks/sandbox",
+    )
+    try:
+        await provider._deliver(b'{"id": "evt_1"}')
+    finally:
+        await provider.http.aclose()
+        await runner.cleanup()
     assert len(seen) == 11 and not answers
+    body, content_type, signature = seen[-1]
+    assert (body, content_type) == (b'{"id": "evt_1"}', "application/json")
+    signing.verify(SECRET, signature, body, tolerance=300)
