@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import httpx
 
 from services.logistics.carriers import kuaidi100
 from services.logistics.carriers.base import BookingError
@@ -112,9 +111,8 @@ async def _ask(
     async with lanes:
         try:
             result = await carrier.query(parcel.tracking_number, parcel.phone_tail, parcel.company)
-        except (BookingError, httpx.HTTPError) as exc:
-            reason = exc.reason if isinstance(exc, BookingError) else repr(exc)
-            log.warning("tracking query failed", shipment_id=parcel.shipment_id, error=reason)
+        except BookingError as exc:  # the carrier's answer, a timeout or no connection
+            log.warning("tracking query failed", shipment_id=parcel.shipment_id, error=exc.reason)
             async with runtime.db.acquire() as conn:
                 await repo.unpolled(conn, parcel.shipment_id)
             return
