@@ -18,14 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -37,9 +32,9 @@ from services.payment.providers.sandbox import SandboxProvider
 from services.payment.providers.stripe import StripeProvider
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
+from tests.bench.micro.at_revision import figures_at
 from tests.support.stripe_server import FaultyStripe
 
-REPO = Path(__file__).resolve().parents[3]
 SECRET = "bench-webhook-secret-0123456789abcdef"
 STRIPE_KEY = "sk_test_" + "0" * 24
 COURIER_PASS = 8
@@ -172,22 +167,8 @@ async def measure(calls: int) -> dict[str, float]:
 def _before(rev: str, calls: int) -> dict[str, float]:
     """One run of the code at `rev`, from a copy of its `shared/` and `services/` in a
     child process (this tree's tests and deploy)."""
-    with tempfile.TemporaryDirectory() as tree:
-        archive = subprocess.run(
-            ["git", "archive", rev, "shared", "services"], cwd=REPO, check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        command = [sys.executable, "-m", "tests.bench.micro.outbound_calls", "--mode", "one"]
-        out = subprocess.run(
-            [*command, "--calls", str(calls)],
-            cwd=tree,  # its `shared` and `services` come first on the path
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    return dict(json.loads(out.splitlines()[-1]))
+    args = ["--mode", "one", "--calls", str(calls)]
+    return figures_at(rev, ("shared", "services"), "tests.bench.micro.outbound_calls", args)
 
 
 def main() -> None:

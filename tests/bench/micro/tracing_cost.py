@@ -23,13 +23,8 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 from shared import outbox
@@ -40,12 +35,12 @@ from shared.contracts.events.order import OrderPlaced
 from shared.contracts.events.payment import PaymentRequested
 from shared.messages import Incoming, RawMessage
 from shared.unit import Unit, Units
+from tests.bench.micro.at_revision import figures_at
 from tests.support.events import line, placed
 
 ROUNDS = 15
 BATCH = 50
 UPSTREAM = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-REPO = Path(__file__).resolve().parents[3]
 
 
 class _Conn:
@@ -202,22 +197,8 @@ def measure(mode: str, events: int) -> dict[str, float]:
 
 def _before(rev: str, events: int) -> dict[str, float]:
     """The figures of the code at `rev`, from a copy of its `shared/` in a child process."""
-    with tempfile.TemporaryDirectory() as tree:
-        archive = subprocess.run(
-            ["git", "archive", rev, "shared"], cwd=REPO, check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        command = [sys.executable, "-m", "tests.bench.micro.tracing_cost", "--mode", "before"]
-        out = subprocess.run(
-            [*command, "--events", str(events)],
-            cwd=tree,  # its `shared` comes first on the path
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    return dict(json.loads(out.splitlines()[-1]))
+    args = ["--mode", "before", "--events", str(events)]
+    return figures_at(rev, ("shared",), "tests.bench.micro.tracing_cost", args)
 
 
 def main() -> None:
