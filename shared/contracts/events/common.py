@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,3 +60,8 @@ class LineQuantity(Value):
     line_id: str
     sku: str
     quantity: int = Field(ge=1)
+
+
+BackorderChoice = Literal["ship_available", "wait"]
+"""What a customer whose order is partly out of stock chooses: ship what is there (the
+rest refunded), or wait for the restock and ship everything."""

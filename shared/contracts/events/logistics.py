@@ -13,7 +13,13 @@ from typing import Literal
 from pydantic import Field
 
 from shared.contracts.envelope import Event, Money, retired_v1
-from shared.contracts.events.common import Address, LineQuantity, OrderLine, Value
+from shared.contracts.events.common import (
+    Address,
+    BackorderChoice,
+    LineQuantity,
+    OrderLine,
+    Value,
+)
 
 
 class ShortLine(Value):
@@ -73,6 +79,68 @@ class StockRanShort(Event):
 
 
 StockShortage = retired_v1(StockRanShort, "StockShortage")
+
+
+class BackorderLine(Value):
+    """A line of which some units are not in stock: `quantity` of them are short, `held`
+    are held for the order (and ship)."""
+
+    line_id: str
+    sku: str
+    name: str
+    variant: str | None = None
+    quantity: int = Field(ge=1)
+    held: int = Field(ge=0)
+    restock_expected: date | None = None  # when operations expect the SKU back
+
+
+class StockBackordered(Event):
+    """Some of the order's units were not in stock when it was placed: the order is not
+    cancelled. What is there is held; the customer chooses, by `choose_by`, to ship what
+    is there (the short units refunded once paid: BackorderDropped) or to wait for the
+    restock (BackorderWaiting), served first come, first served (BackorderFilled). With no
+    choice by then, `default_choice` applies. `restock_expected` is the latest date
+    operations expect a short SKU back (None: not known). Never told for cash on
+    delivery, which stays all or nothing (StockRanShort)."""
+
+    TYPE = "StockBackordered"
+
+    lines: tuple[BackorderLine, ...]
+    choose_by: datetime
+    default_choice: BackorderChoice
+    restock_expected: date | None = None
+
+
+class BackorderDropped(Event):
+    """The order ships what is there: the short units in `dropped` will not be sent, and
+    returns refunds them once the order is paid. StockReserved follows for what ships.
+    `chosen_by` says whether the customer chose it or the deadline's default applied."""
+
+    TYPE = "BackorderDropped"
+
+    dropped: tuple[BackorderLine, ...]
+    chosen_by: Literal["customer", "default"]
+
+
+class BackorderWaiting(Event):
+    """The order waits for the restock of its short units and then ships whole; waiting
+    orders are served first come, first served (BackorderFilled)."""
+
+    TYPE = "BackorderWaiting"
+
+    lines: tuple[BackorderLine, ...]
+    restock_expected: date | None = None
+    chosen_by: Literal["customer", "default"]
+
+
+class BackorderFilled(Event):
+    """A restock operations recorded now holds every unit of the order (`lines`: the units
+    it brought). StockReserved follows with the promised ship date."""
+
+    TYPE = "BackorderFilled"
+
+    lines: tuple[LineQuantity, ...]
+    filled_at: datetime
 
 
 class StockReleased(Event):

@@ -7,7 +7,14 @@ from datetime import datetime
 from typing import Literal
 
 from shared.contracts.envelope import Event, Money
-from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
+from shared.contracts.events.common import (
+    Address,
+    BackorderChoice,
+    Contact,
+    Locale,
+    OrderLine,
+    PaymentMethod,
+)
 
 
 class OrderPlaced(Event):
@@ -85,6 +92,17 @@ class OrderRefused(Event):
 
     reason: Literal["refused", "undeliverable"]
     was_paid: bool
+
+
+class BackorderChoiceMade(Event):
+    """The customer's answer to StockBackordered, given on the order page. Logistics applies
+    it while the order is still short; after the deadline's default, or once a restock
+    filled the order, it changes nothing."""
+
+    TYPE = "BackorderChoiceMade"
+
+    choice: BackorderChoice
+    chosen_at: datetime
 
 
 StuckStage = Literal[
