@@ -144,6 +144,18 @@ class Services:
         )
         return done
 
+    async def choose_backorder(
+        self, order_id: str, token: Credential, choice: str
+    ) -> dict[str, Any]:
+        done: dict[str, Any] = await self.call(
+            "order",
+            "POST",
+            f"/v1/orders/{order_id}/backorder-choice",
+            token,
+            json={"choice": choice},
+        )
+        return done
+
     async def refund_requests(self, order_id: str, token: Credential) -> list[dict[str, Any]]:
         found = await self.call("returns", "GET", f"/v1/orders/{order_id}/refund-requests", token)
         requests: list[dict[str, Any]] = found.get("refund_requests", found.get("requests", []))

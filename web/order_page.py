@@ -1,7 +1,8 @@
 """The customer's order page, opened by the link in every message.
 
     GET  /orders/{order_id}?token=...&lang=...   the order as its APIs tell it
-    POST /orders/{order_id}/actions              pay, cancel, confirm, refund, unsubscribe
+    POST /orders/{order_id}/actions              pay, cancel, confirm, refund, unsubscribe,
+                                                 backorder (ship what is there, or wait)
 
 The token is the order's customer token (shared/tokens.py): the page passes it on as a
 bearer token, so each service decides whether it opens this order; the page itself
@@ -85,6 +86,7 @@ async def order_page(
 _NOTICES = {
     "cancel": "done_cancel",
     "confirm": "done_confirm",
+    "backorder": "done_backorder",
     "refund": "done_refund",
     "unsubscribe": "done_unsubscribe",
 }
@@ -116,6 +118,8 @@ async def order_action(order_id: PathId, request: Request) -> Response:
             body = {"reason": form.get("reason", "")}
             key = hashlib.sha256(f"{order_id}:{form.get(security.CSRF_FIELD)}:{body}".encode())
             await services.request_refund(order_id, credential, body, key.hexdigest()[:40])
+        elif action == "backorder":
+            await services.choose_backorder(order_id, credential, form.get("choice", ""))
         elif action == "unsubscribe":
             await services.unsubscribe(order_id, credential)
     except ApiProblem as problem:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shared.contracts.couriers import courier_name
 from web import i18n
 
-ACTIONS = ("pay", "cancel", "confirm", "refund", "unsubscribe")
+ACTIONS = ("pay", "cancel", "confirm", "refund", "unsubscribe", "backorder")
+CHOICES = ("ship_available", "wait")
 REASONS = (
     "changed_mind",
     "not_received",
@@ -98,6 +100,9 @@ def allowed(order: dict[str, Any]) -> set[str]:
     paid = (order.get("totals") or {}).get("paid", {}).get("amount", 0)
     if status in _REFUNDABLE and paid:
         can.add("refund")
+    held = order.get("backorder") or {}
+    if status in _CANCELLABLE and held.get("state") == "open" and not held.get("choice"):
+        can.add("backorder")
     return can
 
 
@@ -138,6 +143,42 @@ def view(order: dict[str, Any], requests: list[dict[str, Any]], lang: str) -> di
         "payment": payment,
         "pay_url": payment.get("checkout_url") or payment.get("pay_link"),
         "can": allowed(order),
+        "backorder": backorder(order, lang),
+    }
+
+
+def backorder(order: dict[str, Any], lang: str) -> dict[str, Any] | None:
+    """The items short at placement: each line's units missing and held, the deadline (where
+    the customer is) and its default, the restock date, and the answer once there is one;
+    None when everything was in stock."""
+    found = order.get("backorder")
+    if not found:
+        return None
+    deadline = ""
+    if found.get("choose_by"):
+        at = datetime.fromisoformat(str(found["choose_by"]))
+        zone = str(order.get("time_zone") or "UTC")
+        deadline = at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    default, choice = found.get("default_choice"), found.get("choice")
+    state = str(found.get("state") or "")
+    return {
+        "state": state,
+        "lines": [
+            i18n.text(
+                lang,
+                "backorder_line",
+                name=f"{line['name']} · {line['variant']}" if line.get("variant") else line["name"],
+                quantity=line["quantity"],
+                held=line["held"],
+            )
+            for line in found.get("lines") or []
+        ],
+        "deadline": deadline,
+        "default": i18n.text(lang, f"backorder_{default}") if default in CHOICES else None,
+        "restock": found.get("restock_expected"),
+        "answer": i18n.text(lang, f"backorder_chosen_{choice}") if choice in CHOICES else None,
+        "by_default": found.get("chosen_by") == "default",
+        "outcome": i18n.text(lang, f"backorder_{state}") if state != "open" else None,
     }
 
 

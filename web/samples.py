@@ -205,6 +205,43 @@ ORDERS["ord_sample_parcels"] = _order(
     shipment=_PARCELS[0],
     parcels=_PARCELS,
 )
+# An order placed while one cup was out of stock: the tea and one cup are held, the
+# customer chooses by the deadline to ship them now or wait for the second cup.
+ORDERS["ord_sample_backorder"] = _order(
+    "ord_sample_backorder",
+    "paid",
+    [
+        _PLACED,
+        (
+            "2026-11-28T09:12:02+08:00",
+            "backordered",
+            "部分商品缺货：青瓷茶杯 \u00d7 1。有货的商品已为您保留。请在 2026-11-30 09:12 "
+            "(Asia/Shanghai) 前选择现在发出有货的商品，或等待缺货商品到货；逾期未选择，"
+            "我们将先发出有货的商品。预计 2026-12-05 补货。",
+        ),
+        _PAID,
+    ],
+    promised_ship_date=None,
+    backorder={
+        "state": "open",
+        "lines": [
+            {
+                "line_id": "l2",
+                "sku": "CUP-02",
+                "name": "青瓷茶杯",
+                "variant": None,
+                "quantity": 1,
+                "held": 1,
+                "restock_expected": "2026-12-05",
+            }
+        ],
+        "choose_by": "2026-11-30T01:12:00+00:00",
+        "default_choice": "ship_available",
+        "restock_expected": "2026-12-05",
+        "choice": None,
+        "chosen_by": None,
+    },
+)
 ORDERS["ord_sample_shipped"]["timeline"][4]["details"] = {"new_expected_date": "2026-12-02"}
 REFUND_REQUESTS = {
     "ord_sample_delivered": [
@@ -221,7 +258,14 @@ class SampleServices(Services):
         self.calls: list[tuple[str, str]] = []
 
     async def call(
-        self, service: Any, method: str, path: str, credential: Credential | None, **_: Any
+        self,
+        service: Any,
+        method: str,
+        path: str,
+        credential: Credential | None,
+        *,
+        json: Any = None,
+        **_: Any,
     ) -> Any:
         self.calls.append((method, path))
         parts = path.strip("/").split("/")  # v1 orders <id> [what]
@@ -239,6 +283,20 @@ class SampleServices(Services):
             order["status"] = "cancelled"
         if what == "confirm-receipt":
             order["status"] = "completed"
+        if what == "backorder-choice":
+            return self._choose(order, (json or {}).get("choice"))
+        return order
+
+    def _choose(self, order: dict[str, Any], choice: Any) -> dict[str, Any]:
+        """As the order service answers a backorder choice: the first answer is kept."""
+        held = order.get("backorder")
+        if choice not in ("ship_available", "wait"):
+            raise ApiProblem(422, {"code": "invalid_request", "detail": "invalid: choice"})
+        if not held:
+            raise ApiProblem(409, {"code": "no_backorder", "detail": "no backorder"})
+        if held["choice"] not in (None, choice):
+            raise ApiProblem(409, {"code": "backorder_answered", "detail": "already answered"})
+        held |= {"choice": choice, "chosen_by": "customer"}
         return order
 
     async def ready(self) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from typing import Any
 
 from services.order import steps
 from services.order.deps import Deps
+from services.order.domain import backorder, reactions
 from services.order.domain import order as domain
-from services.order.domain import reactions
 from services.order.domain.order import Entry, Stage
 from shared.contracts.events import logistics as lg
 from shared.contracts.events import payment as pm
@@ -83,6 +83,42 @@ async def on_stock_shortage(unit: Unit[Deps], msg: Incoming[lg.StockRanShort]) -
     short = [line.model_dump(mode="json") for line in msg.payload.lines]
     at = msg.envelope.occurred_at
     await steps.react(unit, msg, lambda o: reactions.stock_shortage(o, short, at))
+
+
+def _backorder_lines(lines: tuple[lg.BackorderLine, ...]) -> list[dict[str, Any]]:
+    return [line.model_dump(mode="json") for line in lines]
+
+
+async def on_stock_backordered(unit: Unit[Deps], msg: Incoming[lg.StockBackordered]) -> None:
+    e, at = msg.payload, msg.envelope.occurred_at
+    lines = _backorder_lines(e.lines)
+    await steps.react(
+        unit,
+        msg,
+        lambda o: backorder.backordered(
+            o, lines, e.choose_by, e.default_choice, e.restock_expected, at
+        ),
+    )
+
+
+async def on_backorder_waiting(unit: Unit[Deps], msg: Incoming[lg.BackorderWaiting]) -> None:
+    e, at = msg.payload, msg.envelope.occurred_at
+    lines = _backorder_lines(e.lines)
+    await steps.react(
+        unit, msg, lambda o: backorder.waiting(o, lines, e.restock_expected, e.chosen_by, at)
+    )
+
+
+async def on_backorder_dropped(unit: Unit[Deps], msg: Incoming[lg.BackorderDropped]) -> None:
+    e, at = msg.payload, msg.envelope.occurred_at
+    lines = _backorder_lines(e.dropped)
+    await steps.react(unit, msg, lambda o: backorder.dropped(o, lines, e.chosen_by, at))
+
+
+async def on_backorder_filled(unit: Unit[Deps], msg: Incoming[lg.BackorderFilled]) -> None:
+    e = msg.payload
+    lines = [line.model_dump(mode="json") for line in e.lines]
+    await steps.react(unit, msg, lambda o: backorder.filled(o, lines, e.filled_at))
 
 
 async def on_shipment_shipped(unit: Unit[Deps], msg: Incoming[lg.ShipmentShipped]) -> None:
@@ -285,6 +321,10 @@ HANDLERS: Handlers = {
     lg.StockReserved: on_stock_reserved,
     lg.StockRanShort: on_stock_shortage,
     lg.StockShortage: on_stock_shortage,  # retired v1, still on the topic
+    lg.StockBackordered: on_stock_backordered,
+    lg.BackorderWaiting: on_backorder_waiting,
+    lg.BackorderDropped: on_backorder_dropped,
+    lg.BackorderFilled: on_backorder_filled,
     lg.ShippingPromiseSet: on_shipping_promise_set,
     lg.ShipmentPicked: on_shipment_picked,
     lg.ShipmentPacked: on_shipment_packed,

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from services.order.domain import parcels
 from services.order.domain.order import ENDED, Entry, Order, Stage
 from services.order.schemas import (
+    BackorderLineOut,
+    BackorderOut,
     CheckpointOut,
     LineOut,
     MoneyOut,
@@ -150,6 +152,26 @@ def _numbers(order: Order) -> dict[str, dict[str, int]]:
     return {p["shipment_id"]: {"number": n, "of": of} for n, of, p in parcels.numbered(order)}
 
 
+def backorder_view(order: Order) -> BackorderOut | None:
+    """The order's backorder (units short at placement), None when it has none."""
+    b = order.backorder
+    if b is None:
+        return None
+    fields = set(BackorderLineOut.model_fields)
+    return BackorderOut(
+        state=b["state"],
+        lines=[
+            BackorderLineOut(**{k: v for k, v in line.items() if k in fields})
+            for line in b.get("lines") or []
+        ],
+        choose_by=b.get("choose_by"),
+        default_choice=b.get("default_choice"),
+        restock_expected=b.get("restock_expected"),
+        choice=b.get("choice"),
+        chosen_by=b.get("chosen_by"),
+    )
+
+
 def timeline_entry(
     entry: Entry, lang: str, numbers: Mapping[str, dict[str, int]] | None = None
 ) -> TimelineEntryOut:
@@ -206,6 +228,7 @@ def order_view(order: Order, entries: list[Entry], lang: str | None = None) -> O
         gift_message=order.gift_message,
         shipment=shipment_view(order, entries, lang),
         parcels=parcels_view(order, entries, lang),
+        backorder=backorder_view(order),
         refunds=[
             RefundOut(
                 refund_id=refund_id,

@@ -19,7 +19,7 @@ _COLUMNS = (
     " paid_amount, refunded_amount, payment_method, payment_status, payment_due_at, paid_at,"
     " promised_ship_date, locale, time_zone, lines, contact, address, gift_message, payment,"
     " shipment, refunds, applied, placed_at, updated_at, shipping_fee, discount_amount,"
-    " coupon_code, courier, courier_fee, parcels"
+    " coupon_code, courier, courier_fee, parcels, backorder"
 )
 
 # Where each stuck-order stage's clock starts (domain.stuck.anchors), derived from the order
@@ -66,6 +66,7 @@ def _row(order: Order, now: datetime) -> tuple[Any, ...]:
         order.courier,
         order.courier_fee,
         order.parcels,
+        order.backorder,
         *_anchors(order),
     )
 
@@ -74,7 +75,7 @@ def _row(order: Order, now: datetime) -> tuple[Any, ...]:
 _CHANGING = (
     "stage, cancellation_requested, ended_reason, paid_amount, refunded_amount,"
     " payment_status, payment_due_at, paid_at, promised_ship_date, payment, shipment,"
-    " parcels, refunds, applied, updated_at, " + _ANCHORS
+    " parcels, backorder, refunds, applied, updated_at, " + _ANCHORS
 )
 
 
@@ -93,6 +94,7 @@ def _changes(order: Order, now: datetime) -> tuple[Any, ...]:
         order.payment,
         order.shipment,
         order.parcels,
+        order.backorder,
         order.refunds,
         order.applied,
         now,
@@ -133,11 +135,12 @@ def _order(row: asyncpg.Record) -> Order:
         courier=row["courier"],
         courier_fee=row["courier_fee"],
         parcels=row["parcels"],
+        backorder=row["backorder"],
     )
 
 
 _INSERTED = f"{_COLUMNS}, {_ANCHORS}"
-_N = len(_INSERTED.split(","))  # the order's columns: $1 (its id) to $36
+_N = len(_INSERTED.split(","))  # the order's columns: $1 (its id) to $37
 _E = _N + 1  # the timeline entries' arrays follow the order's columns (the insert's)
 _ENTRY_COLUMNS = (
     "entries AS (INSERT INTO order_timeline (order_id, entry_key, at, kind, details)"
@@ -157,7 +160,7 @@ def _entries(first: int) -> str:
 _PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, _N + 1))
 _INSERT = f"""WITH placed AS (INSERT INTO orders ({_INSERTED}) VALUES ({_PLACEHOLDERS})),
     {_entries(_E)} SELECT 1"""  # noqa: S608
-_C = len(_CHANGING.split(",")) + 1  # the changing columns: $2 to $20, after the id
+_C = len(_CHANGING.split(",")) + 1  # the changing columns: $2 to $21, after the id
 _SETS = ", ".join(f"{name.strip()} = ${i}" for i, name in enumerate(_CHANGING.split(","), 2))
 _SAVE = f"WITH {_entries(_C + 1)} UPDATE orders SET {_SETS} WHERE order_id = $1"  # noqa: S608
 

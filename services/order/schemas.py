@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -143,6 +143,12 @@ class CancelOrder(Body):
     reason: Text200 = "customer_request"
 
 
+class BackorderChoiceIn(Body):
+    choice: Literal["ship_available", "wait"] = Field(
+        description="ship what is in stock now (the rest refunded) or wait for the restock"
+    )
+
+
 class MoneyOut(BaseModel):
     amount: int
     currency: str
@@ -230,6 +236,37 @@ class ShipmentOut(BaseModel):
     checkpoints: list[CheckpointOut] = []
 
 
+class BackorderLineOut(BaseModel):
+    line_id: str
+    sku: str
+    name: str
+    variant: str | None = None
+    quantity: int = Field(description="units short")
+    held: int = Field(description="units of the line held for the order (they ship)")
+    restock_expected: date | None = Field(
+        default=None, description="when operations expect the SKU back, when known"
+    )
+
+
+class BackorderOut(BaseModel):
+    state: Literal["open", "waiting", "dropped", "filled"] = Field(
+        description="open (the customer may choose), waiting (for the restock), dropped "
+        "(what is there ships, the short units are refunded) or filled (all in, ships whole)"
+    )
+    lines: list[BackorderLineOut] = Field(description="the lines with units short")
+    choose_by: datetime | None = Field(description="the deadline of the customer's choice")
+    default_choice: Literal["ship_available", "wait"] | None = Field(
+        description="what applies with no choice by `choose_by`"
+    )
+    restock_expected: date | None = Field(
+        description="the latest date operations expect a short SKU back, when known"
+    )
+    choice: Literal["ship_available", "wait"] | None = Field(description="the answer, if any")
+    chosen_by: Literal["customer", "default"] | None = Field(
+        description="who gave the answer: the customer or the deadline's default"
+    )
+
+
 class RefundOut(BaseModel):
     refund_id: str
     status: str
@@ -272,6 +309,11 @@ class OrderOut(BaseModel):
         default=[],
         description="every parcel the order ships as, in their numbers' order, each with its "
         "goods, courier, tracking number and checkpoints; one for an order that ships whole",
+    )
+    backorder: BackorderOut | None = Field(
+        default=None,
+        description="units short at placement and the customer's choice (ship what is "
+        "there or wait); null when everything was in stock",
     )
     refunds: list[RefundOut]
     timeline: list[TimelineEntryOut]

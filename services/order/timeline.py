@@ -54,7 +54,34 @@ SENTENCES: dict[str, str] = {
     "returned_to_shop": N_("The parcel is back with the shop."),
     "picked": N_("Your items have been picked in the warehouse."),
     "packed": N_("Your parcel is packed and waits for the courier."),
+    "backordered": N_(
+        "Some items are out of stock: {items}. What is in stock is held for you. Choose by "
+        "{deadline} whether to ship it now or to wait for the rest; without an answer, we "
+        "will {default_text}."
+    ),
+    "backorder_waiting": N_("Your order waits for {items}; it ships whole once they are in."),
+    "backorder_dropped": N_(
+        "{items} will not be sent: what is in stock ships, and the missing items are refunded."
+    ),
+    "backorder_filled": N_("Everything is in stock now; your order will ship whole soon."),
 }
+
+# A backorder (items short at placement): the customer's answer, the default the deadline
+# applies (said after "we will"), the restock date when known, and an answer the default
+# gave, each by the choice.
+BACKORDER_CHOICES: dict[str, str] = {
+    "ship_available": N_(
+        "You chose to receive what is in stock now; the missing items will be refunded."
+    ),
+    "wait": N_("You chose to wait for the missing items; your order ships whole once they are in."),
+}
+BACKORDER_DEFAULTS: dict[str, str] = {
+    "ship_available": N_("ship what is in stock"),
+    "wait": N_("wait for the rest and ship everything together"),
+}
+RESTOCK = N_("The restock is expected on {restock_expected}.")
+BY_DEFAULT = N_("No choice was made in time, so the default applied.")
+BACKORDER_KINDS = ("backordered", "backorder_waiting", "backorder_dropped", "backorder_filled")
 
 # A checkpoint whose machine status says more than the courier's own words.
 CHECKPOINTS: dict[str, str] = {
@@ -133,6 +160,10 @@ MSGIDS: tuple[str, ...] = (
     *REFUSALS.values(),
     *DELAYS.values(),
     *PARCEL_SENTENCES.values(),
+    *BACKORDER_CHOICES.values(),
+    *BACKORDER_DEFAULTS.values(),
+    RESTOCK,
+    BY_DEFAULT,
     PARCEL,
     TRACK,
     *REASONS.values(),
@@ -169,9 +200,31 @@ def _sentence(kind: str, details: dict[str, Any]) -> str | None:
         return CHECKPOINTS[str(details["status"])]
     if kind == "delay_announced" and str(details.get("stage")) in DELAYS:
         return DELAYS[str(details["stage"])]
+    if kind == "backorder_chosen":
+        return BACKORDER_CHOICES.get(str(details.get("choice")))
     if (kind, str(details.get("reason"))) in REFUSALS:
         return REFUSALS[(kind, str(details["reason"]))]
     return SENTENCES.get(kind)
+
+
+def _items(lines: Any, locale: str) -> str:
+    """The short items of a backorder, each its name, variant and units short."""
+    said = []
+    for line in lines if isinstance(lines, list) else []:
+        variant = f" ({line['variant']})" if line.get("variant") else ""
+        said.append(f"{line.get('name', line.get('sku', ''))}{variant} \u00d7 {line['quantity']}")
+    return ("、" if locale.startswith("zh") else ", ").join(said)
+
+
+def _backorder(kind: str, details: dict[str, Any], sentence: str, locale: str) -> str:
+    """A backorder entry's sentence with the restock date when known, and the word that no
+    answer came in time when the default chose."""
+    _ = i18n.translations(locale).gettext
+    if kind in ("backordered", "backorder_waiting") and details.get("restock_expected"):
+        sentence += " " + _(RESTOCK).format(restock_expected=details["restock_expected"])
+    if details.get("chosen_by") == "default":
+        sentence += " " + _(BY_DEFAULT)
+    return sentence
 
 
 def describe(kind: str, details: dict[str, Any], locale: str = couriers.DEFAULT_LOCALE) -> str:
@@ -190,12 +243,19 @@ def describe(kind: str, details: dict[str, Any], locale: str = couriers.DEFAULT_
     cause = str(details.get("cause"))
     if cause in CAUSES:
         values["cause_text"] = _(CAUSES[cause]).format(courier=values.get("courier", ""))
+    if kind in BACKORDER_KINDS:
+        values["items"] = _items(details.get("lines"), locale)
+        default = str(details.get("default_choice"))
+        if default in BACKORDER_DEFAULTS:
+            values["default_text"] = _(BACKORDER_DEFAULTS[default])
     fallback = kind.replace("_", " ").capitalize()
     msgid = _sentence(kind, details)
     try:
         sentence = _(msgid).format(**values) if msgid is not None else fallback
     except (KeyError, ValueError, IndexError):
         return fallback + "."
+    if kind in BACKORDER_KINDS:
+        sentence = _backorder(kind, details, sentence, locale)
     if "tracking_url" in values:
         sentence += " " + _(TRACK).format(tracking_url=values["tracking_url"])
     if number is not None and kind not in PARCEL_SENTENCES:

@@ -15,11 +15,18 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from services.order import coupons, presenter, repository, steps
 from services.order.deps import Deps
-from services.order.domain import fees, placing
+from services.order.domain import backorder, fees, placing
 from services.order.domain import order as domain
 from services.order.domain.order import Order
 from services.order.handlers import HANDLERS
-from services.order.schemas import CancelOrder, OrderOut, OrderPageOut, PlacedOrderOut, PlaceOrder
+from services.order.schemas import (
+    BackorderChoiceIn,
+    CancelOrder,
+    OrderOut,
+    OrderPageOut,
+    PlacedOrderOut,
+    PlaceOrder,
+)
 from shared import cursors
 from shared.contracts.events.common import Address, Contact, Locale
 from shared.http import (
@@ -225,16 +232,26 @@ Action = Callable[[Order, datetime], domain.Outcome]
 
 
 async def _command(
-    request: Request, order_id: str, customer: str | None, wanted: Wanted, act: Action
+    request: Request,
+    order_id: str,
+    customer: str | None,
+    wanted: Wanted,
+    act: Action,
+    response: Response | None = None,
 ) -> OrderOut:
-    """Runs a customer action on the order in one unit; 409 when its state does not allow it."""
+    """Runs a customer action on the order in one unit; 409 when its state does not allow it.
+    With `response`, an action that changed nothing (a repeat) answers 200 instead of the
+    route's status."""
     caller = order_access(request, order_id)
     correlation_id = request.headers.get("X-Correlation-ID")
     async with service_of(request, Deps).unit(correlation_id=correlation_id) as unit:
 
         def allowed(order: Order) -> domain.Outcome:
             _acting_for(order, caller, customer)
-            return act(order, unit.now)
+            outcome = act(order, unit.now)
+            if response is not None and not outcome.events:
+                response.status_code = 200
+            return outcome
 
         try:
             order = await steps.change(unit, order_id, allowed)
@@ -270,4 +287,33 @@ async def confirm_receipt(
         customer,
         wanted,
         lambda o, now: domain.confirm_receipt(o, now, review_url),
+    )
+
+
+@router.post(
+    "/orders/{order_id}/backorder-choice",
+    status_code=202,
+    response_model=OrderOut,
+    responses={200: {"description": "the same answer again: nothing changes"}, **ERRORS},
+)
+async def choose_backorder(
+    order_id: OrderId,
+    body: BackorderChoiceIn,
+    request: Request,
+    response: Response,
+    wanted: Language,
+    customer: CustomerHeader = None,
+) -> OrderOut:
+    """The customer's answer to a backorder: ship what is in stock now, or wait for the
+    restock. 202 the first time (told to logistics), 200 for the same answer again; 409
+    `no_backorder`, `backorder_answered` (another answer came first) or `backorder_closed`
+    (dropped, filled, or the order ended)."""
+    choice = body.choice
+    return await _command(
+        request,
+        order_id,
+        customer,
+        wanted,
+        lambda o, now: backorder.choose(o, choice, now),
+        response,
     )

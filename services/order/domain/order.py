@@ -114,6 +114,7 @@ class Order:
     coupon_code: str | None = None
     courier: str | None = None  # chosen at checkout (None: logistics picks)
     courier_fee: int = 0  # the part of shipping_fee the chosen courier adds
+    backorder: dict[str, Any] | None = None  # units short at placement (domain.backorder)
 
     @property
     def goods(self) -> int:

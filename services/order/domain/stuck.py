@@ -6,7 +6,8 @@ Each stage has a clock that starts at an *anchor*, a moment the order's own stat
   starts when it was placed.
 - `not_shipped`: paid (or, cash on delivery, placed) and not shipped, or shipped in part
   with a parcel logistics listed still in the warehouse; the clock starts at the promise:
-  the end of the promised ship date in the order's time zone.
+  the end of the promised ship date in the order's time zone. Not while the order's
+  backorder is open or waiting: it ships once the backorder is dropped or filled.
 - `silent_in_transit`: shipped, and the carrier has said nothing of a parcel on its way
   since that parcel's last tracking step (or its shipping): the longest silence counts.
   A parcel delivered, or turned back (a prepaid parcel refused at the door; a
@@ -26,7 +27,7 @@ from functools import lru_cache
 from typing import NamedTuple, get_args
 from zoneinfo import ZoneInfo
 
-from services.order.domain import parcels
+from services.order.domain import backorder, parcels
 from services.order.domain.order import Order, Stage
 from shared.contracts.events.order import StuckStage
 
@@ -77,7 +78,10 @@ def promise_deadline(promised: date, time_zone: str) -> datetime:
 
 
 def awaits_shipping(order: Order) -> bool:
-    """Nothing shipped yet, or a listed parcel still waits while the others left."""
+    """Nothing shipped yet, or a listed parcel still waits while the others left. An order
+    whose backorder is open or waiting is not expected to ship yet."""
+    if backorder.holds_shipping(order):
+        return False
     if order.stage is Stage.SHIPPED:
         return parcels.waiting(order)
     return order.stage is Stage.PAID or (order.stage is Stage.PLACED and order.cash_on_delivery)

@@ -262,3 +262,56 @@ async def test_an_order_in_one_parcel_shows_it_as_before(client: httpx.AsyncClie
     page = await client.get(f"/orders/ord_sample_shipped?token={TOKEN}")
     assert 'id="h-parcel"' in page.text and 'id="tracking-number">SF1234567890<' in page.text
     assert 'id="parcel-1"' not in page.text
+
+
+async def test_a_backorder_shows_what_is_short_and_takes_the_customers_choice(
+    client: httpx.AsyncClient, services: SampleServices
+) -> None:
+    page = await client.get(f"/orders/ord_sample_backorder?token={TOKEN}&lang=en")
+    assert page.status_code == 200
+    html = page.text
+    assert 'id="backorder" data-state="open"' in html
+    assert "青瓷茶杯: 1 missing, 1 held for you" in html
+    assert "Choose by 2026-11-30 09:12" in html, "the deadline where the customer is"
+    assert "Without an answer: Ship what is in stock now" in html
+    assert "Restock expected on 2026-12-05" in html
+    assert 'id="backorder-ship"' in html and 'id="backorder-wait"' in html
+    done = await client.post(
+        "/orders/ord_sample_backorder/actions",
+        data={
+            "token": TOKEN,
+            "action": "backorder",
+            "choice": "wait",
+            "csrf_token": _csrf(html),
+            "lang": "en",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and "done=backorder" in done.headers["location"]
+    assert ("POST", "/v1/orders/ord_sample_backorder/backorder-choice") in services.calls
+    after = (await client.get(done.headers["location"])).text
+    assert "Your choice is recorded." in after
+    assert "You chose to wait for the missing items" in after
+    assert 'id="backorder-ship"' not in after, "answered: no more buttons"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("zh-CN", "已为您保留 1 件"), ("zh-TW", "已為您保留 1 件")],
+)
+async def test_the_backorder_card_speaks_the_pages_language(
+    client: httpx.AsyncClient, lang: str, said: str
+) -> None:
+    page = await client.get(f"/orders/ord_sample_backorder?token={TOKEN}&lang={lang}")
+    assert said in page.text
+    assert i18n.text(lang, "backorder_wait") in page.text
+
+
+def test_an_order_whose_backorder_is_answered_or_settled_offers_no_choice() -> None:
+    held = {"state": "open", "choice": None}
+    order = {"status": "paid", "backorder": held}
+    assert "backorder" in allowed(order)
+    assert "backorder" not in allowed({**order, "backorder": {**held, "choice": "wait"}})
+    assert "backorder" not in allowed({**order, "backorder": {**held, "state": "filled"}})
+    assert "backorder" not in allowed({**order, "status": "cancelled"})
+    assert "backorder" not in allowed({"status": "paid", "backorder": None})
