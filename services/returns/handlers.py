@@ -19,6 +19,7 @@ from shared import held
 from shared.contracts.events import logistics as lg
 from shared.contracts.events import order as od
 from shared.contracts.events import payment as pm
+from shared.contracts.events.common import LineQuantity
 from shared.logging import get_logger
 from shared.messages import Handlers, Incoming
 from shared.timer_poller import TimerHandler
@@ -60,7 +61,7 @@ async def on_order_paid(unit: Unit[Deps], msg: Incoming[od.OrderPaid]) -> None:
     known = await _facts(unit, msg, **paid, paid_at=msg.payload.paid_at)
     if known is not None and known.waiting:  # a cancelled order's refund waited for this
         await steps.refund_cancelled_order(unit, msg.order_id, known.waiting)
-    if known is not None:  # a courier surcharge's refund held until the payment is known
+    if known is not None:  # refunds held until the payment is known (surcharge, backorder)
         await held.release(unit, msg.order_id, HANDLERS)
 
 
@@ -130,6 +131,20 @@ async def on_courier_substituted(unit: Unit[Deps], msg: Incoming[lg.CourierSubst
         await held.hold(unit.conn, msg)
 
 
+async def on_backorder_dropped(unit: Unit[Deps], msg: Incoming[lg.BackorderDropped]) -> None:
+    """The units a backorder dropped are refunded (the rest of the order ships). Until
+    returns knows the payment, the event is held, as for an unknown order, and OrderPaid
+    releases it."""
+    if not await _known(unit, msg):
+        return
+    dropped = tuple(
+        LineQuantity(line_id=line.line_id, sku=line.sku, quantity=line.quantity)
+        for line in msg.payload.dropped
+    )
+    if not await steps.refund_backorder(unit, msg.order_id, dropped):
+        await held.hold(unit.conn, msg)
+
+
 async def on_returned_to_shop(unit: Unit[Deps], msg: Incoming[lg.ShipmentReturnedToShop]) -> None:
     """A refused parcel is back with the shop: a paid order's goods are refunded (a
     cash-on-delivery order was never charged)."""
@@ -163,6 +178,7 @@ HANDLERS: Handlers = {
     lg.ShipmentStopped: on_shipment_stopped,
     lg.ShipmentAlreadyDispatched: on_shipment_already_dispatched,
     lg.CourierSubstituted: on_courier_substituted,
+    lg.BackorderDropped: on_backorder_dropped,
     lg.ShipmentReturnedToShop: on_returned_to_shop,
     pm.RefundPaid: on_refund_paid,
     lg.PriceChanged: on_price_changed,

@@ -21,6 +21,7 @@ from services.returns.domain import transitions
 from services.returns.domain.eligibility import (
     Ask,
     Decision,
+    backorder_refund,
     cancellation_refund,
     courier_fee_refund,
     decide,
@@ -29,6 +30,7 @@ from services.returns.domain.eligibility import (
 from services.returns.domain.records import RefundRequest
 from services.returns.domain.transitions import Outcome
 from shared.contracts.envelope import Money
+from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.logistics import (
     ShipmentAlreadyDispatched,
     ShipmentDelivered,
@@ -44,6 +46,7 @@ log = get_logger(__name__)
 AUTO_KEY = "auto:cancellation"
 COURIER_FEE_KEY = "auto:courier_fee"  # one surcharge refund per order
 RETURNED_PARCEL_KEY = "auto:returned_to_shop"  # one refund of a refused, paid parcel
+BACKORDER_KEY = "auto:backorder"  # one refund of the units a backorder dropped
 Move = Callable[[RefundRequest, datetime], Outcome]
 """A transition of one request, decided at the unit's time (see domain.transitions)."""
 
@@ -160,6 +163,24 @@ async def refund_returned_parcel(unit: Unit[Deps], order_id: str) -> None:
     await open_request(
         unit, order_id, decision, actor="system", idempotency_key=RETURNED_PARCEL_KEY
     )
+
+
+async def refund_backorder(
+    unit: Unit[Deps], order_id: str, dropped: tuple[LineQuantity, ...]
+) -> bool:
+    """The units a backorder dropped come back, once per order, approved at once. False
+    while the payment it refunds is not known yet."""
+    order = await repo.load_order(unit.conn, order_id, lock=True)
+    if order is None or (order.paid <= 0 and not order.ended):
+        return False
+    if await repo.find_by_key(unit.conn, order_id, BACKORDER_KEY) is not None:
+        return True
+    decision = backorder_refund(order, await repo.holdings(unit.conn, order_id), dropped)
+    if decision is None:
+        log.info("dropped backorder units not refundable", ended=order.ended)
+        return True
+    await open_request(unit, order_id, decision, actor="system", idempotency_key=BACKORDER_KEY)
+    return True
 
 
 async def open_request(

@@ -122,6 +122,36 @@ def courier_fee_refund(order: OrderView, held: Holdings, fee: Money) -> Decision
     )
 
 
+def backorder_refund(
+    order: OrderView, held: Holdings, dropped: tuple[LineQuantity, ...]
+) -> Decision | None:
+    """The automatic refund of the units a backorder dropped (the customer, or the
+    deadline's default, chose to ship what was there): what they cost after their share of
+    the discount, the last units of each line, never more than is left of the payment.
+    No postage: the order still ships. None for an order unpaid, ended, or when nothing
+    is left."""
+    if order.paid <= 0 or order.currency is None or order.ended:
+        return None
+    lines, value = [], 0
+    for short in dropped:
+        line = order.lines.get(short.line_id)
+        if line is None:
+            continue
+        used = held.used_quantity.get(line.line_id, 0)
+        quantity = min(short.quantity, line.quantity - used)
+        if quantity <= 0:
+            continue
+        lines.append(LineQuantity(line_id=line.line_id, sku=line.sku, quantity=quantity))
+        value += line.paid_for(quantity, line.quantity - quantity)
+    amount = min(value, order.paid - held.committed)
+    if amount <= 0:
+        return None
+    return Decision(
+        RefundFlow.NO_RETURN, "stock_shortage", tuple(lines), amount, order.currency, None,
+        "system",
+    )  # fmt: skip
+
+
 def returned_parcel_refund(order: OrderView, held: Holdings) -> Decision | None:
     """The automatic refund of a paid order whose parcel was refused at the door (or was
     undeliverable) and is back with the shop: what the goods still unrefunded cost after
