@@ -3,6 +3,7 @@
 import asyncio
 from pathlib import Path
 
+from services.logistics.backorder_views import router as backorder_router
 from services.logistics.carriers import sandbox_routes
 from services.logistics.catalogue import load_on_start
 from services.logistics.delay_views import router as delay_router
@@ -45,7 +46,7 @@ WIRING = Wiring(
     make_deps,
     HANDLERS,
     TIMERS,
-    routers=[router, ops_router, price_router, warehouse_router, delay_router],
+    routers=[router, ops_router, price_router, warehouse_router, delay_router, backorder_router],
     background=[load_on_start, sandbox_routes.auto_advance, poll_silent],
     extras=_sandbox_and_effects,
 )

@@ -13,9 +13,10 @@ from typing import Any
 
 from services.logistics import repository as repo
 from services.logistics.deps import Deps
+from services.logistics.domain.backorders import CHOICE
 from services.logistics.domain.delays import ANNOUNCED
 from services.logistics.domain.shipping import SHIP, SHIP_BY, SILENCE
-from services.logistics.steps import orders, shipping, stock
+from services.logistics.steps import backorders, orders, shipping, stock
 from shared import held
 from shared.contracts.events import order as od
 from shared.contracts.events import returns as rt
@@ -74,7 +75,14 @@ async def _end(unit: Unit[Deps], msg: Incoming[Any], reason: str) -> None:
 
 async def on_return_received(unit: Unit[Deps], msg: Incoming[rt.ReturnReceived]) -> None:
     payload = msg.payload
-    await stock.restock(unit, msg.order_id, payload.refund_request_id, payload.lines)
+    back = await stock.restock(unit, msg.order_id, payload.refund_request_id, payload.lines)
+    await backorders.serve(unit, back)  # returned goods go to the orders that wait first
+
+
+async def on_backorder_choice(unit: Unit[Deps], msg: Incoming[od.BackorderChoiceMade]) -> None:
+    order = await held.known_or_held(unit, msg, repo.fulfilment)
+    if order is not None:
+        await backorders.choose(unit, order, msg.payload.choice, "customer")
 
 
 HANDLERS: Handlers = {
@@ -82,6 +90,7 @@ HANDLERS: Handlers = {
     od.OrderPaid: on_order_paid,
     od.OrderCancelled: on_order_cancelled,
     od.OrderClosed: on_order_closed,
+    od.BackorderChoiceMade: on_backorder_choice,
     rt.RefundRequested: on_refund_requested,
     rt.RefundApproved: on_refund_approved,
     rt.ReturnReceived: on_return_received,
@@ -101,6 +110,10 @@ async def on_checkpoint_silence(unit: Unit[Deps], timer: Timer) -> None:
     await shipping.silence_passed(unit, timer.key)
 
 
+async def on_backorder_deadline(unit: Unit[Deps], timer: Timer) -> None:
+    await backorders.deadline(unit, timer.key)
+
+
 async def on_announced_delay(unit: Unit[Deps], timer: Timer) -> None:
     delay_id, _, shipment_id = timer.key.rpartition(":")
     await shipping.announced_delay_due(unit, delay_id, shipment_id)
@@ -108,6 +121,7 @@ async def on_announced_delay(unit: Unit[Deps], timer: Timer) -> None:
 
 TIMERS: Mapping[str, TimerHandler] = {
     ANNOUNCED: on_announced_delay,
+    CHOICE: on_backorder_deadline,
     SHIP: on_ship_due,
     SHIP_BY: on_ship_by,
     SILENCE: on_checkpoint_silence,

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.logistics.domain.shipping import ShippingCalendar
+from shared.contracts.events.common import BackorderChoice
 from shared.settings import ServiceSettings
 
 
@@ -42,6 +43,14 @@ class LogisticsSettings(ServiceSettings):
     # The failed delivery attempt after which the courier is taken to give up: the parcel
     # goes back to the shop, undeliverable (0: never; only the courier's own return counts).
     max_delivery_attempts: int = Field(default=3, ge=0)
+
+    # Backorders: an order some of whose units are short (not all) holds what is there and
+    # the customer chooses, within `backorder_choice_seconds`, to ship it (the rest refunded)
+    # or to wait for the restock; `backorder_default` applies without an answer. False (or
+    # cash on delivery, or nothing of the order in stock) cancels the order as short.
+    backorders: bool = True
+    backorder_choice_seconds: float = Field(default=48 * 3600.0, gt=0)
+    backorder_default: BackorderChoice = "ship_available"
 
     # Couriers: a region's rule first, otherwise a rotation over `couriers`.
     couriers: list[str] = ["sf", "zto", "yto"]

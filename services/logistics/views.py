@@ -46,7 +46,7 @@ class StockUpdate(BaseModel):
     variant: StorableText | None = Field(default=None, max_length=200)
 
 
-def _stock_view(sku: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def stock_view(sku: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     warehouses = [
         {
             "warehouse": r["warehouse"],
@@ -92,7 +92,7 @@ async def put_stock(sku: PathId, body: StockUpdate, request: Request) -> dict[st
     except CountBelowParcels as exc:
         field = {"field": "on_hand", "message": str(exc)}
         raise Conflict("count_below_parcels", str(exc), fields=[field]) from exc
-    return _stock_view(sku, rows)
+    return stock_view(sku, rows)
 
 
 @router.get("/stock/{sku}", responses=errors(401, 403, 404))
@@ -102,7 +102,7 @@ async def get_stock(sku: PathId, request: Request) -> dict[str, Any]:
         rows = await stock.rows_of(unit, sku)
     if not rows:
         raise NotFound("unknown_sku", f"no stock is recorded for {sku}")
-    return _stock_view(sku, rows)
+    return stock_view(sku, rows)
 
 
 @router.post("/stock/catalogue", responses=errors(401, 403))

@@ -13,7 +13,8 @@ from shared.contracts.events.common import PaymentMethod
 @dataclass(frozen=True)
 class Fulfilment:
     """What logistics knows of an order. state: placed (taken, its held events not yet
-    handled) | reserved | short | shipped | released | cancelled."""
+    handled) | reserved | backordered (some units short, what is there held:
+    domain.backorders) | short | shipped | released | cancelled."""
 
     order_id: str
     state: str

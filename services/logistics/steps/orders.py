@@ -21,7 +21,7 @@ from services.logistics.domain.stock import (
     StockLevel,
     recount,
 )
-from services.logistics.steps import shipping, stock
+from services.logistics.steps import backorders, shipping, stock
 from shared import held
 from shared.contracts.envelope import Event
 from shared.contracts.events.logistics import (
@@ -85,22 +85,24 @@ async def end(unit: Unit[Deps], order: Fulfilment, reason: str) -> Shipment | No
     if order.state == "placed":
         await repo.set_state(unit.conn, order.order_id, "cancelled")
         return None
-    if order.state not in ("reserved", "shipped"):
+    if order.state not in ("reserved", "backordered", "shipped"):
         log.debug("nothing held to release", state=order.state, reason=reason)
         return None
     left = await shipping.stop(unit, order.order_id, reason)
     if left is not None:
         log.info("parcel already shipped; not cancelled", reason=reason)
         return left
-    if order.state == "reserved":
-        await stock.give_back(unit, order.order_id, reason)
+    if order.state in ("reserved", "backordered"):
+        await backorders.ended(unit, order.order_id)
+        freed = await stock.give_back(unit, order.order_id, reason)
+        await backorders.serve(unit, freed)  # what it held goes to the orders that wait
     return None
 
 
 async def refund_before_shipping(unit: Unit[Deps], order: Fulfilment, request_id: str) -> None:
     """A refund before shipping waits for this answer: the shipment stopped (and the stock
     released), or the parcel had already left. Asked again, the answer is the same."""
-    released = order.state == "reserved"
+    released = order.state in ("reserved", "backordered")
     left = await end(unit, order, "refunded_before_shipping")
     if left is None:
         stopped = next(iter(await repo.shipments_of_order(unit.conn, order.order_id)), None)
@@ -139,7 +141,9 @@ async def count(unit: Unit[Deps], counted: Count) -> StockLevel:
             kept += withdrawal.holding.quantity
     if kept:
         raise CountBelowParcels(sku, warehouse, on_hand, kept)
-    return await stock.counted(unit, counted)
+    level = await stock.counted(unit, counted)
+    await backorders.serve(unit, [sku])  # a count above what is held serves the waiting
+    return level
 
 
 async def _withdraw(unit: Unit[Deps], order_id: str, short: ShortLine) -> bool:
@@ -150,6 +154,7 @@ async def _withdraw(unit: Unit[Deps], order_id: str, short: ShortLine) -> bool:
         log.warning("a holding order could not be withdrawn", order_id=order_id)
         return False
     log.info("order withdrawn by a short count", order_id=order_id, sku=short.sku)
+    await backorders.ended(unit, order_id)
     await stock.give_back(unit, order_id, "stock_shortage")
     await repo.set_state(unit.conn, order_id, "short")
     await unit.emit(StockRanShort(lines=(short,)), order_id=order_id)

@@ -52,9 +52,10 @@ async def test_fifty_orders_racing_for_ten_units_get_ten_reservations_and_forty_
 async def test_fifty_concurrent_transactions_never_reserve_more_than_is_on_hand(
     lg: Logistics,
 ) -> None:
-    """Replicas reserve in parallel: the row locks, not the single consumer, keep the count."""
+    """Replicas reserve in parallel: the row locks, not the single consumer, keep the count
+    (backorders off: a short order holds nothing; test_backorders.py has them on)."""
     sku, other = new_id("SKU"), new_id("SKU")
-    async with lg.running(http=True, database_pool_size=25) as runtime:
+    async with lg.running(http=True, database_pool_size=25, backorders=False) as runtime:
         await lg.put_stock(sku, on_hand=10)
         await lg.put_stock(other, on_hand=100)
 
