@@ -7,6 +7,7 @@ import getpass
 
 import click
 
+from fulfil.backorders import backorders
 from fulfil.config import Config
 from fulfil.coupons import coupons
 from fulfil.delays import delays
@@ -72,6 +73,7 @@ cli.add_command(status)
 cli.add_command(stock)
 cli.add_command(coupons)
 cli.add_command(parcels)
+cli.add_command(backorders)
 cli.add_command(warehouse)
 cli.add_command(delays)
 

@@ -90,3 +90,27 @@ def test_the_pick_list_says_which_parcel_of_an_order_each_shipment_is(
     assert "1/2" in rows["shp_a"] and "main" in rows["shp_a"]
     assert "2/2" in rows["shp_b"] and "north" in rows["shp_b"]
     assert "/" not in rows["shp_c"].split("main")[0], "a whole order shows no parcel number"
+
+
+def test_goods_received_say_how_many_waiting_orders_they_served(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: dict[str, Any] = {}
+
+    def call(_config: Any, service: str, method: str, path: str, **kwargs: Any) -> Any:
+        sent.update(service=service, method=method, path=path, body=kwargs.get("json"))
+        return {
+            "receipt_id": "d-7", "sku": "MUG", "warehouse": "main", "quantity": 3,
+            "served": [{"order_id": "o1", "quantity": 2, "filled": True},
+                       {"order_id": "o2", "quantity": 1, "filled": False}],
+            "repeated": False,
+        }  # fmt: skip
+
+    monkeypatch.setattr("fulfil.backorders.call", call)
+    code, output = run("backorders", "receive", "MUG", "3", "--receipt-id", "d-7")
+    assert code == 0, output
+    assert sent == {"service": "logistics", "method": "POST", "path": "/v1/stock/MUG/receipts",
+                    "body": {"quantity": 3, "receipt_id": "d-7"}}  # fmt: skip
+    assert "2 waiting orders served, 1 now ship whole" in output
+    code, output = run("backorders", "receive", "MUG", "0")
+    assert code != 0 and sent["body"]["quantity"] == 3, "no call for nothing received"
