@@ -50,6 +50,8 @@ DEMO_ONLY = {
     "LOGISTICS_WAREHOUSE_STEPS": "true",
     "ORDER_COURIER_OPTIONS": '{"sf": 1200}',
     "LOGISTICS_COURIER_EXCLUDED_REGIONS": '{"sf": ["Taipei"]}',
+    # A customer of the scarce item has a minute to answer the backorder message.
+    "LOGISTICS_BACKORDER_CHOICE_SECONDS": "60",
 }
 
 
@@ -104,6 +106,7 @@ async def run(args: argparse.Namespace, state: dict[str, Any], console: Console)
         feeder = asyncio.create_task(feed_driver())
         placer = asyncio.create_task(place())
         sweeper = asyncio.create_task(driver.put_back_forever(stop))
+        restocker = asyncio.create_task(driver.restock_forever(stop))
         interactive = console.is_terminal and not args.plain
         try:
             await run_view(funnel, driver.lines, stop, console, interactive)
@@ -112,7 +115,8 @@ async def run(args: argparse.Namespace, state: dict[str, Any], console: Console)
             placer.cancel()
             feeder.cancel()
             sweeper.cancel()
-            for task in (placer, feeder, sweeper):
+            restocker.cancel()
+            for task in (placer, feeder, sweeper, restocker):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await driver.stop()

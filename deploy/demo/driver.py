@@ -6,7 +6,8 @@ ShippingPromiseSet, ShipmentShipped, ShipmentDelivered, ...) the way the outside
 world would, through the real HTTP edges only; the warehouse picks, packs and hands
 over each shipment whose promise is set (through logistics' ops API), and puts back on
 the shelf the goods of a shipment stopped after they were picked. Once a run, after some
-parcels have waited in the warehouse, operations announce a sales peak for one region.
+parcels have waited in the warehouse, operations announce a sales peak for one region;
+and now and then they receive goods for the orders waiting on the scarce item (backorders).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from deploy.demo import backorders
 from deploy.demo.shop import DEFAULT_CATALOGUE, Shop, ShopError, order_body
 from deploy.demo.topics import Record
 
@@ -70,7 +72,8 @@ DEFAULT_MIX = {
     "cancel_after_picking": 3,  # pays, cancels once the goods are picked: they go back
     "refund_not_received": 6,  # shipped, says it never arrived (flow 2, approved by ops)
     "return_after_delivery": 8,  # receives, sends it back, refunded on arrival (flow 3)
-    "stock_shortage": 5,  # orders the last pieces of a scarce item
+    "stock_shortage": 5,  # orders the last pieces of a scarce item: ships what is there,
+    # waits for the restock, or leaves it to the default (cash on delivery: cancelled)
     "two_parcels": 5,  # goods from two warehouses: two parcels, delivered when both are
 }
 
@@ -123,6 +126,7 @@ class Driver:
         self.page_url: str | None = None  # the order pages (python -m web), when they run
         self.last_page: str | None = None
         self.warehouse_pace = (0.5, 1.5)  # seconds between two steps on one shipment
+        self.answer_pace = (1.0, 5.0)  # seconds a customer takes to answer a backorder
         self.waiting = 0  # parcels seen waiting in the warehouse
         self.peak_announced = False
         self.put_back_ids: set[str] = set()  # shipments whose goods were put back (or are)
@@ -155,6 +159,7 @@ class Driver:
         await self.shop.put_stock(NORTH["sku"], on_hand=100_000, threshold=50,
                                   name=NORTH["name"], variant=NORTH["variant"],
                                   warehouse=NORTH_WAREHOUSE)  # fmt: skip
+        await backorders.expect_restock(self.shop, SCARCE["sku"], SHOP_TIME_ZONE)
 
     # placing
 
@@ -174,8 +179,9 @@ class Driver:
 
     async def _place(self, scenario: str) -> None:
         method = METHODS.get(scenario, self.rng.choice(("card", "wallet", "online_banking")))
-        if scenario == "stock_shortage":
+        if scenario == "stock_shortage":  # two of the scarce item with something in stock
             body = order_body(self.rng, method, catalogue=(SCARCE,), lines=1, quantity=2)
+            body["items"] += order_body(self.rng, method, lines=1)["items"]
         elif scenario == "two_parcels":  # one item from the main warehouse, one from north
             body = order_body(self.rng, method, lines=1)
             body["items"] += order_body(self.rng, method, catalogue=(NORTH,), lines=1)["items"]
@@ -236,6 +242,14 @@ class Driver:
             if self.waiting >= DELAY_AFTER_WAITING and not self.peak_announced:
                 self.peak_announced = True
                 self._spawn(self._announce_peak())
+        elif kind == "StockBackordered" and "choose" not in c.done:
+            c.done.add("choose")
+            choice = backorders.pick_choice(self.rng)
+            if choice is not None:  # the others leave it to the deadline's default
+                answer = partial(self.shop.backorder_choice, c.order_id, choice)
+                self._spawn(
+                    self._later(self.rng.uniform(*self.answer_pace), "backorder choice", answer)
+                )
         elif kind == "ShipmentShipped" and s == "refund_not_received" and "refund" not in c.done:
             c.done.add("refund")
             self._spawn(self._flow_two(c))
@@ -258,7 +272,7 @@ class Driver:
 
     def _on_payment_requested(self, c: Customer, r: Record) -> None:
         url = r.payload.get("checkout_url") or r.payload.get("pay_link")
-        if not url or c.scenario in ("never_pay", "cancel_unpaid", "stock_shortage"):
+        if not url or c.scenario in ("never_pay", "cancel_unpaid"):
             return
         c.attempts += 1
         if c.scenario == "fail_then_retry" and c.attempts == 1:
@@ -332,6 +346,12 @@ class Driver:
                 self.last_error = f"warehouse {step}: {exc!r}"
                 return
             self.actions[f"warehouse {step}"] += 1
+
+    async def restock_forever(
+        self, stop: asyncio.Event, every: float = backorders.RESTOCK_EVERY
+    ) -> None:
+        """Now and then operations receive goods for the orders waiting on the scarce item."""
+        await backorders.restock_forever(self.shop, SCARCE["sku"], self._act, stop, every)
 
     async def put_back_forever(self, stop: asyncio.Event, every: float = PUT_BACK_EVERY) -> None:
         """Every `every` seconds the warehouse puts back what its put-back list still shows:

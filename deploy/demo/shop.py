@@ -244,6 +244,11 @@ class Shop:
         url = f"{self.edges.order}/v1/orders/{order_id}/confirm-receipt"
         return await self._call("confirm receipt", "POST", url, self._shop)
 
+    async def backorder_choice(self, order_id: str, choice: str) -> dict[str, Any]:
+        """The customer's answer to a backorder: `ship_available` or `wait`."""
+        url = f"{self.edges.order}/v1/orders/{order_id}/backorder-choice"
+        return await self._call("backorder choice", "POST", url, self._shop, {"choice": choice})
+
     # payment provider's sandbox checkout page and the payment retry
 
     async def complete_checkout(
@@ -356,3 +361,24 @@ class Shop:
         """The SKU's stock, in total and per warehouse."""
         url = f"{self.edges.logistics}/v1/stock/{sku}"
         return await self._call("stock", "GET", url, self._ops)
+
+    async def receive_stock(
+        self, sku: str, quantity: int, warehouse: str | None = None
+    ) -> dict[str, Any]:
+        """Goods received: waiting backorders are served first, oldest first."""
+        body: dict[str, Any] = {"quantity": quantity}
+        if warehouse:
+            body["warehouse"] = warehouse
+        url = f"{self.edges.logistics}/v1/stock/{sku}/receipts"
+        return await self._call("receive stock", "POST", url, self._ops, body)
+
+    async def expect_restock(self, sku: str, expected_on: str | None) -> dict[str, Any]:
+        """The date operations expect the SKU back (ISO date; None clears it)."""
+        url = f"{self.edges.logistics}/v1/stock/{sku}/restock-date"
+        body = {"expected_on": expected_on}
+        return await self._call("restock date", "PUT", url, self._ops, body)
+
+    async def backorders(self, sku: str) -> dict[str, Any]:
+        """The backorders waiting for the SKU, in the order a restock serves them."""
+        url = f"{self.edges.logistics}/v1/stock/{sku}/backorders"
+        return await self._call("backorders", "GET", url, self._ops)

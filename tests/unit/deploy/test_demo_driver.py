@@ -1,6 +1,7 @@
 """The demo's simulated world: operations announce one sales peak a run once parcels wait,
-and the warehouse puts back the goods of shipments stopped after picking, a 409 being no
-error."""
+the warehouse puts back the goods of shipments stopped after picking, a 409 being no
+error, and the customers of the scarce item answer their backorder while operations
+receive goods for those who wait."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from deploy.demo.driver import DELAY_AFTER_WAITING, Customer, Driver
+from deploy.demo.backorders import RESTOCK_AT_MOST
+from deploy.demo.driver import DELAY_AFTER_WAITING, SCARCE, Customer, Driver
 from deploy.demo.shop import Answer, Shop, ShopError
 from deploy.demo.topics import Record
 from tests.support.polling import eventually
@@ -154,3 +156,63 @@ async def test_a_customer_cancels_once_the_goods_are_picked() -> None:
 
     assert shop.cancelled == ["ord_1"]
     assert d.actions["cancel picked"] == 1
+
+
+class BackorderShop(FakeShop):
+    """The backorder edges: the customers' answers, the queue, the goods received."""
+
+    def __init__(self, queue: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.answers: list[tuple[str, str]] = []
+        self.queue = queue
+        self.received: list[tuple[str, int]] = []
+
+    async def backorder_choice(self, order_id: str, choice: str) -> dict[str, Any]:
+        self.answers.append((order_id, choice))
+        return {"order_id": order_id}
+
+    async def backorders(self, sku: str) -> dict[str, Any]:
+        return {"sku": sku, "backorders": self.queue}
+
+    async def receive_stock(self, sku: str, quantity: int) -> dict[str, Any]:
+        self.received.append((sku, quantity))
+        self.queue = []
+        return {"sku": sku, "on_hand": quantity}
+
+
+async def test_a_backordered_customer_answers_once_or_leaves_it_to_the_default() -> None:
+    shop = BackorderShop([])
+    d = Driver(cast(Shop, shop), rate=1, mix={"stock_shortage": 1}, seed=7)
+    d.answer_pace = (0.0, 0.01)
+    for i in range(40):
+        d.customers[f"ord_{i}"] = Customer(f"ord_{i}", "stock_shortage", {})
+        d.on_records([event(f"ord_{i}", "StockBackordered")] * 2)
+    await settled(d)
+
+    answered = [order_id for order_id, _ in shop.answers]
+    assert len(answered) == len(set(answered)), "one answer per order"
+    choices = {choice for _, choice in shop.answers}
+    assert choices == {"ship_available", "wait"}
+    assert 10 < len(answered) < 40, "some leave it to the deadline's default"
+    assert d.actions["backorder choice"] == len(answered) and not d.errors
+
+
+async def test_operations_receive_a_small_delivery_while_orders_wait() -> None:
+    queue = [{"order_id": f"ord_{i}", "quantity": 2} for i in range(6)]
+    shop = BackorderShop(queue)
+    d = Driver(cast(Shop, shop), rate=1, mix={"stock_shortage": 1}, seed=7)
+    stop = asyncio.Event()
+    restocker = asyncio.create_task(d.restock_forever(stop, every=0.01))
+    try:
+        await eventually(lambda: _received(shop), what="a delivery received")
+        await asyncio.sleep(0.05)  # later looks find nobody waiting
+    finally:
+        stop.set()
+        await restocker
+
+    assert shop.received == [(SCARCE["sku"], RESTOCK_AT_MOST)]
+    assert not d.errors
+
+
+async def _received(shop: BackorderShop) -> bool:
+    return bool(shop.received)
