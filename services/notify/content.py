@@ -12,24 +12,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.notify import domain
+from services.notify import content_backorders, domain
+from services.notify.formats import day, moment, money
 from shared.contracts import couriers
 from shared.contracts.envelope import Event, Money
 from shared.contracts.events import logistics, order, payment, returns
 from shared.contracts.events.common import OrderLine, PaymentMethod
 
-SYMBOLS = {
-    "CNY": "¥",
-    "HKD": "HK$",
-    "TWD": "NT$",
-    "USD": "US$",
-    "EUR": "€",
-    "GBP": "£",
-    "JPY": "JP¥",
-    "SGD": "S$",
-}
-NO_MINOR_UNITS = frozenset({"JPY"})
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 METHODS = {
     "zh-CN": {
         "wallet": "电子钱包",
@@ -75,24 +64,6 @@ CAUSES = {
         "other": "an unexpected problem",
     },
 }
-
-
-def money(value: Money) -> str:
-    symbol = SYMBOLS.get(value.currency, value.currency + " ")
-    if value.currency in NO_MINOR_UNITS:
-        return f"{symbol}{value.amount:,}"
-    return f"{symbol}{value.amount // 100:,}.{value.amount % 100:02d}"
-
-
-def day(value: date, locale: str) -> str:
-    if locale.startswith("zh"):
-        return f"{value.year}年{value.month}月{value.day}日"
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
-
-
-def moment(value: datetime, tz: ZoneInfo, locale: str) -> str:
-    local = value.astimezone(tz)
-    return f"{day(local.date(), locale)} {local:%H:%M}"
 
 
 def items(lines: tuple[OrderLine, ...]) -> list[dict[str, Any]]:
@@ -301,6 +272,7 @@ EXTRAS: dict[str, Extra] = {
     "order_completed": _completed,
     "courier_changed": _courier_changed,
     "delay_announced": _delay_announced,
+    **content_backorders.EXTRAS,
 }
 
 

@@ -28,16 +28,17 @@ TEMPLATES = (
     "order_closed", "order_cancelled", "stock_shortage_apology", "shipped", "shipment_delayed",
     "arrived_in_city", "out_for_delivery", "delivery_failed", "delivered", "delivery_refused",
     "refund_requested", "price_difference", "refund_approved", "refund_paid", "return_received",
-    "order_completed", "courier_changed", "delay_announced",
+    "order_completed", "courier_changed", "delay_announced", "stock_backordered",
+    "backorder_dropped", "backorder_waiting", "backorder_filled",
 )  # fmt: skip
 
 # Messages to the shop's operations staff (NOTIFY_OPS_EMAIL), by email only, in the
 # operations locale: about the business, not an order, and never opted out of.
 OPS_TEMPLATES = ("stock_ran_low",)
 
-# Sent at once even in quiet hours: answers to what the customer just did, and the
-# parcel handed over (proof of delivery). Everything else, the parcel's other steps
-# included, waits for the morning.
+# Sent at once even in quiet hours: answers to what the customer just did, the parcel
+# handed over (proof of delivery), and a question with a deadline. Everything else, the
+# parcel's other steps included, waits for the morning.
 URGENT = frozenset(
     {
         "order_confirmation",
@@ -46,6 +47,8 @@ URGENT = frozenset(
         "refund_requested",
         "delivered",
         "price_difference",
+        # the customer has a deadline to answer: a night's wait would eat into it
+        "stock_backordered",
     }
 )
 # Non-essential: what a customer may opt out of. Transactional messages always go: the

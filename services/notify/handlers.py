@@ -115,6 +115,10 @@ HANDLERS: Handlers = {
     ),
     lg.ShipmentDelayAnnounced: once_per_order("delay_announced", lambda e: e.delay_id),
     lg.CourierSubstituted: telling("courier_changed"),
+    lg.StockBackordered: telling("stock_backordered"),
+    lg.BackorderDropped: telling("backorder_dropped"),
+    lg.BackorderWaiting: telling("backorder_waiting"),
+    lg.BackorderFilled: telling("backorder_filled"),
     lg.CheckpointReached: on_checkpoint_reached,
     lg.ShipmentWentOutForDelivery: on_out_for_delivery,
     lg.ShipmentOutForDelivery: on_out_for_delivery,  # retired v1, still on the topic

@@ -7,13 +7,20 @@ files under tests/unit/notify/golden are rendered from the same samples.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from services.notify import content, domain
 from shared.contracts.envelope import Event, Money
 from shared.contracts.events import logistics, order, payment, returns
-from shared.contracts.events.common import Address, Contact, Locale, OrderLine, PaymentMethod
+from shared.contracts.events.common import (
+    Address,
+    Contact,
+    LineQuantity,
+    Locale,
+    OrderLine,
+    PaymentMethod,
+)
 
 ORDER_ID = "ord_7f3a9c21"
 PLACED_AT = datetime(2026, 11, 11, 2, 5, tzinfo=UTC)
@@ -98,6 +105,10 @@ def placed(locale: str) -> order.OrderPlaced:
 def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
     money = Money(amount=19300, currency=CNY)
     at = datetime(2026, 11, 12, 7, 30, tzinfo=UTC)
+    tee, size = LOCAL[locale][4:6]
+    short = logistics.BackorderLine(
+        line_id="l1", sku="TEE-RED-M", name=tee, variant=size, quantity=1, held=1
+    )
     shipped = placed(locale)
     city = shipped.address.city
     parcel = {"shipment_id": "shp_1", "courier": "sf", "tracking_number": "SF1234567890"}
@@ -199,6 +210,19 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
             courier="zto",
             reason="not_serving_region",
             courier_fee=Money(amount=1500, currency=CNY),
+        ),
+        "stock_backordered": logistics.StockBackordered(
+            lines=(short,),
+            choose_by=at + timedelta(days=2),
+            default_choice="ship_available",
+            restock_expected=date(2026, 11, 20),
+        ),
+        "backorder_dropped": logistics.BackorderDropped(dropped=(short,), chosen_by="customer"),
+        "backorder_waiting": logistics.BackorderWaiting(
+            lines=(short,), restock_expected=None, chosen_by="default"
+        ),
+        "backorder_filled": logistics.BackorderFilled(
+            lines=(LineQuantity(line_id="l1", sku="TEE-RED-M", quantity=1),), filled_at=at
         ),
         "delay_announced": logistics.ShipmentDelayAnnounced(
             delay_id="dly_1",
