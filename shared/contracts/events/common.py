@@ -65,3 +65,20 @@ class LineQuantity(Value):
 BackorderChoice = Literal["ship_available", "wait"]
 """What a customer whose order is partly out of stock chooses: ship what is there (the
 rest refunded), or wait for the restock and ship everything."""
+
+
+class ExchangeItem(Value):
+    """The variant an exchange sends instead of the units returned: its SKU, name and
+    variant as the catalogue holds them, how many, and its price each (the catalogue's
+    current price; the returned line's own unit price when the SKU has none recorded)."""
+
+    sku: str
+    name: str
+    variant: str | None = None
+    quantity: int = Field(ge=1)
+    unit_price: Money
+
+
+ExchangeShips = Literal["on_return", "at_once"]
+"""When an accepted exchange's replacement leaves: once the returned units are received,
+or at once (a quality problem, where the shop chose so)."""

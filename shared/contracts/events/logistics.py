@@ -16,6 +16,7 @@ from shared.contracts.envelope import Event, Money, retired_v1
 from shared.contracts.events.common import (
     Address,
     BackorderChoice,
+    ExchangeItem,
     LineQuantity,
     OrderLine,
     Value,
@@ -356,3 +357,39 @@ class PriceChanged(Event):
     sku: str
     price: Money
     changed_at: datetime
+
+
+class ExchangeReserved(Event):
+    """The replacement of an exchange is held for it in `warehouse`, at the catalogue's
+    price (`replacement.unit_price`)."""
+
+    TYPE = "ExchangeReserved"
+
+    exchange_id: str
+    replacement: ExchangeItem
+    warehouse: str
+
+
+class ExchangeUnavailable(Event):
+    """The replacement cannot be held: `reason` unknown_sku (not in the catalogue),
+    not_same_product (another product than the line's) or out_of_stock."""
+
+    TYPE = "ExchangeUnavailable"
+
+    exchange_id: str
+    reason: Literal["unknown_sku", "not_same_product", "out_of_stock"]
+    message: str
+
+
+class ExchangeShipped(Event):
+    """The courier took the replacement of an exchange."""
+
+    TYPE = "ExchangeShipped"
+
+    exchange_id: str
+    shipment_id: str
+    courier: str
+    tracking_number: str
+    replacement: ExchangeItem
+    address: Address
+    shipped_at: datetime

@@ -94,3 +94,30 @@ class CashCollectionMismatch(Event):
     due: Money
     collected: Money
     delivered_at: datetime
+
+
+class ExchangePaymentRequested(Event):
+    """What the customer pays for an exchange's replacement costing more than the units
+    returned: `amount` through `checkout_url`, by `expires_at`."""
+
+    TYPE = "ExchangePaymentRequested"
+
+    exchange_id: str
+    attempt_id: str
+    amount: Money
+    checkout_url: str | None = None
+    expires_at: datetime | None = None
+
+
+class ExchangePaymentSucceeded(Event):
+    """The exchange's difference was captured. A capture after the exchange was cancelled
+    is refunded at once (RefundPaid, reason `late_payment`)."""
+
+    TYPE = "ExchangePaymentSucceeded"
+
+    exchange_id: str
+    attempt_id: str
+    amount: Money
+    provider: str
+    provider_reference: str
+    paid_at: datetime
