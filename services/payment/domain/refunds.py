@@ -12,10 +12,12 @@ from shared.contracts.events.payment import RefundFailed, RefundPaid
 
 @dataclass(frozen=True)
 class Approval:
-    """What an approved refund pays (`amount`), or why it pays nothing (`refused`)."""
+    """What an approved refund pays (`amount`, from `charge`), or why it pays nothing
+    (`refused`)."""
 
     amount: int = 0
     refused: str | None = None
+    charge: LedgerEntry | None = None
 
 
 def refundable(requested: int, charged: int, already_refunding: int) -> int:
@@ -23,14 +25,20 @@ def refundable(requested: int, charged: int, already_refunding: int) -> int:
     return max(0, min(requested, charged - already_refunding))
 
 
-def approval(charge: LedgerEntry | None, requested: Money, refunding: int) -> Approval:
-    """An approval refunds the order's charge, in its currency, up to what is left of it."""
-    if charge is None:
+def approval(charges: list[tuple[LedgerEntry, int]], requested: Money) -> Approval:
+    """An approval refunds one of the order's captures (its payment, an exchange's charge),
+    each given with what is refunded or being refunded from it: the oldest with money left
+    in the requested currency, up to what is left of it."""
+    if not charges:
         return Approval(refused="nothing_captured")
-    if charge.currency != requested.currency:
+    same = [(c, refunding) for c, refunding in charges if c.currency == requested.currency]
+    if not same:
         return Approval(refused="currency_mismatch")
-    left = refundable(requested.amount, charge.amount, refunding)
-    return Approval(amount=left) if left > 0 else Approval(refused="nothing_left_to_refund")
+    for charge, refunding in same:
+        left = refundable(requested.amount, charge.amount, refunding)
+        if left > 0:
+            return Approval(amount=left, charge=charge)
+    return Approval(refused="nothing_left_to_refund")
 
 
 def refund_backoff(attempts: int, base_seconds: float, max_seconds: float) -> timedelta:

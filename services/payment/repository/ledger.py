@@ -72,6 +72,24 @@ async def payment_charge(conn: asyncpg.Connection, order_id: str) -> LedgerEntry
     return _first(await _select(conn, LedgerEntry, _LEDGER, where, order_id))
 
 
+async def refundable_charges(
+    conn: asyncpg.Connection, order_id: str
+) -> list[tuple[LedgerEntry, int]]:
+    """The captures an approved refund may draw on, oldest first: the order's payment and
+    its exchanges' charges (a late, duplicate or mismatched capture is refunded apart),
+    each with what is refunded or being refunded from it."""
+    rows = await conn.fetch(
+        f"""{_LEDGER} WHERE order_id = $1 AND kind = 'charge'
+                AND purpose IN ('payment', 'exchange') ORDER BY recorded_at, entry_id""",
+        order_id,
+    )
+    found = []
+    for row in rows:
+        entry = LedgerEntry(**dict(row))
+        found.append((entry, await refunding(conn, entry.attempt_id)))
+    return found
+
+
 async def entries_of(conn: asyncpg.Connection, order_id: str) -> list[LedgerEntry]:
     return await _select(
         conn, LedgerEntry, _LEDGER, "order_id = $1 ORDER BY recorded_at, kind", order_id

@@ -1,7 +1,8 @@
 """Refunds: approved by returns, or automatic for a late, duplicate or mismatched charge.
 
 Each refunds one charge through the provider that took it, never beyond what is left of
-that charge. The refund and its provider call are recorded in the caller's unit; the
+that charge (an approval draws on the oldest of the order's payment and its exchanges'
+charges with money left). The refund and its provider call are recorded in the caller's unit; the
 effects worker (shared/effects.py) pays it after the commit with the refund id as
 idempotency key, retries failures with backoff, and the outcome is published as
 RefundPaid or RefundFailed.
@@ -39,14 +40,13 @@ REFUND = "refund"
 
 
 async def approve_refund(unit: Unit[Deps], order_id: str, approved: RefundApproved) -> None:
-    """Refunds what was approved, capped by what is left of the order's payment; once."""
-    charge = await repo.payment_charge(unit.conn, order_id)
-    refunding = await repo.refunding(unit.conn, charge.attempt_id) if charge else 0
-    decided = approval(charge, approved.amount, refunding)
-    if charge is not None and decided.refused is None:
+    """Refunds what was approved from the oldest of the order's captures (its payment, then
+    any exchange's charge) with money left, capped by what is left of it; once."""
+    decided = approval(await repo.refundable_charges(unit.conn, order_id), approved.amount)
+    if decided.charge is not None and decided.refused is None:
         await start_refund(
             unit,
-            charge,
+            decided.charge,
             decided.amount,
             reason=approved.flow.value,
             refund_request_id=approved.refund_request_id,

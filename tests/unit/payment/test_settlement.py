@@ -159,11 +159,24 @@ def charge(amount: int, currency: str = "CNY") -> LedgerEntry:
         (None, 0, Approval(refused="nothing_captured")),
         (charge(10_000, "USD"), 0, Approval(refused="currency_mismatch")),
         (charge(10_000), 10_000, Approval(refused="nothing_left_to_refund")),
-        (charge(10_000), 7_000, Approval(amount=3_000)),
-        (charge(10_000), 0, Approval(amount=4_000)),
+        (charge(10_000), 7_000, Approval(amount=3_000, charge=charge(10_000))),
+        (charge(10_000), 0, Approval(amount=4_000, charge=charge(10_000))),
     ],
 )
 def test_an_approval_pays_at_most_what_is_left_of_the_charge_in_its_currency(
     found: LedgerEntry | None, refunding: int, expected: Approval
 ) -> None:
-    assert approval(found, Money(amount=4_000, currency="CNY"), refunding) == expected
+    charges = [] if found is None else [(found, refunding)]
+    assert approval(charges, Money(amount=4_000, currency="CNY")) == expected
+
+
+def test_an_approval_draws_on_the_oldest_capture_with_money_left() -> None:
+    order = charge(10_000)
+    exchange = replace(charge(2_000), entry_id="led_2", purpose="exchange", attempt_id="pxc_1")
+    requested = Money(amount=4_000, currency="CNY")
+    assert approval([(order, 0), (exchange, 0)], requested).charge == order
+    spent = approval([(order, 10_000), (exchange, 500)], requested)
+    assert (spent.charge, spent.amount) == (exchange, 1_500), "what the exchange can take"
+    assert approval([(order, 10_000), (exchange, 2_000)], requested) == Approval(
+        refused="nothing_left_to_refund"
+    )
