@@ -41,6 +41,7 @@ PAID = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
 CLOSED = "TRADE_CLOSED"
 # 40004 business failures worth asking again (same key); every other one is final.
 TRANSIENT_SUB_CODES = frozenset({"ACQ.SYSTEM_ERROR", "AOP.ACQ.SYSTEM_ERROR"})
+_NOT_CLOSABLE = frozenset({"ACQ.TRADE_NOT_EXIST", "ACQ.TRADE_STATUS_ERROR"})
 PRODUCTS = {"page": ("alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"),
             "wap": ("alipay.trade.wap.pay", "QUICK_WAP_WAY")}  # fmt: skip
 
@@ -179,6 +180,16 @@ class AlipayProvider:
             return None
         except (KeyError, ValueError) as exc:
             raise ProviderError(f"malformed_response: {exc}") from exc
+
+    async def close_session(self, session_id: str, attempt_id: str) -> None:
+        """`alipay.trade.close` by our out_trade_no. A trade the buyer never opened does not
+        exist at Alipay (ACQ.TRADE_NOT_EXIST) and a paid one cannot be closed
+        (ACQ.TRADE_STATUS_ERROR): nothing to do; its notify still comes."""
+        node = await self._call("alipay.trade.close", {"out_trade_no": session_id})
+        if node.get("code") == "40004" and node.get("sub_code") in _NOT_CLOSABLE:
+            log.info("Alipay trade not closable", out_trade_no=session_id, why=node["sub_code"])
+            return
+        self._raise_unless_success(node)
 
     async def refund(self, reference: str, amount: Money, idempotency_key: str) -> RefundReceipt:
         biz = {

@@ -87,6 +87,12 @@ class Provider(Protocol):
         """Refunds part or all of a capture; idempotent on `idempotency_key`."""
         ...
 
+    async def close_session(self, session_id: str, attempt_id: str) -> None:
+        """Closes a session nobody should pay any more (its exchange was cancelled), so the
+        customer cannot pay it; idempotent. A session paid meanwhile stays paid: its
+        capture still arrives as a callback. Raises ProviderError."""
+        ...
+
     def verify_callback(self, headers: Mapping[str, str], body: bytes) -> Callback:
         """Checks the signature and reads the body; raises InvalidCallback, or
         IgnoredCallback for a genuine one that reports nothing to apply."""

@@ -93,6 +93,7 @@ class SandboxProvider:
         self._refunds: dict[str, RefundReceipt] = {}
         self.refunds_paid: list[tuple[str, Money]] = []  # (capture reference, amount), in order
         self.sessions_opened: list[tuple[str, str]] = []  # (order id, attempt id), in order
+        self.sessions_closed: list[str] = []  # session ids, in order
         self._refund_failures: list[str] = []
         self._sending: set[asyncio.Task[None]] = set()
         self._told: dict[str, dict[str, Any]] = {}  # session id -> the callback it sends
@@ -141,6 +142,12 @@ class SandboxProvider:
         self._refunds[idempotency_key] = receipt
         self.refunds_paid.append((reference, amount))
         return receipt
+
+    async def close_session(self, session_id: str, attempt_id: str) -> None:
+        """Closes the checkout page: it can no longer be completed (a session already ended
+        keeps its outcome)."""
+        self.outcomes.setdefault(session_id, "closed")
+        self.sessions_closed.append(session_id)
 
     def fail_next_refunds(self, count: int, reason: str = "provider_unavailable") -> None:
         self._refund_failures.extend([reason] * count)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.payment.deps import Deps
 from services.payment.providers.sandbox import SandboxProvider, SandboxSession
-from shared.http import NotFound, service_of
+from shared.http import Conflict, NotFound, service_of
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox provider"])
 
@@ -73,6 +73,8 @@ async def checkout(session_id: str, request: Request) -> dict[str, Any]:
 @router.post("/pay/{session_id}/complete", status_code=202)
 async def complete_checkout(session_id: str, body: Completion, request: Request) -> JSONResponse:
     sandbox, session = _session(request, session_id)
+    if sandbox.outcomes.get(session_id) == "closed":
+        raise Conflict("session_closed", "this checkout session was closed")
     sent = sandbox.complete(
         session,
         outcome=body.outcome,

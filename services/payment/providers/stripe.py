@@ -200,6 +200,19 @@ class StripeProvider:
             raise ProviderError(f"refund_{refund.status}", transient=False)
         return RefundReceipt(refund.id)
 
+    async def close_session(self, session_id: str, attempt_id: str) -> None:
+        """Expires the Checkout Session (`POST /v1/checkout/sessions/{id}/expire`); Stripe
+        refuses to expire one no longer open (paid, or expired already): nothing to do."""
+        try:
+            await self._client.v1.checkout.sessions.expire_async(session_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 400:
+                log.info("Stripe session not open any more", session_id=session_id)
+                return
+            raise provider_error(exc) from exc
+        except stripe.StripeError as exc:
+            raise provider_error(exc) from exc
+
     async def query(self, session_id: str, attempt_id: str) -> Callback | None:
         """The session's outcome at Stripe, None while the customer may still pay."""
         try:
