@@ -12,6 +12,7 @@ from functools import partial
 
 from services.payment import repository as repo
 from services.payment.deps import Deps
+from services.payment.steps.exchanges import exchange_accepted, exchange_cancelled
 from services.payment.steps.orders import (
     cash_collected,
     cash_due_lowered,
@@ -72,6 +73,18 @@ async def on_refund_approved(unit: Unit[Deps], msg: Incoming[rt.RefundApproved])
         await approve_refund(unit, msg.order_id, msg.payload)
 
 
+async def on_exchange_accepted(unit: Unit[Deps], msg: Incoming[rt.ExchangeAccepted]) -> None:
+    if msg.payload.settlement != "charge":
+        return  # a refund of the difference comes as RefundApproved
+    if payment := await held.known_or_held(unit, msg, _payment):
+        await exchange_accepted(unit, payment, msg.payload)
+
+
+async def on_exchange_cancelled(unit: Unit[Deps], msg: Incoming[rt.ExchangeCancelled]) -> None:
+    if await held.known_or_held(unit, msg, _payment):
+        await exchange_cancelled(unit, msg.payload.exchange_id)
+
+
 async def on_refund_retry(unit: Unit[Deps], timer: Timer) -> None:
     await hand_over(unit, timer.payload["refund_id"])
 
@@ -84,6 +97,8 @@ HANDLERS: Handlers = {
     lg.ShipmentDelivered: on_shipment_delivered,
     lg.CourierSubstituted: on_courier_substituted,
     rt.RefundApproved: on_refund_approved,
+    rt.ExchangeAccepted: on_exchange_accepted,
+    rt.ExchangeCancelled: on_exchange_cancelled,
 }
 
 TIMERS: Mapping[str, TimerHandler] = {REFUND_RETRY: on_refund_retry}

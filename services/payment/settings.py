@@ -30,6 +30,10 @@ class PaymentSettings(ServiceSettings):
     # method (JSON, e.g. {"card": "stripe", "wallet": "alipay"}), else the default.
     default_provider: str = "sandbox"
     providers_by_method: dict[str, str] = {}
+    # An exchange's price difference is paid with the order's method, through its provider;
+    # an order paid in cash on delivery or by pay-for-me has no session to pay it through,
+    # so its exchanges are paid online with this method (and the provider named for it).
+    exchange_method: Literal["wallet", "online_banking", "card"] = "card"
     # Refunds the provider could not pay are retried with backoff, then given up.
     refund_retry_base_seconds: float = 5.0
     refund_retry_max_seconds: float = 600.0

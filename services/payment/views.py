@@ -17,6 +17,7 @@ from services.payment.domain import (
     Overview,
     payment_status,
 )
+from services.payment.domain.exchanges import ExchangeCharge
 from services.payment.metrics import AMOUNT_MISMATCHES, MISMATCHES
 from services.payment.providers import IgnoredCallback, InvalidCallback, MalformedCallback
 from services.payment.repository import cash_mismatches
@@ -178,6 +179,23 @@ def _present(found: Overview) -> dict[str, Any]:
         "attempts": [_attempt(a) for a in found.attempts],
         "ledger": [{k: v for k, v in vars(e).items() if k != "order_id"} for e in found.entries],
         "refunds": [{k: v for k, v in vars(r).items() if k != "order_id"} for r in found.refunds],
+        "exchanges": [_exchange(x) for x in found.exchanges],
+    }
+
+
+def _exchange(x: ExchangeCharge) -> dict[str, Any]:
+    """An exchange's charge: apart from the order's attempts, its capture in the ledger."""
+    return {
+        "exchange_id": x.exchange_id,
+        "attempt_id": x.attempt_id,
+        "method": x.method.value,
+        "provider": x.provider,
+        "amount": {"amount": x.amount, "currency": x.currency},
+        "status": x.status.value,
+        "failure_reason": x.failure_reason,
+        "checkout_url": x.checkout_url,
+        "pay_by": x.pay_by,
+        "created_at": x.created_at,
     }
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from shared.contracts.events.common import PaymentMethod
+
+if TYPE_CHECKING:
+    from services.payment.domain.exchanges import ExchangeCharge
 
 
 def new_id(prefix: str) -> str:
@@ -103,6 +107,7 @@ class Overview:
     entries: list[LedgerEntry]
     refunds: list[Refund]
     totals: Totals
+    exchanges: list[ExchangeCharge] = field(default_factory=list)  # exchanges' charges
 
     @property
     def last_attempt(self) -> AttemptStatus | None:

@@ -20,6 +20,7 @@ from services.payment.domain import (
 )
 from services.payment.metrics import MISMATCHES
 from services.payment.providers import Callback
+from services.payment.steps.exchanges import apply_exchange_callback
 from services.payment.steps.refunds import start_refund
 from shared.logging import get_logger
 from shared.unit import Unit
@@ -30,7 +31,12 @@ log = get_logger(__name__)
 async def apply_callback(unit: Unit[Deps], provider: str, callback: Callback) -> str:
     """Applies one verified provider callback; returns its effect (for the reply and the log)."""
     attempt = await repo.attempt_by_session(unit.conn, provider, callback.session_id)
-    if attempt is None or attempt.order_id != callback.order_id:
+    if attempt is None:  # not the order's own request: an exchange's, or none
+        exchange = await repo.exchange_charge_by_session(unit.conn, provider, callback.session_id)
+        if exchange is None or exchange.order_id != callback.order_id:
+            return "unknown_session"
+        return await apply_exchange_callback(unit, provider, exchange, callback)
+    if attempt.order_id != callback.order_id:
         return "unknown_session"
     payment = await repo.get_payment(unit.conn, attempt.order_id, lock=True)
     assert payment is not None, "an attempt always belongs to a payment"

@@ -133,4 +133,5 @@ async def overview(unit: Unit[Deps], order_id: str) -> Overview | None:
         entries=await repo.entries_of(unit.conn, order_id),
         refunds=await repo.refunds_of(unit.conn, order_id),
         totals=await repo.totals(unit.conn, order_id),
+        exchanges=await repo.exchange_charges_of(unit.conn, order_id),
     )
