@@ -6,16 +6,17 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 import httpx
 
 from shared import signing
 from shared.contracts.envelope import Envelope, Event, Money
-from shared.contracts.events.common import Contact, LineQuantity, PaymentMethod
+from shared.contracts.events.common import Contact, ExchangeItem, LineQuantity, PaymentMethod
 from shared.contracts.events.logistics import ShipmentDelivered
 from shared.contracts.events.order import OrderPlaced
-from shared.contracts.events.returns import RefundApproved, RefundFlow
+from shared.contracts.events.returns import ExchangeAccepted, RefundApproved, RefundFlow
 from shared.runtime import Runtime
 from tests.support import db, events
 from tests.support.http import SHOP
@@ -55,6 +56,35 @@ def approved(refund_request_id: str, amount: int) -> RefundApproved:
         amount=Money(amount=amount, currency="CNY"),
         actor="operations",
     )
+
+
+def accepted(
+    exchange_id: str,
+    difference: int,
+    settlement: Literal["charge", "refund", "none"] = "charge",
+    pay_by: datetime | None = None,
+) -> ExchangeAccepted:
+    return ExchangeAccepted(
+        exchange_id=exchange_id,
+        reason="changed_mind",
+        line=LineQuantity(line_id="l1", sku="TEA-1", quantity=1),
+        replacement=ExchangeItem(
+            sku="TEA-1-L",
+            name="Tea",
+            variant="large",
+            quantity=1,
+            unit_price=Money(amount=12_900 + difference, currency="CNY"),
+        ),
+        difference=Money(amount=difference, currency="CNY"),
+        settlement=settlement,
+        ships="on_return",
+        return_shipping_paid_by="customer",
+        pay_by=pay_by or (events.now() + timedelta(hours=48)) if settlement == "charge" else None,
+    )
+
+
+def new_exchange_id() -> str:
+    return f"exc_{uuid.uuid4().hex[:12]}"
 
 
 def assert_balanced(body: dict[str, Any]) -> None:

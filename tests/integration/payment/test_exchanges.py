@@ -4,49 +4,26 @@ cancelled (a capture after that refunded at once), and there for later refunds t
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
 from services.payment.providers.sandbox import SandboxProvider
 from shared.contracts.envelope import Money
-from shared.contracts.events.common import ExchangeItem, LineQuantity, PaymentMethod
-from shared.contracts.events.returns import ExchangeAccepted, ExchangeCancelled
-from tests.integration.payment.support import Payment, approved, assert_balanced, callback
+from shared.contracts.events.common import PaymentMethod
+from shared.contracts.events.returns import ExchangeCancelled
+from tests.integration.payment.support import (
+    Payment,
+    accepted,
+    approved,
+    assert_balanced,
+    callback,
+    new_exchange_id,
+)
 from tests.support import events
 from tests.support.db import until_handled
 from tests.support.polling import eventually
-
-
-def accepted(
-    exchange_id: str,
-    difference: int,
-    settlement: Literal["charge", "refund", "none"] = "charge",
-    pay_by: datetime | None = None,
-) -> ExchangeAccepted:
-    return ExchangeAccepted(
-        exchange_id=exchange_id,
-        reason="changed_mind",
-        line=LineQuantity(line_id="l1", sku="TEA-1", quantity=1),
-        replacement=ExchangeItem(
-            sku="TEA-1-L",
-            name="Tea",
-            variant="large",
-            quantity=1,
-            unit_price=Money(amount=12_900 + difference, currency="CNY"),
-        ),
-        difference=Money(amount=difference, currency="CNY"),
-        settlement=settlement,
-        ships="on_return",
-        return_shipping_paid_by="customer",
-        pay_by=pay_by or (events.now() + timedelta(hours=48)) if settlement == "charge" else None,
-    )
-
-
-def new_exchange_id() -> str:
-    return f"exc_{uuid.uuid4().hex[:12]}"
 
 
 def sandbox(pay: Payment) -> SandboxProvider:
@@ -192,3 +169,22 @@ async def test_cash_on_delivery_exchanges_are_paid_online_and_others_charge_noth
     [exchange] = (await pay.view(order_id))["exchanges"]
     assert (exchange["method"], exchange["status"]) == ("card", "open")
     assert await pay.outbox(order_id) == ["PaymentRequested", "ExchangePaymentRequested"]
+
+
+async def test_a_charge_paid_as_the_exchange_was_cancelled_is_refunded(pay: Payment) -> None:
+    order_id = await pay.paid_order(5_000)
+    exchange_id = new_exchange_id()
+    await pay.send(accepted(exchange_id, 700), order_id)
+    [requested] = await pay.published(order_id, "ExchangePaymentRequested")
+    await pay.complete(requested["checkout_url"], outcome="succeed")
+    await pay.published(order_id, "ExchangePaymentSucceeded")
+    # returns' deadline fired before it heard of the payment: the exchange is cancelled
+    await pay.send(ExchangeCancelled(exchange_id=exchange_id, reason="unpaid"), order_id)
+    [refund] = await pay.published(order_id, "RefundPaid")
+    assert (refund["reason"], refund["amount"]["amount"]) == ("late_payment", 700)
+    body = await pay.view(order_id)
+    assert (body["status"], body["net"], body["exchanges"][0]["status"]) == (
+        "paid",
+        5_000,
+        "cancelled",
+    )

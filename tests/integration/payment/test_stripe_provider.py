@@ -18,7 +18,7 @@ from services.payment.settings import PaymentSettings
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import PaymentMethod
 from shared.runtime import Runtime
-from tests.integration.payment.support import Payment, approved
+from tests.integration.payment.support import Payment, accepted, approved, new_exchange_id
 from tests.support import db
 from tests.support.http import client as client_of
 from tests.support.infra import Infra
@@ -239,3 +239,54 @@ async def test_a_card_order_is_paid_and_refunded_through_stripe(through_stripe: 
 async def test_other_methods_keep_their_own_provider(through_stripe: Payment) -> None:
     _, request = await through_stripe.checkout(PaymentMethod.WALLET)
     assert "/sandbox/checkout/" in request["checkout_url"]
+
+
+async def test_a_closed_session_is_expired_at_stripe(stripe_mock: StripeMock) -> None:
+    recorder = RecordingClient()
+    await provider(stripe_mock, recorder).close_session("cs_test_x1", "pxc_s1")
+    [call] = recorder.calls
+    assert (call.method, call.path, call.status) == (
+        "post",
+        "/v1/checkout/sessions/cs_test_x1/expire",
+        200,
+    )
+
+
+async def test_an_exchange_of_a_card_order_is_charged_through_stripe(
+    through_stripe: Payment,
+) -> None:
+    pay = through_stripe
+    order_id, request = await pay.checkout(PaymentMethod.CARD, amount=12_900)
+    order_session = await session_id_of(pay, request["attempt_id"])
+    paid = checkout_session(
+        order_session, order_id=order_id, attempt_id=request["attempt_id"], amount=12_900
+    )
+    assert (await post_event(pay, event("checkout.session.completed", paid)))[0] == 200
+    await pay.published(order_id, "PaymentSucceeded")
+
+    exchange_id = new_exchange_id()
+    await pay.send(accepted(exchange_id, 3_000), order_id)
+    [requested] = await pay.published(order_id, "ExchangePaymentRequested")
+    assert requested["checkout_url"].startswith("https://checkout.stripe.com/")
+    [row] = await db.rows(
+        pay.runtime,
+        "SELECT provider, session_id FROM exchange_charges WHERE exchange_id = $1",
+        exchange_id,
+    )
+    assert row["provider"] == "stripe" and row["session_id"] != order_session
+    captured = checkout_session(
+        row["session_id"], order_id=order_id, attempt_id=requested["attempt_id"], amount=3_000
+    )
+    completed = event("checkout.session.completed", captured, event_id=f"evt_{exchange_id}")
+    assert await post_event(pay, completed) == (200, {"status": "accepted", "effect": "exchange"})
+    assert (await post_event(pay, completed))[1]["effect"] == "duplicate"
+    [succeeded] = await pay.published(order_id, "ExchangePaymentSucceeded")
+    assert succeeded["provider_reference"] == captured["payment_intent"]
+    body = await pay.view(order_id)
+    assert (body["paid_attempt_id"], body["captured"]) == (request["attempt_id"], 15_900)
+    assert await pay.outbox(order_id) == [
+        "PaymentRequested",
+        "PaymentSucceeded",
+        "ExchangePaymentRequested",
+        "ExchangePaymentSucceeded",
+    ]
