@@ -19,6 +19,15 @@ from shared.contracts.events.payment import ExchangePaymentRequested, ExchangePa
 
 EXCHANGE = "exchange"  # the ledger purpose of an exchange's capture
 LATE = "late_payment"  # a capture after the exchange was cancelled: refunded in full
+# The reasons its refunds are paid under: not the order's own (`late_payment`,
+# `overpaid`...), which the order counts against its payment; an exchange's capture never
+# paid the order, so neither does its refund take from it.
+REFUND_REASONS = {
+    LATE: "late_exchange_payment",
+    "underpaid": "exchange_underpaid",
+    "wrong_currency": "exchange_wrong_currency",
+    "overpaid": "exchange_overpaid",
+}
 # Methods with no provider session of their own to pay an exchange through: the exchange
 # is paid online, through the method the settings name instead.
 NO_SESSION_METHODS = frozenset({PaymentMethod.CASH_ON_DELIVERY, PaymentMethod.PAY_FOR_ME})
@@ -126,7 +135,9 @@ def settle_exchange_success(
         return ExchangeSettlement("already_applied")
     if charge.status == ExchangeStatus.CANCELLED:  # too late: kept in the ledger, refunded
         entry = _entry(charge, LATE, amount, reference, now)
-        return ExchangeSettlement(LATE, entry, refund=amount.amount, refund_reason=LATE)
+        return ExchangeSettlement(
+            LATE, entry, refund=amount.amount, refund_reason=REFUND_REASONS[LATE]
+        )
     if amount.currency != charge.currency or amount.amount < charge.amount:
         why = "wrong_currency" if amount.currency != charge.currency else "underpaid"
         entry = _entry(charge, why, amount, reference, now)
@@ -136,7 +147,7 @@ def settle_exchange_success(
             ExchangeStatus.FAILED,
             failure_reason=why,
             refund=amount.amount,
-            refund_reason=why,
+            refund_reason=REFUND_REASONS[why],
         )
     entry = _entry(charge, EXCHANGE, amount, reference, now)
     succeeded = ExchangePaymentSucceeded(
@@ -154,7 +165,7 @@ def settle_exchange_success(
         ExchangeStatus.SUCCEEDED,
         event=succeeded,
         refund=over,
-        refund_reason="overpaid" if over else None,
+        refund_reason=REFUND_REASONS["overpaid"] if over else None,
     )
 
 

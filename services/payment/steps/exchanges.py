@@ -20,6 +20,7 @@ from services.payment.deps import Deps
 from services.payment.domain import PaymentState
 from services.payment.domain.exchanges import (
     LATE,
+    REFUND_REASONS,
     ExchangeCharge,
     ExchangeSettlement,
     ExchangeStatus,
@@ -137,7 +138,7 @@ async def _refund_late(unit: Unit[Deps], charge: ExchangeCharge) -> None:
     assert entry is not None, "a succeeded exchange charge has its capture in the ledger"
     left = entry.amount - await repo.refunding(unit.conn, charge.attempt_id)
     if left > 0:
-        await start_refund(unit, entry, left, reason=LATE)
+        await start_refund(unit, entry, left, reason=REFUND_REASONS[LATE])
 
 
 async def _close(unit: Unit[Deps], charge: ExchangeCharge) -> None:

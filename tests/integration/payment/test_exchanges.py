@@ -131,7 +131,7 @@ async def test_a_cancelled_exchange_closes_its_session_and_a_late_capture_is_ref
     assert (await pay.deliver(late)).json()["effect"] == "duplicate"
     [refund] = await pay.published(order_id, "RefundPaid")
     assert (refund["reason"], refund["refund_request_id"], refund["amount"]["amount"]) == (
-        "late_payment",
+        "late_exchange_payment",
         None,
         1_500,
     )
@@ -181,7 +181,7 @@ async def test_a_charge_paid_as_the_exchange_was_cancelled_is_refunded(pay: Paym
     # returns' deadline fired before it heard of the payment: the exchange is cancelled
     await pay.send(ExchangeCancelled(exchange_id=exchange_id, reason="unpaid"), order_id)
     [refund] = await pay.published(order_id, "RefundPaid")
-    assert (refund["reason"], refund["amount"]["amount"]) == ("late_payment", 700)
+    assert (refund["reason"], refund["amount"]["amount"]) == ("late_exchange_payment", 700)
     body = await pay.view(order_id)
     assert (body["status"], body["net"], body["exchanges"][0]["status"]) == (
         "paid",

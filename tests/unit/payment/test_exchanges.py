@@ -100,7 +100,11 @@ def test_a_capture_after_the_exchange_was_cancelled_is_refunded_in_full_and_not_
         "late_payment",
         None,
     )
-    assert (settled.refund, settled.refund_reason, settled.status) == (2_000, "late_payment", None)
+    assert (settled.refund, settled.refund_reason, settled.status) == (
+        2_000,
+        "late_exchange_payment",
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -112,13 +116,13 @@ def test_less_than_the_difference_fails_the_charge_and_is_refunded(
 ) -> None:
     settled = success(amount=amount, currency=currency)
     assert (settled.effect, settled.status, settled.event) == (effect, ExchangeStatus.FAILED, None)
-    assert (settled.refund, settled.refund_reason) == (refund, effect)
+    assert (settled.refund, settled.refund_reason) == (refund, f"exchange_{effect}")
 
 
 def test_more_than_the_difference_pays_it_and_refunds_the_rest() -> None:
     settled = success(amount=2_500)
     assert (settled.effect, settled.status) == ("overpaid", ExchangeStatus.SUCCEEDED)
-    assert (settled.refund, settled.refund_reason) == (500, "overpaid")
+    assert (settled.refund, settled.refund_reason) == (500, "exchange_overpaid")
 
 
 def test_only_an_open_session_fails() -> None:
