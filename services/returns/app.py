@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from services.returns.deps import make_deps
+from services.returns.exchange_views import router as exchange_router
 from services.returns.handlers import HANDLERS, TIMERS
 from services.returns.queue import refresh_awaiting
 from services.returns.queue import router as queue_router
@@ -20,7 +21,7 @@ WIRING = Wiring(
     make_deps,
     HANDLERS,
     TIMERS,
-    routers=[router, queue_router],
+    routers=[router, exchange_router, queue_router],
     gauges=[refresh_awaiting],
 )
 build = WIRING.build

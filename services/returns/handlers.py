@@ -1,8 +1,11 @@
 """What the returns service does with each incoming event and each due timer.
 
 `HANDLERS` routes event models to handlers; `TIMERS` routes timer kinds. Each handler is a
-thin adapter from the message to a step (services.returns.steps). An event about an order
-returns has not seen placed yet is held (shared.held) and handled once OrderPlaced is.
+thin adapter from the message to a step (services.returns.steps, and
+services.returns.exchange_steps for exchanges). An event about an order returns has not
+seen placed yet is held (shared.held) and handled once OrderPlaced is. Exchange events
+answer an exchange returns recorded itself, so they are never held: one returns does not
+hold is ignored.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+from services.returns import exchange_steps, steps
 from services.returns import repository as repo
-from services.returns import steps
 from services.returns.deps import Deps
+from services.returns.domain.exchange_transitions import PAY_TIMER
 from services.returns.domain.transitions import RULE_TIMER
 from shared import held
 from shared.contracts.events import logistics as lg
@@ -165,6 +169,24 @@ async def on_price_changed(unit: Unit[Deps], msg: Incoming[lg.PriceChanged]) -> 
     await repo.record_price(unit.conn, price.sku, price.price, price.changed_at)
 
 
+async def on_exchange_reserved(unit: Unit[Deps], msg: Incoming[lg.ExchangeReserved]) -> None:
+    await exchange_steps.reserved(unit, msg.payload)
+
+
+async def on_exchange_unavailable(unit: Unit[Deps], msg: Incoming[lg.ExchangeUnavailable]) -> None:
+    await exchange_steps.unavailable(unit, msg.payload)
+
+
+async def on_exchange_payment_succeeded(
+    unit: Unit[Deps], msg: Incoming[pm.ExchangePaymentSucceeded]
+) -> None:
+    await exchange_steps.payment_succeeded(unit, msg.payload)
+
+
+async def on_exchange_shipped(unit: Unit[Deps], msg: Incoming[lg.ExchangeShipped]) -> None:
+    await exchange_steps.shipped(unit, msg.payload)
+
+
 HANDLERS: Handlers = {
     od.OrderPlaced: on_order_placed,
     od.OrderPaid: on_order_paid,
@@ -183,8 +205,13 @@ HANDLERS: Handlers = {
     pm.RefundPaid: on_refund_paid,
     lg.PriceChanged: on_price_changed,
     pm.RefundFailed: on_refund_failed,
+    lg.ExchangeReserved: on_exchange_reserved,
+    lg.ExchangeUnavailable: on_exchange_unavailable,
+    pm.ExchangePaymentSucceeded: on_exchange_payment_succeeded,
+    lg.ExchangeShipped: on_exchange_shipped,
 }
 
 TIMERS: Mapping[str, TimerHandler] = {
     RULE_TIMER: steps.rule_due,
+    PAY_TIMER: exchange_steps.pay_due,
 }

@@ -8,3 +8,10 @@ REFUND_REQUESTS = Counter(
     " order), by flow and reason; counted once their unit commits",
     ["flow", "reason"],
 )
+
+EXCHANGE_REQUESTS = Counter(
+    "fulfil_exchange_requests_total",
+    "Exchanges asked for (units of a delivered line for another variant), by reason; counted"
+    " once their unit commits",
+    ["reason"],
+)

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from services.returns.domain.exchanges import LIVE_EXCHANGES, OPEN_EXCHANGES
 from services.returns.domain.price_difference import Price
 from services.returns.domain.records import (
     OPEN_STATUSES,
@@ -24,6 +25,8 @@ from shared.contracts.events.payment import RefundPaid
 
 _OPEN = [str(s) for s in OPEN_STATUSES]
 _LIVE = [*_OPEN, "refunded"]
+_LIVE_EXCHANGES = [str(s) for s in LIVE_EXCHANGES]
+_OPEN_EXCHANGES = [str(s) for s in OPEN_EXCHANGES]
 _ORDER = "SELECT * FROM orders WHERE order_id = $1"
 _ORDER_LOCKED = _ORDER + " FOR UPDATE"
 _REQUEST = "SELECT * FROM refund_requests WHERE id = $1"
@@ -128,7 +131,7 @@ async def load_order(
     return OrderView(
         order_id=order_id,
         lines=lines,
-        paid=row["paid_amount"],
+        paid=row["paid_amount"] + row["exchange_paid"],
         shipping_fee=row["shipping_fee"],
         paid_at=row["paid_at"],
         auto_refund_reason=row["auto_refund_reason"],
@@ -137,8 +140,8 @@ async def load_order(
 
 
 async def holdings(conn: asyncpg.Connection, order_id: str) -> Holdings:
-    """Refunded money, open requests' amounts, lines held by open requests and the
-    quantities live return requests take."""
+    """Refunded money, open requests' amounts, lines held by open requests or exchanges,
+    and the quantities live return requests and exchanges take."""
     committed = await conn.fetchval(
         """SELECT (SELECT COALESCE(SUM(amount), 0)::bigint FROM refunds WHERE order_id = $1)
                 + (SELECT COALESCE(SUM(amount), 0)::bigint FROM refund_requests
@@ -152,11 +155,20 @@ async def holdings(conn: asyncpg.Connection, order_id: str) -> Holdings:
            WHERE l.order_id = $1""",
         order_id,
     )
+    exchanged = await conn.fetch(
+        """SELECT line_id, quantity, status = ANY($3::text[]) AS open
+           FROM exchanges WHERE order_id = $1 AND status = ANY($2::text[])""",
+        order_id,
+        _LIVE_EXCHANGES,
+        _OPEN_EXCHANGES,
+    )
     used: dict[str, int] = {}
     for row in rows:
         if row["reason"] != Reason.PRICE_DROPPED and row["status"] in _LIVE:
             used[row["line_id"]] = used.get(row["line_id"], 0) + row["quantity"]
-    open_lines = frozenset(row["line_id"] for row in rows if row["open"])
+    for row in exchanged:
+        used[row["line_id"]] = used.get(row["line_id"], 0) + row["quantity"]
+    open_lines = frozenset(row["line_id"] for row in [*rows, *exchanged] if row["open"])
     return Holdings(committed=committed, open_lines=open_lines, used_quantity=used)
 
 

@@ -33,6 +33,14 @@ class ReturnsSettings(ServiceSettings):
     payment) asked for this long after the payment is refunded by rule; later, or for a
     price changed before the payment, it waits for operations."""
 
+    exchange_quality_ships_at_once: bool = True
+    """An exchange for a quality problem (damaged, wrong_item, quality_problem) ships its
+    replacement as soon as it is accepted (and any difference paid), before the units come
+    back; false: like any exchange, once the return is received."""
+    exchange_pay_seconds: float = Field(default=48 * 3600, gt=0)
+    """A replacement dearer than the units returned is paid for within this time after the
+    exchange is accepted (two days), else the exchange is cancelled (`unpaid`)."""
+
     def policy(self) -> Policy:
         return Policy(
             return_window=timedelta(seconds=self.return_window_seconds),
@@ -40,4 +48,6 @@ class ReturnsSettings(ServiceSettings):
             return_postage_mode=self.return_postage_mode,
             return_postage=self.return_postage,
             price_protection=timedelta(seconds=self.price_protection_seconds),
+            exchange_quality_ships_at_once=self.exchange_quality_ships_at_once,
+            exchange_pay=timedelta(seconds=self.exchange_pay_seconds),
         )

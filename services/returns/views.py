@@ -130,7 +130,9 @@ async def command(request: Request) -> AsyncIterator[Unit[Deps]]:
         raise _api_error(refused) from refused
     except asyncpg.UniqueViolationError as exc:
         raise Conflict(
-            "line_has_open_request", "a line already has an open refund request", state="open"
+            "line_has_open_request",
+            "a line already has an open refund request or exchange",
+            state="open",
         ) from exc
 
 

@@ -57,7 +57,7 @@ def decide(
     """The flow, lines, amount and immediate approval of a customer's request, or Refused.
     A price drop asked without an amount is reckoned from `prices` (each SKU's current
     price) and refunded by rule when the rule is met."""
-    order = _refundable(order)
+    order = refundable(order)
     assert order.currency is not None
     flow, approve_as, due = _flow(order, ask.reason, policy, now)
     if ask.reason is Reason.PRICE_DROPPED and ask.amount is None:
@@ -190,7 +190,8 @@ def rule_allows(order: OrderView, policy: Policy, now: datetime) -> bool:
     return order.delivered_at is None and due is not None and now >= due
 
 
-def _refundable(order: OrderView | None) -> OrderView:
+def refundable(order: OrderView | None) -> OrderView:
+    """The order, known and paid and not ended, or the refusal that says which it is not."""
     if order is None or not order.lines or order.currency is None:
         raise Refused(
             "not_found", "order_unknown", "returns does not know this order yet; try again shortly"
@@ -219,7 +220,7 @@ def _flow(
         closes = order.delivered_at + policy.return_window
         if now > closes and reason not in QUALITY_REASONS:
             message = (
-                f"the {_span(policy.return_window)} no-reason return window closed at "
+                f"the {span(policy.return_window)} no-reason return window closed at "
                 f"{closes:%Y-%m-%d %H:%M} UTC; after it only quality problems "
                 "(damaged, wrong_item, quality_problem) can be returned"
             )
@@ -296,7 +297,7 @@ def _check_lines(
             raise invalid("unknown_line", f"line {line_id} {what}", f"lines[{i}].line_id")
         seen.add(line_id)
         if line_id in held.open_lines:
-            message = f"line {line_id} already has an open refund request"
+            message = f"line {line_id} already has an open refund request or exchange"
             raise conflict("line_has_open_request", message, "open")
         left = _left(line, held, price_difference)
         if quantity > left:
@@ -308,7 +309,8 @@ def _check_lines(
     return tuple(lines), value
 
 
-def _span(window: timedelta) -> str:
+def span(window: timedelta) -> str:
+    """A window as people read it: "7-day" (or seconds when not whole days)."""
     seconds = int(window.total_seconds())
     if seconds % 86400 == 0:
         return f"{seconds // 86400}-day"

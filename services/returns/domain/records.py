@@ -115,6 +115,10 @@ class Policy:
     return_postage: int = 0
     # a price drop this long after the payment is refunded by rule (price protection)
     price_protection: timedelta = timedelta(days=7)
+    # an exchange for a quality problem ships its replacement at once, before the return
+    exchange_quality_ships_at_once: bool = True
+    # a dearer replacement's difference is paid within this time, else the exchange ends
+    exchange_pay: timedelta = timedelta(hours=48)
 
 
 @dataclass(frozen=True)

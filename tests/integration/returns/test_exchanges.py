@@ -1,0 +1,235 @@
+"""Exchanges end to end on the real broker and database: from the customer's request and
+logistics' reservation to the replacement released and shipped, with the difference
+charged or refunded once."""
+
+from __future__ import annotations
+
+from shared.runtime import Runtime
+from tests.integration.returns.exchange_support import (
+    TEA_1,
+    act,
+    ask_exchange,
+    captured,
+    delivered_order,
+    fetch_exchange,
+    pay_deadline_now,
+    receive,
+    reserved,
+    shipped,
+    unavailable,
+    until_exchange,
+)
+from tests.integration.returns.support import PAID, ask, until_order
+from tests.support.events import payloads, resend, seen, send
+from tests.support.http import customer
+from tests.support.kafka import TopicTail
+
+
+async def test_a_same_price_exchange_is_released_once_the_units_are_back(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    order_id = await delivered_order(returns)
+
+    response = await ask_exchange(returns, order_id, {**TEA_1, "reason": "changed_mind"})
+
+    assert response.status_code == 201, response.text
+    exchange_id = response.json()["id"]
+    assert response.json()["status"] == "requested"
+    [asked] = await payloads(tail, order_id, "ExchangeRequested")
+    assert asked["line"] == {"line_id": "l1", "sku": "SKU-TEA", "quantity": 1}
+    assert (asked["replacement_sku"], asked["actor"]) == ("SKU-TEA-GREEN", "customer")
+    await send(returns, reserved(exchange_id, 5_000), order_id)
+    [accepted] = await payloads(tail, order_id, "ExchangeAccepted")
+    assert (accepted["settlement"], accepted["ships"]) == ("none", "on_return")
+    assert accepted["return_shipping_paid_by"] == "customer" and accepted["pay_by"] is None
+    await until_exchange(returns, exchange_id, order_id, "accepted")
+    parcel = {"courier": "sf-express", "tracking_number": "SF-BACK-1"}
+    reported = await act(returns, exchange_id, "return-shipment", customer(order_id), parcel)
+    assert reported.status_code == 200, reported.text
+    await payloads(tail, order_id, "ExchangeReturnShipped")
+
+    received = await receive(returns, exchange_id)
+
+    assert received.status_code == 200, received.text
+    assert received.json()["status"] == "released"
+    [back] = await payloads(tail, order_id, "ExchangeReturnReceived")
+    assert back["lines"] == [{"line_id": "l1", "sku": "SKU-TEA", "quantity": 1}]
+    [released] = await payloads(tail, order_id, "ExchangeReleased")
+    assert released["replacement"]["sku"] == "SKU-TEA-GREEN"
+    again = await receive(returns, exchange_id)
+    assert again.status_code == 409 and again.json()["error"] == "wrong_state"
+    await send(returns, shipped(exchange_id, 5_000), order_id)
+    done = await until_exchange(returns, exchange_id, order_id, "shipped")
+    assert done["shipment"]["courier"] == "sf-express"
+    assert [s["action"] for s in done["steps"]] == [
+        "requested",
+        "accepted",
+        "return_shipped",
+        "return_received",
+        "released",
+        "shipped",
+    ]
+    assert len(seen(tail, order_id, "ExchangeReleased")) == 1
+    assert not seen(tail, order_id, "RefundRequested"), "nothing to refund at the same price"
+
+
+async def test_a_cheaper_replacement_is_refunded_its_difference_once_after_the_return(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    order_id = await delivered_order(returns)
+    exchange_id = (
+        await ask_exchange(returns, order_id, {**TEA_1, "reason": "changed_mind"})
+    ).json()["id"]
+    await send(returns, reserved(exchange_id, 4_200), order_id)
+    [accepted] = await payloads(tail, order_id, "ExchangeAccepted")
+    assert accepted["settlement"] == "refund"
+    assert accepted["difference"] == {"amount": 800, "currency": "CNY"}
+    await until_exchange(returns, exchange_id, order_id, "accepted")
+    assert not seen(tail, order_id, "RefundRequested"), "refunded only once the units are back"
+
+    received = await receive(returns, exchange_id)
+
+    assert received.status_code == 200, received.text
+    [requested] = await payloads(tail, order_id, "RefundRequested")
+    [approved] = await payloads(tail, order_id, "RefundApproved")
+    assert (requested["flow"], requested["reason"], requested["lines"]) == (
+        "no_return",
+        "exchange_difference",
+        [],
+    )
+    assert requested["actor"] == "system" and requested["amount"]["amount"] == 800
+    assert (approved["actor"], approved["amount"]["amount"]) == ("system", 800)
+    assert approved["refund_request_id"] == received.json()["refund_request_id"]
+    await payloads(tail, order_id, "ExchangeReleased")
+    assert (await receive(returns, exchange_id)).status_code == 409
+    await send(returns, shipped(exchange_id, 4_200), order_id)
+    await until_exchange(returns, exchange_id, order_id, "shipped")
+    assert len(seen(tail, order_id, "RefundApproved")) == 1
+
+
+async def test_a_dearer_replacement_is_released_only_once_its_difference_is_paid(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    order_id = await delivered_order(returns)
+    exchange_id = (
+        await ask_exchange(returns, order_id, {**TEA_1, "reason": "changed_mind"})
+    ).json()["id"]
+    await send(returns, reserved(exchange_id, 6_000), order_id)
+    [accepted] = await payloads(tail, order_id, "ExchangeAccepted")
+    assert accepted["settlement"] == "charge" and accepted["pay_by"] is not None
+    assert accepted["difference"] == {"amount": 1_000, "currency": "CNY"}
+    await until_exchange(returns, exchange_id, order_id, "accepted")
+
+    received = await receive(returns, exchange_id)
+
+    assert received.status_code == 200 and received.json()["status"] == "accepted"
+    await payloads(tail, order_id, "ExchangeReturnReceived")
+    assert not seen(tail, order_id, "ExchangeReleased"), "not before the difference is paid"
+    await send(returns, captured(exchange_id, 1_000), order_id)
+    [released] = await payloads(tail, order_id, "ExchangeReleased")
+    assert released["exchange_id"] == exchange_id
+    paid = await until_exchange(returns, exchange_id, order_id, "released", paid_at=True)
+    assert [s["action"] for s in paid["steps"]][-2:] == ["paid", "released"]
+    order = await until_order(returns, order_id, lambda o: o.paid == PAID + 1_000)
+    assert order.paid == PAID + 1_000, "the refund ceiling includes the capture"
+
+
+async def test_an_unpaid_difference_cancels_the_exchange_at_its_deadline(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    order_id = await delivered_order(returns)
+    exchange_id = (
+        await ask_exchange(returns, order_id, {**TEA_1, "reason": "changed_mind"})
+    ).json()["id"]
+    await send(returns, reserved(exchange_id, 6_000), order_id)
+    await until_exchange(returns, exchange_id, order_id, "accepted")
+    blocked = await ask(returns, order_id, {"reason": "changed_mind", "lines": [TEA_LINE]})
+    assert blocked.status_code == 409 and blocked.json()["error"] == "line_has_open_request"
+
+    await pay_deadline_now(returns, exchange_id)
+
+    [cancelled] = await payloads(tail, order_id, "ExchangeCancelled")
+    assert cancelled == {"exchange_id": exchange_id, "reason": "unpaid"}
+    found = await until_exchange(returns, exchange_id, order_id, "cancelled")
+    assert found["outcome_reason"] == "unpaid"
+    await send(returns, captured(exchange_id, 1_000), order_id)  # too late: payment's to refund
+    await send(returns, reserved(exchange_id, 6_000), order_id)  # nothing resurrects it
+    refund = await ask(returns, order_id, {"reason": "changed_mind", "lines": [TEA_LINE]})
+    assert refund.status_code == 201, "the line is free again"
+    assert refund.json()["amount"]["amount"] == 5_000
+    assert (await fetch_exchange(returns, exchange_id, order_id))["status"] == "cancelled"
+    assert not seen(tail, order_id, "ExchangeReleased")
+
+
+async def test_a_replacement_logistics_cannot_hold_refuses_the_exchange(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    order_id = await delivered_order(returns)
+    exchange_id = (
+        await ask_exchange(returns, order_id, {**TEA_1, "reason": "changed_mind"})
+    ).json()["id"]
+
+    await send(returns, unavailable(exchange_id), order_id)
+
+    [refused] = await payloads(tail, order_id, "ExchangeRefused")
+    assert refused == {
+        "exchange_id": exchange_id,
+        "reason": "out_of_stock",
+        "message": "no green tea left",
+    }
+    found = await until_exchange(returns, exchange_id, order_id, "refused")
+    assert found["outcome_message"] == "no green tea left"
+    await send(returns, reserved(exchange_id, 5_000), order_id)  # a late reservation
+    refund = await ask(returns, order_id, {"reason": "changed_mind", "lines": [TEA_LINE]})
+    assert refund.status_code == 201, "the customer may ask for a refund instead"
+    assert (await fetch_exchange(returns, exchange_id, order_id))["status"] == "refused"
+
+
+async def test_events_delivered_twice_have_one_outcome(returns: Runtime, tail: TopicTail) -> None:
+    order_id = await delivered_order(returns)
+    exchange_id = (
+        await ask_exchange(returns, order_id, {**TEA_1, "reason": "changed_mind"})
+    ).json()["id"]
+    reservation = await send(returns, reserved(exchange_id, 6_000), order_id)
+    await resend(returns, reservation)
+    await until_exchange(returns, exchange_id, order_id, "accepted")
+    assert (await receive(returns, exchange_id)).status_code == 200
+
+    capture = await send(returns, captured(exchange_id, 1_000), order_id)
+    await resend(returns, capture)
+    await send(returns, captured(exchange_id, 1_000), order_id)  # another capture, not counted
+    await payloads(tail, order_id, "ExchangeReleased")
+    shipping = await send(returns, shipped(exchange_id, 6_000), order_id)
+    await resend(returns, shipping)
+
+    found = await until_exchange(returns, exchange_id, order_id, "shipped")
+    assert [s["action"] for s in found["steps"]].count("paid") == 1
+    order = await until_order(returns, order_id, lambda o: o.paid > PAID)
+    assert order.paid == PAID + 1_000, "the capture counted once"
+    assert len(seen(tail, order_id, "ExchangeAccepted")) == 1
+    assert len(seen(tail, order_id, "ExchangeReleased")) == 1
+
+
+async def test_a_quality_problem_ships_at_once_and_the_shop_pays_the_return(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    order_id = await delivered_order(returns)
+    exchange_id = (await ask_exchange(returns, order_id, {**TEA_1, "reason": "damaged"})).json()[
+        "id"
+    ]
+
+    await send(returns, reserved(exchange_id, 5_000), order_id)
+
+    [accepted] = await payloads(tail, order_id, "ExchangeAccepted")
+    assert (accepted["ships"], accepted["return_shipping_paid_by"]) == ("at_once", "shop")
+    await payloads(tail, order_id, "ExchangeReleased")
+    await send(returns, shipped(exchange_id, 5_000), order_id)
+    await until_exchange(returns, exchange_id, order_id, "shipped")
+    received = await receive(returns, exchange_id)  # the damaged units come back later
+    assert received.status_code == 200, received.text
+    assert received.json()["return_received_at"] is not None
+    await payloads(tail, order_id, "ExchangeReturnReceived")
+    assert len(seen(tail, order_id, "ExchangeReleased")) == 1
+
+
+TEA_LINE = {"line_id": "l1", "quantity": 1}
