@@ -12,6 +12,7 @@ from fulfil.config import Config
 from fulfil.coupons import coupons
 from fulfil.delays import delays
 from fulfil.dlq import dlq
+from fulfil.exchanges import exchanges
 from fulfil.flow import lag, tail, topics
 from fulfil.funnel import funnel
 from fulfil.order import order
@@ -76,6 +77,7 @@ cli.add_command(parcels)
 cli.add_command(backorders)
 cli.add_command(warehouse)
 cli.add_command(delays)
+cli.add_command(exchanges)
 
 
 def main() -> None:

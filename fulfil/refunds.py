@@ -58,7 +58,7 @@ def list_(config: Config, flow: str | None, limit: int, as_json: bool) -> None:
             r["order_id"],
             r["flow"],
             r["reason"],
-            _money(r["amount"]),
+            money(r["amount"]),
             _lines(r["lines"]),
             r["requested_at"],
             waited(r["waited_seconds"]),
@@ -107,7 +107,7 @@ def _decided(found: dict[str, Any], as_json: bool) -> None:
     why = f": {found['rejection_reason']}" if found.get("rejection_reason") else ""
     console.out(
         f"{found['id']} {found['status']} (order {found['order_id']}, "
-        f"{_money(found['amount'])}){why}",
+        f"{money(found['amount'])}){why}",
         highlight=False,
     )
 
@@ -122,7 +122,8 @@ def waited(seconds: int) -> str:
     return " ".join(parts[:2])
 
 
-def _money(amount: dict[str, Any]) -> str:
+def money(amount: dict[str, Any]) -> str:
+    """An amount as operations read it: `12.30 CNY` (whole units for JPY and KRW)."""
     value, currency = amount["amount"], amount["currency"]
     if currency in _NO_MINOR_UNITS:
         return f"{value} {currency}"

@@ -1,8 +1,9 @@
-"""SQL of exchanges (tables `exchanges` and `exchange_steps`, migration 0004), beside
+"""SQL of exchanges (tables `exchanges` and `exchange_steps`, migrations 0004 and 0005), beside
 services.returns.repository, which counts them in an order's holdings."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -63,6 +64,19 @@ async def find_by_key(conn: asyncpg.Connection, order_id: str, key: str) -> Exch
 async def list_exchanges(conn: asyncpg.Connection, order_id: str) -> list[Exchange]:
     sql = "SELECT * FROM exchanges WHERE order_id = $1 ORDER BY created_at, id"
     return [_exchange(row) for row in await conn.fetch(sql, order_id)]
+
+
+async def awaiting_return(
+    conn: asyncpg.Connection, *, after: tuple[datetime, str] | None, limit: int
+) -> list[Exchange]:
+    """Exchanges whose units are still to come back, oldest first, after the cursor."""
+    # the condition of the index exchanges_awaiting_return (migration 0005)
+    sql = """SELECT * FROM exchanges
+              WHERE return_received_at IS NULL AND status IN ('accepted', 'released', 'shipped')
+                AND ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2))
+              ORDER BY created_at, id LIMIT $3"""
+    at, last_id = after if after else (None, None)
+    return [_exchange(row) for row in await conn.fetch(sql, at, last_id, limit)]
 
 
 async def add_captured(conn: asyncpg.Connection, order_id: str, amount: int) -> None:

@@ -25,6 +25,7 @@ from services.returns.domain.records import Audit, Reason
 from services.returns.views import (
     Body_,
     Operations,
+    Operator,
     OrderActor,
     ReturnShipmentBody,
     command,
@@ -125,11 +126,13 @@ async def report_return_shipment(
 
 @router.post("/exchanges/{exchange_id}/return-received", responses=_MOVES)
 async def record_return_received(
-    exchange_id: PathId, request: Request, actor: Operations
+    exchange_id: PathId, request: Request, actor: Operations, by: Operator = None
 ) -> JSONResponse:
-    """Operations have the units back: `ExchangeReturnReceived`, then the replacement's
-    release when nothing else waits, and a cheaper replacement's difference refunded."""
-    return await _act(request, exchange_id, partial(moves.receive_return, actor=actor))
+    """Operations have the units back (`X-Ops-Actor` names who, in its audit trail):
+    `ExchangeReturnReceived`, then the replacement's release when nothing else waits, and
+    a cheaper replacement's difference refunded."""
+    received = partial(moves.receive_return, actor=actor, by=by)
+    return await _act(request, exchange_id, received)
 
 
 async def _act(

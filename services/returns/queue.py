@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from prometheus_client import Gauge
 from pydantic import AwareDatetime
 
+from services.returns import exchange_repository as xrepo
 from services.returns import repository as repo
 from services.returns.deps import Deps
 from services.returns.domain.records import RefundRequest
@@ -87,3 +88,41 @@ async def refresh_awaiting(conn: asyncpg.Connection) -> None:
     """The queue's gauge, from one count on its index, in the shared gauges' read-only
     transaction (shared/gauges.py); an unreachable database keeps the last value."""
     AWAITING.set(await repo.count_awaiting(conn))
+
+
+@router.get("/exchanges", responses=errors(401, 403, 422))
+async def exchanges_awaiting_return(
+    request: Request,
+    status: Literal["awaiting_return"] = "awaiting_return",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=300, description="`next_cursor` of the page before")
+    ] = None,
+) -> dict[str, Any]:
+    """Exchanges whose units operations still wait to receive back (the replacement held,
+    or already sent for a quality problem), oldest first, with how long each has waited;
+    `next_cursor` (null on the last page) fetches the next page."""
+    require_role(request, "ops")
+    after = cursors.after(cursor) if cursor else None
+    async with service_of(request, Deps).db.acquire() as conn:
+        found = await xrepo.awaiting_return(conn, after=after, limit=limit + 1)
+    now = datetime.now(UTC)
+    page, more = found[:limit], len(found) > limit
+    return {
+        "status": status,
+        "exchanges": [
+            {
+                "id": x.id,
+                "order_id": x.order_id,
+                "status": x.status,
+                "reason": x.reason,
+                "line": x.line.model_dump(),
+                "replacement_sku": x.replacement_sku,
+                "return_tracking_number": x.return_tracking_number,
+                "created_at": x.created_at.isoformat(),
+                "waited_seconds": max(0, int((now - x.created_at).total_seconds())),
+            }
+            for x in page
+        ],
+        "next_cursor": cursors.cursor(page[-1].created_at, page[-1].id) if more else None,
+    }

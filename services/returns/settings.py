@@ -37,9 +37,11 @@ class ReturnsSettings(ServiceSettings):
     """An exchange for a quality problem (damaged, wrong_item, quality_problem) ships its
     replacement as soon as it is accepted (and any difference paid), before the units come
     back; false: like any exchange, once the return is received."""
-    exchange_pay_seconds: float = Field(default=48 * 3600, gt=0)
+    exchange_pay_seconds: float = Field(default=24 * 3600, gt=0)
     """A replacement dearer than the units returned is paid for within this time after the
-    exchange is accepted (two days), else the exchange is cancelled (`unpaid`)."""
+    exchange is accepted (a day: no longer than a Stripe Checkout Session stays open, so
+    the link the customer is sent works until the deadline it names), else the exchange is
+    cancelled (`unpaid`)."""
 
     def policy(self) -> Policy:
         return Policy(

@@ -258,14 +258,18 @@ def report_return(
     return ExchangeOutcome(after, [Audit(actor, "return_shipped", at, details)], [event])
 
 
-def receive_return(exchange: Exchange, at: datetime, *, actor: Actor) -> ExchangeOutcome:
-    """Operations record the units back: the replacement may leave, and a cheaper one's
-    difference is refunded."""
+def receive_return(
+    exchange: Exchange, at: datetime, *, actor: Actor, by: str | None = None
+) -> ExchangeOutcome:
+    """Operations record the units back (`by`: the person, in the audit trail): the
+    replacement may leave, and a cheaper one's difference is refunded."""
     _require_after_acceptance(exchange, "receive the return of")
     if exchange.return_received_at is not None:
         raise conflict("wrong_state", "the return was received already", "return_received")
     after = replace(exchange, return_received_at=at, updated_at=at)
     details = {"tracking_number": exchange.return_tracking_number}
+    if by:
+        details["by"] = by
     event = ExchangeReturnReceived(
         exchange_id=exchange.id, lines=(exchange.line,), received_at=at, actor=actor
     )
