@@ -259,3 +259,20 @@ async def test_the_units_returned_go_back_on_the_shelf_once(lg: Logistics, tail:
         level = await lg.stock(medium)
     assert shelf_after_shipping["on_hand"] == 3
     assert (level["on_hand"], level["reserved"]) == (5, 0), "restocked once"
+
+
+async def test_a_short_count_keeps_the_exchanges_units_and_withdraws_the_order(
+    lg: Logistics, tail: TopicTail
+) -> None:
+    async with lg.running():
+        medium, large = await variants(lg, m=5, l=3)
+        order_id = await delivered(lg, tail, medium)
+        await lg.send(asked(medium, large), order_id)
+        await tail.wait_for(of(order_id, "ExchangeReserved"))
+        later = new_id("ord")
+        await lg.reserve(later, large, 1)
+        await shelf(lg, large, 2, "Tee", "L")  # a miscount: two, not three
+        [short] = await tail.wait_for(of(later, "StockRanShort"))
+        level = await lg.stock(large)
+    assert payload(short)["lines"][0]["available"] == 0
+    assert (level["on_hand"], level["reserved"]) == (2, 2), "the exchange keeps its two"
