@@ -4,7 +4,8 @@
 adapter to a step (services/logistics/steps/). Every handler is idempotent by state as
 well as by event id: an order is reserved once, shipped once, released once. An event
 about an order logistics has not seen placed is held (shared.held) and handled when
-OrderPlaced takes the order.
+OrderPlaced takes the order. An exchange (returns' Exchange* events) holds, ships or gives
+back its replacement once, keyed by its exchange id (steps.exchanges).
 """
 
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from services.logistics.deps import Deps
 from services.logistics.domain.backorders import CHOICE
 from services.logistics.domain.delays import ANNOUNCED
 from services.logistics.domain.shipping import SHIP, SHIP_BY, SILENCE
-from services.logistics.steps import backorders, orders, shipping, stock
+from services.logistics.steps import backorders, exchanges, orders, shipping, stock
 from shared import held
 from shared.contracts.events import order as od
 from shared.contracts.events import returns as rt
@@ -79,6 +80,31 @@ async def on_return_received(unit: Unit[Deps], msg: Incoming[rt.ReturnReceived])
     await backorders.serve(unit, back)  # returned goods go to the orders that wait first
 
 
+async def on_exchange_requested(unit: Unit[Deps], msg: Incoming[rt.ExchangeRequested]) -> None:
+    order = await held.known_or_held(unit, msg, repo.fulfilment)
+    if order is not None:
+        await exchanges.reserve(unit, order, msg.payload)
+
+
+async def on_exchange_cancelled(unit: Unit[Deps], msg: Incoming[rt.ExchangeCancelled]) -> None:
+    order = await held.known_or_held(unit, msg, repo.fulfilment)
+    if order is not None:
+        await exchanges.cancel(unit, msg.payload.exchange_id)
+
+
+async def on_exchange_released(unit: Unit[Deps], msg: Incoming[rt.ExchangeReleased]) -> None:
+    order = await held.known_or_held(unit, msg, repo.fulfilment)
+    if order is not None:
+        await exchanges.release(unit, order, msg.payload.exchange_id)
+
+
+async def on_exchange_return_received(
+    unit: Unit[Deps], msg: Incoming[rt.ExchangeReturnReceived]
+) -> None:
+    payload = msg.payload
+    await exchanges.returned(unit, msg.order_id, payload.exchange_id, payload.lines)
+
+
 async def on_backorder_choice(unit: Unit[Deps], msg: Incoming[od.BackorderChoiceMade]) -> None:
     order = await held.known_or_held(unit, msg, repo.fulfilment)
     if order is not None:
@@ -94,6 +120,10 @@ HANDLERS: Handlers = {
     rt.RefundRequested: on_refund_requested,
     rt.RefundApproved: on_refund_approved,
     rt.ReturnReceived: on_return_received,
+    rt.ExchangeRequested: on_exchange_requested,
+    rt.ExchangeCancelled: on_exchange_cancelled,
+    rt.ExchangeReleased: on_exchange_released,
+    rt.ExchangeReturnReceived: on_exchange_return_received,
 }
 
 

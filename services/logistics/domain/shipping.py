@@ -154,6 +154,9 @@ class Shipment:
     lines: list[dict[str, Any]] | None = None
     parcel_number: int = 1
     parcel_count: int = 1
+    # the exchange whose replacement this parcel carries (domain.exchanges): tracked as any
+    # parcel, never one of its order's; None for the order's own parcels
+    exchange_id: str | None = None
 
     def goods(self, order_lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """The lines this parcel carries, given its order's."""

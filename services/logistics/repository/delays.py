@@ -78,7 +78,7 @@ async def announce_delay(
         """WITH covered AS (
                SELECT s.shipment_id FROM shipments s
                JOIN fulfilments f ON f.order_id = s.order_id
-               WHERE s.status = ANY($2::text[])
+               WHERE s.status = ANY($2::text[]) AND s.exchange_id IS NULL
                  AND s.expected_date BETWEEN $3 AND $4
                  AND ($5::text IS NULL OR s.courier = $5)
                  AND ($6::text IS NULL OR lower(f.address->>'region') = lower($6))),

@@ -287,7 +287,8 @@ async def set_paid(conn: Conn, order_id: str, paid_at: datetime) -> bool:
     holds, so none can appear meanwhile)."""
     has_shipment = await conn.fetchval(
         """UPDATE fulfilments SET paid_at = $2, updated_at = now() WHERE order_id = $1
-           RETURNING EXISTS (SELECT 1 FROM shipments WHERE order_id = $1)""",
+           RETURNING EXISTS (SELECT 1 FROM shipments
+                             WHERE order_id = $1 AND exchange_id IS NULL)""",
         order_id,
         paid_at,
     )

@@ -27,13 +27,14 @@ log = get_logger(__name__)
 
 _SHIPMENT = """shipment_id, order_id, status, courier, tracking_number, cash_on_delivery,
     promised_ship_date, expected_date, created_at, shipped_at, delivered_at, last_checkpoint_at,
-    returned_at, warehouse, lines, parcel_number, parcel_count"""
+    returned_at, warehouse, lines, parcel_number, parcel_count, exchange_id"""
 # parcels the couriers still carry: to the customer, or back to the shop
 ON_THE_ROAD = "('shipped', 'in_transit', 'out_for_delivery', 'returning')"
 
 
 _SAVE_SHIPMENT = f"""INSERT INTO shipments ({_SHIPMENT})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+        $18)
     ON CONFLICT (shipment_id) DO UPDATE SET status = EXCLUDED.status,
         tracking_number = EXCLUDED.tracking_number,
         expected_date = EXCLUDED.expected_date, shipped_at = EXCLUDED.shipped_at,
@@ -41,7 +42,7 @@ _SAVE_SHIPMENT = f"""INSERT INTO shipments ({_SHIPMENT})
         last_checkpoint_at = EXCLUDED.last_checkpoint_at,
         returned_at = EXCLUDED.returned_at"""  # noqa: S608
 _SAVE_SHIPMENT_AND_PROMISE = f"""WITH promised AS (
-        UPDATE fulfilments SET promised_ship_date = $18, updated_at = now()
+        UPDATE fulfilments SET promised_ship_date = $19, updated_at = now()
         WHERE order_id = $2)
     {_SAVE_SHIPMENT}"""  # noqa: S608
 
@@ -86,10 +87,10 @@ async def _one(conn: Conn, where: str, *args: Any, lock: bool) -> Shipment | Non
 
 async def shipments_of_order(conn: Conn, order_id: str, *, lock: bool = True) -> list[Shipment]:
     """The order's shipments, one per parcel, by number (a stopped one's parcels stay,
-    cancelled); locked unless told not to."""
+    cancelled); locked unless told not to. An exchange's parcel is not one of them."""
     lock_clause = "FOR UPDATE" if lock else ""
     rows = await conn.fetch(
-        f"""SELECT {_SHIPMENT} FROM shipments WHERE order_id = $1
+        f"""SELECT {_SHIPMENT} FROM shipments WHERE order_id = $1 AND exchange_id IS NULL
             ORDER BY parcel_number, created_at, shipment_id {lock_clause}""",  # noqa: S608
         order_id,
     )
@@ -143,6 +144,7 @@ async def save_shipment(conn: Conn, shipment: Shipment, promise: date | None = N
         shipment.lines,
         shipment.parcel_number,
         shipment.parcel_count,
+        shipment.exchange_id,
         *([promise] if promise is not None else []),
     )
 

@@ -21,6 +21,7 @@ from services.logistics.domain.stock import (
     StockLevel,
     recount,
 )
+from services.logistics.repository import exchanges as ex_repo
 from services.logistics.steps import backorders, shipping, stock
 from shared import held
 from shared.contracts.envelope import Event
@@ -132,7 +133,9 @@ async def count(unit: Unit[Deps], counted: Count) -> StockLevel:
     holders = [h.order_id for h in await repo.holdings(unit.conn, sku, warehouse)]
     await repo.lock_stock(unit.conn, [sku, *await repo.skus_held(unit.conn, holders)])
     kept = 0  # units of orders that could not be withdrawn: their parcel is on its way
-    for withdrawal in recount(on_hand, await repo.holdings(unit.conn, sku, warehouse)):
+    # an exchange's replacement is for goods already delivered: it keeps its units first
+    left = max(0, on_hand - await ex_repo.held_on(unit.conn, sku, warehouse))
+    for withdrawal in recount(left, await repo.holdings(unit.conn, sku, warehouse)):
         order_id = withdrawal.holding.order_id
         short = ShortLine(
             sku=sku, requested=withdrawal.holding.quantity, available=withdrawal.available

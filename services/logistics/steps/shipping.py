@@ -19,7 +19,7 @@ from services.logistics import repository as repo
 from services.logistics.carriers.base import BookingError, Parcel
 from services.logistics.carriers.kuaidi100 import Booked, Kuaidi100Carrier
 from services.logistics.deps import Deps
-from services.logistics.domain import parcels, shipments
+from services.logistics.domain import exchanges, parcels, shipments
 from services.logistics.domain.shipping import (
     BOOKING,
     Checkpoint,
@@ -32,7 +32,7 @@ from services.logistics.domain.shipping import (
     courier_for,
 )
 from services.logistics.domain.stock import Fulfilment, ships_from
-from services.logistics.steps import delays, stock, subscription, warehouse
+from services.logistics.steps import delays, exchange_parcels, stock, subscription, warehouse
 from shared import effects
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.logistics import ShipmentDelivered
@@ -43,7 +43,7 @@ from shared.unit import Unit
 log = get_logger(__name__)
 
 
-def _timing(deps: Deps) -> Timing:
+def timing_of(deps: Deps) -> Timing:
     settings = deps.settings
     return Timing(
         calendar=deps.calendar,
@@ -77,7 +77,7 @@ async def ship_when_ready(
     await _open(unit, order, judged_from)
 
 
-def _couriers(deps: Deps) -> Couriers:
+def couriers_of(deps: Deps) -> Couriers:
     """The courier settings, a customer's choice honoured only for a courier with a carrier."""
     settings = deps.settings
     return Couriers(
@@ -93,10 +93,10 @@ async def _open(unit: Unit[Deps], order: Fulfilment, paid_at: datetime) -> None:
     the customer's choice or the region's, as one order goes to one address."""
     region = (order.address or {}).get("region")
     turn = await repo.next_courier_turn(unit.conn)
-    choice = courier_for(order.requested_courier, region, _couriers(unit.deps), turn)
+    choice = courier_for(order.requested_courier, region, couriers_of(unit.deps), turn)
     plans = parcels.plan(order, await repo.reservations(unit.conn, order.order_id))
     opening = [(f"shp_{uuid.uuid4().hex[:16]}", p) for p in plans]
-    timing = _timing(unit.deps)
+    timing = timing_of(unit.deps)
     outcomes = shipments.opened(
         order, opening, choice.courier, paid_at, unit.now, timing, choice.substituted
     )
@@ -143,14 +143,18 @@ async def _book(deps: Deps, effect: Effect) -> str | Booked:
 
 async def _booked(unit: Unit[Deps], effect: Effect, booked: Any) -> None:
     """The courier took the parcel: stock consumed, ShipmentShipped; a real carrier's
-    parcel is then followed (its tracking subscribed after commit)."""
+    parcel is then followed (its tracking subscribed after commit). An exchange's parcel
+    is told as ExchangeShipped instead (steps.exchange_parcels)."""
     order = await repo.fulfilment_of_shipment(unit.conn, effect.key)  # the order first
     shipment = await repo.shipment_by_id(unit.conn, effect.key) if order else None
     if shipment is None or order is None or shipment.status is not ParcelStatus.PENDING:
         log.warning("booked a parcel that no longer ships", shipment_id=effect.key)
         return
     tracking = booked.tracking_number if isinstance(booked, Booked) else str(booked)
-    timing = _timing(unit.deps)
+    timing = timing_of(unit.deps)
+    if shipment.exchange_id is not None:  # not one of the order's parcels
+        await exchange_parcels.booked(unit, order, shipment, booked, tracking, timing)
+        return
     outcome = shipments.shipped(order, shipment, tracking, unit.now, timing)
     await repo.record(unit, order.order_id, outcome)
     assert outcome.shipment is not None, "a parcel shipped is saved"
@@ -192,7 +196,7 @@ async def stop(unit: Unit[Deps], order_id: str, reason: str) -> Shipment | None:
         if await effects.recorded(unit.conn, BOOKING, shipment.shipment_id):
             return shipment  # handed to the courier's booking: it leaves whatever we decide now
         waiting.append(shipment)
-    for outcome in shipments.stopped(waiting, reason, _timing(unit.deps)):
+    for outcome in shipments.stopped(waiting, reason, timing_of(unit.deps)):
         await repo.record(unit, order_id, outcome)
     return None
 
@@ -219,7 +223,7 @@ async def _take_checkpoint(unit: Unit[Deps], shipment: Shipment, cp: Checkpoint)
         attempts = await repo.failed_attempts(unit.conn, shipment.shipment_id) + 1
     if cp.status is CheckpointStatus.RETURNED_TO_SHOP and shipment.lines is None:
         lines = await repo.order_lines(unit.conn, shipment.order_id)
-    timing = _timing(unit.deps)
+    timing = timing_of(unit.deps)
     outcome = shipments.tracked(shipment, cp, timing, unit.now, attempts=attempts, lines=lines)
     assert outcome.shipment is not None, "a checkpoint always moves its shipment"
     if not await repo.take_checkpoint(unit.conn, shipment.courier, cp, outcome.shipment):
@@ -251,7 +255,10 @@ async def received_back(
 
 async def _record(unit: Unit[Deps], shipment: Shipment, outcome: Outcome) -> None:
     """Saves what tracking decided of the parcel and, once it is back at the shop, puts
-    its goods back on the shelf (once per shipment: keyed by it)."""
+    its goods back on the shelf (once per shipment: keyed by it). Of an exchange's parcel,
+    only the parcel moves: nothing is told for the order (domain.exchanges `quiet`)."""
+    if shipment.exchange_id is not None:
+        outcome = exchanges.quiet(outcome)
     await repo.record(unit, shipment.order_id, outcome)
     if outcome.restock:
         await stock.restock(unit, shipment.order_id, shipment.shipment_id, outcome.restock)
@@ -271,7 +278,7 @@ async def tracked(unit: Unit[Deps], order_id: str) -> list[tuple[Shipment, list[
 
 async def announced_delay_due(unit: Unit[Deps], delay_id: str, shipment_id: str) -> None:
     """An announced delay reaches a parcel that was open when it was made."""
-    await delays.sweep_due(unit, delay_id, shipment_id, _timing(unit.deps))
+    await delays.sweep_due(unit, delay_id, shipment_id, timing_of(unit.deps))
 
 
 async def ship_by_passed(unit: Unit[Deps], order_id: str, expected: str) -> None:
@@ -279,7 +286,7 @@ async def ship_by_passed(unit: Unit[Deps], order_id: str, expected: str) -> None
     left: each is told late, once."""
     for shipment in await repo.shipments_of_order(unit.conn, order_id):
         if shipment.expected_date.isoformat() == expected:
-            outcome = shipments.late_to_ship(shipment, _timing(unit.deps), unit.now)
+            outcome = shipments.late_to_ship(shipment, timing_of(unit.deps), unit.now)
             await repo.record(unit, order_id, outcome)
             metrics.delays(unit, outcome.events)
 
@@ -288,6 +295,6 @@ async def silence_passed(unit: Unit[Deps], shipment_id: str) -> None:
     """No checkpoint for the configured time: the customer is told the new date."""
     shipment = await repo.shipment_by_id(unit.conn, shipment_id)
     if shipment is not None:
-        outcome = shipments.silent(shipment, _timing(unit.deps), unit.now)
+        outcome = shipments.silent(shipment, timing_of(unit.deps), unit.now)
         await repo.record(unit, shipment.order_id, outcome)
         metrics.delays(unit, outcome.events)
