@@ -116,6 +116,11 @@ async def pay_due(unit: Unit[Deps], timer: Timer) -> None:
     await move(unit, timer.key, moves.pay_due)
 
 
+async def return_due(unit: Unit[Deps], timer: Timer) -> None:
+    """The return-by timer of exchange `timer.key`."""
+    await move(unit, timer.key, moves.return_due)
+
+
 async def _record(unit: Unit[Deps], before: Exchange, outcome: ExchangeOutcome) -> None:
     """Saves what a transition decided: the exchange, its audit steps, events, timers, the
     payment it adds to the order and the refund it opens."""

@@ -17,7 +17,7 @@ from typing import Any
 from services.returns import exchange_steps, steps
 from services.returns import repository as repo
 from services.returns.deps import Deps
-from services.returns.domain.exchange_transitions import PAY_TIMER
+from services.returns.domain.exchange_transitions import PAY_TIMER, RETURN_TIMER
 from services.returns.domain.transitions import RULE_TIMER
 from shared import held
 from shared.contracts.events import logistics as lg
@@ -214,4 +214,5 @@ HANDLERS: Handlers = {
 TIMERS: Mapping[str, TimerHandler] = {
     RULE_TIMER: steps.rule_due,
     PAY_TIMER: exchange_steps.pay_due,
+    RETURN_TIMER: exchange_steps.return_due,
 }

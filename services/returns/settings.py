@@ -42,6 +42,11 @@ class ReturnsSettings(ServiceSettings):
     exchange is accepted (a day: no longer than a Stripe Checkout Session stays open, so
     the link the customer is sent works until the deadline it names), else the exchange is
     cancelled (`unpaid`)."""
+    exchange_return_seconds: float = Field(default=7 * 86400, gt=0)
+    """The customer sends the units of an accepted exchange back within this time after
+    it is accepted (a week), else the exchange is cancelled (`not_returned`) and its
+    replacement, held meanwhile, goes back to other customers. A return reported on its
+    way or received stops the clock."""
 
     def policy(self) -> Policy:
         return Policy(
@@ -52,4 +57,5 @@ class ReturnsSettings(ServiceSettings):
             price_protection=timedelta(seconds=self.price_protection_seconds),
             exchange_quality_ships_at_once=self.exchange_quality_ships_at_once,
             exchange_pay=timedelta(seconds=self.exchange_pay_seconds),
+            exchange_return=timedelta(seconds=self.exchange_return_seconds),
         )

@@ -47,6 +47,7 @@ from shared.contracts.events.returns import (
 )
 
 PAY_TIMER = "exchange_pay_by"
+RETURN_TIMER = "exchange_return_by"
 Refund = Literal["difference", "returned_units"]
 _AFTER_ACCEPTANCE = (ExchangeStatus.ACCEPTED, ExchangeStatus.RELEASED, ExchangeStatus.SHIPPED)
 
@@ -128,6 +129,7 @@ def reserved(
     diff = difference(exchange, item)
     settles, leaves = settlement(diff), ships(exchange.reason, policy)
     pay_by = at + policy.exchange_pay if settles == "charge" else None
+    return_by = at + policy.exchange_return
     after = replace(
         exchange,
         status=ExchangeStatus.ACCEPTED,
@@ -149,6 +151,7 @@ def reserved(
         ships=leaves,
         return_shipping_paid_by=_payer(exchange),
         pay_by=pay_by,
+        return_by=return_by,
     )
     details: dict[str, Any] = {
         "replacement": item.model_dump(mode="json"),
@@ -157,8 +160,11 @@ def reserved(
         "settlement": settles,
         "ships": leaves,
         "pay_by": pay_by.isoformat() if pay_by else None,
+        "return_by": return_by.isoformat(),
     }
-    timers: dict[str, datetime | None] = {PAY_TIMER: pay_by} if pay_by else {}
+    timers: dict[str, datetime | None] = {RETURN_TIMER: return_by}
+    if pay_by:
+        timers[PAY_TIMER] = pay_by
     outcome = ExchangeOutcome(after, [Audit("system", "accepted", at, details)], [accepted], timers)
     return outcome.then(_release(after, at))
 
@@ -215,6 +221,17 @@ def pay_due(exchange: Exchange, at: datetime) -> ExchangeOutcome:
     return outcome
 
 
+def return_due(exchange: Exchange, at: datetime) -> ExchangeOutcome:
+    """The return deadline: an accepted exchange whose units were neither reported on
+    their way nor received is cancelled, and its replacement released to others (a
+    difference already paid is refunded by payment). One already released, shipped or
+    ended changes nothing."""
+    sent = exchange.return_shipped_at is not None or exchange.return_received_at is not None
+    if exchange.status != ExchangeStatus.ACCEPTED or sent:
+        return ExchangeOutcome(exchange)
+    return _cancelled(exchange, at, "not_returned", "the units were not sent back in time")
+
+
 def shipped(exchange: Exchange, at: datetime, *, event: ExchangeShipped) -> ExchangeOutcome:
     """The courier took the replacement: the exchange ends."""
     if exchange.status != ExchangeStatus.RELEASED:
@@ -255,7 +272,8 @@ def report_return(
     event = ExchangeReturnShipped(
         exchange_id=exchange.id, courier=courier, tracking_number=tracking_number
     )
-    return ExchangeOutcome(after, [Audit(actor, "return_shipped", at, details)], [event])
+    audits = [Audit(actor, "return_shipped", at, details)]
+    return ExchangeOutcome(after, audits, [event], {RETURN_TIMER: None})
 
 
 def receive_return(
@@ -273,7 +291,8 @@ def receive_return(
     event = ExchangeReturnReceived(
         exchange_id=exchange.id, lines=(exchange.line,), received_at=at, actor=actor
     )
-    received = ExchangeOutcome(after, [Audit(actor, "return_received", at, details)], [event])
+    audits = [Audit(actor, "return_received", at, details)]
+    received = ExchangeOutcome(after, audits, [event], {RETURN_TIMER: None})
     if exchange.settlement == "refund":
         received.refund = "difference"
     return received.then(_release(after, at))
@@ -303,7 +322,7 @@ def _cancelled(exchange: Exchange, at: datetime, reason: str, message: str) -> E
     )
     event = ExchangeCancelled(exchange_id=exchange.id, reason=reason)
     audit = Audit("system", "cancelled", at, {"reason": reason})
-    return ExchangeOutcome(after, [audit], [event], {PAY_TIMER: None})
+    return ExchangeOutcome(after, [audit], [event], {PAY_TIMER: None, RETURN_TIMER: None})
 
 
 def _require_after_acceptance(exchange: Exchange, action: str) -> None:

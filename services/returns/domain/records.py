@@ -118,7 +118,9 @@ class Policy:
     # an exchange for a quality problem ships its replacement at once, before the return
     exchange_quality_ships_at_once: bool = True
     # a dearer replacement's difference is paid within this time, else the exchange ends
-    exchange_pay: timedelta = timedelta(hours=48)
+    exchange_pay: timedelta = timedelta(hours=24)
+    # the units of an accepted exchange are sent back within this time, else it ends
+    exchange_return: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True)

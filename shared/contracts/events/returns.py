@@ -88,7 +88,8 @@ class ExchangeAccepted(Event):
     the exchange is cancelled) or less ("refund": refunded once the returned units are
     received) than what was paid for the units returned, after their share of the
     discount; "none" when they cost the same. `ships` says when the replacement leaves;
-    the customer sends the units back, postage paid by `return_shipping_paid_by`."""
+    the customer sends the units back, postage paid by `return_shipping_paid_by`, by
+    `return_by` (else the exchange is cancelled, `not_returned`)."""
 
     TYPE = "ExchangeAccepted"
 
@@ -101,6 +102,7 @@ class ExchangeAccepted(Event):
     ships: ExchangeShips
     return_shipping_paid_by: Literal["customer", "shop"]
     pay_by: datetime | None = None
+    return_by: datetime | None = None
 
 
 class ExchangeRefused(Event):
@@ -144,8 +146,10 @@ class ExchangeReleased(Event):
 
 
 class ExchangeCancelled(Event):
-    """The exchange ended without shipping (`reason`: unpaid, the difference not paid by
-    its deadline). Logistics releases the replacement; payment closes the open charge."""
+    """The exchange ended without shipping (`reason`: `unpaid`, the difference not paid by
+    its deadline; `not_returned`, the units not sent back by theirs; `currency_mismatch`,
+    the replacement priced in another currency). Logistics releases the replacement;
+    payment closes the open charge and refunds one already captured."""
 
     TYPE = "ExchangeCancelled"
 

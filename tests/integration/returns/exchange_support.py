@@ -125,10 +125,20 @@ def shipped(exchange_id: str, price: int) -> ExchangeShipped:
 
 async def pay_deadline_now(runtime: Runtime, exchange_id: str) -> None:
     """The pay-by deadline comes: the exchange's timer is brought forward."""
+    await _deadline_now(runtime, exchange_id, "exchange_pay_by")
+
+
+async def return_deadline_now(runtime: Runtime, exchange_id: str) -> None:
+    """The deadline to send the units back comes."""
+    await _deadline_now(runtime, exchange_id, "exchange_return_by")
+
+
+async def _deadline_now(runtime: Runtime, exchange_id: str, kind: str) -> None:
     async with runtime.db.acquire() as conn:
         moved = await conn.execute(
-            "UPDATE timers SET due_at = $2 WHERE kind = 'exchange_pay_by' AND key = $1",
+            "UPDATE timers SET due_at = $3 WHERE kind = $2 AND key = $1",
             exchange_id,
+            kind,
             datetime.now(UTC) - timedelta(seconds=1),
         )
-    assert moved == "UPDATE 1", "the exchange has its pay-by timer"
+    assert moved == "UPDATE 1", f"the exchange has its {kind} timer"

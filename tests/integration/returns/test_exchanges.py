@@ -15,6 +15,7 @@ from tests.integration.returns.exchange_support import (
     pay_deadline_now,
     receive,
     reserved,
+    return_deadline_now,
     shipped,
     unavailable,
     until_exchange,
@@ -233,3 +234,51 @@ async def test_a_quality_problem_ships_at_once_and_the_shop_pays_the_return(
 
 
 TEA_LINE = {"line_id": "l1", "quantity": 1}
+
+
+async def test_units_never_sent_back_cancel_the_exchange_and_free_the_line(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    order_id = await delivered_order(returns)
+    exchange_id = (
+        await ask_exchange(returns, order_id, {**TEA_1, "reason": "changed_mind"})
+    ).json()["id"]
+    await send(returns, reserved(exchange_id, 5_000), order_id)
+    [accepted] = await payloads(tail, order_id, "ExchangeAccepted")
+    assert accepted["return_by"], "the customer is told by when to send the units"
+    await until_exchange(returns, exchange_id, order_id, "accepted")
+
+    await return_deadline_now(returns, exchange_id)
+
+    [cancelled] = await payloads(tail, order_id, "ExchangeCancelled")
+    assert cancelled == {"exchange_id": exchange_id, "reason": "not_returned"}
+    found = await until_exchange(returns, exchange_id, order_id, "cancelled")
+    assert found["outcome_reason"] == "not_returned"
+    late = await act(
+        returns, exchange_id, "return-shipment", customer(order_id),
+        {"courier": "sf-express", "tracking_number": "SF-LATE"},
+    )  # fmt: skip
+    assert late.status_code == 409 and late.json()["error"] == "wrong_state"
+    refund = await ask(returns, order_id, {"reason": "changed_mind", "lines": [TEA_LINE]})
+    assert refund.status_code == 201, "the line is free again"
+    assert not seen(tail, order_id, "ExchangeReleased")
+
+
+async def test_a_return_on_its_way_stops_the_clock(returns: Runtime, tail: TopicTail) -> None:
+    order_id = await delivered_order(returns)
+    exchange_id = (
+        await ask_exchange(returns, order_id, {**TEA_1, "reason": "changed_mind"})
+    ).json()["id"]
+    await send(returns, reserved(exchange_id, 5_000), order_id)
+    await until_exchange(returns, exchange_id, order_id, "accepted")
+    parcel = {"courier": "sf-express", "tracking_number": "SF-ONTIME"}
+    sent = await act(returns, exchange_id, "return-shipment", customer(order_id), parcel)
+    assert sent.status_code == 200, sent.text
+    async with returns.db.acquire() as conn:
+        left = await conn.fetchval(
+            """SELECT count(*) FROM timers
+               WHERE kind = 'exchange_return_by' AND key = $1 AND state = 'pending'""",
+            exchange_id,
+        )
+    assert left == 0, "no deadline once the units are on their way"
+    assert not seen(tail, order_id, "ExchangeCancelled")

@@ -123,7 +123,8 @@ def test_the_difference_is_the_replacement_less_what_was_paid_to_the_fen(
     assert event.TYPE == "ExchangeAccepted"
     assert event.difference == Money(amount=abs(diff), currency="CNY")  # type: ignore[attr-defined]
     assert (x.pay_by is not None) == (settlement == "charge")
-    assert accepted.timers == ({moves.PAY_TIMER: NOW + timedelta(hours=48)} if diff > 0 else {})
+    pays = {moves.PAY_TIMER: NOW + POLICY.exchange_pay} if diff > 0 else {}
+    assert accepted.timers == {moves.RETURN_TIMER: NOW + POLICY.exchange_return, **pays}
 
 
 def test_outside_the_window_only_a_quality_problem_is_exchanged() -> None:
@@ -311,3 +312,28 @@ def test_the_return_report_is_kept_once_and_the_shipment_ends_the_exchange() -> 
     done = moves.shipped(report.exchange, NOW, event=shipped)
     assert done.exchange.status == "shipped" and done.exchange.shipment is not None
     assert moves.shipped(done.exchange, NOW, event=shipped).audits == []
+
+
+def test_units_never_sent_back_cancel_the_exchange_at_its_return_deadline() -> None:
+    accepted = reserve(exchange(), 4_667)
+    assert accepted.timers == {moves.RETURN_TIMER: NOW + POLICY.exchange_return}
+    assert accepted.events[0].return_by == NOW + POLICY.exchange_return  # type: ignore[attr-defined]
+    cancelled = moves.return_due(accepted.exchange, NOW)
+    assert types(cancelled) == ["ExchangeCancelled"]
+    assert cancelled.events[0].reason == "not_returned"  # type: ignore[attr-defined]
+    assert cancelled.exchange.status == "cancelled" and cancelled.refund is None
+    assert cancelled.timers == {moves.PAY_TIMER: None, moves.RETURN_TIMER: None}
+    assert moves.return_due(cancelled.exchange, NOW).events == [], "once"
+
+
+def test_a_return_on_its_way_or_received_stops_the_return_deadline() -> None:
+    accepted = reserve(exchange(), 5_000).exchange  # dearer: not released before it is paid
+    sent = moves.report_return(accepted, NOW, actor="customer", courier="sf", tracking_number="SF1")
+    assert sent.timers == {moves.RETURN_TIMER: None}
+    assert moves.return_due(sent.exchange, NOW).events == []
+    received = moves.receive_return(accepted, NOW, actor="operations")
+    assert received.timers == {moves.RETURN_TIMER: None}
+    assert moves.return_due(received.exchange, NOW).events == []
+    damaged = reserve(exchange(replace(SHIRT_L, reason=Reason.DAMAGED)), 4_667).exchange
+    assert damaged.status == "released", "sent at once for a quality problem"
+    assert moves.return_due(damaged, NOW).events == [], "nothing left to cancel"
