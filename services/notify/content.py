@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.notify import content_backorders, domain
+from services.notify import content_backorders, content_exchanges, domain
 from services.notify.formats import day, moment, money
 from shared.contracts import couriers
 from shared.contracts.envelope import Event, Money
@@ -273,6 +273,7 @@ EXTRAS: dict[str, Extra] = {
     "courier_changed": _courier_changed,
     "delay_announced": _delay_announced,
     **content_backorders.EXTRAS,
+    **content_exchanges.EXTRAS,
 }
 
 

@@ -76,6 +76,12 @@ def once_per_order(template: str, occasion: Callable[[Any], str]) -> Handler:
     return on_event
 
 
+def once_per_exchange(template: str) -> Handler:
+    """The handler of an exchange's step: told once per exchange, whatever event ids or
+    redeliveries carry it."""
+    return once_per_order(template, lambda e: e.exchange_id)
+
+
 def parcel_step(step: str) -> Handler:
     """The handler of a parcel's step (shipped, out for delivery, delivered): told once per
     parcel, so each parcel of an order is told of, and each parcel once."""
@@ -126,6 +132,14 @@ HANDLERS: Handlers = {
     rt.RefundRequested: on_refund_requested,
     rt.RefundApproved: telling("refund_approved"),
     rt.ReturnReceived: telling("return_received"),
+    rt.ExchangeAccepted: once_per_exchange("exchange_accepted"),
+    rt.ExchangeRefused: once_per_exchange("exchange_refused"),
+    rt.ExchangeCancelled: once_per_exchange("exchange_cancelled"),
+    # a new attempt (a new link) is told; the same attempt told again is not
+    pm.ExchangePaymentRequested: once_per_order(
+        "exchange_payment_requested", lambda e: e.attempt_id
+    ),
+    lg.ExchangeShipped: once_per_exchange("exchange_shipped"),
     lg.StockRanLow: ops.stock_ran_low,  # to operations, not a customer
     lg.LowStock: ops.stock_ran_low,  # retired v1, still on the topic
 }

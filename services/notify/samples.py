@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from services.notify import content, domain
+from services.notify import content, domain, samples_exchanges
 from shared.contracts.envelope import Event, Money
 from shared.contracts.events import logistics, order, payment, returns
 from shared.contracts.events.common import (
@@ -233,6 +233,7 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
             previous_date=date(2026, 11, 14),
             new_expected_date=date(2026, 11, 16),
         ),
+        **samples_exchanges.events(locale, shipped.address),
     }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.order import exchange_handlers as exchanges
 from services.order import steps
 from services.order.deps import Deps
 from services.order.domain import backorder, reactions
@@ -318,6 +319,7 @@ HANDLERS: Handlers = {
     pm.PaymentFailed: on_payment_failed,
     pm.RefundPaid: on_refund_paid,
     pm.RefundFailed: on_refund_failed,
+    pm.ExchangePaymentSucceeded: exchanges.on_exchange_paid,
     lg.StockReserved: on_stock_reserved,
     lg.StockRanShort: on_stock_shortage,
     lg.StockShortage: on_stock_shortage,  # retired v1, still on the topic
@@ -338,11 +340,18 @@ HANDLERS: Handlers = {
     lg.ShipmentCancelled: on_shipment_cancelled,
     lg.ShipmentRefused: on_shipment_refused,
     lg.ShipmentReturnedToShop: on_returned_to_shop,
+    lg.ExchangeShipped: exchanges.on_exchange_shipped,
     rt.RefundRequested: on_refund_requested,
     rt.RefundApproved: on_refund_approved,
     rt.RefundRejected: on_refund_rejected,
     rt.ReturnShipped: on_return_shipped,
     rt.ReturnReceived: on_return_received,
+    # an exchange's steps only join the timeline: the order's state never changes for them
+    rt.ExchangeRequested: exchanges.on_exchange_requested,
+    rt.ExchangeAccepted: exchanges.on_exchange_accepted,
+    rt.ExchangeRefused: exchanges.on_exchange_refused,
+    rt.ExchangeReturnReceived: exchanges.on_exchange_return_received,
+    rt.ExchangeCancelled: exchanges.on_exchange_cancelled,
 }
 
 TIMERS: Mapping[str, TimerHandler] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.order import timeline_exchanges as exchanges
 from shared import i18n
 from shared.contracts import couriers
 
@@ -168,6 +169,7 @@ MSGIDS: tuple[str, ...] = (
     TRACK,
     *REASONS.values(),
     *CAUSES.values(),
+    *exchanges.MSGIDS,
 )
 
 
@@ -194,6 +196,8 @@ def _one_of_several(details: dict[str, Any]) -> dict[str, int] | None:
 
 
 def _sentence(kind: str, details: dict[str, Any]) -> str | None:
+    if kind in exchanges.KINDS:
+        return exchanges.sentence(kind, details)
     if _one_of_several(details) is not None and kind in PARCEL_SENTENCES:
         return PARCEL_SENTENCES[kind]
     if kind == "checkpoint" and str(details.get("status")) in CHECKPOINTS:
@@ -243,8 +247,11 @@ def describe(kind: str, details: dict[str, Any], locale: str = couriers.DEFAULT_
     cause = str(details.get("cause"))
     if cause in CAUSES:
         values["cause_text"] = _(CAUSES[cause]).format(courier=values.get("courier", ""))
-    if kind in BACKORDER_KINDS:
+    if kind in BACKORDER_KINDS or kind in exchanges.KINDS:
         values["items"] = _items(details.get("lines"), locale)
+    if isinstance(replacement := details.get("replacement"), dict):
+        values["replacement"] = _items([replacement], locale)
+    if kind in BACKORDER_KINDS:
         default = str(details.get("default_choice"))
         if default in BACKORDER_DEFAULTS:
             values["default_text"] = _(BACKORDER_DEFAULTS[default])
@@ -256,6 +263,8 @@ def describe(kind: str, details: dict[str, Any], locale: str = couriers.DEFAULT_
         return fallback + "."
     if kind in BACKORDER_KINDS:
         sentence = _backorder(kind, details, sentence, locale)
+    if kind in exchanges.KINDS:
+        sentence = " ".join([sentence, *exchanges.more(kind, details, values, _)])
     if "tracking_url" in values:
         sentence += " " + _(TRACK).format(tracking_url=values["tracking_url"])
     if number is not None and kind not in PARCEL_SENTENCES:
