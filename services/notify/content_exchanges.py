@@ -43,10 +43,22 @@ REFUSED_BECAUSE = {
 }
 # Why an accepted exchange ended without shipping (ExchangeCancelled.reason).
 CANCELLED_BECAUSE = {
-    "zh-CN": {"unpaid": "差价未在付款期限内支付", "other": "换货未能完成"},
-    "zh-TW": {"unpaid": "差額未在付款期限內支付", "other": "換貨未能完成"},
+    "zh-CN": {
+        "unpaid": "差价未在付款期限内支付",
+        "not_returned": "原商品未在期限内寄回",
+        "currency_mismatch": "新商品的标价币种与订单不同",
+        "other": "换货未能完成",
+    },
+    "zh-TW": {
+        "unpaid": "差額未在付款期限內支付",
+        "not_returned": "原商品未在期限內寄回",
+        "currency_mismatch": "新商品的標價幣別與訂單不同",
+        "other": "換貨未能完成",
+    },
     "en": {
         "unpaid": "the difference was not paid by the deadline",
+        "not_returned": "the item was not sent back by the deadline",
+        "currency_mismatch": "the new item is priced in another currency than your order",
         "other": "it could not be done",
     },
 }
@@ -83,6 +95,10 @@ def _accepted(
         "settlement": e.settlement,
         "difference": money(e.difference),
         "pay_by": moment(e.pay_by, tz, loc) if e.pay_by else None,
+        # the return deadline ends only an exchange whose replacement waits for the units
+        "return_by": (
+            moment(e.return_by, tz, loc) if e.return_by and e.ships == "on_return" else None
+        ),
         "ships_when": ships_when(e),
     }
 

@@ -46,6 +46,7 @@ def events(locale: str, address: Address) -> dict[str, Event | dict[str, Any] | 
             ships="on_return",
             return_shipping_paid_by="customer",
             pay_by=pay_by,
+            return_by=at + timedelta(days=7),
         ),
         "exchange_payment_requested": payment.ExchangePaymentRequested(
             exchange_id=EXCHANGE_ID,

@@ -76,7 +76,7 @@ def test_it_names_the_replacement_what_to_send_back_and_who_pays_the_postage() -
     shop_pays = render("exchange_accepted", accepted(return_shipping_paid_by="shop"))
     assert "return postage is on us" in shop_pays
     sms = render("exchange_accepted", accepted(return_shipping_paid_by="shop"), channel="sms")
-    assert "(postage: on us)" in sms and "Red / L" in sms
+    assert "(postage on us)" in sms and "Red / L" in sms
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_it_names_the_replacement_what_to_send_back_and_who_pays_the_postage() -
         ("at_once", "none", "ships right away", "Ships now."),
         ("at_once", "charge", "as soon as the difference is paid", "Ships once paid."),
         ("on_return", "refund", "as soon as we receive your return", "Ships once yours arrives."),
-        ("on_return", "charge", "once the difference is paid and we receive", "paid and yours"),
+        ("on_return", "charge", "once the difference is paid and we receive", "paid and returned"),
     ],
 )
 def test_it_says_when_the_replacement_leaves(
@@ -149,6 +149,26 @@ def test_the_cancelled_exchange_says_nothing_was_charged_only_when_it_went_unpai
     assert "not exchanged" in unpaid
     other = render("exchange_cancelled", returns.ExchangeCancelled(exchange_id="e", reason="x"))
     assert "not exchanged" in other and "Nothing was charged" not in other
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [("en", "not sent back by the deadline"), ("zh-CN", "未在期限内寄回"),
+     ("zh-TW", "未在期限內寄回")],
+)  # fmt: skip
+def test_units_never_sent_back_are_the_reason_given_in_every_language(
+    locale: str, said: str
+) -> None:
+    event = returns.ExchangeCancelled(exchange_id="e", reason="not_returned")
+    for channel in domain.CHANNELS:
+        assert said in render("exchange_cancelled", event, locale, channel)
+
+
+def test_the_return_deadline_is_told_only_when_the_replacement_waits_for_the_units() -> None:
+    waits = render("exchange_accepted", accepted(), channel="sms")
+    assert "Return yours by 27 Nov 2026 06:00" in waits
+    at_once = render("exchange_accepted", accepted(ships="at_once"), channel="sms")
+    assert "Return yours (" in at_once, "sent at once: no deadline ends that exchange"
 
 
 def test_the_replacement_shipped_names_it_the_courier_and_the_tracking_number() -> None:
