@@ -184,8 +184,18 @@ def refund_step(
 # Refunds of money the order owed nothing for: a second capture for an order already paid,
 # or what a capture took beyond the total. The order counts as paid what it owed.
 SURPLUS_REFUNDS = frozenset({"duplicate_payment", "overpaid"})
-# Refunds of a capture that never paid the order (too little, or another currency).
-UNCOUNTED_REFUNDS = frozenset({"underpaid", "wrong_currency"})
+# Refunds of a capture that never paid the order (too little, or another currency), and
+# of an exchange's capture (its price difference), which the order never counts as paid.
+UNCOUNTED_REFUNDS = frozenset(
+    {
+        "underpaid",
+        "wrong_currency",
+        "late_exchange_payment",
+        "exchange_underpaid",
+        "exchange_wrong_currency",
+        "exchange_overpaid",
+    }
+)
 
 
 def refund_paid(

@@ -208,6 +208,17 @@ def test_an_underpaid_capture_refunded_is_neither_paid_nor_refunded() -> None:
     assert (o.paid_amount, o.refunded_amount) == (0, 0) and o.status == "placed"
 
 
+@pytest.mark.parametrize(
+    "reason",
+    ["late_exchange_payment", "exchange_underpaid", "exchange_wrong_currency", "exchange_overpaid"],
+)
+def test_a_refund_of_an_exchange_capture_leaves_the_order_money_as_it_was(reason: str) -> None:
+    o = order()  # the exchange's difference was never the order's payment: nor is its refund
+    pay(o, "a1")
+    reactions.refund_paid(o, "rf1", None, cny(2_000), reason, NOW)
+    assert (o.paid_amount, o.refunded_amount, o.status) == (10_000, 0, "paid")
+
+
 def test_a_delivered_order_is_confirmed_later_unless_it_moved_on() -> None:
     o = order()
     pay(o)
