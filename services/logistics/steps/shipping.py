@@ -230,7 +230,8 @@ async def _take_checkpoint(unit: Unit[Deps], shipment: Shipment, cp: Checkpoint)
         return False
     outcome.shipment = None  # saved with the checkpoint
     await _record(unit, shipment, outcome)
-    if any(isinstance(event, ShipmentDelivered) for event in outcome.events):
+    delivered = any(isinstance(event, ShipmentDelivered) for event in outcome.events)
+    if delivered and shipment.exchange_id is None:  # an exchange's parcel is not the order's
         metrics.delivered(unit, shipment.shipped_at, cp.checkpoint_at)
         log.info("delivered", order_id=shipment.order_id, shipment_id=shipment.shipment_id)
     return True

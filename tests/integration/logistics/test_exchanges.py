@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from prometheus_client import REGISTRY
+
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.order import BackorderChoiceMade
 from shared.contracts.events.returns import (
@@ -193,6 +195,7 @@ async def test_a_released_exchange_ships_once_booked_and_its_parcel_tells_nothin
         late = await lg.send(cancelled, order_id)  # after shipping: changes nothing
         await until_handled(runtime, late)
         at = datetime.now(UTC)
+        deliveries = _deliveries()
         for i, status in enumerate(("in_transit", "out_for_delivery", "delivered")):
             answer = await lg.post_checkpoint(
                 body["courier"], body["tracking_number"], f"{request.exchange_id}-{i}", at, status
@@ -214,6 +217,7 @@ async def test_a_released_exchange_ships_once_booked_and_its_parcel_tells_nothin
     assert (parcel["status"], parcel["order_id"]) == ("delivered", order_id), "tracked"
     after = lg.told(order_id)[len(before) :]
     assert after == ["ExchangeShipped"], "no parcel fact of the order's"
+    assert _deliveries() == deliveries, "nor is it counted among the orders' deliveries"
 
 
 async def test_with_warehouse_steps_the_exchange_parcel_is_booked_directly(
@@ -276,3 +280,9 @@ async def test_a_short_count_keeps_the_exchanges_units_and_withdraws_the_order(
         level = await lg.stock(large)
     assert payload(short)["lines"][0]["available"] == 0
     assert (level["on_hand"], level["reserved"]) == (2, 2), "the exchange keeps its two"
+
+
+def _deliveries() -> float:
+    """The orders' parcels delivered so far, as the funnel reads logistics' metrics."""
+    count = REGISTRY.get_sample_value("fulfil_ship_to_deliver_duration_seconds_count")
+    return count or 0.0
