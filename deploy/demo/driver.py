@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from deploy.demo import backorders
+from deploy.demo import backorders, exchanges
 from deploy.demo.shop import DEFAULT_CATALOGUE, Shop, ShopError, order_body
 from deploy.demo.topics import Record
 
@@ -75,6 +75,7 @@ DEFAULT_MIX = {
     "stock_shortage": 5,  # orders the last pieces of a scarce item: ships what is there,
     # waits for the restock, or leaves it to the default (cash on delivery: cancelled)
     "two_parcels": 5,  # goods from two warehouses: two parcels, delivered when both are
+    "exchange_after_delivery": 4,  # receives a T-shirt, exchanges it for another variant
 }
 
 
@@ -130,6 +131,7 @@ class Driver:
         self.waiting = 0  # parcels seen waiting in the warehouse
         self.peak_announced = False
         self.put_back_ids: set[str] = set()  # shipments whose goods were put back (or are)
+        self.exchanger = exchanges.Exchanger(shop, self.rng, self._act)
 
     # status for the live view
 
@@ -160,6 +162,7 @@ class Driver:
                                   name=NORTH["name"], variant=NORTH["variant"],
                                   warehouse=NORTH_WAREHOUSE)  # fmt: skip
         await backorders.expect_restock(self.shop, SCARCE["sku"], SHOP_TIME_ZONE)
+        await exchanges.prepare(self.shop)
 
     # placing
 
@@ -182,6 +185,8 @@ class Driver:
         if scenario == "stock_shortage":  # two of the scarce item with something in stock
             body = order_body(self.rng, method, catalogue=(SCARCE,), lines=1, quantity=2)
             body["items"] += order_body(self.rng, method, lines=1)["items"]
+        elif scenario == "exchange_after_delivery":  # the shirt is line l1
+            body = order_body(self.rng, method, catalogue=(exchanges.SHIRT,), lines=1)
         elif scenario == "two_parcels":  # one item from the main warehouse, one from north
             body = order_body(self.rng, method, lines=1)
             body["items"] += order_body(self.rng, method, catalogue=(NORTH,), lines=1)["items"]
@@ -250,6 +255,12 @@ class Driver:
                 self._spawn(
                     self._later(self.rng.uniform(*self.answer_pace), "backorder choice", answer)
                 )
+        elif kind == "ExchangeAccepted" and "exchange" not in c.done:
+            c.done.add("exchange")
+            self._spawn(self.exchanger.on_accepted(r.payload))
+        elif kind == "ExchangePaymentRequested" and "exchange paid" not in c.done:
+            c.done.add("exchange paid")
+            self._spawn(self.exchanger.on_payment_requested(r.payload))
         elif kind == "ShipmentShipped" and s == "refund_not_received" and "refund" not in c.done:
             c.done.add("refund")
             self._spawn(self._flow_two(c))
@@ -266,6 +277,8 @@ class Driver:
             c.done.add("delivered")
             if s == "return_after_delivery":
                 self._spawn(self._flow_three(c))
+            elif s == "exchange_after_delivery":
+                self._spawn(self.exchanger.ask(c.order_id, "l1"))
             elif self.rng.random() < 0.6:  # the rest are confirmed automatically
                 confirm = partial(self.shop.confirm_receipt, c.order_id)
                 self._spawn(self._later(self.rng.uniform(1, 8), "confirm receipt", confirm))

@@ -228,6 +228,16 @@ class Shop:
             raise ShopError(what, response)
         return response.json() if response.content else {}
 
+    call = _call  # for the modules that add calls of their own (deploy/demo/exchanges.py)
+
+    @property
+    def shop_headers(self) -> dict[str, str]:
+        return dict(self._shop)
+
+    @property
+    def ops_headers(self) -> dict[str, str]:
+        return dict(self._ops)
+
     # shop frontend (order service)
 
     async def place_order(self, body: dict[str, Any]) -> dict[str, Any]:
