@@ -262,10 +262,21 @@ async def _record(unit: Unit[Deps], shipment: Shipment, outcome: Outcome) -> Non
         outcome = exchanges.quiet(outcome)
     await repo.record(unit, shipment.order_id, outcome)
     if outcome.restock:
-        await stock.restock(unit, shipment.order_id, shipment.shipment_id, outcome.restock)
+        back = await stock.restock(unit, shipment.order_id, shipment.shipment_id, outcome.restock)
+        await _serve_waiting(unit, back)
         log.info("back at the shop", order_id=shipment.order_id, shipment_id=shipment.shipment_id)
     metrics.delays(unit, outcome.events)
     metrics.returns(unit, outcome.events)
+
+
+async def _serve_waiting(unit: Unit[Deps], skus: list[str]) -> None:
+    """Goods back on the shelf go to the backorders waiting for them first, as goods
+    received do, so a later order never takes them ahead of a customer who waits. Imported
+    here, not at the top: the backorder steps ship the orders they fill through this
+    module."""
+    from services.logistics.steps import backorders
+
+    await backorders.serve(unit, skus)
 
 
 async def tracked(unit: Unit[Deps], order_id: str) -> list[tuple[Shipment, list[dict[str, Any]]]]:

@@ -200,3 +200,27 @@ async def test_bad_receipts_and_restock_dates_are_refused_naming_the_field(
     assert past.status_code == 422 and "expected_on" in past.text
     assert anonymous.status_code == 401
     assert level["on_hand"] == 2, "counted once"
+
+
+async def test_goods_of_a_parcel_back_at_the_shop_go_to_the_order_that_waits(
+    lg: Logistics, tail: TopicTail
+) -> None:
+    refused, waiting = new_id("ord"), new_id("ord")
+    async with lg.running() as runtime:
+        mug, tea = await lg.stocked(on_hand=1), await lg.stocked(on_hand=10)
+        cod = placed([(mug, 1)], method=PaymentMethod.CASH_ON_DELIVERY)
+        await lg.send(cod, refused)
+        [shipped] = await tail.wait_for(of(refused, "ShipmentShipped"))
+        await lg.send(placed([(mug, 1), (tea, 1)]), waiting)  # the mug is on its way
+        await tail.wait_for(of(waiting, "StockBackordered"))
+        courier, tracking = payload(shipped)["courier"], payload(shipped)["tracking_number"]
+        sandbox = f"/sandbox/carriers/{courier}/parcels/{tracking}"
+        async with client(runtime) as http:
+            for step in ("advance", "refuse", "advance", "advance"):  # refused, then home
+                assert (await http.post(f"{sandbox}/{step}")).status_code == 200
+        await tail.wait_for(of(refused, "ShipmentReturnedToShop"))
+        [filled] = await tail.wait_for(of(waiting, "BackorderFilled"))
+        level, left = await lg.stock(mug), await queue(lg, mug)
+    assert [(x["sku"], x["quantity"]) for x in payload(filled)["lines"]] == [(mug, 1)]
+    assert (level["on_hand"], level["reserved"]) == (1, 1), "the waiting order holds it"
+    assert left == []
