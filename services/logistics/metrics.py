@@ -47,6 +47,13 @@ REFUSALS = Counter(
     "Parcels that go back to the shop, by reason: refused at the door, or undeliverable",
     ["reason"],
 )
+BACKORDERS = Counter(
+    "fulfil_backorders_total",
+    "Orders partly out of stock, by step: opened (what was there held), dropped (shipped what"
+    " was there), waiting (for the restock) and filled (by goods back or received); dropped"
+    " and waiting also by who chose (customer, or the deadline's default)",
+    ["step", "chosen_by"],
+)
 RETURNED_TO_SHOP = Counter(
     "fulfil_shipments_returned_to_shop_total",
     "Parcels that went back to the shop and were received there, their goods restocked",
@@ -65,6 +72,11 @@ def delivered(unit: Unit[Any], shipped_at: datetime | None, delivered_at: dateti
     if shipped_at is not None:
         seconds = max(0.0, (delivered_at - shipped_at).total_seconds())
         unit.after_commit(lambda: SHIP_TO_DELIVER.observe(seconds))
+
+
+def backorder(unit: Unit[Any], step: str, chosen_by: str = "") -> None:
+    """A backorder took `step` (opened, dropped, waiting, filled) in this unit."""
+    unit.after_commit(BACKORDERS.labels(step, chosen_by).inc)
 
 
 def delays(unit: Unit[Any], events: Iterable[Event]) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from services.logistics import metrics
 from services.logistics import repository as repo
 from services.logistics.deps import Deps
 from services.logistics.domain import backorders as domain
@@ -70,6 +71,7 @@ async def _drop(
     await bo_repo.set_lines(unit.conn, order.order_id, ships)
     await unit.emit(BackorderDropped(dropped=dropped, chosen_by=chosen_by), order_id=order.order_id)
     log.info("backorder dropped", chosen_by=chosen_by, units=sum(x.quantity for x in dropped))
+    metrics.backorder(unit, "dropped", chosen_by)
     await _reserved(unit, replace(order, lines=ships))
 
 
@@ -83,6 +85,7 @@ async def _wait(unit: Unit[Deps], backorder: Backorder, chosen_by: ChosenBy) -> 
         chosen_by=chosen_by,
     )
     await unit.emit(waiting, order_id=backorder.order_id)
+    metrics.backorder(unit, "waiting", chosen_by)
 
 
 async def _reserved(unit: Unit[Deps], order: Fulfilment) -> None:
@@ -137,6 +140,7 @@ async def _filled(unit: Unit[Deps], order: Fulfilment, backorder: Backorder) -> 
     filled = BackorderFilled(lines=domain.brought(backorder), filled_at=unit.now)
     await unit.emit(filled, order_id=order.order_id)
     log.info("backorder filled", order_id=order.order_id)
+    metrics.backorder(unit, "filled")
     await _reserved(unit, order)
 
 

@@ -110,6 +110,7 @@ async def _backordered(
     await unit.emit(told, order_id=order.order_id)
     log.info("order backordered", short=sum(x.quantity for x in shorts))
     unit.after_commit(metrics.STOCK_OUTS.inc)
+    metrics.backorder(unit, "opened")
     return backordered
 
 

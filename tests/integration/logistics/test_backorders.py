@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.order import BackorderChoiceMade, OrderCancelled
 from tests.integration.logistics.support import Logistics, of, placed
@@ -52,6 +54,7 @@ async def test_a_short_order_holds_what_is_there_and_ships_it_once_the_customer_
                 headers=OPS,
             )
         assert put.status_code == 200, put.text
+        before = _counted()
         await lg.send(placed([(mug, 3), (tea, 1)]), order_id)
         [told] = await tail.wait_for(of(order_id, "StockBackordered"))
         await lg.send(paid(39_600), order_id)
@@ -77,6 +80,11 @@ async def test_a_short_order_holds_what_is_there_and_ships_it_once_the_customer_
     goods = sorted((x["sku"], x["quantity"]) for x in payload(shipped)["lines"])
     assert goods == sorted([(mug, 1), (tea, 1)]), "the parcel carries only what was held"
     assert (after_mug["on_hand"], after_mug["reserved"]) == (0, 0)
+    counted = {k: v - before.get(k, 0.0) for k, v in _counted().items()}
+    assert {k: v for k, v in counted.items() if v} == {
+        ("opened", ""): 1.0,
+        ("dropped", "customer"): 1.0,
+    }, "each step counted once, the repeated answer not"
 
 
 async def test_waiting_orders_are_served_first_come_and_a_later_order_never_overtakes(
@@ -224,3 +232,14 @@ async def test_goods_of_a_parcel_back_at_the_shop_go_to_the_order_that_waits(
     assert [(x["sku"], x["quantity"]) for x in payload(filled)["lines"]] == [(mug, 1)]
     assert (level["on_hand"], level["reserved"]) == (1, 1), "the waiting order holds it"
     assert left == []
+
+
+def _counted() -> dict[tuple[str, str], float]:
+    """fulfil_backorders_total by (step, chosen_by), as logistics exports it."""
+    return {
+        (sample.labels["step"], sample.labels["chosen_by"]): sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "fulfil_backorders"
+        for sample in metric.samples
+        if sample.name == "fulfil_backorders_total"
+    }
