@@ -114,6 +114,7 @@ TOPICS: tuple[Topic, ...] = (
             logistics.BackorderDropped,
             logistics.BackorderWaiting,
             logistics.BackorderFilled,
+            logistics.BackorderRestockDateChanged,
             logistics.StockReleased,
             logistics.ShippingPromiseSet,
             logistics.ShipmentPicked,

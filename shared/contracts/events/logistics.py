@@ -144,6 +144,18 @@ class BackorderFilled(Event):
     filled_at: datetime
 
 
+class BackorderRestockDateChanged(Event):
+    """Operations changed the date they expect a short SKU back (or no longer know it)
+    while this order's backorder waits for it, open or waiting: `lines` are its short
+    lines with the dates now expected, `restock_expected` the latest of them (None: not
+    known). Told once per order for each change that moves that latest date."""
+
+    TYPE = "BackorderRestockDateChanged"
+
+    lines: tuple[BackorderLine, ...]
+    restock_expected: date | None = None
+
+
 class StockReleased(Event):
     TYPE = "StockReleased"
 
