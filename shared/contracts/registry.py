@@ -135,6 +135,7 @@ TOPICS: tuple[Topic, ...] = (
             logistics.ExchangeReserved,
             logistics.ExchangeUnavailable,
             logistics.ExchangeShipped,
+            logistics.ExchangeDelivered,
         ),
         per_order=True,
         description="Stock reservations, shipping and tracking of each order.",

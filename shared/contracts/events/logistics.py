@@ -405,3 +405,16 @@ class ExchangeShipped(Event):
     replacement: ExchangeItem
     address: Address
     shipped_at: datetime
+
+
+class ExchangeDelivered(Event):
+    """The replacement of an exchange was delivered: its parcel's delivery checkpoint,
+    told once per parcel. The order's own parcel facts never speak of it."""
+
+    TYPE = "ExchangeDelivered"
+
+    exchange_id: str
+    shipment_id: str
+    courier: str
+    tracking_number: str
+    delivered_at: datetime
