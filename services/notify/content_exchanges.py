@@ -135,6 +135,16 @@ def _shipped(
     }
 
 
+def _delivered(
+    e: logistics.ExchangeDelivered, _p: OrderPlaced, tz: ZoneInfo, loc: str
+) -> dict[str, Any]:
+    return {
+        "courier": couriers.courier_name(e.courier, loc),
+        "tracking_number": e.tracking_number,
+        "delivered_at": moment(e.delivered_at, tz, loc),
+    }
+
+
 def _cancelled(
     e: returns.ExchangeCancelled, _p: OrderPlaced, _tz: ZoneInfo, loc: str
 ) -> dict[str, Any]:
@@ -147,5 +157,6 @@ EXTRAS: dict[str, Callable[[Any, OrderPlaced, ZoneInfo, str], dict[str, Any]]] =
     "exchange_payment_requested": _payment_requested,
     "exchange_refused": _refused,
     "exchange_shipped": _shipped,
+    "exchange_delivered": _delivered,
     "exchange_cancelled": _cancelled,
 }

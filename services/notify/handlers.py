@@ -140,6 +140,7 @@ HANDLERS: Handlers = {
         "exchange_payment_requested", lambda e: e.attempt_id
     ),
     lg.ExchangeShipped: once_per_exchange("exchange_shipped"),
+    lg.ExchangeDelivered: once_per_exchange("exchange_delivered"),
     lg.StockRanLow: ops.stock_ran_low,  # to operations, not a customer
     lg.LowStock: ops.stock_ran_low,  # retired v1, still on the topic
 }

@@ -67,5 +67,12 @@ def events(locale: str, address: Address) -> dict[str, Event | dict[str, Any] | 
             address=address,
             shipped_at=at,
         ),
+        "exchange_delivered": logistics.ExchangeDelivered(
+            exchange_id=EXCHANGE_ID,
+            shipment_id="shp_exc_1",
+            courier="sf",
+            tracking_number="SF9876543210",
+            delivered_at=at + timedelta(days=2),
+        ),
         "exchange_cancelled": returns.ExchangeCancelled(exchange_id=EXCHANGE_ID, reason="unpaid"),
     }

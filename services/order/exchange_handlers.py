@@ -88,6 +88,18 @@ async def on_exchange_shipped(unit: Unit[Deps], msg: Incoming[lg.ExchangeShipped
     )
 
 
+async def on_exchange_delivered(unit: Unit[Deps], msg: Incoming[lg.ExchangeDelivered]) -> None:
+    e = msg.payload
+    details = {
+        "shipment_id": e.shipment_id,
+        "courier": e.courier,
+        "tracking_number": e.tracking_number,
+    }
+    await steps.react(
+        unit, msg, lambda _: ex.step(ex.DELIVERED, e.exchange_id, e.delivered_at, details)
+    )
+
+
 async def on_exchange_cancelled(unit: Unit[Deps], msg: Incoming[rt.ExchangeCancelled]) -> None:
     e, at = msg.payload, msg.envelope.occurred_at
     details = {"reason": e.reason}

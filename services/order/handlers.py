@@ -341,6 +341,7 @@ HANDLERS: Handlers = {
     lg.ShipmentRefused: on_shipment_refused,
     lg.ShipmentReturnedToShop: on_returned_to_shop,
     lg.ExchangeShipped: exchanges.on_exchange_shipped,
+    lg.ExchangeDelivered: exchanges.on_exchange_delivered,
     rt.RefundRequested: on_refund_requested,
     rt.RefundApproved: on_refund_approved,
     rt.RefundRejected: on_refund_rejected,

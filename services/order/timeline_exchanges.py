@@ -36,6 +36,9 @@ SENTENCES: dict[str, str] = {
         "Your exchange item {replacement} has shipped with {courier}, tracking number "
         "{tracking_number}."
     ),
+    ex.DELIVERED: N_(
+        "Your exchange item was delivered by {courier}, tracking number {tracking_number}."
+    ),
     ex.CANCELLED: N_("The exchange is cancelled; your item is not exchanged."),
 }
 # A refusal by its reason (ExchangeRefused.reason); any other reads as SENTENCES' own.
@@ -54,6 +57,10 @@ CANCELLATIONS: dict[str, str] = {
     "unpaid": N_(
         "The exchange is cancelled: the difference was not paid in time. Your item is not "
         "exchanged and nothing is charged."
+    ),
+    "not_returned": N_(
+        "The exchange is cancelled: the items were not sent back in time. Your item is not "
+        "exchanged; a difference you paid is refunded."
     ),
 }
 # After an accepted exchange's first sentence: the return postage, the difference, and

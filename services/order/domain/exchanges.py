@@ -20,8 +20,9 @@ REFUSED = "exchange_refused"
 PAID = "exchange_paid"
 RETURN_RECEIVED = "exchange_return_received"
 SHIPPED = "exchange_shipped"
+DELIVERED = "exchange_delivered"
 CANCELLED = "exchange_cancelled"
-KINDS = (REQUESTED, ACCEPTED, REFUSED, PAID, RETURN_RECEIVED, SHIPPED, CANCELLED)
+KINDS = (REQUESTED, ACCEPTED, REFUSED, PAID, RETURN_RECEIVED, SHIPPED, DELIVERED, CANCELLED)
 
 
 def named(order: Order, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:

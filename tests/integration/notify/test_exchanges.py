@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from deploy.local.sinks import Sinks
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import ExchangeItem, LineQuantity
-from shared.contracts.events.logistics import ExchangeShipped
+from shared.contracts.events.logistics import ExchangeDelivered, ExchangeShipped
 from shared.contracts.events.payment import ExchangePaymentRequested
 from shared.contracts.events.returns import ExchangeAccepted, ExchangeCancelled, ExchangeRefused
 from tests.integration.notify.support import notify, order_placed, received
@@ -57,7 +57,7 @@ async def _told(runtime: object, order_id: str) -> list[tuple[str, str, str]]:
     return sorted((r["template"], r["channel"], r["locale"]) for r in found)
 
 
-async def test_accepted_the_difference_to_pay_and_the_replacement_shipped_each_told_once(
+async def test_accepted_the_difference_to_pay_the_replacement_shipped_and_delivered_told_once(
     infra: Infra, database: str, sinks: Sinks
 ) -> None:
     order_id, exchange_id = new_order_id(), new_id("exc")
@@ -88,14 +88,24 @@ async def test_accepted_the_difference_to_pay_and_the_replacement_shipped_each_t
         )
         last = await send(infra, shipped, order_id)
         await resend(infra, last)
-        await until_handled(runtime, first, again, asked, last)
-        got = await received(sinks, placed.contact, 8)  # confirmation + three, two channels
+        arrived = ExchangeDelivered(
+            exchange_id=exchange_id,
+            shipment_id=shipped.shipment_id,
+            courier="sf",
+            tracking_number="SF7788",
+            delivered_at=datetime.now(UTC),
+        )
+        delivered = await send(infra, arrived, order_id)
+        await resend(infra, delivered)
+        await until_handled(runtime, first, again, asked, last, delivered)
+        got = await received(sinks, placed.contact, 10)  # confirmation + four, two channels
         told = await _told(runtime, order_id)
     templates = (
         "order_confirmation",
         "exchange_accepted",
         "exchange_payment_requested",
         "exchange_shipped",
+        "exchange_delivered",
     )
     assert told == sorted((t, c, "zh-TW") for t in templates for c in ("email", "sms"))
     accepted_said = [m for m in got if "換貨申請已通過" in m["text"]]
@@ -104,8 +114,10 @@ async def test_accepted_the_difference_to_pay_and_the_replacement_shipped_each_t
     to_pay = [m for m in got if checkout in m["text"]]
     assert {m["channel"] for m in to_pay} == {"email", "sms"}
     assert all("2026年12月8日 10:00" in m["text"] for m in to_pay), "the deadline, local"
-    sent = [m for m in got if "SF7788" in m["text"]]
+    here = [m for m in got if "換貨商品已送達" in f"{m.get('subject')} {m['text']}"]
+    sent = [m for m in got if "SF7788" in m["text"] and m not in here]
     assert {m["channel"] for m in sent} == {"email", "sms"}
+    assert {m["channel"] for m in here} == {"email", "sms"}, "the replacement delivered, once"
     assert all("順豐速運" in m["text"] and "Red / L" in m["text"] for m in sent)
 
 
@@ -143,7 +155,8 @@ async def test_at_night_the_answer_goes_at_once_and_a_cancellation_waits_for_the
     no = [m for m in got if "cannot make" in m["text"]]
     assert {m["channel"] for m in no} == {"email", "sms"}
     assert all("a different product" in m["text"] and "refund" in m["text"] for m in no)
-    yes = {m["channel"]: m["text"] for m in got if "set aside" in m["text"]}
+    said = ("we accepted your exchange", "exchange accepted for order")  # email, SMS
+    yes = {m["channel"]: m["text"] for m in got if any(w in m["text"] for w in said)}
     assert "refund the difference once we receive your return" in yes["email"]
     assert "¥10.00 refunded once yours arrives" in yes["sms"]
     assert sorted((r["template"], r["channel"]) for r in held) == [

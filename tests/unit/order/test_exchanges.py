@@ -47,6 +47,7 @@ def test_each_step_is_one_entry_keyed_by_the_exchange_and_the_order_stays_as_it_
         ex.step(ex.PAID, "exc_1", NOW, {"amount": 1000, "currency": "CNY"}),
         ex.with_lines(o, ex.RETURN_RECEIVED, "exc_1", NOW, UNITS, {}),
         ex.step(ex.SHIPPED, "exc_1", NOW, {"courier": "sf", "tracking_number": "SF1"}),
+        ex.step(ex.DELIVERED, "exc_1", NOW, {"courier": "sf", "tracking_number": "SF1"}),
         ex.step(ex.REFUSED, "exc_2", NOW, {"reason": "out_of_stock"}),
         ex.step(ex.CANCELLED, "exc_3", NOW, {"reason": "unpaid"}),
     ]
@@ -109,6 +110,13 @@ SAID = {  # requested, accepted, paid, return received, shipped, cancelled unpai
 }  # fmt: skip
 
 
+ARRIVED = {  # delivered, cancelled as the units never came back
+    "en": ("delivered by SF Express", "not sent back in time"),
+    "zh-CN": ("已由顺丰速运送达", "原商品未在期限内寄回"),
+    "zh-TW": ("已由順豐速運送達", "原商品未在期限內寄回"),
+}
+
+
 @pytest.mark.parametrize("lang", SAID)
 def test_every_step_is_said_in_the_three_languages(lang: str) -> None:
     requested, accepted_, paid, received, shipped, cancelled = SAID[lang]
@@ -119,6 +127,10 @@ def test_every_step_is_said_in_the_three_languages(lang: str) -> None:
     parcel = {"courier": "sf", "tracking_number": "SF1", "replacement": REPLACEMENT}
     assert shipped in said(ex.SHIPPED, parcel, lang) and "SF1" in said(ex.SHIPPED, parcel, lang)
     assert cancelled in said(ex.CANCELLED, {"reason": "unpaid"}, lang)
+    delivered, not_returned = ARRIVED[lang]
+    arrived = said(ex.DELIVERED, {"courier": "sf", "tracking_number": "SF1"}, lang)
+    assert delivered in arrived and "SF1" in arrived
+    assert not_returned in said(ex.CANCELLED, {"reason": "not_returned"}, lang)
 
 
 def test_every_exchange_event_the_order_shows_is_routed() -> None:
@@ -129,6 +141,7 @@ def test_every_exchange_event_the_order_shows_is_routed() -> None:
         pm.ExchangePaymentSucceeded,
         rt.ExchangeReturnReceived,
         lg.ExchangeShipped,
+        lg.ExchangeDelivered,
         rt.ExchangeCancelled,
     }
     assert shown <= set(handlers.HANDLERS)
