@@ -1,4 +1,4 @@
-"""SQL of exchanges (tables `exchanges` and `exchange_steps`, migrations 0004 and 0005), beside
+"""SQL of exchanges (tables `exchanges` and `exchange_steps`, migrations 0004 to 0006), beside
 services.returns.repository, which counts them in an order's holdings."""
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ _FIELDS = tuple(Exchange.__dataclass_fields__)
 _MOVING = (
     "status", "updated_at", "replacement", "warehouse", "difference", "settlement", "ships",
     "pay_by", "paid_at", "paid_amount", "return_courier", "return_tracking_number",
-    "return_shipped_at", "return_received_at", "released_at", "shipment", "outcome_reason",
+    "return_shipped_at", "return_received_at", "released_at", "shipment", "delivered_at",
+    "outcome_reason",
     "outcome_message", "refund_request_id",
 )  # fmt: skip
 
@@ -70,9 +71,10 @@ async def awaiting_return(
     conn: asyncpg.Connection, *, after: tuple[datetime, str] | None, limit: int
 ) -> list[Exchange]:
     """Exchanges whose units are still to come back, oldest first, after the cursor."""
-    # the condition of the index exchanges_awaiting_return (migration 0005)
+    # the condition of the index exchanges_awaiting_return (migration 0006)
     sql = """SELECT * FROM exchanges
-              WHERE return_received_at IS NULL AND status IN ('accepted', 'released', 'shipped')
+              WHERE return_received_at IS NULL
+                AND status IN ('accepted', 'released', 'shipped', 'delivered')
                 AND ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2))
               ORDER BY created_at, id LIMIT $3"""
     at, last_id = after if after else (None, None)

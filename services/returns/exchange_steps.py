@@ -32,6 +32,7 @@ from services.returns.domain.exchanges import (
 )
 from services.returns.domain.records import Audit
 from shared.contracts.events.logistics import (
+    ExchangeDelivered,
     ExchangeReserved,
     ExchangeShipped,
     ExchangeUnavailable,
@@ -109,6 +110,19 @@ async def payment_succeeded(unit: Unit[Deps], event: ExchangePaymentSucceeded) -
 
 async def shipped(unit: Unit[Deps], event: ExchangeShipped) -> None:
     await move(unit, event.exchange_id, partial(moves.shipped, event=event))
+
+
+async def delivered(unit: Unit[Deps], event: ExchangeDelivered) -> None:
+    """The replacement's parcel was delivered: the exchange ends, once. One not shipped
+    (its ExchangeShipped not handled: never on one partition) is left as it is."""
+    outcome = await move(unit, event.exchange_id, partial(moves.delivered, event=event))
+    if outcome is not None and not outcome.audits:
+        status = outcome.exchange.status
+        log.info(
+            "exchange not shipped; its delivery changes nothing",
+            exchange_id=event.exchange_id,
+            status=status,
+        )
 
 
 async def pay_due(unit: Unit[Deps], timer: Timer) -> None:

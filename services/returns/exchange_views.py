@@ -189,6 +189,7 @@ def shown(x: Exchange, trail: list[Audit]) -> dict[str, Any]:
         "return_received_at": _at(x.return_received_at),
         "released_at": _at(x.released_at),
         "shipment": x.shipment,
+        "delivered_at": _at(x.delivered_at),
         "outcome_reason": x.outcome_reason,
         "outcome_message": x.outcome_message,
         "refund_request_id": x.refund_request_id,

@@ -187,6 +187,10 @@ async def on_exchange_shipped(unit: Unit[Deps], msg: Incoming[lg.ExchangeShipped
     await exchange_steps.shipped(unit, msg.payload)
 
 
+async def on_exchange_delivered(unit: Unit[Deps], msg: Incoming[lg.ExchangeDelivered]) -> None:
+    await exchange_steps.delivered(unit, msg.payload)
+
+
 HANDLERS: Handlers = {
     od.OrderPlaced: on_order_placed,
     od.OrderPaid: on_order_paid,
@@ -209,6 +213,7 @@ HANDLERS: Handlers = {
     lg.ExchangeUnavailable: on_exchange_unavailable,
     pm.ExchangePaymentSucceeded: on_exchange_payment_succeeded,
     lg.ExchangeShipped: on_exchange_shipped,
+    lg.ExchangeDelivered: on_exchange_delivered,
 }
 
 TIMERS: Mapping[str, TimerHandler] = {

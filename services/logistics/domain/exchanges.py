@@ -11,7 +11,8 @@ Once returns releases it, the replacement leaves in a parcel of its own (`parcel
 booked at once with the courier (with warehouse steps on too: see docs/logistics.md).
 An exchange's parcel is tracked as any parcel, but it is not one of the order's: nothing
 about the order is told of it (`quiet`), and it changes neither the order's state nor
-its promise, delays or silence watch.
+its promise, delays or silence watch. Its delivery is told of the exchange instead
+(ExchangeDelivered), once per parcel, as tracking announces a delivery once.
 
 state: held -> shipping (the courier's booking made after commit) -> shipped; held ->
 released (cancelled); unavailable (refused, nothing held).
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from services.logistics.domain.shipping import Outcome, ParcelStatus, Shipment, Timing
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import ExchangeItem
+from shared.contracts.events.logistics import ExchangeDelivered, ShipmentDelivered
 
 State = Literal["unavailable", "held", "released", "shipping", "shipped"]
 HOLDING = ("held", "shipping")  # the states whose units are counted as reserved
@@ -176,8 +178,21 @@ def shipped(shipment: Shipment, tracking: str, now: datetime, timing: Timing) ->
     )
 
 
-def quiet(outcome: Outcome) -> Outcome:
-    """What tracking decided of an exchange's parcel, kept to the parcel itself: its status
-    and timeline move, its goods come back on the shelf if it comes back, but no order's
-    fact is told, no promise moves and no timer watches it."""
-    return Outcome(shipment=outcome.shipment, restock=outcome.restock)
+def quiet(outcome: Outcome, exchange_id: str) -> Outcome:
+    """What tracking decided of exchange `exchange_id`'s parcel, kept to the parcel itself:
+    its status and timeline move, its goods come back on the shelf if it comes back, but no
+    order's fact is told, no promise moves and no timer watches it. Its delivery (told at
+    most once: a repeated or late delivery checkpoint announces nothing) is the exchange's
+    ExchangeDelivered."""
+    told = [
+        ExchangeDelivered(
+            exchange_id=exchange_id,
+            shipment_id=event.shipment_id,
+            courier=event.courier,
+            tracking_number=event.tracking_number,
+            delivered_at=event.delivered_at,
+        )
+        for event in outcome.events
+        if isinstance(event, ShipmentDelivered)
+    ]
+    return Outcome(shipment=outcome.shipment, restock=outcome.restock, events=list(told))

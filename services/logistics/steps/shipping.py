@@ -234,6 +234,8 @@ async def _take_checkpoint(unit: Unit[Deps], shipment: Shipment, cp: Checkpoint)
     if delivered and shipment.exchange_id is None:  # an exchange's parcel is not the order's
         metrics.delivered(unit, shipment.shipped_at, cp.checkpoint_at)
         log.info("delivered", order_id=shipment.order_id, shipment_id=shipment.shipment_id)
+    elif delivered:
+        log.info("exchange delivered", exchange_id=shipment.exchange_id)
     return True
 
 
@@ -257,9 +259,10 @@ async def received_back(
 async def _record(unit: Unit[Deps], shipment: Shipment, outcome: Outcome) -> None:
     """Saves what tracking decided of the parcel and, once it is back at the shop, puts
     its goods back on the shelf (once per shipment: keyed by it). Of an exchange's parcel,
-    only the parcel moves: nothing is told for the order (domain.exchanges `quiet`)."""
+    only the parcel moves: nothing is told for the order, its delivery is the exchange's
+    (domain.exchanges `quiet`)."""
     if shipment.exchange_id is not None:
-        outcome = exchanges.quiet(outcome)
+        outcome = exchanges.quiet(outcome, shipment.exchange_id)
     await repo.record(unit, shipment.order_id, outcome)
     if outcome.restock:
         back = await stock.restock(unit, shipment.order_id, shipment.shipment_id, outcome.restock)

@@ -10,6 +10,8 @@ the rules refuse raises `Refused`.
         │                              │                                          │
         └─ExchangeUnavailable─▶ refused └──pay-by deadline, unpaid──▶ cancelled    ▼
                                                                   ExchangeShipped: shipped
+                                                                                  │
+                                                              ExchangeDelivered: delivered
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from services.returns.domain.exchanges import (
 from services.returns.domain.records import Audit, Policy, conflict
 from shared.contracts.envelope import Event, Money
 from shared.contracts.events.logistics import (
+    ExchangeDelivered,
     ExchangeReserved,
     ExchangeShipped,
     ExchangeUnavailable,
@@ -49,7 +52,12 @@ from shared.contracts.events.returns import (
 PAY_TIMER = "exchange_pay_by"
 RETURN_TIMER = "exchange_return_by"
 Refund = Literal["difference", "returned_units"]
-_AFTER_ACCEPTANCE = (ExchangeStatus.ACCEPTED, ExchangeStatus.RELEASED, ExchangeStatus.SHIPPED)
+_AFTER_ACCEPTANCE = (
+    ExchangeStatus.ACCEPTED,
+    ExchangeStatus.RELEASED,
+    ExchangeStatus.SHIPPED,
+    ExchangeStatus.DELIVERED,
+)
 
 
 @dataclass
@@ -233,7 +241,7 @@ def return_due(exchange: Exchange, at: datetime) -> ExchangeOutcome:
 
 
 def shipped(exchange: Exchange, at: datetime, *, event: ExchangeShipped) -> ExchangeOutcome:
-    """The courier took the replacement: the exchange ends."""
+    """The courier took the replacement: nothing is left to decide of the exchange."""
     if exchange.status != ExchangeStatus.RELEASED:
         return ExchangeOutcome(exchange)
     shipment = {
@@ -244,6 +252,18 @@ def shipped(exchange: Exchange, at: datetime, *, event: ExchangeShipped) -> Exch
     }
     after = replace(exchange, status=ExchangeStatus.SHIPPED, shipment=shipment, updated_at=at)
     return ExchangeOutcome(after, [Audit("system", "shipped", at, shipment)])
+
+
+def delivered(exchange: Exchange, at: datetime, *, event: ExchangeDelivered) -> ExchangeOutcome:
+    """The replacement reached the customer: the exchange ends, delivered (once). One not
+    shipped yet, or delivered already, changes nothing. Units still due back stay due."""
+    if exchange.status != ExchangeStatus.SHIPPED:
+        return ExchangeOutcome(exchange)
+    after = replace(
+        exchange, status=ExchangeStatus.DELIVERED, delivered_at=event.delivered_at, updated_at=at
+    )
+    details = {"shipment_id": event.shipment_id, "delivered_at": event.delivered_at.isoformat()}
+    return ExchangeOutcome(after, [Audit("system", "delivered", at, details)])
 
 
 # -- commands (HTTP) ---------------------------------------------------------------------

@@ -44,6 +44,7 @@ class ExchangeStatus(StrEnum):
     REFUSED = "refused"
     RELEASED = "released"
     SHIPPED = "shipped"
+    DELIVERED = "delivered"  # the replacement's parcel reached the customer: final
     CANCELLED = "cancelled"
 
 
@@ -51,7 +52,7 @@ OPEN_EXCHANGES = frozenset(
     {ExchangeStatus.REQUESTED, ExchangeStatus.ACCEPTED, ExchangeStatus.RELEASED}
 )
 """An exchange in these states holds its line: no other request or exchange on it."""
-LIVE_EXCHANGES = OPEN_EXCHANGES | {ExchangeStatus.SHIPPED}
+LIVE_EXCHANGES = OPEN_EXCHANGES | {ExchangeStatus.SHIPPED, ExchangeStatus.DELIVERED}
 """An exchange in these states takes its units: they cannot be refunded or exchanged again."""
 
 
@@ -106,6 +107,7 @@ class Exchange:
     return_received_at: datetime | None = None
     released_at: datetime | None = None
     shipment: dict[str, str] | None = None
+    delivered_at: datetime | None = None  # the replacement's parcel delivered
     outcome_reason: str | None = None
     outcome_message: str | None = None
     refund_request_id: str | None = None

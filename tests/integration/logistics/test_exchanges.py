@@ -1,11 +1,11 @@
 """Exchanges on the real broker and database: the replacement of a delivered line is held
 when returns asks (or refused, and why), given back when the exchange is cancelled, sent
-once when returns releases it, with the courier booked, without a word about the order's
-own parcels; and the units returned go back on the shelf once."""
+once when returns releases it, with the courier booked, and told delivered once, without a
+word about the order's own parcels; and the units returned go back on the shelf once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import REGISTRY
 
@@ -173,7 +173,7 @@ def _item(tail: TopicTail, order_id: str) -> dict:
     return dict(payload(reserved)["replacement"])
 
 
-async def test_a_released_exchange_ships_once_booked_and_its_parcel_tells_nothing_of_the_order(
+async def test_a_released_exchange_ships_once_is_delivered_once_and_tells_nothing_of_the_order(
     lg: Logistics, tail: TopicTail
 ) -> None:
     async with lg.running() as runtime:
@@ -196,11 +196,21 @@ async def test_a_released_exchange_ships_once_booked_and_its_parcel_tells_nothin
         await until_handled(runtime, late)
         at = datetime.now(UTC)
         deliveries = _deliveries()
-        for i, status in enumerate(("in_transit", "out_for_delivery", "delivered")):
+        reports = [
+            (f"{request.exchange_id}-{i}", at, status)
+            for i, status in enumerate(("in_transit", "out_for_delivery", "delivered"))
+        ]
+        reports += [
+            (f"{request.exchange_id}-2", at, "delivered"),  # reported twice
+            (f"{request.exchange_id}-3", at + timedelta(minutes=5), "delivered"),  # again
+            (f"{request.exchange_id}-4", at - timedelta(hours=1), "delivered"),  # a late one
+        ]
+        for checkpoint_id, when, status in reports:
             answer = await lg.post_checkpoint(
-                body["courier"], body["tracking_number"], f"{request.exchange_id}-{i}", at, status
+                body["courier"], body["tracking_number"], checkpoint_id, when, status
             )
             assert answer.status_code == 200, answer.text
+        [arrived] = await tail.wait_for(of(order_id, "ExchangeDelivered"))
         level = await lg.stock(large)
         async with runtime.db.acquire() as conn:
             parcel = await conn.fetchrow(
@@ -208,6 +218,8 @@ async def test_a_released_exchange_ships_once_booked_and_its_parcel_tells_nothin
                 request.exchange_id,
             )
         await lg.settled_stock(large)  # everything before it was taken
+        await lg.send(asked(medium, new_id("NONE")), order_id)  # told after all of the above
+        await tail.wait_for(of(order_id, "ExchangeUnavailable"))
     assert body["exchange_id"] == request.exchange_id
     assert body["tracking_number"].startswith(body["courier"].upper()), "booked with the courier"
     assert body["replacement"]["sku"] == large and body["replacement"]["quantity"] == 2
@@ -216,7 +228,17 @@ async def test_a_released_exchange_ships_once_booked_and_its_parcel_tells_nothin
     assert (level["on_hand"], level["reserved"]) == (1, 0), "the two units left with it"
     assert (parcel["status"], parcel["order_id"]) == ("delivered", order_id), "tracked"
     after = lg.told(order_id)[len(before) :]
-    assert after == ["ExchangeShipped"], "no parcel fact of the order's"
+    assert after == ["ExchangeShipped", "ExchangeDelivered", "ExchangeUnavailable"], (
+        "delivered once, and no parcel fact of the order's"
+    )
+    told = payload(arrived)
+    assert datetime.fromisoformat(told.pop("delivered_at")) == at, "the first delivery's time"
+    assert told == {
+        "exchange_id": request.exchange_id,
+        "shipment_id": body["shipment_id"],
+        "courier": body["courier"],
+        "tracking_number": body["tracking_number"],
+    }
     assert _deliveries() == deliveries, "nor is it counted among the orders' deliveries"
 
 

@@ -1,5 +1,5 @@
 """Driving exchanges as returns' neighbours do: the customer's and operations' HTTP calls,
-logistics' reservation and shipping, payment's capture."""
+logistics' reservation, shipping and delivery, payment's capture."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import httpx
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import ExchangeItem
 from shared.contracts.events.logistics import (
+    ExchangeDelivered,
     ExchangeReserved,
     ExchangeShipped,
     ExchangeUnavailable,
@@ -121,6 +122,33 @@ def shipped(exchange_id: str, price: int) -> ExchangeShipped:
         address=SHANGHAI,
         shipped_at=now(),
     )
+
+
+def delivered(sent: ExchangeShipped) -> ExchangeDelivered:
+    """The replacement's parcel `sent` reached the customer."""
+    return ExchangeDelivered(
+        exchange_id=sent.exchange_id,
+        shipment_id=sent.shipment_id,
+        courier=sent.courier,
+        tracking_number=sent.tracking_number,
+        delivered_at=now(),
+    )
+
+
+async def awaiting_return(runtime: Runtime) -> list[dict[str, Any]]:
+    """Every exchange in operations' queue of units due back (`GET /v1/ops/exchanges`),
+    all pages, oldest first."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    async with client(runtime) as http:
+        while True:
+            params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
+            response = await http.get("/v1/ops/exchanges", params=params, headers=OPS)
+            assert response.status_code == 200, response.text
+            found += response.json()["exchanges"]
+            cursor = response.json()["next_cursor"]
+            if cursor is None:
+                return found
 
 
 async def pay_deadline_now(runtime: Runtime, exchange_id: str) -> None:

@@ -1,6 +1,6 @@
 """Exchanges end to end on the real broker and database: from the customer's request and
-logistics' reservation to the replacement released and shipped, with the difference
-charged or refunded once."""
+logistics' reservation to the replacement released, shipped and delivered, with the
+difference charged or refunded once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from tests.integration.returns.exchange_support import (
     TEA_1,
     act,
     ask_exchange,
+    awaiting_return,
     captured,
+    delivered,
     delivered_order,
     fetch_exchange,
     pay_deadline_now,
@@ -21,7 +23,8 @@ from tests.integration.returns.exchange_support import (
     until_exchange,
 )
 from tests.integration.returns.support import PAID, ask, until_order
-from tests.support.events import payloads, resend, seen, send
+from tests.support.db import until_handled
+from tests.support.events import new_id, payloads, resend, seen, send
 from tests.support.http import customer
 from tests.support.kafka import TopicTail
 
@@ -59,8 +62,14 @@ async def test_a_same_price_exchange_is_released_once_the_units_are_back(
     assert released["replacement"]["sku"] == "SKU-TEA-GREEN"
     again = await receive(returns, exchange_id)
     assert again.status_code == 409 and again.json()["error"] == "wrong_state"
-    await send(returns, shipped(exchange_id, 5_000), order_id)
-    done = await until_exchange(returns, exchange_id, order_id, "shipped")
+    sent = shipped(exchange_id, 5_000)
+    await send(returns, sent, order_id)
+    assert (await until_exchange(returns, exchange_id, order_id, "shipped"))["delivered_at"] is None
+    arrived = await send(returns, delivered(sent), order_id)
+    await resend(returns, arrived)  # delivered twice
+    again = await send(returns, delivered(sent), order_id)  # and told again
+    await until_handled(returns, arrived, again)
+    done = await until_exchange(returns, exchange_id, order_id, "delivered", delivered_at=True)
     assert done["shipment"]["courier"] == "sf-express"
     assert [s["action"] for s in done["steps"]] == [
         "requested",
@@ -69,7 +78,9 @@ async def test_a_same_price_exchange_is_released_once_the_units_are_back(
         "return_received",
         "released",
         "shipped",
+        "delivered",
     ]
+    assert exchange_id not in [x["id"] for x in await awaiting_return(returns)]
     assert len(seen(tail, order_id, "ExchangeReleased")) == 1
     assert not seen(tail, order_id, "RefundRequested"), "nothing to refund at the same price"
 
@@ -224,16 +235,51 @@ async def test_a_quality_problem_ships_at_once_and_the_shop_pays_the_return(
     [accepted] = await payloads(tail, order_id, "ExchangeAccepted")
     assert (accepted["ships"], accepted["return_shipping_paid_by"]) == ("at_once", "shop")
     await payloads(tail, order_id, "ExchangeReleased")
-    await send(returns, shipped(exchange_id, 5_000), order_id)
+    sent = shipped(exchange_id, 5_000)
+    await send(returns, sent, order_id)
     await until_exchange(returns, exchange_id, order_id, "shipped")
+    await send(returns, delivered(sent), order_id)
+    await until_exchange(returns, exchange_id, order_id, "delivered")
+    [queued] = [x for x in await awaiting_return(returns) if x["id"] == exchange_id]
+    assert queued["status"] == "delivered", "its units are still due back"
+    both = await ask(returns, order_id, {"reason": "changed_mind", "lines": [TEA_2]})
+    assert both.status_code == 422 and both.json()["error"] == "over_refund", "one is exchanged"
     received = await receive(returns, exchange_id)  # the damaged units come back later
     assert received.status_code == 200, received.text
     assert received.json()["return_received_at"] is not None
+    assert received.json()["status"] == "delivered"
     await payloads(tail, order_id, "ExchangeReturnReceived")
     assert len(seen(tail, order_id, "ExchangeReleased")) == 1
+    assert exchange_id not in [x["id"] for x in await awaiting_return(returns)]
+
+
+async def test_a_delivery_before_the_shipment_or_of_an_unknown_exchange_changes_nothing(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    order_id = await delivered_order(returns)
+    exchange_id = (await ask_exchange(returns, order_id, {**TEA_1, "reason": "damaged"})).json()[
+        "id"
+    ]
+    await send(returns, reserved(exchange_id, 5_000), order_id)
+    await until_exchange(returns, exchange_id, order_id, "released")
+    sent = shipped(exchange_id, 5_000)
+
+    early = await send(returns, delivered(sent), order_id)  # before its ExchangeShipped
+    unknown = await send(
+        returns, delivered(shipped(new_id("ex"), 5_000)), order_id
+    )  # not an exchange of this service
+    await until_handled(returns, early, unknown)
+
+    found = await fetch_exchange(returns, exchange_id, order_id)
+    assert (found["status"], found["delivered_at"]) == ("released", None)
+    assert "delivered" not in [s["action"] for s in found["steps"]]
+    await send(returns, sent, order_id)
+    shipped_now = await until_exchange(returns, exchange_id, order_id, "shipped")
+    assert shipped_now["delivered_at"] is None, "the early delivery was not kept"
 
 
 TEA_LINE = {"line_id": "l1", "quantity": 1}
+TEA_2 = {"line_id": "l1", "quantity": 2}
 
 
 async def test_units_never_sent_back_cancel_the_exchange_and_free_the_line(

@@ -3,7 +3,7 @@ it leaves in, and that tracking an exchange's parcel tells nothing of its order.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,11 +15,13 @@ from services.logistics.domain.shipping import (
     Checkpoint,
     CheckpointStatus,
     ParcelStatus,
+    Shipment,
     ShippingCalendar,
     Timing,
 )
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import ExchangeItem
+from shared.contracts.events.logistics import ExchangeDelivered, ParcelFact
 
 AT = datetime(2026, 12, 4, 9, tzinfo=UTC)
 CALENDAR = ShippingCalendar(ZoneInfo("Asia/Shanghai"), time(14, 0), frozenset({1, 2, 3, 4, 5}))
@@ -90,6 +92,12 @@ def test_the_parcel_carries_the_replacement_from_its_warehouse_marked_with_its_e
     assert left.expected_date == date(2026, 12, 8)
 
 
+def _on_its_way() -> Shipment:
+    return exchanges.shipped(
+        exchanges.parcel(_exchange(), "shp_x", "sf", AT, date(2026, 12, 4)), "SF1", AT, TIMING
+    )
+
+
 @pytest.mark.parametrize(
     "status",
     [CheckpointStatus.IN_TRANSIT, CheckpointStatus.DELIVERED, CheckpointStatus.REFUSED],
@@ -97,15 +105,31 @@ def test_the_parcel_carries_the_replacement_from_its_warehouse_marked_with_its_e
 def test_tracking_an_exchange_parcel_moves_it_and_tells_nothing_of_the_order(
     status: CheckpointStatus,
 ) -> None:
-    parcel = exchanges.shipped(
-        exchanges.parcel(_exchange(), "shp_x", "sf", AT, date(2026, 12, 4)), "SF1", AT, TIMING
-    )
     cp = Checkpoint("c1", AT, "Hangzhou", status, "")
-    decided = tracked(parcel, cp, TIMING, AT)
+    decided = tracked(_on_its_way(), cp, TIMING, AT)
     assert decided.events and decided.timers, "an order's parcel would be told and watched"
-    kept = exchanges.quiet(decided)
-    assert kept.events == [] and kept.timers == {} and kept.promise is None
+    kept = exchanges.quiet(decided, "exc_1")
+    assert not any(isinstance(e, ParcelFact) for e in kept.events), "no parcel fact of the order's"
+    assert kept.timers == {} and kept.promise is None
     assert kept.shipment == decided.shipment
+
+
+def test_an_exchange_parcel_delivered_is_told_of_the_exchange_once() -> None:
+    later = AT + timedelta(hours=5)
+    delivered = Checkpoint("c1", later, "Hangzhou", CheckpointStatus.DELIVERED, "signed")
+    decided = tracked(_on_its_way(), delivered, TIMING, later)
+    [told] = exchanges.quiet(decided, "exc_1").events
+    assert told == ExchangeDelivered(
+        exchange_id="exc_1", shipment_id="shp_x", courier="sf", tracking_number="SF1",
+        delivered_at=later,
+    )  # fmt: skip
+    assert decided.shipment is not None
+    for again in (
+        Checkpoint("c2", later + timedelta(hours=1), "Hangzhou", CheckpointStatus.DELIVERED, ""),
+        Checkpoint("c3", AT, "Hangzhou", CheckpointStatus.DELIVERED, ""),  # a late report
+    ):
+        repeat = tracked(decided.shipment, again, TIMING, later)
+        assert exchanges.quiet(repeat, "exc_1").events == [], "told once per parcel"
 
 
 def test_a_returned_exchange_parcel_still_brings_its_goods_back() -> None:
@@ -113,6 +137,6 @@ def test_a_returned_exchange_parcel_still_brings_its_goods_back() -> None:
         exchanges.parcel(_exchange(), "shp_x", "sf", AT, date(2026, 12, 4)), "SF1", AT, TIMING
     )
     cp = Checkpoint("c1", AT, "Hangzhou", CheckpointStatus.RETURNED_TO_SHOP, "")
-    kept = exchanges.quiet(tracked(parcel, cp, TIMING, AT, lines=[]))
+    kept = exchanges.quiet(tracked(parcel, cp, TIMING, AT, lines=[]), "exc_1")
     assert [(x.sku, x.quantity) for x in kept.restock] == [("TEE-L", 2)]
     assert kept.events == []

@@ -10,6 +10,8 @@ import pytest
 
 from services.returns.domain import exchange_transitions as moves
 from services.returns.domain.exchanges import (
+    LIVE_EXCHANGES,
+    OPEN_EXCHANGES,
     Exchange,
     ExchangeAsk,
     decide_exchange,
@@ -27,6 +29,7 @@ from services.returns.domain.records import (
 from shared.contracts.envelope import Money
 from shared.contracts.events.common import ExchangeItem
 from shared.contracts.events.logistics import (
+    ExchangeDelivered,
     ExchangeReserved,
     ExchangeShipped,
     ExchangeUnavailable,
@@ -312,6 +315,52 @@ def test_the_return_report_is_kept_once_and_the_shipment_ends_the_exchange() -> 
     done = moves.shipped(report.exchange, NOW, event=shipped)
     assert done.exchange.status == "shipped" and done.exchange.shipment is not None
     assert moves.shipped(done.exchange, NOW, event=shipped).audits == []
+
+
+def _shipped(x: Exchange) -> Exchange:
+    shipped = ExchangeShipped(
+        exchange_id=x.id,
+        shipment_id="shp_1",
+        courier="sf",
+        tracking_number="SF9",
+        replacement=item(4_667),
+        address={"recipient": "Li", "line1": "1 Rd", "city": "Shanghai", "country": "CN"},  # type: ignore[arg-type]
+        shipped_at=NOW,
+    )
+    return moves.shipped(x, NOW, event=shipped).exchange
+
+
+ARRIVED = ExchangeDelivered(
+    exchange_id="ex_1",
+    shipment_id="shp_1",
+    courier="sf",
+    tracking_number="SF9",
+    delivered_at=NOW - timedelta(hours=2),
+)
+
+
+def test_the_replacement_delivered_ends_a_shipped_exchange_once() -> None:
+    released = reserve(exchange(replace(SHIRT_L, reason=Reason.DAMAGED)), 4_667).exchange
+    done = moves.delivered(_shipped(released), NOW, event=ARRIVED)
+    assert done.exchange.status == "delivered" and done.events == [] and done.timers == {}
+    assert done.exchange.delivered_at == ARRIVED.delivered_at and done.exchange.updated_at == NOW
+    [step] = done.audits
+    assert (step.actor, step.action) == ("system", "delivered")
+    assert step.details["shipment_id"] == "shp_1"
+    again = moves.delivered(done.exchange, NOW, event=ARRIVED)
+    assert again.exchange == done.exchange and again.audits == [], "told twice: once"
+    early = moves.delivered(released, NOW, event=ARRIVED)  # before its ExchangeShipped
+    assert early.exchange == released and early.audits == []
+
+
+def test_a_delivered_exchange_still_takes_its_units_and_awaits_them_back() -> None:
+    assert "delivered" in LIVE_EXCHANGES and "delivered" not in OPEN_EXCHANGES
+    released = reserve(exchange(replace(SHIRT_L, reason=Reason.DAMAGED)), 4_667).exchange
+    done = moves.delivered(_shipped(released), NOW, event=ARRIVED).exchange
+    assert moves.return_due(done, NOW).events == [], "nothing left to cancel"
+    received = moves.receive_return(done, NOW, actor="operations")
+    assert types(received) == ["ExchangeReturnReceived"]
+    assert received.exchange.status == "delivered" and received.exchange.return_received_at
 
 
 def test_units_never_sent_back_cancel_the_exchange_at_its_return_deadline() -> None:
