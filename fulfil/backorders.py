@@ -72,7 +72,8 @@ def restock_date(config: Config, sku: str, expected_on: str) -> None:
             raise OpsError(f"not a date (YYYY-MM-DD or none): {expected_on!r}") from exc
     path = f"/v1/stock/{_sku(sku)}/restock-date"
     done = call(config, "logistics", "PUT", path, json={"expected_on": when})
-    console.out(f"{done['sku']} expected back: {done['expected_on'] or 'not known'}")
+    told = f", {done['told']} waiting orders told" if done.get("told") else ""
+    console.out(f"{done['sku']} expected back: {done['expected_on'] or 'not known'}{told}")
 
 
 @backorders.command("list")

@@ -82,7 +82,9 @@ class RestockDate(BaseModel):
 
 @router.put("/stock/{sku}/restock-date", responses=errors(401, 403, 404, 422))
 async def put_restock_date(sku: Sku, body: RestockDate, request: Request) -> dict[str, Any]:
-    """The date operations expect the SKU back: the backorder messages tell it."""
+    """The date operations expect the SKU back: the backorder messages tell it. A change
+    that moves the latest date of a backorder still open or waiting for the SKU tells that
+    order (`told`: how many); the same date again tells nobody."""
     require_role(request, "ops")
     service = service_of(request, Deps)
     today = datetime.now(service.deps.calendar.time_zone).date()
@@ -91,11 +93,11 @@ async def put_restock_date(sku: Sku, body: RestockDate, request: Request) -> dic
         raise Unprocessable(
             "invalid_request", message, fields=[{"field": "expected_on", "message": message}]
         )
-    async with service.unit() as unit:
+    async with service.unit(correlation_id=request.headers.get("X-Correlation-ID")) as unit:
         if not await stock.rows_of(unit, sku):
             raise NotFound("unknown_sku", f"no stock is recorded for {sku}")
-        await bo_repo.set_restock_date(unit.conn, sku, body.expected_on)
-    return {"sku": sku, "expected_on": body.expected_on}
+        told = await backorders.restock_date(unit, sku, body.expected_on)
+    return {"sku": sku, "expected_on": body.expected_on, "told": told}
 
 
 @router.get("/stock/{sku}/backorders", responses=errors(401, 403))

@@ -1,5 +1,6 @@
 """What the backorder messages say: the items short, the deadline to choose and what
-happens without an answer, the date they are expected back, and the outcome."""
+happens without an answer, the date they are expected back (and a new one when it moves),
+and the outcome."""
 
 from __future__ import annotations
 
@@ -47,6 +48,15 @@ def _waiting(
     }
 
 
+def _restock_changed(
+    e: logistics.BackorderRestockDateChanged, _p: OrderPlaced, _tz: ZoneInfo, loc: str
+) -> dict[str, Any]:
+    return {
+        "short_items": _short(e.lines),
+        "restock_expected": day(e.restock_expected, loc) if e.restock_expected else None,
+    }
+
+
 def _filled(
     e: logistics.BackorderFilled, _p: OrderPlaced, tz: ZoneInfo, loc: str
 ) -> dict[str, Any]:
@@ -58,4 +68,5 @@ EXTRAS: dict[str, Callable[[Any, OrderPlaced, ZoneInfo, str], dict[str, Any]]] =
     "backorder_dropped": _dropped,
     "backorder_waiting": _waiting,
     "backorder_filled": _filled,
+    "backorder_restock_changed": _restock_changed,
 }

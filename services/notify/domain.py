@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.notify import domain_exchanges
+from services.notify import domain_backorders, domain_exchanges
 from shared.contracts.envelope import Event
 from shared.contracts.events.common import Address, Contact
 from shared.contracts.events.notify import NotificationFailed, NotificationSent
@@ -29,8 +29,8 @@ TEMPLATES = (
     "order_closed", "order_cancelled", "stock_shortage_apology", "shipped", "shipment_delayed",
     "arrived_in_city", "out_for_delivery", "delivery_failed", "delivered", "delivery_refused",
     "refund_requested", "price_difference", "refund_approved", "refund_paid", "return_received",
-    "order_completed", "courier_changed", "delay_announced", "stock_backordered",
-    "backorder_dropped", "backorder_waiting", "backorder_filled", *domain_exchanges.TEMPLATES,
+    "order_completed", "courier_changed", "delay_announced", *domain_backorders.TEMPLATES,
+    *domain_exchanges.TEMPLATES,
 )  # fmt: skip
 
 # Messages to the shop's operations staff (NOTIFY_OPS_EMAIL), by email only, in the
@@ -48,8 +48,8 @@ URGENT = frozenset(
         "refund_requested",
         "delivered",
         "price_difference",
-        # the customer has a deadline to answer: a night's wait would eat into it
-        "stock_backordered",
+        # the backorder question: the customer has a deadline to answer
+        *domain_backorders.URGENT,
         # the answer to an exchange request, and the difference to pay by its deadline
         *domain_exchanges.URGENT,
     }

@@ -125,6 +125,7 @@ HANDLERS: Handlers = {
     lg.BackorderDropped: telling("backorder_dropped"),
     lg.BackorderWaiting: telling("backorder_waiting"),
     lg.BackorderFilled: telling("backorder_filled"),
+    lg.BackorderRestockDateChanged: telling("backorder_restock_changed"),
     lg.CheckpointReached: on_checkpoint_reached,
     lg.ShipmentWentOutForDelivery: on_out_for_delivery,
     lg.ShipmentOutForDelivery: on_out_for_delivery,  # retired v1, still on the topic

@@ -221,6 +221,10 @@ def events(locale: str) -> dict[str, Event | dict[str, Any] | None]:
         "backorder_waiting": logistics.BackorderWaiting(
             lines=(short,), restock_expected=None, chosen_by="default"
         ),
+        "backorder_restock_changed": logistics.BackorderRestockDateChanged(
+            lines=(short.model_copy(update={"restock_expected": date(2026, 11, 27)}),),
+            restock_expected=date(2026, 11, 27),
+        ),
         "backorder_filled": logistics.BackorderFilled(
             lines=(LineQuantity(line_id="l1", sku="TEE-RED-M", quantity=1),), filled_at=at
         ),

@@ -116,6 +116,16 @@ async def on_backorder_dropped(unit: Unit[Deps], msg: Incoming[lg.BackorderDropp
     await steps.react(unit, msg, lambda o: backorder.dropped(o, lines, e.chosen_by, at))
 
 
+async def on_backorder_restock_changed(
+    unit: Unit[Deps], msg: Incoming[lg.BackorderRestockDateChanged]
+) -> None:
+    e, at = msg.payload, msg.envelope.occurred_at
+    lines, fact = _backorder_lines(e.lines), f"backorder_restock_changed:{msg.envelope.event_id}"
+    await steps.react(
+        unit, msg, lambda o: backorder.restock_changed(o, lines, e.restock_expected, at, fact)
+    )
+
+
 async def on_backorder_filled(unit: Unit[Deps], msg: Incoming[lg.BackorderFilled]) -> None:
     e = msg.payload
     lines = [line.model_dump(mode="json") for line in e.lines]
@@ -327,6 +337,7 @@ HANDLERS: Handlers = {
     lg.BackorderWaiting: on_backorder_waiting,
     lg.BackorderDropped: on_backorder_dropped,
     lg.BackorderFilled: on_backorder_filled,
+    lg.BackorderRestockDateChanged: on_backorder_restock_changed,
     lg.ShippingPromiseSet: on_shipping_promise_set,
     lg.ShipmentPicked: on_shipment_picked,
     lg.ShipmentPacked: on_shipment_packed,

@@ -81,8 +81,16 @@ BACKORDER_DEFAULTS: dict[str, str] = {
     "wait": N_("wait for the rest and ship everything together"),
 }
 RESTOCK = N_("The restock is expected on {restock_expected}.")
+# A new restock date (`backorder_restock_changed`), by whether a date is known now.
+RESTOCK_CHANGED: dict[bool, str] = {
+    True: N_("The restock of {items} is now expected on {restock_expected}."),
+    False: N_("The restock date of {items} is not known any more; we will tell you when it is."),
+}
 BY_DEFAULT = N_("No choice was made in time, so the default applied.")
-BACKORDER_KINDS = ("backordered", "backorder_waiting", "backorder_dropped", "backorder_filled")
+BACKORDER_KINDS = (
+    "backordered", "backorder_waiting", "backorder_dropped", "backorder_filled",
+    "backorder_restock_changed",
+)  # fmt: skip
 
 # A checkpoint whose machine status says more than the courier's own words.
 CHECKPOINTS: dict[str, str] = {
@@ -164,6 +172,7 @@ MSGIDS: tuple[str, ...] = (
     *BACKORDER_CHOICES.values(),
     *BACKORDER_DEFAULTS.values(),
     RESTOCK,
+    *RESTOCK_CHANGED.values(),
     BY_DEFAULT,
     PARCEL,
     TRACK,
@@ -204,6 +213,8 @@ def _sentence(kind: str, details: dict[str, Any]) -> str | None:
         return CHECKPOINTS[str(details["status"])]
     if kind == "delay_announced" and str(details.get("stage")) in DELAYS:
         return DELAYS[str(details["stage"])]
+    if kind == "backorder_restock_changed":
+        return RESTOCK_CHANGED[bool(details.get("restock_expected"))]
     if kind == "backorder_chosen":
         return BACKORDER_CHOICES.get(str(details.get("choice")))
     if (kind, str(details.get("reason"))) in REFUSALS:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from services.logistics.domain.stock import Allocation, StockLevel, allocate, wanted_per_sku
 from shared.contracts.events.common import BackorderChoice, LineQuantity, PaymentMethod
-from shared.contracts.events.logistics import BackorderLine
+from shared.contracts.events.logistics import BackorderLine, BackorderRestockDateChanged
 
 State = Literal["open", "waiting", "dropped", "filled", "cancelled"]
 QUEUED = ("open", "waiting")  # what a restock serves
@@ -140,6 +140,27 @@ def latest_restock(lines: Iterable[Short], restock: Mapping[str, date]) -> date 
     if not dates or any(d is None for d in dates):
         return None
     return max(d for d in dates if d is not None)
+
+
+def restock_moved(
+    backorders: Iterable[Backorder],
+    sku: str,
+    before: Mapping[str, date],
+    after: Mapping[str, date],
+) -> list[tuple[str, BackorderRestockDateChanged]]:
+    """The orders to tell when the date `sku` is expected back goes from `before` to
+    `after` (the dates of every SKU the backorders are short of): those still short of
+    `sku` whose latest date (`latest_restock`) moved, each with what it is told."""
+    moved = []
+    for b in backorders:
+        if b.state not in QUEUED or not any(x.sku == sku and x.missing > 0 for x in b.lines):
+            continue
+        latest = latest_restock(b.lines, after)
+        if latest == latest_restock(b.lines, before):
+            continue
+        told_now = BackorderRestockDateChanged(lines=told(b.lines, after), restock_expected=latest)
+        moved.append((b.order_id, told_now))
+    return moved
 
 
 def serve(backorder: Backorder, levels: Sequence[StockLevel]) -> tuple[Backorder, list[Allocation]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from services.logistics import metrics
@@ -151,6 +152,26 @@ async def ended(unit: Unit[Deps], order_id: str) -> None:
         return
     await unit.cancel_timer(domain.CHOICE, order_id)
     await bo_repo.save(unit.conn, replace(backorder, state="cancelled"))
+
+
+async def restock_date(unit: Unit[Deps], sku: str, expected_on: date | None) -> int:
+    """Records the date `sku` is expected back (None: not known) and tells each backorder
+    still short of it whose latest date moved (`BackorderRestockDateChanged`); how many
+    were told. The stock rows are locked first, as a receipt locks them, so dates set at
+    once for a SKU are told one after the other; the backorders after them."""
+    await repo.lock_stock(unit.conn, [sku])
+    waiting = await bo_repo.queue(unit.conn, [sku], lock=True)
+    skus = [sku, *(x.sku for b in waiting for x in b.lines)]
+    before = await bo_repo.restock_dates(unit.conn, skus)
+    await bo_repo.set_restock_date(unit.conn, sku, expected_on)
+    after = {k: v for k, v in before.items() if k != sku}
+    if expected_on is not None:
+        after[sku] = expected_on
+    moved = domain.restock_moved(waiting, sku, before, after)
+    for order_id, event in moved:
+        await unit.emit(event, order_id=order_id)
+    log.info("restock date set", sku=sku, expected_on=expected_on, told=len(moved))
+    return len(moved)
 
 
 async def receive(

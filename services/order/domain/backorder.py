@@ -4,7 +4,8 @@ Logistics holds what is there and tells it (StockBackordered, state `open`); the
 chooses, by `choose_by`, to ship what is there or to wait (`choose`: BackorderChoiceMade),
 else `default_choice` applies. Logistics then tells the outcome: waiting for the restock
 (`waiting`), the short units dropped (`dropped`) or, a restock in, every unit held
-(`filled`). The order stays placed or paid throughout: a backorder is not a shortage.
+(`filled`); meanwhile a new restock date is shown on the card (`restock_changed`). The
+order stays placed or paid throughout: a backorder is not a shortage.
 
 The state only moves forward (open → waiting → dropped or filled, both final) and every
 fact is safe to repeat and to receive out of order: a BackorderWaiting told before its
@@ -134,6 +135,29 @@ def filled(order: Order, lines: list[dict[str, Any]], filled_at: datetime) -> Ou
     _all_held(backorder)
     details = {"lines": lines}
     return Outcome(entries=[Entry("backorder_filled", filled_at, "backorder_filled", details)])
+
+
+def restock_changed(
+    order: Order,
+    lines: list[dict[str, Any]],
+    restock_expected: date | None,
+    at: datetime,
+    fact: str,
+) -> Outcome:
+    """Operations moved the date the short goods are expected back (None: not known any
+    more). The card shows the new date while the backorder is open or waiting; the order's
+    state does not change. Each change is its own entry (`fact`: the event that told it)."""
+    backorder = order.backorder
+    if order.stage in ENDED or (backorder or {}).get("state") in FINAL:
+        return Outcome()
+    if backorder is not None:
+        dates = {str(line["line_id"]): line.get("restock_expected") for line in lines}
+        for line in backorder.get("lines") or []:
+            if str(line.get("line_id")) in dates:
+                line["restock_expected"] = dates[str(line["line_id"])]
+        backorder["restock_expected"] = _iso(restock_expected)
+    details = {"lines": lines, "restock_expected": _iso(restock_expected)}
+    return Outcome(entries=[Entry(fact, at, "backorder_restock_changed", details)])
 
 
 def _all_held(backorder: dict[str, Any]) -> None:

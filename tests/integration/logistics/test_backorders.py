@@ -1,8 +1,8 @@
 """Backorders on the real broker and database: an order partly out of stock holds what is
 there instead of being cancelled; the customer's answer (or the deadline's default) ships
 what is there or waits; goods received serve the waiting orders first come, first served;
-an order that ends gives what it held to the next one; and what may not wait stays all or
-nothing."""
+an order that ends gives what it held to the next one; a changed restock date is told to
+the orders that still wait for it; and what may not wait stays all or nothing."""
 
 from __future__ import annotations
 
@@ -232,6 +232,46 @@ async def test_goods_of_a_parcel_back_at_the_shop_go_to_the_order_that_waits(
     assert [(x["sku"], x["quantity"]) for x in payload(filled)["lines"]] == [(mug, 1)]
     assert (level["on_hand"], level["reserved"]) == (1, 1), "the waiting order holds it"
     assert left == []
+
+
+async def test_a_changed_restock_date_is_told_once_to_each_order_still_waiting_for_it(
+    lg: Logistics, tail: TopicTail
+) -> None:
+    first, second, still_open, dropped = (new_id("ord") for _ in range(4))
+    async with lg.running():
+        mug, tea = await lg.stocked(on_hand=0), await lg.stocked(on_hand=10)
+        for order_id in (first, second, still_open, dropped):
+            await lg.send(placed([(mug, 1), (tea, 1)]), order_id)
+            await tail.wait_for(of(order_id, "StockBackordered"))
+        for order_id, answer in ((first, "wait"), (second, "wait"), (dropped, "ship_available")):
+            await lg.send(choice(answer), order_id)
+        await tail.wait_for(of(dropped, "BackorderDropped"))
+        for order_id in (first, second):
+            await tail.wait_for(of(order_id, "BackorderWaiting"))
+        expected = date.today() + timedelta(days=6)
+        moved = await restock_date(lg, mug, expected.isoformat())
+        again = await restock_date(lg, mug, expected.isoformat())  # the same date: nobody
+        cleared = await restock_date(lg, mug, None)
+        for order_id in (first, second, still_open):
+            await tail.wait_for(of(order_id, "BackorderRestockDateChanged"), count=2)
+        await tail.poll()
+    assert (moved["told"], again["told"], cleared["told"]) == (3, 0, 3)
+    for order_id in (first, second, still_open):
+        told = [payload(r) for r in tail.records if of(order_id, "BackorderRestockDateChanged")(r)]
+        assert [t["restock_expected"] for t in told] == [expected.isoformat(), None], order_id
+        assert [(x["sku"], x["quantity"], x["restock_expected"]) for x in told[0]["lines"]] == [
+            (mug, 1, expected.isoformat())
+        ]
+    assert "BackorderRestockDateChanged" not in lg.told(dropped), "it waits for nothing"
+
+
+async def restock_date(lg: Logistics, sku: str, expected_on: str | None) -> dict[str, Any]:
+    async with client(lg.runtime) as http:
+        response = await http.put(
+            f"/v1/stock/{sku}/restock-date", json={"expected_on": expected_on}, headers=OPS
+        )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
 
 
 def _counted() -> dict[tuple[str, str], float]:

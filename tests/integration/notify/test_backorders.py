@@ -1,6 +1,7 @@
 """Backorders told to the customer on the real broker and database: the question with its
-deadline (at once, even at night: the deadline runs), then what became of the order, each
-once per channel, in the customer's language; an event delivered twice tells nothing more."""
+deadline (at once, even at night: the deadline runs), then what became of the order and
+each new restock date, each once per channel, in the customer's language; an event
+delivered twice tells nothing more."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from shared.contracts.events.logistics import (
     BackorderDropped,
     BackorderFilled,
     BackorderLine,
+    BackorderRestockDateChanged,
     BackorderWaiting,
     StockBackordered,
 )
@@ -103,3 +105,32 @@ async def test_at_night_the_question_goes_at_once_and_the_outcome_waits_for_the_
     assert all("wait" in m["text"] for m in asked), "the default told is the shop's"
     assert sorted(r["channel"] for r in held) == ["email", "sms"]
     assert all(r["status"] == "pending" and r["send_after"] > now for r in held)
+
+
+async def test_each_new_restock_date_is_told_once_per_channel_and_a_duplicate_tells_nothing(
+    infra: Infra, database: str, sinks: Sinks
+) -> None:
+    order_id = new_order_id()
+    placed = order_placed(order_id, locale="en")
+    later = SHORT.model_copy(update={"restock_expected": date(2026, 12, 16)})
+    async with notify(infra, database, sinks) as runtime:
+        await send_all(infra, order_id, placed)
+        moved = BackorderRestockDateChanged(lines=(later,), restock_expected=date(2026, 12, 16))
+        first = await send(infra, moved, order_id)
+        await resend(infra, first)  # delivered twice
+        cleared = BackorderRestockDateChanged(lines=(SHORT,), restock_expected=None)
+        last = await send(infra, cleared, order_id)
+        await resend(infra, last)
+        await until_handled(runtime, last)
+        got = await received(sinks, placed.contact, 6)  # confirmation + two, two channels
+        told = await _told(runtime, order_id)
+    templates = ("order_confirmation", "backorder_restock_changed", "backorder_restock_changed")
+    assert told == sorted((t, c, "en") for t in templates for c in ("email", "sms"))
+    dated = [m for m in got if "16 Dec 2026" in m["text"]]
+    undated = [m for m in got if "no longer" in m["text"]]
+    assert sorted(m["channel"] for m in dated) == ["email", "sms"]
+    assert sorted(m["channel"] for m in undated) == ["email", "sms"]
+    for message in dated + undated:
+        assert "Cotton T-shirt" in message["text"] or message["channel"] == "sms"
+        assert "ships complete" in message["text"]
+        assert f"https://shop.example/orders/{order_id}" in message["text"]

@@ -252,3 +252,47 @@ async def test_each_step_is_said_in_the_three_languages(service: Runtime) -> Non
     assert traditional[0].startswith("部分商品缺貨") and "預計 2030-03-01 補貨" in traditional[0]
     assert traditional[1].startswith("您已選擇等待缺貨商品")
     assert len(english) == len(simplified) == len(traditional) == 4
+
+
+def restock_changed(expected: date | None) -> lg.BackorderRestockDateChanged:
+    line = short_line().model_copy(update={"restock_expected": expected})
+    return lg.BackorderRestockDateChanged(lines=(line,), restock_expected=expected)
+
+
+async def test_a_new_restock_date_is_shown_on_the_card_and_said_once_in_the_timeline(
+    service: Runtime,
+) -> None:
+    order_id = await open_backorder(service, locale="zh-CN")
+    await send_all(service, order_id, waiting())
+    await until(service, order_id, lambda o: o["backorder"]["state"] == "waiting")
+    later = RESTOCK + timedelta(days=10)
+    [moved] = await send_all(service, order_id, restock_changed(later))
+    await resend(service, moved)  # delivered twice
+    order = await until(
+        service, order_id, lambda o: o["backorder"]["restock_expected"] == later.isoformat()
+    )
+    card = order["backorder"]
+    assert card["state"] == "waiting" and order["status"] == "placed", "nothing else moves"
+    assert card["lines"][0]["restock_expected"] == later.isoformat()
+    await send_all(service, order_id, restock_changed(None))
+    order = await until(service, order_id, lambda o: o["backorder"]["restock_expected"] is None)
+    assert order["backorder"]["lines"][0]["restock_expected"] is None
+    assert kinds(order).count("backorder_restock_changed") == 2, "once per change"
+
+    async def said(lang: str) -> list[str]:
+        async with client(service) as http:
+            response = await http.get(
+                f"/v1/orders/{order_id}", headers=customer(order_id), params={"lang": lang}
+            )
+        assert response.status_code == 200, response.text
+        timeline = response.json()["timeline"]
+        return [e["text"] for e in timeline if e["kind"] == "backorder_restock_changed"]
+
+    english, simplified, traditional = await said("en"), await said("zh-CN"), await said("zh-TW")
+    assert english == [
+        "The restock of Cotton tee (red / M) \u00d7 1 is now expected on 2030-03-11.",
+        "The restock date of Cotton tee (red / M) \u00d7 1 is not known any more; we will tell"
+        " you when it is.",
+    ]
+    assert "现预计 2030-03-11 补货" in simplified[0] and "暂无法确定" in simplified[1]
+    assert "現預計 2030-03-11 補貨" in traditional[0] and "目前無法確定" in traditional[1]

@@ -114,3 +114,23 @@ def test_goods_received_say_how_many_waiting_orders_they_served(
     assert "2 waiting orders served, 1 now ship whole" in output
     code, output = run("backorders", "receive", "MUG", "0")
     assert code != 0 and sent["body"]["quantity"] == 3, "no call for nothing received"
+
+
+def test_a_restock_date_says_how_many_waiting_orders_were_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: dict[str, Any] = {}
+
+    def call(_config: Any, service: str, method: str, path: str, **kwargs: Any) -> Any:
+        sent.update(method=method, path=path, body=kwargs.get("json"))
+        expected = (kwargs.get("json") or {}).get("expected_on")
+        return {"sku": "MUG", "expected_on": expected, "told": 2 if expected else 0}
+
+    monkeypatch.setattr("fulfil.backorders.call", call)
+    code, output = run("backorders", "restock-date", "MUG", "2026-12-09")
+    assert code == 0, output
+    assert sent == {"method": "PUT", "path": "/v1/stock/MUG/restock-date",
+                    "body": {"expected_on": "2026-12-09"}}  # fmt: skip
+    assert "MUG expected back: 2026-12-09, 2 waiting orders told" in output
+    code, output = run("backorders", "restock-date", "MUG", "none")
+    assert code == 0 and "not known" in output and "told" not in output, output

@@ -3,6 +3,7 @@ come, first served, and what ships once the short units are dropped."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from services.logistics.domain.backorders import (
@@ -10,6 +11,7 @@ from services.logistics.domain.backorders import (
     Short,
     latest_restock,
     may_backorder,
+    restock_moved,
     serve,
     shipping_lines,
     split,
@@ -77,3 +79,27 @@ def test_the_restock_date_told_is_known_only_when_every_short_sku_has_one() -> N
     assert latest_restock(lines, dates) == date(2026, 12, 9)
     assert latest_restock(lines, {"mug": date(2026, 12, 9)}) is None
     assert [x.restock_expected for x in told(lines, dates)] == [dates["mug"], dates["tea"]]
+
+
+def test_a_new_restock_date_is_told_to_the_orders_whose_latest_date_it_moves() -> None:
+    mug_only = _backorder(Short("l1", "mug", "Mug", None, 2, 0))
+    both = replace(
+        _backorder(Short("l1", "mug", "Mug", None, 1, 0), Short("l2", "tea", "Tea", None, 1, 0)),
+        order_id="o2",
+    )
+    filled_mug = replace(_backorder(Short("l1", "mug", "Mug", None, 1, 0, 1)), order_id="o3")
+    dropped = replace(mug_only, order_id="o4", state="dropped")
+    orders = [mug_only, both, filled_mug, dropped]
+    before = {"mug": date(2026, 12, 9), "tea": date(2026, 12, 20)}
+    later = {**before, "mug": date(2026, 12, 12)}
+    moved = restock_moved(orders, "mug", before, later)
+    assert [(o, e.restock_expected) for o, e in moved] == [("o1", date(2026, 12, 12))]
+    [(_, told_o1)] = moved
+    assert [(x.sku, x.quantity, x.restock_expected) for x in told_o1.lines] == [
+        ("mug", 2, date(2026, 12, 12))
+    ], "o2 still waits for the tea last; o3 has its mug; o4 waits no more"
+    beyond = {**before, "mug": date(2026, 12, 24)}
+    assert [o for o, _ in restock_moved(orders, "mug", before, beyond)] == ["o1", "o2"]
+    assert restock_moved(orders, "mug", before, before) == [], "the same date tells nobody"
+    cleared = restock_moved(orders, "mug", before, {"tea": before["tea"]})
+    assert [(o, e.restock_expected) for o, e in cleared] == [("o1", None), ("o2", None)]

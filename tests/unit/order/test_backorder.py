@@ -158,3 +158,36 @@ def test_each_step_is_said_in_the_three_languages() -> None:
     assert traditional[4].startswith("缺貨商品已全部到貨")
     for said in (english, simplified, traditional):
         assert not any("{" in s for s in said) and len(set(said)) == 5
+
+
+def test_a_new_restock_date_is_shown_and_said_while_the_order_waits() -> None:
+    o = order()
+    backordered(o)
+    later = date(2026, 11, 27)
+    moved = backorder.restock_changed(
+        o, [{**LINE, "restock_expected": later.isoformat()}], later, NOW, "f1"
+    )
+    view = backorder_view(o)
+    assert view is not None and view.state == "open", "the state does not change"
+    assert view.restock_expected == later and view.lines[0].restock_expected == later
+    assert o.stage is Stage.PLACED
+    [entry] = moved.entries
+    said = {lang: describe(entry.kind, entry.details, lang) for lang in ("en", "zh-CN", "zh-TW")}
+    assert said["en"] == "The restock of Tee (red) \u00d7 1 is now expected on 2026-11-27."
+    assert "现预计 2026-11-27 补货" in said["zh-CN"] and "現預計 2026-11-27 補貨" in said["zh-TW"]
+    cleared = backorder.restock_changed(o, [{**LINE, "restock_expected": None}], None, NOW, "f2")
+    view = backorder_view(o)
+    assert view is not None and view.restock_expected is None
+    assert view.lines[0].restock_expected is None
+    [entry] = cleared.entries
+    assert "not known any more" in describe(entry.kind, entry.details, "en")
+    assert "暂无法确定" in describe(entry.kind, entry.details, "zh-CN")
+    assert "目前無法確定" in describe(entry.kind, entry.details, "zh-TW")
+
+
+def test_a_new_restock_date_after_the_backorder_is_settled_changes_nothing() -> None:
+    o = order()
+    backordered(o)
+    backorder.dropped(o, [dict(LINE)], "customer", NOW)
+    assert backorder.restock_changed(o, [dict(LINE)], date(2026, 12, 1), NOW, "f3").entries == []
+    assert o.backorder is not None and o.backorder["restock_expected"] == RESTOCK.isoformat()
