@@ -4,8 +4,9 @@ makes each one once. Pure values; domain.py lists them with the others.
 An exchange is told at each step the customer has to know of: accepted (what to send back,
 the replacement, the difference), the difference to pay (its link and deadline), refused
 (why, and that a refund can be asked instead), the replacement shipped and delivered, and
-cancelled (unpaid, or the units not sent back, by the deadline). Each is told once per exchange (the payment request once per
-payment attempt), whatever event ids or redeliveries carry it.
+cancelled (unpaid, or the units not sent back, by the deadline). Each is told once per
+exchange (the payment request once per payment attempt), whatever event ids or
+redeliveries carry it.
 """
 
 from __future__ import annotations
