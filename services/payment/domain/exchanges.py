@@ -56,6 +56,7 @@ class ExchangeCharge:
     status: ExchangeStatus
     failure_reason: str | None
     created_at: datetime
+    closed_at: datetime | None = None  # when its session was closed at the provider
 
     @property
     def money(self) -> Money:
@@ -174,6 +175,18 @@ def settle_exchange_failure(charge: ExchangeCharge, reason: str) -> ExchangeSett
     if charge.status not in (ExchangeStatus.PENDING, ExchangeStatus.OPEN):
         return ExchangeSettlement("stale_failure")
     return ExchangeSettlement("failed", status=ExchangeStatus.FAILED, failure_reason=reason)
+
+
+def provider_state_after(charge: ExchangeCharge, answer: str) -> str:
+    """What reconciliation records of the provider's `answer` about a charge, asked as
+    `charge` was before the question: 'final' once the provider reported an end (or an
+    error left nothing known: 'pending'), and for a charge whose session was closed before
+    it was asked, 'final' on 'pending' too: a closed session can no longer be paid, so
+    nothing more will come of it."""
+    if answer in ("succeeded", "failed"):
+        return "final"
+    closed = charge.status == ExchangeStatus.CANCELLED and charge.closed_at is not None
+    return "final" if closed and answer == "pending" else "pending"
 
 
 def _entry(

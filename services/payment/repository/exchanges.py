@@ -12,7 +12,8 @@ from services.payment.repository._rows import _first, _select
 from shared.contracts.events.common import PaymentMethod
 
 _CHARGE = """SELECT exchange_id, attempt_id, order_id, method, provider, amount, currency,
-                    pay_by, session_id, checkout_url, status, failure_reason, created_at
+                    pay_by, session_id, checkout_url, status, failure_reason, created_at,
+                    closed_at
              FROM exchange_charges"""
 
 
@@ -110,5 +111,14 @@ async def set_exchange_status(
         attempt_id,
         status.value,
         reason,
+        now,
+    )
+
+
+async def exchange_session_closed(conn: asyncpg.Connection, attempt_id: str, now: datetime) -> None:
+    """The provider closed the charge's session: reconciliation asks about it once more."""
+    await conn.execute(
+        "UPDATE exchange_charges SET closed_at = $2, updated_at = $2 WHERE attempt_id = $1",
+        attempt_id,
         now,
     )

@@ -6,7 +6,8 @@ it after the commit, records its checkout URL and publishes ExchangePaymentReque
 capture (routed here by `charges.apply_callback`, which finds no order attempt with that
 session) is entered in the order's ledger and published as ExchangePaymentSucceeded; it
 never touches the order's payment or attempts. Cancelled, the session is closed after the
-commit, and a capture arriving after that is refunded at once (`late_payment`).
+commit, and a capture arriving after that is refunded at once (`late_payment`). A capture
+whose callback is lost is found by reconciliation (steps/reconcile_exchanges.py).
 """
 
 from __future__ import annotations
@@ -204,11 +205,14 @@ async def _close_call(deps: Deps, effect: Effect) -> None:
 
 
 async def _closed(unit: Unit[Deps], effect: Effect, _result: Any) -> None:
+    """Closed: reconciliation asks once more whether it was paid before (steps/reconcile)."""
+    await repo.exchange_session_closed(unit.conn, effect.key, unit.now)
     log.info("exchange session closed", attempt_id=effect.key)
 
 
 async def _not_closed(unit: Unit[Deps], effect: Effect, reason: str, will_retry: bool) -> None:
-    """A session left open can still be paid: its capture is refunded as late."""
+    """A session left open can still be paid: its capture is refunded as late, found by
+    its callback or by reconciliation, which keeps asking while it is not closed."""
     log.warning(
         "exchange session not closed", attempt_id=effect.key, error=reason, retry=will_retry
     )

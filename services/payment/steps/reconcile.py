@@ -2,10 +2,11 @@
 
 Every `reconcile_every_seconds`, one replica (under an advisory lock) asks each provider
 about a bounded batch of attempts whose end it has not reported `reconcile_after_seconds`
-after they opened, outside any transaction. A succeeded or failed answer is applied by
-exactly the step that applies a callback (`apply_callback`), so whichever of the answer
-and a late callback comes second changes nothing. The daily report sums the ledger per
-provider, and compares each attempt of the day with what its provider says.
+after they opened, outside any transaction, then about a batch of exchange charges alike
+(steps/reconcile_exchanges.py). A succeeded or failed answer is applied by exactly the
+step that applies a callback (`apply_callback`), so whichever of the answer and a late
+callback comes second changes nothing. The daily report sums the ledger per provider,
+and compares each attempt and exchange charge of the day with what its provider says.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from services.payment.domain import Attempt
 from services.payment.metrics import AMOUNT_MISMATCHES, MISMATCHES
 from services.payment.providers import Callback, ProviderError
 from services.payment.steps.charges import apply_callback
+from services.payment.steps.reconcile_exchanges import ask_exchange, due_exchanges
 from shared import db
 from shared.logging import get_logger
 from shared.unit import Service
 
 log = get_logger(__name__)
 LOCK = 0x70_61_79_72_65_63  # "payrec": one replica reconciles at a time
-REPORT_LIMIT = 2_000  # attempts compared with their provider per report
+REPORT_LIMIT = 2_000  # attempts and exchange charges compared with their provider per report
 _CONCURRENCY = 8
 
 
@@ -36,6 +38,7 @@ class Asked:
     attempt_id: str
     answer: str  # pending | succeeded | failed | error
     effect: str | None = None
+    exchange_id: str | None = None  # an exchange's charge, not one of the order's attempts
 
 
 async def run_reconcile(runtime: Service[Deps]) -> None:
@@ -64,6 +67,9 @@ async def reconcile_once(runtime: Service[Deps]) -> list[Asked] | None:
             asked = []
             for attempt in attempts:  # one at a time: gentle on the provider
                 asked.append(await _ask(runtime, attempt))
+            for charge in await due_exchanges(runtime, conn):
+                answer, effect = await ask_exchange(runtime, charge)
+                asked.append(Asked(charge.attempt_id, answer, effect, charge.exchange_id))
             return asked
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", LOCK)
@@ -126,7 +132,7 @@ async def _still_pending(runtime: Service[Deps], attempt: Attempt, answer: str) 
 
 async def daily_report(runtime: Service[Deps], day: date, *, check: bool = True) -> dict[str, Any]:
     """Captured, refunded and disputed per provider on `day` (UTC) from the ledger, and
-    each attempt of the day compared with what its provider says about it."""
+    each attempt and exchange charge of the day compared with what its provider says."""
     start = datetime.combine(day, time(), UTC)
     end = start + timedelta(days=1)
     async with runtime.db.acquire() as conn:
@@ -160,7 +166,8 @@ async def daily_report(runtime: Service[Deps], day: date, *, check: bool = True)
 
 
 async def _provider_check(runtime: Service[Deps], attempts: list[Any]) -> dict[str, Any]:
-    """Per attempt: charged in our ledger (and how much) against the provider's answer."""
+    """Per attempt or exchange charge: charged in our ledger (and how much) against the
+    provider's answer. An exchange charge's difference also names its exchange."""
     limit = asyncio.Semaphore(_CONCURRENCY)
 
     async def compare(row: Any) -> dict[str, Any] | None:
@@ -176,8 +183,10 @@ async def _provider_check(runtime: Service[Deps], attempts: list[Any]) -> dict[s
         theirs = found.amount.amount if found and found.outcome == "succeeded" else None
         if theirs == row["charged"]:
             return None
+        exchange = {"exchange_id": row["exchange_id"]} if row["exchange_id"] else {}
         return {
             "attempt_id": row["attempt_id"],
+            **exchange,
             "order_id": row["order_id"],
             "provider": row["provider"],
             "problem": "amount_differs" if theirs and row["charged"] else "state_differs",
@@ -189,5 +198,6 @@ async def _provider_check(runtime: Service[Deps], attempts: list[Any]) -> dict[s
     results = await asyncio.gather(*(compare(row) for row in attempts))
     differences = [r for r in results if r is not None]
     differences.sort(key=lambda r: str(r["attempt_id"]))
-    return {"attempts": len(attempts), "agreed": len(attempts) - len(differences),
-            "differences": differences}  # fmt: skip
+    exchanges = sum(1 for row in attempts if row["exchange_id"])
+    return {"attempts": len(attempts), "exchange_charges": exchanges,
+            "agreed": len(attempts) - len(differences), "differences": differences}  # fmt: skip

@@ -23,6 +23,7 @@ from tests.support import db
 from tests.support.http import client as client_of
 from tests.support.infra import Infra
 from tests.support.kafka import TopicTail
+from tests.support.polling import eventually
 from tests.support.stripe import (
     API_KEY,
     WEBHOOK_SECRET,
@@ -179,6 +180,8 @@ async def stripe_payment(infra: Infra, stripe_mock: StripeMock) -> AsyncIterator
         stripe_api_base=stripe_mock.api_base,
         effects_lease_seconds=1.0,
         effects_poll_seconds=0.2,
+        reconcile_every_seconds=0.3,
+        reconcile_after_seconds=0.5,
     ) as runtime:
         yield runtime
 
@@ -290,3 +293,35 @@ async def test_an_exchange_of_a_card_order_is_charged_through_stripe(
         "ExchangePaymentRequested",
         "ExchangePaymentSucceeded",
     ]
+
+
+async def test_an_exchange_session_open_at_stripe_is_asked_and_left_pending(
+    through_stripe: Payment,
+) -> None:
+    """stripe-mock answers every Checkout Session as open and unpaid: reconciliation asks
+    Stripe by the exchange's own session and attempt, and changes nothing."""
+    pay = through_stripe
+    order_id, request = await pay.checkout(PaymentMethod.CARD, amount=12_900)
+    order_session = await session_id_of(pay, request["attempt_id"])
+    paid = checkout_session(
+        order_session, order_id=order_id, attempt_id=request["attempt_id"], amount=12_900
+    )
+    assert (await post_event(pay, event("checkout.session.completed", paid)))[0] == 200
+    exchange_id = new_exchange_id()
+    await pay.send(accepted(exchange_id, 1_000), order_id)
+    [requested] = await pay.published(order_id, "ExchangePaymentRequested")
+
+    async def asked() -> dict[str, object] | None:
+        [row] = await db.rows(
+            pay.runtime,
+            """SELECT provider, session_id, status, provider_state, checked_at
+               FROM exchange_charges WHERE exchange_id = $1""",
+            exchange_id,
+        )
+        return row if row["checked_at"] is not None else None
+
+    row = await eventually(asked, what="the exchange's session asked of Stripe")
+    assert (row["provider"], row["status"], row["provider_state"]) == ("stripe", "open", "pending")
+    stripe_provider = pay.runtime.deps.providers["stripe"]  # what it was asked, answered
+    assert await stripe_provider.query(str(row["session_id"]), requested["attempt_id"]) is None
+    assert (await pay.outbox(order_id))[-1] == "ExchangePaymentRequested"

@@ -14,6 +14,7 @@ from services.payment.domain.exchanges import (
     ExchangeStatus,
     new_exchange_charge,
     payment_requested,
+    provider_state_after,
     session_method,
     settle_exchange_failure,
     settle_exchange_success,
@@ -129,3 +130,26 @@ def test_only_an_open_session_fails() -> None:
     assert settle_exchange_failure(OPEN, "expired").status == ExchangeStatus.FAILED
     cancelled = replace(OPEN, status=ExchangeStatus.CANCELLED)
     assert settle_exchange_failure(cancelled, "expired").effect == "stale_failure"
+
+
+CANCELLED = replace(OPEN, status=ExchangeStatus.CANCELLED)
+CLOSED = replace(CANCELLED, closed_at=NOW + timedelta(hours=49))
+
+
+@pytest.mark.parametrize(
+    ("charge", "answer", "state"),
+    [
+        (OPEN, "succeeded", "final"),
+        (OPEN, "failed", "final"),
+        (OPEN, "pending", "pending"),  # the customer may still pay: asked again later
+        (OPEN, "error", "pending"),
+        (CANCELLED, "pending", "pending"),  # not closed yet (or closing given up): payable
+        (CLOSED, "succeeded", "final"),
+        (CLOSED, "pending", "final"),  # closed before it was asked, and nothing paid
+        (CLOSED, "error", "pending"),  # nothing known: asked again
+    ],
+)
+def test_reconciliation_stops_asking_once_nothing_more_can_come_of_a_session(
+    charge: ExchangeCharge, answer: str, state: str
+) -> None:
+    assert provider_state_after(charge, answer) == state
