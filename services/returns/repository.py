@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,7 +142,8 @@ async def load_order(
 
 async def holdings(conn: asyncpg.Connection, order_id: str) -> Holdings:
     """Refunded money, open requests' amounts, lines held by open requests or exchanges,
-    and the quantities live return requests and exchanges take."""
+    the quantities live return requests and exchanges take, and per line the price
+    difference live price_dropped requests took (live: open, approved or refunded)."""
     committed = await conn.fetchval(
         """SELECT (SELECT COALESCE(SUM(amount), 0)::bigint FROM refunds WHERE order_id = $1)
                 + (SELECT COALESCE(SUM(amount), 0)::bigint FROM refund_requests
@@ -150,7 +152,7 @@ async def holdings(conn: asyncpg.Connection, order_id: str) -> Holdings:
         _OPEN,
     )
     rows = await conn.fetch(
-        """SELECT l.line_id, l.open, l.quantity, r.reason, r.status
+        """SELECT l.line_id, l.open, l.quantity, l.price_difference, r.reason, r.status
            FROM refund_request_lines l JOIN refund_requests r ON r.id = l.request_id
            WHERE l.order_id = $1""",
         order_id,
@@ -163,13 +165,20 @@ async def holdings(conn: asyncpg.Connection, order_id: str) -> Holdings:
         _OPEN_EXCHANGES,
     )
     used: dict[str, int] = {}
+    taken: dict[str, int] = {}
     for row in rows:
-        if row["reason"] != Reason.PRICE_DROPPED and row["status"] in _LIVE:
+        if row["status"] not in _LIVE:
+            continue
+        if row["reason"] == Reason.PRICE_DROPPED:  # the goods stay with the customer
+            taken[row["line_id"]] = taken.get(row["line_id"], 0) + row["price_difference"]
+        else:
             used[row["line_id"]] = used.get(row["line_id"], 0) + row["quantity"]
     for row in exchanged:
         used[row["line_id"]] = used.get(row["line_id"], 0) + row["quantity"]
     open_lines = frozenset(row["line_id"] for row in [*rows, *exchanged] if row["open"])
-    return Holdings(committed=committed, open_lines=open_lines, used_quantity=used)
+    return Holdings(
+        committed=committed, open_lines=open_lines, used_quantity=used, price_difference=taken
+    )
 
 
 # -- refunds ----------------------------------------------------------------------------
@@ -194,9 +203,15 @@ async def record_refund(conn: asyncpg.Connection, order_id: str, refund: RefundP
 
 
 async def insert_request(
-    conn: asyncpg.Connection, request: RefundRequest, idempotency_key: str | None
+    conn: asyncpg.Connection,
+    request: RefundRequest,
+    idempotency_key: str | None,
+    *,
+    price_difference: Mapping[str, int] | None = None,
 ) -> bool:
-    """Inserts a new request and its lines; False when the idempotency key was used before."""
+    """Inserts a new request and its lines, with the price difference it takes on each
+    (`price_difference`, by line id); False when the idempotency key was used before."""
+    taken = price_difference or {}
     inserted = await conn.fetchval(
         """INSERT INTO refund_requests (id, order_id, idempotency_key, flow, reason, status,
                amount, currency, lines, return_shipping_paid_by, evidence_urls, requested_by,
@@ -222,9 +237,13 @@ async def insert_request(
     if not inserted:
         return False
     await conn.executemany(
-        """INSERT INTO refund_request_lines (request_id, order_id, line_id, sku, quantity)
-           VALUES ($1, $2, $3, $4, $5)""",
-        [(request.id, request.order_id, ln.line_id, ln.sku, ln.quantity) for ln in request.lines],
+        """INSERT INTO refund_request_lines (request_id, order_id, line_id, sku, quantity,
+               price_difference)
+           VALUES ($1, $2, $3, $4, $5, COALESCE($6, 0))""",
+        [
+            (request.id, request.order_id, ln.line_id, ln.sku, ln.quantity, taken.get(ln.line_id))
+            for ln in request.lines
+        ],
     )
     return True
 

@@ -4,15 +4,21 @@ already asked for."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
-from services.returns.domain.price_difference import Price, difference
+from services.returns.domain.price_difference import (
+    Price,
+    ceiling,
+    difference,
+    held_units,
+    line_difference,
+    split,
+)
 from services.returns.domain.records import (
     NOT_ARRIVED_REASONS,
     QUALITY_REASONS,
     Holdings,
-    Line,
     OrderView,
     Payer,
     Policy,
@@ -44,6 +50,8 @@ class Decision:
     return_shipping_paid_by: Payer | None
     approve_as: Actor | None
     rule_due_at: datetime | None = None
+    # per line, the price difference a price_dropped request takes of `amount`
+    price_difference: dict[str, int] = field(default_factory=dict)
 
 
 def decide(
@@ -60,15 +68,19 @@ def decide(
     order = refundable(order)
     assert order.currency is not None
     flow, approve_as, due = _flow(order, ask.reason, policy, now)
+    taken: dict[str, int] = {}
     if ask.reason is Reason.PRICE_DROPPED and ask.amount is None:
-        wanted = ask.lines if ask.lines is not None else _whole_order(order, held, True)
+        wanted = ask.lines if ask.lines is not None else _whole_order(order, held)
         lines, _ = _check_lines(order, wanted, held, True)
-        owed = difference(order, wanted, prices or {}, policy, now)
+        owed = difference(order, wanted, prices or {}, policy, now, held)
         amount, approve_as = owed.amount, ("rule" if owed.by_rule else None)
+        taken = {line_id: part for line_id, part in owed.lines.items() if part}
+    elif ask.reason is Reason.PRICE_DROPPED:
+        lines, amount, taken = _price_difference_by_hand(order, ask, held, prices or {})
     else:
         lines, amount = _lines_and_amount(order, ask, held, flow)
     if flow is RefundFlow.BEFORE_SHIPPING and ask.lines is not None:
-        whole = dict(_whole_order(order, held, False))
+        whole = dict(_whole_order(order, held))
         if {ln.line_id: ln.quantity for ln in lines} != whole:
             message = (
                 "before shipping, a refund cancels the whole order and stops its shipment: "
@@ -90,7 +102,7 @@ def decide(
             message = f"the return postage of {policy.return_postage} is more than the refund"
             raise invalid("over_refund", message, "lines")
     return Decision(
-        flow, ask.reason, lines, amount, order.currency, payer_if_return, approve_as, due
+        flow, ask.reason, lines, amount, order.currency, payer_if_return, approve_as, due, taken
     )
 
 
@@ -102,8 +114,7 @@ def cancellation_refund(order: OrderView, held: Holdings, reason: str) -> Decisi
     lines = tuple(
         LineQuantity(line_id=line.line_id, sku=line.sku, quantity=left)
         for line in order.lines.values()
-        if line.line_id not in held.open_lines
-        and (left := _left(line, held, price_difference=False)) > 0
+        if line.line_id not in held.open_lines and (left := held_units(line, held)) > 0
     )
     return Decision(
         RefundFlow.BEFORE_SHIPPING, reason, lines, amount, order.currency, None, "system"
@@ -162,7 +173,7 @@ def returned_parcel_refund(order: OrderView, held: Holdings) -> Decision | None:
         return None
     lines, value = [], 0
     for line in order.lines.values():
-        left = _left(line, held, price_difference=False)
+        left = held_units(line, held)
         if line.line_id in held.open_lines or left <= 0:
             continue
         lines.append(LineQuantity(line_id=line.line_id, sku=line.sku, quantity=left))
@@ -240,25 +251,45 @@ def _flow(
     return RefundFlow.BEFORE_SHIPPING, "rule", None
 
 
+def _price_difference_by_hand(
+    order: OrderView, ask: Ask, held: Holdings, prices: dict[str, Price]
+) -> tuple[tuple[LineQuantity, ...], int, dict[str, int]]:
+    """A price difference given with an amount (operations' judgement): never more than is
+    left of each line's payment, shared over the lines as `price_difference.split` says."""
+    assert ask.amount is not None and order.currency is not None
+    _same_currency(order, ask)
+    wanted = ask.lines if ask.lines is not None else _whole_order(order, held)
+    lines, room = _check_lines(order, wanted, held, True)
+    if ask.amount <= 0 or ask.amount > room:
+        message = (
+            f"a price difference of {max(ask.amount, 0)} {order.currency} asked but these "
+            f"lines can still be refunded only {room}"
+        )
+        raise invalid("over_refund", message, "amount")
+    caps, reckoned = {}, {}
+    for ln in lines:
+        line = order.lines[ln.line_id]
+        caps[ln.line_id] = ceiling(line, ln.quantity, held)
+        price = prices.get(line.sku)
+        reckoned[ln.line_id] = line_difference(line, ln.quantity, price, order.currency, held)
+    parts = split(ask.amount, caps, reckoned)
+    return lines, ask.amount, {line_id: part for line_id, part in parts.items() if part}
+
+
+def _same_currency(order: OrderView, ask: Ask) -> None:
+    if ask.currency is not None and ask.currency != order.currency:
+        raise invalid("wrong_currency", f"the order is paid in {order.currency}", "amount.currency")
+
+
 def _lines_and_amount(
     order: OrderView, ask: Ask, held: Holdings, flow: RefundFlow
 ) -> tuple[tuple[LineQuantity, ...], int]:
-    price_difference = ask.reason is Reason.PRICE_DROPPED
-    if price_difference and ask.amount is None:
-        raise invalid("amount_required", "a price difference needs an amount", "amount")
-    if not price_difference and ask.amount is not None:
+    if ask.amount is not None:
         message = "an amount is only given for price_dropped; lines set the amount"
         raise invalid("amount_not_allowed", message, "amount")
-    if ask.currency is not None and ask.currency != order.currency:
-        raise invalid("wrong_currency", f"the order is paid in {order.currency}", "amount.currency")
-    wanted = ask.lines if ask.lines is not None else _whole_order(order, held, price_difference)
-    lines, value = _check_lines(order, wanted, held, price_difference)
-    if price_difference:
-        assert ask.amount is not None
-        if ask.lines is not None and ask.amount > value:
-            message = f"a price difference of {ask.amount} exceeds the {value} these lines cost"
-            raise invalid("over_refund", message, "amount")
-        return lines, ask.amount
+    _same_currency(order, ask)
+    wanted = ask.lines if ask.lines is not None else _whole_order(order, held)
+    lines, value = _check_lines(order, wanted, held, False)
     if flow is RefundFlow.BEFORE_SHIPPING:  # nothing left: the whole payment comes back
         return lines, order.paid - held.committed
     if ask.lines is not None:
@@ -274,16 +305,11 @@ def postage_refunded(reason: Reason) -> bool:
     return reason in QUALITY_REASONS or reason in NOT_ARRIVED_REASONS
 
 
-def _whole_order(
-    order: OrderView, held: Holdings, price_difference: bool
-) -> tuple[tuple[str, int], ...]:
-    left = {line_id: _left(line, held, price_difference) for line_id, line in order.lines.items()}
+def _whole_order(order: OrderView, held: Holdings) -> tuple[tuple[str, int], ...]:
+    """Every line's units the customer still holds (a price difference takes no units, but
+    is owed only on those held)."""
+    left = {line_id: held_units(line, held) for line_id, line in order.lines.items()}
     return tuple((line_id, n) for line_id, n in left.items() if n > 0)
-
-
-def _left(line: Line, held: Holdings, price_difference: bool) -> int:
-    """How much of a line a request may still name (a price difference takes no items)."""
-    return line.quantity - (0 if price_difference else held.used_quantity.get(line.line_id, 0))
 
 
 def _check_lines(
@@ -299,13 +325,15 @@ def _check_lines(
         if line_id in held.open_lines:
             message = f"line {line_id} already has an open refund request or exchange"
             raise conflict("line_has_open_request", message, "open")
-        left = _left(line, held, price_difference)
+        left = held_units(line, held)
         if quantity > left:
             message = f"only {left} of line {line_id} can still be refunded"
             raise invalid("over_refund", message, f"lines[{i}].quantity")
         lines.append(LineQuantity(line_id=line_id, sku=line.sku, quantity=quantity))
-        already = 0 if price_difference else held.used_quantity.get(line_id, 0)
-        value += line.paid_for(quantity, already)
+        if price_difference:  # the most a price difference may still take on them
+            value += ceiling(line, quantity, held)
+        else:
+            value += line.paid_for(quantity, held.used_quantity.get(line_id, 0))
     return tuple(lines), value
 
 

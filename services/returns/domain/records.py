@@ -100,6 +100,10 @@ class Holdings:
     committed: int = 0  # refunded plus the amounts of open requests
     open_lines: frozenset[str] = frozenset()
     used_quantity: dict[str, int] = field(default_factory=dict)  # per line, live returns
+    # per line, the price difference live price_dropped requests took, and of it what live
+    # refunds of units left out (the returned units' share): the rest is on the units held
+    price_difference: dict[str, int] = field(default_factory=dict)
+    price_difference_deducted: dict[str, int] = field(default_factory=dict)
 
 
 ReturnPostage = Literal["not_reimbursed", "deducted"]

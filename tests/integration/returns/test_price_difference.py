@@ -1,6 +1,7 @@
 """Price-difference refunds on the real broker and database: returns learns the catalogue's
 prices from PriceChanged and reckons the difference itself, by rule within the protection
-time after the payment, for operations otherwise."""
+time after the payment, for operations otherwise; the same drop is refunded once, a further
+drop only by what it adds."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import PriceChanged
 from shared.contracts.events.order import OrderPaid
 from shared.runtime import Runtime
-from tests.integration.returns.support import CUP, TEA, ask, until_order, until_status
+from tests.integration.returns.support import (
+    CUP,
+    TEA,
+    ask,
+    refund_paid,
+    until_order,
+    until_status,
+)
 from tests.support import events
-from tests.support.events import bootstrap_of, new_id, new_order_id, now, send
-from tests.support.kafka import publish
+from tests.support.db import outbox_types, rows
+from tests.support.events import bootstrap_of, new_id, new_order_id, now, payloads, seen, send
+from tests.support.kafka import TopicTail, publish
 from tests.support.polling import eventually
 
 
@@ -77,3 +86,91 @@ async def test_no_lower_price_is_a_422_naming_the_reason(returns: Runtime) -> No
     assert response.status_code == 422, response.text
     assert response.json()["error"] == "no_lower_price"
     assert "reason" in str(response.json())
+
+
+async def refunded_drop(returns: Runtime, order_id: str, amount: int) -> str:
+    """The customer asks for the price difference; it is approved by rule and paid."""
+    response = await ask(returns, order_id, {"reason": "price_dropped"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["amount"]["amount"] == amount
+    await until_status(returns, body["id"], order_id, "approved")
+    await send(returns, refund_paid(body["id"], amount, refund_id="rf_" + body["id"]), order_id)
+    await until_status(returns, body["id"], order_id, "refunded")
+    return str(body["id"])
+
+
+async def taken(returns: Runtime, request_id: str) -> dict[str, int]:
+    found = await rows(
+        returns,
+        "SELECT line_id, price_difference FROM refund_request_lines WHERE request_id = $1",
+        request_id,
+    )
+    return {r["line_id"]: r["price_difference"] for r in found if r["price_difference"]}
+
+
+async def test_the_same_drop_asked_twice_is_refunded_once(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    sku = new_id("TEA").upper()
+    order_id = await paid_order(returns, sku, paid_days_ago=0.01)
+    await priced(returns, sku, 4_200)
+    first = await refunded_drop(returns, order_id, 2 * 800)
+    assert await taken(returns, first) == {"l1": 1_600}
+
+    again = await ask(returns, order_id, {"reason": "price_dropped"})
+    assert again.status_code == 422, again.text
+    problem = again.json()
+    assert (problem["error"], problem["field"]) == ("already_compensated", "reason")
+    named = await ask(
+        returns, order_id, {"reason": "price_dropped", "lines": [{"line_id": "l1", "quantity": 2}]}
+    )
+    assert named.status_code == 422 and named.json()["error"] == "already_compensated"
+
+    [requested] = await payloads(tail, order_id, "RefundRequested")
+    [approved] = await payloads(tail, order_id, "RefundApproved")
+    assert requested["refund_request_id"] == approved["refund_request_id"] == first
+    committed = await outbox_types(returns, order_id, "returns.v1")
+    assert (committed.count("RefundRequested"), committed.count("RefundApproved")) == (1, 1)
+    assert len(seen(tail, order_id, "RefundRequested", "RefundApproved")) == 2
+
+
+async def test_a_further_drop_is_refunded_only_by_what_it_adds(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    sku = new_id("TEA").upper()
+    order_id = await paid_order(returns, sku, paid_days_ago=0.01)
+    await priced(returns, sku, 4_200)
+    first = await refunded_drop(returns, order_id, 2 * 800)
+    await priced(returns, sku, 4_000)
+
+    further = await refunded_drop(returns, order_id, 2 * (5_000 - 4_000) - 1_600)
+    assert await taken(returns, further) == {"l1": 400}
+    requested = await payloads(tail, order_id, "RefundRequested", count=2)
+    assert [(r["refund_request_id"], r["amount"]["amount"]) for r in requested] == [
+        (first, 1_600),
+        (further, 400),
+    ]
+
+
+async def test_an_amount_by_hand_stays_within_what_is_left_of_the_line(returns: Runtime) -> None:
+    sku = new_id("TEA").upper()
+    order_id = await paid_order(returns, sku, paid_days_ago=0.01)
+    await priced(returns, sku, 4_200)
+    await refunded_drop(returns, order_id, 1_600)
+    tea = [{"line_id": "l1", "quantity": 2}]
+
+    def by_hand(amount: int) -> dict[str, object]:
+        return {
+            "reason": "price_dropped",
+            "lines": tea,
+            "amount": {"amount": amount, "currency": "CNY"},
+        }
+
+    over = await ask(returns, order_id, by_hand(10_000 - 1_600 + 1))
+    assert over.status_code == 422, over.text
+    assert (over.json()["error"], over.json()["field"]) == ("over_refund", "amount")
+    within = await ask(returns, order_id, by_hand(500))
+    assert within.status_code == 201, within.text
+    assert within.json()["status"] == "requested"  # an amount by hand waits for operations
+    assert await taken(returns, within.json()["id"]) == {"l1": 500}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.returns.domain.eligibility import Ask, decide
-from services.returns.domain.price_difference import Price
+from services.returns.domain.price_difference import Price, split
 from services.returns.domain.records import Holdings, Line, OrderView, Policy, Reason, Refused
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -72,3 +72,116 @@ def test_a_price_in_another_currency_is_not_compared() -> None:
     prices = {"TEA": Price(100, "HKD", NOW - timedelta(days=1))}
     with pytest.raises(Refused):
         decide(paid(2), Ask(Reason.PRICE_DROPPED, None), Holdings(), POLICY, NOW, prices)
+
+
+# -- a difference is refunded once: what live requests took on a line is not owed again --
+
+TOOK_FIRST_DROP = Holdings(committed=1_600, price_difference={"l1": 1_600})
+
+
+def refusal(ask: Ask, held: Holdings, prices: dict[str, Price]) -> tuple[str, str | None]:
+    with pytest.raises(Refused) as refused:
+        decide(paid(2), ask, held, POLICY, NOW, prices)
+    return refused.value.code, refused.value.field
+
+
+def test_the_first_claim_records_what_each_line_takes() -> None:
+    prices = {"TEA": price(4_200, 1)}
+    decision = decide(paid(3), Ask(Reason.PRICE_DROPPED, None), Holdings(), POLICY, NOW, prices)
+    assert decision.price_difference == {"l1": 1_600}
+
+
+def test_a_second_claim_for_the_same_drop_owes_nothing() -> None:
+    prices = {"TEA": price(4_200, 1)}
+    asked = Ask(Reason.PRICE_DROPPED, None)
+    assert refusal(asked, TOOK_FIRST_DROP, prices) == ("already_compensated", "reason")
+    named = Ask(Reason.PRICE_DROPPED, (("l1", 2),))
+    assert refusal(named, TOOK_FIRST_DROP, prices) == ("already_compensated", "reason")
+
+
+def test_a_further_drop_owes_only_the_extra() -> None:
+    prices = {"TEA": price(4_000, 0.5)}
+    asked = Ask(Reason.PRICE_DROPPED, None)
+    decision = decide(paid(2), asked, TOOK_FIRST_DROP, POLICY, NOW, prices)
+    assert decision.amount == 2 * (5_000 - 4_000) - 1_600
+    assert decision.price_difference == {"l1": 400}
+
+
+def test_a_price_back_up_after_a_refunded_drop_is_no_lower_price() -> None:
+    prices = {"TEA": price(5_000, 0.5)}
+    asked = Ask(Reason.PRICE_DROPPED, None)
+    assert refusal(asked, TOOK_FIRST_DROP, prices) == ("no_lower_price", "reason")
+
+
+def test_claims_unit_by_unit_add_up_to_the_line_and_no_more() -> None:
+    prices = {"TEA": price(4_200, 1)}
+    one = Ask(Reason.PRICE_DROPPED, (("l1", 1),))
+    first = decide(paid(2), one, Holdings(), POLICY, NOW, prices)
+    took_one = Holdings(committed=800, price_difference={"l1": first.amount})
+    second = decide(paid(2), one, took_one, POLICY, NOW, prices)
+    assert (first.amount, second.amount) == (800, 800)
+    took_both = Holdings(committed=1_600, price_difference={"l1": 1_600})
+    assert refusal(one, took_both, prices) == ("already_compensated", "reason")
+
+
+def test_only_the_units_still_held_are_owed_a_difference() -> None:
+    prices = {"TEA": price(4_200, 1)}
+    one_returned = Holdings(committed=4_800, used_quantity={"l1": 1})
+    decision = decide(paid(2), Ask(Reason.PRICE_DROPPED, None), one_returned, POLICY, NOW, prices)
+    assert decision.amount == 800
+    assert [(ln.line_id, ln.quantity) for ln in decision.lines] == [("l1", 1), ("l2", 1)]
+    both_named = Ask(Reason.PRICE_DROPPED, (("l1", 2),))
+    assert refusal(both_named, one_returned, prices) == ("over_refund", "lines[0].quantity")
+
+
+def test_the_difference_never_exceeds_what_is_left_of_the_line() -> None:
+    prices = {"TEA": price(1, 0.5)}  # almost free now: the line paid 9600, 1600 came back
+    decision = decide(
+        paid(2), Ask(Reason.PRICE_DROPPED, None), TOOK_FIRST_DROP, POLICY, NOW, prices
+    )
+    assert decision.amount == 9_600 - 1_600
+
+
+# -- an amount given by hand (operations) obeys the same ceiling per line ----------------
+
+
+def test_an_amount_by_hand_is_capped_by_what_is_left_of_the_line() -> None:
+    named = (("l1", 2),)
+    over = Ask(Reason.PRICE_DROPPED, named, 9_600 - 1_600 + 1)
+    assert refusal(over, TOOK_FIRST_DROP, {}) == ("over_refund", "amount")
+    decision = decide(
+        paid(2), Ask(Reason.PRICE_DROPPED, named, 8_000), TOOK_FIRST_DROP, POLICY, NOW, {}
+    )
+    assert (decision.amount, decision.price_difference) == (8_000, {"l1": 8_000})
+    assert decision.approve_as is None  # by hand: operations decide
+
+
+def test_an_amount_by_hand_for_the_whole_order_is_capped_by_its_lines() -> None:
+    whole = Ask(Reason.PRICE_DROPPED, None, 9_600 + 3_000 + 1)
+    assert refusal(whole, Holdings(), {}) == ("over_refund", "amount")
+
+
+def test_an_amount_by_hand_within_the_reckoned_difference_goes_to_the_dropped_lines() -> None:
+    prices = {"TEA": price(4_200, 1)}
+    decision = decide(
+        paid(2), Ask(Reason.PRICE_DROPPED, None, 1_000), Holdings(), POLICY, NOW, prices
+    )
+    assert decision.price_difference == {"l1": 1_000}
+
+
+def test_an_amount_by_hand_beyond_the_reckoned_difference_is_shared_by_what_is_left() -> None:
+    prices = {"TEA": price(4_200, 1)}
+    decision = decide(
+        paid(2), Ask(Reason.PRICE_DROPPED, None, 2_000), Holdings(), POLICY, NOW, prices
+    )
+    share = 2_000 * 9_600 // 12_600
+    assert decision.price_difference == {"l1": share, "l2": 2_000 - share}
+
+
+def test_shares_add_up_to_the_amount_and_stay_within_each_cap() -> None:
+    caps = {"a": 1, "b": 1, "c": 1, "d": 7}
+    for amount in range(1, sum(caps.values()) + 1):
+        for reckoned in ({"a": 0, "b": 0, "c": 0, "d": 0}, {"a": 1, "b": 0, "c": 1, "d": 3}):
+            parts = split(amount, caps, reckoned)
+            assert sum(parts.values()) == amount
+            assert all(0 <= parts[k] <= caps[k] for k in caps), (amount, reckoned, parts)
