@@ -152,7 +152,8 @@ async def holdings(conn: asyncpg.Connection, order_id: str) -> Holdings:
         _OPEN,
     )
     rows = await conn.fetch(
-        """SELECT l.line_id, l.open, l.quantity, l.price_difference, r.reason, r.status
+        """SELECT l.line_id, l.open, l.quantity, l.price_difference,
+                  l.price_difference_deducted, r.reason, r.status
            FROM refund_request_lines l JOIN refund_requests r ON r.id = l.request_id
            WHERE l.order_id = $1""",
         order_id,
@@ -166,6 +167,7 @@ async def holdings(conn: asyncpg.Connection, order_id: str) -> Holdings:
     )
     used: dict[str, int] = {}
     taken: dict[str, int] = {}
+    deducted: dict[str, int] = {}
     for row in rows:
         if row["status"] not in _LIVE:
             continue
@@ -173,11 +175,17 @@ async def holdings(conn: asyncpg.Connection, order_id: str) -> Holdings:
             taken[row["line_id"]] = taken.get(row["line_id"], 0) + row["price_difference"]
         else:
             used[row["line_id"]] = used.get(row["line_id"], 0) + row["quantity"]
+            share = row["price_difference_deducted"]
+            deducted[row["line_id"]] = deducted.get(row["line_id"], 0) + share
     for row in exchanged:
         used[row["line_id"]] = used.get(row["line_id"], 0) + row["quantity"]
     open_lines = frozenset(row["line_id"] for row in [*rows, *exchanged] if row["open"])
     return Holdings(
-        committed=committed, open_lines=open_lines, used_quantity=used, price_difference=taken
+        committed=committed,
+        open_lines=open_lines,
+        used_quantity=used,
+        price_difference=taken,
+        price_difference_deducted=deducted,
     )
 
 
@@ -208,10 +216,12 @@ async def insert_request(
     idempotency_key: str | None,
     *,
     price_difference: Mapping[str, int] | None = None,
+    deducted: Mapping[str, int] | None = None,
 ) -> bool:
     """Inserts a new request and its lines, with the price difference it takes on each
-    (`price_difference`, by line id); False when the idempotency key was used before."""
-    taken = price_difference or {}
+    (`price_difference`, by line id) or, refunding units, the share of one already refunded
+    that it leaves out (`deducted`); False when the idempotency key was used before."""
+    taken, kept = price_difference or {}, deducted or {}
     inserted = await conn.fetchval(
         """INSERT INTO refund_requests (id, order_id, idempotency_key, flow, reason, status,
                amount, currency, lines, return_shipping_paid_by, evidence_urls, requested_by,
@@ -238,10 +248,13 @@ async def insert_request(
         return False
     await conn.executemany(
         """INSERT INTO refund_request_lines (request_id, order_id, line_id, sku, quantity,
-               price_difference)
-           VALUES ($1, $2, $3, $4, $5, COALESCE($6, 0))""",
+               price_difference, price_difference_deducted)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
         [
-            (request.id, request.order_id, ln.line_id, ln.sku, ln.quantity, taken.get(ln.line_id))
+            (
+                *(request.id, request.order_id, ln.line_id, ln.sku, ln.quantity),
+                *(taken.get(ln.line_id, 0), kept.get(ln.line_id, 0)),
+            )
             for ln in request.lines
         ],
     )

@@ -201,8 +201,14 @@ async def open_request(
         evidence_urls=evidence_urls or [],
         at=unit.now,
     )
-    taken = decision.price_difference
-    if not await repo.insert_request(unit.conn, request, idempotency_key, price_difference=taken):
+    inserted = await repo.insert_request(
+        unit.conn,
+        request,
+        idempotency_key,
+        price_difference=decision.price_difference,
+        deducted=decision.deducted,
+    )
+    if not inserted:
         assert idempotency_key is not None  # only a key can make the same request again
         same = await repo.find_by_key(unit.conn, order_id, idempotency_key)
         assert same is not None

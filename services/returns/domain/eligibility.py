@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from services.returns.domain.price_difference import (
     Price,
     ceiling,
+    deduction,
     difference,
     held_units,
     line_difference,
@@ -52,6 +53,9 @@ class Decision:
     rule_due_at: datetime | None = None
     # per line, the price difference a price_dropped request takes of `amount`
     price_difference: dict[str, int] = field(default_factory=dict)
+    # per line, the share of the price difference already taken that a refund of units
+    # leaves out (their value was refunded already, as the difference)
+    deducted: dict[str, int] = field(default_factory=dict)
 
 
 def decide(
@@ -69,6 +73,7 @@ def decide(
     assert order.currency is not None
     flow, approve_as, due = _flow(order, ask.reason, policy, now)
     taken: dict[str, int] = {}
+    deducted: dict[str, int] = {}
     if ask.reason is Reason.PRICE_DROPPED and ask.amount is None:
         wanted = ask.lines if ask.lines is not None else _whole_order(order, held)
         lines, _ = _check_lines(order, wanted, held, True)
@@ -78,7 +83,7 @@ def decide(
     elif ask.reason is Reason.PRICE_DROPPED:
         lines, amount, taken = _price_difference_by_hand(order, ask, held, prices or {})
     else:
-        lines, amount = _lines_and_amount(order, ask, held, flow)
+        lines, amount, deducted = _lines_and_amount(order, ask, held, flow)
     if flow is RefundFlow.BEFORE_SHIPPING and ask.lines is not None:
         whole = dict(_whole_order(order, held))
         if {ln.line_id: ln.quantity for ln in lines} != whole:
@@ -102,8 +107,9 @@ def decide(
             message = f"the return postage of {policy.return_postage} is more than the refund"
             raise invalid("over_refund", message, "lines")
     return Decision(
-        flow, ask.reason, lines, amount, order.currency, payer_if_return, approve_as, due, taken
-    )
+        flow, ask.reason, lines, amount, order.currency, payer_if_return, approve_as, due, taken,
+        deducted,
+    )  # fmt: skip
 
 
 def cancellation_refund(order: OrderView, held: Holdings, reason: str) -> Decision | None:
@@ -116,9 +122,11 @@ def cancellation_refund(order: OrderView, held: Holdings, reason: str) -> Decisi
         for line in order.lines.values()
         if line.line_id not in held.open_lines and (left := held_units(line, held)) > 0
     )
+    deducted = _deductions(order, held, lines)
     return Decision(
-        RefundFlow.BEFORE_SHIPPING, reason, lines, amount, order.currency, None, "system"
-    )
+        RefundFlow.BEFORE_SHIPPING, reason, lines, amount, order.currency, None, "system",
+        deducted=deducted,
+    )  # fmt: skip
 
 
 def courier_fee_refund(order: OrderView, held: Holdings, fee: Money) -> Decision | None:
@@ -154,12 +162,13 @@ def backorder_refund(
             continue
         lines.append(LineQuantity(line_id=line.line_id, sku=line.sku, quantity=quantity))
         value += line.paid_for(quantity, line.quantity - quantity)
-    amount = min(value, order.paid - held.committed)
+    deducted = _deductions(order, held, lines)
+    amount = min(value - sum(deducted.values()), order.paid - held.committed)
     if amount <= 0:
         return None
     return Decision(
         RefundFlow.NO_RETURN, "stock_shortage", tuple(lines), amount, order.currency, None,
-        "system",
+        "system", deducted=deducted,
     )  # fmt: skip
 
 
@@ -178,12 +187,13 @@ def returned_parcel_refund(order: OrderView, held: Holdings) -> Decision | None:
             continue
         lines.append(LineQuantity(line_id=line.line_id, sku=line.sku, quantity=left))
         value += line.paid_for(left, held.used_quantity.get(line.line_id, 0))
-    amount = min(value, order.paid - held.committed)
+    deducted = _deductions(order, held, lines)
+    amount = min(value - sum(deducted.values()), order.paid - held.committed)
     if amount <= 0:
         return None
     return Decision(
         RefundFlow.NO_RETURN, "refused_at_delivery", tuple(lines), amount, order.currency,
-        None, "system",
+        None, "system", deducted=deducted,
     )  # fmt: skip
 
 
@@ -283,20 +293,33 @@ def _same_currency(order: OrderView, ask: Ask) -> None:
 
 def _lines_and_amount(
     order: OrderView, ask: Ask, held: Holdings, flow: RefundFlow
-) -> tuple[tuple[LineQuantity, ...], int]:
+) -> tuple[tuple[LineQuantity, ...], int, dict[str, int]]:
+    """The lines and amount of a refund of units, and per line the share of a price
+    difference already refunded that their value leaves out."""
     if ask.amount is not None:
         message = "an amount is only given for price_dropped; lines set the amount"
         raise invalid("amount_not_allowed", message, "amount")
     _same_currency(order, ask)
     wanted = ask.lines if ask.lines is not None else _whole_order(order, held)
     lines, value = _check_lines(order, wanted, held, False)
+    deducted = _deductions(order, held, lines)
+    value -= sum(deducted.values())
     if flow is RefundFlow.BEFORE_SHIPPING:  # nothing left: the whole payment comes back
-        return lines, order.paid - held.committed
+        return lines, order.paid - held.committed, deducted
     if ask.lines is not None:
-        return lines, value
+        return lines, value, deducted
     if held.committed == 0 and postage_refunded(ask.reason):
         value += order.shipping_fee  # the whole order, for the shop's fault
-    return lines, min(value, order.paid - held.committed)
+    return lines, min(value, order.paid - held.committed), deducted
+
+
+def _deductions(
+    order: OrderView, held: Holdings, lines: tuple[LineQuantity, ...] | list[LineQuantity]
+) -> dict[str, int]:
+    """Per line refunded, the share of the price difference resting on the units held that
+    the units refunded carry away: their value came back partly as that difference."""
+    shares = {ln.line_id: deduction(order.lines[ln.line_id], held, ln.quantity) for ln in lines}
+    return {line_id: share for line_id, share in shares.items() if share}
 
 
 def postage_refunded(reason: Reason) -> bool:

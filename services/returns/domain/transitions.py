@@ -88,13 +88,17 @@ def new_request(
 def opened(request: RefundRequest, at: datetime, *, decision: Decision, actor: Actor) -> Outcome:
     """A new request is published and approved when the rules say so. A refund before
     shipping is approved only once logistics answers that the shipment stopped."""
-    details = {
+    details: dict[str, Any] = {
         "flow": decision.flow.value,
         "reason": str(decision.reason),
         "amount": decision.amount,
         "lines": [line.model_dump() for line in decision.lines],
         "return_shipping_paid_by": decision.return_shipping_paid_by,
     }
+    if decision.price_difference:  # per line, what a price difference takes
+        details["price_difference"] = decision.price_difference
+    if decision.deducted:  # per line, the share of a price difference refunded already
+        details["price_difference_deducted"] = decision.deducted
     audit = Audit(actor, "requested", at, details)
     outcome = Outcome(request, [audit], [_published(request, actor)])
     if decision.flow is RefundFlow.BEFORE_SHIPPING:

@@ -16,6 +16,7 @@ from tests.integration.returns.support import (
     CUP,
     TEA,
     ask,
+    delivered,
     refund_paid,
     until_order,
     until_status,
@@ -174,3 +175,25 @@ async def test_an_amount_by_hand_stays_within_what_is_left_of_the_line(returns: 
     assert within.status_code == 201, within.text
     assert within.json()["status"] == "requested"  # an amount by hand waits for operations
     assert await taken(returns, within.json()["id"]) == {"l1": 500}
+
+
+async def test_a_unit_returned_after_a_price_refund_comes_back_less_its_share(
+    returns: Runtime,
+) -> None:
+    sku = new_id("TEA").upper()
+    order_id = await paid_order(returns, sku, paid_days_ago=0.01)
+    await send(returns, delivered(now()), order_id)
+    await until_order(returns, order_id, lambda o: o.delivered_at is not None)
+    await priced(returns, sku, 4_200)
+    await refunded_drop(returns, order_id, 1_600)
+
+    one_tea = {"reason": "changed_mind", "lines": [{"line_id": "l1", "quantity": 1}]}
+    response = await ask(returns, order_id, one_tea)
+    assert response.status_code == 201, response.text
+    assert response.json()["amount"]["amount"] == 5_000 - 800
+    found = await rows(
+        returns,
+        "SELECT price_difference_deducted FROM refund_request_lines WHERE request_id = $1",
+        response.json()["id"],
+    )
+    assert [r["price_difference_deducted"] for r in found] == [800]

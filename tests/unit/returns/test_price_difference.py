@@ -1,15 +1,25 @@
 """Price-difference refunds against the catalogue's price history: the difference to the
-lower current price, never more than the line paid, by rule within the protection time."""
+lower current price, never more than the line paid, by rule within the protection time;
+once per drop, a further drop only by its extra, and units refunded afterwards less their
+share of it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.returns.domain.eligibility import Ask, decide
+from services.returns.domain.eligibility import (
+    Ask,
+    backorder_refund,
+    cancellation_refund,
+    decide,
+    returned_parcel_refund,
+)
 from services.returns.domain.price_difference import Price, split
 from services.returns.domain.records import Holdings, Line, OrderView, Policy, Reason, Refused
+from shared.contracts.events.common import LineQuantity
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 POLICY = Policy(
@@ -185,3 +195,56 @@ def test_shares_add_up_to_the_amount_and_stay_within_each_cap() -> None:
             parts = split(amount, caps, reckoned)
             assert sum(parts.values()) == amount
             assert all(0 <= parts[k] <= caps[k] for k in caps), (amount, reckoned, parts)
+
+
+# -- units refunded after a price refund: their price less their share of the difference --
+
+
+def delivered() -> OrderView:
+    return replace(paid(2), delivered_at=NOW - timedelta(days=1))
+
+
+def test_a_unit_returned_after_a_price_refund_comes_back_less_its_share() -> None:
+    one = Ask(Reason.CHANGED_MIND, (("l1", 1),))
+    first = decide(delivered(), one, TOOK_FIRST_DROP, POLICY, NOW)
+    assert first.amount == 4_800 - 800  # paid 4800 after its share of the discount
+    assert first.deducted == {"l1": 800}
+    after_one = Holdings(
+        committed=1_600 + 4_000,
+        used_quantity={"l1": 1},
+        price_difference={"l1": 1_600},
+        price_difference_deducted={"l1": 800},
+    )
+    last = decide(delivered(), one, after_one, POLICY, NOW)
+    assert (last.amount, last.deducted) == (4_000, {"l1": 800})
+    assert 1_600 + first.amount + last.amount == 9_600  # the line, to the fen, no more
+
+
+def test_a_further_drop_after_a_return_owes_only_the_units_kept_their_extra() -> None:
+    after_one = Holdings(
+        committed=1_600 + 4_000,
+        used_quantity={"l1": 1},
+        price_difference={"l1": 1_600},
+        price_difference_deducted={"l1": 800},
+    )
+    prices = {"TEA": price(4_000, 0.5)}
+    decision = decide(paid(2), Ask(Reason.PRICE_DROPPED, None), after_one, POLICY, NOW, prices)
+    assert (decision.amount, decision.price_difference) == (1_000 - 800, {"l1": 200})
+
+
+def test_the_whole_order_returned_after_a_price_refund_is_what_is_left() -> None:
+    decision = decide(delivered(), Ask(Reason.DAMAGED, None), TOOK_FIRST_DROP, POLICY, NOW)
+    assert decision.amount == 12_600 - 1_600  # postage stays: not the whole order any more
+    assert decision.deducted == {"l1": 1_600}
+
+
+def test_units_refunded_by_the_system_after_a_price_refund_come_back_less_their_share() -> None:
+    parcel = returned_parcel_refund(paid(2), TOOK_FIRST_DROP)
+    assert parcel is not None
+    assert (parcel.amount, parcel.deducted) == (12_600 - 1_600, {"l1": 1_600})
+    dropped = (LineQuantity(line_id="l1", sku="TEA", quantity=1),)
+    short = backorder_refund(paid(2), TOOK_FIRST_DROP, dropped)
+    assert short is not None and (short.amount, short.deducted) == (4_800 - 800, {"l1": 800})
+    cancelled = cancellation_refund(paid(2), TOOK_FIRST_DROP, "customer_request")
+    assert cancelled is not None and cancelled.amount == 12_600 - 1_600
+    assert cancelled.deducted == {"l1": 1_600}
