@@ -159,7 +159,8 @@ async def holdings(conn: asyncpg.Connection, order_id: str) -> Holdings:
         order_id,
     )
     exchanged = await conn.fetch(
-        """SELECT line_id, quantity, status = ANY($3::text[]) AS open
+        """SELECT line_id, quantity, price_difference_deducted,
+                  status = ANY($3::text[]) AS open
            FROM exchanges WHERE order_id = $1 AND status = ANY($2::text[])""",
         order_id,
         _LIVE_EXCHANGES,
@@ -177,8 +178,10 @@ async def holdings(conn: asyncpg.Connection, order_id: str) -> Holdings:
             used[row["line_id"]] = used.get(row["line_id"], 0) + row["quantity"]
             share = row["price_difference_deducted"]
             deducted[row["line_id"]] = deducted.get(row["line_id"], 0) + share
-    for row in exchanged:
+    for row in exchanged:  # the units went back in exchange, with their share
         used[row["line_id"]] = used.get(row["line_id"], 0) + row["quantity"]
+        share = row["price_difference_deducted"]
+        deducted[row["line_id"]] = deducted.get(row["line_id"], 0) + share
     open_lines = frozenset(row["line_id"] for row in [*rows, *exchanged] if row["open"])
     return Holdings(
         committed=committed,

@@ -97,6 +97,7 @@ def new_exchange(
         currency=decision.currency,
         replacement_sku=decision.replacement_sku,
         return_shipping_paid_by=decision.return_shipping_paid_by,
+        price_difference_deducted=decision.price_difference_deducted,
         requested_by=actor,
         created_at=at,
         updated_at=at,

@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Literal
 
 from services.returns.domain.eligibility import Decision, refundable, span
+from services.returns.domain.price_difference import deduction
 from services.returns.domain.records import (
     QUALITY_REASONS,
     Holdings,
@@ -75,6 +76,8 @@ class ExchangeDecision:
     returned_value: int
     currency: str
     return_shipping_paid_by: Payer
+    # of a price difference refunded on the line, the share the units returned carry away
+    price_difference_deducted: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class Exchange:
     outcome_reason: str | None = None
     outcome_message: str | None = None
     refund_request_id: str | None = None
+    price_difference_deducted: int = 0  # left out of returned_value (ExchangeDecision)
 
     @property
     def line(self) -> LineQuantity:
@@ -153,13 +157,15 @@ def decide_exchange(
     if ask.quantity > line.quantity - used:
         message = f"only {max(line.quantity - used, 0)} of line {line.line_id} can be exchanged"
         raise invalid("over_quantity", message, "quantity")
+    share = deduction(line, held, ask.quantity)
     return ExchangeDecision(
         line=LineQuantity(line_id=line.line_id, sku=line.sku, quantity=ask.quantity),
         reason=ask.reason,
         replacement_sku=ask.replacement_sku,
-        returned_value=line.paid_for(ask.quantity, used),
+        returned_value=line.paid_for(ask.quantity, used) - share,
         currency=order.currency,
         return_shipping_paid_by=payer(ask.reason),
+        price_difference_deducted=share,
     )
 
 
@@ -203,13 +209,22 @@ def returned_units_refund(order: OrderView, held: Holdings, exchange: Exchange) 
     """The refund of units received back for an exchange that was cancelled (its
     difference unpaid): what they were paid, never more than is left of the payment."""
     amount = min(exchange.returned_value, order.paid - held.committed)
-    return _refund(order, CANCELLED_REASON, (exchange.line,), amount)
+    share = exchange.price_difference_deducted
+    deducted = {exchange.line_id: share} if share else {}
+    return _refund(order, CANCELLED_REASON, (exchange.line,), amount, deducted)
 
 
 def _refund(
-    order: OrderView, reason: str, lines: tuple[LineQuantity, ...], amount: int
+    order: OrderView,
+    reason: str,
+    lines: tuple[LineQuantity, ...],
+    amount: int,
+    deducted: dict[str, int] | None = None,
 ) -> Decision | None:
     if amount <= 0 or order.currency is None:
         return None
     system: Actor = "system"
-    return Decision(RefundFlow.NO_RETURN, reason, lines, amount, order.currency, None, system)
+    return Decision(
+        RefundFlow.NO_RETURN, reason, lines, amount, order.currency, None, system,
+        deducted=deducted or {},
+    )  # fmt: skip

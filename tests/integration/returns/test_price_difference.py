@@ -12,6 +12,14 @@ from shared.contracts.events.common import PaymentMethod
 from shared.contracts.events.logistics import PriceChanged
 from shared.contracts.events.order import OrderPaid
 from shared.runtime import Runtime
+from tests.integration.returns.exchange_support import (
+    ask_exchange,
+    captured,
+    receive,
+    reserved,
+    shipped,
+    until_exchange,
+)
 from tests.integration.returns.support import (
     CUP,
     TEA,
@@ -197,3 +205,34 @@ async def test_a_unit_returned_after_a_price_refund_comes_back_less_its_share(
         response.json()["id"],
     )
     assert [r["price_difference_deducted"] for r in found] == [800]
+
+
+async def test_a_unit_exchanged_after_a_price_refund_is_worth_its_share_less(
+    returns: Runtime, tail: TopicTail
+) -> None:
+    sku = new_id("TEA").upper()
+    order_id = await paid_order(returns, sku, paid_days_ago=0.01)
+    await send(returns, delivered(now()), order_id)
+    await until_order(returns, order_id, lambda o: o.delivered_at is not None)
+    await priced(returns, sku, 4_200)
+    await refunded_drop(returns, order_id, 1_600)
+
+    one_tea = {"line_id": "l1", "quantity": 1, "replacement_sku": f"{sku}-GREEN"}
+    asked = await ask_exchange(returns, order_id, {**one_tea, "reason": "changed_mind"})
+    assert asked.status_code == 201, asked.text
+    exchange_id = asked.json()["id"]
+    assert asked.json()["returned_value"]["amount"] == 5_000 - 800, "800 came back already"
+    await send(returns, reserved(exchange_id, 5_000), order_id)
+    [accepted] = await payloads(tail, order_id, "ExchangeAccepted")
+    assert (accepted["settlement"], accepted["difference"]["amount"]) == ("charge", 800)
+
+    await send(returns, captured(exchange_id, 800), order_id)
+    assert (await receive(returns, exchange_id)).status_code == 200
+    await send(returns, shipped(exchange_id, 5_000), order_id)
+    await until_exchange(returns, exchange_id, order_id, "shipped")
+
+    # the tea kept carries the rest of the difference: refunded at 5,000 less 800
+    kept = {"reason": "changed_mind", "lines": [{"line_id": "l1", "quantity": 1}]}
+    response = await ask(returns, order_id, kept)
+    assert response.status_code == 201, response.text
+    assert response.json()["amount"]["amount"] == 5_000 - 800

@@ -386,3 +386,18 @@ def test_a_return_on_its_way_or_received_stops_the_return_deadline() -> None:
     damaged = reserve(exchange(replace(SHIRT_L, reason=Reason.DAMAGED)), 4_667).exchange
     assert damaged.status == "released", "sent at once for a quality problem"
     assert moves.return_due(damaged, NOW).events == [], "nothing left to cancel"
+
+
+def test_units_that_had_a_price_difference_refunded_are_worth_that_much_less() -> None:
+    # 1,500 of price difference refunded on the three shirts: the one exchanged takes 500
+    held = Holdings(committed=1_500, price_difference={"l1": 1_500})
+    decision = decide_exchange(delivered(), SHIRT_L, held, POLICY, NOW)
+    assert (decision.returned_value, decision.price_difference_deducted) == (4_667 - 500, 500)
+    x = moves.new_exchange("ex_9", "ord_1", decision, actor="customer", at=NOW)
+    assert x.price_difference_deducted == 500
+    same_price = reserve(x, 4_667)
+    assert same_price.exchange.difference == 500, "the 500 came back already: it is charged"
+    cancelled = replace(same_price.exchange, status="cancelled")
+    refund = returned_units_refund(delivered(), held, cancelled)
+    assert refund is not None and refund.amount == 4_167
+    assert refund.deducted == {"l1": 500}, "the share leaves with the units refunded"
