@@ -8,6 +8,8 @@ over each shipment whose promise is set (through logistics' ops API), and puts b
 the shelf the goods of a shipment stopped after they were picked. Once a run, after some
 parcels have waited in the warehouse, operations announce a sales peak for one region;
 and now and then they receive goods for the orders waiting on the scarce item (backorders).
+Some customers give a coupon code at checkout (deploy/demo/coupons.py), and some exchange a
+delivered T-shirt for another size (deploy/demo/exchanges.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from deploy.demo import backorders, exchanges
+from deploy.demo import backorders, coupons, exchanges
 from deploy.demo.shop import DEFAULT_CATALOGUE, Shop, ShopError, order_body
 from deploy.demo.topics import Record
 
@@ -163,6 +165,7 @@ class Driver:
                                   warehouse=NORTH_WAREHOUSE)  # fmt: skip
         await backorders.expect_restock(self.shop, SCARCE["sku"], SHOP_TIME_ZONE)
         await exchanges.prepare(self.shop)
+        await coupons.prepare(self.shop)
 
     # placing
 
@@ -194,7 +197,7 @@ class Driver:
             body = order_body(self.rng, method)
             if self.rng.random() < 0.15:  # insists on SF Express, and pays its surcharge
                 body["courier"] = "sf"
-        answer = await self._act("place", self.shop.place_order(body))
+        answer = await self._act("place", coupons.place(self.shop, body, self.rng))
         if answer is None:
             return
         order_id = str(answer.get("order_id") or answer.get("id"))
