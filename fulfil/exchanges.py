@@ -9,12 +9,11 @@ from typing import Any
 import click
 
 from fulfil.config import Config, OpsError
-from fulfil.ops_api import call
+from fulfil.ops_api import call, pages
 from fulfil.output import console, emit_json, table
 from fulfil.refunds import money, waited
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="JSON for scripts")
-_PAGE = 500  # the most the queue returns at once
 
 
 def _id(exchange_id: str) -> str:
@@ -34,17 +33,7 @@ def exchanges() -> None:
 @click.pass_obj
 def list_(config: Config, limit: int, as_json: bool) -> None:
     """Exchanges whose units the shop still waits to receive back, oldest first."""
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while len(found) < limit:
-        params: dict[str, Any] = {"limit": min(_PAGE, limit - len(found))}
-        if cursor:
-            params["cursor"] = cursor
-        page = call(config, "returns", "GET", "/v1/ops/exchanges", params=params)
-        found.extend(page["exchanges"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    found, cursor = pages(config, "returns", "/v1/ops/exchanges", "exchanges", limit)
     if as_json:
         emit_json(found)
         return

@@ -9,6 +9,32 @@ import httpx
 from fulfil.config import Config, OpsError
 from shared.dead_letters import ACTOR_HEADER
 
+PAGE = 500  # the most an ops list route returns at once
+
+
+def pages(
+    config: Config,
+    service: str,
+    path: str,
+    key: str,
+    limit: int,
+    params: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to `limit` items of a paged ops list (`key`, followed by `next_cursor`), and the
+    cursor of what is left (None: nothing more)."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while len(found) < limit:
+        asked = {**(params or {}), "limit": min(PAGE, limit - len(found))}
+        if cursor is not None:
+            asked["cursor"] = cursor
+        page = call(config, service, "GET", path, params=asked)
+        found.extend(page[key])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    return found, cursor
+
 
 def call(config: Config, service: str, method: str, path: str, **kwargs: Any) -> Any:
     url = config.service_url(service)

@@ -8,11 +8,10 @@ from typing import Any
 import click
 
 from fulfil.config import Config, OpsError
-from fulfil.ops_api import call
+from fulfil.ops_api import call, pages
 from fulfil.output import console, emit_json, table
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="JSON for scripts")
-_PAGE = 500  # the most the queue returns at once
 _NO_MINOR_UNITS = frozenset({"JPY", "KRW"})
 
 
@@ -33,21 +32,8 @@ def refunds() -> None:
 def list_(config: Config, flow: str | None, limit: int, as_json: bool) -> None:
     """Requests awaiting a decision across all orders, oldest first, with how long each
     has waited."""
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while len(found) < limit:
-        params = {"flow": flow, "cursor": cursor, "limit": min(_PAGE, limit - len(found))}
-        page = call(
-            config,
-            "returns",
-            "GET",
-            "/v1/ops/refund-requests",
-            params={k: v for k, v in params.items() if v is not None},
-        )
-        found.extend(page["refund_requests"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    path, params = "/v1/ops/refund-requests", {"flow": flow} if flow else {}
+    found, cursor = pages(config, "returns", path, "refund_requests", limit, params)
     if as_json:
         emit_json(found)
         return
