@@ -144,13 +144,7 @@ async def _record(unit: Unit[Deps], before: Exchange, outcome: ExchangeOutcome) 
     if after != before:
         await xrepo.save_exchange(unit.conn, after)
     await xrepo.add_steps(unit.conn, after.id, outcome.audits)
-    for event in outcome.events:
-        await unit.emit(event, order_id=after.order_id)
-    for kind, due_at in outcome.timers.items():
-        if due_at is None:
-            await unit.cancel_timer(kind, after.id)
-        else:
-            await unit.schedule(kind, after.id, due_at, {"order_id": after.order_id})
+    await steps.publish(unit, after.id, after.order_id, outcome.events, outcome.timers)
     if outcome.refund is not None:
         await _open_refund(unit, after, outcome.refund)
 

@@ -29,7 +29,7 @@ from services.returns.domain.eligibility import (
 )
 from services.returns.domain.records import RefundRequest
 from services.returns.domain.transitions import Outcome
-from shared.contracts.envelope import Money
+from shared.contracts.envelope import Event, Money
 from shared.contracts.events.common import LineQuantity
 from shared.contracts.events.logistics import (
     ShipmentAlreadyDispatched,
@@ -277,10 +277,22 @@ async def _record(unit: Unit[Deps], before: RefundRequest, outcome: Outcome) -> 
     if after != before:
         await repo.save_request(unit.conn, after)
     await repo.add_audits(unit.conn, after.id, outcome.audits)
-    for event in outcome.events:
-        await unit.emit(event, order_id=after.order_id)
-    for kind, due_at in outcome.timers.items():
+    await publish(unit, after.id, after.order_id, outcome.events, outcome.timers)
+
+
+async def publish(
+    unit: Unit[Deps],
+    key: str,
+    order_id: str,
+    events: list[Event],
+    timers: dict[str, datetime | None],
+) -> None:
+    """Emits what a transition of request or exchange `key` decided and sets its timers
+    (by kind; None cancels)."""
+    for event in events:
+        await unit.emit(event, order_id=order_id)
+    for kind, due_at in timers.items():
         if due_at is None:
-            await unit.cancel_timer(kind, after.id)
+            await unit.cancel_timer(kind, key)
         else:
-            await unit.schedule(kind, after.id, due_at, {"order_id": after.order_id})
+            await unit.schedule(kind, key, due_at, {"order_id": order_id})

@@ -22,7 +22,7 @@ from services.payment.domain import Attempt
 from services.payment.metrics import AMOUNT_MISMATCHES, MISMATCHES
 from services.payment.providers import Callback, ProviderError
 from services.payment.steps.charges import apply_callback
-from services.payment.steps.reconcile_exchanges import ask_exchange, due_exchanges
+from services.payment.steps.reconcile_exchanges import ask_exchange, asking, due_exchanges
 from shared import db
 from shared.logging import get_logger
 from shared.unit import Service
@@ -76,16 +76,8 @@ async def reconcile_once(runtime: Service[Deps]) -> list[Asked] | None:
 
 
 async def _due(runtime: Service[Deps], conn: Any) -> list[Attempt]:
-    s, now = runtime.deps.settings, datetime.now(UTC)
-    return await repo.unsettled_attempts(
-        conn,
-        list(runtime.deps.providers),
-        older_than=now - timedelta(seconds=s.reconcile_after_seconds),
-        newer_than=now - timedelta(seconds=s.reconcile_horizon_seconds),
-        asked_before=now - timedelta(seconds=s.reconcile_every_seconds / 2),
-        limit=s.reconcile_batch_size,
-        now=now,
-    )
+    providers = list(runtime.deps.providers)
+    return await repo.unsettled_attempts(conn, providers, **asking(runtime))
 
 
 async def _ask(runtime: Service[Deps], attempt: Attempt) -> Asked:

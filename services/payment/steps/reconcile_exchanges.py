@@ -30,17 +30,23 @@ from shared.unit import Service
 log = get_logger(__name__)
 
 
-async def due_exchanges(runtime: Service[Deps], conn: Any) -> list[ExchangeCharge]:
+def asking(runtime: Service[Deps]) -> dict[str, Any]:
+    """Which unsettled charges a pass asks about (attempts and exchange charges alike):
+    opened long enough ago, not past the horizon, not asked in the last half pass, a
+    batch at most, as of now."""
     s, now = runtime.deps.settings, datetime.now(UTC)
-    return await repo.unsettled_exchange_charges(
-        conn,
-        list(runtime.deps.providers),
-        older_than=now - timedelta(seconds=s.reconcile_after_seconds),
-        newer_than=now - timedelta(seconds=s.reconcile_horizon_seconds),
-        asked_before=now - timedelta(seconds=s.reconcile_every_seconds / 2),
-        limit=s.reconcile_batch_size,
-        now=now,
-    )
+    return {
+        "older_than": now - timedelta(seconds=s.reconcile_after_seconds),
+        "newer_than": now - timedelta(seconds=s.reconcile_horizon_seconds),
+        "asked_before": now - timedelta(seconds=s.reconcile_every_seconds / 2),
+        "limit": s.reconcile_batch_size,
+        "now": now,
+    }
+
+
+async def due_exchanges(runtime: Service[Deps], conn: Any) -> list[ExchangeCharge]:
+    providers = list(runtime.deps.providers)
+    return await repo.unsettled_exchange_charges(conn, providers, **asking(runtime))
 
 
 async def ask_exchange(runtime: Service[Deps], charge: ExchangeCharge) -> tuple[str, str | None]:
