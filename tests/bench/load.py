@@ -28,6 +28,7 @@ JOURNEY_TIMEOUT_S = 120.0
 MAX_PLOT_POINTS = 4000
 IDLE_BASELINE_S = 3.0
 IDLE_SETTLE_S = 3.0
+WARMUP_SETTLE_S = 2.0  # after the warm-up's drain: its last relay passes and commits
 PACING_S = 0.01  # the open loop wakes at most this often and places every order then due
 # bodies the driver reads: the tracker's, and PaymentRequested for the checkout url
 TRACKED_TYPES = DECODED | {"PaymentRequested"}
@@ -183,10 +184,12 @@ async def run_phase(
     admin_dsn: str,
     databases: list[str],
     idle_s: float = 0.0,
+    warmup_s: float = 0.0,
     log: Any = print,
 ) -> dict[str, Any]:
     """One load phase on a fresh stack. With `idle_s`, the idle stack is measured first
-    for that long (CPU per process and commits/s, reported as `idle`)."""
+    for that long (CPU per process and commits/s, reported as `idle`). With `warmup_s`,
+    closed-loop load runs that long and is drained before anything is counted."""
     # the services commit while idle too (outbox, timer and sender polls): measure that first;
     # the phase's own CPU is counted from after it
     proc = ProcessSampler(processes)
@@ -194,6 +197,11 @@ async def run_phase(
         proc, admin_dsn, databases, idle_s or IDLE_BASELINE_S, settle=IDLE_SETTLE_S if idle_s else 0
     )
     idle_rate = idle["commits_per_s"]
+    warmup = (
+        await warm_up(shop, bootstrap, concurrency, warmup_s, drain_timeout, log)
+        if warmup_s
+        else None
+    )
     # fuller fetches: at 200 orders/s 64 kB is ~15 ms of records; at low rates the wait
     # delays only the checkout step (latencies come from the events' own times)
     tap = TopicTap(bootstrap, decode=TRACKED_TYPES, fetch_min_bytes=64 * 1024, fetch_max_wait_ms=50)
@@ -256,6 +264,7 @@ async def run_phase(
         "commits": commits,
         "idle_commits_per_s": round(idle_rate, 1),
         **({"idle": idle} if idle_s else {}),
+        "warmup": warmup,
         "commits_per_order_raw": round(commits / placed, 2) if placed else None,
         "commits_per_order": round(busy_commits / placed, 2) if placed else None,
         "latency": latency,
@@ -275,6 +284,35 @@ async def run_phase(
 
 
 DRIVER = "bench-driver"
+
+
+async def warm_up(
+    shop: Shop, bootstrap: str, concurrency: int, seconds: float, drain_timeout: float, log: Any
+) -> dict[str, Any]:
+    """Closed-loop orders for `seconds`, drained, none of it counted. A fresh stack is not
+    the stack a shop runs: the broker's JVM compiles its hot paths during its first minute
+    under load (its C2 compiler thread took half the broker's CPU in a fresh 10 s phase,
+    still a fifth after 50 s), and every pooled connection prepares each statement on its
+    first use. The phase then measures the running system, as a shop's would be."""
+    tap = TopicTap(bootstrap, decode=TRACKED_TYPES, fetch_min_bytes=64 * 1024, fetch_max_wait_ms=50)
+    await tap.start()
+    phase = Phase(shop, tap, seed=7)
+    observer = asyncio.create_task(phase.observe())
+    log(f"warm-up: {concurrency} clients for {seconds:.0f} s, not counted ...")
+    try:
+        await phase.closed_loop(concurrency, seconds)
+        await phase.drain(drain_timeout)
+    finally:
+        observer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await observer
+        await tap.stop()
+        for task in list(phase.tasks):
+            task.cancel()
+    await asyncio.sleep(WARMUP_SETTLE_S)
+    placed, completed = len(phase.placed_ids), len(phase.completed())
+    log(f"warm-up: {completed}/{placed} completed")
+    return {"seconds": seconds, "placed": placed, "completed": completed}
 
 
 async def measure_idle(

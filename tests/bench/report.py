@@ -173,6 +173,15 @@ def _goals(result: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _warmup_line(warmup: dict[str, Any] | None) -> str:
+    if not warmup:
+        return "- no warm-up: counted from the fresh stack's first order"
+    return (
+        f"- after a warm-up of {warmup['seconds']:.0f} s, not counted "
+        f"({warmup['completed']} of {warmup['placed']} orders completed)"
+    )
+
+
 def _idle(result: dict[str, Any]) -> list[str]:
     idle = result.get("idle")
     if not idle:
@@ -242,6 +251,7 @@ def markdown(
             f"commits per order: {_fmt(phase.get('commits_per_order'))} (net of the "
             f"{_fmt(phase.get('idle_commits_per_s'))}/s the idle services commit; "
             f"raw {_fmt(phase.get('commits_per_order_raw'))})",
+            _warmup_line(phase.get("warmup")),
             "",
             "| from placement to | n | p50 ms | p95 ms | p99 ms | max ms |",
             "|---|---|---|---|---|---|",

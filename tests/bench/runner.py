@@ -64,14 +64,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--record-size", type=int, default=0, help="bytes (0: the mean event size seen)")
     p.add_argument("--pg-connections", type=int, default=8)
     p.add_argument("--pg-seconds", type=float, default=10.0)
+    p.add_argument("--warmup", type=float, default=60.0,
+                   help="seconds of uncounted closed-loop load before each phase")  # fmt: skip
     p.add_argument("--keep", action="store_true", help="leave the bench stack running")
     p.add_argument("--replicas", type=int, default=1, help="instances of each service")
     p.add_argument("--short", action="store_true",
-                   help="an everyday check: 10 s per phase, 5 s idle, no limits")  # fmt: skip
+                   help="an everyday check: 10 s per phase after 20 s of warm-up, 5 s idle, "
+                   "no limits")  # fmt: skip
     args = p.parse_args(argv)
     if args.short:
         args.duration, args.drain, args.no_limits = min(args.duration, 10.0), 20.0, True
-        args.idle = min(args.idle, 5.0)
+        args.idle, args.warmup = min(args.idle, 5.0), min(args.warmup, 20.0)
     return args
 
 
@@ -164,7 +167,7 @@ async def parts_safe_phase(
         label, shop, state["bootstrap"], rate=rate, concurrency=args.concurrency,
         duration=args.duration, drain_timeout=args.drain, processes=components,
         metrics_urls=metrics_urls, admin_dsn=admin_dsn, databases=databases, idle_s=idle_s,
-        log=log,
+        warmup_s=args.warmup, log=log,
     )  # fmt: skip
 
 
