@@ -202,10 +202,7 @@ async def run_phase(
         if warmup_s
         else None
     )
-    # fuller fetches: at 200 orders/s 64 kB is ~15 ms of records; at low rates the wait
-    # delays only the checkout step (latencies come from the events' own times)
-    tap = TopicTap(bootstrap, decode=TRACKED_TYPES, fetch_min_bytes=64 * 1024, fetch_max_wait_ms=50)
-    await tap.start()
+    tap = await started_tap(bootstrap)
     phase = Phase(shop, tap)
     observer = asyncio.create_task(phase.observe())
     stop = asyncio.Event()
@@ -227,12 +224,7 @@ async def run_phase(
     finally:
         stop.set()
         await asyncio.gather(*samplers)
-        observer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await observer
-        await tap.stop()
-        for task in list(phase.tasks):
-            task.cancel()
+        await stop_observing(phase, observer)
     commits = await database_commits(admin_dsn, databases) - commits_before
     busy_commits = max(0.0, commits - idle_rate * (time.monotonic() - started))
     completed = phase.completed()
@@ -286,6 +278,25 @@ async def run_phase(
 DRIVER = "bench-driver"
 
 
+async def started_tap(bootstrap: str) -> TopicTap:
+    """The driver's reader of the topics. Fuller fetches: at 200 orders/s 64 kB is ~15 ms
+    of records; at low rates the wait delays only the checkout step (latencies come from
+    the events' own times)."""
+    tap = TopicTap(bootstrap, decode=TRACKED_TYPES, fetch_min_bytes=64 * 1024, fetch_max_wait_ms=50)
+    await tap.start()
+    return tap
+
+
+async def stop_observing(phase: Phase, observer: asyncio.Task[None]) -> None:
+    """Ends a phase's reading of the topics and its clients' tasks still running."""
+    observer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await observer
+    await phase.tap.stop()
+    for task in list(phase.tasks):
+        task.cancel()
+
+
 async def warm_up(
     shop: Shop, bootstrap: str, concurrency: int, seconds: float, drain_timeout: float, log: Any
 ) -> dict[str, Any]:
@@ -294,8 +305,7 @@ async def warm_up(
     under load (its C2 compiler thread took half the broker's CPU in a fresh 10 s phase,
     still a fifth after 50 s), and every pooled connection prepares each statement on its
     first use. The phase then measures the running system, as a shop's would be."""
-    tap = TopicTap(bootstrap, decode=TRACKED_TYPES, fetch_min_bytes=64 * 1024, fetch_max_wait_ms=50)
-    await tap.start()
+    tap = await started_tap(bootstrap)
     phase = Phase(shop, tap, seed=7)
     observer = asyncio.create_task(phase.observe())
     log(f"warm-up: {concurrency} clients for {seconds:.0f} s, not counted ...")
@@ -303,12 +313,7 @@ async def warm_up(
         await phase.closed_loop(concurrency, seconds)
         await phase.drain(drain_timeout)
     finally:
-        observer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await observer
-        await tap.stop()
-        for task in list(phase.tasks):
-            task.cancel()
+        await stop_observing(phase, observer)
     await asyncio.sleep(WARMUP_SETTLE_S)
     placed, completed = len(phase.placed_ids), len(phase.completed())
     log(f"warm-up: {completed}/{placed} completed")
